@@ -1,0 +1,1 @@
+"""Inbound chat: the command table shared by every platform, and one adapter per platform."""

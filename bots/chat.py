@@ -1,0 +1,48 @@
+"""What every adapter hands the command table, and what it gets back to show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.render import Markup
+
+MAX_TEXT = 4_000
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One message from a person, translated from whatever the platform sent."""
+
+    channel: str  # telegram, discord, whatsapp, sms, email, console
+    user_id: str  # the platform's id for the sender
+    name: str
+    text: str
+    handle: str | None = None
+    chat_id: str | None = None
+    in_group: bool = False
+
+
+@dataclass(frozen=True)
+class Button:
+    """An option under a reply: either runs a command or opens a link."""
+
+    label: str
+    command: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    mime_type: str = "text/csv"
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    text: str
+    markup: Markup = "plain"
+    buttons: list[list[Button]] = field(default_factory=list)
+    document: Document | None = None
+    image: bytes | None = None
+    alert: bool = False  # a refusal to show as an alert where the platform has one

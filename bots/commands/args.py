@@ -1,0 +1,46 @@
+"""Reading arguments the way people type them on a phone."""
+
+from __future__ import annotations
+
+import shlex
+
+from core.errors import InvalidInput
+
+_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+
+
+def split_args(text: str) -> list[str]:
+    """Words, keeping "quoted phrases" together; curly quotes count as quotes."""
+    normalised = text.translate(_SMART_QUOTES)
+    try:
+        return shlex.split(normalised)
+    except ValueError:
+        return normalised.split()
+
+
+def key_values(words: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Split ``moq=20 cap=100 Title words`` into positional words and options."""
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if sep and key.isidentifier():
+            options[key.lower()] = value
+        else:
+            positional.append(word)
+    return positional, options
+
+
+def whole_number(text: str, label: str, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 9:
+        raise InvalidInput(f"{label} must be a whole number, not '{text[:20]}'.")
+    value = int(cleaned)
+    if not minimum <= value <= maximum:
+        raise InvalidInput(f"{label} must be between {minimum:,} and {maximum:,}.")
+    return value
+
+
+def need(args: list[str], count: int, usage: str) -> None:
+    if len(args) < count:
+        raise InvalidInput(f"Usage: {usage}")

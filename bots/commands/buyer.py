@@ -1,0 +1,102 @@
+"""Commands every buyer can run."""
+
+from __future__ import annotations
+
+from bots.chat import Button, ChatReply
+from bots.commands.args import need
+from bots.commands.table import Call, command, commands_for
+from core.quantities import parse_line_pairs
+from core.services import ordering, reports, waitlist
+from core.status import GOStatus
+from core.views import GroupOrderView
+
+
+@command("start", "", "Say hello and see what gomflow can do")
+async def start(call: Call) -> ChatReply:
+    if call.args:  # a deep link that names a group order
+        return await go(call)
+    return call.reply("start", name=call.actor.name, is_admin=call.actor.may_administer)
+
+
+@command("help", "", "List the commands you can use", in_groups=True)
+async def help_(call: Call) -> ChatReply:
+    return call.reply("help", commands=commands_for(call.actor), is_admin=call.actor.may_administer)
+
+
+@command("browse", "", "Open group orders", in_groups=True)
+async def browse(call: Call) -> ChatReply:
+    gos = await reports.browse_open(call.reader())
+    buttons = [[Button(f"{g.code} · {g.title}"[:60], command=f"/go {g.code}")] for g in gos[:10]]
+    return call.reply("browse", gos=gos, buttons=buttons)
+
+
+@command("go", "CODE", "Details, prices and progress of a group order", in_groups=True)
+async def go(call: Call) -> ChatReply:
+    need(call.args, 1, "/go CODE")
+    card = await reports.group_order_card(call.reader(), call.args[0])
+    return call.reply("go_card", go=card, buttons=order_buttons(card))
+
+
+@command("order", "CODE ITEM QTY [ITEM QTY …]", "Order items, e.g. /order SVT-FML ALB:A 2")
+async def order(call: Call) -> ChatReply:
+    need(call.args, 3, "/order CODE ITEM QTY [ITEM QTY …]")
+    placed = await ordering.place_order(call.uow(), call.actor, call.args[0], parse_line_pairs(call.args[1:]))
+    return call.reply(
+        "order_placed", order=placed, buttons=[[Button("Cancel order", command=f"/cancel {placed.number}")]]
+    )
+
+
+@command("myorders", "", "Your orders and what is still to pay")
+async def my_orders(call: Call) -> ChatReply:
+    everything = bool(call.args and call.args[0].lower() == "all")
+    orders = await ordering.my_orders(call.reader(), call.actor, include_ended=everything)
+    buttons = [
+        [Button(f"Cancel {o.number}", command=f"/cancel {o.number}")] for o in orders if o.status == "placed"
+    ][:10]
+    return call.reply("my_orders", orders=orders, everything=everything, buttons=buttons)
+
+
+@command("change", "ORDER ITEM QTY [ITEM QTY …]", "Replace what an unpaid order holds")
+async def change(call: Call) -> ChatReply:
+    need(call.args, 3, "/change ORDER ITEM QTY [ITEM QTY …]")
+    changed = await ordering.change_order(
+        call.uow(), call.actor, call.args[0], parse_line_pairs(call.args[1:])
+    )
+    return call.reply("order_changed", order=changed)
+
+
+@command("cancel", "ORDER", "Cancel an unpaid order (or leave a conversation)")
+async def cancel(call: Call) -> ChatReply:
+    need(call.args, 1, "/cancel ORDER")
+    cancelled = await ordering.cancel_order(call.uow(), call.actor, call.args[0])
+    return call.reply("order_cancelled", order=cancelled)
+
+
+@command("waitlist", "[CODE ITEM QTY | leave CODE]", "Queue for a sold-out item, or see your places")
+async def waitlist_(call: Call) -> ChatReply:
+    if not call.args:
+        entries = await waitlist.my_waitlist(call.reader(), call.actor)
+        return call.reply("waitlist_list", entries=entries)
+    if call.args[0].lower() == "leave":
+        need(call.args, 2, "/waitlist leave CODE")
+        await waitlist.leave_waitlist(call.uow(), call.actor, call.args[1])
+        return call.reply("waitlist_left", code=call.args[1].upper())
+    need(call.args, 3, "/waitlist CODE ITEM QTY")
+    (line,) = parse_line_pairs(call.args[1:3])
+    entry = await waitlist.join_waitlist(call.uow(), call.actor, call.args[0], line)
+    return call.reply("waitlist_joined", entry=entry)
+
+
+def order_buttons(card: GroupOrderView) -> list[list[Button]]:
+    """One button per item or version that still has room; one-tap order of a single unit."""
+    if card.status != GOStatus.OPEN:
+        return []
+    rows: list[list[Button]] = []
+    for item in card.items:
+        choices = [(f"{item.code}:{v.code}", f"{item.name} ({v.name})", v.left) for v in item.variants] or [
+            (item.code, item.name, item.left)
+        ]
+        for token, label, left in choices:
+            if left is None or left > 0:
+                rows.append([Button(f"Order 1 × {label}"[:60], command=f"/order {card.code} {token} 1")])
+    return rows[:20]

@@ -1,0 +1,170 @@
+"""Commands for GOMs and their helpers."""
+
+from __future__ import annotations
+
+from bots.chat import Button, ChatReply, Document
+from bots.commands.args import key_values, need, whole_number
+from bots.commands.newgo_flow import start_newgo_conversation
+from bots.commands.table import Audience, Call, command
+from core.errors import InvalidInput
+from core.money import parse_amount
+from core.services import accounts, group_orders, reports
+from core.services.group_orders import NewGroupOrder, NewItem, NewVariant
+from core.when import timezone_for
+
+GOM = Audience.GOM
+NEWGO_USAGE = (
+    '/newgo CODE "Title" currency=SGD moq=20 cap=100 deadline="2026-12-01 20:00" '
+    '[limit=2] [window=48] [tz=Asia/Singapore] [desc="…"] — or just /newgo to be asked step by step'
+)
+ADDITEM_USAGE = '/additem CODE ITEM PRICE "Name" [stock=40] [versions="A:Photobook@20,B:Digipack"]'
+
+
+@command("newgo", '[CODE "Title" currency= moq= cap= deadline= …]', "Create a group order", audience=GOM)
+async def newgo(call: Call) -> ChatReply:
+    if not call.args:
+        return await start_newgo_conversation(call)
+    positional, options = key_values(call.args)
+    if len(positional) < 2 or not {"moq", "cap", "deadline"} <= options.keys():
+        raise InvalidInput(f"Usage: {NEWGO_USAGE}")
+    unknown = options.keys() - {"currency", "moq", "cap", "deadline", "limit", "window", "tz", "desc"}
+    if unknown:
+        raise InvalidInput(f"I don't know the option(s) {', '.join(sorted(unknown))}. Usage: {NEWGO_USAGE}")
+    currency = options.get("currency", call.bot.core.settings.default_currency)
+    command_ = NewGroupOrder(
+        code=positional[0],
+        title=" ".join(positional[1:]),
+        currency=currency,
+        moq=whole_number(options["moq"], "MOQ"),
+        capacity=whole_number(options["cap"], "Capacity", minimum=1),
+        deadline=options["deadline"],
+        timezone=options.get("tz") or timezone_for(currency, call.bot.core.settings.default_timezone),
+        per_buyer_limit=whole_number(options["limit"], "Per-buyer limit", minimum=1)
+        if "limit" in options
+        else None,
+        payment_window_hours=whole_number(options.get("window", "48"), "Payment window (hours)", minimum=1),
+        description=options.get("desc", ""),
+    )
+    code = await group_orders.create_group_order(call.uow(), call.actor, command_)
+    card = await reports.group_order_card(call.reader(), code)
+    return call.reply("go_created", go=card)
+
+
+@command(
+    "additem", 'CODE ITEM PRICE "Name" [stock=N] [versions=…]', "Add an item to a group order", audience=GOM
+)
+async def additem(call: Call) -> ChatReply:
+    positional, options = key_values(call.args)
+    if len(positional) < 4:
+        raise InvalidInput(f"Usage: {ADDITEM_USAGE}")
+    unknown = options.keys() - {"stock", "versions"}
+    if unknown:
+        raise InvalidInput(f"I don't know the option(s) {', '.join(sorted(unknown))}. Usage: {ADDITEM_USAGE}")
+    card = await reports.group_order_card(call.reader(), positional[0])
+    item = NewItem(
+        go_code=positional[0],
+        code=positional[1],
+        name=" ".join(positional[3:]),
+        price_minor=parse_amount(positional[2], card.currency),
+        stock=whole_number(options["stock"], "Stock") if "stock" in options else None,
+        variants=parse_versions(options.get("versions", "")),
+    )
+    code = await group_orders.add_item(call.uow(), call.actor, item)
+    card = await reports.group_order_card(call.reader(), positional[0])
+    return call.reply("item_added", go=card, item_code=code)
+
+
+@command("open", "CODE", "Start taking orders", audience=GOM)
+async def open_(call: Call) -> ChatReply:
+    need(call.args, 1, "/open CODE")
+    await group_orders.open_group_order(call.uow(), call.actor, call.args[0])
+    card = await reports.group_order_card(call.reader(), call.args[0])
+    return call.reply("go_opened", go=card, buttons=[[Button("Show the card", command=f"/go {card.code}")]])
+
+
+@command("close", "CODE", "Stop taking orders and decide the MOQ", audience=GOM)
+async def close(call: Call) -> ChatReply:
+    need(call.args, 1, "/close CODE")
+    outcome = await group_orders.close_group_order(call.uow(), call.actor, call.args[0])
+    card = await reports.group_order_card(call.reader(), call.args[0])
+    return call.reply("go_closed", go=card, outcome=outcome)
+
+
+@command("extend", "CODE WHEN", "Move the deadline later (2026-12-01 20:00, +2d, 12h)", audience=GOM)
+async def extend(call: Call) -> ChatReply:
+    need(call.args, 2, "/extend CODE WHEN")
+    await group_orders.extend_deadline(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
+    card = await reports.group_order_card(call.reader(), call.args[0])
+    return call.reply("go_extended", go=card)
+
+
+@command("status", "CODE ordered|arrived|shipping|completed", "Tell buyers where the GO stands", audience=GOM)
+async def status(call: Call) -> ChatReply:
+    need(call.args, 2, "/status CODE ordered|arrived|shipping|completed")
+    await group_orders.advance_group_order(call.uow(), call.actor, call.args[0], call.args[1])
+    card = await reports.group_order_card(call.reader(), call.args[0])
+    return call.reply("go_status_changed", go=card)
+
+
+@command("cancelgo", "CODE", "Cancel a whole group order", audience=GOM)
+async def cancelgo(call: Call) -> ChatReply:
+    need(call.args, 1, "/cancelgo CODE")
+    await group_orders.cancel_group_order(call.uow(), call.actor, call.args[0])
+    card = await reports.group_order_card(call.reader(), call.args[0])
+    return call.reply("go_status_changed", go=card)
+
+
+@command("mygos", "", "The group orders you run", audience=GOM)
+async def mygos(call: Call) -> ChatReply:
+    gos = await reports.managed_group_orders(call.reader(), call.actor)
+    return call.reply("my_gos", gos=gos)
+
+
+@command("orders", "CODE", "Every order of a group order", audience=GOM)
+async def orders(call: Call) -> ChatReply:
+    need(call.args, 1, "/orders CODE")
+    card, views = await reports.list_orders(call.reader(), call.actor, call.args[0])
+    return call.reply("orders_list", go=card, orders=views)
+
+
+@command("progress", "CODE", "Units against MOQ and capacity, per item", audience=GOM)
+async def progress(call: Call) -> ChatReply:
+    need(call.args, 1, "/progress CODE")
+    card = await reports.progress(call.reader(), call.actor, call.args[0])
+    return call.reply("progress", go=card)
+
+
+@command("export", "CODE", "The orders as a CSV file for a spreadsheet", audience=GOM)
+async def export(call: Call) -> ChatReply:
+    need(call.args, 1, "/export CODE")
+    filename, content = await reports.export_orders_csv(call.reader(), call.actor, call.args[0])
+    return call.reply("export_ready", filename=filename, document=Document(filename, content))
+
+
+@command("helper", "add|remove HANDLE", "Let someone help run your group orders", audience=GOM)
+async def helper(call: Call) -> ChatReply:
+    need(call.args, 2, "/helper add|remove HANDLE")
+    action, handle = call.args[0].lower(), call.args[1]
+    if action == "add":
+        name = await accounts.add_helper(call.uow(), call.actor, handle)
+    elif action == "remove":
+        name = await accounts.remove_helper(call.uow(), call.actor, handle)
+    else:
+        raise InvalidInput("Usage: /helper add|remove HANDLE")
+    return call.reply("helper_changed", name=name, added=action == "add")
+
+
+def parse_versions(text: str) -> tuple[NewVariant, ...]:
+    """``A:Photobook@20,B:Digipack`` → versions with optional names and stock."""
+    versions = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        spec, _, stock = part.partition("@")
+        code, _, name = spec.partition(":")
+        versions.append(
+            NewVariant(
+                code=code,
+                name=name.strip() or code.strip(),
+                stock=whole_number(stock, f"Stock of {code}") if stock else None,
+            )
+        )
+    return tuple(versions)

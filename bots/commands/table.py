@@ -1,0 +1,108 @@
+"""The one table of chat commands (DESIGN rule 2).
+
+Each command is declared once with its name, arguments, who may run it and a short
+handler that parses, calls one service and renders one template. Every adapter runs
+commands only through this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bots.chat import Button, ChatReply, ChatRequest, Document
+from core.app import Core
+from core.render import Renderer
+from core.services.accounts import Actor
+from core.uow import UnitOfWork
+
+
+class Audience(StrEnum):
+    EVERYONE = "everyone"
+    GOM = "gom"  # GOMs and their helpers
+
+
+@dataclass(frozen=True)
+class BotContext:
+    """What handlers need from the composition root."""
+
+    core: Core
+    renderer: Renderer
+
+
+@dataclass
+class Call:
+    """One command being run: who asked, where, with which arguments."""
+
+    bot: BotContext
+    request: ChatRequest
+    actor: Actor
+    args: list[str]
+    raw_args: str
+
+    def uow(self) -> UnitOfWork:
+        return self.bot.core.uow()
+
+    def reader(self) -> UnitOfWork:
+        return self.bot.core.reader()
+
+    def reply(
+        self,
+        template: str,
+        *,
+        buttons: list[list[Button]] | None = None,
+        document: Document | None = None,
+        alert: bool = False,
+        **context: Any,
+    ) -> ChatReply:
+        return render_reply(
+            self.bot.renderer, self.request.channel, template, context, buttons, document, alert
+        )
+
+
+Handler = Callable[[Call], Awaitable[ChatReply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    audience: Audience
+    handler: Handler
+    in_groups: bool = False
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, usage: str, summary: str, *, audience: Audience = Audience.EVERYONE, in_groups: bool = False
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        if name in COMMANDS:
+            raise ValueError(f"command /{name} is declared twice")
+        COMMANDS[name] = Command(name, usage, summary, audience, handler, in_groups)
+        return handler
+
+    return register
+
+
+def commands_for(actor: Actor) -> list[Command]:
+    """What this person may run, in table order: buyers never see GOM commands."""
+    return [c for c in COMMANDS.values() if c.audience is Audience.EVERYONE or actor.may_administer]
+
+
+def render_reply(
+    renderer: Renderer,
+    channel: str,
+    template: str,
+    context: Mapping[str, Any],
+    buttons: list[list[Button]] | None = None,
+    document: Document | None = None,
+    alert: bool = False,
+) -> ChatReply:
+    rendered = renderer.render(template, channel, context)
+    return ChatReply(rendered.text, rendered.markup, buttons or [], document, alert=alert)

@@ -1,0 +1,67 @@
+"""From a ``ChatRequest`` to a ``ChatReply``: the one path every adapter takes.
+
+This is the outermost boundary of a chat message, so it is where an unexpected error is
+logged and turned into a polite answer; refusals from the core become their message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bots.chat import MAX_TEXT, ChatReply, ChatRequest
+from bots.commands import COMMANDS, Audience, BotContext, Call
+from bots.commands.args import split_args
+from bots.commands.newgo_flow import FLOW as NEWGO_FLOW
+from bots.commands.newgo_flow import continue_newgo
+from bots.commands.table import render_reply
+from core.errors import GomflowError
+from core.services.accounts import Actor, identify
+from core.services.conversations import end_conversation, load_conversation
+
+log = logging.getLogger(__name__)
+
+FLOWS = {NEWGO_FLOW: continue_newgo}
+
+
+async def handle(bot: BotContext, request: ChatRequest) -> ChatReply:
+    def refuse(message: str) -> ChatReply:
+        return render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
+
+    if len(request.text) > MAX_TEXT:
+        return refuse(
+            f"That message is too long ({len(request.text):,} characters; the limit is {MAX_TEXT:,})."
+        )
+    try:
+        actor = await identify(bot.core.uow(), request.channel, request.user_id, request.name, request.handle)
+        return await _route(bot, request, actor)
+    except GomflowError as refusal:
+        return refuse(refusal.message)
+    except Exception:
+        log.exception("command failed: %r from %s:%s", request.text[:80], request.channel, request.user_id)
+        return refuse("Sorry, something went wrong on our side. Nothing was changed; please try again.")
+
+
+async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatReply:
+    text = request.text.strip()
+    if text.startswith("/"):
+        head, _, rest = text[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()  # /go@gomflow_bot in groups
+        args = split_args(rest)
+        call = Call(bot, request, actor, args, rest.strip())
+        if name == "cancel" and not args and await end_conversation(bot.core.uow(), actor.identity_id):
+            return call.reply("conversation_ended")
+        entry = COMMANDS.get(name)
+        if entry is None:
+            return call.reply("unknown_command", name=name[:30], alert=True)
+        if entry.audience is Audience.GOM and not actor.may_administer:
+            return call.reply(
+                "error", message=f"/{name} is for GOMs. /help shows what you can do.", alert=True
+            )
+        if request.in_group and not entry.in_groups:
+            return call.reply("error", message=f"Please use /{name} in a private chat with me.", alert=True)
+        return await entry.handler(call)
+    call = Call(bot, request, actor, split_args(text), text)
+    state = await load_conversation(bot.core.reader(), actor.identity_id)
+    if state is not None and state.flow in FLOWS:
+        return await FLOWS[state.flow](call, state, text)
+    return call.reply("not_understood")

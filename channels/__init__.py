@@ -1,0 +1,1 @@
+"""Outbound transports, one per platform, and the outbox dispatcher."""

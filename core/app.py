@@ -1,0 +1,35 @@
+"""The core's composition: a database, a clock and who to wake when messages are queued."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from core.clock import Clock, SystemClock
+from core.config import Settings
+from core.db.engine import Database, connect
+from core.uow import UnitOfWork
+
+
+@dataclass
+class Core:
+    db: Database
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    outbox_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work that may write."""
+        return UnitOfWork(self.db.writer, self.clock, self._outbox_changed)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for queries; on SQLite it never takes the write lock."""
+        return UnitOfWork(self.db.reader, self.clock)
+
+    def _outbox_changed(self) -> None:
+        for listener in self.outbox_listeners:
+            listener()
+
+
+def build_core(settings: Settings, clock: Clock | None = None) -> Core:
+    return Core(db=connect(settings.database_url), settings=settings, clock=clock or SystemClock())

@@ -1,0 +1,35 @@
+"""Settings from the environment (and a ``.env`` file, read by the command line)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./gomflow.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_base_url: str = "http://127.0.0.1:8080"
+    default_timezone: str = "Asia/Singapore"
+    default_currency: str = "SGD"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        port = int(env.get("GOMFLOW_HTTP_PORT", cls.http_port))
+        host = env.get("GOMFLOW_HTTP_HOST", cls.http_host)
+        return cls(
+            database_url=env.get("GOMFLOW_DATABASE_URL", cls.database_url),
+            http_host=host,
+            http_port=port,
+            public_base_url=env.get("GOMFLOW_PUBLIC_BASE_URL", f"http://{host}:{port}"),
+            default_timezone=env.get("GOMFLOW_DEFAULT_TIMEZONE", cls.default_timezone),
+            default_currency=env.get("GOMFLOW_DEFAULT_CURRENCY", cls.default_currency),
+            log_level=env.get("GOMFLOW_LOG_LEVEL", cls.log_level),
+        )

@@ -1,0 +1,100 @@
+"""One exception tree for everything a user can be told went wrong.
+
+Every error carries a stable ``code`` (for adapters, logs and tests) and a ``message``
+fit to show the person who caused it. Adapters render the message; they never show a
+traceback.
+"""
+
+from __future__ import annotations
+
+
+class GomflowError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(GomflowError):
+    code = "invalid_input"
+
+
+class InvalidAmount(InvalidInput):
+    code = "invalid_amount"
+
+
+class UnknownCurrency(InvalidInput):
+    code = "unknown_currency"
+
+
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+
+
+class NotFound(GomflowError):
+    code = "not_found"
+
+
+class UnknownGroupOrder(NotFound):
+    code = "unknown_group_order"
+
+
+class UnknownItem(NotFound):
+    code = "unknown_item"
+
+
+class UnknownOrder(NotFound):
+    code = "unknown_order"
+
+
+class UnknownUser(NotFound):
+    code = "unknown_user"
+
+
+class PermissionDenied(GomflowError):
+    code = "permission_denied"
+
+
+class InvalidTransition(GomflowError):
+    code = "invalid_transition"
+
+
+class Conflict(GomflowError):
+    code = "conflict"
+
+
+class DuplicateCode(Conflict):
+    code = "duplicate_code"
+
+
+class NotOpenForOrders(GomflowError):
+    code = "not_open"
+
+
+class DeadlinePassed(NotOpenForOrders):
+    code = "deadline_passed"
+
+
+class CapacityFull(GomflowError):
+    code = "capacity_full"
+
+
+class OutOfStock(GomflowError):
+    code = "out_of_stock"
+
+
+class BuyerLimitReached(GomflowError):
+    code = "buyer_limit"
+
+
+class OrderLocked(GomflowError):
+    """The order can no longer be changed by the buyer (paid, cancelled, expired)."""
+
+    code = "order_locked"
+
+
+class AlreadyWaitlisted(Conflict):
+    code = "already_waitlisted"

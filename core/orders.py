@@ -1,0 +1,185 @@
+"""Creating and unwinding orders; shared by ordering and waitlist promotion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from core.db.models import GroupOrder, Item, Order, OrderLine, User, Variant
+from core.money import format_money
+from core.reservations import ResolvedLine, release, reserve
+from core.status import OrderStatus, check_order_transition
+from core.uow import UnitOfWork
+from core.views import LineView, OrderView
+from core.when import local_text
+
+
+async def create_order(
+    uow: UnitOfWork, go: GroupOrder, buyer_id: int, channel: str, lines: list[ResolvedLine]
+) -> Order:
+    """Reserve, then write the order and its lines; raises (and writes nothing) on refusal."""
+    seq = await reserve(uow.session, go, buyer_id, lines, uow.now)
+    order = Order(
+        number=f"{go.code}-{seq}",
+        go_id=go.id,
+        buyer_id=buyer_id,
+        status=OrderStatus.PLACED,
+        units=sum(line.quantity for line in lines),
+        total_minor=sum(line.quantity * line.unit_price_minor for line in lines),
+        currency=go.currency,
+        channel=channel,
+        placed_at=uow.now,
+        payment_due_at=uow.now + timedelta(hours=go.payment_window_hours),
+        updated_at=uow.now,
+    )
+    uow.session.add(order)
+    await uow.session.flush()
+    uow.session.add_all(
+        OrderLine(
+            order_id=order.id,
+            item_id=line.item_id,
+            variant_id=line.variant_id,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price_minor,
+        )
+        for line in lines
+    )
+    uow.audit(
+        actor_id=buyer_id,
+        entity="order",
+        entity_id=order.id,
+        action="placed",
+        to_status=OrderStatus.PLACED,
+        detail=f"{order.units} units",
+    )
+    return order
+
+
+async def held_lines(uow: UnitOfWork, order: Order) -> list[ResolvedLine]:
+    rows = (await uow.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all()
+    return [ResolvedLine(r.item_id, r.variant_id, r.quantity, r.unit_price_minor) for r in rows]
+
+
+async def replace_lines(uow: UnitOfWork, order: Order, lines: list[ResolvedLine]) -> None:
+    await uow.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
+    uow.session.add_all(
+        OrderLine(
+            order_id=order.id,
+            item_id=line.item_id,
+            variant_id=line.variant_id,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price_minor,
+        )
+        for line in lines
+    )
+    order.units = sum(line.quantity for line in lines)
+    order.total_minor = sum(line.quantity * line.unit_price_minor for line in lines)
+    order.updated_at = uow.now
+
+
+def view_of(go: GroupOrder, order: Order, lines: list[ResolvedLine], buyer: str) -> OrderView:
+    """The view of an order just written, built without another query."""
+    return OrderView(
+        number=order.number,
+        go_code=go.code,
+        go_title=go.title,
+        status=order.status,
+        units=order.units,
+        total=format_money(order.total_minor, order.currency),
+        payment_due=local_text(order.payment_due_at, go.timezone),
+        buyer=buyer,
+        lines=[
+            LineView(
+                line.label,
+                line.token,
+                line.quantity,
+                format_money(line.quantity * line.unit_price_minor, order.currency),
+            )
+            for line in lines
+        ],
+    )
+
+
+async def end_order(
+    uow: UnitOfWork, order: Order, target: OrderStatus, actor_id: int | None, reason: str = ""
+) -> None:
+    """Move a live order to a final status and give back everything it held."""
+    check_order_transition(order.status, target)
+    await release(uow.session, order.go_id, order.buyer_id, await held_lines(uow, order))
+    previous = order.status
+    order.status = target
+    order.updated_at = uow.now
+    uow.audit(
+        actor_id=actor_id,
+        entity="order",
+        entity_id=order.id,
+        action="status",
+        from_status=previous,
+        to_status=target,
+        detail=reason,
+    )
+
+
+async def order_views(uow: UnitOfWork, orders: list[Order]) -> list[OrderView]:
+    """Read models for orders, with one query for all their lines."""
+    if not orders:
+        return []
+    ids = [o.id for o in orders]
+    rows = (
+        await uow.session.execute(
+            select(
+                OrderLine.order_id,
+                OrderLine.quantity,
+                OrderLine.unit_price_minor,
+                Item.code,
+                Item.name,
+                Variant.code,
+                Variant.name,
+            )
+            .join(Item, Item.id == OrderLine.item_id)
+            .outerjoin(Variant, Variant.id == OrderLine.variant_id)
+            .where(OrderLine.order_id.in_(ids))
+            .order_by(OrderLine.id)
+        )
+    ).all()
+    gos = {
+        g.id: g
+        for g in (
+            await uow.session.scalars(select(GroupOrder).where(GroupOrder.id.in_({o.go_id for o in orders})))
+        ).all()
+    }
+    buyers = dict(
+        (
+            await uow.session.execute(
+                select(User.id, User.display_name).where(User.id.in_({o.buyer_id for o in orders}))
+            )
+        )
+        .tuples()
+        .all()
+    )
+    lines: dict[int, list[LineView]] = {i: [] for i in ids}
+    for order_id, qty, price, item_code, item_name, variant_code, variant_name in rows:
+        currency = next(o.currency for o in orders if o.id == order_id)
+        lines[order_id].append(
+            LineView(
+                label=f"{item_name} ({variant_name})" if variant_name else item_name,
+                token=f"{item_code}:{variant_code}" if variant_code else item_code,
+                quantity=qty,
+                amount=format_money(qty * price, currency),
+            )
+        )
+    return [
+        OrderView(
+            number=o.number,
+            go_code=gos[o.go_id].code,
+            go_title=gos[o.go_id].title,
+            status=o.status,
+            units=o.units,
+            total=format_money(o.total_minor, o.currency),
+            payment_due=local_text(o.payment_due_at, gos[o.go_id].timezone),
+            buyer=buyers.get(o.buyer_id, "?"),
+            lines=lines[o.id],
+        )
+        for o in orders
+    ]

@@ -1,0 +1,61 @@
+"""What a buyer may type as a quantity, and how item tokens like ``ALB:A`` read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import InvalidInput, InvalidQuantity
+
+MAX_QUANTITY = 1_000
+MAX_LINES = 20
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One line a buyer asked for: an item code, maybe a variant code, a quantity."""
+
+    item_code: str
+    variant_code: str | None
+    quantity: int
+
+
+def parse_quantity(text: str) -> int:
+    cleaned = text.strip()
+    if not cleaned.isascii() or not cleaned.lstrip("+-").isdigit():
+        raise InvalidQuantity(f"'{_short(text)}' is not a quantity; use a whole number like 2.")
+    if len(cleaned) > 7:
+        raise InvalidQuantity(f"{_short(text)} is far more than anyone can order (max {MAX_QUANTITY}).")
+    value = int(cleaned)
+    if value < 1:
+        raise InvalidQuantity("Quantity must be at least 1.")
+    if value > MAX_QUANTITY:
+        raise InvalidQuantity(f"{value} is more than one order can hold (max {MAX_QUANTITY}).")
+    return value
+
+
+def parse_item_token(token: str) -> tuple[str, str | None]:
+    """``ALB`` → (ALB, None); ``ALB:A`` or ``ALB/A`` → (ALB, A)."""
+    for sep in (":", "/"):
+        if sep in token:
+            item, _, variant = token.partition(sep)
+            if not item or not variant:
+                raise InvalidInput(f"'{_short(token)}' should look like ITEM or ITEM:VERSION.")
+            return item.upper(), variant.upper()
+    return token.upper(), None
+
+
+def parse_line_pairs(tokens: list[str]) -> list[LineRequest]:
+    """``ITEM QTY [ITEM QTY …]`` into line requests."""
+    if not tokens or len(tokens) % 2:
+        raise InvalidInput("Give each item with a quantity: ITEM QTY [ITEM QTY …], e.g. ALB:A 2.")
+    if len(tokens) // 2 > MAX_LINES:
+        raise InvalidInput(f"One order can have at most {MAX_LINES} lines.")
+    lines = []
+    for item_token, qty_token in zip(tokens[::2], tokens[1::2], strict=True):
+        item, variant = parse_item_token(item_token)
+        lines.append(LineRequest(item, variant, parse_quantity(qty_token)))
+    return lines
+
+
+def _short(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,352 @@
+"""A GOM's use cases for running a group order, from draft to completed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core.db.models import GroupOrder, Item, Variant, WaitlistEntry
+from core.errors import DuplicateCode, InvalidInput, PermissionDenied
+from core.lookups import load_go
+from core.money import get_currency
+from core.reservations import load_catalogue
+from core.services.accounts import Actor, require_admin
+from core.services.notices import notify_go_buyers
+from core.services.ordering import end_live_orders
+from core.status import GOStatus, WaitlistStatus, check_go_transition
+from core.uow import UnitOfWork
+from core.when import future_deadline, zone
+
+GO_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,19}$")
+ITEM_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,19}$")
+MAX_CAPACITY = 100_000
+MAX_WINDOW_HOURS = 24 * 30
+MAX_TITLE = 200
+MAX_DESCRIPTION = 2_000
+MAX_VARIANTS = 50
+
+
+@dataclass(frozen=True)
+class NewGroupOrder:
+    code: str
+    title: str
+    currency: str
+    moq: int
+    capacity: int
+    deadline: str
+    timezone: str
+    per_buyer_limit: int | None = None
+    payment_window_hours: int = 48
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NewVariant:
+    code: str
+    name: str
+    stock: int | None = None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    go_code: str
+    code: str
+    name: str
+    price_minor: int
+    stock: int | None = None
+    variants: tuple[NewVariant, ...] = ()
+
+
+async def create_group_order(uow: UnitOfWork, gom: Actor, command: NewGroupOrder) -> str:
+    if not gom.is_gom:
+        raise PermissionDenied("Only a GOM can open group orders. Ask the operator to register you.")
+    code = normalise_go_code(command.code)
+    title = _text(command.title, "Title", MAX_TITLE, required=True)
+    description = _text(command.description, "Description", MAX_DESCRIPTION)
+    currency = get_currency(command.currency).code
+    zone(command.timezone)
+    _check_limits(command.moq, command.capacity, command.per_buyer_limit, command.payment_window_hours)
+    async with uow:
+        deadline = future_deadline(command.deadline, command.timezone, uow.now)
+        if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == code)) is not None:
+            raise DuplicateCode(f"The code {code} is taken; pick another.")
+        go = GroupOrder(
+            code=code,
+            gom_id=gom.user_id,
+            title=title,
+            description=description,
+            currency=currency,
+            timezone=command.timezone.strip(),
+            moq=command.moq,
+            capacity=command.capacity,
+            per_buyer_limit=command.per_buyer_limit,
+            deadline=deadline,
+            payment_window_hours=command.payment_window_hours,
+            status=GOStatus.DRAFT,
+            reserved_units=0,
+            order_seq=0,
+            created_at=uow.now,
+            updated_at=uow.now,
+        )
+        uow.session.add(go)
+        await uow.session.flush()
+        uow.audit(
+            actor_id=gom.user_id,
+            entity="group_order",
+            entity_id=go.id,
+            action="created",
+            to_status=GOStatus.DRAFT,
+        )
+        await uow.commit()
+        return code
+
+
+async def code_available(uow: UnitOfWork, code: str) -> str:
+    """Check a GO code before a conversation asks the next question; returns it cleaned."""
+    cleaned = normalise_go_code(code)
+    async with uow:
+        if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == cleaned)) is not None:
+            raise DuplicateCode(f"The code {cleaned} is taken; pick another.")
+    return cleaned
+
+
+async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
+    code = normalise_item_code(command.code)
+    name = _text(command.name, "Item name", MAX_TITLE, required=True)
+    if command.price_minor <= 0:
+        raise InvalidInput("The price must be more than zero.")
+    _check_stock(command.stock, name)
+    if len(command.variants) > MAX_VARIANTS:
+        raise InvalidInput(f"An item can have at most {MAX_VARIANTS} versions.")
+    variant_codes = [normalise_item_code(v.code) for v in command.variants]
+    if len(set(variant_codes)) != len(variant_codes):
+        raise InvalidInput("Each version needs its own code.")
+    for variant in command.variants:
+        _check_stock(variant.stock, variant.name)
+    async with uow:
+        go = await load_go(uow, command.go_code)
+        await require_admin(uow, actor, go)
+        if go.status not in (GOStatus.DRAFT, GOStatus.OPEN):
+            raise InvalidInput(f"{go.code} is {go.status}; items can only be added before it closes.")
+        if await uow.session.scalar(select(Item.id).where(Item.go_id == go.id, Item.code == code)):
+            raise DuplicateCode(f"{go.code} already has an item {code}.")
+        position = await uow.session.scalar(select(func.count()).where(Item.go_id == go.id)) or 0
+        item = Item(
+            go_id=go.id,
+            code=code,
+            name=name,
+            price_minor=command.price_minor,
+            stock=command.stock,
+            reserved=0,
+            position=position,
+        )
+        uow.session.add(item)
+        await uow.session.flush()
+        for index, (variant, variant_code) in enumerate(zip(command.variants, variant_codes, strict=True)):
+            uow.session.add(
+                Variant(
+                    item_id=item.id,
+                    code=variant_code,
+                    name=_text(variant.name, "Version name", MAX_TITLE, required=True),
+                    stock=variant.stock,
+                    reserved=0,
+                    position=index,
+                )
+            )
+        uow.audit(
+            actor_id=actor.user_id,
+            entity="group_order",
+            entity_id=go.id,
+            action="item_added",
+            detail=f"{code} {name}",
+        )
+        await uow.commit()
+        return code
+
+
+async def open_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> None:
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        check_go_transition(go.status, GOStatus.OPEN)
+        if not await load_catalogue(uow.session, go.id):
+            raise InvalidInput(f"Add at least one item to {go.code} before opening it (/additem).")
+        if go.deadline <= uow.now:
+            raise InvalidInput(f"The deadline of {go.code} has passed; /extend it first.")
+        _transition(uow, go, GOStatus.OPEN, actor.user_id)
+        await uow.commit()
+
+
+@dataclass(frozen=True)
+class ClosingOutcome:
+    status: str  # confirmed or failed
+    units: int  # live units when it closed
+    moq: int
+
+
+async def close_group_order(uow: UnitOfWork, actor: Actor | None, go_code: str) -> ClosingOutcome:
+    """Stop taking orders and decide the MOQ at once: confirmed, or failed and unwound.
+
+    ``actor`` is None when the scheduler closes a GO at its deadline.
+    """
+    async with uow:
+        go = await load_go(uow, go_code)
+        if actor is not None:
+            await require_admin(uow, actor, go)
+        actor_id = actor.user_id if actor else None
+        _transition(uow, go, GOStatus.CLOSED, actor_id)
+        await _drop_waitlist(uow, go)
+        outcome_units = go.reserved_units
+        if go.reserved_units >= go.moq:
+            _transition(uow, go, GOStatus.CONFIRMED, actor_id, detail=f"{go.reserved_units}/{go.moq} units")
+            await notify_go_buyers(uow, go, "go_confirmed")
+        else:
+            _transition(
+                uow,
+                go,
+                GOStatus.FAILED,
+                actor_id,
+                detail=f"MOQ not met: {go.reserved_units}/{go.moq}",
+            )
+            await notify_go_buyers(uow, go, "go_failed")
+            await end_live_orders(uow, go, actor_id, reason="the group order did not reach its MOQ")
+        await uow.commit()
+        return ClosingOutcome(go.status, outcome_units, go.moq)
+
+
+async def cancel_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> None:
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        _transition(uow, go, GOStatus.CANCELLED, actor.user_id)
+        await _drop_waitlist(uow, go)
+        await notify_go_buyers(uow, go, "go_cancelled")
+        await end_live_orders(uow, go, actor.user_id, reason="the GOM cancelled the group order")
+        await uow.commit()
+
+
+async def advance_group_order(uow: UnitOfWork, actor: Actor, go_code: str, target: str) -> None:
+    """Move a confirmed GO along: ordered from the supplier, arrived, shipping, completed."""
+    steps = {GOStatus.ORDERED, GOStatus.ARRIVED, GOStatus.SHIPPING, GOStatus.COMPLETED}
+    try:
+        status = GOStatus(target.strip().lower())
+    except ValueError:
+        status = None
+    if status not in steps:
+        raise InvalidInput("Status must be one of: ordered, arrived, shipping, completed.")
+    assert status is not None
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        _transition(uow, go, status, actor.user_id)
+        await notify_go_buyers(uow, go, "go_status")
+        await uow.commit()
+
+
+async def extend_deadline(uow: UnitOfWork, actor: Actor, go_code: str, when: str) -> datetime:
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        if go.status not in (GOStatus.DRAFT, GOStatus.OPEN):
+            raise InvalidInput(f"{go.code} is {go.status}; only a draft or open GO has a deadline to move.")
+        deadline = future_deadline(when, go.timezone, uow.now)
+        if deadline <= go.deadline:
+            raise InvalidInput("The new deadline must be later than the current one.")
+        old = go.deadline
+        go.deadline = deadline
+        go.updated_at = uow.now
+        uow.audit(
+            actor_id=actor.user_id,
+            entity="group_order",
+            entity_id=go.id,
+            action="deadline_extended",
+            detail=f"{old.isoformat()} -> {deadline.isoformat()}",
+        )
+        await uow.commit()
+        return deadline
+
+
+async def due_for_closing(uow: UnitOfWork, grace: timedelta = timedelta(0)) -> list[str]:
+    """Open GOs whose deadline has passed: the scheduler closes each once."""
+    async with uow:
+        return list(
+            (
+                await uow.session.scalars(
+                    select(GroupOrder.code).where(
+                        GroupOrder.status == GOStatus.OPEN, GroupOrder.deadline <= uow.now - grace
+                    )
+                )
+            ).all()
+        )
+
+
+def normalise_go_code(code: str) -> str:
+    cleaned = code.strip().upper()
+    if not GO_CODE.match(cleaned):
+        raise InvalidInput("A GO code is 2–20 letters, digits or dashes, like SVT-FML.")
+    return cleaned
+
+
+def normalise_item_code(code: str) -> str:
+    cleaned = code.strip().upper()
+    if not ITEM_CODE.match(cleaned):
+        raise InvalidInput(f"'{code[:20]}' is not an item code; use up to 20 letters or digits, like ALB.")
+    return cleaned
+
+
+def _transition(
+    uow: UnitOfWork, go: GroupOrder, target: GOStatus, actor_id: int | None, detail: str = ""
+) -> None:
+    check_go_transition(go.status, target)
+    previous = go.status
+    go.status = target
+    go.updated_at = uow.now
+    uow.audit(
+        actor_id=actor_id,
+        entity="group_order",
+        entity_id=go.id,
+        action="status",
+        from_status=previous,
+        to_status=target,
+        detail=detail,
+    )
+
+
+async def _drop_waitlist(uow: UnitOfWork, go: GroupOrder) -> None:
+    entries = (
+        await uow.session.scalars(
+            select(WaitlistEntry).where(
+                WaitlistEntry.go_id == go.id, WaitlistEntry.status == WaitlistStatus.WAITING
+            )
+        )
+    ).all()
+    for entry in entries:
+        entry.status = WaitlistStatus.DROPPED
+
+
+def _check_limits(moq: int, capacity: int, per_buyer: int | None, window: int) -> None:
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidInput(f"Capacity must be between 1 and {MAX_CAPACITY:,}.")
+    if not 0 <= moq <= capacity:
+        raise InvalidInput("The MOQ must be between 0 and the capacity.")
+    if per_buyer is not None and not 1 <= per_buyer <= capacity:
+        raise InvalidInput("The per-buyer limit must be between 1 and the capacity.")
+    if not 1 <= window <= MAX_WINDOW_HOURS:
+        raise InvalidInput(f"The payment window must be between 1 and {MAX_WINDOW_HOURS} hours.")
+
+
+def _check_stock(stock: int | None, name: str) -> None:
+    if stock is not None and not 0 <= stock <= MAX_CAPACITY:
+        raise InvalidInput(f"Stock of {name[:40]} must be between 0 and {MAX_CAPACITY:,}.")
+
+
+def _text(value: str, label: str, limit: int, *, required: bool = False) -> str:
+    cleaned = " ".join(value.split()) if "\n" not in value else value.strip()
+    if required and not cleaned:
+        raise InvalidInput(f"{label} cannot be empty.")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"{label} is too long ({len(cleaned)} characters; the limit is {limit}).")
+    return cleaned

@@ -1,0 +1,109 @@
+"""A buyer's use cases: place, change and cancel an order, and see their orders."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.db.models import GroupOrder, Order
+from core.errors import InvalidInput, OrderLocked, PermissionDenied
+from core.lookups import load_go, load_order
+from core.orders import create_order, end_order, held_lines, order_views, replace_lines, view_of
+from core.quantities import LineRequest
+from core.reservations import load_catalogue, release, reserve, resolve_lines
+from core.services.accounts import Actor, require_admin
+from core.services.waitlist import promote_waitlist
+from core.status import ORDER_LIVE, OrderStatus
+from core.uow import UnitOfWork
+from core.views import OrderView
+
+
+async def place_order(uow: UnitOfWork, buyer: Actor, go_code: str, requests: list[LineRequest]) -> OrderView:
+    if not requests:
+        raise InvalidInput("Say what to order: /order CODE ITEM QTY, e.g. /order SVT-FML ALB:A 1.")
+    async with uow:
+        go = await load_go(uow, go_code)
+        lines = resolve_lines(go, await load_catalogue(uow.session, go.id), requests)
+        order = await create_order(uow, go, buyer.user_id, buyer.channel, lines)
+        await uow.commit()
+        return view_of(go, order, lines, buyer.name)
+
+
+async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: list[LineRequest]) -> OrderView:
+    """Replace the lines of an unpaid order; all or nothing, the old lines stand on refusal."""
+    if not requests:
+        raise InvalidInput("Give the new lines: /change ORDER ITEM QTY [ITEM QTY …].")
+    async with uow:
+        order = await _own_order(uow, buyer, number)
+        _require_changeable(order)
+        go = await uow.session.get_one(GroupOrder, order.go_id)
+        lines = resolve_lines(go, await load_catalogue(uow.session, go.id), requests)
+        old_units = order.units
+        await release(uow.session, go.id, order.buyer_id, await held_lines(uow, order))
+        await reserve(uow.session, go, order.buyer_id, lines, uow.now)
+        await replace_lines(uow, order, lines)
+        uow.audit(
+            actor_id=buyer.user_id,
+            entity="order",
+            entity_id=order.id,
+            action="changed",
+            detail=f"{old_units} -> {order.units} units",
+        )
+        if order.units < old_units:
+            await promote_waitlist(uow, go)
+        await uow.commit()
+        return view_of(go, order, lines, buyer.name)
+
+
+async def cancel_order(uow: UnitOfWork, actor: Actor, number: str) -> OrderView:
+    """The buyer cancels until paid; the GO's GOM or helpers may cancel any live order."""
+    async with uow:
+        order = await load_order(uow, number)
+        go = await uow.session.get_one(GroupOrder, order.go_id)
+        if order.buyer_id != actor.user_id:
+            await require_admin(uow, actor, go)
+        elif order.status == OrderStatus.PAID:
+            raise OrderLocked(f"{order.number} is paid; ask the GOM for a refund instead.")
+        _require_live(order)
+        await end_order(uow, order, OrderStatus.CANCELLED, actor.user_id, reason="cancelled")
+        await promote_waitlist(uow, go)
+        view = (await order_views(uow, [order]))[0]
+        await uow.commit()
+        return view
+
+
+async def my_orders(uow: UnitOfWork, buyer: Actor, include_ended: bool = False) -> list[OrderView]:
+    async with uow:
+        query = select(Order).where(Order.buyer_id == buyer.user_id).order_by(Order.id.desc()).limit(50)
+        if not include_ended:
+            query = query.where(Order.status.in_(ORDER_LIVE))
+        return await order_views(uow, list((await uow.session.scalars(query)).all()))
+
+
+async def end_live_orders(uow: UnitOfWork, go: GroupOrder, actor_id: int | None, reason: str) -> int:
+    """Unwind every live order of a GO that will not go ahead (failed MOQ, cancelled)."""
+    orders = (
+        await uow.session.scalars(
+            select(Order).where(Order.go_id == go.id, Order.status.in_(ORDER_LIVE)).order_by(Order.id)
+        )
+    ).all()
+    for order in orders:
+        await end_order(uow, order, OrderStatus.CANCELLED, actor_id, reason=reason)
+    return len(orders)
+
+
+async def _own_order(uow: UnitOfWork, buyer: Actor, number: str) -> Order:
+    order = await load_order(uow, number)
+    if order.buyer_id != buyer.user_id:
+        raise PermissionDenied(f"{order.number} is not your order.")
+    return order
+
+
+def _require_live(order: Order) -> None:
+    if order.status not in ORDER_LIVE:
+        raise OrderLocked(f"{order.number} is already {order.status}.")
+
+
+def _require_changeable(order: Order) -> None:
+    _require_live(order)
+    if order.status == OrderStatus.PAID:
+        raise OrderLocked(f"{order.number} is paid and can no longer be changed.")

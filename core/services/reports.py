@@ -1,0 +1,192 @@
+"""What buyers and GOMs look at: GO cards, progress, order lists and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import func, select
+
+from core.db.models import GroupOrder, Identity, Item, Order, OrderLine, User, Variant
+from core.lookups import load_go
+from core.money import format_money, minor_to_plain
+from core.orders import order_views
+from core.reservations import load_catalogue
+from core.services.accounts import Actor, require_admin
+from core.status import GOStatus, OrderStatus
+from core.uow import UnitOfWork
+from core.views import GroupOrderView, ItemView, OrderView, ProgressView, VariantView
+from core.when import local_text
+
+CSV_COLUMNS = [
+    "order",
+    "status",
+    "buyer",
+    "contact",
+    "item",
+    "version",
+    "quantity",
+    "unit price",
+    "line total",
+    "currency",
+    "placed at (UTC)",
+    "payment due (UTC)",
+]
+
+
+async def group_order_card(uow: UnitOfWork, go_code: str) -> GroupOrderView:
+    async with uow:
+        return await _card(uow, await load_go(uow, go_code))
+
+
+async def browse_open(uow: UnitOfWork) -> list[GroupOrderView]:
+    async with uow:
+        gos = (
+            await uow.session.scalars(
+                select(GroupOrder)
+                .where(GroupOrder.status == GOStatus.OPEN, GroupOrder.deadline > uow.now)
+                .order_by(GroupOrder.deadline)
+                .limit(20)
+            )
+        ).all()
+        return [await _card(uow, go) for go in gos]
+
+
+async def managed_group_orders(uow: UnitOfWork, actor: Actor) -> list[GroupOrderView]:
+    """The GOs this GOM or helper may administer, newest first."""
+    from core.db.models import StaffMember
+
+    async with uow:
+        gom_ids = select(StaffMember.gom_id).where(StaffMember.member_id == actor.user_id)
+        gos = (
+            await uow.session.scalars(
+                select(GroupOrder)
+                .where(GroupOrder.gom_id.in_(gom_ids))
+                .order_by(GroupOrder.id.desc())
+                .limit(30)
+            )
+        ).all()
+        return [await _card(uow, go) for go in gos]
+
+
+async def progress(uow: UnitOfWork, actor: Actor, go_code: str) -> GroupOrderView:
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        return await _card(uow, go)
+
+
+async def list_orders(uow: UnitOfWork, actor: Actor, go_code: str) -> tuple[GroupOrderView, list[OrderView]]:
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        orders = list(
+            (await uow.session.scalars(select(Order).where(Order.go_id == go.id).order_by(Order.id))).all()
+        )
+        return await _card(uow, go), await order_views(uow, orders)
+
+
+async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tuple[str, bytes]:
+    """One row per order line; UTF-8 with a BOM and CRLF so spreadsheets open it cleanly."""
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        contact = (
+            select(func.min(Identity.channel + ":" + func.coalesce(Identity.handle, Identity.external_id)))
+            .where(Identity.user_id == User.id)
+            .scalar_subquery()
+        )
+        rows = (
+            await uow.session.execute(
+                select(
+                    Order.number,
+                    Order.status,
+                    User.display_name,
+                    contact,
+                    Item.name,
+                    Variant.name,
+                    OrderLine.quantity,
+                    OrderLine.unit_price_minor,
+                    Order.currency,
+                    Order.placed_at,
+                    Order.payment_due_at,
+                )
+                .join(OrderLine, OrderLine.order_id == Order.id)
+                .join(Item, Item.id == OrderLine.item_id)
+                .outerjoin(Variant, Variant.id == OrderLine.variant_id)
+                .join(User, User.id == Order.buyer_id)
+                .where(Order.go_id == go.id)
+                .order_by(Order.id, OrderLine.id)
+            )
+        ).all()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for number, status, buyer, who, item, variant, qty, price, currency, placed, due in rows:
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    number,
+                    status,
+                    buyer,
+                    who or "",
+                    item,
+                    variant or "",
+                    qty,
+                    minor_to_plain(price, currency),
+                    minor_to_plain(price * qty, currency),
+                    currency,
+                    placed.strftime("%Y-%m-%d %H:%M"),
+                    due.strftime("%Y-%m-%d %H:%M"),
+                )
+            ]
+        )
+    return f"{go.code}-orders.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def safe_cell(value: object) -> str:
+    """Keep a buyer's name like ``=HYPERLINK(…)`` text, not a spreadsheet formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def _card(uow: UnitOfWork, go: GroupOrder) -> GroupOrderView:
+    items = await load_catalogue(uow.session, go.id)
+    paid = await uow.session.scalar(
+        select(func.coalesce(func.sum(Order.units), 0)).where(
+            Order.go_id == go.id, Order.status == OrderStatus.PAID
+        )
+    )
+    reserved = await uow.session.scalar(select(GroupOrder.reserved_units).where(GroupOrder.id == go.id))
+    return GroupOrderView(
+        id=go.id,
+        code=go.code,
+        title=go.title,
+        description=go.description,
+        status=go.status,
+        currency=go.currency,
+        timezone=go.timezone,
+        deadline=local_text(go.deadline, go.timezone),
+        deadline_iso=go.deadline.isoformat(),
+        per_buyer_limit=go.per_buyer_limit,
+        payment_window_hours=go.payment_window_hours,
+        progress=ProgressView(
+            reserved=int(reserved or 0), paid=int(paid or 0), moq=go.moq, capacity=go.capacity
+        ),
+        items=[
+            ItemView(
+                code=item.code,
+                name=item.name,
+                price=format_money(item.price_minor, go.currency),
+                price_minor=item.price_minor,
+                left=None if item.stock is None else item.stock - item.reserved,
+                reserved=item.reserved,
+                variants=[
+                    VariantView(v.code, v.name, None if v.stock is None else v.stock - v.reserved)
+                    for v in item.variants
+                ],
+            )
+            for item in items
+        ],
+    )

@@ -1,0 +1,138 @@
+"""The unit of work: one database transaction around one use case.
+
+``async with core.uow() as uow:`` rolls back unless the service calls ``commit()``.
+Messages queued with ``notify`` are rows in the same transaction (nothing is sent from
+inside it); once it commits, the listeners wake the dispatcher.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock
+from core.db.models import AuditEntry, Identity, OutboxMessage
+from core.db.upsert import insert_ignoring_conflict
+
+
+class UnitOfWork:
+    session: AsyncSession
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._on_outbox = on_outbox
+        self._queued = 0
+        self.now: datetime = clock.now()
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.now = self._clock.now()
+        self._queued = 0
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._queued and self._on_outbox is not None:
+            self._on_outbox()
+        self._queued = 0
+
+    def audit(
+        self,
+        *,
+        actor_id: int | None,
+        entity: str,
+        entity_id: int,
+        action: str,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        detail: str = "",
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                at=self.now,
+                actor_id=actor_id,
+                entity=entity,
+                entity_id=entity_id,
+                action=action,
+                from_status=from_status,
+                to_status=to_status,
+                detail=detail,
+            )
+        )
+
+    async def notify(
+        self,
+        identity_id: int,
+        template: str,
+        context: dict[str, Any],
+        *,
+        dedupe_key: str,
+        priority: int = 10,
+    ) -> None:
+        """Queue one message; a second message with the same dedupe key is dropped."""
+        await self.session.execute(
+            insert_ignoring_conflict(
+                self.session,
+                OutboxMessage,
+                {
+                    "dedupe_key": dedupe_key,
+                    "identity_id": identity_id,
+                    "template": template,
+                    "context": json.dumps(context, default=str, ensure_ascii=False),
+                    "priority": priority,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": self.now,
+                    "created_at": self.now,
+                },
+                ["dedupe_key"],
+            )
+        )
+        self._queued += 1
+
+    async def notify_user(
+        self,
+        user_id: int,
+        template: str,
+        context: dict[str, Any],
+        *,
+        dedupe_key: str,
+        prefer_channel: str | None = None,
+        priority: int = 10,
+    ) -> bool:
+        """Queue a message on the user's preferred reachable identity; False if none."""
+        identities = (
+            await self.session.scalars(
+                select(Identity)
+                .where(Identity.user_id == user_id, Identity.reachable.is_(True))
+                .order_by(Identity.id)
+            )
+        ).all()
+        if not identities:
+            return False
+        chosen = next((i for i in identities if i.channel == prefer_channel), identities[0])
+        await self.notify(chosen.id, template, context, dedupe_key=dedupe_key, priority=priority)
+        return True

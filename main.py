@@ -1,0 +1,215 @@
+"""The gomflow command line: ``run``, ``demo``, ``db upgrade`` and admin tasks.
+
+``bootstrap()`` is the one composition root: it builds the core, the renderer, the
+bots' context, the outbound channels and the dispatcher, and connects to nothing until
+something runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from dotenv import load_dotenv
+
+from bots.chat import ChatRequest
+from bots.commands import BotContext
+from bots.console import ConsoleChat
+from bots.dispatch import handle
+from channels.base import Channel
+from channels.console import ConsoleChannel
+from channels.dispatcher import Dispatcher
+from core.app import Core, build_core
+from core.clock import Clock
+from core.config import Settings
+from core.db.migrate import upgrade
+from core.services.accounts import register_gom
+from templates import JinjaRenderer
+from web.app import build_web_app
+
+log = logging.getLogger("gomflow")
+
+
+@dataclass
+class App:
+    core: Core
+    bot: BotContext
+    dispatcher: Dispatcher
+    channels: dict[str, Channel]
+
+
+def bootstrap(settings: Settings, *, clock: Clock | None = None, write: Callable[[str], None] = print) -> App:
+    core = build_core(settings, clock)
+    renderer = JinjaRenderer()
+    channels: dict[str, Channel] = {"console": ConsoleChannel(write)}
+    return App(
+        core=core,
+        bot=BotContext(core, renderer),
+        dispatcher=Dispatcher(core, renderer, channels),
+        channels=channels,
+    )
+
+
+async def run(settings: Settings, console: bool) -> None:
+    app = bootstrap(settings)
+    await upgrade(app.core.db)
+    runner = web.AppRunner(build_web_app(app.core), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    log.info("web server on http://%s:%s (health: /health)", settings.http_host, settings.http_port)
+    log.info("database: %s", settings.database_url.split("@")[-1])
+    for adapter, variable in (("Telegram", "TELEGRAM_BOT_TOKEN"),):
+        log.info("%s adapter not started: %s is not set", adapter, variable)
+    tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox")]
+    try:
+        if console:
+            await ConsoleChat(app.bot, print).run(_stdin_lines())
+            log.info("console input ended; still serving HTTP (Ctrl-C to stop)")
+        await asyncio.Event().wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await runner.cleanup()
+        await app.core.db.dispose()
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    while True:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            return
+        yield line
+
+
+DEMO_SCRIPT = """
+/as gom gina
+/newgo SVT-FML "Seventeen FML album" currency=SGD moq=4 cap=6 limit=2 deadline=+3d
+/additem SVT-FML ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit,C:Fight My Way"
+/additem SVT-FML POB 3 "Pre-order photocard" stock=2
+/open SVT-FML
+/newgo NJZ-OMG "NewJeans OMG merch" currency=PHP moq=10 cap=50 deadline=+2d
+/additem NJZ-OMG TOTE 850 "Tote bag"
+/open NJZ-OMG
+/as buyer bob
+/browse
+/go SVT-FML
+/order SVT-FML ALB:A 1 POB 1
+/order SVT-FML ALB:Z 1
+/order SVT-FML ALB:B 0
+/order NJZ-OMG TOTE 2
+"""
+
+DEMO_AFTER_RUSH = """
+/as buyer zoe
+/order SVT-FML ALB:C 1
+/waitlist SVT-FML ALB:C 1
+/as buyer bob
+/myorders
+/cancel SVT-FML-1
+/as buyer zoe
+/myorders
+/as gom gina
+/progress SVT-FML
+/orders SVT-FML
+/close SVT-FML
+/close NJZ-OMG
+/status SVT-FML ordered
+/as buyer amy
+/order SVT-FML ALB:A 1
+"""
+
+
+async def demo() -> None:
+    """Play a whole group order on a throwaway database and print the transcript."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp}/demo.db")
+        app = bootstrap(settings)
+        await upgrade(app.core.db)
+        chat = ConsoleChat(app.bot, print, export_dir=Path(tmp))
+
+        async def play(script: str) -> None:
+            for line in filter(None, script.strip().splitlines()):
+                print(f"\n{chat.speaker or '?'}> {line}")
+                await chat.feed(line)
+                await app.dispatcher.run_once()
+
+        await play(DEMO_SCRIPT)
+        print("\n--- drop: five fans order SVT-FML in the same instant ---")
+        fans = ["amy", "cal", "dee", "eli", "fay"]
+        replies = await asyncio.gather(
+            *(
+                handle(app.bot, ChatRequest("console", fan, fan, "/order SVT-FML ALB:C 2", fan))
+                for fan in fans
+            )
+        )
+        for fan, reply in zip(fans, replies, strict=True):
+            print(f"{fan}: {reply.text.splitlines()[0]}")
+        await play(DEMO_AFTER_RUSH)
+        await app.core.db.dispose()
+
+
+async def db_upgrade(settings: Settings) -> None:
+    app = bootstrap(settings)
+    await upgrade(app.core.db)
+    await app.core.db.dispose()
+    print("database is at the newest schema")
+
+
+async def add_gom(settings: Settings, channel: str, external_id: str, name: str) -> None:
+    app = bootstrap(settings)
+    await upgrade(app.core.db)
+    actor = await register_gom(app.core.uow(), channel, external_id, name)
+    await app.core.db.dispose()
+    print(f"{actor.name} ({channel}:{external_id}) can now run group orders")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="gomflow", description="Group orders, run from chat.")
+    sub = top.add_subparsers(dest="command", required=True)
+    run_cmd = sub.add_parser("run", help="serve: web server, bots, console chat")
+    run_cmd.add_argument("--no-console", action="store_true", help="do not read chat from the terminal")
+    sub.add_parser("demo", help="play a scripted group order on a temporary database")
+    db = sub.add_parser("db", help="database tasks")
+    db.add_argument("action", choices=["upgrade"])
+    gom = sub.add_parser("gom", help="GOM accounts")
+    gom.add_argument("action", choices=["add"])
+    gom.add_argument("channel", choices=["telegram", "discord", "whatsapp", "sms", "email", "console"])
+    gom.add_argument("external_id", help="the platform's id: Telegram user id, phone number, address…")
+    gom.add_argument("name")
+    return top
+
+
+def cli(argv: Sequence[str] | None = None) -> None:
+    load_dotenv()
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        logging.getLogger().setLevel(logging.WARNING)
+    jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+        "run": lambda: run(settings, console=not args.no_console),
+        "demo": demo,
+        "db": lambda: db_upgrade(settings),
+        "gom": lambda: add_gom(settings, args.channel, args.external_id, args.name),
+    }
+    try:
+        asyncio.run(jobs[args.command]())
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # the outermost boundary: a clear line, not a traceback
+        log.debug("failed", exc_info=True)
+        sys.exit(f"gomflow {args.command} failed: {exc}")
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        cli()

@@ -1,0 +1,1 @@
+"""Scheduler jobs: each tick asks the core for due work; nothing is kept here."""

@@ -1,0 +1,66 @@
+"""Message templates: one folder per message, one file per channel variant.
+
+``templates/<message>/plain.txt.j2`` is the fallback every channel can use; a channel
+may have its own variant (``telegram.html.j2``, ``discord.md.j2``, ``sms.txt.j2``,
+``email.html.j2``). The file's middle suffix says how the text is marked up, and so
+how user-provided values are escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+
+from core.render import Markup, Rendered
+
+HERE = Path(__file__).parent
+
+# Variants tried for each channel, best first.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "telegram": ("telegram.html", "plain.txt"),
+    "discord": ("discord.md", "plain.txt"),
+    "sms": ("sms.txt", "plain.txt"),
+    "whatsapp": ("whatsapp.txt", "sms.txt", "plain.txt"),
+    "email": ("email.txt", "plain.txt"),
+    "email_html": ("email.html",),
+    "console": ("console.txt", "plain.txt"),
+}
+_MARKUP: dict[str, Markup] = {"html": "html", "md": "markdown", "txt": "plain"}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>\[\]()#-])")
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    filled = 0 if total <= 0 else min(width, round(width * done / total))
+    return "▓" * filled + "░" * (width - filled)
+
+
+def escape_markdown(value: object) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
+class JinjaRenderer:
+    def __init__(self, root: Path = HERE) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(root),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._env.filters["bar"] = progress_bar
+        self._env.filters["md"] = escape_markdown
+
+    def render(self, template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
+        for variant in VARIANTS.get(channel, ("plain.txt",)):
+            try:
+                compiled = self._env.get_template(f"{template}/{variant}.j2")
+            except TemplateNotFound:
+                continue
+            text = compiled.render(**context).strip()
+            return Rendered(text=text, markup=_MARKUP[variant.rsplit(".", 1)[1]])
+        raise KeyError(f"no template {template} for {channel}")

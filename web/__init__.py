@@ -1,0 +1,1 @@
+"""The HTTP side: health, metrics, and later platform and payment webhooks."""

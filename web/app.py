@@ -1,0 +1,27 @@
+"""The aiohttp application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import text
+
+from core.app import Core
+
+CORE = web.AppKey("core", Core)
+
+
+async def health(request: web.Request) -> web.Response:
+    """Up only if the database answers: a load balancer should stop sending us traffic otherwise."""
+    try:
+        async with request.app[CORE].db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+def build_web_app(core: Core) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[CORE] = core
+    app.router.add_get("/health", health)
+    return app
