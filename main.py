@@ -11,8 +11,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,12 +71,15 @@ async def run(settings: Settings, console: bool) -> None:
     log.info("database: %s", settings.database_url.split("@")[-1])
     for adapter, variable in (("Telegram", "TELEGRAM_BOT_TOKEN"),):
         log.info("%s adapter not started: %s is not set", adapter, variable)
+    stop = asyncio.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox")]
+    if console:
+        tasks.append(asyncio.create_task(_console(app), name="console"))
     try:
-        if console:
-            await ConsoleChat(app.bot, print).run(_stdin_lines())
-            log.info("console input ended; still serving HTTP (Ctrl-C to stop)")
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping")
     finally:
         for task in tasks:
             task.cancel()
@@ -82,11 +87,23 @@ async def run(settings: Settings, console: bool) -> None:
         await app.core.db.dispose()
 
 
+async def _console(app: App) -> None:
+    await ConsoleChat(app.bot, lambda text: print(text, flush=True)).run(_stdin_lines())
+    log.info("console input ended; still serving HTTP (Ctrl-C to stop)")
+
+
 async def _stdin_lines() -> AsyncIterator[str]:
-    while True:
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
-            return
+    """Terminal lines, read on a daemon thread so a blocked read never holds up shutdown."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, "")
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    while line := await queue.get():
         yield line
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,14 +18,21 @@ class Core:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     outbox_listeners: list[Callable[[], None]] = field(default_factory=list)
+    # SQLite has one writer at a time; queueing writers here instead of in SQLite's
+    # busy handler (which sleeps and polls) keeps a drop's latency low and fair.
+    write_lock: asyncio.Lock | None = None
+
+    def __post_init__(self) -> None:
+        if self.db.is_sqlite and self.write_lock is None:
+            self.write_lock = asyncio.Lock()
 
     def uow(self) -> UnitOfWork:
         """A unit of work that may write."""
-        return UnitOfWork(self.db.writer, self.clock, self._outbox_changed)
+        return UnitOfWork(self.db, self.clock, self._outbox_changed, self.write_lock)
 
     def reader(self) -> UnitOfWork:
         """A unit of work for queries; on SQLite it never takes the write lock."""
-        return UnitOfWork(self.db.reader, self.clock)
+        return UnitOfWork(self.db, self.clock, read_only=True)
 
     def _outbox_changed(self) -> None:
         for listener in self.outbox_listeners:

@@ -122,10 +122,10 @@ async def end_order(
 
 
 async def order_views(uow: UnitOfWork, orders: list[Order]) -> list[OrderView]:
-    """Read models for orders, with one query for all their lines."""
+    """Read models for many orders, with one query each for their lines, GOs and buyers."""
     if not orders:
         return []
-    ids = [o.id for o in orders]
+    by_id = {o.id: o for o in orders}
     rows = (
         await uow.session.execute(
             select(
@@ -139,34 +139,32 @@ async def order_views(uow: UnitOfWork, orders: list[Order]) -> list[OrderView]:
             )
             .join(Item, Item.id == OrderLine.item_id)
             .outerjoin(Variant, Variant.id == OrderLine.variant_id)
-            .where(OrderLine.order_id.in_(ids))
+            .where(OrderLine.order_id.in_(by_id))
             .order_by(OrderLine.id)
         )
     ).all()
     gos = {
-        g.id: g
-        for g in (
+        go.id: go
+        for go in (
             await uow.session.scalars(select(GroupOrder).where(GroupOrder.id.in_({o.go_id for o in orders})))
         ).all()
     }
-    buyers = dict(
-        (
+    buyers: dict[int, str] = {
+        user_id: name
+        for user_id, name in (
             await uow.session.execute(
                 select(User.id, User.display_name).where(User.id.in_({o.buyer_id for o in orders}))
             )
-        )
-        .tuples()
-        .all()
-    )
-    lines: dict[int, list[LineView]] = {i: [] for i in ids}
+        ).all()
+    }
+    lines: dict[int, list[LineView]] = {order_id: [] for order_id in by_id}
     for order_id, qty, price, item_code, item_name, variant_code, variant_name in rows:
-        currency = next(o.currency for o in orders if o.id == order_id)
         lines[order_id].append(
             LineView(
                 label=f"{item_name} ({variant_name})" if variant_name else item_name,
                 token=f"{item_code}:{variant_code}" if variant_code else item_code,
                 quantity=qty,
-                amount=format_money(qty * price, currency),
+                amount=format_money(qty * price, by_id[order_id].currency),
             )
         )
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core.errors import InvalidInput, InvalidQuantity
@@ -19,11 +20,14 @@ class LineRequest:
     quantity: int
 
 
+_QUANTITY = re.compile(r"^[+-]?[0-9]+$")
+
+
 def parse_quantity(text: str) -> int:
     cleaned = text.strip()
-    if not cleaned.isascii() or not cleaned.lstrip("+-").isdigit():
+    if not _QUANTITY.match(cleaned):
         raise InvalidQuantity(f"'{_short(text)}' is not a quantity; use a whole number like 2.")
-    if len(cleaned) > 7:
+    if len(cleaned.lstrip("+-").lstrip("0")) > 7:
         raise InvalidQuantity(f"{_short(text)} is far more than anyone can order (max {MAX_QUANTITY}).")
     value = int(cleaned)
     if value < 1:
@@ -35,10 +39,12 @@ def parse_quantity(text: str) -> int:
 
 def parse_item_token(token: str) -> tuple[str, str | None]:
     """``ALB`` → (ALB, None); ``ALB:A`` or ``ALB/A`` → (ALB, A)."""
+    if not token.strip():
+        raise InvalidInput("Name the item to order, like ALB or ALB:A.")
     for sep in (":", "/"):
         if sep in token:
             item, _, variant = token.partition(sep)
-            if not item or not variant:
+            if not item or not variant or ":" in variant or "/" in variant:
                 raise InvalidInput(f"'{_short(token)}' should look like ITEM or ITEM:VERSION.")
             return item.upper(), variant.upper()
     return token.upper(), None

@@ -95,8 +95,13 @@ async def reserve(
     buyer_id: int,
     lines: list[ResolvedLine],
     now: datetime,
+    *,
+    new_order: bool = True,
 ) -> int:
-    """Take every limit the lines need; returns the GO's next order sequence number."""
+    """Take every limit the lines need; returns the GO's order sequence number.
+
+    A new order takes the next number; changing an order keeps its own.
+    """
     units = sum(line.quantity for line in lines)
     seq = (
         await session.execute(
@@ -109,7 +114,7 @@ async def reserve(
             )
             .values(
                 reserved_units=GroupOrder.reserved_units + units,
-                order_seq=GroupOrder.order_seq + 1,
+                order_seq=GroupOrder.order_seq + (1 if new_order else 0),
             )
             .returning(GroupOrder.order_seq)
             .execution_options(**NO_SYNC)

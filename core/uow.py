@@ -7,6 +7,7 @@ inside it); once it commits, the listeners wake the dispatcher.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -14,9 +15,10 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
+from core.db.engine import Database
 from core.db.models import AuditEntry, Identity, OutboxMessage
 from core.db.upsert import insert_ignoring_conflict
 
@@ -26,17 +28,28 @@ class UnitOfWork:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        db: Database,
         clock: Clock,
         on_outbox: Callable[[], None] | None = None,
+        write_lock: asyncio.Lock | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
-        self._sessions = sessions
+        self._db = db
+        self._sessions = db.reader if read_only else db.writer
+        self._write_lock = None if read_only else write_lock
         self._clock = clock
         self._on_outbox = on_outbox
         self._queued = 0
         self.now: datetime = clock.now()
 
+    def reading(self) -> UnitOfWork:
+        """A read-only unit of work beside this one, for a look before deciding to write."""
+        return UnitOfWork(self._db, self._clock, read_only=True)
+
     async def __aenter__(self) -> UnitOfWork:
+        if self._write_lock is not None:
+            await self._write_lock.acquire()
         self.session = self._sessions()
         self.now = self._clock.now()
         self._queued = 0
@@ -48,10 +61,13 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # close() rolls back whatever was not committed; unlike rollback() it leaves
+        # loaded objects readable (detached) for the view the service returns.
         try:
-            await self.session.rollback()
-        finally:
             await self.session.close()
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -49,6 +49,7 @@ def zone(name: str) -> ZoneInfo:
 def parse_when(text: str, tz: str, now: datetime) -> datetime:
     """``2026-12-01 20:00`` (local), ``2026-12-01`` (end of that day) or ``+3d``/``12h``."""
     cleaned = text.strip()
+    zone(tz)
     relative = _RELATIVE.match(cleaned)
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2).lower()

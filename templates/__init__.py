@@ -34,7 +34,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>\[\]()#-])")
 
 
 def progress_bar(done: int, total: int, width: int = 10) -> str:
-    filled = 0 if total <= 0 else min(width, round(width * done / total))
+    filled = 0 if total <= 0 else max(0, min(width, round(width * done / total)))
     return "▓" * filled + "░" * (width - filled)
 
 

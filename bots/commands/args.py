@@ -10,11 +10,20 @@ _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "
 
 
 def split_args(text: str) -> list[str]:
-    """Words, keeping "quoted phrases" together; curly quotes count as quotes."""
+    """Words, keeping "double-quoted phrases" together; curly double quotes count too.
+
+    Apostrophes are letters here (``Jin's GO``), not quotes, and a backslash is just a
+    backslash: people type on phones, not in a shell.
+    """
     normalised = text.translate(_SMART_QUOTES)
+    lexer = shlex.shlex(normalised, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    lexer.commenters = ""
     try:
-        return shlex.split(normalised)
-    except ValueError:
+        return list(lexer)
+    except ValueError:  # an unbalanced quote: fall back to plain words
         return normalised.split()
 
 

@@ -156,8 +156,14 @@ async def helper(call: Call) -> ChatReply:
 
 def parse_versions(text: str) -> tuple[NewVariant, ...]:
     """``A:Photobook@20,B:Digipack`` → versions with optional names and stock."""
+    parts: list[str] = []
+    for part in text.split(","):
+        if parts and "@" in parts[-1] and len(part) == 3 and part.isdigit():
+            parts[-1] += part  # a thousands group: "@1,000"
+        else:
+            parts.append(part)
     versions = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip() for p in parts)):
         spec, _, stock = part.partition("@")
         code, _, name = spec.partition(":")
         versions.append(

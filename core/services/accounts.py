@@ -37,7 +37,14 @@ async def identify(
     display_name: str,
     handle: str | None = None,
 ) -> Actor:
-    """Find the person behind a chat identity, creating both on first contact."""
+    """Find the person behind a chat identity, creating both on first contact.
+
+    Runs on every message, so the common case (known, unchanged) is a read.
+    """
+    async with uow.reading() as reader:
+        identity = await _find_identity(reader, channel, external_id)
+        if identity is not None and (not handle or identity.handle == _clean_handle(handle)):
+            return await _actor_for(reader, identity)
     async with uow:
         identity = await _find_identity(uow, channel, external_id)
         if identity is None:

@@ -39,7 +39,7 @@ async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: lis
         lines = resolve_lines(go, await load_catalogue(uow.session, go.id), requests)
         old_units = order.units
         await release(uow.session, go.id, order.buyer_id, await held_lines(uow, order))
-        await reserve(uow.session, go, order.buyer_id, lines, uow.now)
+        await reserve(uow.session, go, order.buyer_id, lines, uow.now, new_order=False)
         await replace_lines(uow, order, lines)
         uow.audit(
             actor_id=buyer.user_id,

@@ -91,6 +91,7 @@ async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tupl
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
+        filename = f"{go.code}-orders.csv"
         contact = (
             select(func.min(Identity.channel + ":" + func.coalesce(Identity.handle, Identity.external_id)))
             .where(Identity.user_id == User.id)
@@ -142,7 +143,7 @@ async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tupl
                 )
             ]
         )
-    return f"{go.code}-orders.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    return filename, b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
 def safe_cell(value: object) -> str:

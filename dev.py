@@ -1,0 +1,68 @@
+"""Set-up for a fresh machine that has only Python: ``python3 dev.py run`` / ``python3 dev.py test``.
+
+Creates ``.venv`` on first use (and again when pyproject.toml changes), installs gomflow
+into it, then runs the real command inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".installed"
+
+
+def digest(extras: str) -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+
+
+def ensure_venv(extras: str) -> None:
+    """Install unless this pyproject.toml is installed already with these extras (or more)."""
+    installed = STAMP.read_text() if STAMP.exists() else ""
+    if installed in {digest(extras), digest("[test]")}:
+        return
+    wanted = digest(extras)
+    if not PYTHON.exists():
+        print("creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print(f"installing gomflow{extras} into .venv …", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f".{extras}"], check=True, cwd=ROOT)
+    STAMP.write_text(wanted)
+
+
+def run(args: list[str]) -> None:
+    ensure_venv("")
+    os.chdir(ROOT)
+    os.execv(PYTHON, [str(PYTHON), str(ROOT / "main.py"), "run", *args])
+
+
+def test(args: list[str]) -> None:
+    ensure_venv("[test]")
+    os.chdir(ROOT)
+    for step in (["-m", "ruff", "check", "."], ["-m", "ruff", "format", "--check", "."], ["-m", "mypy"]):
+        subprocess.run([str(PYTHON), *step], check=True)
+    os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *args])
+
+
+def main() -> None:
+    commands = {"run": run, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit("usage: python3 dev.py run [--no-console] | python3 dev.py test [pytest args]")
+    try:
+        commands[sys.argv[1]](sys.argv[2:])
+    except subprocess.CalledProcessError as failed:
+        sys.exit(failed.returncode)
+
+
+if __name__ == "__main__":
+    main()

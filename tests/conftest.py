@@ -1,0 +1,115 @@
+"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when configured) per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bots.chat import ChatReply, ChatRequest
+from bots.dispatch import handle
+from core.clock import FrozenClock
+from core.config import Settings
+from core.db.engine import normalise_url
+from core.db.migrate import upgrade
+from core.services.accounts import Actor, identify, register_gom
+from main import App, bootstrap
+
+POSTGRES_URL = os.environ.get("GOMFLOW_TEST_POSTGRES_URL")
+NO_POSTGRES = "GOMFLOW_TEST_POSTGRES_URL is not set; set it to a PostgreSQL URL to run these tests"
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)),
+]
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+async def reset_postgres(url: str) -> None:
+    engine = create_async_engine(normalise_url(url))
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+async def make_app(backend: str, tmp_path: Path, clock: FrozenClock, outbox: list[str]) -> App:
+    if backend == "postgres":
+        assert POSTGRES_URL is not None
+        await reset_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    app = bootstrap(Settings(database_url=url), clock=clock, write=outbox.append)
+    await upgrade(app.core.db)
+    return app
+
+
+@pytest.fixture
+def outbox_log() -> list[str]:
+    """What the console transport printed: notifications delivered to console users."""
+    return []
+
+
+@pytest.fixture
+async def app(tmp_path: Path, clock: FrozenClock, outbox_log: list[str]) -> AsyncIterator[App]:
+    app = await make_app("sqlite", tmp_path, clock, outbox_log)
+    yield app
+    await app.core.db.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def any_app(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock, outbox_log: list[str]
+) -> AsyncIterator[App]:
+    """The same test on SQLite and, when configured, on PostgreSQL."""
+    app = await make_app(request.param, tmp_path, clock, outbox_log)
+    yield app
+    await app.core.db.dispose()
+
+
+async def say(
+    app: App, who: str, text: str, *, channel: str = "console", in_group: bool = False
+) -> ChatReply:
+    """Send one chat message as ``who`` and return gomflow's answer."""
+    return await handle(
+        app.bot, ChatRequest(channel, who, who, text, handle=who, chat_id=who, in_group=in_group)
+    )
+
+
+async def gom(app: App, name: str = "gina") -> Actor:
+    return await register_gom(app.core.uow(), "console", name, name)
+
+
+async def buyer(app: App, name: str) -> Actor:
+    return await identify(app.core.uow(), "console", name, name, name)
+
+
+async def open_go(
+    app: App,
+    code: str = "SVT-FML",
+    *,
+    moq: int = 2,
+    cap: int = 10,
+    limit: int | None = None,
+    owner: str = "gina",
+    items: tuple[str, ...] = ('ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit"',),
+) -> None:
+    """Create and open a GO through the real GOM commands; fail loudly if any step is refused."""
+    await gom(app, owner)
+    limit_part = f" limit={limit}" if limit else ""
+    steps = [f'/newgo {code} "Test GO" currency=SGD moq={moq} cap={cap}{limit_part} deadline=+3d']
+    steps += [f"/additem {code} {item}" for item in items]
+    steps.append(f"/open {code}")
+    for step in steps:
+        reply = await say(app, owner, step)
+        assert not reply.text.startswith("⚠️"), (step, reply.text)

@@ -1,0 +1,92 @@
+"""The command line as an operator uses it: real processes, a real port, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def gomflow(*args: str, cwd: Path, env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        **kwargs,
+    )  # type: ignore[call-overload]
+
+
+def test_demo_plays_a_group_order_end_to_end(tmp_path: Path) -> None:
+    result = gomflow("demo", cwd=tmp_path, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "drop: five fans order SVT-FML" in out
+    assert out.count("✅ Order placed!") >= 3
+    assert "SVT-FML is full" in out
+    assert "You're #1 on the SVT-FML waitlist" in out
+    assert "📨 to zoe: 🎉 A slot freed up" in out
+    assert "MOQ reached — the group order is confirmed" in out
+    assert "MOQ not reached — the group order failed" in out
+    assert "Traceback" not in out + result.stderr
+
+
+def test_db_upgrade_and_gom_add_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    env = dict(os.environ, GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/ops.db")
+    assert gomflow("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    added = gomflow("gom", "add", "telegram", "12345", "Gina", cwd=tmp_path, env=env)
+    assert added.returncode == 0 and "Gina (telegram:12345) can now run group orders" in added.stdout
+    bad = gomflow("gom", "add", "pigeon", "1", "x", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, GOMFLOW_HTTP_PORT=str(port), GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/run.db")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "run"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    body = json.loads(response.read())
+            except OSError:
+                time.sleep(0.2)
+        assert body == {"status": "ok", "database": "ok"}
+        assert process.stdin is not None
+        process.stdin.write("/as buyer bob\n/browse\n")
+        process.stdin.flush()
+        time.sleep(1.5)
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    assert "You are now bob (buyer)." in out
+    assert "No group orders are open right now." in out
+    assert (tmp_path / "run.db").exists()
+    assert "Traceback" not in err
+    assert process.returncode == 0, err  # SIGTERM stops it cleanly

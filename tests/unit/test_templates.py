@@ -1,0 +1,427 @@
+"""Behaviour of templates.JinjaRenderer: variant fallback, filters, and every message template rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+from bots.commands import COMMANDS
+from core.services.group_orders import ClosingOutcome
+from core.views import (
+    GroupOrderView,
+    ItemView,
+    LineView,
+    OrderView,
+    ProgressView,
+    VariantView,
+    WaitlistView,
+)
+from templates import HERE, VARIANTS, JinjaRenderer, escape_markdown, progress_bar
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATE_NAMES = sorted(p.name for p in TEMPLATE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
+
+TITLE = "세븐틴 <b>FML</b> 🎵"
+DESCRIPTION = "Pre-order *with* POB & <i>photocards</i>"
+DEADLINE = "Tue 01 Dec 2026, 20:00 +08"
+
+
+@pytest.fixture(scope="module")
+def renderer() -> JinjaRenderer:
+    return JinjaRenderer()
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    name: str
+    usage: str
+    summary: str
+
+
+def make_go(
+    *,
+    status: str = "open",
+    reserved: int = 7,
+    paid: int = 3,
+    moq: int = 5,
+    capacity: int = 10,
+    items: list[ItemView] | None = None,
+    per_buyer_limit: int | None = 2,
+    description: str = DESCRIPTION,
+) -> GroupOrderView:
+    if items is None:
+        items = [
+            ItemView(
+                code="ALB",
+                name="FML <album>",
+                price="S$25.90",
+                price_minor=2590,
+                left=None,
+                reserved=5,
+                variants=[
+                    VariantView(code="A", name="Faded Mono Life", left=4),
+                    VariantView(code="B", name="Fallen Misfit", left=None),
+                ],
+            ),
+            ItemView(code="PC", name="Photocard 🎴", price="S$3.00", price_minor=300, left=8, reserved=2),
+        ]
+    return GroupOrderView(
+        id=1,
+        code="SVT-FML",
+        title=TITLE,
+        description=description,
+        status=status,
+        currency="SGD",
+        timezone="Asia/Singapore",
+        deadline=DEADLINE,
+        deadline_iso="2026-12-01T12:00:00+00:00",
+        per_buyer_limit=per_buyer_limit,
+        payment_window_hours=48,
+        progress=ProgressView(reserved=reserved, paid=paid, moq=moq, capacity=capacity),
+        items=items,
+    )
+
+
+def make_order(status: str = "placed") -> OrderView:
+    return OrderView(
+        number="SVT-FML-0001",
+        go_code="SVT-FML",
+        go_title=TITLE,
+        status=status,
+        units=3,
+        total="S$54.80",
+        payment_due="Sun 22 Nov 2026, 20:00 +08",
+        buyer="@carat_<3",
+        lines=[
+            LineView(label="FML <album> (Faded Mono Life)", token="ALB:A", quantity=2, amount="S$51.80"),
+            LineView(label="Photocard 🎴", token="PC", quantity=1, amount="S$3.00"),
+        ],
+    )
+
+
+def make_entry(position: int = 2) -> WaitlistView:
+    return WaitlistView(
+        id=9,
+        go_code="SVT-FML",
+        token="ALB:B",
+        label="FML <album> (Fallen Misfit)",
+        quantity=1,
+        position=position,
+        status="waiting",
+    )
+
+
+def go_notice(status: str = "open") -> dict[str, Any]:
+    """What core.services.notices.go_context hands to buyer notifications."""
+    return {
+        "code": "SVT-FML",
+        "title": TITLE,
+        "status": status,
+        "deadline": DEADLINE,
+        "reserved": 3,
+        "moq": 5,
+        "capacity": 10,
+    }
+
+
+HELP = [
+    HelpEntry("browse", "", "Open group orders"),
+    HelpEntry("order", "CODE ITEM QTY [ITEM QTY …]", "Order <now>"),
+]
+
+# (template, context, texts the rendering must contain). Every template folder needs at least one case.
+CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("browse", {"gos": [make_go()]}, ["Open group orders:", f"SVT-FML — {TITLE}: 7/10 taken", DEADLINE]),
+    ("browse", {"gos": []}, ["No group orders are open right now."]),
+    ("conversation_ended", {}, ["Nothing was created."]),
+    ("error", {"message": "Nope <b>really</b>"}, ["⚠️ Nope <b>really</b>"]),
+    ("export_ready", {"filename": "SVT-FML-orders.csv"}, ["SVT-FML-orders.csv"]),
+    ("go_cancelled", go_notice("cancelled"), [f"SVT-FML ({TITLE}) was cancelled"]),
+    (
+        "go_card",
+        {"go": make_go()},
+        [
+            f"SVT-FML · {TITLE} [open]",
+            DESCRIPTION,
+            "▓▓▓▓▓▓▓░░░ 7/10 taken · MOQ 5 ✓ · 3 paid",
+            "• ALB — FML <album>: S$25.90",
+            "ALB:A Faded Mono Life (4 left)",
+            "ALB:B Fallen Misfit",
+            "• PC — Photocard 🎴: S$3.00 (8 left)",
+            f"Closes {DEADLINE} · max 2 per buyer · pay within 48 h of ordering",
+            "Order with /order SVT-FML ITEM QTY.",
+        ],
+    ),
+    (
+        "go_card",
+        {"go": make_go(reserved=10, paid=0, items=[], per_buyer_limit=None, description="")},
+        ["(no items yet)", "10/10 taken", "full now; /waitlist SVT-FML ITEM QTY to queue"],
+    ),
+    (
+        "go_card",
+        {"go": make_go(status="closed", reserved=2)},
+        ["[closed]", "2/10 taken · MOQ 5 · 3 paid"],
+    ),
+    (
+        "go_closed",
+        {"go": make_go(status="confirmed"), "outcome": ClosingOutcome(status="confirmed", units=7, moq=5)},
+        ["SVT-FML is closed: 7 units against an MOQ of 5.", "MOQ reached"],
+    ),
+    (
+        "go_closed",
+        {"go": make_go(status="failed"), "outcome": ClosingOutcome(status="failed", units=2, moq=5)},
+        ["2 units against an MOQ of 5.", "MOQ not reached", "every order was cancelled"],
+    ),
+    ("go_confirmed", go_notice("confirmed"), [f"SVT-FML ({TITLE}) reached its MOQ"]),
+    (
+        "go_created",
+        {"go": make_go(status="draft", reserved=0, paid=0)},
+        ["Created SVT-FML as a draft.", TITLE, "then /open SVT-FML."],
+    ),
+    ("go_extended", {"go": make_go()}, [f"SVT-FML now closes {DEADLINE}."]),
+    ("go_failed", go_notice("failed"), [f"SVT-FML ({TITLE}) closed with 3 of the 5 units"]),
+    ("go_opened", {"go": make_go()}, [f"SVT-FML is open for orders until {DEADLINE}."]),
+    ("go_status", go_notice("shipping"), [f"Update on SVT-FML ({TITLE}): it is now shipping."]),
+    ("go_status_changed", {"go": make_go(status="arrived")}, ["SVT-FML is now arrived."]),
+    (
+        "help",
+        {"commands": HELP, "is_admin": False},
+        ["/browse — Open group orders", "/order CODE ITEM QTY [ITEM QTY …] — Order <now>"],
+    ),
+    ("helper_changed", {"name": "민지", "added": True}, ["민지 can now help run your group orders."]),
+    ("helper_changed", {"name": "민지", "added": False}, ["민지 no longer helps"]),
+    ("item_added", {"item_code": "ALB", "go": make_go()}, ["Added ALB to SVT-FML.", "ALB:A Faded Mono Life"]),
+    ("my_gos", {"gos": [make_go()]}, [f"• SVT-FML [open] {TITLE} — 7/10, MOQ 5"]),
+    ("my_gos", {"gos": []}, ["You don't run any group orders yet."]),
+    (
+        "my_orders",
+        {"orders": [make_order()], "everything": False},
+        [
+            f"Order SVT-FML-0001 (SVT-FML · {TITLE}) [placed]",
+            "2 × FML <album> (Faded Mono Life) [ALB:A] — S$51.80",
+            "Total S$54.80",
+            "Pay by Sun 22 Nov 2026, 20:00 +08",
+        ],
+    ),
+    ("my_orders", {"orders": [], "everything": False}, ["You have no open orders. (/myorders all"]),
+    ("my_orders", {"orders": [], "everything": True}, ["You have no orders."]),
+    (
+        "newgo_step",
+        {"intro": True, "error": "Bad <code>", "number": 2, "total": 7, "prompt": "Title?"},
+        ["Let's set up a group order.", "⚠️ Bad <code>", "(2/7) Title?"],
+    ),
+    (
+        "newgo_step",
+        {"intro": False, "error": None, "number": 1, "total": 7, "prompt": "Code?"},
+        ["(1/7) Code?"],
+    ),
+    ("not_understood", {}, ["I didn't catch that."]),
+    ("order_cancelled", {"order": make_order("cancelled")}, ["Order SVT-FML-0001 is cancelled"]),
+    ("order_changed", {"order": make_order()}, ["✏️ Order changed.", "Total S$54.80", "Please pay by Sun"]),
+    (
+        "order_placed",
+        {"order": make_order()},
+        ["✅ Order placed!", "1 × Photocard 🎴 [PC] — S$3.00", "/change SVT-FML-0001 ITEM QTY"],
+    ),
+    (
+        "orders_list",
+        {"go": make_go(), "orders": [make_order(), make_order("paid")]},
+        [
+            "SVT-FML: 2 order(s), 7 units live.",
+            "SVT-FML-0001 [placed] @carat_<3 — 3 unit(s), S$54.80: 2×ALB:A, 1×PC",
+        ],
+    ),
+    (
+        "progress",
+        {"go": make_go()},
+        [
+            f"SVT-FML · {TITLE} [open]",
+            "MOQ 5 reached · 3 paid",
+            "• ALB FML <album>: 5 taken",
+            "PC Photocard 🎴: 2 taken, 8 left",
+        ],
+    ),
+    ("progress", {"go": make_go(reserved=1, paid=0)}, ["MOQ 5 (needs 4 more) · 0 paid"]),
+    ("start", {"name": "Carat <3", "is_admin": True}, ["Hi Carat <3!", "You run group orders too"]),
+    ("start", {"name": "Carat", "is_admin": False}, ["Hi Carat!", "/help lists everything"]),
+    ("unknown_command", {"name": "dance"}, ["I don't know /dance."]),
+    (
+        "waitlist_joined",
+        {"entry": make_entry()},
+        ["You're #2 on the SVT-FML waitlist for 1 × FML <album> (Fallen Misfit)."],
+    ),
+    ("waitlist_left", {"code": "SVT-FML"}, ["You left the SVT-FML waitlist."]),
+    (
+        "waitlist_list",
+        {"entries": [make_entry(), make_entry(1)]},
+        ["• SVT-FML: 1 × FML <album> (Fallen Misfit) — #2 in line", "— #1 in line"],
+    ),
+    ("waitlist_list", {"entries": []}, ["You're not on any waitlist."]),
+    (
+        "waitlist_promoted",
+        {
+            "number": "SVT-FML-0002",
+            "go_code": "SVT-FML",
+            "go_title": TITLE,
+            "total": "S$25.90",
+            "payment_due": "Sun 22 Nov 2026, 20:00 +08",
+            "lines": ["1 × FML <album> (Fallen Misfit)"],
+        },
+        [
+            f"A slot freed up in SVT-FML ({TITLE}) and it's yours: order SVT-FML-0002.",
+            "1 × FML <album> (Fallen Misfit)",
+            "Total S$25.90 — please pay by Sun 22 Nov 2026, 20:00 +08.",
+        ],
+    ),
+]
+
+# --- fallback and lookup --------------------------------------------------------------------
+
+
+def test_renderer_reads_the_templates_folder_next_to_the_package() -> None:
+    assert HERE.resolve() == TEMPLATE_ROOT
+
+
+@pytest.mark.parametrize("channel", ["console", "telegram", "discord", "sms", "whatsapp", "email", "pigeon"])
+def test_channel_without_its_own_variant_falls_back_to_plain_text(
+    renderer: JinjaRenderer, channel: str
+) -> None:
+    rendered = renderer.render("error", channel, {"message": "Out of stock"})
+    assert rendered.text == "⚠️ Out of stock"
+    assert rendered.markup == "plain"
+
+
+def test_every_channel_except_html_email_can_fall_back_to_plain_text() -> None:
+    assert {c for c, variants in VARIANTS.items() if variants[-1] != "plain.txt"} == {"email_html"}
+
+
+@pytest.mark.parametrize("name", ["no_such_template", "_shared", "../templates/error", ""])
+def test_unknown_template_raises_key_error(renderer: JinjaRenderer, name: str) -> None:
+    with pytest.raises(KeyError, match="no template"):
+        renderer.render(name, "console", {})
+
+
+def test_missing_context_name_fails_loudly_instead_of_rendering_blank(renderer: JinjaRenderer) -> None:
+    with pytest.raises(jinja2.UndefinedError, match="message"):
+        renderer.render("error", "console", {})
+
+
+def test_rendered_text_is_stripped_of_outer_blank_lines(renderer: JinjaRenderer) -> None:
+    text = renderer.render("go_card", "console", {"go": make_go()}).text
+    assert text == text.strip()
+    assert text.startswith("SVT-FML")
+
+
+# --- every template -------------------------------------------------------------------------
+
+
+def test_template_folders_were_found() -> None:
+    assert len(TEMPLATE_NAMES) >= 30
+    assert "go_card" in TEMPLATE_NAMES
+    assert "_shared" not in TEMPLATE_NAMES
+
+
+def test_every_template_folder_has_a_plain_text_fallback() -> None:
+    missing = [name for name in TEMPLATE_NAMES if not (TEMPLATE_ROOT / name / "plain.txt.j2").is_file()]
+    assert missing == []
+
+
+def test_every_template_folder_has_a_render_case_here() -> None:
+    assert sorted({name for name, _, _ in CASES}) == TEMPLATE_NAMES
+
+
+@pytest.mark.parametrize(
+    ("name", "context", "expected"),
+    CASES,
+    ids=[f"{name}-{i}" for i, (name, _, _) in enumerate(CASES)],
+)
+def test_template_renders_for_console(
+    renderer: JinjaRenderer, name: str, context: dict[str, Any], expected: list[str]
+) -> None:
+    rendered = renderer.render(name, "console", context)
+    assert rendered.markup == "plain"
+    assert rendered.text
+    for text in expected:
+        assert text in rendered.text, (text, rendered.text)
+    assert "&lt;" not in rendered.text
+    assert "&amp;" not in rendered.text
+
+
+def test_help_lists_every_declared_command(renderer: JinjaRenderer) -> None:
+    commands = list(COMMANDS.values())
+    text = renderer.render("help", "console", {"commands": commands, "is_admin": True}).text
+    assert len(commands) > 5
+    for command in commands:
+        assert f"/{command.name}" in text
+        assert command.summary in text
+
+
+def test_user_text_passes_through_plain_text_unchanged(renderer: JinjaRenderer) -> None:
+    text = renderer.render("go_opened", "console", {"go": make_go()}).text
+    assert text.splitlines()[0] == f"SVT-FML is open for orders until {DEADLINE}."
+    card = renderer.render("go_card", "console", {"go": make_go()}).text
+    assert card.splitlines()[0] == "SVT-FML · 세븐틴 <b>FML</b> 🎵 [open]"
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("done", "total", "expected"),
+    [
+        (0, 0, "░░░░░░░░░░"),
+        (5, 0, "░░░░░░░░░░"),
+        (3, -4, "░░░░░░░░░░"),
+        (0, 10, "░░░░░░░░░░"),
+        (5, 10, "▓▓▓▓▓░░░░░"),
+        (10, 10, "▓▓▓▓▓▓▓▓▓▓"),
+        (15, 10, "▓▓▓▓▓▓▓▓▓▓"),
+        (1000, 3, "▓▓▓▓▓▓▓▓▓▓"),
+        (1, 3, "▓▓▓░░░░░░░"),
+        (2, 3, "▓▓▓▓▓▓▓░░░"),
+    ],
+)
+def test_progress_bar(done: int, total: int, expected: str) -> None:
+    assert progress_bar(done, total) == expected
+
+
+@pytest.mark.parametrize(("done", "total"), [(0, 0), (7, 10), (99, 10), (1, 7), (0, -1)])
+@pytest.mark.parametrize("width", [1, 5, 10, 20])
+def test_progress_bar_is_always_exactly_width_characters(done: int, total: int, width: int) -> None:
+    bar = progress_bar(done, total, width)
+    assert len(bar) == width
+    assert set(bar) <= {"▓", "░"}
+
+
+def test_progress_bar_is_available_to_templates_as_bar(renderer: JinjaRenderer) -> None:
+    text = renderer.render("progress", "console", {"go": make_go(reserved=10, paid=0)}).text
+    assert "▓▓▓▓▓▓▓▓▓▓ 10/10" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain words", "plain words"),
+        ("*bold* _it_", r"\*bold\* \_it\_"),
+        ("`code` ~strike~ |spoiler|", r"\`code\` \~strike\~ \|spoiler\|"),
+        ("> quote # head - list", r"\> quote \# head \- list"),
+        ("[link](http://x)", r"\[link\]\(http://x\)"),
+        ("back\\slash", "back\\\\slash"),
+        ("SVT-FML", r"SVT\-FML"),
+        ("세븐틴 🎵 FML!", "세븐틴 🎵 FML!"),
+        ("<b>hi</b>", r"<b\>hi</b\>"),
+        (42, "42"),
+    ],
+)
+def test_escape_markdown(value: object, expected: str) -> None:
+    assert escape_markdown(value) == expected
+
+
+def test_escape_markdown_escapes_each_special_character_once() -> None:
+    specials = "\\`*_~|>[]()#-"
+    escaped = escape_markdown(specials)
+    assert escaped == "".join("\\" + c for c in specials)
