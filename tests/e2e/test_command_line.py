@@ -90,3 +90,32 @@ def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
     assert (tmp_path / "run.db").exists()
     assert "Traceback" not in err
     assert process.returncode == 0, err  # SIGTERM stops it cleanly
+
+
+def test_readme_run_command_serves_on_the_embedded_default(tmp_path: Path) -> None:
+    """``python3 dev.py run`` as the README gives it (the venv already exists, so it starts at once)."""
+    port = free_port()
+    env = dict(
+        os.environ, GOMFLOW_HTTP_PORT=str(port), GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/readme.db"
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "dev.py"), "run", "--no-console"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and body is None and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    body = json.loads(response.read())
+            except OSError:
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+    assert body == {"status": "ok", "database": "ok"}, err
+    assert process.returncode == 0, err
