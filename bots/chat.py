@@ -10,6 +10,15 @@ MAX_TEXT = 4_000
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a person sent: a photo of a bank transfer, a screenshot."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """One message from a person, translated from whatever the platform sent."""
 
@@ -20,6 +29,7 @@ class ChatRequest:
     handle: str | None = None
     chat_id: str | None = None
     in_group: bool = False
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
