@@ -84,7 +84,7 @@ async def run(settings: Settings, console: bool) -> None:
         for task in tasks:
             task.cancel()
         await runner.cleanup()
-        await app.core.db.dispose()
+        await app.core.close()
 
 
 async def _console(app: App) -> None:
@@ -171,13 +171,13 @@ async def demo() -> None:
         for fan, reply in zip(fans, replies, strict=True):
             print(f"{fan}: {reply.text.splitlines()[0]}")
         await play(DEMO_AFTER_RUSH)
-        await app.core.db.dispose()
+        await app.core.close()
 
 
 async def db_upgrade(settings: Settings) -> None:
     app = bootstrap(settings)
     await upgrade(app.core.db)
-    await app.core.db.dispose()
+    await app.core.close()
     print("database is at the newest schema")
 
 
@@ -185,7 +185,7 @@ async def add_gom(settings: Settings, channel: str, external_id: str, name: str)
     app = bootstrap(settings)
     await upgrade(app.core.db)
     actor = await register_gom(app.core.uow(), channel, external_id, name)
-    await app.core.db.dispose()
+    await app.core.close()
     print(f"{actor.name} ({channel}:{external_id}) can now run group orders")
 
 

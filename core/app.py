@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.db.engine import Database, connect
+from core.desk import OrderDesk
 from core.uow import UnitOfWork
 
 
@@ -22,13 +23,20 @@ class Core:
     # busy handler (which sleeps and polls) keeps a drop's latency low and fair.
     write_lock: asyncio.Lock | None = None
 
+    desk: OrderDesk = field(init=False)
+
     def __post_init__(self) -> None:
         if self.db.is_sqlite and self.write_lock is None:
             self.write_lock = asyncio.Lock()
+        self.desk = OrderDesk(self.db, self.clock, self.write_lock)
+
+    async def close(self) -> None:
+        await self.desk.close()
+        await self.db.dispose()
 
     def uow(self) -> UnitOfWork:
         """A unit of work that may write."""
-        return UnitOfWork(self.db, self.clock, self._outbox_changed, self.write_lock)
+        return UnitOfWork(self.db, self.clock, self._outbox_changed, self.write_lock, desk=self.desk)
 
     def reader(self) -> UnitOfWork:
         """A unit of work for queries; on SQLite it never takes the write lock."""

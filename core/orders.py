@@ -2,58 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import delete, select
 
 from core.db.models import GroupOrder, Item, Order, OrderLine, User, Variant
+from core.db.raw import run_session
 from core.money import format_money
-from core.reservations import ResolvedLine, release, reserve
+from core.reservations import GoFacts, PlacedOrder, ResolvedLine, place_plan, release
 from core.status import OrderStatus, check_order_transition
 from core.uow import UnitOfWork
 from core.views import LineView, OrderView
 from core.when import local_text
 
 
+def facts_of(go: GroupOrder) -> GoFacts:
+    return GoFacts(
+        go.id, go.code, go.title, go.currency, go.timezone, go.per_buyer_limit, go.payment_window_hours
+    )
+
+
 async def create_order(
     uow: UnitOfWork, go: GroupOrder, buyer_id: int, channel: str, lines: list[ResolvedLine]
-) -> Order:
-    """Reserve, then write the order and its lines; raises (and writes nothing) on refusal."""
-    seq = await reserve(uow.session, go, buyer_id, lines, uow.now)
-    order = Order(
-        number=f"{go.code}-{seq}",
-        go_id=go.id,
-        buyer_id=buyer_id,
-        status=OrderStatus.PLACED,
-        units=sum(line.quantity for line in lines),
-        total_minor=sum(line.quantity * line.unit_price_minor for line in lines),
-        currency=go.currency,
-        channel=channel,
-        placed_at=uow.now,
-        payment_due_at=uow.now + timedelta(hours=go.payment_window_hours),
-        updated_at=uow.now,
-    )
-    uow.session.add(order)
-    await uow.session.flush()
-    uow.session.add_all(
-        OrderLine(
-            order_id=order.id,
-            item_id=line.item_id,
-            variant_id=line.variant_id,
-            quantity=line.quantity,
-            unit_price_minor=line.unit_price_minor,
-        )
-        for line in lines
-    )
-    uow.audit(
-        actor_id=buyer_id,
-        entity="order",
-        entity_id=order.id,
-        action="placed",
-        to_status=OrderStatus.PLACED,
-        detail=f"{order.units} units",
-    )
-    return order
+) -> PlacedOrder:
+    """Reserve, then write the order and its lines; raises (and writes nothing) on refusal.
+
+    For orders placed inside a wider unit of work (waitlist promotion); buyers' own
+    orders go through the order desk, which runs the same plan in batches.
+    """
+    return await run_session(uow.session, place_plan(facts_of(go), buyer_id, channel, lines, uow.now))
 
 
 async def held_lines(uow: UnitOfWork, order: Order) -> list[ResolvedLine]:
@@ -78,7 +53,9 @@ async def replace_lines(uow: UnitOfWork, order: Order, lines: list[ResolvedLine]
     order.updated_at = uow.now
 
 
-def view_of(go: GroupOrder, order: Order, lines: list[ResolvedLine], buyer: str) -> OrderView:
+def view_of(
+    go: GoFacts | GroupOrder, order: PlacedOrder | Order, lines: list[ResolvedLine], buyer: str
+) -> OrderView:
     """The view of an order just written, built without another query."""
     return OrderView(
         number=order.number,

@@ -4,36 +4,79 @@ Each limit is checked and taken by one conditional UPDATE on the row that holds 
 fixed order (group order, items, variants, buyer quota), so concurrent buyers serialise
 on the group order row and can never deadlock or oversell (DESIGN rule 4). A refusal
 raises; the caller's transaction (or savepoint) rolls back whatever was already taken.
+
+The work is written as plans (``core.db.raw``): the same statements run in the order
+desk's batches and inside ordinary units of work.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from core.db.models import BuyerQuota, GroupOrder, Item, Variant
-from core.db.upsert import insert_ignoring_conflict
+from core.db.raw import Plan, Statement, run_session, sqlite_datetime
 from core.errors import (
     BuyerLimitReached,
     CapacityFull,
     DeadlinePassed,
+    GomflowError,
     InvalidInput,
     NotOpenForOrders,
     OutOfStock,
+    UnknownGroupOrder,
     UnknownItem,
 )
 from core.quantities import LineRequest
-from core.status import GOStatus
+from core.status import GOStatus, OrderStatus
 
-NO_SYNC = {"synchronize_session": False}
+NO_LIMIT = 2**31 - 1
 
 
-@dataclass(frozen=True)
+class GoLimits(Protocol):
+    """What reserving needs to know of a group order (a row, or ``GoFacts``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def per_buyer_limit(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GoFacts:
+    """A group order as the order path reads it, without an ORM session."""
+
+    id: int
+    code: str
+    title: str
+    currency: str
+    timezone: str
+    per_buyer_limit: int | None
+    payment_window_hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueVariant:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueItem:
+    id: int
+    code: str
+    name: str
+    price_minor: int
+    variants: list[CatalogueVariant] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class ResolvedLine:
     item_id: int
     variant_id: int | None
@@ -43,20 +86,84 @@ class ResolvedLine:
     token: str = ""
 
 
-async def load_catalogue(session: AsyncSession, go_id: int) -> list[Item]:
-    return list(
-        (
-            await session.scalars(
-                select(Item)
-                .where(Item.go_id == go_id)
-                .options(selectinload(Item.variants))
-                .order_by(Item.position)
-            )
-        ).all()
-    )
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    id: int
+    number: str
+    status: str
+    units: int
+    total_minor: int
+    currency: str
+    payment_due_at: datetime
 
 
-def resolve_lines(go: GroupOrder, items: list[Item], requests: list[LineRequest]) -> list[ResolvedLine]:
+GO_FACTS = (
+    "SELECT id, code, title, currency, timezone, per_buyer_limit, payment_window_hours "
+    "FROM group_orders WHERE code = ?"
+)
+ITEMS = "SELECT id, code, name, price_minor FROM items WHERE go_id = ? ORDER BY position"
+VARIANTS = (
+    "SELECT v.id, v.item_id, v.code, v.name FROM variants v JOIN items i ON i.id = v.item_id "
+    "WHERE i.go_id = ? ORDER BY v.position"
+)
+GO_TAKE = (
+    "UPDATE group_orders SET reserved_units = reserved_units + ?, order_seq = order_seq + ? "
+    "WHERE id = ? AND status = 'open' AND deadline > ? AND reserved_units + ? <= capacity "
+    "RETURNING order_seq"
+)
+GO_STATE = "SELECT status, deadline, reserved_units, capacity FROM group_orders WHERE id = ?"
+TAKE = "UPDATE {table} SET reserved = reserved + ? WHERE id = ? AND (stock IS NULL OR reserved + ? <= stock)"
+STOCK_STATE = "SELECT name, stock, reserved FROM {table} WHERE id = ?"
+QUOTA_TAKE = (
+    "INSERT INTO buyer_quotas (go_id, buyer_id, reserved) VALUES (?, ?, ?) "
+    "ON CONFLICT (go_id, buyer_id) DO UPDATE SET reserved = buyer_quotas.reserved + excluded.reserved "
+    "WHERE buyer_quotas.reserved + excluded.reserved <= ? RETURNING reserved"
+)
+QUOTA_STATE = "SELECT reserved FROM buyer_quotas WHERE go_id = ? AND buyer_id = ?"
+GO_RELEASE = "UPDATE group_orders SET reserved_units = reserved_units - ? WHERE id = ?"
+RELEASE = "UPDATE {table} SET reserved = reserved - ? WHERE id = ?"
+QUOTA_RELEASE = "UPDATE buyer_quotas SET reserved = reserved - ? WHERE go_id = ? AND buyer_id = ?"
+ORDER_INSERT = (
+    "INSERT INTO orders (number, go_id, buyer_id, status, units, total_minor, currency, channel, "
+    "placed_at, payment_due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+LINE_INSERT = (
+    "INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+AUDIT_INSERT = (
+    "INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def load_go_facts(go_code: str) -> Plan[GoFacts]:
+    code = go_code.strip().upper()
+    row = (yield Statement(GO_FACTS, (code,), "row")) if code else None
+    if row is None:
+        raise UnknownGroupOrder(
+            f"There is no group order {code[:20] or '(none given)'}. /browse lists open ones."
+        )
+    return GoFacts(*row)
+
+
+def load_catalogue_plan(go_id: int) -> Plan[list[CatalogueItem]]:
+    items = {
+        row[0]: CatalogueItem(row[0], row[1], row[2], row[3])
+        for row in (yield Statement(ITEMS, (go_id,), "rows"))
+    }
+    for variant_id, item_id, code, name in (yield Statement(VARIANTS, (go_id,), "rows")):
+        items[item_id].variants.append(CatalogueVariant(variant_id, code, name))
+    return list(items.values())
+
+
+async def load_catalogue(session: AsyncSession, go_id: int) -> list[CatalogueItem]:
+    return await run_session(session, load_catalogue_plan(go_id))
+
+
+def resolve_lines(
+    go: GoLimits, items: list[CatalogueItem], requests: list[LineRequest]
+) -> list[ResolvedLine]:
     """Match typed codes to the GO's items; merge repeats of the same item and variant."""
     by_code = {item.code: item for item in items}
     merged: dict[tuple[int, int | None], ResolvedLine] = {}
@@ -75,7 +182,7 @@ def resolve_lines(go: GroupOrder, items: list[Item], requests: list[LineRequest]
     return list(merged.values())
 
 
-def _pick_variant(item: Item, code: str | None) -> Variant | None:
+def _pick_variant(item: CatalogueItem, code: str | None) -> CatalogueVariant | None:
     if not item.variants:
         if code is not None:
             raise InvalidInput(f"{item.code} ({item.name}) has no versions; order it as {item.code}.")
@@ -89,71 +196,95 @@ def _pick_variant(item: Item, code: str | None) -> Variant | None:
     raise UnknownItem(f"{item.name} has no version {code} (choose from {choices}).")
 
 
+def reserve_plan(
+    go: GoLimits, buyer_id: int, lines: list[ResolvedLine], now: datetime, *, new_order: bool = True
+) -> Plan[int]:
+    """Take every limit the lines need; returns the GO's order sequence number.
+
+    A new order takes the next number; changing an order keeps its own.
+    """
+    units = sum(line.quantity for line in lines)
+    seq = yield Statement(GO_TAKE, (units, 1 if new_order else 0, go.id, now, units), "scalar")
+    if seq is None:
+        raise (yield from _group_order_refusal(go, units, now))
+    for table, by_variant in (("items", False), ("variants", True)):
+        for row_id, quantity in _totals(lines, by_variant=by_variant):
+            taken = yield Statement(TAKE.format(table=table), (quantity, row_id, quantity), "count")
+            if taken != 1:
+                raise (yield from _stock_refusal(table, row_id, quantity))
+    limit = NO_LIMIT if go.per_buyer_limit is None else go.per_buyer_limit
+    held = None if units > limit else (yield Statement(QUOTA_TAKE, (go.id, buyer_id, units, limit), "scalar"))
+    if held is None:
+        held_before = yield Statement(QUOTA_STATE, (go.id, buyer_id), "scalar")
+        left = max(0, limit - (held_before or 0))
+        raise BuyerLimitReached(
+            f"{go.code} allows {go.per_buyer_limit} per buyer; you hold {held_before or 0}, "
+            f"so you can add {left} more."
+        )
+    return int(seq)
+
+
+def release_plan(go_id: int, buyer_id: int, lines: list[ResolvedLine]) -> Plan[None]:
+    """Give back what ``reserve_plan`` took; unconditional, the order held it."""
+    units = sum(line.quantity for line in lines)
+    yield Statement(GO_RELEASE, (units, go_id))
+    for table, by_variant in (("items", False), ("variants", True)):
+        for row_id, quantity in _totals(lines, by_variant=by_variant):
+            yield Statement(RELEASE.format(table=table), (quantity, row_id))
+    yield Statement(QUOTA_RELEASE, (units, go_id, buyer_id))
+
+
+def place_plan(
+    go: GoFacts, buyer_id: int, channel: str, lines: list[ResolvedLine], now: datetime
+) -> Plan[PlacedOrder]:
+    """Reserve, then write the order, its lines and its audit row; nothing if refused."""
+    seq = yield from reserve_plan(go, buyer_id, lines, now)
+    number = f"{go.code}-{seq}"
+    units = sum(line.quantity for line in lines)
+    total = sum(line.quantity * line.unit_price_minor for line in lines)
+    due = now + timedelta(hours=go.payment_window_hours)
+    order_id = yield Statement(
+        ORDER_INSERT,
+        (
+            number,
+            go.id,
+            buyer_id,
+            OrderStatus.PLACED.value,
+            units,
+            total,
+            go.currency,
+            channel,
+            now,
+            due,
+            now,
+        ),
+        "scalar",
+    )
+    for line in lines:
+        yield Statement(
+            LINE_INSERT, (order_id, line.item_id, line.variant_id, line.quantity, line.unit_price_minor)
+        )
+    yield Statement(
+        AUDIT_INSERT,
+        (now, buyer_id, "order", order_id, "placed", None, OrderStatus.PLACED.value, f"{units} units"),
+    )
+    return PlacedOrder(order_id, number, OrderStatus.PLACED.value, units, total, go.currency, due)
+
+
 async def reserve(
     session: AsyncSession,
-    go: GroupOrder,
+    go: GoLimits,
     buyer_id: int,
     lines: list[ResolvedLine],
     now: datetime,
     *,
     new_order: bool = True,
 ) -> int:
-    """Take every limit the lines need; returns the GO's order sequence number.
-
-    A new order takes the next number; changing an order keeps its own.
-    """
-    units = sum(line.quantity for line in lines)
-    seq = (
-        await session.execute(
-            update(GroupOrder)
-            .where(
-                GroupOrder.id == go.id,
-                GroupOrder.status == GOStatus.OPEN,
-                GroupOrder.deadline > now,
-                GroupOrder.reserved_units + units <= GroupOrder.capacity,
-            )
-            .values(
-                reserved_units=GroupOrder.reserved_units + units,
-                order_seq=GroupOrder.order_seq + (1 if new_order else 0),
-            )
-            .returning(GroupOrder.order_seq)
-            .execution_options(**NO_SYNC)
-        )
-    ).scalar()
-    if seq is None:
-        await _explain_group_order_refusal(session, go, units, now)
-    for item_id, quantity in _totals(lines, by_variant=False):
-        await _take_stock(session, Item, item_id, quantity)
-    for variant_id, quantity in _totals(lines, by_variant=True):
-        await _take_stock(session, Variant, variant_id, quantity)
-    await _take_quota(session, go, buyer_id, units)
-    assert seq is not None
-    return int(seq)
+    return await run_session(session, reserve_plan(go, buyer_id, lines, now, new_order=new_order))
 
 
 async def release(session: AsyncSession, go_id: int, buyer_id: int, lines: list[ResolvedLine]) -> None:
-    """Give back what ``reserve`` took; unconditional, the order held it."""
-    units = sum(line.quantity for line in lines)
-    await session.execute(
-        update(GroupOrder)
-        .where(GroupOrder.id == go_id)
-        .values(reserved_units=GroupOrder.reserved_units - units)
-        .execution_options(**NO_SYNC)
-    )
-    for model, by_variant in ((Item, False), (Variant, True)):
-        for row_id, quantity in _totals(lines, by_variant=by_variant):
-            await session.execute(
-                update(model)
-                .where(model.id == row_id)
-                .values(reserved=model.reserved - quantity)
-                .execution_options(**NO_SYNC)
-            )
-    await session.execute(
-        update(BuyerQuota)
-        .where(BuyerQuota.go_id == go_id, BuyerQuota.buyer_id == buyer_id)
-        .values(reserved=BuyerQuota.reserved - units)
-        .execution_options(**NO_SYNC)
-    )
+    await run_session(session, release_plan(go_id, buyer_id, lines))
 
 
 def _totals(lines: list[ResolvedLine], *, by_variant: bool) -> list[tuple[int, int]]:
@@ -166,75 +297,23 @@ def _totals(lines: list[ResolvedLine], *, by_variant: bool) -> list[tuple[int, i
     return sorted(totals.items())
 
 
-async def _take_stock(
-    session: AsyncSession, model: type[Item] | type[Variant], row_id: int, quantity: int
-) -> None:
-    result = await session.execute(
-        update(model)
-        .where(
-            model.id == row_id,
-            (model.stock.is_(None)) | (model.reserved + quantity <= model.stock),
-        )
-        .values(reserved=model.reserved + quantity)
-        .execution_options(**NO_SYNC)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        row = (
-            await session.execute(select(model.name, model.stock, model.reserved).where(model.id == row_id))
-        ).one()
-        left = max(0, (row.stock or 0) - row.reserved)
-        if left == 0:
-            raise OutOfStock(f"{row.name} is sold out. Use /waitlist to queue for a freed slot.")
-        raise OutOfStock(f"Only {left} of {row.name} left; you asked for {quantity}.")
+def _stock_refusal(table: str, row_id: int, quantity: int) -> Plan[GomflowError]:
+    name, stock, reserved = yield Statement(STOCK_STATE.format(table=table), (row_id,), "row")
+    left = max(0, (stock or 0) - reserved)
+    if left == 0:
+        return OutOfStock(f"{name} is sold out. Use /waitlist to queue for a freed slot.")
+    return OutOfStock(f"Only {left} of {name} left; you asked for {quantity}.")
 
 
-async def _take_quota(session: AsyncSession, go: GroupOrder, buyer_id: int, units: int) -> None:
-    await session.execute(
-        insert_ignoring_conflict(
-            session,
-            BuyerQuota,
-            {"go_id": go.id, "buyer_id": buyer_id, "reserved": 0},
-            ["go_id", "buyer_id"],
-        )
-    )
-    condition = [BuyerQuota.go_id == go.id, BuyerQuota.buyer_id == buyer_id]
-    if go.per_buyer_limit is not None:
-        condition.append(BuyerQuota.reserved + units <= go.per_buyer_limit)
-    result = await session.execute(
-        update(BuyerQuota)
-        .where(*condition)
-        .values(reserved=BuyerQuota.reserved + units)
-        .execution_options(**NO_SYNC)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        held = await session.scalar(
-            select(BuyerQuota.reserved).where(BuyerQuota.go_id == go.id, BuyerQuota.buyer_id == buyer_id)
-        )
-        left = max(0, (go.per_buyer_limit or 0) - (held or 0))
-        raise BuyerLimitReached(
-            f"{go.code} allows {go.per_buyer_limit} per buyer; you hold {held or 0}, "
-            f"so you can add {left} more."
-        )
-
-
-async def _explain_group_order_refusal(
-    session: AsyncSession, go: GroupOrder, units: int, now: datetime
-) -> None:
-    row = (
-        await session.execute(
-            select(
-                GroupOrder.status,
-                GroupOrder.deadline,
-                GroupOrder.reserved_units,
-                GroupOrder.capacity,
-            ).where(GroupOrder.id == go.id)
-        )
-    ).one()
-    if row.status != GOStatus.OPEN:
-        raise NotOpenForOrders(f"{go.code} is {row.status}, not taking orders.")
-    if row.deadline <= now:
-        raise DeadlinePassed(f"{go.code} closed for orders at its deadline.")
-    left = row.capacity - row.reserved_units
+def _group_order_refusal(go: GoLimits, units: int, now: datetime) -> Plan[GomflowError]:
+    status, deadline, reserved, capacity = yield Statement(GO_STATE, (go.id,), "row")
+    if isinstance(deadline, str):
+        deadline = sqlite_datetime(deadline)
+    if status != GOStatus.OPEN:
+        return NotOpenForOrders(f"{go.code} is {status}, not taking orders.")
+    if deadline <= now:
+        return DeadlinePassed(f"{go.code} closed for orders at its deadline.")
+    left = capacity - reserved
     if left <= 0:
-        raise CapacityFull(f"{go.code} is full. Use /waitlist {go.code} ITEM QTY to queue for a freed slot.")
-    raise CapacityFull(f"Only {left} slot(s) left in {go.code}; you asked for {units}.")
+        return CapacityFull(f"{go.code} is full. Use /waitlist {go.code} ITEM QTY to queue for a freed slot.")
+    return CapacityFull(f"Only {left} slot(s) left in {go.code}; you asked for {units}.")

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,9 @@ from core.clock import Clock
 from core.db.engine import Database
 from core.db.models import AuditEntry, Identity, OutboxMessage
 from core.db.upsert import insert_ignoring_conflict
+
+if TYPE_CHECKING:
+    from core.desk import OrderDesk
 
 
 class UnitOfWork:
@@ -34,14 +37,23 @@ class UnitOfWork:
         write_lock: asyncio.Lock | None = None,
         *,
         read_only: bool = False,
+        desk: OrderDesk | None = None,
     ) -> None:
         self._db = db
+        self._desk = desk
         self._sessions = db.reader if read_only else db.writer
         self._write_lock = None if read_only else write_lock
         self._clock = clock
         self._on_outbox = on_outbox
         self._queued = 0
         self.now: datetime = clock.now()
+
+    @property
+    def desk(self) -> OrderDesk:
+        """Where new orders are placed, in group-committed batches."""
+        if self._desk is None:
+            raise RuntimeError("this unit of work cannot place orders")
+        return self._desk
 
     def reading(self) -> UnitOfWork:
         """A read-only unit of work beside this one, for a look before deciding to write."""

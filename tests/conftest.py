@@ -64,7 +64,7 @@ def outbox_log() -> list[str]:
 async def app(tmp_path: Path, clock: FrozenClock, outbox_log: list[str]) -> AsyncIterator[App]:
     app = await make_app("sqlite", tmp_path, clock, outbox_log)
     yield app
-    await app.core.db.dispose()
+    await app.core.close()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -74,7 +74,7 @@ async def any_app(
     """The same test on SQLite and, when configured, on PostgreSQL."""
     app = await make_app(request.param, tmp_path, clock, outbox_log)
     yield app
-    await app.core.db.dispose()
+    await app.core.close()
 
 
 async def say(

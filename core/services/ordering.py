@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db.models import GroupOrder, Order
+from core.desk import PlaceOrder
 from core.errors import InvalidInput, OrderLocked, PermissionDenied
-from core.lookups import load_go, load_order
-from core.orders import create_order, end_order, held_lines, order_views, replace_lines, view_of
+from core.lookups import load_order
+from core.orders import end_order, held_lines, order_views, replace_lines, view_of
 from core.quantities import LineRequest
 from core.reservations import load_catalogue, release, reserve, resolve_lines
 from core.services.accounts import Actor, require_admin
@@ -20,12 +21,9 @@ from core.views import OrderView
 async def place_order(uow: UnitOfWork, buyer: Actor, go_code: str, requests: list[LineRequest]) -> OrderView:
     if not requests:
         raise InvalidInput("Say what to order: /order CODE ITEM QTY, e.g. /order SVT-FML ALB:A 1.")
-    async with uow:
-        go = await load_go(uow, go_code)
-        lines = resolve_lines(go, await load_catalogue(uow.session, go.id), requests)
-        order = await create_order(uow, go, buyer.user_id, buyer.channel, lines)
-        await uow.commit()
-        return view_of(go, order, lines, buyer.name)
+    return await uow.desk.place(
+        PlaceOrder(buyer.user_id, buyer.name, buyer.channel, go_code, tuple(requests))
+    )
 
 
 async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: list[LineRequest]) -> OrderView:

@@ -6,12 +6,12 @@ import csv
 import io
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from core.db.models import GroupOrder, Identity, Item, Order, OrderLine, User, Variant
 from core.lookups import load_go
 from core.money import format_money, minor_to_plain
 from core.orders import order_views
-from core.reservations import load_catalogue
 from core.services.accounts import Actor, require_admin
 from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
@@ -153,7 +153,14 @@ def safe_cell(value: object) -> str:
 
 
 async def _card(uow: UnitOfWork, go: GroupOrder) -> GroupOrderView:
-    items = await load_catalogue(uow.session, go.id)
+    items = (
+        await uow.session.scalars(
+            select(Item)
+            .where(Item.go_id == go.id)
+            .options(selectinload(Item.variants))
+            .order_by(Item.position)
+        )
+    ).all()
     paid = await uow.session.scalar(
         select(func.coalesce(func.sum(Order.units), 0)).where(
             Order.go_id == go.id, Order.status == OrderStatus.PAID

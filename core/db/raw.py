@@ -1,0 +1,127 @@
+"""Hot-path SQL written once and run by whichever driver holds the connection.
+
+The order path is the one place where per-statement overhead decides how many fans a
+drop can serve. Its algorithm is a generator that yields ``Statement`` values and
+receives their results, so the same code runs on a plain ``sqlite3`` connection in the
+database thread (a whole batch per thread hop), on an asyncpg connection, or inside an
+SQLAlchemy ``AsyncSession`` transaction (for the rare paths: changes, promotions).
+
+SQL here uses ``?`` placeholders and must not contain a literal ``?``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Returns = Literal["scalar", "row", "rows", "count", "none"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    sql: str
+    params: Sequence[Any] = ()
+    returns: Returns = "none"
+
+
+Plan = Generator[Statement, Any, T]
+"""A piece of database work: yields statements, receives each one's result, returns T."""
+
+
+def sqlite_value(value: Any) -> Any:
+    """Datetimes as SQLAlchemy stores them on SQLite (naive UTC text), so both paths agree."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def sqlite_datetime(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+
+
+@cache
+def dollar_sql(sql: str) -> str:
+    """``?`` placeholders as ``$1, $2 …`` for asyncpg."""
+    counter = iter(range(1, 10_000))
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
+
+
+def run_sqlite(connection: sqlite3.Connection, plan: Plan[T]) -> T:
+    """Drive a plan on a synchronous sqlite3 connection (in the database thread)."""
+    result: Any = None
+    while True:
+        try:
+            statement = plan.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        cursor = connection.execute(statement.sql, [sqlite_value(v) for v in statement.params])
+        result = _sqlite_result(cursor, statement.returns)
+
+
+def _sqlite_result(cursor: sqlite3.Cursor, returns: Returns) -> Any:
+    if returns == "scalar":
+        row = cursor.fetchone()
+        return None if row is None else row[0]
+    if returns == "row":
+        return cursor.fetchone()
+    if returns == "rows":
+        return cursor.fetchall()
+    if returns == "count":
+        return cursor.rowcount
+    return None
+
+
+async def run_asyncpg(connection: Any, plan: Plan[T]) -> T:
+    """Drive a plan on an asyncpg connection (its prepared-statement cache does the rest)."""
+    result: Any = None
+    while True:
+        try:
+            statement = plan.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        sql = dollar_sql(statement.sql)
+        if statement.returns == "scalar":
+            result = await connection.fetchval(sql, *statement.params)
+        elif statement.returns == "row":
+            result = await connection.fetchrow(sql, *statement.params)
+        elif statement.returns == "rows":
+            result = await connection.fetch(sql, *statement.params)
+        else:
+            status = await connection.execute(sql, *statement.params)
+            result = int(status.rsplit(" ", 1)[-1]) if statement.returns == "count" else None
+
+
+async def run_session(session: AsyncSession, plan: Plan[T]) -> T:
+    """Drive a plan inside an SQLAlchemy unit of work's transaction."""
+    await session.flush()  # raw statements do not autoflush pending ORM rows
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    if connection.dialect.name == "postgresql":
+        return await run_asyncpg(raw.driver_connection, plan)
+    result: Any = None
+    while True:
+        try:
+            statement = plan.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        cursor = await connection.exec_driver_sql(
+            statement.sql, tuple(sqlite_value(v) for v in statement.params)
+        )
+        if statement.returns == "scalar":
+            result = cursor.scalar()
+        elif statement.returns == "row":
+            result = cursor.first()
+        elif statement.returns == "rows":
+            result = cursor.all()
+        elif statement.returns == "count":
+            result = cursor.rowcount
+        else:
+            result = None

@@ -1,0 +1,231 @@
+"""The order desk: group commit for a drop.
+
+When hundreds of fans order in the same second, each order on its own would pay for a
+transaction and, on SQLite, a thread hop per statement. The desk queues ``place_order``
+calls and runs them in batches: one transaction per batch, one savepoint per order (a
+refusal undoes only that order), and on SQLite one hop into the database thread per
+batch. Every order still takes its limits with the same conditional updates
+(``core.reservations``), and every caller gets its own answer or its own refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.clock import Clock
+from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
+from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
+from core.errors import GomflowError
+from core.money import format_money
+from core.quantities import LineRequest
+from core.reservations import (
+    CatalogueItem,
+    GoFacts,
+    PlacedOrder,
+    ResolvedLine,
+    load_catalogue_plan,
+    load_go_facts,
+    place_plan,
+    resolve_lines,
+)
+from core.views import LineView, OrderView
+from core.when import local_text
+
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    buyer_id: int
+    buyer_name: str
+    channel: str
+    go_code: str
+    requests: tuple[LineRequest, ...]
+
+
+Outcome = OrderView | GomflowError
+
+
+class OrderDesk:
+    def __init__(self, db: Database, clock: Clock, write_lock: asyncio.Lock | None) -> None:
+        self._db = db
+        self._clock = clock
+        self._write_lock = write_lock
+        self._pending: list[tuple[PlaceOrder, asyncio.Future[Outcome]]] = []
+        self._arrived = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._sqlite: SqliteBatches | None = None
+
+    async def place(self, command: PlaceOrder) -> OrderView:
+        """Queue one order and wait for its own answer; raises its own refusal."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._pending.append((command, future))
+        self._arrived.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work(), name="order-desk")
+        outcome = await future
+        if isinstance(outcome, GomflowError):
+            raise outcome
+        return outcome
+
+    async def close(self) -> None:
+        for _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+
+    async def _work(self) -> None:
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._settle(batch)
+
+    async def _settle(self, batch: list[tuple[PlaceOrder, asyncio.Future[Outcome]]]) -> None:
+        try:
+            outcomes = await self._run([command for command, _ in batch], self._clock.now())
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as failure:  # the batch rolled back: nobody's order in it was written
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+    async def _run(self, commands: list[PlaceOrder], now: datetime) -> list[Outcome]:
+        if not self._db.is_sqlite:
+            async with self._db.engine.connect() as connection:
+                raw = (await connection.get_raw_connection()).driver_connection
+                assert raw is not None
+                async with raw.transaction():
+                    return await run_asyncpg(raw, batch_plan(commands, now))
+        if self._sqlite is None:
+            self._sqlite = SqliteBatches(self._db.engine.url.database or "")
+        if self._write_lock is None:
+            return await self._sqlite.run(commands, now)
+        async with self._write_lock:
+            return await self._sqlite.run(commands, now)
+
+
+class SqliteBatches:
+    """A plain sqlite3 connection owned by one database thread; a batch is one hop."""
+
+    def __init__(self, path: str) -> None:
+        if not path or path == ":memory:":
+            raise ValueError("the order desk needs a SQLite file, not an in-memory database")
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gomflow-sqlite")
+        self._connection: sqlite3.Connection | None = None
+
+    async def run(self, commands: list[PlaceOrder], now: datetime) -> list[Outcome]:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._batch, commands, now)
+
+    def close(self) -> None:
+        def close_connection() -> None:
+            if self._connection is not None:
+                self._connection.close()
+
+        self._executor.submit(close_connection)
+        self._executor.shutdown(wait=True)
+
+    def _batch(self, commands: list[PlaceOrder], now: datetime) -> list[Outcome]:
+        connection = self._connect()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = run_sqlite(connection, batch_plan(commands, now))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(
+                self._path,
+                isolation_level=None,
+                check_same_thread=True,
+                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+            )
+            for pragma in (
+                "journal_mode=WAL",
+                "synchronous=NORMAL",
+                "foreign_keys=ON",
+                f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            ):
+                connection.execute(f"PRAGMA {pragma}")
+            self._connection = connection
+        return self._connection
+
+
+def batch_plan(commands: list[PlaceOrder], now: datetime) -> Plan[list[Outcome]]:
+    """Place each order under its own savepoint, inside the caller's transaction.
+
+    A GO and its catalogue are read once per batch, however many orders name it.
+    """
+    catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError] = {}
+    outcomes: list[Outcome] = []
+    for command in commands:
+        key = command.go_code.strip().upper()
+        try:
+            if key not in catalogues:
+                try:
+                    go = yield from load_go_facts(key)
+                    catalogues[key] = (go, (yield from load_catalogue_plan(go.id)))
+                except GomflowError as refusal:
+                    catalogues[key] = refusal
+            found = catalogues[key]
+            if isinstance(found, GomflowError):
+                raise found
+            go, items = found
+            lines = resolve_lines(go, items, list(command.requests))
+            yield Statement("SAVEPOINT order_desk")
+            try:
+                placed = yield from place_plan(go, command.buyer_id, command.channel, lines, now)
+            except GomflowError:
+                yield Statement("ROLLBACK TO SAVEPOINT order_desk")
+                raise
+            finally:
+                yield Statement("RELEASE SAVEPOINT order_desk")
+            outcomes.append(order_view(go, placed, lines, command.buyer_name))
+        except GomflowError as refusal:
+            outcomes.append(refusal)
+    return outcomes
+
+
+def order_view(go: GoFacts, order: PlacedOrder, lines: list[ResolvedLine], buyer: str) -> OrderView:
+    return OrderView(
+        number=order.number,
+        go_code=go.code,
+        go_title=go.title,
+        status=order.status,
+        units=order.units,
+        total=format_money(order.total_minor, order.currency),
+        payment_due=local_text(order.payment_due_at, go.timezone),
+        buyer=buyer,
+        lines=[
+            LineView(
+                line.label,
+                line.token,
+                line.quantity,
+                format_money(line.quantity * line.unit_price_minor, order.currency),
+            )
+            for line in lines
+        ],
+    )
