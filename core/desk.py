@@ -35,7 +35,7 @@ from core.reservations import (
 from core.views import LineView, OrderView
 from core.when import local_text
 
-MAX_BATCH = 256
+MAX_BATCH = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +59,12 @@ class OrderDesk:
         self._arrived = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._sqlite: SqliteBatches | None = None
+        self._closed = False
 
     async def place(self, command: PlaceOrder) -> OrderView:
         """Queue one order and wait for its own answer; raises its own refusal."""
+        if self._closed:
+            raise RuntimeError("gomflow is shutting down; the order was not placed")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((command, future))
         self._arrived.set()
@@ -73,6 +76,7 @@ class OrderDesk:
         return outcome
 
     async def close(self) -> None:
+        self._closed = True
         for _, future in self._pending:
             future.cancel()
         self._pending.clear()
@@ -100,9 +104,11 @@ class OrderDesk:
                 future.cancel()
             raise
         except Exception as failure:  # the batch rolled back: nobody's order in it was written
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
+            if len(batch) > 1:  # find the one order that broke it; the others still go through
+                for single in batch:
+                    await self._settle([single])
+                return
+            batch[0][1].set_exception(failure)
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
@@ -200,9 +206,9 @@ def batch_plan(commands: list[PlaceOrder], now: datetime) -> Plan[list[Outcome]]
                 placed = yield from place_plan(go, command.buyer_id, command.channel, lines, now)
             except GomflowError:
                 yield Statement("ROLLBACK TO SAVEPOINT order_desk")
-                raise
-            finally:
                 yield Statement("RELEASE SAVEPOINT order_desk")
+                raise
+            yield Statement("RELEASE SAVEPOINT order_desk")
             outcomes.append(order_view(go, placed, lines, command.buyer_name))
         except GomflowError as refusal:
             outcomes.append(refusal)

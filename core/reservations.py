@@ -127,10 +127,8 @@ ORDER_INSERT = (
     "INSERT INTO orders (number, go_id, buyer_id, status, units, total_minor, currency, channel, "
     "placed_at, payment_due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
-LINE_INSERT = (
-    "INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor) "
-    "VALUES (?, ?, ?, ?, ?)"
-)
+LINE_INSERT = "INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor) VALUES "
+LINE_VALUES = "(?, ?, ?, ?, ?)"
 AUDIT_INSERT = (
     "INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -260,10 +258,10 @@ def place_plan(
         ),
         "scalar",
     )
-    for line in lines:
-        yield Statement(
-            LINE_INSERT, (order_id, line.item_id, line.variant_id, line.quantity, line.unit_price_minor)
-        )
+    yield Statement(  # every line in one statement
+        LINE_INSERT + ", ".join([LINE_VALUES] * len(lines)),
+        [v for x in lines for v in (order_id, x.item_id, x.variant_id, x.quantity, x.unit_price_minor)],
+    )
     yield Statement(
         AUDIT_INSERT,
         (now, buyer_id, "order", order_id, "placed", None, OrderStatus.PLACED.value, f"{units} units"),

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,9 +38,13 @@ Plan = Generator[Statement, Any, T]
 
 def sqlite_value(value: Any) -> Any:
     """Datetimes as SQLAlchemy stores them on SQLite (naive UTC text), so both paths agree."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+    return _sqlite_text(value) if isinstance(value, datetime) else value
+
+
+@lru_cache(maxsize=64)
+def _sqlite_text(value: datetime) -> str:
+    """A batch writes the same few instants many times over; format each once."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def sqlite_datetime(text: str) -> datetime:

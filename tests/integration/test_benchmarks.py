@@ -1,0 +1,33 @@
+"""Small runs of the benchmarks, so they cannot rot; their figures are not asserted here."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import drop, memory
+from tests.conftest import NO_POSTGRES, POSTGRES_URL
+
+
+def test_drop_benchmark_runs_and_never_oversells(capsys: pytest.CaptureFixture[str]) -> None:
+    [result] = drop.main(
+        ["--backend", "sqlite", "--buyers", "300", "--concurrency", "50", "--floor-runs", "200"]
+    )
+    assert result.oversell == 0
+    assert result.placed + result.refused == 300 and result.refused > 0
+    assert result.floor_tps > 0 and len(result.latencies_ms) == 300
+    assert "ours as a share of the floor" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
+def test_drop_benchmark_runs_on_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOMFLOW_BENCH_POSTGRES_URL", POSTGRES_URL or "")
+    [result] = drop.main(
+        ["--backend", "postgres", "--buyers", "200", "--concurrency", "50", "--floor-runs", "100"]
+    )
+    assert result.oversell == 0 and result.placed > 0
+
+
+def test_memory_benchmark_reads_the_peak_of_a_real_run(capsys: pytest.CaptureFixture[str]) -> None:
+    peak = memory.main(["--orders", "500", "--buyers", "40"])
+    assert 10 < peak < 2000
+    assert "drop orders answered through the console  40" in capsys.readouterr().out
