@@ -20,20 +20,17 @@ from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
 from core.errors import GomflowError
-from core.money import format_money
+from core.orders import view_of
 from core.quantities import LineRequest
 from core.reservations import (
     CatalogueItem,
     GoFacts,
-    PlacedOrder,
-    ResolvedLine,
     load_catalogue_plan,
     load_go_facts,
     place_plan,
     resolve_lines,
 )
-from core.views import LineView, OrderView
-from core.when import local_text
+from core.views import OrderView
 
 MAX_BATCH = 128
 
@@ -209,29 +206,7 @@ def batch_plan(commands: list[PlaceOrder], now: datetime) -> Plan[list[Outcome]]
                 yield Statement("RELEASE SAVEPOINT order_desk")
                 raise
             yield Statement("RELEASE SAVEPOINT order_desk")
-            outcomes.append(order_view(go, placed, lines, command.buyer_name))
+            outcomes.append(view_of(go, placed, lines, command.buyer_name))
         except GomflowError as refusal:
             outcomes.append(refusal)
     return outcomes
-
-
-def order_view(go: GoFacts, order: PlacedOrder, lines: list[ResolvedLine], buyer: str) -> OrderView:
-    return OrderView(
-        number=order.number,
-        go_code=go.code,
-        go_title=go.title,
-        status=order.status,
-        units=order.units,
-        total=format_money(order.total_minor, order.currency),
-        payment_due=local_text(order.payment_due_at, go.timezone),
-        buyer=buyer,
-        lines=[
-            LineView(
-                line.label,
-                line.token,
-                line.quantity,
-                format_money(line.quantity * line.unit_price_minor, order.currency),
-            )
-            for line in lines
-        ],
-    )

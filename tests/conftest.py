@@ -8,14 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.common import wipe_postgres
 from bots.chat import ChatReply, ChatRequest
 from bots.dispatch import handle
 from core.clock import FrozenClock
 from core.config import Settings
-from core.db.engine import normalise_url
 from core.db.migrate import upgrade
 from core.services.accounts import Actor, identify, register_gom
 from main import App, bootstrap
@@ -29,14 +27,6 @@ BACKENDS = [
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-async def reset_postgres(url: str) -> None:
-    engine = create_async_engine(normalise_url(url))
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
@@ -45,7 +35,7 @@ def clock() -> FrozenClock:
 async def make_app(backend: str, tmp_path: Path, clock: FrozenClock, outbox: list[str]) -> App:
     if backend == "postgres":
         assert POSTGRES_URL is not None
-        await reset_postgres(POSTGRES_URL)
+        await wipe_postgres(POSTGRES_URL)
         url = POSTGRES_URL
     else:
         url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
