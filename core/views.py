@@ -20,6 +20,7 @@ class ItemView:
     price_minor: int
     left: int | None
     reserved: int
+    paid: int = 0
     variants: list[VariantView] = field(default_factory=list)
 
 

@@ -161,11 +161,18 @@ async def _card(uow: UnitOfWork, go: GroupOrder) -> GroupOrderView:
             .order_by(Item.position)
         )
     ).all()
-    paid = await uow.session.scalar(
-        select(func.coalesce(func.sum(Order.units), 0)).where(
-            Order.go_id == go.id, Order.status == OrderStatus.PAID
-        )
-    )
+    paid_per_item: dict[int, int] = {
+        item_id: int(units)
+        for item_id, units in (
+            await uow.session.execute(
+                select(OrderLine.item_id, func.sum(OrderLine.quantity))
+                .join(Order, Order.id == OrderLine.order_id)
+                .where(Order.go_id == go.id, Order.status == OrderStatus.PAID)
+                .group_by(OrderLine.item_id)
+            )
+        ).all()
+    }
+    paid = sum(paid_per_item.values())
     reserved = await uow.session.scalar(select(GroupOrder.reserved_units).where(GroupOrder.id == go.id))
     return GroupOrderView(
         id=go.id,
@@ -188,6 +195,7 @@ async def _card(uow: UnitOfWork, go: GroupOrder) -> GroupOrderView:
                 name=item.name,
                 price=format_money(item.price_minor, go.currency),
                 price_minor=item.price_minor,
+                paid=paid_per_item.get(item.id, 0),
                 left=None if item.stock is None else item.stock - item.reserved,
                 reserved=item.reserved,
                 variants=[

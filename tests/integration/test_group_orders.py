@@ -91,3 +91,22 @@ async def test_extend_moves_the_deadline_later_only(app: App) -> None:
     assert "⚠️" in (await say(app, "gina", "/extend SVT-FML +1d")).text
     assert "now closes" in (await say(app, "gina", "/extend SVT-FML +5d")).text
     assert "in the future" in (await say(app, "gina", "/extend SVT-FML 2020-01-01")).text
+
+
+async def test_progress_counts_paid_units_per_item(app: App) -> None:
+    from sqlalchemy import update
+
+    from core.db.models import Order
+
+    await open_go(app, items=('ALB 25.90 "FML album"', 'POB 3 "Photocard"'))
+    bob = await buyer(app, "bob")
+    await ordering.place_order(
+        app.core.uow(), bob, "SVT-FML", [LineRequest("ALB", None, 2), LineRequest("POB", None, 1)]
+    )
+    await ordering.place_order(app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)])
+    async with app.core.uow() as uow:
+        await uow.session.execute(update(Order).where(Order.number == "SVT-FML-1").values(status="paid"))
+        await uow.commit()
+    card = await reports.progress(app.core.reader(), await gom(app), "SVT-FML")
+    assert card.progress.paid == 3 and card.progress.reserved == 4
+    assert {i.code: (i.reserved, i.paid) for i in card.items} == {"ALB": (2, 2), "POB": (2, 1)}

@@ -242,7 +242,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             f"SVT-FML · {TITLE} [open]",
             "MOQ 5 reached · 3 paid",
             "• ALB FML <album>: 5 taken",
-            "PC Photocard 🎴: 2 taken, 8 left",
+            "PC Photocard 🎴: 2 taken, 0 paid, 8 left",
         ],
     ),
     ("progress", {"go": make_go(reserved=1, paid=0)}, ["MOQ 5 (needs 4 more) · 0 paid"]),
