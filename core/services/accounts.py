@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select
 
 from core.db.models import GroupOrder, Identity, StaffMember, User
 from core.db.upsert import insert_ignoring_conflict
@@ -42,9 +42,18 @@ async def identify(
     Runs on every message, so the common case (known, unchanged) is a read.
     """
     async with uow.reading() as reader:
-        identity = await _find_identity(reader, channel, external_id)
-        if identity is not None and (not handle or identity.handle == _clean_handle(handle)):
-            return await _actor_for(reader, identity)
+        known = (
+            await reader.session.execute(
+                select(
+                    Identity.id, Identity.handle, User.id, User.display_name, User.is_gom, _is_staff(User.id)
+                )
+                .join(User, User.id == Identity.user_id)
+                .where(Identity.channel == channel, Identity.external_id == external_id)
+            )
+        ).first()
+    if known is not None and (not handle or known[1] == _clean_handle(handle)):
+        identity_id, _, user_id, name, is_gom, is_staff = known
+        return Actor(user_id, identity_id, channel, name, is_gom, bool(is_staff))
     async with uow:
         identity = await _find_identity(uow, channel, external_id)
         if identity is None:
@@ -149,6 +158,10 @@ async def _find_identity(uow: UnitOfWork, channel: str, external_id: str) -> Ide
     return await uow.session.scalar(
         select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
     )
+
+
+def _is_staff(user_id: SQLColumnExpression[int]) -> Exists:
+    return exists().where(StaffMember.member_id == user_id)
 
 
 async def _actor_for(uow: UnitOfWork, identity: Identity) -> Actor:
