@@ -26,3 +26,30 @@ class Renderer(Protocol):
         Raises KeyError when no variant of the template exists at all.
         """
         ...
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long message into parts of at most ``limit`` characters, at line breaks.
+
+    A single line longer than the limit is cut at its last space before the limit (or
+    hard, when it has none). Markup that spans lines is the template's business.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current.strip() or not parts:
+        parts.append(current)
+    return [part for part in parts if part.strip()] or [text[:limit]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from core.db.models import GroupOrder, Identity, StaffMember, User
 from core.db.upsert import insert_ignoring_conflict
@@ -191,3 +191,14 @@ def _clean_handle(handle: str | None) -> str | None:
         return None
     cleaned = handle.strip().lstrip("@").lower()[:MAX_NAME]
     return cleaned or None
+
+
+async def mark_unreachable(uow: UnitOfWork, channel: str, external_id: str) -> None:
+    """The person blocked us (or is gone): stop sending to this identity."""
+    async with uow:
+        await uow.session.execute(
+            update(Identity)
+            .where(Identity.channel == channel, Identity.external_id == external_id)
+            .values(reachable=False)
+        )
+        await uow.commit()
