@@ -43,7 +43,8 @@ async def identify(
     """
     async with uow.reading() as reader:
         identity = await _find_identity(reader, channel, external_id)
-        if identity is not None and (not handle or identity.handle == _clean_handle(handle)):
+        unchanged = not handle or (identity is not None and identity.handle == _clean_handle(handle))
+        if identity is not None and unchanged and identity.reachable:
             return await _actor_for(reader, identity)
     async with uow:
         identity = await _find_identity(uow, channel, external_id)
@@ -72,6 +73,7 @@ async def identify(
                 await uow.session.delete(user)
         elif handle and identity.handle != _clean_handle(handle):
             identity.handle = _clean_handle(handle)
+        identity.reachable = True  # they wrote to us, so we can write back
         actor = await _actor_for(uow, identity)
         await uow.commit()
         return actor

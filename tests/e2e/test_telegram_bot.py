@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import func, select
 
 from bots.telegram.adapter import TelegramBot
-from core.config import TelegramSettings
+from channels.telegram import TelegramChannel
+from core.clock import FrozenClock
+from core.config import Settings, TelegramSettings
+from core.db.migrate import upgrade
 from core.db.models import Identity, Order
 from core.services.accounts import register_gom
-from main import App
+from main import App, bootstrap
 from tests.conftest import open_go
+from tests.e2e.test_command_line import ROOT, free_port
 from tests.fakes.telegram_api import FakeTelegram
 from web.app import build_web_app
 from web.telegram import PATH, SECRET_HEADER, add_telegram_webhook
@@ -227,11 +235,15 @@ async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
     await fake.wait_until(lambda: bool(fake.calls_to("sendMessage", 2002)))
     await fake.settle(quiet=0.1)
     assert len(fake.calls_to("sendMessage", 2002)) == 1  # not retried
+    assert await reachable(app, "2002") is False
+    fake.blocked.clear()  # unblocked, and writing again
+    assert "Commands you can use" in await said(fake, BOB, "/help")
+    assert await reachable(app, "2002") is True
+
+
+async def reachable(app: App, external_id: str) -> bool | None:
     async with app.core.reader() as uow:
-        assert (
-            await uow.session.scalar(select(Identity.reachable).where(Identity.external_id == "2002"))
-            is False
-        )
+        return await uow.session.scalar(select(Identity.reachable).where(Identity.external_id == external_id))
 
 
 async def test_flood_control_and_server_errors_are_retried(
@@ -307,3 +319,57 @@ def test_settings_come_from_the_environment() -> None:
     assert settings.webhook_url is None and len(settings.secret()) == 48
     assert replace(settings, webhook_secret="x").secret() == "x"
     assert TelegramSettings.from_env({}).bot_token is None
+
+
+async def test_notifications_from_the_outbox_reach_telegram_users(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> None:
+    settings = settings_for(fake)
+    telegram_app = bootstrap(
+        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"), clock=clock, telegram=settings
+    )
+    assert isinstance(telegram_app.channels["telegram"], TelegramChannel)
+    bot = TelegramBot(telegram_app.bot, settings, retry_base=0.01)
+    try:
+        await upgrade(telegram_app.core.db)
+        await open_go(telegram_app, moq=1, cap=1, items=("ALB 25.90 Album",))
+        async with bot.running():
+            assert "Order placed" in await said(fake, BOB, "/order SVT-FML ALB 1")
+            assert "full" in await said(fake, AMY, "/order SVT-FML ALB 1")
+            assert "#1" in await said(fake, AMY, "/waitlist SVT-FML ALB 1")
+            await said(fake, BOB, "/cancel SVT-FML-1")
+            assert await telegram_app.dispatcher.run_once() >= 1
+            assert "A slot freed up in SVT-FML" in fake.last(2003).shown
+    finally:
+        await telegram_app.channels["telegram"].close()  # type: ignore[attr-defined]
+        await telegram_app.core.db.dispose()
+
+
+async def test_gomflow_run_starts_the_telegram_adapter(fake: FakeTelegram, tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(
+        os.environ,
+        GOMFLOW_HTTP_PORT=str(port),
+        GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/run.db",
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.base_url,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "main.py"),
+        "run",
+        "--no-console",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await fake.wait_until(lambda: bool(fake.calls_to("getUpdates")), timeout=60)
+        assert "Commands you can use" in await said(fake, BOB, "/help")
+    finally:
+        process.terminate()
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    log = err.decode()
+    assert "Telegram adapter started as @gomflow_bot (long polling)" in log, log
+    assert "Traceback" not in log and process.returncode == 0, log
