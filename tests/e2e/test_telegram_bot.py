@@ -202,6 +202,16 @@ async def test_in_a_group_the_card_links_to_a_private_chat(
     assert len(fake.chat(GROUP)) == 3  # chatter and other bots' commands get no answer
 
 
+async def test_a_channel_post_of_go_posts_the_card(
+    app: App, fake: FakeTelegram, telegram: TelegramBot
+) -> None:
+    await open_go(app)
+    fake.channel_post(-1009, "SVT updates", "/go SVT-FML")
+    await fake.wait_until(lambda: bool(fake.chat(-1009)))
+    assert "SVT-FML · Test GO" in fake.last(-1009).shown
+    assert fake.last(-1009).buttons[0]["url"] == "https://t.me/gomflow_bot?start=SVT-FML"
+
+
 async def test_odd_input_gets_a_clear_answer(app: App, fake: FakeTelegram, telegram: TelegramBot) -> None:
     fake.send_sticker(BOB)
     await fake.wait_until(lambda: bool(fake.chat(2002)))
@@ -295,19 +305,38 @@ async def test_webhook_mode_accepts_only_the_right_secret(app: App, fake: FakeTe
 async def test_two_hundred_buyers_at_once_never_oversell(
     app: App, fake: FakeTelegram, telegram: TelegramBot
 ) -> None:
+    """Half the buyers type /order, half tap confirm (twice) on a card they were shown."""
     await open_go(app, cap=50, items=("ALB 25.90 Album",))
-    buyers = [FakeTelegram.user(50_000 + n, f"Fan {n}") for n in range(200)]
-    for buyer in buyers:
-        fake.send_text(buyer, "/order SVT-FML ALB 1")
-    await fake.wait_until(lambda: len(fake.calls_to("sendMessage")) >= 200, timeout=90)
+    typists = [FakeTelegram.user(50_000 + n, f"Fan {n}") for n in range(100)]
+    tappers = [FakeTelegram.user(60_000 + n, f"Tapper {n}") for n in range(100)]
+    shown = {int(str(t["id"])): fake.show(int(str(t["id"])), "ALB × 1") for t in tappers}
+    for typist, tapper in zip(typists, tappers, strict=True):
+        fake.send_text(typist, "/order SVT-FML ALB 1")
+        message = shown[int(str(tapper["id"]))]
+        fake.tap_data(tapper, message, f"o:cf SVT-FML ALB 1 2590 n{tapper['id']}")
+        fake.tap_data(tapper, message, f"o:cf SVT-FML ALB 1 2590 n{tapper['id']}")  # a double tap
+    await fake.wait_until(
+        lambda: len(fake.calls_to("sendMessage")) >= 100 and len(fake.calls_to("answerCallbackQuery")) >= 200,
+        timeout=90,
+    )
     await fake.settle(quiet=0.3)
-    answers = [fake.chat(int(str(b["id"]))) for b in buyers]
-    assert all(len(a) == 1 for a in answers)  # exactly one final answer each
-    placed = [a[0].text for a in answers if "Order placed" in a[0].text]
-    full = [a[0].text for a in answers if "full" in a[0].text or "left" in a[0].text]
-    assert len(placed) == 50 and len(placed) + len(full) == 200
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Order)) == 50
+        assert await uow.session.scalar(select(func.sum(Order.units))) == 50
+    typed = [fake.chat(int(str(t["id"]))) for t in typists]
+    assert all(len(answer) == 1 for answer in typed)  # exactly one final answer each
+    placed = sum("Order placed" in answer[0].shown for answer in typed)
+    for tapper in tappers:
+        chat = int(str(tapper["id"]))
+        answers = fake.answers_to(chat)
+        assert len(answers) == 2 and sum("Already on it" in a.get("text", "") for a in answers) == 1
+        final = fake.chat(chat)[0]
+        assert final.edits == 1  # the one message, edited once: a summary, or the card again
+        if "Order placed" in final.shown:
+            placed += 1
+        else:
+            assert any(a.get("show_alert") in ("true", True) for a in answers), answers
+    assert placed == 50
 
 
 def test_settings_come_from_the_environment() -> None:

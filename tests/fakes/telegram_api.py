@@ -97,6 +97,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None
         self.webhook_statuses: list[int] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.taps: dict[str, int] = {}  # callback query id → the chat it was tapped in
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -335,8 +336,10 @@ class FakeTelegram:
         return self.tap_data(user, message, button["callback_data"])
 
     def tap_data(self, user: dict[str, Any], message: Message, data: str) -> int:
+        query_id = str(next(self._callback_ids))
+        self.taps[query_id] = message.chat_id
         query = {
-            "id": str(next(self._callback_ids)),
+            "id": query_id,
             "from": user,
             "chat_instance": f"ci-{message.chat_id}",
             "data": data,
@@ -405,6 +408,18 @@ class FakeTelegram:
         messages = self.chat(chat_id)
         assert messages, f"the bot has not written to {chat_id}"
         return messages[-1]
+
+    def show(self, chat_id: int, text: str) -> Message:
+        """A message the bot sent earlier (say a GO card), to tap buttons of."""
+        return self._store({"chat_id": chat_id}, text=text)
+
+    def answers_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """answerCallbackQuery calls for taps in ``chat_id``, in order."""
+        return [
+            c.params
+            for c in self.calls_to("answerCallbackQuery")
+            if self.taps.get(str(c.params.get("callback_query_id"))) == chat_id
+        ]
 
     def calls_to(self, method: str, chat_id: int | None = None) -> list[ApiCall]:
         return [

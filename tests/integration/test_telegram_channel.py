@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bots.chat import Button, ChatReply
 from bots.telegram import codec
+from bots.telegram.render import render
 from channels.base import DeliveryError, RecipientUnreachable
 from channels.telegram import TelegramChannel
 from core.config import TelegramSettings
-from core.render import Rendered
+from core.render import Rendered, split_text
 from main import App
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -103,3 +105,23 @@ async def test_callback_data_never_exceeds_64_bytes(app: App) -> None:
         assert await codec.encode(app.core, payload) == data  # stored once, same token
         assert await codec.decode(app.core, data) == payload
     assert await codec.decode(app.core, "t:unknown") is None
+
+
+async def test_a_long_reply_is_split_and_keeps_its_buttons_for_the_end(app: App) -> None:
+    text = "\n".join(f"• order {n}: " + "<b>x</b> " * 40 for n in range(60))
+    reply = ChatReply(text, "html", [[Button("Cancel SVT-FML-1", command="/cancel SVT-FML-1")]])
+    out = await render(app.core, reply, private=True, bot_username="gomflow_bot")
+    assert len(out.parts) >= 4 and all(len(part) <= 4096 for part in out.parts)
+    assert all(part.count("<b>") == part.count("</b>") for part in out.parts)  # cut between lines only
+    assert out.parse_mode == "HTML" and out.keyboard is not None
+    labels = [button.text for row in out.keyboard.inline_keyboard for button in row]
+    assert labels == ["Cancel SVT-FML-1", "✏️ Change"]
+    in_group = await render(app.core, reply, private=False, bot_username="gomflow_bot")
+    assert in_group.keyboard is None  # nothing personal in a group
+
+
+def test_split_text_cuts_at_line_breaks_then_spaces() -> None:
+    assert split_text("short", 4096) == ["short"]
+    assert split_text("aaa\nbbb\nccc", 7) == ["aaa\nbbb", "ccc"]
+    assert split_text("word " * 5, 12) == ["word word", "word word", "word "]
+    assert split_text("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
