@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"]
 ATTEMPTS = 4
-MAX_WAIT = 60.0
+MAX_WAIT = 60.0  # seconds: the longest single flood-control wait
+FLOOD_BUDGET = 180.0  # seconds: the most one reply waits for flood control in all
 NOT_TEXT = "I can only read text here. Try /help to see what I can do."
 EDITED = "I only act on new messages, not edited ones. Please send it again as a new message."
 EXPIRED = "This button has expired. Send /go CODE to see the group order again."
@@ -254,11 +255,17 @@ class TelegramBot:
     async def _call(self, chat_id: int, request: Callable[[], Awaitable[T]]) -> T | None:
         """One Bot API call with Telegram's rules: honour 429's retry_after, retry network
         errors and 5xx with backoff, mark a person who blocked the bot unreachable."""
-        for attempt in range(ATTEMPTS):
+        attempt, waited = 0, 0.0
+        while attempt < ATTEMPTS:
             try:
                 return await request()
-            except RetryAfter as exc:
-                await asyncio.sleep(min(MAX_WAIT, retry_after_seconds(exc)))
+            except RetryAfter as exc:  # flood control: wait as told, within a budget
+                delay = min(MAX_WAIT, retry_after_seconds(exc))
+                if waited + delay > FLOOD_BUDGET:
+                    log.warning("flood control for chat %s outlasted %.0f s; giving up", chat_id, waited)
+                    return None
+                waited += delay
+                await asyncio.sleep(delay)
             except Forbidden:
                 log.info("chat %s blocked the bot; marking it unreachable", chat_id)
                 await mark_unreachable(self.bot.core.uow(), CHANNEL, str(chat_id))
@@ -273,10 +280,11 @@ class TelegramBot:
                 log.warning("Telegram refused a call for chat %s: %s", chat_id, exc)
                 return None
             except NetworkError as exc:  # network trouble and 5xx answers
-                if attempt == ATTEMPTS - 1:
+                attempt += 1
+                if attempt == ATTEMPTS:
                     log.warning("giving up on a call for chat %s: %s", chat_id, exc)
                     return None
-                await asyncio.sleep(self._retry_base * 2**attempt)
+                await asyncio.sleep(self._retry_base * 2 ** (attempt - 1))
         return None
 
     # ------------------------------------------------------------------ command menu
