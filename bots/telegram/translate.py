@@ -33,8 +33,11 @@ def command_of(text: str, bot_username: str) -> tuple[str | None, list[str], boo
     """(name, words after it, addressed to us) for ``/go@gomflow_bot CODE``-style text."""
     if not text.startswith("/"):
         return None, [], True
-    head, *rest = text[1:].split()
-    name, _, mention = (head or "").partition("@")
+    words = text[1:].split()
+    if not words:
+        return "", [], True
+    head, *rest = words
+    name, _, mention = head.partition("@")
     ours = not mention or mention.lower() == bot_username.lower()
     return name.lower(), rest, ours
 

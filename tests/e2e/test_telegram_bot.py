@@ -225,6 +225,7 @@ async def test_odd_input_gets_a_clear_answer(app: App, fake: FakeTelegram, teleg
     assert "edited" in fake.last(2002).shown
     assert "too long (4,101 characters" in await said(fake, BOB, "x" * 4000 + "\n" + "y" * 100)
     assert "There is no group order NOPE" in await said(fake, BOB, "/go@gomflow_bot NOPE")
+    assert "I don't know /" in await said(fake, BOB, "/")
 
 
 async def test_a_repeated_update_is_processed_once(
