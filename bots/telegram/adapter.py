@@ -126,7 +126,12 @@ class TelegramBot:
         elif (edited := update.edited_message or update.edited_channel_post) is not None:
             await self._on_edited(edited)
         elif (message := update.message or update.channel_post) is not None:
-            await self._on_message(message)
+            try:
+                await self._on_message(message)
+            except Exception:  # the outermost boundary of a message
+                log.exception("message %s from chat %s failed", update.update_id, message.chat.id)
+                if message.chat.type == "private":
+                    await self._send(message.chat.id, _plain(OOPS))
 
     async def _on_message(self, message: Message) -> None:
         private = message.chat.type == "private"

@@ -379,7 +379,8 @@ async def test_notifications_from_the_outbox_reach_telegram_users(
         await telegram_app.core.db.dispose()
 
 
-async def test_gomflow_run_starts_the_telegram_adapter(fake: FakeTelegram, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["long polling", "webhook"])
+async def test_gomflow_run_starts_the_telegram_adapter(fake: FakeTelegram, tmp_path: Path, mode: str) -> None:
     port = free_port()
     env = dict(
         os.environ,
@@ -388,6 +389,8 @@ async def test_gomflow_run_starts_the_telegram_adapter(fake: FakeTelegram, tmp_p
         TELEGRAM_BOT_TOKEN=fake.token,
         TELEGRAM_API_BASE_URL=fake.base_url,
     )
+    if mode == "webhook":
+        env["TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{port}{PATH}"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "main.py"),
@@ -399,11 +402,13 @@ async def test_gomflow_run_starts_the_telegram_adapter(fake: FakeTelegram, tmp_p
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await fake.wait_until(lambda: bool(fake.calls_to("getUpdates")), timeout=60)
+        started = "setWebhook" if mode == "webhook" else "getUpdates"
+        await fake.wait_until(lambda: bool(fake.calls_to(started)), timeout=60)
         assert "Commands you can use" in await said(fake, BOB, "/help")
     finally:
         process.terminate()
         _, err = await asyncio.wait_for(process.communicate(), 30)
     log = err.decode()
-    assert "Telegram adapter started as @gomflow_bot (long polling)" in log, log
+    assert f"Telegram adapter started as @gomflow_bot ({mode})" in log, log
+    assert (fake.webhook_statuses == [200]) == (mode == "webhook")
     assert "Traceback" not in log and process.returncode == 0, log
