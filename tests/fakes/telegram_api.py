@@ -6,7 +6,15 @@ gomflow uses, records every call, and keeps each chat's messages as a person wou
 them (edits replace text and buttons in place).
 
 Tests drive it as users: ``send_text``, ``tap``, ``send_sticker``… queue updates that the
-bot fetches with getUpdates, or that are POSTed to the webhook once one is set.
+bot fetches with getUpdates, or that are POSTed to the webhook once one is set::
+
+    fake = FakeTelegram()
+    base_url = await fake.start()          # http://127.0.0.1:PORT/bot (the token is appended)
+    fake.enforce_limits = True             # optional: 429 past Telegram's limits
+    fake.blocked.add(42)                   # optional: 403 for chat 42
+    ...                                    # point the bot or a transport at base_url
+    fake.calls, fake.chat(42), fake.violations
+    await fake.stop()
 
 Asked to, it enforces Telegram's published limits (about 30 messages a second overall,
 one a second per private chat, 20 a minute per group), answering 429 with
@@ -89,6 +97,7 @@ class FakeTelegram:
         }
         self.calls: list[ApiCall] = []
         self.messages: dict[tuple[int, int], Message] = {}
+        self._by_chat: dict[int, list[Message]] = defaultdict(list)
         self.blocked: set[int] = set()
         self.enforce_limits = False
         self.violations = 0
@@ -291,6 +300,7 @@ class FakeTelegram:
         message = Message(chat_id, message_id, text, params.get("parse_mode"), params.get("reply_markup"))
         message.raw = raw
         self.messages[(chat_id, message_id)] = message
+        self._by_chat[chat_id].append(message)
         return message
 
     # ---------------------------------------------------------------- acting as users
@@ -402,7 +412,7 @@ class FakeTelegram:
 
     def chat(self, chat_id: int) -> list[Message]:
         """The bot's messages in one chat, oldest first."""
-        return [m for (c, _), m in sorted(self.messages.items()) if c == chat_id]
+        return list(self._by_chat.get(chat_id, []))
 
     def last(self, chat_id: int) -> Message:
         messages = self.chat(chat_id)
