@@ -14,7 +14,7 @@ import aiohttp
 
 from channels.base import DeliveryError, RecipientUnreachable
 from core.config import TelegramSettings
-from core.render import Rendered, split_text
+from core.render import Rendered, split_message
 
 MAX_MESSAGE = 4096
 TIMEOUT = aiohttp.ClientTimeout(total=20)
@@ -34,9 +34,9 @@ class TelegramChannel:
         Raises DeliveryError to be retried later, RecipientUnreachable to give up on the
         recipient. A long message goes in parts, split at line breaks.
         """
-        for part in split_text(message.text, MAX_MESSAGE):
-            body: dict[str, Any] = {"chat_id": address, "text": part}
-            if message.markup == "html":
+        for part in split_message(message, MAX_MESSAGE):
+            body: dict[str, Any] = {"chat_id": address, "text": part.text}
+            if part.markup == "html":
                 body["parse_mode"] = "HTML"
             await self._post(body)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 
@@ -12,14 +11,13 @@ from telegram.constants import ParseMode
 from bots.chat import Button, ChatReply, Document
 from bots.telegram import codec
 from core.app import Core
-from core.render import split_text
+from core.render import Rendered, html_to_plain, split_message
 
 MAX_MESSAGE = 4096  # characters of text in one Telegram message
 MAX_CAPTION = 1024
 MAX_ALERT = 200  # characters an answerCallbackQuery alert shows
 MAX_LABEL = 60
 DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class Outgoing:
         """The reply as plain text short enough for an alert."""
         text = " ".join(self.parts)
         if self.parse_mode == ParseMode.HTML:
-            text = html.unescape(_TAG.sub("", text))
+            text = html_to_plain(text)
         return text if len(text) <= MAX_ALERT else text[: MAX_ALERT - 1] + "…"
 
 
@@ -55,9 +53,10 @@ async def render(
     """``rows`` replaces the reply's own buttons (the tap-to-order keyboards)."""
     if rows is None:
         rows = await keyboard_rows(core, reply.buttons, private=private, bot_username=bot_username)
-    parse_mode = ParseMode.HTML if reply.markup == "html" else None
+    parts = split_message(Rendered(reply.text, reply.markup), MAX_MESSAGE)
+    parse_mode = ParseMode.HTML if parts[0].markup == "html" else None
     return Outgoing(
-        parts=split_text(reply.text, MAX_MESSAGE),
+        parts=[part.text for part in parts],
         parse_mode=parse_mode,
         keyboard=InlineKeyboardMarkup(rows) if rows else None,
         document=reply.document,

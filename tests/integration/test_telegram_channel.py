@@ -13,7 +13,7 @@ from bots.telegram.render import render
 from channels.base import DeliveryError, RecipientUnreachable
 from channels.telegram import TelegramChannel
 from core.config import TelegramSettings
-from core.render import Rendered, split_text
+from core.render import Rendered, html_balanced, split_text
 from main import App
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -125,3 +125,12 @@ def test_split_text_cuts_at_line_breaks_then_spaces() -> None:
     assert split_text("aaa\nbbb\nccc", 7) == ["aaa\nbbb", "ccc"]
     assert split_text("word " * 5, 12) == ["word word", "word word", "word "]
     assert split_text("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+async def test_a_cut_inside_a_tag_falls_back_to_plain_text(app: App) -> None:
+    description = "<i>" + "\n".join("a line of the description &amp; more" for _ in range(200)) + "</i>"
+    out = await render(app.core, ChatReply(description, "html"), private=True, bot_username="gomflow_bot")
+    assert out.parse_mode is None and len(out.parts) >= 2
+    assert "<i>" not in out.parts[0] and "description & more" in out.parts[0]
+    assert html_balanced("<b>a</b> <code>x</code>")
+    assert not html_balanced("<b>a") and not html_balanced("<i>a</b>")
