@@ -25,7 +25,7 @@ from bots.telegram import codec
 from bots.telegram.render import deep_link
 from bots.telegram.translate import CHANNEL, Incoming
 from core.errors import GomflowError
-from core.inbound import claim_delivery
+from core.inbound import claim_delivery, forget_delivery
 from core.money import format_money
 from core.quantities import LineRequest
 from core.services import ordering, reports
@@ -34,6 +34,7 @@ from core.status import GOStatus
 from core.views import GroupOrderView, ItemView, VariantView
 
 MAX_STEP_QTY = 99
+TAP_SOURCE = "telegram-tap"
 Rows = list[list[InlineKeyboardButton]]
 
 
@@ -194,8 +195,19 @@ def _most(card: GroupOrderView, choice: Choice) -> int:
 
 async def _confirm(bot: BotContext, incoming: Incoming, args: list[str], bot_username: str) -> Tap:
     code, token, quantity, price, nonce = args[0], args[1], int(args[2]), int(args[3]), args[4]
-    if not await claim_delivery(bot.core.uow(), "telegram-tap", f"{incoming.chat_id}:{nonce}"):
+    claim = f"{incoming.chat_id}:{nonce}"
+    if not await claim_delivery(bot.core.uow(), TAP_SOURCE, claim):
         return Tap(toast="Already on it — that order was sent once.")
+    try:
+        return await _place(bot, incoming, code, token, quantity, price, bot_username)
+    except Exception:  # not a refusal: let the same button be tried again
+        await forget_delivery(bot.core.uow(), TAP_SOURCE, claim)
+        raise
+
+
+async def _place(
+    bot: BotContext, incoming: Incoming, code: str, token: str, quantity: int, price: int, bot_username: str
+) -> Tap:
     card = await reports.group_order_card(bot.core.reader(), code)
     choice = find_choice(card, token)
     stale = _stale(card, choice)

@@ -164,6 +164,21 @@ async def test_stale_buttons_answer_with_an_alert_and_order_nothing(
     await fake.wait_until(lambda: "expired" in str(fake.calls_to("answerCallbackQuery")[-1].params))
 
 
+async def test_a_go_that_filled_up_since_the_card_answers_with_an_alert(
+    app: App, fake: FakeTelegram, telegram: TelegramBot
+) -> None:
+    await open_go(app, moq=1, cap=1)
+    await said(fake, BOB, "/go SVT-FML")
+    await tapped(fake, BOB, 2002, "Faded Mono Life")
+    assert "Order placed" in await said(fake, AMY, "/order SVT-FML ALB:B 1")
+    await tapped(fake, BOB, 2002, "✅ Order 1")
+    alert = fake.answers_to(2002)[-1]
+    assert alert["show_alert"] in ("true", True) and "SVT-FML is full now" in alert["text"]
+    assert "Full now" in fake.last(2002).shown  # the card again, as it is now
+    async with app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
 async def open_go_closed(app: App) -> None:
     from tests.conftest import say
 
