@@ -13,7 +13,9 @@ import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import func, select
 
+from bots.chat import ChatReply
 from bots.telegram.adapter import TelegramBot
+from bots.telegram.render import render
 from channels.telegram import TelegramChannel
 from core.clock import FrozenClock
 from core.config import Settings, TelegramSettings
@@ -241,6 +243,16 @@ async def test_odd_input_gets_a_clear_answer(app: App, fake: FakeTelegram, teleg
     assert "too long (4,101 characters" in await said(fake, BOB, "x" * 4000 + "\n" + "y" * 100)
     assert "There is no group order NOPE" in await said(fake, BOB, "/go@gomflow_bot NOPE")
     assert "I don't know /" in await said(fake, BOB, "/")
+
+
+async def test_an_image_reply_goes_as_a_photo_with_its_caption(
+    app: App, fake: FakeTelegram, telegram: TelegramBot
+) -> None:
+    reply = ChatReply("Scan to pay <b>S$25.90</b>", "html", image=b"\x89PNG\r\n fake qr")
+    out = await render(app.core, reply, private=True, bot_username=telegram.username)
+    await telegram._send(2002, out)
+    photo = fake.last(2002)
+    assert photo.photo == b"\x89PNG\r\n fake qr" and photo.shown == "Scan to pay S$25.90"
 
 
 async def test_a_repeated_update_is_processed_once(
