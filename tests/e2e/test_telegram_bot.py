@@ -23,7 +23,7 @@ from core.db.migrate import upgrade
 from core.db.models import Identity, Order
 from core.services.accounts import register_gom
 from main import App, bootstrap
-from tests.conftest import open_go
+from tests.conftest import open_go, say
 from tests.e2e.test_command_line import ROOT, free_port
 from tests.fakes.telegram_api import FakeTelegram
 from web.app import build_web_app
@@ -79,7 +79,7 @@ async def test_a_gom_creates_and_opens_a_go_by_conversation(
     app: App, fake: FakeTelegram, telegram: TelegramBot
 ) -> None:
     await gom_registered(app)
-    assert "step by step" not in await said(fake, GINA, "/newgo")
+    assert "Let's set up a group order" in await said(fake, GINA, "/newgo")
     assert "(1/7) Pick a short code" in fake.last(1001).shown
     await said(fake, GINA, "SVT-FML")
     await said(fake, GINA, "Seventeen <FML> & co")
@@ -128,6 +128,7 @@ async def test_a_buyer_orders_by_taps_changes_and_cancels(
     summary = fake.last(2002)
     assert "Order placed" in summary.text and "3 × FML album (Fallen Misfit)" in summary.text
     assert len(fake.chat(2002)) == 1
+    assert sum("Already on it" in a.get("text", "") for a in fake.answers_to(2002)) == 1
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Order)) == 1
 
@@ -152,7 +153,7 @@ async def test_stale_buttons_answer_with_an_alert_and_order_nothing(
     await said(fake, BOB, "/go SVT-FML")
     await tapped(fake, BOB, 2002, "Faded Mono Life")
     stepper = fake.last(2002)
-    await open_go_closed(app)
+    await closed_by_the_gom(app)
     answered = len(fake.calls_to("answerCallbackQuery"))
     fake.tap(BOB, stepper, "✅ Order 1")
     await fake.wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) > answered)
@@ -181,9 +182,7 @@ async def test_a_go_that_filled_up_since_the_card_answers_with_an_alert(
         assert await uow.session.scalar(select(func.count()).select_from(Order)) == 1
 
 
-async def open_go_closed(app: App) -> None:
-    from tests.conftest import say
-
+async def closed_by_the_gom(app: App) -> None:
     reply = await say(app, "gina", "/close SVT-FML")
     assert "SVT-FML" in reply.text
 
