@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,19 @@ from bots.chat import ChatRequest
 from bots.commands import BotContext
 from bots.console import ConsoleChat
 from bots.dispatch import handle
+from bots.telegram.adapter import TelegramBot
 from channels.base import Channel
 from channels.console import ConsoleChannel
 from channels.dispatcher import Dispatcher
+from channels.telegram import TelegramChannel
 from core.app import Core, build_core
 from core.clock import Clock
-from core.config import Settings
+from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
 from core.services.accounts import register_gom
 from templates import JinjaRenderer
 from web.app import build_web_app
+from web.telegram import add_telegram_webhook
 
 log = logging.getLogger("gomflow")
 
@@ -47,30 +50,69 @@ class App:
     bot: BotContext
     dispatcher: Dispatcher
     channels: dict[str, Channel]
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
 
 
-def bootstrap(settings: Settings, *, clock: Clock | None = None, write: Callable[[str], None] = print) -> App:
+def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    write: Callable[[str], None] = print,
+    telegram: TelegramSettings | None = None,
+) -> App:
     core = build_core(settings, clock)
     renderer = JinjaRenderer()
     channels: dict[str, Channel] = {"console": ConsoleChannel(write)}
+    telegram = telegram or TelegramSettings()
+    if telegram.bot_token:
+        channels["telegram"] = TelegramChannel(telegram)
     return App(
         core=core,
         bot=BotContext(core, renderer),
         dispatcher=Dispatcher(core, renderer, channels),
         channels=channels,
+        telegram=telegram,
     )
 
 
 async def run(settings: Settings, console: bool) -> None:
-    app = bootstrap(settings)
+    app = bootstrap(settings, telegram=TelegramSettings.from_env())
     await upgrade(app.core.db)
-    runner = web.AppRunner(build_web_app(app.core), access_log=None)
+    web_app = build_web_app(app.core)
+    telegram = _telegram_bot(app, web_app)
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     log.info("web server on http://%s:%s (health: /health)", settings.http_host, settings.http_port)
     log.info("database: %s", settings.database_url.split("@")[-1])
-    for adapter, variable in (("Telegram", "TELEGRAM_BOT_TOKEN"),):
-        log.info("%s adapter not started: %s is not set", adapter, variable)
+    try:
+        async with contextlib.AsyncExitStack() as adapters:
+            if telegram is None:
+                log.info("Telegram adapter not started: TELEGRAM_BOT_TOKEN is not set")
+            else:
+                try:
+                    await adapters.enter_async_context(telegram.running())
+                except Exception as exc:
+                    log.error("Telegram adapter not started: %s", exc)
+            await _serve(app, console)
+    finally:
+        await runner.cleanup()
+        if isinstance(telegram_channel := app.channels.get("telegram"), TelegramChannel):
+            await telegram_channel.close()
+        await app.core.close()
+
+
+def _telegram_bot(app: App, web_app: web.Application) -> TelegramBot | None:
+    """The Telegram bot when a token is set; in webhook mode its route joins the web app."""
+    if not app.telegram.bot_token:
+        return None
+    telegram = TelegramBot(app.bot, app.telegram)
+    if app.telegram.webhook_url:
+        add_telegram_webhook(web_app, app.telegram.secret(), telegram.feed)
+    return telegram
+
+
+async def _serve(app: App, console: bool) -> None:
     stop = asyncio.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
@@ -83,8 +125,6 @@ async def run(settings: Settings, console: bool) -> None:
     finally:
         for task in tasks:
             task.cancel()
-        await runner.cleanup()
-        await app.core.close()
 
 
 async def _console(app: App) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,3 +34,45 @@ class Settings:
             default_currency=env.get("GOMFLOW_DEFAULT_CURRENCY", cls.default_currency),
             log_level=env.get("GOMFLOW_LOG_LEVEL", cls.log_level),
         )
+
+
+TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """The Telegram adapter's settings; the adapter starts only when ``bot_token`` is set."""
+
+    bot_token: str | None = None
+    api_base_url: str = TELEGRAM_API  # the token is appended, or replaces "{token}"
+    webhook_url: str | None = None  # set: webhook mode; unset: long polling
+    webhook_secret: str | None = None  # default: derived from the token
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TelegramSettings:
+        env = os.environ if env is None else env
+        return cls(
+            bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            api_base_url=env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API,
+            webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        )
+
+    @property
+    def file_base_url(self) -> str:
+        """Where files are downloaded: ``…/bot`` becomes ``…/file/bot``."""
+        base = self.api_base_url
+        return base[: -len("bot")] + "file/bot" if base.endswith("/bot") else base + "/file"
+
+    def method_url(self, method: str) -> str:
+        assert self.bot_token is not None
+        base = self.api_base_url
+        root = base.replace("{token}", self.bot_token) if "{token}" in base else base + self.bot_token
+        return f"{root}/{method}"
+
+    def secret(self) -> str:
+        """The webhook's secret token (1–256 of A-Z a-z 0-9 _ -)."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        assert self.bot_token is not None
+        return hashlib.sha256(b"gomflow-webhook:" + self.bot_token.encode()).hexdigest()[:48]

@@ -3,6 +3,8 @@ payment event ids are recorded, so a repeat is acknowledged and ignored."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete
+
 from core.db.models import ProcessedInbound
 from core.db.upsert import insert_ignoring_conflict
 from core.uow import UnitOfWork
@@ -33,3 +35,14 @@ async def claim_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool
         fresh = await first_delivery(uow, source, external_id)
         await uow.commit()
         return fresh
+
+
+async def forget_delivery(uow: UnitOfWork, source: str, external_id: str) -> None:
+    """Undo a claim whose work failed unexpectedly, so the delivery may be tried again."""
+    async with uow:
+        await uow.session.execute(
+            delete(ProcessedInbound).where(
+                ProcessedInbound.source == source, ProcessedInbound.external_id == external_id[:MAX_ID]
+            )
+        )
+        await uow.commit()

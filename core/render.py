@@ -6,6 +6,8 @@ core stays free of presentation libraries.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -26,3 +28,59 @@ class Renderer(Protocol):
         Raises KeyError when no variant of the template exists at all.
         """
         ...
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long message into parts of at most ``limit`` characters, at line breaks.
+
+    A single line longer than the limit is cut at its last space before the limit (or
+    hard, when it has none). Markup that spans lines is the template's business.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current.strip() or not parts:
+        parts.append(current)
+    return [part for part in parts if part.strip()] or [text[:limit]]
+
+
+_TAG = re.compile(r"<[^>]+>")
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*>")
+
+
+def html_to_plain(marked_up: str) -> str:
+    """HTML as the plain text a person would read."""
+    return html.unescape(_TAG.sub("", marked_up))
+
+
+def html_balanced(part: str) -> bool:
+    """Whether every tag opened in ``part`` is closed in it, in order."""
+    open_tags: list[str] = []
+    for closing, name in _TAG_NAME.findall(part):
+        if not closing:
+            open_tags.append(name.lower())
+        elif not open_tags or open_tags.pop() != name.lower():
+            return False
+    return not open_tags
+
+
+def split_message(message: Rendered, limit: int) -> list[Rendered]:
+    """``split_text`` for a rendered message; HTML whose cut fell inside a tag that spans
+    lines (a description with line breaks) goes as plain text rather than be refused."""
+    parts = split_text(message.text, limit)
+    if message.markup == "html" and not all(map(html_balanced, parts)):
+        return [Rendered(part) for part in split_text(html_to_plain(message.text), limit)]
+    return [Rendered(part, message.markup) for part in parts]

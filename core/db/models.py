@@ -257,3 +257,13 @@ class ProcessedInbound(Base):
     source: Mapped[str] = mapped_column(String(20), primary_key=True)
     external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallbackPayload(Base):
+    """A button's payload too long for a chat platform's callback field, kept behind a short token."""
+
+    __tablename__ = "callback_payloads"
+
+    token: Mapped[str] = mapped_column(String(24), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

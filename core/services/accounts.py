@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select
+from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select, update
 
 from core.db.models import GroupOrder, Identity, StaffMember, User
 from core.db.upsert import insert_ignoring_conflict
@@ -45,14 +45,20 @@ async def identify(
         known = (
             await reader.session.execute(
                 select(
-                    Identity.id, Identity.handle, User.id, User.display_name, User.is_gom, _is_staff(User.id)
+                    Identity.id,
+                    Identity.handle,
+                    Identity.reachable,
+                    User.id,
+                    User.display_name,
+                    User.is_gom,
+                    _is_staff(User.id),
                 )
                 .join(User, User.id == Identity.user_id)
                 .where(Identity.channel == channel, Identity.external_id == external_id)
             )
         ).first()
-    if known is not None and (not handle or known[1] == _clean_handle(handle)):
-        identity_id, _, user_id, name, is_gom, is_staff = known
+    if known is not None and known.reachable and (not handle or known.handle == _clean_handle(handle)):
+        identity_id, _, _, user_id, name, is_gom, is_staff = known
         return Actor(user_id, identity_id, channel, name, is_gom, bool(is_staff))
     async with uow:
         identity = await _find_identity(uow, channel, external_id)
@@ -81,6 +87,7 @@ async def identify(
                 await uow.session.delete(user)
         elif handle and identity.handle != _clean_handle(handle):
             identity.handle = _clean_handle(handle)
+        identity.reachable = True  # they wrote to us, so we can write back
         actor = await _actor_for(uow, identity)
         await uow.commit()
         return actor
@@ -204,3 +211,14 @@ def _clean_handle(handle: str | None) -> str | None:
         return None
     cleaned = handle.strip().lstrip("@").lower()[:MAX_NAME]
     return cleaned or None
+
+
+async def mark_unreachable(uow: UnitOfWork, channel: str, external_id: str) -> None:
+    """The person blocked us (or is gone): stop sending to this identity."""
+    async with uow:
+        await uow.session.execute(
+            update(Identity)
+            .where(Identity.channel == channel, Identity.external_id == external_id)
+            .values(reachable=False)
+        )
+        await uow.commit()

@@ -277,6 +277,28 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "Total S$25.90 — please pay by Sun 22 Nov 2026, 20:00 +08.",
         ],
     ),
+    (
+        "tap_quantity",
+        {
+            "go": make_go(),
+            "label": "FML <album> (Faded Mono Life)",
+            "token": "ALB:A",
+            "price": "S$25.90",
+            "quantity": 2,
+            "total": "S$51.80",
+            "most": 2,
+        },
+        ["FML <album> (Faded Mono Life) [ALB:A] — S$25.90 each", "Quantity: 2 (up to 2) · total S$51.80"],
+    ),
+    (
+        "tap_change",
+        {
+            "order": make_order(),
+            "quantities": {"ALB:B": 3},
+            "labels": {"ALB:B": "FML <album> (Fallen Misfit)"},
+        },
+        ["Changing SVT-FML-0001", "3 × FML <album> (Fallen Misfit) [ALB:B]"],
+    ),
 ]
 
 # --- fallback and lookup --------------------------------------------------------------------
@@ -425,3 +447,18 @@ def test_escape_markdown_escapes_each_special_character_once() -> None:
     specials = "\\`*_~|>[]()#-"
     escaped = escape_markdown(specials)
     assert escaped == "".join("\\" + c for c in specials)
+
+
+def test_telegram_variants_escape_user_text_as_html(renderer: JinjaRenderer) -> None:
+    for name, context in (
+        ("go_card", {"go": make_go()}),
+        ("order_placed", {"order": make_order()}),
+        ("tap_quantity", CASES[-2][1]),
+        ("tap_change", CASES[-1][1]),
+    ):
+        rendered = renderer.render(name, "telegram", context)
+        assert rendered.markup == "html"
+        assert "<album>" not in rendered.text and "&lt;album&gt;" in rendered.text, rendered.text
+    title = renderer.render("go_card", "telegram", {"go": make_go()}).text
+    assert "세븐틴 &lt;b&gt;FML&lt;/b&gt; 🎵" in title
+    assert "POB &amp; &lt;i&gt;photocards&lt;/i&gt;" in title

@@ -1,0 +1,523 @@
+"""A local fake of the Telegram Bot API: an aiohttp server on loopback.
+
+It speaks the documented JSON (``{"ok": true, "result": …}`` or ``{"ok": false,
+"error_code": …, "description": …, "parameters": {"retry_after": …}}``) for the methods
+gomflow uses, records every call, and keeps each chat's messages as a person would see
+them (edits replace text and buttons in place).
+
+Tests drive it as users: ``send_text``, ``tap``, ``send_sticker``… queue updates that the
+bot fetches with getUpdates, or that are POSTed to the webhook once one is set::
+
+    fake = FakeTelegram()
+    base_url = await fake.start()          # http://127.0.0.1:PORT/bot (the token is appended)
+    fake.enforce_limits = True             # optional: 429 past Telegram's limits
+    fake.blocked.add(42)                   # optional: 403 for chat 42
+    ...                                    # point the bot or a transport at base_url
+    fake.calls, fake.chat(42), fake.violations
+    await fake.stop()
+
+Asked to, it enforces Telegram's published limits (about 30 messages a second overall,
+one a second per private chat, 20 a minute per group), answering 429 with
+``parameters.retry_after`` and counting each violation; and it answers 403 for blocked
+chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import itertools
+import json
+import math
+import re
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+SENDING = {"sendMessage", "sendDocument", "sendPhoto"}
+GLOBAL_PER_SECOND = 30
+PRIVATE_PER_SECOND = 1
+GROUP_PER_MINUTE = 20
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+    status: int
+    at: float
+
+
+@dataclass
+class Message:
+    """A message the bot sent, as it stands now (edits applied)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    parse_mode: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    document: tuple[str, bytes] | None = None
+    photo: bytes | None = None
+    edits: int = 0
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> str:
+        """The text as a person reads it: HTML tags gone, entities decoded."""
+        if self.parse_mode != "HTML":
+            return self.text
+        return html.unescape(re.sub(r"<[^>]+>", "", self.text))
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [button for row in rows for button in row]
+
+    def button(self, label_part: str) -> dict[str, Any]:
+        for button in self.buttons:
+            if label_part in button["text"]:
+                return button
+        raise AssertionError(f"no button with {label_part!r} in {[b['text'] for b in self.buttons]}")
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123456:TEST-token", username: str = "gomflow_bot") -> None:
+        self.token = token
+        self.bot = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "gomflow",
+            "username": username,
+        }
+        self.calls: list[ApiCall] = []
+        self.messages: dict[tuple[int, int], Message] = {}
+        self._by_chat: dict[int, list[Message]] = defaultdict(list)
+        self.blocked: set[int] = set()
+        self.enforce_limits = False
+        self.violations = 0
+        self.failures: dict[str, deque[tuple[int, str, int | None]]] = defaultdict(deque)
+        self.files: dict[str, bytes] = {}
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_statuses: list[int] = []
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.taps: dict[str, int] = {}  # callback query id → the chat it was tapped in
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self._callback_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._sent_global: deque[float] = deque()
+        self._sent_chat: dict[int, deque[float]] = defaultdict(deque)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._client: ClientSession | None = None
+        self.port = 0
+
+    # ---------------------------------------------------------------- server
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _params(request)
+        handler = getattr(self, f"_m_{method}", None)
+        failure = self.failures[method].popleft() if self.failures[method] else None
+        if handler is None:
+            response = _error(404, "Not Found")
+        elif failure is not None:
+            response = _error(failure[0], failure[1], failure[2])
+        else:
+            response = await self._limited(method, params) or await handler(params)
+        self.calls.append(ApiCall(method, params, response.status, time.monotonic()))
+        async with self._changed:
+            self._changed.notify_all()
+        return response
+
+    async def _limited(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        chat_id = _int(params.get("chat_id"))
+        if chat_id in self.blocked:
+            kind = "bot was blocked by the user" if chat_id > 0 else "bot was kicked from the group chat"
+            return _error(403, f"Forbidden: {kind}")
+        if not self.enforce_limits or method not in SENDING:
+            return None
+        now = time.monotonic()
+        window, allowed = (1.0, PRIVATE_PER_SECOND) if chat_id > 0 else (60.0, GROUP_PER_MINUTE)
+        chat_sent = self._sent_chat[chat_id]
+        for sent, span in ((self._sent_global, 1.0), (chat_sent, window)):
+            while sent and now - sent[0] >= span:
+                sent.popleft()
+        waits = []
+        if len(self._sent_global) >= GLOBAL_PER_SECOND:
+            waits.append(1.0 - (now - self._sent_global[0]))
+        if len(chat_sent) >= allowed:
+            waits.append(window - (now - chat_sent[0]))
+        if waits:
+            self.violations += 1
+            retry = max(1, math.ceil(max(waits)))
+            return _error(429, f"Too Many Requests: retry after {retry}", retry)
+        self._sent_global.append(now)
+        chat_sent.append(now)
+        return None
+
+    # ---------------------------------------------------------------- methods
+
+    async def _m_getMe(self, params: dict[str, Any]) -> web.Response:
+        return _ok({**self.bot, "can_join_groups": True, "can_read_all_group_messages": False})
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
+        offset = _int(params.get("offset", 0))
+        limit = _int(params.get("limit", 100)) or 100
+        timeout = float(params.get("timeout", 0) or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + min(timeout, 0.5)
+        while not self._updates and time.monotonic() < deadline:
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+        return _ok(self._updates[:limit])
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook = params
+        return _ok(True)
+
+    async def _m_deleteWebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook = None
+        return _ok(True)
+
+    async def _m_getWebhookInfo(self, params: dict[str, Any]) -> web.Response:
+        url = (self.webhook or {}).get("url", "")
+        return _ok({"url": url, "has_custom_certificate": False, "pending_update_count": 0})
+
+    async def _m_setMyCommands(self, params: dict[str, Any]) -> web.Response:
+        scope = params.get("scope") or {"type": "default"}
+        key = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
+        self.commands[key] = params["commands"]
+        return _ok(True)
+
+    async def _m_deleteMyCommands(self, params: dict[str, Any]) -> web.Response:
+        return _ok(True)
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        if not str(params.get("text", "")).strip():
+            return _error(400, "Bad Request: message text is empty")
+        if len(str(params["text"])) > 4096:
+            return _error(400, "Bad Request: message is too long")
+        return _ok(self._store(params, text=str(params["text"])).raw)
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> web.Response:
+        document = params.get("document")
+        if not isinstance(document, tuple):
+            return _error(400, "Bad Request: there is no document in the request")
+        message = self._store(params, text=str(params.get("caption", "")))
+        message.document = document
+        return _ok(message.raw)
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> web.Response:
+        photo = params.get("photo")
+        message = self._store(params, text=str(params.get("caption", "")))
+        message.photo = photo[1] if isinstance(photo, tuple) else str(photo).encode()
+        return _ok(message.raw)
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> web.Response:
+        message = self.messages.get((_int(params.get("chat_id")), _int(params.get("message_id"))))
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        markup = params.get("reply_markup")
+        if message.text == params.get("text") and message.reply_markup == markup:
+            return _error(400, "Bad Request: message is not modified")
+        message.text, message.parse_mode, message.reply_markup = (
+            str(params["text"]),
+            params.get("parse_mode"),
+            markup,
+        )
+        message.edits += 1
+        message.raw = {**message.raw, "text": message.text, "edit_date": int(time.time())}
+        return _ok(message.raw)
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> web.Response:
+        message = self.messages.get((_int(params.get("chat_id")), _int(params.get("message_id"))))
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        message.reply_markup = params.get("reply_markup")
+        message.edits += 1
+        return _ok(message.raw)
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
+        return _ok(True)
+
+    async def _m_getFile(self, params: dict[str, Any]) -> web.Response:
+        file_id = str(params.get("file_id"))
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        return _ok({"file_id": file_id, "file_unique_id": file_id, "file_size": size, "file_path": file_id})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["path"])
+        return web.Response(status=404) if content is None else web.Response(body=content)
+
+    def _store(self, params: dict[str, Any], *, text: str) -> Message:
+        chat_id = _int(params["chat_id"])
+        message_id = next(self._message_ids[chat_id])
+        raw = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": _chat(chat_id),
+            "from": self.bot,
+            "text": text,
+        }
+        message = Message(chat_id, message_id, text, params.get("parse_mode"), params.get("reply_markup"))
+        message.raw = raw
+        self.messages[(chat_id, message_id)] = message
+        self._by_chat[chat_id].append(message)
+        return message
+
+    # ---------------------------------------------------------------- acting as users
+
+    @staticmethod
+    def user(user_id: int, first_name: str, username: str | None = None) -> dict[str, Any]:
+        found: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if username:
+            found["username"] = username
+        return found
+
+    def send_text(self, user: dict[str, Any], text: str, chat_id: int | None = None) -> int:
+        message = self._incoming(user, chat_id, text=text)
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self.push({"message": message})
+
+    def send_sticker(self, user: dict[str, Any], chat_id: int | None = None) -> int:
+        sticker = {
+            "file_id": "sticker-1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        return self.push({"message": self._incoming(user, chat_id, sticker=sticker)})
+
+    def send_photo(self, user: dict[str, Any], content: bytes, chat_id: int | None = None) -> int:
+        file_id = f"photo-{len(self.files) + 1}"
+        self.files[file_id] = content
+        photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 90, "height": 90}]
+        return self.push({"message": self._incoming(user, chat_id, photo=photo)})
+
+    def edit_text(self, user: dict[str, Any], text: str, chat_id: int | None = None) -> int:
+        message = self._incoming(user, chat_id, text=text, edit_date=int(time.time()))
+        return self.push({"edited_message": message})
+
+    def tap(self, user: dict[str, Any], message: Message, button_label: str) -> int:
+        button = message.button(button_label)
+        assert "callback_data" in button, f"{button_label!r} opens {button.get('url')}"
+        return self.tap_data(user, message, button["callback_data"])
+
+    def tap_data(self, user: dict[str, Any], message: Message, data: str) -> int:
+        query_id = str(next(self._callback_ids))
+        self.taps[query_id] = message.chat_id
+        query = {
+            "id": query_id,
+            "from": user,
+            "chat_instance": f"ci-{message.chat_id}",
+            "data": data,
+            "message": message.raw,
+        }
+        return self.push({"callback_query": query})
+
+    def channel_post(self, chat_id: int, title: str, text: str) -> int:
+        post = {
+            "message_id": next(self._message_ids[chat_id]),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "channel", "title": title},
+            "sender_chat": {"id": chat_id, "type": "channel", "title": title},
+            "text": text,
+        }
+        if text.startswith("/"):
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self.push({"channel_post": post})
+
+    def push(self, update: dict[str, Any], update_id: int | None = None) -> int:
+        """Queue an update (or POST it to the webhook, once one is set); returns its id."""
+        update = {"update_id": update_id if update_id is not None else next(self._update_ids), **update}
+        if self.webhook is None:
+            self._updates.append(update)
+            task = asyncio.get_running_loop().create_task(self._notify())
+        else:
+            task = asyncio.get_running_loop().create_task(self._post_webhook(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return int(update["update_id"])
+
+    def _incoming(self, user: dict[str, Any], chat_id: int | None, **content: Any) -> dict[str, Any]:
+        chat = (
+            _chat(chat_id) if chat_id is not None else {**_chat(user["id"]), "first_name": user["first_name"]}
+        )
+        return {
+            "message_id": next(self._message_ids[chat["id"]]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            **content,
+        }
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _post_webhook(self, update: dict[str, Any], secret: str | None = None) -> None:
+        assert self.webhook is not None
+        if self._client is None:
+            self._client = ClientSession()
+        token = secret if secret is not None else self.webhook.get("secret_token", "")
+        async with self._client.post(
+            self.webhook["url"], json=update, headers={"X-Telegram-Bot-Api-Secret-Token": token}
+        ) as response:
+            self.webhook_statuses.append(response.status)
+        await self._notify()
+
+    # ---------------------------------------------------------------- looking
+
+    def chat(self, chat_id: int) -> list[Message]:
+        """The bot's messages in one chat, oldest first."""
+        return list(self._by_chat.get(chat_id, []))
+
+    def last(self, chat_id: int) -> Message:
+        messages = self.chat(chat_id)
+        assert messages, f"the bot has not written to {chat_id}"
+        return messages[-1]
+
+    def show(self, chat_id: int, text: str) -> Message:
+        """A message the bot sent earlier (say a GO card), to tap buttons of."""
+        return self._store({"chat_id": chat_id}, text=text)
+
+    def answers_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """answerCallbackQuery calls for taps in ``chat_id``, in order."""
+        return [
+            c.params
+            for c in self.calls_to("answerCallbackQuery")
+            if self.taps.get(str(c.params.get("callback_query_id"))) == chat_id
+        ]
+
+    def calls_to(self, method: str, chat_id: int | None = None) -> list[ApiCall]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or _int(c.params.get("chat_id")) == chat_id)
+        ]
+
+    def fail(self, method: str, status: int, description: str, retry_after: int | None = None) -> None:
+        """Answer the next call of ``method`` with this error."""
+        self.failures[method].append((status, description, retry_after))
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not condition():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("timed out waiting for the bot")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(left, 0.2))
+
+    async def settle(self, quiet: float = 0.3, timeout: float = 15.0) -> None:
+        """Wait until the bot has made no call for ``quiet`` seconds and every update is taken."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            last = self.calls[-1].at if self.calls else 0.0
+            if time.monotonic() - last >= quiet and not self._tasks and self._fetched_all():
+                return
+            await asyncio.sleep(quiet / 3)
+        raise AssertionError("the bot never went quiet")
+
+    def _fetched_all(self) -> bool:
+        if self.webhook is not None or not self._updates:
+            return True
+        newest = max(u["update_id"] for u in self._updates)
+        return any(c.method == "getUpdates" and _int(c.params.get("offset", 0)) > newest for c in self.calls)
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private"}
+    return {"id": chat_id, "type": "supergroup", "title": f"group {chat_id}"}
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=code)
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    """Parameters as the Bot API takes them: query string, JSON, urlencoded or multipart."""
+    params: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        body = await request.json()
+        params.update(body if isinstance(body, dict) else {})
+        return params
+    if request.body_exists:
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                params[key] = (value.filename, value.file.read())
+            else:
+                params[key] = _maybe_json(key, str(value))
+    # multipart attachments named attach://x
+    for key, value in list(params.items()):
+        if isinstance(value, str) and value.startswith("attach://") and value[9:] in params:
+            params[key] = params[value[9:]]
+    return params
+
+
+def _maybe_json(key: str, value: str) -> Any:
+    if key in {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
