@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from core.db.models import GroupOrder, Item, Order, OrderLine, User, Variant
 from core.money import format_money
+from core.payments.ledger import on_order_ended
 from core.reservations import ResolvedLine, release, reserve
 from core.status import OrderStatus, check_order_transition
 from core.uow import UnitOfWork
@@ -119,6 +120,7 @@ async def end_order(
         to_status=target,
         detail=reason,
     )
+    await on_order_ended(uow, order, actor_id, reason)
 
 
 async def order_views(uow: UnitOfWork, orders: list[Order]) -> list[OrderView]:
