@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.db.engine import Database, connect
+from core.payments.gateway import PaymentGateway
 from core.uow import UnitOfWork
 
 
@@ -21,6 +22,8 @@ class Core:
     # SQLite has one writer at a time; queueing writers here instead of in SQLite's
     # busy handler (which sleeps and polls) keeps a drop's latency low and fair.
     write_lock: asyncio.Lock | None = None
+    # Payment providers configured for this deployment, by method name ("stripe", …).
+    payment_gateways: dict[str, PaymentGateway] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.db.is_sqlite and self.write_lock is None:

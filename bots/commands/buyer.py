@@ -42,7 +42,12 @@ async def order(call: Call) -> ChatReply:
     need(call.args, 3, "/order CODE ITEM QTY [ITEM QTY …]")
     placed = await ordering.place_order(call.uow(), call.actor, call.args[0], parse_line_pairs(call.args[1:]))
     return call.reply(
-        "order_placed", order=placed, buttons=[[Button("Cancel order", command=f"/cancel {placed.number}")]]
+        "order_placed",
+        order=placed,
+        buttons=[
+            [Button("Pay", command=f"/pay {placed.number}")],
+            [Button("Cancel order", command=f"/cancel {placed.number}")],
+        ],
     )
 
 

@@ -585,6 +585,15 @@ async def _refunds_of(uow: UnitOfWork, order: Order) -> list[RefundView]:
     ]
 
 
+async def refunds_of(uow: UnitOfWork, actor: Actor, number: str) -> list[RefundView]:
+    async with uow:
+        order = await load_order(uow, number)
+        go = await uow.session.get_one(GroupOrder, order.go_id)
+        if order.buyer_id != actor.user_id:
+            await require_admin(uow, actor, go)
+        return await _refunds_of(uow, order)
+
+
 async def run_pending_refunds(make_uow: UowFactory, gateways: Mapping[str, PaymentGateway]) -> int:
     """Send queued gateway refunds (outside any transaction); returns how many went out."""
     async with make_uow() as uow:

@@ -21,6 +21,7 @@ from core.views import (
     WaitlistView,
 )
 from templates import HERE, VARIANTS, JinjaRenderer, escape_markdown, progress_bar
+from tests.unit.payment_template_cases import PAYMENT_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_NAMES = sorted(p.name for p in TEMPLATE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
@@ -278,6 +279,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ],
     ),
 ]
+
+CASES += PAYMENT_CASES
 
 # --- fallback and lookup --------------------------------------------------------------------
 
