@@ -37,6 +37,7 @@ from core.db.migrate import upgrade
 from core.services.accounts import register_gom
 from templates import JinjaRenderer
 from web.app import build_web_app
+from web.gateways import build_gateways
 
 log = logging.getLogger("gomflow")
 
@@ -51,6 +52,7 @@ class App:
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None, write: Callable[[str], None] = print) -> App:
     core = build_core(settings, clock)
+    core.payment_gateways.update(build_gateways(settings))
     renderer = JinjaRenderer()
     channels: dict[str, Channel] = {"console": ConsoleChannel(write)}
     return App(
@@ -84,6 +86,8 @@ async def run(settings: Settings, console: bool) -> None:
         for task in tasks:
             task.cancel()
         await runner.cleanup()
+        for gateway in app.core.payment_gateways.values():
+            await gateway.close()
         await app.core.db.dispose()
 
 

@@ -71,6 +71,8 @@ class HttpClient(Protocol):
         """Return the response, whatever its status; raise ``GatewayError`` if unreachable."""
         ...
 
+    async def close(self) -> None: ...
+
 
 class PaymentGateway(Protocol):
     """A provider of hosted payment links.
@@ -87,6 +89,10 @@ class PaymentGateway(Protocol):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]: ...
 
     async def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    async def close(self) -> None:
+        """Release the gateway's HTTP session; safe to call twice."""
+        ...
 
 
 @dataclass
@@ -112,3 +118,6 @@ class FakeGateway:
     async def refund(self, request: RefundRequest) -> RefundResult:
         self.refunds.append(request)
         return RefundResult(f"fake_refund_{len(self.refunds)}", "succeeded")
+
+    async def close(self) -> None:
+        return None

@@ -90,6 +90,9 @@ class HitPayRequests:
             )
         ]
 
+    async def close(self) -> None:
+        await self._http.close()
+
     async def refund(self, request: RefundRequest) -> RefundResult:
         if not request.charge_ref:
             raise GatewayError("This HitPay payment has no payment id to refund.")

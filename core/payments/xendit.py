@@ -83,6 +83,9 @@ class XenditInvoices:
             )
         ]
 
+    async def close(self) -> None:
+        await self._http.close()
+
     async def refund(self, request: RefundRequest) -> RefundResult:
         body = dumps_with_amount(
             {
