@@ -128,7 +128,7 @@ async def set_methods(uow: UnitOfWork, actor: Actor, go_code: str, tokens: list[
         return [m.label for m in chosen]
 
 
-async def _methods_of(uow: UnitOfWork, go_id: int) -> list[methods.Method]:
+async def methods_of(uow: UnitOfWork, go_id: int) -> list[methods.Method]:
     row = await uow.session.get(PaymentSettings, go_id)
     return methods.load(row.methods if row else None)
 
@@ -143,7 +143,7 @@ async def pay_options(uow: UnitOfWork, actor: Actor, number: str) -> PayView:
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if order.buyer_id != actor.user_id:
             await require_admin(uow, actor, go)
-        request = await _request_to_pay(uow, order)
+        request = await request_to_pay(uow, order)
         view = await _pay_view(uow, go, order, request)
         await uow.commit()
         return view
@@ -160,7 +160,7 @@ async def pay_page(uow: UnitOfWork, token: str) -> PayView:
         return await _pay_view(uow, go, order, request)
 
 
-async def _request_to_pay(uow: UnitOfWork, order: Order) -> PaymentRequest:
+async def request_to_pay(uow: UnitOfWork, order: Order) -> PaymentRequest:
     items = await ledger.items_request(uow, order)
     if items is not None and items.status in PAYABLE:
         return items
@@ -178,7 +178,7 @@ async def _request_to_pay(uow: UnitOfWork, order: Order) -> PaymentRequest:
 
 
 async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest) -> PayView:
-    accepted = await _methods_of(uow, go.id)
+    accepted = await methods_of(uow, go.id)
     qr = next((m for m in accepted if m.method in methods.QR_METHODS), None)
     payload = None
     if qr is not None and request.status in PAYABLE:
@@ -227,9 +227,9 @@ async def start_checkout(
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if order.buyer_id != actor.user_id:
             raise PermissionDenied(f"{order.number} is not your order.")
-        if provider not in {m.method for m in await _methods_of(uow, go.id)}:
+        if provider not in {m.method for m in await methods_of(uow, go.id)}:
             raise PaymentError(f"{go.code} does not take {methods.LABELS.get(provider, provider)}.")
-        request = await _request_to_pay(uow, order)
+        request = await request_to_pay(uow, order)
         attempt = await uow.session.scalar(
             select(Payment).where(
                 Payment.request_id == request.id,
@@ -333,10 +333,10 @@ async def submit_proof(
         if order.buyer_id != buyer.user_id:
             raise PermissionDenied(f"{order.number} is not your order.")
         go = await uow.session.get_one(GroupOrder, order.go_id)
-        view_methods = await _methods_of(uow, go.id)
+        view_methods = await methods_of(uow, go.id)
         if not any(m.method == "manual" or m.method in methods.QR_METHODS for m in view_methods):
             raise PaymentError(f"{go.code} does not take bank transfers; use /pay {order.number}.")
-        request = await _request_to_pay(uow, order)
+        request = await request_to_pay(uow, order)
         proof = PaymentProof(
             request_id=request.id,
             buyer_id=buyer.user_id,
@@ -673,7 +673,7 @@ async def remind_unpaid(uow: UnitOfWork, actor: Actor, go_code: str) -> int:
         sent = 0
         for order in orders:
             try:
-                request = await _request_to_pay(uow, order)
+                request = await request_to_pay(uow, order)
             except OrderLocked:
                 continue
             sent += await _remind(uow, go, order, request, stamp=uow.now.strftime("%Y%m%d%H%M"))

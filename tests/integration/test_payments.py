@@ -259,3 +259,29 @@ async def test_paymethods_refuses_what_does_not_fit_the_currency(app: App) -> No
     assert (await say(app, "bob", "/paymethods SVT-FML manual")).text.startswith("⚠️")
     bob = await buyer(app, "bob")
     assert bob.user_id > 0
+
+
+async def test_a_go_that_fails_its_moq_refunds_gateway_payments_and_tells_the_buyer(
+    app: App, outbox_log: list[str]
+) -> None:
+    fake = FakeGateway(name="stripe")
+    app.core.payment_gateways["stripe"] = fake
+    await open_go(app, moq=5)
+    ok(await say(app, "gina", "/paymethods SVT-FML stripe manual"))
+    ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
+    ok(await say(app, "bob", "/pay SVT-FML-1 stripe"))
+    ok(await say(app, "amy", "/order SVT-FML ALB:B 1"))
+    ok(await say(app, "amy", "/pay SVT-FML-2"))
+    await payments.record_webhook(
+        app.core.uow, [payments.WebhookEvent("stripe", "evt_9", "paid", "fake_1", None, 2590, "SGD", "pi_9")]
+    )
+    closed = ok(await say(app, "gina", "/close SVT-FML"))
+    assert "MOQ not reached" in closed.text
+    assert [(r.charge_ref, r.amount_minor) for r in fake.refunds] == [("pi_9", 2590)]
+    assert await request_statuses(app) == [("items", "refunded"), ("items", "void")]
+    await app.dispatcher.run_once()
+    assert any(
+        line.startswith("📨 to bob") and "S$25.90 for order SVT-FML-1 has been refunded" in line
+        for line in outbox_log
+    )
+    assert not any(line.startswith("📨 to amy") and "has been refunded" in line for line in outbox_log)
