@@ -370,11 +370,16 @@ async def submit_proof(
 
 
 async def _latest_unpaid(uow: UnitOfWork, buyer: Actor) -> Order:
+    """The buyer's newest order that still owes something: unpaid, or with a request open."""
+    owes = select(PaymentRequest.id).where(
+        PaymentRequest.order_id == Order.id, PaymentRequest.status.in_(PAYABLE)
+    )
     order = await uow.session.scalar(
         select(Order)
-        .where(Order.buyer_id == buyer.user_id, Order.status.in_([OrderStatus.PLACED, OrderStatus.PAID]))
-        .join(PaymentRequest, PaymentRequest.order_id == Order.id, isouter=True)
-        .where((PaymentRequest.status.in_(PAYABLE)) | (Order.status == OrderStatus.PLACED))
+        .where(
+            Order.buyer_id == buyer.user_id,
+            (Order.status == OrderStatus.PLACED) | ((Order.status == OrderStatus.PAID) & owes.exists()),
+        )
         .order_by(Order.id.desc())
         .limit(1)
     )

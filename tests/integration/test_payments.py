@@ -95,7 +95,8 @@ async def test_changing_an_order_voids_the_old_amount(app: App) -> None:
     assert await request_statuses(app) == [("items", "void"), ("items", "open")]
 
 
-async def test_proof_photo_after_pay_is_reviewed_and_approved(app: App, outbox_log: list[str]) -> None:
+async def test_proof_photo_after_pay_is_reviewed_and_approved(any_app: App, outbox_log: list[str]) -> None:
+    app = any_app
     await paynow_go(app)
     ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
     ok(await say(app, "bob", "/pay SVT-FML-1"))
@@ -159,8 +160,9 @@ async def test_proof_images_are_checked_by_type_and_size(app: App, content: byte
 
 
 async def test_unpaid_request_expires_releases_the_slot_and_promotes_the_waitlist(
-    app: App, clock: object, outbox_log: list[str]
+    any_app: App, clock: object, outbox_log: list[str]
 ) -> None:
+    app = any_app
     from core.clock import FrozenClock
 
     assert isinstance(clock, FrozenClock)
@@ -184,7 +186,10 @@ async def test_unpaid_request_expires_releases_the_slot_and_promotes_the_waitlis
     assert "can no longer be paid" in (await say(app, "bob", "/pay SVT-FML-1")).text
 
 
-async def test_cancelled_go_queues_manual_refunds_the_gom_confirms(app: App, outbox_log: list[str]) -> None:
+async def test_cancelled_go_queues_manual_refunds_the_gom_confirms(
+    any_app: App, outbox_log: list[str]
+) -> None:
+    app = any_app
     await paynow_go(app)
     ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
     ok(await say(app, "amy", "/order SVT-FML ALB:B 1"))
@@ -262,8 +267,9 @@ async def test_paymethods_refuses_what_does_not_fit_the_currency(app: App) -> No
 
 
 async def test_a_go_that_fails_its_moq_refunds_gateway_payments_and_tells_the_buyer(
-    app: App, outbox_log: list[str]
+    any_app: App, outbox_log: list[str]
 ) -> None:
+    app = any_app
     fake = FakeGateway(name="stripe")
     app.core.payment_gateways["stripe"] = fake
     await open_go(app, moq=5)
@@ -285,3 +291,18 @@ async def test_a_go_that_fails_its_moq_refunds_gateway_payments_and_tells_the_bu
         for line in outbox_log
     )
     assert not any(line.startswith("📨 to amy") and "has been refunded" in line for line in outbox_log)
+
+
+async def test_a_photo_sent_without_a_command_goes_to_the_newest_order_that_owes(app: App) -> None:
+    await paynow_go(app)
+    ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
+    ok(await say(app, "bob", "/paid SVT-FML-1 TXN1"))
+    ok(await say(app, "gina", "/approve SVT-FML-1"))
+    assert "no unpaid order" in (await send(app, "bob", "", PNG)).text
+    ok(await say(app, "gina", "/shipping SVT-FML-1 4.50"))
+    reply = ok(await send(app, "bob", "", PNG))
+    assert "SVT-FML-1 (S$4.50)" in reply.text
+    assert await request_statuses(app) == [("items", "paid"), ("shipping", "review")]
+    ok(await say(app, "gina", "/approve SVT-FML-1"))
+    assert await request_statuses(app) == [("items", "paid"), ("shipping", "paid")]
+    assert await order_status(app, "SVT-FML-1") == "paid"

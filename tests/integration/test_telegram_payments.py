@@ -19,7 +19,8 @@ async def setup(app: App) -> tg.TelegramInvoice:
     return await tg.telegram_invoice(app.core.uow(), await buyer(app, "bob"), "SVT-FML-1")
 
 
-async def test_invoice_names_the_exact_amount_and_a_payload_that_finds_the_order(app: App) -> None:
+async def test_invoice_names_the_exact_amount_and_a_payload_that_finds_the_order(any_app: App) -> None:
+    app = any_app
     invoice = await setup(app)
     assert (invoice.currency, invoice.amount_minor) == ("SGD", 2590)
     assert len(invoice.payload.encode()) <= 128
@@ -28,7 +29,8 @@ async def test_invoice_names_the_exact_amount_and_a_payload_that_finds_the_order
     assert await tg.pre_checkout(app.core.reader(), invoice.payload, "SGD", 2590) is None
 
 
-async def test_pre_checkout_refuses_what_is_no_longer_payable(app: App) -> None:
+async def test_pre_checkout_refuses_what_is_no_longer_payable(any_app: App) -> None:
+    app = any_app
     invoice = await setup(app)
     assert "amount changed" in str(await tg.pre_checkout(app.core.reader(), invoice.payload, "SGD", 100))
     assert "not one of ours" in str(await tg.pre_checkout(app.core.reader(), "gf-forged", "SGD", 2590))
@@ -36,7 +38,8 @@ async def test_pre_checkout_refuses_what_is_no_longer_payable(app: App) -> None:
     assert "no longer needs" in str(await tg.pre_checkout(app.core.reader(), invoice.payload, "SGD", 2590))
 
 
-async def test_successful_payment_pays_once_however_often_it_arrives(app: App) -> None:
+async def test_successful_payment_pays_once_however_often_it_arrives(any_app: App) -> None:
+    app = any_app
     invoice = await setup(app)
     outcomes = await asyncio.gather(
         *(
@@ -63,7 +66,8 @@ async def test_successful_payment_pays_once_however_often_it_arrives(app: App) -
     assert "/refunded SVT-FML-1 REFERENCE" in refund.text  # Telegram payments are refunded by the GOM
 
 
-async def test_a_wrong_amount_in_successful_payment_is_held(app: App) -> None:
+async def test_a_wrong_amount_in_successful_payment_is_held(any_app: App) -> None:
+    app = any_app
     invoice = await setup(app)
     outcome = await tg.successful_payment(
         app.core.uow, payload=invoice.payload, currency="SGD", total_amount=1, telegram_charge_id="tg_2"
