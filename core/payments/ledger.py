@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from core.db.models import GroupOrder, Order, Payment, PaymentRequest, Refund
-from core.money import format_money
+from core.money import CURRENCIES, format_money
 from core.payments.status import (
     PAYABLE,
     AttemptStatus,
@@ -298,6 +298,10 @@ async def apply_event(
     elif request.status not in PAYABLE:
         problem = f"paid after the request became {request.status}"
     if problem:
+        arrived = (currency or "").upper()
+        if amount_minor is not None and arrived in CURRENCIES:
+            # record what actually arrived, for refunds and the books
+            payment.amount_minor, payment.currency = amount_minor, arrived
         return await _hold(uow, payment, request, order, problem)
     payment.status = AttemptStatus.SUCCEEDED
     await settle(uow, request, None, f"{provider} {provider_ref or ''}".strip())

@@ -295,7 +295,8 @@ async def record_webhook(make_uow: UowFactory, events: list[WebhookEvent]) -> li
                 currency=event.currency,
                 charge_ref=event.charge_ref,
             )
-            await uow.commit()
+            if outcome.result != "unknown":  # an attempt not (yet) ours is not marked as seen
+                await uow.commit()
             outcomes.append(outcome)
     return outcomes
 
@@ -440,6 +441,9 @@ async def review_proof(
         order = await load_order(uow, number)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         await require_admin(uow, actor, go)
+        if approve and (held := await _accept_held(uow, actor, order)) is not None:
+            await uow.commit()
+            return held
         proof, request = await _newest_proof(uow, order, only_pending=True)
         proof.status = "approved" if approve else "rejected"
         proof.reason = reason
@@ -485,6 +489,41 @@ async def review_proof(
         )
         await uow.commit()
         return view
+
+
+async def _accept_held(uow: UnitOfWork, actor: Actor, order: Order) -> ProofView | None:
+    """The GOM accepts a held gateway payment (say, a different amount) for a request still open."""
+    row = (
+        await uow.session.execute(
+            select(Payment, PaymentRequest)
+            .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+            .where(
+                PaymentRequest.order_id == order.id,
+                PaymentRequest.status.in_(PAYABLE),
+                Payment.status == AttemptStatus.HELD,
+            )
+            .order_by(Payment.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    payment, request = row
+    payment.status = AttemptStatus.SUCCEEDED
+    payment.note = f"{payment.note}; accepted by {actor.name}".strip("; ")
+    payment.updated_at = uow.now
+    await ledger.settle(
+        uow, request, actor.user_id, f"held {payment.provider} payment accepted by {actor.name}"
+    )
+    buyer = await uow.session.get_one(User, order.buyer_id)
+    return ProofView(
+        order.number,
+        buyer.display_name,
+        format_money(payment.amount_minor, payment.currency),
+        payment.provider_ref or "",
+        False,
+        "approved",
+    )
 
 
 # --- second-stage requests --------------------------------------------------------------

@@ -406,3 +406,25 @@ async def test_pay_page_shows_amount_reference_and_qr(app: App, web_client: Test
     png = await web_client.get(f"/pay/{token}/qr.png")
     assert png.status == 200 and (await png.read()) == reply.image
     assert (await web_client.get("/pay/not-a-token")).status == 404
+
+
+async def test_the_gom_may_accept_a_held_payment(app: App, web_client: TestClient[Any, Any]) -> None:
+    await ordered(app)
+    await say(app, "bob", "/pay SVT-FML-1 stripe")
+    body = stripe_event("checkout.session.completed", "cs_test_1", amount=3000)
+    await web_client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
+    assert await order_status(app) == "placed"
+    reply = await say(app, "gina", "/approve SVT-FML-1")
+    assert "Approved: SVT-FML-1 (S$30.00)" in reply.text
+    assert await order_status(app) == "paid"
+
+
+async def test_an_event_for_no_known_payment_is_not_marked_seen(
+    app: App, web_client: TestClient[Any, Any]
+) -> None:
+    await ordered(app)
+    body = stripe_event("checkout.session.completed", "cs_unknown")
+    first = await web_client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
+    assert (await first.json())["results"] == ["unknown"]
+    again = await web_client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
+    assert (await again.json())["results"] == ["unknown"]

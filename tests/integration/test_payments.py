@@ -306,3 +306,21 @@ async def test_a_photo_sent_without_a_command_goes_to_the_newest_order_that_owes
     ok(await say(app, "gina", "/approve SVT-FML-1"))
     assert await request_statuses(app) == [("items", "paid"), ("shipping", "paid")]
     assert await order_status(app, "SVT-FML-1") == "paid"
+
+
+async def test_helpers_review_proofs_and_other_goms_cannot(app: App, outbox_log: list[str]) -> None:
+    await paynow_go(app)
+    await buyer(app, "hana")
+    ok(await say(app, "gina", "/helper add hana"))
+    await open_go(app, "NJZ-OMG", owner="omar")
+    ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
+    ok(await send(app, "bob", "/paid SVT-FML-1", PNG))
+    await app.dispatcher.run_once()
+    told = {line.split(":")[0] for line in outbox_log if "sent proof of payment" in line}
+    assert told == {"📨 to gina", "📨 to hana"}
+    other = await say(app, "omar", "/proof SVT-FML-1")
+    assert other.image is None and "another GOM" in other.text
+    assert "another GOM" in (await say(app, "omar", "/approve SVT-FML-1")).text
+    assert (await say(app, "hana", "/proof SVT-FML-1")).image == PNG
+    ok(await say(app, "hana", "/approve SVT-FML-1"))
+    assert await order_status(app, "SVT-FML-1") == "paid"
