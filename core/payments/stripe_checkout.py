@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +49,8 @@ class StripeCheckout:
                     },
                 }
             ],
+            # Stripe takes 30 minutes to 24 hours, counted on its own clock.
+            "expires_at": int(time.time()) + max(1800, min(86_000, request.expires_in_seconds)),
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
         }
