@@ -117,6 +117,7 @@ DEMO_SCRIPT = """
 /additem SVT-FML ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit,C:Fight My Way"
 /additem SVT-FML POB 3 "Pre-order photocard" stock=2
 /open SVT-FML
+/paymethods SVT-FML paynow:+6591234567 manual
 /newgo NJZ-OMG "NewJeans OMG merch" currency=PHP moq=10 cap=50 deadline=+2d
 /additem NJZ-OMG TOTE 850 "Tote bag"
 /open NJZ-OMG
@@ -124,6 +125,8 @@ DEMO_SCRIPT = """
 /browse
 /go SVT-FML
 /order SVT-FML ALB:A 1 POB 1
+/pay SVT-FML-1
+/paid SVT-FML-1 DBS-TRF-123
 /order SVT-FML ALB:Z 1
 /order SVT-FML ALB:B 0
 /order NJZ-OMG TOTE 2
@@ -141,6 +144,7 @@ DEMO_AFTER_RUSH = """
 /as gom gina
 /progress SVT-FML
 /orders SVT-FML
+/payments SVT-FML
 /close SVT-FML
 /close NJZ-OMG
 /status SVT-FML ordered
