@@ -9,6 +9,7 @@ from bots.commands.args import need
 from bots.commands.table import Audience, Call, command
 from core.payments import methods
 from core.payments.qr import qr_png
+from core.payments.status import RequestKind
 from core.services import payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
@@ -169,6 +170,15 @@ async def remind(call: Call) -> ChatReply:
 async def shipping(call: Call) -> ChatReply:
     need(call.args, 2, "/shipping ORDER AMOUNT")
     view = await payments.request_shipping(call.uow(), call.actor, call.args[0], call.args[1])
+    return call.reply("shipping_requested", pay=view)
+
+
+@command("adjust", "ORDER AMOUNT", "Ask an order to pay an extra amount (e.g. a price change)", audience=GOM)
+async def adjust(call: Call) -> ChatReply:
+    need(call.args, 2, "/adjust ORDER AMOUNT")
+    view = await payments.request_shipping(
+        call.uow(), call.actor, call.args[0], call.args[1], kind=RequestKind.ADJUSTMENT
+    )
     return call.reply("shipping_requested", pay=view)
 
 

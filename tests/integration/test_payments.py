@@ -249,6 +249,9 @@ async def test_payments_report_reminders_and_reconciliation_csv(app: App, outbox
     assert next(line for line in outbox_log if "Reminder" in line).startswith("📨 to amy")
     ok(await say(app, "gina", "/shipping SVT-FML-1 4.50"))
     assert "Reminded 2 buyer(s)" in ok(await say(app, "gina", "/remind SVT-FML")).text
+    adjusted = ok(await say(app, "gina", "/adjust SVT-FML-2 1.20"))
+    assert "S$1.20 for adjustment" in adjusted.text and "SVT-FML-2-A2" in adjusted.text
+    assert "0.5" in (await say(app, "gina", "/adjust SVT-FML-2 0.505")).text
     csv_reply = ok(await say(app, "gina", "/reconcile SVT-FML"))
     assert csv_reply.document is not None
     text = csv_reply.document.content.decode("utf-8-sig")
