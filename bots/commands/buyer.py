@@ -56,7 +56,12 @@ async def my_orders(call: Call) -> ChatReply:
     everything = bool(call.args and call.args[0].lower() == "all")
     orders = await ordering.my_orders(call.reader(), call.actor, include_ended=everything)
     buttons = [
-        [Button(f"Cancel {o.number}", command=f"/cancel {o.number}")] for o in orders if o.status == "placed"
+        [
+            Button(f"Pay {o.number}", command=f"/pay {o.number}"),
+            Button(f"Cancel {o.number}", command=f"/cancel {o.number}"),
+        ]
+        for o in orders
+        if o.status == "placed"
     ][:10]
     return call.reply("my_orders", orders=orders, everything=everything, buttons=buttons)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,7 @@ from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
 from core.when import local_text
 
+log = logging.getLogger(__name__)
 MAX_PROOF_BYTES = 5 * 1024 * 1024
 MAX_REFERENCE = 200
 UowFactory = Callable[[], UnitOfWork]
@@ -659,7 +661,10 @@ async def run_pending_refunds(make_uow: UowFactory, gateways: Mapping[str, Payme
             result = await gateway.refund(
                 RefundRequest(key, payment.provider_ref, payment.charge_ref, amount, currency)
             )
-        except GatewayError:
+        except GatewayError as exc:
+            log.warning(
+                "refund %s through %s failed, will retry: %s", refund_id, payment.provider, exc.message
+            )
             continue  # tried again on the next run, with the same idempotency key
         async with make_uow() as uow:
             refund = await uow.session.get_one(Refund, refund_id)

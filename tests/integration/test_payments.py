@@ -327,3 +327,32 @@ async def test_helpers_review_proofs_and_other_goms_cannot(app: App, outbox_log:
     assert (await say(app, "hana", "/proof SVT-FML-1")).image == PNG
     ok(await say(app, "hana", "/approve SVT-FML-1"))
     assert await order_status(app, "SVT-FML-1") == "paid"
+
+
+async def test_a_failed_gateway_refund_is_retried_with_the_same_key(app: App) -> None:
+    from core.errors import GatewayError
+    from core.payments.gateway import RefundRequest, RefundResult
+
+    class Flaky(FakeGateway):
+        failures: int = 1
+
+        async def refund(self, request: RefundRequest) -> RefundResult:
+            self.refunds.append(request)
+            if self.failures:
+                self.failures -= 1
+                raise GatewayError("provider down")
+            return RefundResult("re_ok", "succeeded")
+
+    flaky = Flaky(name="stripe")
+    app.core.payment_gateways["stripe"] = flaky
+    await open_go(app)
+    ok(await say(app, "gina", "/paymethods SVT-FML stripe"))
+    ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
+    ok(await say(app, "bob", "/pay SVT-FML-1 stripe"))
+    await payments.record_webhook(
+        app.core.uow, [payments.WebhookEvent("stripe", "evt_1", "paid", "fake_1", None, 2590, "SGD", "pi_1")]
+    )
+    assert "pending" in ok(await say(app, "gina", "/refund SVT-FML-1")).text
+    assert await payments.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 1
+    assert await payments.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 0
+    assert len({r.idempotency_key for r in flaky.refunds}) == 1 and len(flaky.refunds) == 2
