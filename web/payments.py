@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Collection
 
 from aiohttp import web
 
@@ -25,7 +26,8 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 
 async def pay_page(request: web.Request) -> web.Response:
     view = await _view(request)
-    return web.Response(text=render_page(view), content_type="text/html", headers=_private())
+    offered = request.app[CORE_KEY].payment_gateways
+    return web.Response(text=render_page(view, offered), content_type="text/html", headers=_private())
 
 
 async def pay_qr(request: web.Request) -> web.Response:
@@ -46,7 +48,7 @@ def _private() -> dict[str, str]:
     return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
-def render_page(view: PayView) -> str:
+def render_page(view: PayView, offered: Collection[str] = ()) -> str:
     e = html.escape
     if view.payable:
         body = f"<p class=amount>{e(view.amount)}</p><p>Reference: <b>{e(view.reference)}</b></p>"
@@ -59,6 +61,12 @@ def render_page(view: PayView) -> str:
             )
         if view.manual:
             body += "<p>After paying, send a screenshot of the transfer to the bot in your chat.</p>"
+        for method, label in view.gateways:
+            if method in offered:
+                body += (
+                    f'<form method=post action="{e(view.token)}/{e(method)}">'
+                    f"<button>Pay {e(view.amount)} · {e(label)}</button></form>"
+                )
     else:
         body = f"<p>This payment is {e(view.status)}. Nothing to pay here.</p>"
     return (
@@ -67,6 +75,24 @@ def render_page(view: PayView) -> str:
         f"<title>Pay {e(view.number)}</title></head><body>"
         f"<h1>{e(view.go_title)}</h1><p>Order {e(view.number)} · {e(view.kind)}</p>{body}</body></html>"
     )
+
+
+async def pay_with(request: web.Request) -> web.Response:
+    """A button on the pay page: make (or reuse) the provider's link and go there."""
+    core = request.app[CORE_KEY]
+    try:
+        url = await payments.start_checkout_by_token(
+            core.uow,
+            request.match_info["token"],
+            request.match_info["provider"],
+            core.payment_gateways,
+            core.settings.public_base_url,
+        )
+    except NotFound as exc:
+        raise web.HTTPNotFound(text=exc.message) from exc
+    except GomflowError as exc:
+        return web.Response(text=exc.message, status=409, headers=_private())
+    raise web.HTTPSeeOther(url)
 
 
 async def webhook(request: web.Request) -> web.Response:
@@ -95,4 +121,5 @@ def add_payment_routes(app: web.Application, core: Core) -> None:
     app[CORE_KEY] = core
     app.router.add_get("/pay/{token}", pay_page)
     app.router.add_get("/pay/{token}/qr.png", pay_qr)
+    app.router.add_post("/pay/{token}/{provider}", pay_with)
     app.router.add_post("/webhooks/{provider}", webhook)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -219,16 +219,46 @@ async def start_checkout(
     gateways: Mapping[str, PaymentGateway],
     base_url: str,
 ) -> str:
-    """A hosted payment link. The attempt (and its idempotency key) is committed before the
-    provider is called, so a retry reuses the key and never makes a second charge."""
+    """A hosted payment link for the buyer's own order."""
+
+    async def find(uow: UnitOfWork) -> Order:
+        order = await load_order(uow, number)
+        if order.buyer_id != actor.user_id:
+            raise PermissionDenied(f"{order.number} is not your order.")
+        return order
+
+    return await _checkout(make_uow, find, provider, gateways, base_url)
+
+
+async def start_checkout_by_token(
+    make_uow: UowFactory, token: str, provider: str, gateways: Mapping[str, PaymentGateway], base_url: str
+) -> str:
+    """The same from the pay page: holding its unguessable token is what lets one pay there."""
+
+    async def find(uow: UnitOfWork) -> Order:
+        request = await uow.session.scalar(select(PaymentRequest).where(PaymentRequest.token == token[:64]))
+        if request is None:
+            raise NotFound("There is no such payment page.")
+        return await uow.session.get_one(Order, request.order_id)
+
+    return await _checkout(make_uow, find, provider, gateways, base_url)
+
+
+async def _checkout(
+    make_uow: UowFactory,
+    find: Callable[[UnitOfWork], Awaitable[Order]],
+    provider: str,
+    gateways: Mapping[str, PaymentGateway],
+    base_url: str,
+) -> str:
+    """The attempt (and its idempotency key) is committed before the provider is called, so
+    a retry reuses the key and never makes a second charge."""
     gateway = gateways.get(provider)
     if gateway is None:
         raise PaymentError(f"{methods.LABELS.get(provider, provider)} is not set up on this server.")
     async with make_uow() as uow:
-        order = await load_order(uow, number)
+        order = await find(uow)
         go = await uow.session.get_one(GroupOrder, order.go_id)
-        if order.buyer_id != actor.user_id:
-            raise PermissionDenied(f"{order.number} is not your order.")
         if provider not in {m.method for m in await methods_of(uow, go.id)}:
             raise PaymentError(f"{go.code} does not take {methods.LABELS.get(provider, provider)}.")
         request = await request_to_pay(uow, order)

@@ -428,3 +428,20 @@ async def test_an_event_for_no_known_payment_is_not_marked_seen(
     assert (await first.json())["results"] == ["unknown"]
     again = await web_client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
     assert (await again.json())["results"] == ["unknown"]
+
+
+async def test_the_pay_page_offers_gateway_buttons_that_lead_to_the_provider(
+    app: App, web_client: TestClient[Any, Any], providers: tuple[FakeProviders, str]
+) -> None:
+    fake, _ = providers
+    await ordered(app, "stripe manual")
+    reply = await say(app, "bob", "/pay SVT-FML-1")
+    token = next(b.url for row in reply.buttons for b in row if b.url).rsplit("/", 1)[-1]  # type: ignore[union-attr]
+    page = await (await web_client.get(f"/pay/{token}")).text()
+    assert f'action="{token}/stripe"' in page and "Card (Stripe)" in page
+    response = await web_client.post(f"/pay/{token}/stripe", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "https://checkout.test/cs_test_1"
+    again = await web_client.post(f"/pay/{token}/stripe", allow_redirects=False)
+    assert again.headers["Location"] == "https://checkout.test/cs_test_1" and len(fake.sessions) == 1
+    assert (await web_client.post(f"/pay/{token}/xendit", allow_redirects=False)).status == 409
+    assert (await web_client.post("/pay/nope/stripe", allow_redirects=False)).status == 404
