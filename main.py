@@ -39,6 +39,7 @@ from core.db.migrate import upgrade
 from core.services.accounts import register_gom
 from templates import JinjaRenderer
 from web.app import build_web_app
+from web.gateways import build_gateways
 from web.telegram import add_telegram_webhook
 
 log = logging.getLogger("gomflow")
@@ -61,6 +62,7 @@ def bootstrap(
     telegram: TelegramSettings | None = None,
 ) -> App:
     core = build_core(settings, clock)
+    core.payment_gateways.update(build_gateways(settings))
     renderer = JinjaRenderer()
     channels: dict[str, Channel] = {"console": ConsoleChannel(write)}
     telegram = telegram or TelegramSettings()
@@ -99,6 +101,8 @@ async def run(settings: Settings, console: bool) -> None:
         await runner.cleanup()
         if isinstance(telegram_channel := app.channels.get("telegram"), TelegramChannel):
             await telegram_channel.close()
+        for gateway in app.core.payment_gateways.values():
+            await gateway.close()
         await app.core.close()
 
 
@@ -153,6 +157,7 @@ DEMO_SCRIPT = """
 /additem SVT-FML ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit,C:Fight My Way"
 /additem SVT-FML POB 3 "Pre-order photocard" stock=2
 /open SVT-FML
+/paymethods SVT-FML paynow:+6591234567 manual
 /newgo NJZ-OMG "NewJeans OMG merch" currency=PHP moq=10 cap=50 deadline=+2d
 /additem NJZ-OMG TOTE 850 "Tote bag"
 /open NJZ-OMG
@@ -160,6 +165,8 @@ DEMO_SCRIPT = """
 /browse
 /go SVT-FML
 /order SVT-FML ALB:A 1 POB 1
+/pay SVT-FML-1
+/paid SVT-FML-1 DBS-TRF-123
 /order SVT-FML ALB:Z 1
 /order SVT-FML ALB:B 0
 /order NJZ-OMG TOTE 2
@@ -177,6 +184,7 @@ DEMO_AFTER_RUSH = """
 /as gom gina
 /progress SVT-FML
 /orders SVT-FML
+/payments SVT-FML
 /close SVT-FML
 /close NJZ-OMG
 /status SVT-FML ordered

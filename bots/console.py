@@ -84,6 +84,11 @@ class ConsoleChat:
             path = self._export_dir / reply.document.filename
             path.write_bytes(reply.document.content)
             self._write(f"   (saved {path})")
+        if reply.image is not None:
+            self._export_dir.mkdir(parents=True, exist_ok=True)
+            path = self._export_dir / "gomflow-image.png"
+            path.write_bytes(reply.image)
+            self._write(f"   (image saved to {path})")
         self._buttons = [button for row in reply.buttons for button in row]
         for number, button in enumerate(self._buttons, start=1):
             self._write(f"   [{number}] {button.label}")

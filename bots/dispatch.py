@@ -13,6 +13,7 @@ from bots.commands import COMMANDS, Audience, BotContext, Call
 from bots.commands.args import split_args
 from bots.commands.newgo_flow import FLOW as NEWGO_FLOW
 from bots.commands.newgo_flow import continue_newgo
+from bots.commands.payments import PROOF_FLOW, continue_proof, proof_without_command
 from bots.commands.table import render_reply
 from core.errors import GomflowError
 from core.services.accounts import Actor, identify
@@ -20,7 +21,7 @@ from core.services.conversations import end_conversation, load_conversation
 
 log = logging.getLogger(__name__)
 
-FLOWS = {NEWGO_FLOW: continue_newgo}
+FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof}
 
 
 async def handle(bot: BotContext, request: ChatRequest) -> ChatReply:
@@ -64,4 +65,6 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
     state = await load_conversation(bot.core.reader(), actor.identity_id)
     if state is not None and state.flow in FLOWS:
         return await FLOWS[state.flow](call, state, text)
+    if request.attachment is not None:
+        return await proof_without_command(call)
     return call.reply("not_understood")

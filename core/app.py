@@ -10,6 +10,7 @@ from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.db.engine import Database, connect
 from core.desk import OrderDesk
+from core.payments.gateway import PaymentGateway
 from core.uow import UnitOfWork
 
 
@@ -22,6 +23,8 @@ class Core:
     # SQLite has one writer at a time; queueing writers here instead of in SQLite's
     # busy handler (which sleeps and polls) keeps a drop's latency low and fair.
     write_lock: asyncio.Lock | None = None
+    # Payment providers configured for this deployment, by method name ("stripe", …).
+    payment_gateways: dict[str, PaymentGateway] = field(default_factory=dict)
 
     desk: OrderDesk = field(init=False)
 

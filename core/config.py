@@ -19,6 +19,16 @@ class Settings:
     default_timezone: str = "Asia/Singapore"
     default_currency: str = "SGD"
     log_level: str = "INFO"
+    # Payment gateways: each is offered only when its keys are set.
+    stripe_api_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    xendit_secret_key: str = ""
+    xendit_callback_token: str = ""
+    xendit_base_url: str = "https://api.xendit.co"
+    hitpay_api_key: str = ""
+    hitpay_salt: str = ""
+    hitpay_base_url: str = "https://api.hit-pay.com"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -33,6 +43,15 @@ class Settings:
             default_timezone=env.get("GOMFLOW_DEFAULT_TIMEZONE", cls.default_timezone),
             default_currency=env.get("GOMFLOW_DEFAULT_CURRENCY", cls.default_currency),
             log_level=env.get("GOMFLOW_LOG_LEVEL", cls.log_level),
+            stripe_api_key=env.get("STRIPE_API_KEY", ""),
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("STRIPE_API_BASE", ""),
+            xendit_secret_key=env.get("XENDIT_SECRET_KEY", ""),
+            xendit_callback_token=env.get("XENDIT_CALLBACK_TOKEN", ""),
+            xendit_base_url=env.get("XENDIT_BASE_URL", cls.xendit_base_url),
+            hitpay_api_key=env.get("HITPAY_API_KEY", ""),
+            hitpay_salt=env.get("HITPAY_SALT", ""),
+            hitpay_base_url=env.get("HITPAY_BASE_URL", cls.hitpay_base_url),
         )
 
 

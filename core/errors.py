@@ -98,3 +98,21 @@ class OrderLocked(GomflowError):
 
 class AlreadyWaitlisted(Conflict):
     code = "already_waitlisted"
+
+
+class PaymentError(GomflowError):
+    """A payment cannot be made or taken the way it was asked."""
+
+    code = "payment"
+
+
+class GatewayError(PaymentError):
+    """A payment provider refused or could not be reached; the message is safe to show."""
+
+    code = "gateway"
+
+
+class WebhookRejected(GomflowError):
+    """An inbound payment notification is unsigned, forged, stale or unreadable."""
+
+    code = "webhook_rejected"

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from core.db.models import GroupOrder, Item, Order, OrderLine, User, Variant
 from core.db.raw import run_session
 from core.money import format_money
+from core.payments.ledger import on_order_ended
 from core.reservations import GoFacts, PlacedOrder, ResolvedLine, place_plan, release
 from core.status import OrderStatus, check_order_transition
 from core.uow import UnitOfWork
@@ -96,6 +97,7 @@ async def end_order(
         to_status=target,
         detail=reason,
     )
+    await on_order_ended(uow, order, actor_id, reason)
 
 
 async def order_views(uow: UnitOfWork, orders: list[Order]) -> list[OrderView]:

@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from core.app import Core
+from web.payments import add_payment_routes
 
 CORE = web.AppKey("core", Core)
 
@@ -24,4 +25,5 @@ def build_web_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[CORE] = core
     app.router.add_get("/health", health)
+    add_payment_routes(app, core)
     return app

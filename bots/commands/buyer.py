@@ -42,7 +42,12 @@ async def order(call: Call) -> ChatReply:
     need(call.args, 3, "/order CODE ITEM QTY [ITEM QTY …]")
     placed = await ordering.place_order(call.uow(), call.actor, call.args[0], parse_line_pairs(call.args[1:]))
     return call.reply(
-        "order_placed", order=placed, buttons=[[Button("Cancel order", command=f"/cancel {placed.number}")]]
+        "order_placed",
+        order=placed,
+        buttons=[
+            [Button("Pay", command=f"/pay {placed.number}")],
+            [Button("Cancel order", command=f"/cancel {placed.number}")],
+        ],
     )
 
 
@@ -51,7 +56,12 @@ async def my_orders(call: Call) -> ChatReply:
     everything = bool(call.args and call.args[0].lower() == "all")
     orders = await ordering.my_orders(call.reader(), call.actor, include_ended=everything)
     buttons = [
-        [Button(f"Cancel {o.number}", command=f"/cancel {o.number}")] for o in orders if o.status == "placed"
+        [
+            Button(f"Pay {o.number}", command=f"/pay {o.number}"),
+            Button(f"Cancel {o.number}", command=f"/cancel {o.number}"),
+        ]
+        for o in orders
+        if o.status == "placed"
     ][:10]
     return call.reply("my_orders", orders=orders, everything=everything, buttons=buttons)
 

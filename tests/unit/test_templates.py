@@ -21,6 +21,7 @@ from core.views import (
     WaitlistView,
 )
 from templates import HERE, VARIANTS, JinjaRenderer, escape_markdown, progress_bar
+from tests.unit.payment_template_cases import PAYMENT_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_NAMES = sorted(p.name for p in TEMPLATE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
@@ -301,6 +302,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
 ]
 
+CASES += PAYMENT_CASES
+
 # --- fallback and lookup --------------------------------------------------------------------
 
 
@@ -453,8 +456,8 @@ def test_telegram_variants_escape_user_text_as_html(renderer: JinjaRenderer) -> 
     for name, context in (
         ("go_card", {"go": make_go()}),
         ("order_placed", {"order": make_order()}),
-        ("tap_quantity", CASES[-2][1]),
-        ("tap_change", CASES[-1][1]),
+        ("tap_quantity", next(context for name, context, _ in CASES if name == "tap_quantity")),
+        ("tap_change", next(context for name, context, _ in CASES if name == "tap_change")),
     ):
         rendered = renderer.render(name, "telegram", context)
         assert rendered.markup == "html"

@@ -1,0 +1,189 @@
+"""Paying and getting paid: buyers' /pay and /paid, the GOM's review, refunds and reports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bots.chat import Button, ChatReply, Document
+from bots.commands.args import need
+from bots.commands.table import Audience, Call, command
+from core.payments import methods
+from core.payments.qr import qr_png
+from core.payments.status import RequestKind
+from core.services import payments
+from core.services.conversations import ConversationState, end_conversation, save_conversation
+
+GOM = Audience.GOM
+PROOF_FLOW = "payproof"
+
+
+@command("pay", "ORDER [METHOD]", "Pay for an order: QR code, transfer or payment link")
+async def pay(call: Call) -> ChatReply:
+    need(call.args, 1, "/pay ORDER")
+    number = call.args[0]
+    if len(call.args) > 1:
+        provider = call.args[1].lower()
+        url = await payments.start_checkout(
+            call.bot.core.uow,
+            call.actor,
+            number,
+            provider,
+            call.bot.core.payment_gateways,
+            call.bot.core.settings.public_base_url,
+        )
+        view = await payments.pay_options(call.uow(), call.actor, number)
+        label = methods.LABELS.get(provider, provider)
+        return call.reply(
+            "checkout_link",
+            number=view.number,
+            amount=view.amount,
+            label=label,
+            url=url,
+            buttons=[[Button(f"Pay {view.amount} · {label}"[:60], url=url)]],
+        )
+    view = await payments.pay_options(call.uow(), call.actor, number)
+    url = f"{call.bot.core.settings.public_base_url}/pay/{view.token}"
+    buttons = [[Button("Open the pay page", url=url)]]
+    buttons += [
+        [Button(f"Pay with {label}"[:60], command=f"/pay {view.number} {method}")]
+        for method, label in view.gateways
+        if method in call.bot.core.payment_gateways
+    ]
+    if view.manual:
+        await save_conversation(
+            call.uow(), call.actor.identity_id, ConversationState(PROOF_FLOW, "proof", {"order": view.number})
+        )
+    reply = call.reply("pay_options", pay=view, url=url, buttons=buttons)
+    return replace(reply, image=qr_png(view.qr_payload)) if view.qr_payload else reply
+
+
+@command("paid", "ORDER [REFERENCE]", "Tell the GOM you paid by transfer (attach the screenshot)")
+async def paid(call: Call) -> ChatReply:
+    need(call.args, 1, "/paid ORDER [REFERENCE]")
+    return await _proof(call, call.args[0], " ".join(call.args[1:]))
+
+
+async def continue_proof(call: Call, state: ConversationState, text: str) -> ChatReply:
+    """The message after /pay: a screenshot of the transfer, or its reference typed out."""
+    reply = await _proof(call, str(state.data["order"]), text)
+    await end_conversation(call.uow(), call.actor.identity_id)
+    return reply
+
+
+async def proof_without_command(call: Call) -> ChatReply:
+    """A photo sent out of the blue: taken as proof for the buyer's newest unpaid order."""
+    return await _proof(call, None, call.raw_args)
+
+
+async def _proof(call: Call, number: str | None, reference: str) -> ChatReply:
+    attachment = call.request.attachment
+    proof = await payments.submit_proof(
+        call.uow(),
+        call.actor,
+        number,
+        image=attachment.content if attachment else None,
+        reference=reference,
+    )
+    return call.reply("proof_received", proof=proof)
+
+
+@command("paymethods", "CODE METHOD […]", "Choose how buyers pay: paynow:+65… stripe manual …", audience=GOM)
+async def paymethods(call: Call) -> ChatReply:
+    need(call.args, 2, methods.USAGE)
+    labels = await payments.set_methods(call.uow(), call.actor, call.args[0], call.args[1:])
+    return call.reply("pay_methods_set", code=call.args[0].upper(), labels=labels)
+
+
+@command("payments", "CODE", "Who paid, who has not, totals, proofs to review", audience=GOM)
+async def payments_(call: Call) -> ChatReply:
+    need(call.args, 1, "/payments CODE")
+    report = await payments.payments_report(call.reader(), call.actor, call.args[0])
+    buttons = [[Button(f"Review {number}", command=f"/proof {number}")] for number in report.to_review[:10]]
+    return call.reply("payments_report", report=report, buttons=buttons)
+
+
+@command("proof", "ORDER", "See the proof of payment sent for an order")
+async def proof(call: Call) -> ChatReply:
+    need(call.args, 1, "/proof ORDER")
+    view, image, _mime = await payments.proof_image(call.reader(), call.actor, call.args[0])
+    buttons = []
+    if view.status == "pending" and call.actor.may_administer:
+        buttons = [
+            [
+                Button("Approve", command=f"/approve {view.number}"),
+                Button("Reject", command=f"/reject {view.number} Payment not found"),
+            ]
+        ]
+    reply = call.reply("proof_view", proof=view, buttons=buttons)
+    return replace(reply, image=image) if image else reply
+
+
+@command("approve", "ORDER", "Accept a buyer's proof of payment", audience=GOM)
+async def approve(call: Call) -> ChatReply:
+    need(call.args, 1, "/approve ORDER")
+    view = await payments.review_proof(call.uow(), call.actor, call.args[0], approve=True)
+    return call.reply("proof_reviewed", proof=view)
+
+
+@command("reject", "ORDER REASON", "Turn down a proof of payment, saying why", audience=GOM)
+async def reject(call: Call) -> ChatReply:
+    need(call.args, 2, "/reject ORDER REASON")
+    view = await payments.review_proof(
+        call.uow(), call.actor, call.args[0], approve=False, reason=" ".join(call.args[1:])
+    )
+    return call.reply("proof_reviewed", proof=view)
+
+
+@command("refund", "ORDER [REASON]", "Refund a paid order (through the gateway, or by hand)", audience=GOM)
+async def refund(call: Call) -> ChatReply:
+    need(call.args, 1, "/refund ORDER [REASON]")
+    await payments.refund_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
+    await payments.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
+    return await _refund_state(call, call.args[0])
+
+
+@command("refunded", "ORDER REFERENCE", "Record a refund you sent by hand", audience=GOM)
+async def refunded(call: Call) -> ChatReply:
+    need(call.args, 2, "/refunded ORDER REFERENCE")
+    await payments.confirm_manual_refund(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
+    return await _refund_state(call, call.args[0])
+
+
+async def _refund_state(call: Call, number: str) -> ChatReply:
+    views = await payments.refunds_of(call.reader(), call.actor, number)
+    return call.reply(
+        "refunds_queued",
+        number=views[0].number if views else number.upper(),
+        refunds=views,
+        manual=any(v.status == "manual" for v in views),
+    )
+
+
+@command("remind", "CODE", "Nudge every buyer who has not paid", audience=GOM)
+async def remind(call: Call) -> ChatReply:
+    need(call.args, 1, "/remind CODE")
+    count = await payments.remind_unpaid(call.uow(), call.actor, call.args[0])
+    return call.reply("reminders_sent", code=call.args[0].upper(), count=count)
+
+
+@command("shipping", "ORDER AMOUNT", "Ask an order to pay for shipping", audience=GOM)
+async def shipping(call: Call) -> ChatReply:
+    need(call.args, 2, "/shipping ORDER AMOUNT")
+    view = await payments.request_shipping(call.uow(), call.actor, call.args[0], call.args[1])
+    return call.reply("shipping_requested", pay=view)
+
+
+@command("adjust", "ORDER AMOUNT", "Ask an order to pay an extra amount (e.g. a price change)", audience=GOM)
+async def adjust(call: Call) -> ChatReply:
+    need(call.args, 2, "/adjust ORDER AMOUNT")
+    view = await payments.request_shipping(
+        call.uow(), call.actor, call.args[0], call.args[1], kind=RequestKind.ADJUSTMENT
+    )
+    return call.reply("shipping_requested", pay=view)
+
+
+@command("reconcile", "CODE", "Every payment and its provider reference, as CSV", audience=GOM)
+async def reconcile(call: Call) -> ChatReply:
+    need(call.args, 1, "/reconcile CODE")
+    filename, content = await payments.reconciliation_csv(call.reader(), call.actor, call.args[0])
+    return call.reply("reconciliation_ready", filename=filename, document=Document(filename, content))
