@@ -19,12 +19,14 @@ from datetime import datetime
 from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
-from core.errors import GomflowError
+from core.errors import GomflowError, PriceChanged
+from core.money import format_money
 from core.orders import view_of
 from core.quantities import LineRequest
 from core.reservations import (
     CatalogueItem,
     GoFacts,
+    ResolvedLine,
     load_catalogue_plan,
     load_go_facts,
     place_plan,
@@ -33,6 +35,7 @@ from core.reservations import (
 from core.views import OrderView
 
 MAX_BATCH = 128
+MAX_INBOUND_ID = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,24 @@ class PlaceOrder:
     channel: str
     go_code: str
     requests: tuple[LineRequest, ...]
+    # prices the buyer saw, by token (``ALB`` or ``ALB:A``): refuse rather than charge another
+    expected_prices: tuple[tuple[str, int], ...] = ()
 
 
-Outcome = OrderView | GomflowError
+@dataclass(frozen=True, slots=True)
+class ClaimDelivery:
+    """Record an inbound id (DESIGN rule 5); answered True the first time only."""
+
+    source: str
+    external_id: str
+
+
+Command = PlaceOrder | ClaimDelivery
+Outcome = OrderView | GomflowError | bool
+CLAIM = (
+    "INSERT INTO processed_inbound (source, external_id, processed_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (source, external_id) DO NOTHING"
+)
 
 
 class OrderDesk:
@@ -52,7 +70,7 @@ class OrderDesk:
         self._db = db
         self._clock = clock
         self._write_lock = write_lock
-        self._pending: list[tuple[PlaceOrder, asyncio.Future[Outcome]]] = []
+        self._pending: list[tuple[Command, asyncio.Future[Outcome]]] = []
         self._arrived = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._sqlite: SqliteBatches | None = None
@@ -60,17 +78,29 @@ class OrderDesk:
 
     async def place(self, command: PlaceOrder) -> OrderView:
         """Queue one order and wait for its own answer; raises its own refusal."""
+        outcome = await self._submit(command)
+        if isinstance(outcome, GomflowError):
+            raise outcome
+        assert isinstance(outcome, OrderView)
+        return outcome
+
+    async def claim(self, source: str, external_id: str) -> bool:
+        """Record an inbound id in the next batch; False if it was seen before.
+
+        Every update a bot receives is claimed first, so claims ride in the same
+        batches as the orders instead of paying for a transaction each.
+        """
+        return await self._submit(ClaimDelivery(source, external_id[:MAX_INBOUND_ID])) is True
+
+    async def _submit(self, command: Command) -> Outcome:
         if self._closed:
-            raise RuntimeError("gomflow is shutting down; the order was not placed")
+            raise RuntimeError("gomflow is shutting down; nothing was recorded")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((command, future))
         self._arrived.set()
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._work(), name="order-desk")
-        outcome = await future
-        if isinstance(outcome, GomflowError):
-            raise outcome
-        return outcome
+        return await future
 
     async def close(self) -> None:
         self._closed = True
@@ -93,7 +123,7 @@ class OrderDesk:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._settle(batch)
 
-    async def _settle(self, batch: list[tuple[PlaceOrder, asyncio.Future[Outcome]]]) -> None:
+    async def _settle(self, batch: list[tuple[Command, asyncio.Future[Outcome]]]) -> None:
         try:
             outcomes = await self._run([command for command, _ in batch], self._clock.now())
         except asyncio.CancelledError:
@@ -111,7 +141,7 @@ class OrderDesk:
             if not future.done():
                 future.set_result(outcome)
 
-    async def _run(self, commands: list[PlaceOrder], now: datetime) -> list[Outcome]:
+    async def _run(self, commands: list[Command], now: datetime) -> list[Outcome]:
         if not self._db.is_sqlite:
             async with self._db.engine.connect() as connection:
                 raw = (await connection.get_raw_connection()).driver_connection
@@ -136,7 +166,7 @@ class SqliteBatches:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gomflow-sqlite")
         self._connection: sqlite3.Connection | None = None
 
-    async def run(self, commands: list[PlaceOrder], now: datetime) -> list[Outcome]:
+    async def run(self, commands: list[Command], now: datetime) -> list[Outcome]:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._batch, commands, now)
 
     def close(self) -> None:
@@ -147,7 +177,7 @@ class SqliteBatches:
         self._executor.submit(close_connection)
         self._executor.shutdown(wait=True)
 
-    def _batch(self, commands: list[PlaceOrder], now: datetime) -> list[Outcome]:
+    def _batch(self, commands: list[Command], now: datetime) -> list[Outcome]:
         connection = self._connect()
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -177,7 +207,7 @@ class SqliteBatches:
         return self._connection
 
 
-def batch_plan(commands: list[PlaceOrder], now: datetime) -> Plan[list[Outcome]]:
+def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
     """Place each order under its own savepoint, inside the caller's transaction.
 
     A GO and its catalogue are read once per batch, however many orders name it.
@@ -185,6 +215,10 @@ def batch_plan(commands: list[PlaceOrder], now: datetime) -> Plan[list[Outcome]]
     catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError] = {}
     outcomes: list[Outcome] = []
     for command in commands:
+        if isinstance(command, ClaimDelivery):
+            claimed = yield Statement(CLAIM, (command.source, command.external_id, now), "count")
+            outcomes.append(claimed == 1)
+            continue
         key = command.go_code.strip().upper()
         try:
             if key not in catalogues:
@@ -198,6 +232,7 @@ def batch_plan(commands: list[PlaceOrder], now: datetime) -> Plan[list[Outcome]]
                 raise found
             go, items = found
             lines = resolve_lines(go, items, list(command.requests))
+            _check_prices(go, lines, dict(command.expected_prices))
             yield Statement("SAVEPOINT order_desk")
             try:
                 placed = yield from place_plan(go, command.buyer_id, command.channel, lines, now)
@@ -210,3 +245,13 @@ def batch_plan(commands: list[PlaceOrder], now: datetime) -> Plan[list[Outcome]]
         except GomflowError as refusal:
             outcomes.append(refusal)
     return outcomes
+
+
+def _check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:
+    for line in lines:
+        seen = expected.get(line.token)
+        if seen is not None and seen != line.unit_price_minor:
+            raise PriceChanged(
+                f"The price of {line.label} changed from {format_money(seen, go.currency)} to "
+                f"{format_money(line.unit_price_minor, go.currency)}. Please check and confirm again."
+            )

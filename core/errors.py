@@ -90,6 +90,12 @@ class BuyerLimitReached(GomflowError):
     code = "buyer_limit"
 
 
+class PriceChanged(GomflowError):
+    """The buyer confirmed a price that is no longer the item's price."""
+
+    code = "price_changed"
+
+
 class OrderLocked(GomflowError):
     """The order can no longer be changed by the buyer (paid, cancelled, expired)."""
 

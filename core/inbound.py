@@ -30,11 +30,11 @@ async def first_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool
 
 
 async def claim_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool:
-    """Record a delivery in its own transaction; for adapters whose work commits separately."""
-    async with uow:
-        fresh = await first_delivery(uow, source, external_id)
-        await uow.commit()
-        return fresh
+    """Record a delivery on its own, for adapters whose work commits separately.
+
+    Claims go through the order desk, batched with whatever else is being written.
+    """
+    return await uow.desk.claim(source, external_id)
 
 
 async def forget_delivery(uow: UnitOfWork, source: str, external_id: str) -> None:

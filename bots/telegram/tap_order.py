@@ -24,7 +24,7 @@ from bots.commands.table import render_reply
 from bots.telegram import codec
 from bots.telegram.render import deep_link
 from bots.telegram.translate import CHANNEL, Incoming
-from core.errors import GomflowError
+from core.errors import GomflowError, PriceChanged
 from core.inbound import claim_delivery, forget_delivery
 from core.money import format_money
 from core.quantities import LineRequest
@@ -208,21 +208,17 @@ async def _confirm(bot: BotContext, incoming: Incoming, args: list[str], bot_use
 async def _place(
     bot: BotContext, incoming: Incoming, code: str, token: str, quantity: int, price: int, bot_username: str
 ) -> Tap:
-    card = await reports.group_order_card(bot.core.reader(), code)
-    choice = find_choice(card, token)
-    stale = _stale(card, choice)
-    if stale is not None or choice is None:
-        shown = await _show_card(bot, incoming, code, bot_username)
-        return Tap(shown.reply, shown.rows, alert=stale)
-    if choice.item.price_minor != price:
-        return await _quantity(bot, incoming, code, token, quantity, price, bot_username)
+    # The desk checks everything at once (open, room, stock, limit, the price shown), so
+    # the usual tap costs no read of the card; only a refusal shows the card again.
     request = incoming.request
     actor = await identify(bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
     item, _, variant = token.partition(":")
     try:
         placed = await ordering.place_order(
-            bot.core.uow(), actor, code, [LineRequest(item, variant or None, quantity)]
+            bot.core.uow(), actor, code, [LineRequest(item, variant or None, quantity)], {token: price}
         )
+    except PriceChanged:
+        return await _quantity(bot, incoming, code, token, quantity, price, bot_username)
     except GomflowError as refusal:
         shown = await _show_card(bot, incoming, code, bot_username)
         return Tap(shown.reply, shown.rows, alert=refusal.message)

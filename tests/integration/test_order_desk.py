@@ -83,3 +83,19 @@ async def test_close_cancels_orders_still_waiting_for_the_desk(app: App) -> None
         await pending
     with pytest.raises(RuntimeError, match="shutting down"):
         await ordering.place_order(app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)])
+
+
+async def test_an_order_at_a_price_the_buyer_did_not_see_is_refused(app: App) -> None:
+    from core.errors import PriceChanged
+
+    await open_go(app, items=('POB 3 "Photocard"',))
+    bob = await buyer(app, "bob")
+    with pytest.raises(PriceChanged, match=r"changed from S\$2\.50 to S\$3\.00"):
+        await ordering.place_order(
+            app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)], {"POB": 250}
+        )
+    assert (await counters(app))["orders"] == 0
+    placed = await ordering.place_order(
+        app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)], {"POB": 300}
+    )
+    assert placed.total == "S$3.00"
