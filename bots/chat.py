@@ -30,6 +30,7 @@ class ChatRequest:
     chat_id: str | None = None
     in_group: bool = False
     attachment: Attachment | None = None
+    in_chat_payments: bool = False  # the platform can take a payment inside this chat (an invoice)
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,23 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Invoice:
+    """A bill to pay inside the chat app; ``payload`` comes back with the payment."""
+
+    payload: str
+    title: str
+    description: str
+    currency: str
+    amount_minor: int  # in the currency's smallest units
+    label: str
+
+
+@dataclass(frozen=True)
 class ChatReply:
     text: str
     markup: Markup = "plain"
     buttons: list[list[Button]] = field(default_factory=list)
     document: Document | None = None
     image: bytes | None = None
+    invoice: Invoice | None = None  # sent after the text where the platform takes payments
     alert: bool = False  # a refusal to show as an alert where the platform has one

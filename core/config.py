@@ -66,6 +66,8 @@ class TelegramSettings:
     api_base_url: str = TELEGRAM_API  # the token is appended, or replaces "{token}"
     webhook_url: str | None = None  # set: webhook mode; unset: long polling
     webhook_secret: str | None = None  # default: derived from the token
+    file_url: str | None = None  # where files are downloaded; default: derived from api_base_url
+    payment_provider_token: str | None = None  # from @BotFather's Payments: enables Pay in Telegram
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TelegramSettings:
@@ -75,12 +77,18 @@ class TelegramSettings:
             api_base_url=env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API,
             webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            file_url=env.get("TELEGRAM_FILE_BASE_URL") or None,
+            payment_provider_token=env.get("TELEGRAM_PAYMENT_PROVIDER_TOKEN") or None,
         )
 
     @property
     def file_base_url(self) -> str:
-        """Where files are downloaded: ``…/bot`` becomes ``…/file/bot``."""
+        """Where files are downloaded: ``…/bot`` becomes ``…/file/bot`` unless set apart."""
+        if self.file_url:
+            return self.file_url
         base = self.api_base_url
+        if base.endswith("/bot{token}"):
+            return base[: -len("bot{token}")] + "file/bot{token}"
         return base[: -len("bot")] + "file/bot" if base.endswith("/bot") else base + "/file"
 
     def method_url(self, method: str) -> str:

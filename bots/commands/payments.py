@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bots.chat import Button, ChatReply, Document
+from bots.chat import Button, ChatReply, Document, Invoice
 from bots.commands.args import need
 from bots.commands.table import Audience, Call, command
+from core.errors import GomflowError, PaymentError
 from core.payments import methods
 from core.payments.qr import qr_png
 from core.payments.status import RequestKind
-from core.services import payments
+from core.services import payments, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
 GOM = Audience.GOM
 PROOF_FLOW = "payproof"
+IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat."
 
 
 @command("pay", "ORDER [METHOD]", "Pay for an order: QR code, transfer or payment link")
@@ -23,6 +25,8 @@ async def pay(call: Call) -> ChatReply:
     number = call.args[0]
     if len(call.args) > 1:
         provider = call.args[1].lower()
+        if provider == telegram_payments.PROVIDER:
+            return await _pay_in_chat(call, number)
         url = await payments.start_checkout(
             call.bot.core.uow,
             call.actor,
@@ -54,7 +58,29 @@ async def pay(call: Call) -> ChatReply:
             call.uow(), call.actor.identity_id, ConversationState(PROOF_FLOW, "proof", {"order": view.number})
         )
     reply = call.reply("pay_options", pay=view, url=url, buttons=buttons)
+    if view.payable and call.request.in_chat_payments and telegram_payments.PROVIDER in dict(view.gateways):
+        try:
+            invoice = await _invoice(call, view.number)
+            reply = replace(reply, text=f"{reply.text}\n\n{IN_CHAT_HINT}", invoice=invoice)
+        except GomflowError as refusal:  # the other ways to pay still stand
+            reply = replace(reply, text=f"{reply.text}\n\n{refusal.message}")
     return replace(reply, image=qr_png(view.qr_payload)) if view.qr_payload else reply
+
+
+async def _pay_in_chat(call: Call, number: str) -> ChatReply:
+    """``/pay ORDER telegram``: an invoice to pay without leaving the chat."""
+    if not call.request.in_chat_payments:
+        on_telegram = call.request.channel == telegram_payments.PROVIDER
+        where = "is not set up on this server" if on_telegram else "works in a Telegram chat with me only"
+        raise PaymentError(f"Paying inside Telegram {where}; /pay {number} shows the other ways to pay.")
+    invoice = await _invoice(call, number)
+    view = await payments.pay_options(call.uow(), call.actor, number)
+    return replace(call.reply("invoice_sent", pay=view), invoice=invoice)
+
+
+async def _invoice(call: Call, number: str) -> Invoice:
+    bill = await telegram_payments.telegram_invoice(call.uow(), call.actor, number)
+    return Invoice(bill.payload, bill.title, bill.description, bill.currency, bill.amount_minor, bill.label)
 
 
 @command("paid", "ORDER [REFERENCE]", "Tell the GOM you paid by transfer (attach the screenshot)")

@@ -3,6 +3,11 @@
 Started inside the running loop (``async with application`` + ``start()`` + polling or a
 webhook), never with ``run_polling()``; updates are handled concurrently. Every update is
 claimed by its ``update_id`` first, so a repeat is acknowledged and ignored.
+
+A photo (or an image file) in a private chat becomes the request's attachment, a proof of
+payment (see ``files``). Where the server has a payment provider token, a reply may carry
+an invoice (sendInvoice); ``pre_checkout_query`` is answered from the core within Telegram's
+10 seconds, and only ``successful_payment`` marks an order paid.
 """
 
 from __future__ import annotations
@@ -22,36 +27,61 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     CallbackQuery,
+    LabeledPrice,
     Message,
+    PreCheckoutQuery,
+    SuccessfulPayment,
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bots.chat import ChatReply
+from bots.chat import Attachment, ChatReply
 from bots.commands import COMMANDS, Audience, BotContext
 from bots.dispatch import handle
-from bots.telegram import codec
+from bots.telegram import codec, files
 from bots.telegram.render import MAX_CAPTION, Outgoing, render
 from bots.telegram.tap_order import card_rows, handle_tap
 from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
 from core.config import TelegramSettings
 from core.errors import GomflowError
 from core.inbound import claim_delivery
-from core.services import reports
+from core.services import reports, telegram_payments
 from core.services.accounts import identify, mark_unreachable
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "callback_query"]
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "callback_query",
+    "pre_checkout_query",
+]
 ATTEMPTS = 4
 MAX_WAIT = 60.0  # seconds: the longest single flood-control wait
 FLOOD_BUDGET = 180.0  # seconds: the most one reply waits for flood control in all
-NOT_TEXT = "I can only read text here. Try /help to see what I can do."
+NOT_TEXT = "I can only read text and photos here. Try /help to see what I can do."
 EDITED = "I only act on new messages, not edited ones. Please send it again as a new message."
 EXPIRED = "This button has expired. Send /go CODE to see the group order again."
 OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
+PRE_CHECKOUT_BUDGET = 7.0  # seconds: Telegram wants the answer within 10
+CHECKOUT_OOPS = "Sorry, something went wrong on our side and nothing was charged. Please try again."
+PAID_HELD = (
+    "Thank you: your payment for {number} arrived, but it does not match what the order owes now, "
+    "so the GOM will check it and sort it out with you."
+)
+PAID_UNKNOWN = (
+    "Your payment arrived, but I could not match it to an order. Please send the GOM this "
+    "Telegram payment id: {charge}"
+)
+PAID_UNRECORDED = (
+    "Your payment arrived, but I could not record it just now. The GOM will confirm it; "
+    "keep this Telegram payment id: {charge}"
+)
+INVOICE_FAILED = "Telegram could not create the invoice ({reason}). Please pay another way (see /pay)."
 
 PTBApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -121,7 +151,9 @@ class TelegramBot:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not await claim_delivery(self.bot.core.uow(), CHANNEL, str(update.update_id)):
             return  # a repeat: acknowledged, ignored
-        if update.callback_query is not None:
+        if update.pre_checkout_query is not None:
+            await self._on_pre_checkout(update.pre_checkout_query)
+        elif update.callback_query is not None:
             await self._on_tap(update, update.callback_query)
         elif (edited := update.edited_message or update.edited_channel_post) is not None:
             await self._on_edited(edited)
@@ -133,18 +165,95 @@ class TelegramBot:
                 if message.chat.type == "private":
                     await self._send(message.chat.id, _plain(OOPS))
 
+    @property
+    def in_chat_payments(self) -> bool:
+        return bool(self.settings.payment_provider_token)
+
     async def _on_message(self, message: Message) -> None:
         private = message.chat.type == "private"
-        if message.text is None:
-            if private:
-                await self._send(message.chat.id, _plain(NOT_TEXT))
+        if message.successful_payment is not None:
+            await self._on_paid(message, message.successful_payment)
             return
-        incoming = from_message(message, message.from_user, self.username)
+        attachment = None
+        if message.text is None:
+            if not private:
+                return
+            try:
+                wanted = files.wanted_file(message)
+                if wanted is not None:
+                    attachment = await files.download(self.application.bot, wanted)
+            except files.FileRefused as refusal:
+                await self._send(message.chat.id, _plain(refusal.message))
+                return
+            if attachment is None:
+                await self._send(message.chat.id, _plain(NOT_TEXT))
+                return
+        await self._on_request(message, attachment)
+
+    async def _on_request(self, message: Message, attachment: Attachment | None) -> None:
+        private = message.chat.type == "private"
+        incoming = from_message(
+            message,
+            message.from_user,
+            self.username,
+            attachment=attachment,
+            in_chat_payments=self.in_chat_payments,
+        )
         if incoming is None or (not private and incoming.command is None):
             return  # another bot's command, or group chatter
         await self._ensure_menu(incoming)
         reply = await handle(self.bot, incoming.request)
         await self._send(incoming.chat_id, await self._render(incoming, reply))
+
+    async def _on_pre_checkout(self, query: PreCheckoutQuery) -> None:
+        """Yes only while the order may still be paid exactly so; always answered in time."""
+        try:
+            problem = await asyncio.wait_for(
+                telegram_payments.pre_checkout(
+                    self.bot.core.reader(), query.invoice_payload, query.currency, query.total_amount
+                ),
+                PRE_CHECKOUT_BUDGET,
+            )
+        except Exception:  # the outermost boundary of a checkout: refuse rather than stay silent
+            log.exception("pre-checkout %s failed", query.id)
+            problem = CHECKOUT_OOPS
+        await self._call(query.from_user.id, lambda: query.answer(ok=problem is None, error_message=problem))
+
+    async def _on_paid(self, message: Message, paid: SuccessfulPayment) -> None:
+        """Telegram took the money: only this marks the order paid (once per charge id)."""
+        try:
+            outcome = await telegram_payments.successful_payment(
+                self.bot.core.uow,
+                payload=paid.invoice_payload,
+                currency=paid.currency,
+                total_amount=paid.total_amount,
+                telegram_charge_id=paid.telegram_payment_charge_id,
+                provider_charge_id=paid.provider_payment_charge_id,
+            )
+        except Exception:  # money was taken: say so, and leave everything needed in the log
+            log.exception(
+                "could not record Telegram payment %s (%s %s, payload %r)",
+                paid.telegram_payment_charge_id,
+                paid.total_amount,
+                paid.currency,
+                paid.invoice_payload,
+            )
+            text = PAID_UNRECORDED.format(charge=paid.telegram_payment_charge_id)
+            await self._send(message.chat.id, _plain(text))
+            return
+        log.info("Telegram payment %s: %s", paid.telegram_payment_charge_id, outcome.result)
+        if outcome.result == "held":
+            await self._send(message.chat.id, _plain(PAID_HELD.format(number=outcome.order_number)))
+        elif outcome.result == "unknown":
+            log.error(
+                "Telegram payment %s (%s %s, payload %r) matches no order",
+                paid.telegram_payment_charge_id,
+                paid.total_amount,
+                paid.currency,
+                paid.invoice_payload,
+            )
+            text = PAID_UNKNOWN.format(charge=paid.telegram_payment_charge_id)
+            await self._send(message.chat.id, _plain(text))
 
     async def _on_edited(self, message: Message) -> None:
         if message.chat.type == "private" or (message.text or "").startswith("/"):
@@ -168,7 +277,9 @@ class TelegramBot:
                     )
                     await self._edit(query, out)
             elif (
-                payload.startswith(codec.COMMAND) and (incoming := from_tap(update, payload[2:])) is not None
+                payload.startswith(codec.COMMAND)
+                and (incoming := from_tap(update, payload[2:], in_chat_payments=self.in_chat_payments))
+                is not None
             ):
                 reply = await handle(self.bot, incoming.request)
                 if reply.alert:
@@ -218,13 +329,20 @@ class TelegramBot:
             return
         if out.image is not None:
             image = out.image
+            captioned = len(out.parts) == 1 and len(out.parts[0]) <= MAX_CAPTION
             await self._call(
                 chat_id,
                 lambda: bot.send_photo(
-                    chat_id, photo=image, caption=out.parts[0][:MAX_CAPTION], parse_mode=out.parse_mode
+                    chat_id,
+                    photo=image,
+                    caption=out.parts[0] if captioned else None,
+                    parse_mode=out.parse_mode if captioned else None,
+                    reply_markup=markup if captioned else None,
                 ),
             )
-            return
+            if captioned:  # else the text follows the photo
+                await self._send_invoice(chat_id, out)
+                return
         for index, part in enumerate(out.parts):
             last = index == len(out.parts) - 1
             await self._call(
@@ -233,11 +351,50 @@ class TelegramBot:
                     chat_id, part, parse_mode=out.parse_mode, reply_markup=markup if last else None
                 ),
             )
+        await self._send_invoice(chat_id, out)
+
+    async def _send_invoice(self, chat_id: int, out: Outgoing) -> None:
+        """The reply's invoice (sendInvoice), after its text; a refusal is explained."""
+        invoice, token = out.invoice, self.settings.payment_provider_token
+        if invoice is None or not token:
+            return
+        bot = self.application.bot
+
+        async def send() -> str | None:
+            try:
+                await bot.send_invoice(
+                    chat_id,
+                    title=invoice.title,
+                    description=invoice.description,
+                    payload=invoice.payload,
+                    provider_token=token,
+                    currency=invoice.currency,
+                    prices=[LabeledPrice(invoice.label, invoice.amount_minor)],
+                    protect_content=True,  # not forwarded for someone else to pay
+                )
+            except BadRequest as exc:
+                return str(exc)
+            return None
+
+        refused = await self._call(chat_id, send)
+        if refused:
+            log.warning("sendInvoice refused for chat %s: %s", chat_id, refused)
+            await self._send(chat_id, _plain(INVOICE_FAILED.format(reason=refused[:100])))
 
     async def _edit(self, query: CallbackQuery, out: Outgoing) -> None:
         """Show ``out`` in place of the tapped message; a file or a long text goes in new messages."""
         message = query.message
         if message is None:
+            return
+        if not isinstance(message, Message) or message.text is None:  # a photo: answer below it
+            if isinstance(message, Message) and message.reply_markup is not None:
+                await self._call(
+                    message.chat.id,
+                    lambda: self.application.bot.edit_message_reply_markup(
+                        chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+                    ),
+                )
+            await self._send(message.chat.id, out)
             return
         if out.document is not None or out.image is not None or len(out.parts) > 1:
             await self._send(message.chat.id, out)
@@ -252,6 +409,7 @@ class TelegramBot:
                 reply_markup=out.keyboard,
             ),
         )
+        await self._send_invoice(message.chat.id, out)
 
     async def _answer(self, query: CallbackQuery, text: str | None, *, alert: bool = False) -> None:
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
-from bots.chat import Button, ChatReply, Document
+from bots.chat import Button, ChatReply, Document, Invoice
 from bots.telegram import codec
 from core.app import Core
 from core.render import Rendered, html_to_plain, split_message
@@ -28,6 +28,7 @@ class Outgoing:
     document: Document | None = None
     image: bytes | None = None
     alert: bool = False
+    invoice: Invoice | None = None
 
     @property
     def alert_text(self) -> str:
@@ -62,6 +63,7 @@ async def render(
         document=reply.document,
         image=reply.image,
         alert=reply.alert,
+        invoice=reply.invoice,
     )
 
 

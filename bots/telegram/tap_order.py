@@ -228,6 +228,7 @@ async def _place(
             await _button(bot, "✏️ Change", f"o:ch {placed.number}"),
             await _button(bot, "✖️ Cancel order", f"c:/cancel {placed.number}"),
         ],
+        [await _button(bot, "💳 Pay", f"c:/pay {placed.number}")],
         [await _button(bot, "« Back to the GO", f"o:go {code}")],
     ]
     return Tap(reply, rows)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from telegram import Chat, Message, Update, User
 
-from bots.chat import ChatRequest
+from bots.chat import Attachment, ChatRequest
 
 CHANNEL = "telegram"
 
@@ -42,11 +42,19 @@ def command_of(text: str, bot_username: str) -> tuple[str | None, list[str], boo
     return name.lower(), rest, ours
 
 
-def from_message(message: Message, user: User | None, bot_username: str) -> Incoming | None:
-    """A text message as a ``ChatRequest``; None when it is a command for another bot."""
+def from_message(
+    message: Message,
+    user: User | None,
+    bot_username: str,
+    *,
+    attachment: Attachment | None = None,
+    in_chat_payments: bool = False,
+) -> Incoming | None:
+    """A text message (or a photo and its caption) as a ``ChatRequest``; None when it is a
+    command for another bot."""
     chat = message.chat
     user_id, name, handle = sender(user, chat)
-    text = message.text or ""
+    text = message.text or message.caption or ""
     name_, args, ours = command_of(text, bot_username)
     if not ours:
         return None
@@ -60,11 +68,13 @@ def from_message(message: Message, user: User | None, bot_username: str) -> Inco
         handle=handle,
         chat_id=str(chat.id),
         in_group=chat.type != Chat.PRIVATE,
+        attachment=attachment,
+        in_chat_payments=in_chat_payments and chat.type == Chat.PRIVATE,
     )
     return Incoming(request, chat.id, chat.type == Chat.PRIVATE, name_, args)
 
 
-def from_tap(update: Update, text: str) -> Incoming | None:
+def from_tap(update: Update, text: str, *, in_chat_payments: bool = False) -> Incoming | None:
     """A button tap that stands for typed ``text``."""
     query = update.callback_query
     if query is None or query.message is None:
@@ -79,6 +89,7 @@ def from_tap(update: Update, text: str) -> Incoming | None:
         handle=handle,
         chat_id=str(chat.id),
         in_group=chat.type != Chat.PRIVATE,
+        in_chat_payments=in_chat_payments and chat.type == Chat.PRIVATE,
     )
     words = text[1:].split() if text.startswith("/") else []
     command = words[0].split("@")[0].lower() if words else None

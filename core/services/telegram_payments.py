@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from core.db.models import GroupOrder, Order, Payment, PaymentRequest
 from core.errors import PaymentError, PermissionDenied
 from core.lookups import load_order
+from core.money import CURRENCIES
 from core.payments.gateway import WebhookEvent
 from core.payments.ledger import Outcome
 from core.payments.status import PAYABLE, AttemptStatus, RequestKind
@@ -23,6 +24,31 @@ from core.status import OrderStatus
 from core.uow import UnitOfWork
 
 PROVIDER = "telegram"
+
+# Digits after the decimal point Telegram expects for each currency ("exp" in Telegram's
+# currencies.json, https://core.telegram.org/bots/payments/currencies.json). An invoice is
+# refused unless these match ``core.money``'s exponent, so an amount is never off by 100×.
+TELEGRAM_EXPONENTS = {
+    "SGD": 2,
+    "MYR": 2,
+    "PHP": 2,
+    "IDR": 2,
+    "THB": 2,
+    "VND": 0,
+    "USD": 2,
+    "KRW": 0,
+    "JPY": 0,
+}
+
+
+def check_currency(currency: str) -> None:
+    """Raise PaymentError unless Telegram counts ``currency`` in the same minor units we do."""
+    ours = CURRENCIES.get(currency)
+    theirs = TELEGRAM_EXPONENTS.get(currency)
+    if ours is None or theirs is None or ours.exponent != theirs:
+        raise PaymentError(
+            f"Paying inside Telegram is not available for {currency}; please use another way to pay."
+        )
 
 
 @dataclass(frozen=True)
@@ -46,6 +72,7 @@ async def telegram_invoice(uow: UnitOfWork, buyer: Actor, number: str) -> Telegr
         if PROVIDER not in {m.method for m in await methods_of(uow, go.id)}:
             raise PaymentError(f"{go.code} does not take payments inside Telegram.")
         request = await request_to_pay(uow, order)
+        check_currency(request.currency)
         attempt = await uow.session.scalar(
             select(Payment).where(
                 Payment.request_id == request.id,

@@ -232,9 +232,9 @@ async def test_odd_input_gets_a_clear_answer(app: App, fake: FakeTelegram, teleg
     fake.send_sticker(BOB)
     await fake.wait_until(lambda: bool(fake.chat(2002)))
     assert "only read text" in fake.last(2002).shown
-    fake.send_photo(BOB, b"\x89PNG not really")
+    fake.send_photo(BOB, b"\x89PNG not really")  # a photo is read, as a proof of payment
     await fake.wait_until(lambda: len(fake.chat(2002)) == 2)
-    assert "only read text" in fake.last(2002).shown
+    assert "Please send the proof as a PNG, JPEG or WebP image" in fake.last(2002).shown
     before = len(fake.chat(2002))
     fake.edit_text(BOB, "/order SVT-FML ALB 1")
     await fake.wait_until(lambda: len(fake.chat(2002)) > before)

@@ -5,8 +5,13 @@ It speaks the documented JSON (``{"ok": true, "result": …}`` or ``{"ok": false
 gomflow uses, records every call, and keeps each chat's messages as a person would see
 them (edits replace text and buttons in place).
 
-Tests drive it as users: ``send_text``, ``tap``, ``send_sticker``… queue updates that the
-bot fetches with getUpdates, or that are POSTed to the webhook once one is set::
+Tests drive it as users: ``send_text``, ``tap``, ``send_photo``, ``send_document``,
+``send_sticker``… queue updates that the bot fetches with getUpdates, or that are POSTed to
+the webhook once one is set. Files a user sends are served as Telegram does: ``getFile``
+gives a ``file_path``, downloaded from ``/file/bot<token>/<file_path>``. Payments follow
+Telegram's order: ``checkout`` sends a ``pre_checkout_query`` for an invoice the bot sent
+(``sendInvoice``), waits for ``answerPreCheckoutQuery``, and only on ok sends the message
+with ``successful_payment``::
 
     fake = FakeTelegram()
     base_url = await fake.start()          # http://127.0.0.1:PORT/bot (the token is appended)
@@ -39,7 +44,8 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
-SENDING = {"sendMessage", "sendDocument", "sendPhoto"}
+SENDING = {"sendMessage", "sendDocument", "sendPhoto", "sendInvoice"}
+PRE_CHECKOUT_LIMIT = 10.0  # seconds Telegram waits for answerPreCheckoutQuery
 GLOBAL_PER_SECOND = 30
 PRIVATE_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
@@ -64,6 +70,7 @@ class Message:
     reply_markup: dict[str, Any] | None = None
     document: tuple[str, bytes] | None = None
     photo: bytes | None = None
+    invoice: dict[str, Any] | None = None  # sendInvoice's parameters
     edits: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -102,7 +109,10 @@ class FakeTelegram:
         self.enforce_limits = False
         self.violations = 0
         self.failures: dict[str, deque[tuple[int, str, int | None]]] = defaultdict(deque)
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, bytes] = {}  # file_id → content
+        self.file_paths: dict[str, str] = {}  # file_id → file_path, as getFile answers
+        self.downloads: list[str] = []  # file paths fetched
+        self.pre_checkout_answers: dict[str, dict[str, Any]] = {}  # query id → the bot's answer
         self.webhook: dict[str, Any] | None = None
         self.webhook_statuses: list[int] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
@@ -239,13 +249,18 @@ class FakeTelegram:
         document = params.get("document")
         if not isinstance(document, tuple):
             return _error(400, "Bad Request: there is no document in the request")
-        message = self._store(params, text=str(params.get("caption", "")))
+        caption = str(params.get("caption", ""))
+        name, data = document
+        sent = {"file_id": f"sent-doc-{len(data)}", "file_unique_id": "sd", "file_name": name}
+        message = self._store(params, text=caption, content={"document": sent, "caption": caption})
         message.document = document
         return _ok(message.raw)
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> web.Response:
         photo = params.get("photo")
-        message = self._store(params, text=str(params.get("caption", "")))
+        caption = str(params.get("caption", ""))
+        sizes = [{"file_id": "sent-photo", "file_unique_id": "sp", "width": 320, "height": 320}]
+        message = self._store(params, text=caption, content={"photo": sizes, "caption": caption})
         message.photo = photo[1] if isinstance(photo, tuple) else str(photo).encode()
         return _ok(message.raw)
 
@@ -253,6 +268,8 @@ class FakeTelegram:
         message = self.messages.get((_int(params.get("chat_id")), _int(params.get("message_id"))))
         if message is None:
             return _error(400, "Bad Request: message to edit not found")
+        if "text" not in message.raw:
+            return _error(400, "Bad Request: there is no text in the message to edit")
         markup = params.get("reply_markup")
         if message.text == params.get("text") and message.reply_markup == markup:
             return _error(400, "Bad Request: message is not modified")
@@ -271,6 +288,9 @@ class FakeTelegram:
             return _error(400, "Bad Request: message to edit not found")
         message.reply_markup = params.get("reply_markup")
         message.edits += 1
+        message.raw = {k: v for k, v in message.raw.items() if k != "reply_markup"}
+        if isinstance(message.reply_markup, dict):
+            message.raw["reply_markup"] = message.reply_markup
         return _ok(message.raw)
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
@@ -281,13 +301,62 @@ class FakeTelegram:
         if file_id not in self.files:
             return _error(400, "Bad Request: invalid file_id")
         size = len(self.files[file_id])
-        return _ok({"file_id": file_id, "file_unique_id": file_id, "file_size": size, "file_path": file_id})
+        if size > 20 * 1024 * 1024:  # bots may download files of up to 20 MB
+            return _error(400, "Bad Request: file is too big")
+        path = self.file_paths[file_id]
+        return _ok({"file_id": file_id, "file_unique_id": file_id, "file_size": size, "file_path": path})
 
     async def _download(self, request: web.Request) -> web.Response:
-        content = self.files.get(request.match_info["path"])
-        return web.Response(status=404) if content is None else web.Response(body=content)
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        file_id = next((f for f, p in self.file_paths.items() if p == path), None)
+        return web.Response(status=404) if file_id is None else web.Response(body=self.files[file_id])
 
-    def _store(self, params: dict[str, Any], *, text: str) -> Message:
+    async def _m_sendInvoice(self, params: dict[str, Any]) -> web.Response:
+        prices = params.get("prices")
+        checks = [
+            (1 <= len(str(params.get("title", ""))) <= 32, "INVOICE_TITLE_INVALID"),
+            (1 <= len(str(params.get("description", ""))) <= 255, "INVOICE_DESCRIPTION_INVALID"),
+            (1 <= len(str(params.get("payload", "")).encode()) <= 128, "INVOICE_PAYLOAD_INVALID"),
+            (bool(params.get("provider_token")), "PAYMENT_PROVIDER_INVALID"),
+            (re.fullmatch(r"[A-Z]{3}", str(params.get("currency", ""))) is not None, "CURRENCY_INVALID"),
+            (
+                isinstance(prices, list)
+                and bool(prices)
+                and all(isinstance(p.get("amount"), int) and p.get("label") for p in prices),
+                "PRICES_INVALID",
+            ),
+        ]
+        for ok, error in checks:
+            if not ok:
+                return _error(400, f"Bad Request: {error}")
+        total = sum(int(p["amount"]) for p in prices)
+        invoice = {
+            "title": params["title"],
+            "description": params["description"],
+            "start_parameter": params.get("start_parameter", ""),
+            "currency": params["currency"],
+            "total_amount": total,
+        }
+        message = self._store(params, text=str(params["title"]), content={"invoice": invoice})
+        message.invoice = {**params, "total_amount": total}
+        return _ok(message.raw)
+
+    async def _m_answerPreCheckoutQuery(self, params: dict[str, Any]) -> web.Response:
+        query_id = str(params.get("pre_checkout_query_id", ""))
+        ok = params.get("ok") in (True, "true", "True")
+        if not query_id:
+            return _error(400, "Bad Request: QUERY_ID_INVALID")
+        if not ok and not params.get("error_message"):
+            return _error(400, "Bad Request: error_message is required when ok is false")
+        self.pre_checkout_answers[query_id] = {"ok": ok, "error_message": params.get("error_message")}
+        return _ok(True)
+
+    def _store(self, params: dict[str, Any], *, text: str, content: dict[str, Any] | None = None) -> Message:
+        """Keep a message the bot sent; ``content`` replaces ``text`` in the raw message
+        (a photo and its caption, a document, an invoice)."""
         chat_id = _int(params["chat_id"])
         message_id = next(self._message_ids[chat_id])
         raw = {
@@ -295,8 +364,10 @@ class FakeTelegram:
             "date": int(time.time()),
             "chat": _chat(chat_id),
             "from": self.bot,
-            "text": text,
+            **(content if content is not None else {"text": text}),
         }
+        if isinstance(params.get("reply_markup"), dict):
+            raw["reply_markup"] = params["reply_markup"]
         message = Message(chat_id, message_id, text, params.get("parse_mode"), params.get("reply_markup"))
         message.raw = raw
         self.messages[(chat_id, message_id)] = message
@@ -330,11 +401,106 @@ class FakeTelegram:
         }
         return self.push({"message": self._incoming(user, chat_id, sticker=sticker)})
 
-    def send_photo(self, user: dict[str, Any], content: bytes, chat_id: int | None = None) -> int:
-        file_id = f"photo-{len(self.files) + 1}"
+    def send_photo(
+        self,
+        user: dict[str, Any],
+        content: bytes,
+        chat_id: int | None = None,
+        *,
+        caption: str | None = None,
+        file_size: int | None = None,
+    ) -> int:
+        """A photo as Telegram delivers it: several sizes, largest last, each its own file.
+        ``file_size`` overrides the size the update reports for the largest."""
+        thumb = self._add_file(content[:64], "photos", "jpg")
+        full = self._add_file(content, "photos", "jpg")
+        photo = [
+            {"file_id": thumb, "file_unique_id": f"u{thumb}", "width": 90, "height": 90, "file_size": 64},
+            {
+                "file_id": full,
+                "file_unique_id": f"u{full}",
+                "width": 1280,
+                "height": 1280,
+                "file_size": len(content) if file_size is None else file_size,
+            },
+        ]
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        return self.push({"message": self._incoming(user, chat_id, photo=photo, **extra)})
+
+    def send_document(
+        self,
+        user: dict[str, Any],
+        content: bytes,
+        file_name: str,
+        mime_type: str,
+        chat_id: int | None = None,
+        *,
+        caption: str | None = None,
+        file_size: int | None = None,
+    ) -> int:
+        """A file sent as a document (uncompressed); ``file_size`` overrides the reported size."""
+        file_id = self._add_file(content, "documents", file_name.rsplit(".", 1)[-1])
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content) if file_size is None else file_size,
+        }
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        return self.push({"message": self._incoming(user, chat_id, document=document, **extra)})
+
+    def _add_file(self, content: bytes, folder: str, extension: str) -> str:
+        number = len(self.files) + 1
+        file_id = f"AgAC-file-{number}"
         self.files[file_id] = content
-        photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 90, "height": 90}]
-        return self.push({"message": self._incoming(user, chat_id, photo=photo)})
+        self.file_paths[file_id] = f"{folder}/file_{number}.{extension}"
+        return file_id
+
+    async def checkout(
+        self,
+        user: dict[str, Any],
+        invoice: Message,
+        *,
+        charge_id: str = "tg-charge-1",
+        amount: int | None = None,
+    ) -> dict[str, Any]:
+        """The buyer taps Pay on ``invoice`` and confirms: a ``pre_checkout_query``, then, only if
+        the bot answered ok within Telegram's 10 seconds, the ``successful_payment`` message.
+        Returns the bot's answer to the pre-checkout query."""
+        assert invoice.invoice is not None, "that message is not an invoice"
+        query_id = f"pcq-{next(self._callback_ids)}"
+        total = invoice.invoice["total_amount"] if amount is None else amount
+        self.push(
+            {
+                "pre_checkout_query": {
+                    "id": query_id,
+                    "from": user,
+                    "currency": invoice.invoice["currency"],
+                    "total_amount": total,
+                    "invoice_payload": invoice.invoice["payload"],
+                }
+            }
+        )
+        await self.wait_until(lambda: query_id in self.pre_checkout_answers, timeout=PRE_CHECKOUT_LIMIT)
+        answer = self.pre_checkout_answers[query_id]
+        if answer["ok"]:
+            self.successful_payment(user, invoice, charge_id=charge_id, amount=total)
+        return answer
+
+    def successful_payment(
+        self, user: dict[str, Any], invoice: Message, *, charge_id: str, amount: int | None = None
+    ) -> int:
+        """The service message Telegram sends once the money is taken (also to repeat it)."""
+        assert invoice.invoice is not None, "that message is not an invoice"
+        paid = {
+            "currency": invoice.invoice["currency"],
+            "total_amount": invoice.invoice["total_amount"] if amount is None else amount,
+            "invoice_payload": invoice.invoice["payload"],
+            "telegram_payment_charge_id": charge_id,
+            "provider_payment_charge_id": f"provider-{charge_id}",
+        }
+        return self.push({"message": self._incoming(user, invoice.chat_id, successful_payment=paid)})
 
     def edit_text(self, user: dict[str, Any], text: str, chat_id: int | None = None) -> int:
         message = self._incoming(user, chat_id, text=text, edit_date=int(time.time()))
@@ -515,7 +681,16 @@ async def _params(request: web.Request) -> dict[str, Any]:
 
 
 def _maybe_json(key: str, value: str) -> Any:
-    if key in {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}:
+    if key in {
+        "reply_markup",
+        "commands",
+        "scope",
+        "allowed_updates",
+        "entities",
+        "link_preview_options",
+        "prices",
+        "suggested_tip_amounts",
+    }:
         try:
             return json.loads(value)
         except ValueError:

@@ -67,6 +67,11 @@ PAYMENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"number": "SVT-FML-3", "amount": "S$25.90", "label": "Card (Stripe)", "url": "http://x"},
         ["Pay S$25.90 for SVT-FML-3 with Card (Stripe): http://x"],
     ),
+    (
+        "invoice_sent",
+        {"pay": pay_view(kind="shipping")},
+        ["The shipping of order SVT-FML-3 (SVT-FML): S$25.90", "Tap Pay on the invoice"],
+    ),
     ("proof_received", {"proof": PROOF}, ["Your proof for SVT-FML-3 (S$25.90) is with the GOM"]),
     ("proof_reviewed", {"proof": PROOF.__class__(**{**PROOF.__dict__, "status": "approved"})}, ["Approved"]),
     (
