@@ -332,7 +332,7 @@ class FakeTelegram:
         for ok, error in checks:
             if not ok:
                 return _error(400, f"Bad Request: {error}")
-        total = sum(int(p["amount"]) for p in prices)
+        total = sum(int(p["amount"]) for p in prices or [])
         invoice = {
             "title": params["title"],
             "description": params["description"],
