@@ -46,14 +46,16 @@ async def drive(fake: FakeTelegram, taps: int, data: Any) -> tuple[float, list[f
     return taps / seconds, sorted((answered[chat] - at) * 1000 for chat, at in offered.items())
 
 
-async def ours(taps: int) -> tuple[float, list[float], int]:
+async def ours(taps: int, concurrency: int) -> tuple[float, list[float], int]:
     fake = FakeTelegram()
     await fake.start()
     with tempfile.TemporaryDirectory() as tmp:
         app = bootstrap(Settings(database_url=f"sqlite+aiosqlite:///{tmp}/telegram.db"), write=lambda _: None)
         await upgrade(app.core.db)
         await open_go(app, cap=min(100_000, taps * 2), items=('ALB 25.90 "FML album"',))
-        settings = TelegramSettings(bot_token=fake.token, api_base_url=fake.base_url)
+        settings = TelegramSettings(
+            bot_token=fake.token, api_base_url=fake.base_url, concurrent_updates=concurrency
+        )
         # buyers reach a GO card through the bot (a deep link), so they are known by then
         await asyncio.gather(
             *(identify(app.core.uow(), "telegram", str(FIRST_BUYER + n), f"Fan {n}") for n in range(taps))
@@ -68,7 +70,7 @@ async def ours(taps: int) -> tuple[float, list[float], int]:
     return rate, latencies, placed
 
 
-async def echo_floor(taps: int) -> tuple[float, list[float]]:
+async def echo_floor(taps: int, concurrency: int) -> tuple[float, list[float]]:
     """The least a python-telegram-bot bot can do per tap: answer it and edit the message."""
     fake = FakeTelegram()
     await fake.start()
@@ -80,7 +82,12 @@ async def echo_floor(taps: int) -> tuple[float, list[float]]:
         await query.edit_message_text(f"echo: {query.data}")
 
     application = (
-        ApplicationBuilder().token(fake.token).base_url(fake.base_url).connection_pool_size(64).build()
+        ApplicationBuilder()
+        .token(fake.token)
+        .base_url(fake.base_url)
+        .concurrent_updates(concurrency)
+        .connection_pool_size(concurrency)
+        .build()
     )
     application.add_handler(CallbackQueryHandler(echo))
     try:
@@ -96,9 +103,9 @@ async def echo_floor(taps: int) -> tuple[float, list[float]]:
     return result
 
 
-async def bench(taps: int) -> dict[str, float]:
-    floor_rate, floor_latencies = await echo_floor(taps)
-    rate, latencies, placed = await ours(taps)
+async def bench(taps: int, concurrency: int) -> dict[str, float]:
+    floor_rate, floor_latencies = await echo_floor(taps, concurrency)
+    rate, latencies, placed = await ours(taps, concurrency)
     figures = {
         "taps": taps,
         "placed": placed,
@@ -112,6 +119,7 @@ async def bench(taps: int) -> dict[str, float]:
             [
                 ("cores", str(os.cpu_count())),
                 ("taps (one per buyer, offered at once)", f"{taps:,}"),
+                ("updates handled at once (both bots)", str(concurrency)),
                 ("orders placed", f"{placed:,}"),
                 ("gomflow: updates per second", f"{rate:,.0f}"),
                 (
@@ -134,8 +142,9 @@ async def bench(taps: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description="Telegram adapter against an echo-bot floor")
     parser.add_argument("--taps", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=1, help="concurrent updates in both bots")
     args = parser.parse_args(argv)
-    return asyncio.run(bench(args.taps))
+    return asyncio.run(bench(args.taps, args.concurrency))
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ class TelegramSettings:
     webhook_secret: str | None = None  # default: derived from the token
     file_url: str | None = None  # where files are downloaded; default: derived from api_base_url
     payment_provider_token: str | None = None  # from @BotFather's Payments: enables Pay in Telegram
+    # updates handled at once: overlaps the round trips to Telegram's servers
+    concurrent_updates: int = 16
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TelegramSettings:
@@ -79,6 +81,7 @@ class TelegramSettings:
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             file_url=env.get("TELEGRAM_FILE_BASE_URL") or None,
             payment_provider_token=env.get("TELEGRAM_PAYMENT_PROVIDER_TOKEN") or None,
+            concurrent_updates=max(1, int(env.get("TELEGRAM_CONCURRENT_UPDATES") or cls.concurrent_updates)),
         )
 
     @property

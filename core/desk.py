@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
-from core.errors import GomflowError, PriceChanged
+from core.errors import AlreadyClaimed, GomflowError, PriceChanged
+from core.inbound import claim_plan
 from core.money import format_money
 from core.orders import view_of
 from core.quantities import LineRequest
@@ -35,7 +38,7 @@ from core.reservations import (
 from core.views import OrderView
 
 MAX_BATCH = 128
-MAX_INBOUND_ID = 200
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,22 +50,22 @@ class PlaceOrder:
     requests: tuple[LineRequest, ...]
     # prices the buyer saw, by token (``ALB`` or ``ALB:A``): refuse rather than charge another
     expected_prices: tuple[tuple[str, int], ...] = ()
+    # an inbound id (source, id) recorded with the order, so a repeated tap orders once
+    claim: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimDelivery:
-    """Record an inbound id (DESIGN rule 5); answered True the first time only."""
+class RunPlan:
+    """A small piece of work riding in a batch: a lookup, or one conditional insert.
 
-    source: str
-    external_id: str
+    It runs without a savepoint of its own, so it must be one statement or read only.
+    """
+
+    plan: Callable[[datetime], Plan[Any]]
 
 
-Command = PlaceOrder | ClaimDelivery
-Outcome = OrderView | GomflowError | bool
-CLAIM = (
-    "INSERT INTO processed_inbound (source, external_id, processed_at) VALUES (?, ?, ?) "
-    "ON CONFLICT (source, external_id) DO NOTHING"
-)
+Command = PlaceOrder | RunPlan
+Outcome = Any
 
 
 class OrderDesk:
@@ -84,13 +87,16 @@ class OrderDesk:
         assert isinstance(outcome, OrderView)
         return outcome
 
-    async def claim(self, source: str, external_id: str) -> bool:
-        """Record an inbound id in the next batch; False if it was seen before.
+    async def run(self, plan: Callable[[datetime], Plan[T]]) -> T:
+        """Run a one-statement or read-only plan in the next batch and return its result.
 
-        Every update a bot receives is claimed first, so claims ride in the same
-        batches as the orders instead of paying for a transaction each.
+        What a bot does for every update (claim its id, look up the sender) rides in the
+        same batches as the orders instead of paying for a transaction each.
         """
-        return await self._submit(ClaimDelivery(source, external_id[:MAX_INBOUND_ID])) is True
+        outcome = await self._submit(RunPlan(plan))
+        if isinstance(outcome, GomflowError):
+            raise outcome
+        return outcome  # type: ignore[no-any-return]
 
     async def _submit(self, command: Command) -> Outcome:
         if self._closed:
@@ -215,9 +221,11 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
     catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError] = {}
     outcomes: list[Outcome] = []
     for command in commands:
-        if isinstance(command, ClaimDelivery):
-            claimed = yield Statement(CLAIM, (command.source, command.external_id, now), "count")
-            outcomes.append(claimed == 1)
+        if isinstance(command, RunPlan):
+            try:
+                outcomes.append((yield from command.plan(now)))
+            except GomflowError as refusal:
+                outcomes.append(refusal)
             continue
         key = command.go_code.strip().upper()
         try:
@@ -233,6 +241,8 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
             go, items = found
             lines = resolve_lines(go, items, list(command.requests))
             _check_prices(go, lines, dict(command.expected_prices))
+            if command.claim is not None and not (yield from claim_plan(*command.claim, now)):
+                raise AlreadyClaimed("Already on it — that order was sent once.")
             yield Statement("SAVEPOINT order_desk")
             try:
                 placed = yield from place_plan(go, command.buyer_id, command.channel, lines, now)

@@ -90,6 +90,12 @@ class BuyerLimitReached(GomflowError):
     code = "buyer_limit"
 
 
+class AlreadyClaimed(Conflict):
+    """The same inbound request (a double tap) was handled already."""
+
+    code = "already_claimed"
+
+
 class PriceChanged(GomflowError):
     """The buyer confirmed a price that is no longer the item's price."""
 

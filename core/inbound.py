@@ -3,9 +3,10 @@ payment event ids are recorded, so a repeat is acknowledged and ignored."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from datetime import datetime
 
 from core.db.models import ProcessedInbound
+from core.db.raw import Plan, Statement
 from core.db.upsert import insert_ignoring_conflict
 from core.uow import UnitOfWork
 
@@ -29,20 +30,20 @@ async def first_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+CLAIM = (
+    "INSERT INTO processed_inbound (source, external_id, processed_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (source, external_id) DO NOTHING"
+)
+
+
+def claim_plan(source: str, external_id: str, now: datetime) -> Plan[bool]:
+    claimed = yield Statement(CLAIM, (source, external_id[:MAX_ID], now), "count")
+    return bool(claimed == 1)
+
+
 async def claim_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool:
     """Record a delivery on its own, for adapters whose work commits separately.
 
     Claims go through the order desk, batched with whatever else is being written.
     """
-    return await uow.desk.claim(source, external_id)
-
-
-async def forget_delivery(uow: UnitOfWork, source: str, external_id: str) -> None:
-    """Undo a claim whose work failed unexpectedly, so the delivery may be tried again."""
-    async with uow:
-        await uow.session.execute(
-            delete(ProcessedInbound).where(
-                ProcessedInbound.source == source, ProcessedInbound.external_id == external_id[:MAX_ID]
-            )
-        )
-        await uow.commit()
+    return bool(await uow.desk.run(lambda now: claim_plan(source, external_id, now)))

@@ -101,8 +101,8 @@ class TelegramBot:
             .token(settings.bot_token)
             .base_url(settings.api_base_url)
             .base_file_url(settings.file_base_url)
-            .concurrent_updates(True)
-            .connection_pool_size(64)
+            .concurrent_updates(settings.concurrent_updates)
+            .connection_pool_size(settings.concurrent_updates)  # one connection per update at work
         )
         if settings.webhook_url:
             builder = builder.updater(None)
@@ -266,16 +266,19 @@ class TelegramBot:
                 await self._answer(query, EXPIRED, alert=True)
             elif payload.startswith(codec.ORDER) and (incoming := from_tap(update, "")) is not None:
                 tap = await handle_tap(self.bot, incoming, payload, self.username)
-                await self._answer(query, tap.alert or tap.toast, alert=tap.alert is not None)
-                if tap.reply is not None:
-                    out = await render(
-                        self.bot.core,
-                        tap.reply,
-                        private=incoming.private,
-                        bot_username=self.username,
-                        rows=tap.rows,
-                    )
-                    await self._edit(query, out)
+                answered = self._answer(query, tap.alert or tap.toast, alert=tap.alert is not None)
+                if tap.reply is None:
+                    await answered
+                    return
+                out = await render(
+                    self.bot.core,
+                    tap.reply,
+                    private=incoming.private,
+                    bot_username=self.username,
+                    rows=tap.rows,
+                )
+                # the answer (ending the spinner) and the edit are independent: send both at once
+                await asyncio.gather(answered, self._edit(query, out))
             elif (
                 payload.startswith(codec.COMMAND)
                 and (incoming := from_tap(update, payload[2:], in_chat_payments=self.in_chat_payments))

@@ -24,8 +24,7 @@ from bots.commands.table import render_reply
 from bots.telegram import codec
 from bots.telegram.render import deep_link
 from bots.telegram.translate import CHANNEL, Incoming
-from core.errors import GomflowError, PriceChanged
-from core.inbound import claim_delivery, forget_delivery
+from core.errors import AlreadyClaimed, GomflowError, PriceChanged
 from core.money import format_money
 from core.quantities import LineRequest
 from core.services import ordering, reports
@@ -195,28 +194,23 @@ def _most(card: GroupOrderView, choice: Choice) -> int:
 
 async def _confirm(bot: BotContext, incoming: Incoming, args: list[str], bot_username: str) -> Tap:
     code, token, quantity, price, nonce = args[0], args[1], int(args[2]), int(args[3]), args[4]
-    claim = f"{incoming.chat_id}:{nonce}"
-    if not await claim_delivery(bot.core.uow(), TAP_SOURCE, claim):
-        return Tap(toast="Already on it — that order was sent once.")
-    try:
-        return await _place(bot, incoming, code, token, quantity, price, bot_username)
-    except Exception:  # not a refusal: let the same button be tried again
-        await forget_delivery(bot.core.uow(), TAP_SOURCE, claim)
-        raise
-
-
-async def _place(
-    bot: BotContext, incoming: Incoming, code: str, token: str, quantity: int, price: int, bot_username: str
-) -> Tap:
-    # The desk checks everything at once (open, room, stock, limit, the price shown), so
-    # the usual tap costs no read of the card; only a refusal shows the card again.
+    # The desk checks everything at once — the button not used before, the GO open, room,
+    # stock, the buyer's limit, the price shown — so a tap costs no read of the card; the
+    # button's use is recorded with the order, and rolled back with it if anything fails.
     request = incoming.request
     actor = await identify(bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
     item, _, variant = token.partition(":")
     try:
         placed = await ordering.place_order(
-            bot.core.uow(), actor, code, [LineRequest(item, variant or None, quantity)], {token: price}
+            bot.core.uow(),
+            actor,
+            code,
+            [LineRequest(item, variant or None, quantity)],
+            {token: price},
+            claim=(TAP_SOURCE, f"{incoming.chat_id}:{nonce}"),
         )
+    except AlreadyClaimed as repeat:
+        return Tap(toast=repeat.message)
     except PriceChanged:
         return await _quantity(bot, incoming, code, token, quantity, price, bot_username)
     except GomflowError as refusal:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select, update
 
 from core.db.models import GroupOrder, Identity, StaffMember, User
+from core.db.raw import Plan, Statement
 from core.db.upsert import insert_ignoring_conflict
 from core.errors import Conflict, InvalidInput, PermissionDenied, UnknownUser
 from core.uow import UnitOfWork
@@ -41,25 +43,10 @@ async def identify(
 
     Runs on every message, so the common case (known, unchanged) is a read.
     """
-    async with uow.reading() as reader:
-        known = (
-            await reader.session.execute(
-                select(
-                    Identity.id,
-                    Identity.handle,
-                    Identity.reachable,
-                    User.id,
-                    User.display_name,
-                    User.is_gom,
-                    _is_staff(User.id),
-                )
-                .join(User, User.id == Identity.user_id)
-                .where(Identity.channel == channel, Identity.external_id == external_id)
-            )
-        ).first()
-    if known is not None and known.reachable and (not handle or known.handle == _clean_handle(handle)):
+    known = await uow.desk.run(lambda _: _lookup(channel, external_id))
+    if known is not None and known[2] and (not handle or known[1] == _clean_handle(handle)):
         identity_id, _, _, user_id, name, is_gom, is_staff = known
-        return Actor(user_id, identity_id, channel, name, is_gom, bool(is_staff))
+        return Actor(user_id, identity_id, channel, name, bool(is_gom), bool(is_staff))
     async with uow:
         identity = await _find_identity(uow, channel, external_id)
         if identity is None:
@@ -91,6 +78,18 @@ async def identify(
         actor = await _actor_for(uow, identity)
         await uow.commit()
         return actor
+
+
+LOOKUP = (
+    "SELECT i.id, i.handle, i.reachable, u.id, u.display_name, u.is_gom, "
+    "EXISTS (SELECT 1 FROM staff s WHERE s.member_id = u.id) "
+    "FROM identities i JOIN users u ON u.id = i.user_id WHERE i.channel = ? AND i.external_id = ?"
+)
+
+
+def _lookup(channel: str, external_id: str) -> Plan[Any]:
+    """The sender and what they may do, in one read riding in the order desk's batch."""
+    return (yield Statement(LOOKUP, (channel, external_id), "row"))
 
 
 async def register_gom(uow: UnitOfWork, channel: str, external_id: str, display_name: str) -> Actor:

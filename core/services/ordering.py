@@ -24,18 +24,20 @@ async def place_order(
     go_code: str,
     requests: list[LineRequest],
     expected_prices: dict[str, int] | None = None,
+    claim: tuple[str, str] | None = None,
 ) -> OrderView:
     """Place an order through the order desk (group commit).
 
     ``expected_prices`` (by token, ``ALB`` or ``ALB:A``) are the prices the buyer was
     shown; if one has changed the order is refused with ``PriceChanged``, never placed
-    at a price they did not see.
+    at a price they did not see. ``claim`` (source, id) is recorded with the order, so a
+    repeated request (a double tap) is refused with ``AlreadyClaimed``.
     """
     if not requests:
         raise InvalidInput("Say what to order: /order CODE ITEM QTY, e.g. /order SVT-FML ALB:A 1.")
     prices = tuple(sorted((expected_prices or {}).items()))
     return await uow.desk.place(
-        PlaceOrder(buyer.user_id, buyer.name, buyer.channel, go_code, tuple(requests), prices)
+        PlaceOrder(buyer.user_id, buyer.name, buyer.channel, go_code, tuple(requests), prices, claim)
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import drop, memory
+from bench import drop, memory, telegram
 from tests.conftest import NO_POSTGRES, POSTGRES_URL
 
 
@@ -31,3 +31,9 @@ def test_memory_benchmark_reads_the_peak_of_a_real_run(capsys: pytest.CaptureFix
     peak = memory.main(["--orders", "500", "--buyers", "40"])
     assert 10 < peak < 2000
     assert "drop orders answered through the console  40" in capsys.readouterr().out
+
+
+def test_telegram_benchmark_orders_by_taps_against_the_echo_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    figures = telegram.main(["--taps", "40", "--concurrency", "4"])
+    assert figures["placed"] == 40 and figures["rate"] > 0 and figures["floor_rate"] > 0
+    assert "gomflow as a share of the floor" in capsys.readouterr().out
