@@ -346,8 +346,12 @@ async def a_drop(app: App, fake: FakeTelegram) -> None:
         message = shown[int(str(tapper["id"]))]
         fake.tap_data(tapper, message, f"o:cf SVT-FML ALB 1 2590 n{tapper['id']}")
         fake.tap_data(tapper, message, f"o:cf SVT-FML ALB 1 2590 n{tapper['id']}")  # a double tap
+    # wait for what arrived, not for attempts: a reply told to retry after 429 is still on its way
     await fake.wait_until(
-        lambda: len(fake.calls_to("sendMessage")) >= 100 and len(fake.calls_to("answerCallbackQuery")) >= 200,
+        lambda: (
+            all(fake.chat(int(str(t["id"]))) for t in typists)
+            and sum(len(fake.answers_to(int(str(t["id"])))) for t in tappers) >= 200
+        ),
         timeout=90,
     )
     await fake.settle(quiet=0.3)
