@@ -1,66 +1,192 @@
-"""Delivers the outbox: claims due messages, renders them per channel, records the outcome."""
+"""Delivers the outbox: claims due messages, spaces them under each platform's limits,
+renders them per channel and records the outcome.
+
+* Claims are small and ordered by priority, and a channel that is already booked more
+  than ``horizon`` seconds ahead is not claimed for, so a transactional message queued
+  during a 10,000-message broadcast is claimed within about ``horizon`` seconds and goes
+  next on its channel.
+* A message whose chat is still inside its own limit goes back to the outbox, due when
+  the chat is free, instead of holding up everyone else.
+* A 429 pauses the channel for ``retry_after`` and puts the message back untried; 5xx and
+  network errors retry with exponential backoff and jitter; a recipient who blocked the
+  bot is marked unreachable and never tried again.
+* Deliveries are recorded in small batches (every ``flush_seconds``): a crash can repeat
+  only what was sent in that last moment, within the claim's lease.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 
 from channels.base import Channel, DeliveryError, RecipientUnreachable
+from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
-from core.outbox import Outgoing, claim_due, mark_failed, mark_retry, mark_sent
-from core.render import Renderer
+from core.outbox import Outgoing, claim_due, defer, mark_failed, mark_retry, mark_sent_many
+from core.render import Rendered, Renderer
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retried: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
 class Dispatcher:
     def __init__(
-        self, core: Core, renderer: Renderer, channels: Mapping[str, Channel], poll_seconds: float = 5.0
+        self,
+        core: Core,
+        renderer: Renderer,
+        channels: Mapping[str, Channel],
+        poll_seconds: float = 5.0,
+        *,
+        limits: Mapping[str, ChannelLimits] | None = None,
+        concurrency: int | None = None,
+        batch: int = 20,
+        horizon: float = 0.25,
+        flush_seconds: float = 0.05,
     ) -> None:
         self._core = core
         self._renderer = renderer
         self._channels = channels
         self._poll = poll_seconds
+        self._batch = batch
+        self._horizon = horizon
+        self._flush_seconds = flush_seconds
+        self._lease = timedelta(seconds=core.settings.outbox_lease_seconds)
+        self.limiter = Limiter(limits if limits is not None else limits_from(core.settings.rate_limits))
+        self._concurrency = concurrency or core.settings.dispatch_concurrency
+        self._slots: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sent: list[int] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.stats = DispatchStats()
         self._wake = asyncio.Event()
         core.outbox_listeners.append(self._wake.set)
 
     async def run_once(self) -> int:
-        """Deliver everything due now; returns how many were delivered."""
-        delivered = 0
-        while batch := await claim_due(self._core.uow()):
-            for message in batch:
-                delivered += await self._deliver(message)
-        return delivered
+        """Deliver everything due now (waiting out rate limits); returns how many were delivered."""
+        before = self.stats.sent
+        await self._drain()
+        return self.stats.sent - before
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("outbox delivery round failed; trying again shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-
-    async def _deliver(self, message: Outgoing) -> int:
-        channel = self._channels.get(message.channel)
-        if channel is None:
-            await mark_retry(self._core.uow(), message, f"no {message.channel} transport is running")
-            return 0
         try:
-            rendered = self._renderer.render(message.template, message.channel, message.context)
-            await channel.send(message.address, rendered)
-        except RecipientUnreachable as exc:
-            await mark_failed(self._core.uow(), message, str(exc), unreachable=True)
-            return 0
-        except DeliveryError as exc:
-            await mark_retry(self._core.uow(), message, str(exc), exc.retry_after)
-            return 0
-        except Exception as exc:
-            log.exception("delivering outbox message %s failed", message.id)
-            await mark_retry(self._core.uow(), message, repr(exc))
-            return 0
-        await mark_sent(self._core.uow(), message.id)
-        return 1
+            while True:
+                self._wake.clear()
+                try:
+                    await self._drain()
+                except Exception:
+                    log.exception("outbox delivery round failed; trying again shortly")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _drain(self) -> None:
+        while True:
+            saturated = [c for c in self._channels if self.limiter.backlog(c) > self._horizon]
+            batch = await claim_due(
+                self._core.uow(), self._batch, lease=self._lease, exclude_channels=saturated
+            )
+            if batch:
+                await self._plan(batch)
+                continue
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=self._horizon / 2, return_when="FIRST_COMPLETED")
+            elif saturated:
+                soonest = min(self.limiter.backlog(c) for c in saturated)
+                await asyncio.sleep(max(0.005, soonest - self._horizon))
+            else:
+                break
+        await self._flush()
+
+    async def _plan(self, batch: list[Outgoing]) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._concurrency)
+        later: list[tuple[int, float]] = []
+        for message in batch:
+            channel = self._channels.get(message.channel)
+            if channel is None:
+                await mark_retry(self._core.uow(), message, f"no {message.channel} transport is running")
+                self.stats.retried += 1
+                continue
+            free_at = self.limiter.chat_free_at(message.channel, message.address, message.group)
+            wait = free_at - time.monotonic()
+            if wait > self._horizon:
+                later.append((message.id, wait))
+                continue
+            slot = self.limiter.reserve(message.channel, message.address, message.group)
+            task = asyncio.create_task(self._send(message, channel, slot))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if later:
+            self.stats.deferred += len(later)
+            now = self._core.clock.now()
+            await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
+
+    async def _send(self, message: Outgoing, channel: Channel, slot: float) -> None:
+        assert self._slots is not None
+        await asyncio.sleep(max(0.0, slot - time.monotonic()))
+        async with self._slots:
+            try:
+                rendered = self._render(message)
+                await self.limiter.wait_turn(message.channel, message.address, message.group)
+                await channel.send(message.address, rendered)
+            except RecipientUnreachable as exc:
+                self.stats.failed += 1
+                await mark_failed(self._core.uow(), message, str(exc), unreachable=True)
+                return
+            except DeliveryError as exc:
+                await self._retry_later(message, exc)
+                return
+            except Exception as exc:
+                log.exception("delivering outbox message %s failed", message.id)
+                self.stats.retried += 1
+                await mark_retry(self._core.uow(), message, repr(exc))
+                return
+        self.stats.sent += 1
+        self._sent.append(message.id)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _retry_later(self, message: Outgoing, exc: DeliveryError) -> None:
+        if exc.retry_after is None:
+            self.stats.retried += 1
+            await mark_retry(self._core.uow(), message, str(exc))
+            return
+        # A rate limit is not a failure: pause as the platform asks and try again untried.
+        if exc.scope == "channel":
+            self.limiter.pause(message.channel, exc.retry_after)
+        self.stats.deferred += 1
+        due = self._core.clock.now() + timedelta(seconds=exc.retry_after)
+        await defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500])
+
+    def _render(self, message: Outgoing) -> Rendered:
+        rendered = self._renderer.render(message.template, message.channel, message.context)
+        if message.channel == "email":
+            try:
+                html = self._renderer.render(message.template, "email_html", message.context).text
+            except KeyError:
+                html = None
+            rendered = Rendered(rendered.text, rendered.markup, html)
+        return rendered
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self._flush_seconds)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        while self._sent:
+            done, self._sent = self._sent, []
+            await mark_sent_many(self._core.uow(), done)
