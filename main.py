@@ -30,11 +30,13 @@ from bots.dispatch import handle
 from channels.base import Channel
 from channels.console import ConsoleChannel
 from channels.dispatcher import Dispatcher
+from channels.setup import close_all, configured_channels, describe
 from core.app import Core, build_core
 from core.clock import Clock
 from core.config import Settings
 from core.db.migrate import upgrade
 from core.services.accounts import register_gom
+from scheduler.jobs import Ticker
 from templates import JinjaRenderer
 from web.app import build_web_app
 
@@ -47,17 +49,20 @@ class App:
     bot: BotContext
     dispatcher: Dispatcher
     channels: dict[str, Channel]
+    ticker: Ticker
 
 
 def bootstrap(settings: Settings, *, clock: Clock | None = None, write: Callable[[str], None] = print) -> App:
     core = build_core(settings, clock)
     renderer = JinjaRenderer()
     channels: dict[str, Channel] = {"console": ConsoleChannel(write)}
+    channels.update(configured_channels(settings))
     return App(
         core=core,
         bot=BotContext(core, renderer),
         dispatcher=Dispatcher(core, renderer, channels),
         channels=channels,
+        ticker=Ticker(core),
     )
 
 
@@ -74,6 +79,11 @@ async def run(settings: Settings, console: bool) -> None:
     stop = asyncio.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
+    for line in describe(app.channels):
+        log.info(line)
+    # Catch up first: deadlines, expiries and reminders that fell due while gomflow was down.
+    await app.ticker.tick()
+    app.ticker.start()
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox")]
     if console:
         tasks.append(asyncio.create_task(_console(app), name="console"))
@@ -81,8 +91,10 @@ async def run(settings: Settings, console: bool) -> None:
         await stop.wait()
         log.info("stopping")
     finally:
+        app.ticker.shutdown()
         for task in tasks:
             task.cancel()
+        await close_all(app.channels)
         await runner.cleanup()
         await app.core.db.dispose()
 
