@@ -37,6 +37,10 @@ class DiscordChannel:
             channel_id = await self._dm_channel(address)
         await self._post(f"/channels/{channel_id}/messages", {"content": message.text[:MAX_CONTENT]})
 
+    def requests_for(self, address: str) -> int:
+        """API requests the next message to ``address`` takes: a first DM opens the DM channel."""
+        return 1 if address.startswith("channel:") or address in self._dm_channels else 2
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

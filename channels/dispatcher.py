@@ -23,11 +23,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from channels.base import Channel, DeliveryError, RecipientUnreachable
 from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
-from core.outbox import Outgoing, claim_due, defer, mark_failed, mark_retry, mark_sent_many
+from core.outbox import MAX_ATTEMPTS, Outgoing, claim_due, defer, mark_failed, mark_retry, mark_sent_many
 from core.render import Rendered, Renderer
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class Dispatcher:
         batch: int = 20,
         horizon: float = 0.25,
         flush_seconds: float = 0.05,
+        backoff_seconds: float = 2.0,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._core = core
         self._renderer = renderer
@@ -62,6 +65,8 @@ class Dispatcher:
         self._batch = batch
         self._horizon = horizon
         self._flush_seconds = flush_seconds
+        self._backoff = backoff_seconds
+        self._max_attempts = max_attempts
         self._lease = timedelta(seconds=core.settings.outbox_lease_seconds)
         self.limiter = Limiter(limits if limits is not None else limits_from(core.settings.rate_limits))
         self._concurrency = concurrency or core.settings.dispatch_concurrency
@@ -109,6 +114,8 @@ class Dispatcher:
                 await asyncio.sleep(max(0.005, soonest - self._horizon))
             else:
                 break
+        if self._flusher is not None:
+            await self._flusher
         await self._flush()
 
     async def _plan(self, batch: list[Outgoing]) -> None:
@@ -118,7 +125,8 @@ class Dispatcher:
         for message in batch:
             channel = self._channels.get(message.channel)
             if channel is None:
-                await mark_retry(self._core.uow(), message, f"no {message.channel} transport is running")
+                note = f"no {message.channel} transport is running"
+                await mark_retry(self._core.uow(), message, note, **self._retry_options())
                 self.stats.retried += 1
                 continue
             free_at = self.limiter.chat_free_at(message.channel, message.address, message.group)
@@ -126,8 +134,9 @@ class Dispatcher:
             if wait > self._horizon:
                 later.append((message.id, wait))
                 continue
-            slot = self.limiter.reserve(message.channel, message.address, message.group)
-            task = asyncio.create_task(self._send(message, channel, slot))
+            cost = _cost(channel, message.address)
+            slot = self.limiter.reserve(message.channel, message.address, message.group, cost)
+            task = asyncio.create_task(self._send(message, channel, slot, cost))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         if later:
@@ -135,13 +144,13 @@ class Dispatcher:
             now = self._core.clock.now()
             await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
 
-    async def _send(self, message: Outgoing, channel: Channel, slot: float) -> None:
+    async def _send(self, message: Outgoing, channel: Channel, slot: float, cost: int) -> None:
         assert self._slots is not None
         await asyncio.sleep(max(0.0, slot - time.monotonic()))
         async with self._slots:
             try:
                 rendered = self._render(message)
-                await self.limiter.wait_turn(message.channel, message.address, message.group)
+                await self.limiter.wait_turn(message.channel, message.address, message.group, cost)
                 await channel.send(message.address, rendered)
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
@@ -153,7 +162,7 @@ class Dispatcher:
             except Exception as exc:
                 log.exception("delivering outbox message %s failed", message.id)
                 self.stats.retried += 1
-                await mark_retry(self._core.uow(), message, repr(exc))
+                await mark_retry(self._core.uow(), message, repr(exc), **self._retry_options())
                 return
         self.stats.sent += 1
         self._sent.append(message.id)
@@ -163,7 +172,7 @@ class Dispatcher:
     async def _retry_later(self, message: Outgoing, exc: DeliveryError) -> None:
         if exc.retry_after is None:
             self.stats.retried += 1
-            await mark_retry(self._core.uow(), message, str(exc))
+            await mark_retry(self._core.uow(), message, str(exc), **self._retry_options())
             return
         # A rate limit is not a failure: pause as the platform asks and try again untried.
         if exc.scope == "channel":
@@ -171,6 +180,9 @@ class Dispatcher:
         self.stats.deferred += 1
         due = self._core.clock.now() + timedelta(seconds=exc.retry_after)
         await defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500])
+
+    def _retry_options(self) -> dict[str, Any]:
+        return {"backoff_seconds": self._backoff, "max_attempts": self._max_attempts}
 
     def _render(self, message: Outgoing) -> Rendered:
         rendered = self._renderer.render(message.template, message.channel, message.context)
@@ -189,4 +201,14 @@ class Dispatcher:
     async def _flush(self) -> None:
         while self._sent:
             done, self._sent = self._sent, []
-            await mark_sent_many(self._core.uow(), done)
+            try:
+                await mark_sent_many(self._core.uow(), done)
+            except BaseException:
+                self._sent[:0] = done  # recorded by the next flush; never forgotten
+                raise
+
+
+def _cost(channel: Channel, address: str) -> int:
+    """Requests one message takes; a transport may say more (``requests_for``), else 1."""
+    requests_for = getattr(channel, "requests_for", None)
+    return int(requests_for(address)) if requests_for is not None else 1

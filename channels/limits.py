@@ -3,8 +3,9 @@
 Each limit is ``count`` messages per ``seconds``. The limiter spaces messages evenly
 (``seconds / count`` apart, plus a small headroom), which keeps every sliding window of
 ``seconds`` at or under ``count`` however the platform counts. It plans (``reserve``)
-so the dispatcher can see how far ahead a channel is booked, and checks again at the
-moment of sending (``wait_turn``) so a late task can never bunch up with the next one.
+so the dispatcher can see how far ahead a channel is booked; at the moment of sending,
+one pacer per channel hands out turns by actual time (``wait_turn``), so a task that runs
+late cannot bunch up with the next one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -83,6 +85,9 @@ def limits_from(text: str, base: Mapping[str, ChannelLimits] = DEFAULT_LIMITS) -
     return limits
 
 
+Key = tuple[tuple[str, str], float]  # (channel, chat or "" for the whole channel), spacing
+
+
 class Limiter:
     """Evenly spaced sending per key; keys are the channel, and the chat within it."""
 
@@ -92,13 +97,17 @@ class Limiter:
         self._limits = dict(limits)
         self._clock = clock
         self._booked: dict[tuple[str, str], float] = {}  # key -> next free planned time
-        self._last: dict[tuple[str, str], float] = {}  # key -> last actual send
+        self._sent: dict[tuple[str, str], float] = {}  # key -> when its last turn was given
+        self._queues: dict[
+            str, deque[tuple[list[tuple[tuple[str, str], float]], int, asyncio.Future[None]]]
+        ] = {}
+        self._pacers: dict[str, asyncio.Task[None]] = {}
         self._paused: dict[str, float] = {}
 
     def limits(self, channel: str) -> ChannelLimits:
         return self._limits.get(channel, ChannelLimits())
 
-    def _keys(self, channel: str, address: str, group: bool) -> list[tuple[tuple[str, str], float]]:
+    def _keys(self, channel: str, address: str, group: bool) -> list[Key]:
         limits = self.limits(channel)
         keys = []
         if limits.overall is not None:
@@ -123,28 +132,48 @@ class Limiter:
             return now
         return max(now, self._booked.get((channel, address), now))
 
-    def reserve(self, channel: str, address: str, group: bool) -> float:
-        """Book the earliest slot that keeps every limit; returns it (monotonic seconds)."""
+    def reserve(self, channel: str, address: str, group: bool, cost: int = 1) -> float:
+        """Book the earliest slot that keeps every limit; returns it (monotonic seconds).
+
+        ``cost`` is how many requests the message takes against the channel's overall limit
+        (a first Discord DM also opens the DM channel).
+        """
         keys = self._keys(channel, address, group)
         booked = [self._booked.get(k, 0.0) for k, _ in keys]
         at = max([self._clock(), self._paused.get(channel, 0.0), *booked])
         for key, spacing in keys:
-            self._booked[key] = at + spacing
+            self._booked[key] = at + spacing * (cost if key[1] == "" else 1)
         return at
 
-    async def wait_turn(self, channel: str, address: str, group: bool) -> None:
-        """Wait until sending now keeps every limit by actual send times, then take the turn."""
-        keys = self._keys(channel, address, group)
-        while True:
+    async def wait_turn(self, channel: str, address: str, group: bool, cost: int = 1) -> None:
+        """Wait for this message's turn to go, by actual send times; first come, first served.
+
+        One pacer per channel hands out the turns in arrival order, so waiting senders never
+        race for a free moment (where an unlucky one could lose again and again).
+        """
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(channel, deque()).append((self._keys(channel, address, group), cost, turn))
+        pacer = self._pacers.get(channel)
+        if pacer is None or pacer.done():
+            self._pacers[channel] = asyncio.create_task(self._pace(channel))
+        await turn
+
+    async def _pace(self, channel: str) -> None:
+        queue = self._queues[channel]
+        while queue:
+            keys, cost, turn = queue[0]
+            if turn.cancelled():
+                queue.popleft()
+                continue
             now = self._clock()
-            ready = max(
-                [self._paused.get(channel, 0.0)] + [self._last.get(k, -1e18) + spacing for k, spacing in keys]
-            )
-            if ready <= now:
-                for key, _ in keys:
-                    self._last[key] = now
-                return
-            await asyncio.sleep(ready - now)
+            ready = max([self._paused.get(channel, 0.0)] + [self._sent.get(k, -1e18) + s for k, s in keys])
+            if ready > now:
+                await asyncio.sleep(ready - now)
+                continue
+            queue.popleft()
+            for key, spacing in keys:
+                self._sent[key] = now + (spacing * (cost - 1) if key[1] == "" else 0.0)
+            turn.set_result(None)
 
     def pause(self, channel: str, seconds: float) -> None:
         """The platform said slow down (429 with retry_after): nothing goes on it until then."""

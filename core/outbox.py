@@ -136,13 +136,20 @@ async def mark_sent(uow: UnitOfWork, message_id: int) -> None:
 
 
 async def mark_retry(
-    uow: UnitOfWork, message: Outgoing, error: str, retry_after: float | None = None
+    uow: UnitOfWork,
+    message: Outgoing,
+    error: str,
+    retry_after: float | None = None,
+    *,
+    backoff_seconds: float = 2.0,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> None:
-    """Try again later with exponential backoff and jitter; give up after MAX_ATTEMPTS."""
-    if message.attempts >= MAX_ATTEMPTS:
+    """Try again later with exponential backoff and jitter; give up after ``max_attempts``."""
+    if message.attempts >= max_attempts:
         await mark_failed(uow, message, error, unreachable=False)
         return
-    delay = retry_after if retry_after is not None else min(600.0, 2.0**message.attempts)
+    backoff = min(600.0, backoff_seconds * 2.0 ** (message.attempts - 1))
+    delay = retry_after if retry_after is not None else backoff
     delay *= random.uniform(1.0, 1.25)
     async with uow:
         await uow.session.execute(

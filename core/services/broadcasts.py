@@ -270,7 +270,7 @@ async def _recipients(uow: UnitOfWork, go: GroupOrder, audience: str) -> list[tu
         .order_by(Identity.id)
     )
     chosen: dict[int, tuple[int, str]] = {}
-    for uid, pref, identity_id, channel in found.tuples().all():
+    for uid, pref, identity_id, channel in found.all():
         if uid not in chosen or (channel == pref and chosen[uid][1] != pref):
             chosen[uid] = (identity_id, channel)
     return sorted(chosen.values())
