@@ -6,6 +6,7 @@ One transport per sending number: ``sms`` sends from a phone number, ``whatsapp`
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -29,10 +30,25 @@ class _BaseUrlClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__(timeout=timeout)
         self._base_url = base_url.rstrip("/")
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         if url.startswith(TWILIO_API):
             url = self._base_url + url[len(TWILIO_API) :]
-        return await super().request(method, url, *args, **kwargs)
+        if auth is not None:  # the header itself: aiohttp deprecates its BasicAuth helper
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
+        return await super().request(
+            method, url, params, data, headers, None, timeout=timeout, allow_redirects=allow_redirects
+        )
 
 
 class TwilioChannel:
