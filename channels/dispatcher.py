@@ -75,6 +75,7 @@ class Dispatcher:
         self._sent: list[int] = []
         self._flusher: asyncio.Task[None] | None = None
         self.stats = DispatchStats()
+        self._soonest: float | None = None  # when the earliest message put back falls due
         self._wake = asyncio.Event()
         core.outbox_listeners.append(self._wake.set)
 
@@ -92,8 +93,13 @@ class Dispatcher:
                     await self._drain()
                 except Exception:
                     log.exception("outbox delivery round failed; trying again shortly")
+                timeout = self._poll
+                if self._soonest is not None:
+                    timeout = min(timeout, max(0.0, self._soonest - time.monotonic()))
+                    if timeout <= 0:
+                        self._soonest = None
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                    await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
             for task in list(self._tasks):
                 task.cancel()
@@ -108,7 +114,7 @@ class Dispatcher:
                 await self._plan(batch)
                 continue
             if self._tasks:
-                await asyncio.wait(self._tasks, timeout=self._horizon / 2, return_when="FIRST_COMPLETED")
+                await self._idle(self._horizon / 2)
             elif saturated:
                 soonest = min(self.limiter.backlog(c) for c in saturated)
                 await asyncio.sleep(max(0.005, soonest - self._horizon))
@@ -117,6 +123,20 @@ class Dispatcher:
         if self._flusher is not None:
             await self._flusher
         await self._flush()
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait until new messages are queued, every send in flight is done, or ``seconds`` pass.
+
+        Not each single send: claiming again after every message would be a write per message.
+        """
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(asyncio.wait(self._tasks))]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
     async def _plan(self, batch: list[Outgoing]) -> None:
         if self._slots is None:
@@ -141,6 +161,7 @@ class Dispatcher:
             task.add_done_callback(self._tasks.discard)
         if later:
             self.stats.deferred += len(later)
+            self._due_in(min(w for _, w in later))
             now = self._core.clock.now()
             await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
 
@@ -178,11 +199,18 @@ class Dispatcher:
         if exc.scope == "channel":
             self.limiter.pause(message.channel, exc.retry_after)
         self.stats.deferred += 1
+        self._due_in(exc.retry_after)
         due = self._core.clock.now() + timedelta(seconds=exc.retry_after)
         await defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500])
 
     def _retry_options(self) -> dict[str, Any]:
+        self._due_in(self._backoff)  # the first retry's delay; later ones wake the poll again
         return {"backoff_seconds": self._backoff, "max_attempts": self._max_attempts}
+
+    def _due_in(self, seconds: float) -> None:
+        """Remember to look again when a message put back falls due, not only at the next poll."""
+        at = time.monotonic() + seconds + 0.05  # a moment after, so it is due when we look
+        self._soonest = at if self._soonest is None else min(self._soonest, at)
 
     def _render(self, message: Outgoing) -> Rendered:
         rendered = self._renderer.render(message.template, message.channel, message.context)
