@@ -20,9 +20,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from channels.base import Channel, DeliveryError, RecipientUnreachable
@@ -72,6 +74,7 @@ class Dispatcher:
         self._concurrency = concurrency or core.settings.dispatch_concurrency
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
         self._sent: list[int] = []
         self._flusher: asyncio.Task[None] | None = None
         self.stats = DispatchStats()
@@ -106,7 +109,14 @@ class Dispatcher:
 
     async def _drain(self) -> None:
         while True:
-            saturated = [c for c in self._channels if self.limiter.backlog(c) > self._horizon]
+            # Booked past the horizon, or more in flight than it is keeping up with: claim
+            # nothing more for it now, so whatever is queued next (most urgent first) waits
+            # at most about the horizon.
+            saturated = [
+                c
+                for c in self._channels
+                if self.limiter.backlog(c) > self._horizon or self._in_flight[c] >= 4 * self._batch
+            ]
             batch = await claim_due(
                 self._core.uow(), self._batch, lease=self._lease, exclude_channels=saturated
             )
@@ -158,12 +168,17 @@ class Dispatcher:
             slot = self.limiter.reserve(message.channel, message.address, message.group, cost)
             task = asyncio.create_task(self._send(message, channel, slot, cost))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._in_flight[message.channel] += 1
+            task.add_done_callback(partial(self._done, message.channel))
         if later:
             self.stats.deferred += len(later)
             self._due_in(min(w for _, w in later))
             now = self._core.clock.now()
             await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
+
+    def _done(self, channel: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight[channel] -= 1
 
     async def _send(self, message: Outgoing, channel: Channel, slot: float, cost: int) -> None:
         assert self._slots is not None
