@@ -31,12 +31,14 @@ from bots.telegram.adapter import TelegramBot
 from channels.base import Channel
 from channels.console import ConsoleChannel
 from channels.dispatcher import Dispatcher
+from channels.setup import close_all, configured_channels, describe
 from channels.telegram import TelegramChannel
 from core.app import Core, build_core
 from core.clock import Clock
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
 from core.services.accounts import register_gom
+from scheduler.jobs import Ticker
 from templates import JinjaRenderer
 from web.app import build_web_app
 from web.gateways import build_gateways
@@ -51,6 +53,7 @@ class App:
     bot: BotContext
     dispatcher: Dispatcher
     channels: dict[str, Channel]
+    ticker: Ticker
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
 
 
@@ -68,11 +71,13 @@ def bootstrap(
     telegram = telegram or TelegramSettings()
     if telegram.bot_token:
         channels["telegram"] = TelegramChannel(telegram)
+    channels.update(configured_channels(settings))
     return App(
         core=core,
         bot=BotContext(core, renderer),
         dispatcher=Dispatcher(core, renderer, channels),
         channels=channels,
+        ticker=Ticker(core),
         telegram=telegram,
     )
 
@@ -99,8 +104,7 @@ async def run(settings: Settings, console: bool) -> None:
             await _serve(app, console)
     finally:
         await runner.cleanup()
-        if isinstance(telegram_channel := app.channels.get("telegram"), TelegramChannel):
-            await telegram_channel.close()
+        await close_all(app.channels)
         for gateway in app.core.payment_gateways.values():
             await gateway.close()
         await app.core.close()
@@ -120,6 +124,11 @@ async def _serve(app: App, console: bool) -> None:
     stop = asyncio.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
+    for line in describe(app.channels):
+        log.info(line)
+    # Catch up first: deadlines, expiries and reminders that fell due while gomflow was down.
+    await app.ticker.tick()
+    app.ticker.start()
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox")]
     if console:
         tasks.append(asyncio.create_task(_console(app), name="console"))
@@ -127,6 +136,7 @@ async def _serve(app: App, console: bool) -> None:
         await stop.wait()
         log.info("stopping")
     finally:
+        app.ticker.shutdown()
         for task in tasks:
             task.cancel()
 

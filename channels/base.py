@@ -10,9 +10,11 @@ from core.render import Rendered
 class DeliveryError(Exception):
     """A delivery that may succeed if tried again (network, 5xx, rate limit)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, scope: str = "channel") -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        # what a retry_after holds back: the whole channel (a global limit) or only this chat
+        self.scope = scope
 
 
 class RecipientUnreachable(Exception):

@@ -1,66 +1,257 @@
-"""Delivers the outbox: claims due messages, renders them per channel, records the outcome."""
+"""Delivers the outbox: claims due messages, spaces them under each platform's limits,
+renders them per channel and records the outcome.
+
+* Claims are small and ordered by priority, and a channel that is already booked more
+  than ``horizon`` seconds ahead is not claimed for, so a transactional message queued
+  during a 10,000-message broadcast is claimed within about ``horizon`` seconds and goes
+  next on its channel.
+* A message whose chat is still inside its own limit goes back to the outbox, due when
+  the chat is free, instead of holding up everyone else.
+* A 429 pauses the channel for ``retry_after`` and puts the message back untried; 5xx and
+  network errors retry with exponential backoff and jitter; a recipient who blocked the
+  bot is marked unreachable and never tried again.
+* Deliveries are recorded in small batches (every ``flush_seconds``): a crash can repeat
+  only what was sent in that last moment, within the claim's lease.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from channels.base import Channel, DeliveryError, RecipientUnreachable
+from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
-from core.outbox import Outgoing, claim_due, mark_failed, mark_retry, mark_sent
-from core.render import Renderer
+from core.outbox import MAX_ATTEMPTS, Outgoing, claim_due, defer, mark_failed, mark_retry, mark_sent_many
+from core.render import Rendered, Renderer
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retried: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
 class Dispatcher:
     def __init__(
-        self, core: Core, renderer: Renderer, channels: Mapping[str, Channel], poll_seconds: float = 5.0
+        self,
+        core: Core,
+        renderer: Renderer,
+        channels: Mapping[str, Channel],
+        poll_seconds: float = 5.0,
+        *,
+        limits: Mapping[str, ChannelLimits] | None = None,
+        concurrency: int | None = None,
+        batch: int = 20,
+        horizon: float = 0.25,
+        flush_seconds: float = 0.05,
+        backoff_seconds: float = 2.0,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._core = core
         self._renderer = renderer
         self._channels = channels
         self._poll = poll_seconds
+        self._batch = batch
+        self._horizon = horizon
+        self._flush_seconds = flush_seconds
+        self._backoff = backoff_seconds
+        self._max_attempts = max_attempts
+        self._lease = timedelta(seconds=core.settings.outbox_lease_seconds)
+        self.limiter = Limiter(limits if limits is not None else limits_from(core.settings.rate_limits))
+        self._concurrency = concurrency or core.settings.dispatch_concurrency
+        self._slots: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
+        self._sent: list[int] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.stats = DispatchStats()
+        self._soonest: float | None = None  # when the earliest message put back falls due
         self._wake = asyncio.Event()
         core.outbox_listeners.append(self._wake.set)
 
     async def run_once(self) -> int:
-        """Deliver everything due now; returns how many were delivered."""
-        delivered = 0
-        while batch := await claim_due(self._core.uow()):
-            for message in batch:
-                delivered += await self._deliver(message)
-        return delivered
+        """Deliver everything due now (waiting out rate limits); returns how many were delivered."""
+        before = self.stats.sent
+        await self._drain()
+        return self.stats.sent - before
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("outbox delivery round failed; trying again shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-
-    async def _deliver(self, message: Outgoing) -> int:
-        channel = self._channels.get(message.channel)
-        if channel is None:
-            await mark_retry(self._core.uow(), message, f"no {message.channel} transport is running")
-            return 0
         try:
-            rendered = self._renderer.render(message.template, message.channel, message.context)
-            await channel.send(message.address, rendered)
-        except RecipientUnreachable as exc:
-            await mark_failed(self._core.uow(), message, str(exc), unreachable=True)
-            return 0
-        except DeliveryError as exc:
-            await mark_retry(self._core.uow(), message, str(exc), exc.retry_after)
-            return 0
-        except Exception as exc:
-            log.exception("delivering outbox message %s failed", message.id)
-            await mark_retry(self._core.uow(), message, repr(exc))
-            return 0
-        await mark_sent(self._core.uow(), message.id)
-        return 1
+            while True:
+                self._wake.clear()
+                try:
+                    await self._drain()
+                except Exception:
+                    log.exception("outbox delivery round failed; trying again shortly")
+                timeout = self._poll
+                if self._soonest is not None:
+                    timeout = min(timeout, max(0.0, self._soonest - time.monotonic()))
+                    if timeout <= 0:
+                        self._soonest = None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _drain(self) -> None:
+        while True:
+            # Booked past the horizon, or more in flight than it is keeping up with: claim
+            # nothing more for it now, so whatever is queued next (most urgent first) waits
+            # at most about the horizon.
+            saturated = [
+                c
+                for c in self._channels
+                if self.limiter.backlog(c) > self._horizon or self._in_flight[c] >= 4 * self._batch
+            ]
+            batch = await claim_due(
+                self._core.uow(), self._batch, lease=self._lease, exclude_channels=saturated
+            )
+            if batch:
+                await self._plan(batch)
+                continue
+            if self._tasks:
+                await self._idle(self._horizon / 2)
+            elif saturated:
+                soonest = min(self.limiter.backlog(c) for c in saturated)
+                await asyncio.sleep(max(0.005, soonest - self._horizon))
+            else:
+                break
+        if self._flusher is not None:
+            await self._flusher
+        await self._flush()
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait until new messages are queued, every send in flight is done, or ``seconds`` pass.
+
+        Not each single send: claiming again after every message would be a write per message.
+        """
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(asyncio.wait(self._tasks))]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def _plan(self, batch: list[Outgoing]) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._concurrency)
+        later: list[tuple[int, float]] = []
+        for message in batch:
+            channel = self._channels.get(message.channel)
+            if channel is None:
+                note = f"no {message.channel} transport is running"
+                await mark_retry(self._core.uow(), message, note, **self._retry_options())
+                self.stats.retried += 1
+                continue
+            free_at = self.limiter.chat_free_at(message.channel, message.address, message.group)
+            wait = free_at - time.monotonic()
+            if wait > self._horizon:
+                later.append((message.id, wait))
+                continue
+            cost = _cost(channel, message.address)
+            slot = self.limiter.reserve(message.channel, message.address, message.group, cost)
+            task = asyncio.create_task(self._send(message, channel, slot, cost))
+            self._tasks.add(task)
+            self._in_flight[message.channel] += 1
+            task.add_done_callback(partial(self._done, message.channel))
+        if later:
+            self.stats.deferred += len(later)
+            self._due_in(min(w for _, w in later))
+            now = self._core.clock.now()
+            await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
+
+    def _done(self, channel: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight[channel] -= 1
+
+    async def _send(self, message: Outgoing, channel: Channel, slot: float, cost: int) -> None:
+        assert self._slots is not None
+        await asyncio.sleep(max(0.0, slot - time.monotonic()))
+        async with self._slots:
+            try:
+                rendered = self._render(message)
+                await self.limiter.wait_turn(message.channel, message.address, message.group, cost)
+                await channel.send(message.address, rendered)
+            except RecipientUnreachable as exc:
+                self.stats.failed += 1
+                await mark_failed(self._core.uow(), message, str(exc), unreachable=True)
+                return
+            except DeliveryError as exc:
+                await self._retry_later(message, exc)
+                return
+            except Exception as exc:
+                log.exception("delivering outbox message %s failed", message.id)
+                self.stats.retried += 1
+                await mark_retry(self._core.uow(), message, repr(exc), **self._retry_options())
+                return
+        self.stats.sent += 1
+        self._sent.append(message.id)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _retry_later(self, message: Outgoing, exc: DeliveryError) -> None:
+        if exc.retry_after is None:
+            self.stats.retried += 1
+            await mark_retry(self._core.uow(), message, str(exc), **self._retry_options())
+            return
+        # A rate limit is not a failure: pause as the platform asks and try again untried.
+        if exc.scope == "channel":
+            self.limiter.pause(message.channel, exc.retry_after)
+        self.stats.deferred += 1
+        self._due_in(exc.retry_after)
+        due = self._core.clock.now() + timedelta(seconds=exc.retry_after)
+        await defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500])
+
+    def _retry_options(self) -> dict[str, Any]:
+        self._due_in(self._backoff)  # the first retry's delay; later ones wake the poll again
+        return {"backoff_seconds": self._backoff, "max_attempts": self._max_attempts}
+
+    def _due_in(self, seconds: float) -> None:
+        """Remember to look again when a message put back falls due, not only at the next poll."""
+        at = time.monotonic() + seconds + 0.05  # a moment after, so it is due when we look
+        self._soonest = at if self._soonest is None else min(self._soonest, at)
+
+    def _render(self, message: Outgoing) -> Rendered:
+        rendered = self._renderer.render(message.template, message.channel, message.context)
+        if message.channel == "email":
+            try:
+                html = self._renderer.render(message.template, "email_html", message.context).text
+            except KeyError:
+                html = None
+            rendered = Rendered(rendered.text, rendered.markup, html)
+        return rendered
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self._flush_seconds)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        while self._sent:
+            done, self._sent = self._sent, []
+            try:
+                await mark_sent_many(self._core.uow(), done)
+            except BaseException:
+                self._sent[:0] = done  # recorded by the next flush; never forgotten
+                raise
+
+
+def _cost(channel: Channel, address: str) -> int:
+    """Requests one message takes; a transport may say more (``requests_for``), else 1."""
+    requests_for = getattr(channel, "requests_for", None)
+    return int(requests_for(address)) if requests_for is not None else 1

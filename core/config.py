@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./gomflow.db"
 
@@ -29,6 +30,27 @@ class Settings:
     hitpay_api_key: str = ""
     hitpay_salt: str = ""
     hitpay_base_url: str = "https://api.hit-pay.com"
+    # Notifications, broadcasts and the scheduler
+    outbox_lease_seconds: float = 60.0
+    dispatch_concurrency: int = 32
+    rate_limits: str = ""  # overrides, e.g. "telegram=30/1s,1/1s,20/60s;discord=50/1s,5/5s,5/5s"
+    tick_seconds: float = 30.0
+    payment_reminder_hours: float = 12.0
+    deadline_reminders: str = "24h,1h"
+    broadcast_confirm_over: int = 10
+    discord_bot_token: str = ""
+    discord_api_base: str = "https://discord.com/api/v10"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_sms_from: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +74,7 @@ class Settings:
             hitpay_api_key=env.get("HITPAY_API_KEY", ""),
             hitpay_salt=env.get("HITPAY_SALT", ""),
             hitpay_base_url=env.get("HITPAY_BASE_URL", cls.hitpay_base_url),
+            **notification_settings(env),
         )
 
 
@@ -106,3 +129,30 @@ class TelegramSettings:
             return self.webhook_secret
         assert self.bot_token is not None
         return hashlib.sha256(b"gomflow-webhook:" + self.bot_token.encode()).hexdigest()[:48]
+
+
+def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The outbox, dispatcher, scheduler and outbound transport settings."""
+    d = Settings
+    return {
+        "outbox_lease_seconds": float(env.get("GOMFLOW_OUTBOX_LEASE_SECONDS", d.outbox_lease_seconds)),
+        "dispatch_concurrency": int(env.get("GOMFLOW_DISPATCH_CONCURRENCY", d.dispatch_concurrency)),
+        "rate_limits": env.get("GOMFLOW_RATE_LIMITS", d.rate_limits),
+        "tick_seconds": float(env.get("GOMFLOW_TICK_SECONDS", d.tick_seconds)),
+        "payment_reminder_hours": float(env.get("GOMFLOW_PAYMENT_REMINDER_HOURS", d.payment_reminder_hours)),
+        "deadline_reminders": env.get("GOMFLOW_DEADLINE_REMINDERS", d.deadline_reminders),
+        "broadcast_confirm_over": int(env.get("GOMFLOW_BROADCAST_CONFIRM_OVER", d.broadcast_confirm_over)),
+        "discord_bot_token": env.get("DISCORD_BOT_TOKEN", ""),
+        "discord_api_base": env.get("DISCORD_API_BASE", d.discord_api_base),
+        "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID", ""),
+        "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
+        "twilio_sms_from": env.get("TWILIO_SMS_FROM", ""),
+        "twilio_whatsapp_from": env.get("TWILIO_WHATSAPP_FROM", ""),
+        "twilio_api_base": env.get("TWILIO_API_BASE", d.twilio_api_base),
+        "smtp_host": env.get("SMTP_HOST", ""),
+        "smtp_port": int(env.get("SMTP_PORT", d.smtp_port)),
+        "smtp_username": env.get("SMTP_USERNAME", ""),
+        "smtp_password": env.get("SMTP_PASSWORD", ""),
+        "smtp_from": env.get("SMTP_FROM", ""),
+        "smtp_starttls": env.get("SMTP_STARTTLS", "true").strip().lower() not in {"0", "false", "no"},
+    }

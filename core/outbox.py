@@ -2,23 +2,32 @@
 
 A claim is a lease: the row stays ``pending`` with its next attempt pushed past the
 lease, so a worker that dies mid-send leaves the message to be tried again, never lost.
+The attempt is counted when it is claimed, so the lease in flight is the only window in
+which a message the platform accepted can be sent a second time after a crash.
+
+Lower ``priority`` goes first: transactional messages (0) overtake a broadcast backlog.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from core.db.models import Identity, OutboxMessage
 from core.uow import UnitOfWork
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+
+TRANSACTIONAL = 0  # about the recipient's own order or payment
+NOTICE = 10  # news about a GO the recipient is in
+PROMOTIONAL = 50  # broadcasts; muted recipients never get these
 
 
 @dataclass(frozen=True)
@@ -30,24 +39,42 @@ class Outgoing:
     template: str
     context: dict[str, Any]
     attempts: int
+    group: bool = False  # a group chat, channel or list rather than one person
+    priority: int = NOTICE
 
 
-async def claim_due(uow: UnitOfWork, limit: int = 100) -> list[Outgoing]:
+async def claim_due(
+    uow: UnitOfWork,
+    limit: int = 100,
+    *,
+    lease: timedelta = LEASE,
+    exclude_channels: Collection[str] = (),
+) -> list[Outgoing]:
+    """Lease up to ``limit`` due messages, most urgent first.
+
+    Messages for a recipient already known to be unreachable are failed here, without a
+    send: a dead recipient is never tried again and again.
+    """
     async with uow:
-        rows = (
-            await uow.session.execute(
-                select(OutboxMessage, Identity.channel, Identity.external_id)
-                .join(Identity, Identity.id == OutboxMessage.identity_id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= uow.now)
-                .order_by(OutboxMessage.priority, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=OutboxMessage)
-            )
-        ).all()
+        query = (
+            select(OutboxMessage, Identity.channel, Identity.external_id, Identity.kind, Identity.reachable)
+            .join(Identity, Identity.id == OutboxMessage.identity_id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= uow.now)
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+        if exclude_channels:
+            query = query.where(Identity.channel.not_in(list(exclude_channels)))
+        rows = (await uow.session.execute(query)).all()
         claimed = []
-        for message, channel, address in rows:
+        for message, channel, address, kind, reachable in rows:
+            if not reachable:
+                message.status = "failed"
+                message.last_error = "recipient unreachable"
+                continue
             message.attempts += 1
-            message.next_attempt_at = uow.now + LEASE
+            message.next_attempt_at = uow.now + lease
             claimed.append(
                 Outgoing(
                     message.id,
@@ -57,10 +84,45 @@ async def claim_due(uow: UnitOfWork, limit: int = 100) -> list[Outgoing]:
                     message.template,
                     json.loads(message.context),
                     message.attempts,
+                    kind == "group",
+                    message.priority,
                 )
             )
         await uow.commit()
         return claimed
+
+
+async def mark_sent_many(uow: UnitOfWork, message_ids: Sequence[int]) -> None:
+    """Record many deliveries in one transaction (the dispatcher flushes them in small batches)."""
+    if not message_ids:
+        return
+    async with uow:
+        await uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "pending")
+            .values(status="sent", sent_at=uow.now, last_error=None)
+        )
+        await uow.commit()
+
+
+async def defer(uow: UnitOfWork, until: Sequence[tuple[int, datetime]], reason: str | None = None) -> None:
+    """Give leased messages back untried, due again at the given times (a rate limit, not a failure)."""
+    if not until:
+        return
+    times = dict(until)
+    async with uow:
+        await uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(times)), OutboxMessage.status == "pending")
+            .values(
+                next_attempt_at=case(times, value=OutboxMessage.id),
+                attempts=case(
+                    (OutboxMessage.attempts > 0, OutboxMessage.attempts - 1), else_=OutboxMessage.attempts
+                ),
+                last_error=reason,
+            )
+        )
+        await uow.commit()
 
 
 async def mark_sent(uow: UnitOfWork, message_id: int) -> None:
@@ -74,13 +136,20 @@ async def mark_sent(uow: UnitOfWork, message_id: int) -> None:
 
 
 async def mark_retry(
-    uow: UnitOfWork, message: Outgoing, error: str, retry_after: float | None = None
+    uow: UnitOfWork,
+    message: Outgoing,
+    error: str,
+    retry_after: float | None = None,
+    *,
+    backoff_seconds: float = 2.0,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> None:
-    """Try again later with exponential backoff and jitter; give up after MAX_ATTEMPTS."""
-    if message.attempts >= MAX_ATTEMPTS:
+    """Try again later with exponential backoff and jitter; give up after ``max_attempts``."""
+    if message.attempts >= max_attempts:
         await mark_failed(uow, message, error, unreachable=False)
         return
-    delay = retry_after if retry_after is not None else min(600.0, 2.0**message.attempts)
+    backoff = min(600.0, backoff_seconds * 2.0 ** (message.attempts - 1))
+    delay = retry_after if retry_after is not None else backoff
     delay *= random.uniform(1.0, 1.25)
     async with uow:
         await uow.session.execute(

@@ -19,6 +19,7 @@ Markup = Literal["plain", "html", "markdown"]
 class Rendered:
     text: str
     markup: Markup = "plain"
+    html: str | None = None  # an HTML alternative, for email
 
 
 class Renderer(Protocol):

@@ -87,6 +87,10 @@ class UnitOfWork:
             self._on_outbox()
         self._queued = 0
 
+    def mark_queued(self, count: int = 1) -> None:
+        """Messages were written to the outbox directly (in bulk): wake the dispatcher on commit."""
+        self._queued += count
+
     def audit(
         self,
         *,

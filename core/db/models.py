@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -38,6 +39,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     is_gom: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Muted buyers get no promotional broadcasts; messages about their own orders still go.
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Identity(Base):
@@ -53,6 +56,8 @@ class Identity(Base):
     handle: Mapped[str | None] = mapped_column(String(120), index=True)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "person", or "group" for a group chat, channel or mailing list linked to a GO.
+    kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")
 
 
 class StaffMember(Base):
@@ -248,6 +253,9 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True
+    )
 
 
 class ProcessedInbound(Base):
@@ -359,3 +367,37 @@ class Refund(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LinkedChannel(Base):
+    """A group chat, channel or mailing list that gets a GO's announcements.
+
+    The destination is an identity of kind "group" (owned by the GOM who linked it), so
+    the outbox addresses it like anyone else.
+    """
+
+    __tablename__ = "linked_channels"
+    __table_args__ = (UniqueConstraint("go_id", "identity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Broadcast(Base):
+    """A GOM's message to an audience of a GO: awaiting confirmation, scheduled, or queued."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_due", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    audience: Mapped[str] = mapped_column(String(12))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

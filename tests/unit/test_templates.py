@@ -304,6 +304,77 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 
 CASES += PAYMENT_CASES
 
+
+def make_broadcast(status: str, **extra: Any) -> Any:
+    from core.services.broadcasts import BroadcastView
+
+    return BroadcastView(
+        id=4,
+        go_code="SVT-FML",
+        audience="unpaid",
+        body="Pay <today> please",
+        status=status,
+        recipients=120,
+        by_channel={"telegram": 100, "email": 20},
+        **extra,
+    )
+
+
+LINK = {"platform": "telegram", "target": "-1001234"}
+# Notifications, broadcasts and linked channels.
+CASES += [
+    (
+        "broadcast",
+        {"go_code": "SVT-FML", "go_title": TITLE, "gom": "Gina", "body": "Pay <today>"},
+        [f"📣 SVT-FML ({TITLE}) — from Gina:", "Pay <today>", "/mute"],
+    ),
+    (
+        "order_reminder",
+        {
+            "number": "SVT-FML-3",
+            "go_code": "SVT-FML",
+            "go_title": TITLE,
+            "total": "S$25.90",
+            "payment_due": DEADLINE,
+        },
+        ["SVT-FML-3", "Please pay S$25.90 by " + DEADLINE],
+    ),
+    (
+        "order_expired",
+        {"number": "SVT-FML-3", "go_code": "SVT-FML", "go_title": TITLE},
+        ["Order SVT-FML-3", "expired"],
+    ),
+    ("deadline_reminder", {**go_notice(), "left": "1 hour"}, ["closes in 1 hour", "needs 2 more"]),
+    ("milestone", {**go_notice(), "milestone": "half_moq"}, ["halfway to its MOQ: 3/5"]),
+    ("milestone", {**go_notice(), "milestone": "moq_reached"}, ["reached its MOQ"]),
+    ("milestone", {**go_notice(), "milestone": "sold_out"}, ["sold out"]),
+    ("go_announcement", go_notice("open"), ["is open for orders until " + DEADLINE]),
+    ("go_announcement", go_notice("failed"), ["without reaching its MOQ (3/5)", "refunded"]),
+    ("go_announcement", go_notice("shipping"), ["is shipping"]),
+    (
+        "broadcast_preview",
+        {"b": make_broadcast("draft")},
+        ["would reach 120 recipient(s): 100 on telegram, 20 on email", "/broadcast confirm 4"],
+    ),
+    ("broadcast_preview", {"b": make_broadcast("queued")}, ["is on its way to 120 recipient(s)"]),
+    (
+        "broadcast_preview",
+        {"b": make_broadcast("scheduled", send_at=DEADLINE)},
+        ["scheduled for " + DEADLINE],
+    ),
+    (
+        "broadcast_list",
+        {"items": [make_broadcast("queued", sent=100, pending=15, failed=5)], "scheduled_only": False},
+        ["#4 SVT-FML → unpaid [queued] — 100 sent, 15 pending, 5 failed"],
+    ),
+    ("broadcast_list", {"items": [], "scheduled_only": True}, ["Nothing is scheduled."]),
+    ("channel_linked", {"channel": LINK, "code": "SVT-FML", "linked": True}, ["telegram -1001234 now gets"]),
+    ("channels_list", {"channels": [LINK], "code": "SVT-FML"}, ["• telegram -1001234"]),
+    ("channels_list", {"channels": [], "code": "SVT-FML"}, ["Nothing is linked to SVT-FML"]),
+    ("muted", {"muted": True}, ["Muted"]),
+    ("muted", {"muted": False}, ["Unmuted"]),
+]
+
 # --- fallback and lookup --------------------------------------------------------------------
 
 

@@ -1,0 +1,266 @@
+"""Work that falls due with time, asked for by the scheduler's tick.
+
+Every function here is idempotent: it looks at the database, does what is due now, and
+records it (a status change, or an outbox row with a dedupe key), so running it twice,
+on two workers, or long after the moment passed (gomflow was down) does it once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core.db.models import GroupOrder, LinkedChannel, Order, OutboxMessage
+from core.errors import InvalidTransition
+from core.money import format_money
+from core.orders import end_order
+from core.outbox import NOTICE, TRANSACTIONAL
+from core.services.group_orders import ClosingOutcome, close_group_order, due_for_closing
+from core.services.linked_channels import notify_linked
+from core.services.notices import go_context
+from core.services.waitlist import promote_waitlist
+from core.status import GOStatus, OrderStatus
+from core.uow import UnitOfWork
+from core.when import local_text
+
+ANNOUNCED = (
+    GOStatus.OPEN,
+    GOStatus.CONFIRMED,
+    GOStatus.FAILED,
+    GOStatus.ORDERED,
+    GOStatus.ARRIVED,
+    GOStatus.SHIPPING,
+    GOStatus.COMPLETED,
+    GOStatus.CANCELLED,
+)
+ANNOUNCE_WITHIN = timedelta(days=7)
+_LEAD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d)\s*$")
+
+
+@dataclass(frozen=True)
+class ClosedGO:
+    code: str
+    outcome: ClosingOutcome
+
+
+def parse_leads(text: str) -> list[timedelta]:
+    """``24h,1h`` → the reminder leads, shortest first."""
+    leads = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = _LEAD.match(part)
+        if not match:
+            raise ValueError(f"'{part}' is not a reminder lead; write it like 24h, 90m or 2d")
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        leads.append(timedelta(**{unit: float(match.group(1))}))
+    return sorted(leads)
+
+
+def lead_text(lead: timedelta) -> str:
+    minutes = round(lead.total_seconds() / 60)
+    if minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return f"{days} day" + ("s" if days != 1 else "")
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hour" + ("s" if minutes != 60 else "")
+    return f"{minutes} minutes"
+
+
+async def close_due_group_orders(uow: UnitOfWork) -> list[ClosedGO]:
+    """Close every open GO past its deadline and decide its MOQ (buyers are told)."""
+    closed = []
+    for code in await due_for_closing(uow):
+        try:
+            closed.append(ClosedGO(code, await close_group_order(uow, None, code)))
+        except InvalidTransition:
+            continue  # someone closed or cancelled it in the meantime
+    return closed
+
+
+async def expire_unpaid_orders(uow: UnitOfWork) -> int:
+    """Orders still unpaid when their payment window ends expire; their slots go to the waitlist."""
+    async with uow:
+        due = list(
+            (
+                await uow.session.scalars(
+                    select(Order.id)
+                    .where(Order.status == OrderStatus.PLACED, Order.payment_due_at <= uow.now)
+                    .order_by(Order.id)
+                )
+            ).all()
+        )
+    expired = 0
+    for order_id in due:
+        async with uow:
+            order = await uow.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+            if order is None or order.status != OrderStatus.PLACED or order.payment_due_at > uow.now:
+                continue
+            go = await uow.session.get_one(GroupOrder, order.go_id)
+            await end_order(uow, order, OrderStatus.EXPIRED, None, reason="the payment window ended")
+            await uow.notify_user(
+                order.buyer_id,
+                "order_expired",
+                {"number": order.number, "go_code": go.code, "go_title": go.title},
+                dedupe_key=f"order_expired:{order.id}",
+                prefer_channel=order.channel,
+                priority=TRANSACTIONAL,
+            )
+            await promote_waitlist(uow, go)
+            await uow.commit()
+            expired += 1
+    return expired
+
+
+async def remind_unpaid_orders(uow: UnitOfWork, lead: timedelta) -> int:
+    """One reminder per unpaid order, ``lead`` before its window ends (or halfway, for short windows)."""
+    async with uow:
+        rows = (
+            await uow.session.execute(
+                select(Order, GroupOrder)
+                .join(GroupOrder, GroupOrder.id == Order.go_id)
+                .where(
+                    Order.status == OrderStatus.PLACED,
+                    Order.payment_due_at > uow.now,
+                    Order.payment_due_at <= uow.now + lead,
+                )
+                .order_by(Order.id)
+            )
+        ).all()
+        queued = 0
+        for order, go in rows:
+            own_lead = min(lead, (order.payment_due_at - order.placed_at) / 2)
+            if uow.now < order.payment_due_at - own_lead:
+                continue
+            queued += await uow.notify_user(
+                order.buyer_id,
+                "order_reminder",
+                {
+                    "number": order.number,
+                    "go_code": go.code,
+                    "go_title": go.title,
+                    "total": format_money(order.total_minor, order.currency),
+                    "payment_due": local_text(order.payment_due_at, go.timezone),
+                },
+                dedupe_key=f"order_reminder:{order.id}:{order.payment_due_at.isoformat()}",
+                prefer_channel=order.channel,
+                priority=TRANSACTIONAL,
+            )
+        await uow.commit()
+        return queued
+
+
+async def remind_deadlines(uow: UnitOfWork, leads: list[timedelta]) -> int:
+    """Tell linked channels an open GO closes soon: once per lead (24 h, 1 h…) per deadline.
+
+    After downtime only the nearest lead that is due is sent, not a burst of stale ones.
+    """
+    if not leads:
+        return 0
+    async with uow:
+        gos = (
+            await uow.session.scalars(
+                select(GroupOrder)
+                .where(
+                    GroupOrder.status == GOStatus.OPEN,
+                    GroupOrder.deadline > uow.now,
+                    GroupOrder.deadline <= uow.now + max(leads),
+                    GroupOrder.id.in_(select(LinkedChannel.go_id)),
+                )
+                .order_by(GroupOrder.id)
+            )
+        ).all()
+        sent = 0
+        for go in gos:
+            lead = next(lead for lead in leads if uow.now >= go.deadline - lead)
+            context = {**go_context(go), "left": lead_text(lead)}
+            sent += await notify_linked(
+                uow,
+                go,
+                "deadline_reminder",
+                context,
+                dedupe=f"deadline:{go.id}:{go.deadline.isoformat()}:{int(lead.total_seconds())}",
+            )
+        await uow.commit()
+        return sent
+
+
+MILESTONES = ("half_moq", "moq_reached", "sold_out")
+
+
+def milestone_reached(go: GroupOrder) -> str | None:
+    """The highest quota milestone a GO has reached."""
+    if go.reserved_units >= go.capacity:
+        return "sold_out"
+    if go.reserved_units >= go.moq > 0:
+        return "moq_reached"
+    if go.moq >= 2 and go.reserved_units * 2 >= go.moq:
+        return "half_moq"
+    return None
+
+
+async def announce_milestones(uow: UnitOfWork) -> int:
+    """Half of MOQ, MOQ reached, sold out: each told to linked channels once, highest first.
+
+    A GO that jumps from nothing to sold out between ticks announces only that it sold out.
+    """
+    async with uow:
+        gos = (
+            await uow.session.scalars(
+                select(GroupOrder)
+                .where(GroupOrder.status == GOStatus.OPEN, GroupOrder.id.in_(select(LinkedChannel.go_id)))
+                .order_by(GroupOrder.id)
+            )
+        ).all()
+        sent = 0
+        for go in gos:
+            reached = milestone_reached(go)
+            if reached is None:
+                continue
+            done = await _sent_keys(uow, f"milestone:{go.id}:")
+            rank = MILESTONES.index(reached)
+            if any(f"milestone:{go.id}:{m}" in done for m in MILESTONES[rank:]):
+                continue
+            sent += await notify_linked(
+                uow,
+                go,
+                "milestone",
+                {**go_context(go), "milestone": reached},
+                dedupe=f"milestone:{go.id}:{reached}",
+            )
+        await uow.commit()
+        return sent
+
+
+async def announce_statuses(uow: UnitOfWork) -> int:
+    """Tell linked channels where a GO stands (opened, confirmed, failed, ordered, shipping…)."""
+    async with uow:
+        gos = (
+            await uow.session.scalars(
+                select(GroupOrder)
+                .where(
+                    GroupOrder.status.in_(ANNOUNCED),
+                    GroupOrder.updated_at >= uow.now - ANNOUNCE_WITHIN,
+                    GroupOrder.id.in_(select(LinkedChannel.go_id)),
+                )
+                .order_by(GroupOrder.id)
+            )
+        ).all()
+        sent = 0
+        for go in gos:
+            key = f"go_status:{go.id}:{go.status}"
+            if await _sent_keys(uow, key + ":"):
+                continue
+            sent += await notify_linked(
+                uow, go, "go_announcement", go_context(go), dedupe=key, priority=NOTICE
+            )
+        await uow.commit()
+        return sent
+
+
+async def _sent_keys(uow: UnitOfWork, prefix: str) -> set[str]:
+    rows = await uow.session.scalars(
+        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
+    )
+    return {key.rsplit(":", 1)[0] for key in rows.all()}

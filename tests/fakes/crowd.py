@@ -1,0 +1,89 @@
+"""Many buyers at once for delivery tests: rows written in bulk, not through the chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select
+
+from channels.dispatcher import Dispatcher
+from core.app import Core
+from core.db.models import GroupOrder, Identity, Order, OutboxMessage, User
+
+
+async def seed_buyers(
+    core: Core, go_code: str, count: int, channel: str, address: Callable[[int], str]
+) -> None:
+    """``count`` buyers, each with one placed order in the GO and an identity on ``channel``."""
+    async with core.uow() as uow:
+        go = await uow.session.scalar(select(GroupOrder).where(GroupOrder.code == go_code))
+        assert go is not None
+        first = (await uow.session.scalar(select(func.max(User.id))) or 0) + 1
+        now = uow.now
+        users = [
+            {"id": first + i, "display_name": f"fan{i}", "is_gom": False, "created_at": now}
+            for i in range(count)
+        ]
+        identities = [
+            {
+                "user_id": first + i,
+                "channel": channel,
+                "external_id": address(i),
+                "handle": f"fan{i}",
+                "reachable": True,
+                "created_at": now,
+                "kind": "person",
+            }
+            for i in range(count)
+        ]
+        orders = [
+            {
+                "number": f"{go.code}-X{first + i}",
+                "go_id": go.id,
+                "buyer_id": first + i,
+                "status": "placed",
+                "units": 1,
+                "total_minor": 100,
+                "currency": go.currency,
+                "channel": channel,
+                "placed_at": now,
+                "payment_due_at": now + timedelta(hours=48),
+                "updated_at": now,
+            }
+            for i in range(count)
+        ]
+        for model, rows in ((User, users), (Identity, identities), (Order, orders)):
+            for start in range(0, len(rows), 1000):
+                await uow.session.execute(insert(model), rows[start : start + 1000])
+        await uow.commit()
+
+
+async def outbox_counts(core: Core) -> dict[str, int]:
+    async with core.reader() as uow:
+        rows = await uow.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {status: n for status, n in rows.all()}
+
+
+async def deliver_all(core: Core, dispatcher: Dispatcher, timeout: float) -> float:
+    """Run the dispatcher until nothing is pending; returns the seconds it took."""
+    started = time.monotonic()
+    while True:
+        await dispatcher.run_once()
+        if not (await outbox_counts(core)).get("pending"):
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            async with core.reader() as uow:
+                stuck = (
+                    await uow.session.execute(
+                        select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.last_error).where(
+                            OutboxMessage.status == "pending"
+                        )
+                    )
+                ).all()[:5]
+            raise AssertionError(f"still pending after {timeout}s: {await outbox_counts(core)} {stuck}")
+        await asyncio.sleep(0.05)

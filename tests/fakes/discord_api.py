@@ -1,0 +1,136 @@
+"""A local stand-in for Discord's REST API that keeps Discord's rate limits and counts breaches.
+
+It answers ``POST /users/@me/channels`` (open a DM) and ``POST /channels/{id}/messages``.
+Every request counts against the global limit and every message against its channel's
+limit, as sliding windows; a request over a limit is refused with 429 and a JSON body
+holding ``retry_after`` (seconds) and ``global``, plus the ``Retry-After``,
+``X-RateLimit-Global`` and ``X-RateLimit-Scope`` headers, as Discord documents — and
+counted as a violation. Faults can be injected: a share of requests answered 5xx or cut
+off mid-connection, and users who blocked the bot (403, code 50007).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+TOKEN = "test-token"
+
+
+@dataclass
+class Window:
+    count: int
+    seconds: float
+    times: deque[float] = field(default_factory=deque)
+
+    def wait(self, now: float) -> float:
+        """0 if one more fits now, else seconds until it would."""
+        while self.times and self.times[0] <= now - self.seconds:
+            self.times.popleft()
+        if len(self.times) < self.count:
+            return 0.0
+        return self.times[0] + self.seconds - now
+
+
+class FakeDiscordAPI:
+    def __init__(
+        self,
+        *,
+        global_limit: tuple[int, float] = (50, 1.0),
+        channel_limit: tuple[int, float] = (5, 5.0),
+        fault_rate: float = 0.0,
+        blocked_users: set[str] | None = None,
+        seed: int = 5,
+    ) -> None:
+        self.global_window = Window(*global_limit)
+        self.channel_limit = channel_limit
+        self.channel_windows: dict[str, Window] = {}
+        self.fault_rate = fault_rate
+        self.blocked = blocked_users or set()
+        self.random = random.Random(seed)
+        self.delivered: list[tuple[str, str]] = []  # (channel id, content) of accepted messages
+        self.violations = 0
+        self.requests = 0
+        self.faults = 0
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    @property
+    def per_channel(self) -> Counter[str]:
+        return Counter(channel for channel, _ in self.delivered)
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/api/v10/users/@me/channels", self._open_dm)
+        app.router.add_post("/api/v10/channels/{channel_id}/messages", self._message)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/api/v10"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _gate(self, request: web.Request, channel_id: str | None) -> web.Response | None:
+        """Auth, fault injection and rate limits shared by every route; None lets it through."""
+        self.requests += 1
+        if request.headers.get("Authorization") != f"Bot {TOKEN}":
+            return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+        if self.fault_rate and self.random.random() < self.fault_rate:
+            self.faults += 1
+            if self.random.random() < 0.5 and request.transport is not None:
+                request.transport.close()  # a network error: the connection just drops
+                return web.Response(status=500)
+            return web.json_response({"message": "upstream hiccup", "code": 0}, status=502)
+        now = time.monotonic()
+        wait = self.global_window.wait(now)
+        if wait > 0:
+            return self._too_many(wait, is_global=True)
+        if channel_id is not None:
+            window = self.channel_windows.setdefault(channel_id, Window(*self.channel_limit))
+            wait = window.wait(now)
+            if wait > 0:
+                return self._too_many(wait, is_global=False)
+            window.times.append(now)
+        self.global_window.times.append(now)
+        return None
+
+    def _too_many(self, wait: float, *, is_global: bool) -> web.Response:
+        self.violations += 1
+        return web.json_response(
+            {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": is_global},
+            status=429,
+            headers={
+                "Retry-After": str(max(1, round(wait))),
+                "X-RateLimit-Global": "true" if is_global else "false",
+                "X-RateLimit-Scope": "global" if is_global else "user",
+            },
+        )
+
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        refused = self._gate(request, None)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        return web.json_response({"id": f"dm{body['recipient_id']}", "type": 1})
+
+    async def _message(self, request: web.Request) -> web.Response:
+        channel_id = request.match_info["channel_id"]
+        refused = self._gate(request, channel_id)
+        if refused is not None:
+            return refused
+        if channel_id.startswith("dm") and channel_id[2:] in self.blocked:
+            return web.json_response(
+                {"message": "Cannot send messages to this user", "code": 50007}, status=403
+            )
+        body = await request.json()
+        self.delivered.append((channel_id, body["content"]))
+        return web.json_response({"id": str(len(self.delivered)), "channel_id": channel_id, "content": ""})
