@@ -760,8 +760,13 @@ async def remind_unpaid(uow: UnitOfWork, actor: Actor, go_code: str) -> int:
         return sent
 
 
-async def remind_due(uow: UnitOfWork, within: timedelta = timedelta(hours=12)) -> int:
-    """Remind once for each open request that runs out within ``within``."""
+async def remind_due(
+    uow: UnitOfWork, within: timedelta = timedelta(hours=12), except_kinds: tuple[str, ...] = ()
+) -> int:
+    """Remind once for each open request that runs out within ``within``.
+
+    The scheduler leaves out ``items`` requests: the order's own reminder covers those.
+    """
     async with uow:
         due = (
             await uow.session.scalars(
@@ -770,6 +775,7 @@ async def remind_due(uow: UnitOfWork, within: timedelta = timedelta(hours=12)) -
                     PaymentRequest.reminded_at.is_(None),
                     PaymentRequest.due_at <= uow.now + within,
                     PaymentRequest.due_at > uow.now,
+                    PaymentRequest.kind.not_in(except_kinds),
                 )
             )
         ).all()

@@ -106,3 +106,19 @@ async def test_apscheduler_ticks_on_the_running_loop(app: App) -> None:
     await asyncio.sleep(0.4)
     ticker.shutdown()
     assert len(ticks) >= 2
+
+
+async def test_a_shipping_request_is_reminded_by_the_tick_but_an_items_request_only_once(app: App) -> None:
+    await open_go(app, moq=1, cap=4)
+    for line in ("/paymethods SVT-FML manual",):
+        assert "⚠️" not in (await say(app, "gina", line)).text
+    assert "Order placed" in (await say(app, "bob", "/order SVT-FML ALB:A 1")).text
+    assert "⚠️" not in (await say(app, "bob", "/pay SVT-FML-1")).text  # opens the items request
+    assert "⚠️" not in (await say(app, "gina", "/shipping SVT-FML-1 4.50")).text
+    app.core.clock.advance(hours=40)  # both windows end within the 12 h reminder lead
+    report = await app.ticker.tick()
+    assert not report.failed, report
+    assert len(await keys(app, "order_reminder:")) == 1  # the items, reminded as the order
+    assert len(await keys(app, "remind:")) == 1  # the shipping request, on its own
+    await app.ticker.tick()
+    assert len(await keys(app, "remind:")) == 1 and len(await keys(app, "order_reminder:")) == 1
