@@ -6,6 +6,9 @@ calls and runs them in batches: one transaction per batch, one savepoint per ord
 refusal undoes only that order), and on SQLite one hop into the database thread per
 batch. Every order still takes its limits with the same conditional updates
 (``core.reservations``), and every caller gets its own answer or its own refusal.
+
+On SQLite the desk takes the same in-process write lock as a writing unit of work, so
+never wait on the desk from inside an open writing unit of work.
 """
 
 from __future__ import annotations

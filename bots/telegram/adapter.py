@@ -95,7 +95,7 @@ class TelegramBot:
         self.bot = bot
         self.settings = settings
         self._retry_base = retry_base
-        self._menus: set[int] = set()
+        self._menus: dict[int, bool] = {}  # private chat → whether it has the GOM menu
         builder = (
             ApplicationBuilder()
             .token(settings.bot_token)
@@ -464,17 +464,24 @@ class TelegramBot:
         await self._call(0, lambda: bot.set_my_commands(_menu(group), scope=BotCommandScopeAllGroupChats()))
 
     async def _ensure_menu(self, incoming: Incoming) -> None:
-        if not incoming.private or incoming.chat_id in self._menus:
+        """A GOM's (or helper's) chat gets the GOM commands; someone who stops being one
+        gets the buyers' menu back. Checked on each private message, since helpers come
+        and go while the bot runs."""
+        if not incoming.private:
             return
-        self._menus.add(incoming.chat_id)
         request = incoming.request
         actor = await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
+        had = self._menus.get(incoming.chat_id, False)
+        if had == actor.may_administer:
+            return
+        self._menus[incoming.chat_id] = actor.may_administer
+        scope = BotCommandScopeChat(incoming.chat_id)
+        bot = self.application.bot
         if actor.may_administer:
             everything = _menu(list(COMMANDS.values()))
-            scope = BotCommandScopeChat(incoming.chat_id)
-            await self._call(
-                incoming.chat_id, lambda: self.application.bot.set_my_commands(everything, scope=scope)
-            )
+            await self._call(incoming.chat_id, lambda: bot.set_my_commands(everything, scope=scope))
+        else:
+            await self._call(incoming.chat_id, lambda: bot.delete_my_commands(scope=scope))
 
 
 def _menu(commands: list[Any]) -> list[BotCommand]:

@@ -442,3 +442,18 @@ async def test_gomflow_run_starts_the_telegram_adapter(fake: FakeTelegram, tmp_p
     assert f"Telegram adapter started as @gomflow_bot ({mode})" in log, log
     assert (fake.webhook_statuses == [200]) == (mode == "webhook")
     assert "Traceback" not in log and process.returncode == 0, log
+
+
+async def test_a_helper_gets_the_gom_menu_while_the_bot_runs_and_loses_it_when_removed(
+    app: App, fake: FakeTelegram, telegram: TelegramBot
+) -> None:
+    await gom_registered(app)
+    hana = FakeTelegram.user(3003, "Hana", "hana")
+    await said(fake, hana, "/start")
+    assert "chat:3003" not in fake.commands
+    assert "can now help" in await said(fake, GINA, "/helper add @hana")
+    await said(fake, hana, "/help")
+    assert {c["command"] for c in fake.commands["chat:3003"]} >= {"orders", "export"}
+    assert "no longer helps" in await said(fake, GINA, "/helper remove @hana")
+    await said(fake, hana, "/help")
+    assert "chat:3003" not in fake.commands

@@ -243,6 +243,8 @@ class FakeTelegram:
         return _ok(True)
 
     async def _m_deleteMyCommands(self, params: dict[str, Any]) -> web.Response:
+        scope = params.get("scope") or {"type": "default"}
+        self.commands.pop(scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else ""), None)
         return _ok(True)
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
