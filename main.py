@@ -87,7 +87,8 @@ async def run(settings: Settings, console: bool) -> None:
     await upgrade(app.core.db)
     web_app = build_web_app(app.core)
     telegram = _telegram_bot(app, web_app)
-    runner = web.AppRunner(web_app, access_log=None)
+    # on stop, requests in flight get a few seconds, not aiohttp's default minute
+    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     log.info("web server on http://%s:%s (health: /health)", settings.http_host, settings.http_port)
@@ -139,6 +140,8 @@ async def _serve(app: App, console: bool) -> None:
         app.ticker.shutdown()
         for task in tasks:
             task.cancel()
+        # let them unwind (a claim in progress rolls back) before their database closes
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _console(app: App) -> None:
