@@ -5,29 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.db.models import ProcessedInbound
-from core.db.raw import Plan, Statement
-from core.db.upsert import insert_ignoring_conflict
+from core.db.raw import Plan, Statement, run_session
 from core.uow import UnitOfWork
 
 MAX_ID = 200
-
-
-async def first_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool:
-    """Record ``external_id`` inside the caller's open unit of work; False if already seen.
-
-    Call it in the same transaction as the work the delivery causes, so the record and
-    the work commit (or roll back) together.
-    """
-    result = await uow.session.execute(
-        insert_ignoring_conflict(
-            uow.session,
-            ProcessedInbound,
-            {"source": source, "external_id": external_id[:MAX_ID], "processed_at": uow.now},
-            ["source", "external_id"],
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 CLAIM = (
@@ -47,3 +28,12 @@ async def claim_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool
     Claims go through the order desk, batched with whatever else is being written.
     """
     return bool(await uow.desk.run(lambda now: claim_plan(source, external_id, now)))
+
+
+async def first_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool:
+    """Record ``external_id`` inside the caller's open unit of work; False if already seen.
+
+    Call it in the same transaction as the work the delivery causes, so the record and
+    the work commit (or roll back) together.
+    """
+    return await run_session(uow.session, claim_plan(source, external_id, uow.now))

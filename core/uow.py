@@ -39,7 +39,6 @@ class UnitOfWork:
         read_only: bool = False,
         desk: OrderDesk | None = None,
     ) -> None:
-        self._db = db
         self._desk = desk
         self._sessions = db.reader if read_only else db.writer
         self._write_lock = None if read_only else write_lock
@@ -54,10 +53,6 @@ class UnitOfWork:
         if self._desk is None:
             raise RuntimeError("this unit of work cannot place orders")
         return self._desk
-
-    def reading(self) -> UnitOfWork:
-        """A read-only unit of work beside this one, for a look before deciding to write."""
-        return UnitOfWork(self._db, self._clock, read_only=True)
 
     async def __aenter__(self) -> UnitOfWork:
         if self._write_lock is not None:
