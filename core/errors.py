@@ -90,6 +90,12 @@ class BuyerLimitReached(GomflowError):
     code = "buyer_limit"
 
 
+class AlreadyChanged(Conflict):
+    """Someone else changed the row's status first (a double tap, or two people at once)."""
+
+    code = "already_changed"
+
+
 class AlreadyClaimed(Conflict):
     """The same inbound request (a double tap) was handled already."""
 

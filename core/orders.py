@@ -6,10 +6,12 @@ from sqlalchemy import delete, select
 
 from core.db.models import GroupOrder, Item, Order, OrderLine, User, Variant
 from core.db.raw import run_session
+from core.lookups import lock_go
 from core.money import format_money
 from core.payments.ledger import on_order_ended
 from core.reservations import GoFacts, PlacedOrder, ResolvedLine, place_plan, release
-from core.status import OrderStatus, check_order_transition
+from core.status import OrderStatus
+from core.transitions import transition
 from core.uow import UnitOfWork
 from core.views import LineView, OrderView
 from core.when import local_text
@@ -82,21 +84,14 @@ def view_of(
 async def end_order(
     uow: UnitOfWork, order: Order, target: OrderStatus, actor_id: int | None, reason: str = ""
 ) -> None:
-    """Move a live order to a final status and give back everything it held."""
-    check_order_transition(order.status, target)
+    """Move a live order to a final status and give back everything it held.
+
+    The status changes first, as a compare-and-set: only the command that wins it reads
+    the lines and releases them, so two at once can never release twice.
+    """
+    await lock_go(uow, order.go_id)
+    await transition(uow, order, target, actor_id=actor_id, detail=reason)
     await release(uow.session, order.go_id, order.buyer_id, await held_lines(uow, order))
-    previous = order.status
-    order.status = target
-    order.updated_at = uow.now
-    uow.audit(
-        actor_id=actor_id,
-        entity="order",
-        entity_id=order.id,
-        action="status",
-        from_status=previous,
-        to_status=target,
-        detail=reason,
-    )
     await on_order_ended(uow, order, actor_id, reason)
 
 

@@ -37,6 +37,22 @@ def parse_quantity(text: str) -> int:
     return value
 
 
+def check_requests(requests: list[LineRequest]) -> None:
+    """The same bounds as typed quantities, for lines that came from buttons or other adapters."""
+    if not requests:
+        raise InvalidInput("Say what to order: ITEM QTY, e.g. ALB:A 1.")
+    if len(requests) > MAX_LINES:
+        raise InvalidInput(f"One order can have at most {MAX_LINES} lines.")
+    for request in requests:
+        quantity = request.quantity
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise InvalidQuantity("Quantity must be a whole number like 2.")
+        if quantity < 1:
+            raise InvalidQuantity("Quantity must be at least 1.")
+        if quantity > MAX_QUANTITY:
+            raise InvalidQuantity(f"{quantity} is more than one order can hold (max {MAX_QUANTITY}).")
+
+
 def parse_item_token(token: str) -> tuple[str, str | None]:
     """``ALB`` → (ALB, None); ``ALB:A`` or ``ALB/A`` → (ALB, A)."""
     if not token.strip():

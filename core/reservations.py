@@ -30,7 +30,7 @@ from core.errors import (
     UnknownGroupOrder,
     UnknownItem,
 )
-from core.quantities import LineRequest
+from core.quantities import LineRequest, check_requests
 from core.status import GOStatus, OrderStatus
 
 NO_LIMIT = 2**31 - 1
@@ -162,7 +162,11 @@ async def load_catalogue(session: AsyncSession, go_id: int) -> list[CatalogueIte
 def resolve_lines(
     go: GoLimits, items: list[CatalogueItem], requests: list[LineRequest]
 ) -> list[ResolvedLine]:
-    """Match typed codes to the GO's items; merge repeats of the same item and variant."""
+    """Match typed codes to the GO's items; merge repeats of the same item and variant.
+
+    Every path to an order passes here, so the quantities are checked here too.
+    """
+    check_requests(requests)
     by_code = {item.code: item for item in items}
     merged: dict[tuple[int, int | None], ResolvedLine] = {}
     for request in requests:

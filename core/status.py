@@ -6,9 +6,13 @@ the edges listed here, so a bug elsewhere cannot skip a step (say, ship a failed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypeVar
 
 from core.errors import InvalidTransition
+
+S = TypeVar("S", bound=StrEnum)
 
 
 class GOStatus(StrEnum):
@@ -68,21 +72,30 @@ class WaitlistStatus(StrEnum):
     DROPPED = "dropped"  # the GO closed before a slot freed up
 
 
+WAITLIST_TRANSITIONS: dict[WaitlistStatus, frozenset[WaitlistStatus]] = {
+    WaitlistStatus.WAITING: frozenset({WaitlistStatus.PROMOTED, WaitlistStatus.LEFT, WaitlistStatus.DROPPED}),
+    WaitlistStatus.PROMOTED: frozenset(),
+    WaitlistStatus.LEFT: frozenset(),
+    WaitlistStatus.DROPPED: frozenset(),
+}
+
+
 def check_go_transition(current: str, target: GOStatus) -> None:
-    allowed = GO_TRANSITIONS[GOStatus(current)]
-    if target not in allowed:
-        raise InvalidTransition(_refusal("group order", current, target, allowed))
+    check_transition("group order", GO_TRANSITIONS, current, target)
 
 
 def check_order_transition(current: str, target: OrderStatus) -> None:
-    allowed = ORDER_TRANSITIONS[OrderStatus(current)]
+    check_transition("order", ORDER_TRANSITIONS, current, target)
+
+
+def check_transition(what: str, edges: Mapping[S, frozenset[S]], current: str, target: S) -> None:
+    """Raise ``InvalidTransition`` unless ``edges`` lead from ``current`` to ``target``."""
+    allowed = edges[type(target)(current)]
     if target not in allowed:
-        raise InvalidTransition(_refusal("order", current, target, allowed))
+        raise InvalidTransition(_refusal(what, current, target, allowed))
 
 
-def _refusal(
-    what: str, current: str, target: str, allowed: frozenset[GOStatus] | frozenset[OrderStatus]
-) -> str:
+def _refusal(what: str, current: str, target: str, allowed: frozenset[S]) -> str:
     if not allowed:
         return f"This {what} is {current}; it cannot change any more."
     options = ", ".join(sorted(allowed))

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core.db.models import GroupOrder, LinkedChannel, Order, OutboxMessage
 from core.errors import InvalidTransition
+from core.lookups import lock_order
 from core.money import format_money
 from core.orders import end_order
 from core.outbox import NOTICE, TRANSACTIONAL
@@ -94,10 +95,13 @@ async def expire_unpaid_orders(uow: UnitOfWork) -> int:
     expired = 0
     for order_id in due:
         async with uow:
-            order = await uow.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-            if order is None or order.status != OrderStatus.PLACED or order.payment_due_at > uow.now:
+            order = await uow.session.get(Order, order_id)
+            if order is None:
                 continue
-            go = await uow.session.get_one(GroupOrder, order.go_id)
+            order = await lock_order(uow, order.id, order.go_id)
+            if order.status != OrderStatus.PLACED or order.payment_due_at > uow.now:
+                continue
+            go = await uow.session.get_one(GroupOrder, order.go_id)  # locked with the order
             await end_order(uow, order, OrderStatus.EXPIRED, None, reason="the payment window ended")
             await uow.notify_user(
                 order.buyer_id,

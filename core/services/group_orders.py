@@ -17,6 +17,7 @@ from core.services.accounts import Actor, require_admin
 from core.services.notices import notify_go_buyers
 from core.services.ordering import end_live_orders
 from core.status import GOStatus, WaitlistStatus, check_go_transition
+from core.transitions import transition
 from core.uow import UnitOfWork
 from core.when import future_deadline, zone
 
@@ -127,7 +128,7 @@ async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
     for variant in command.variants:
         _check_stock(variant.stock, variant.name)
     async with uow:
-        go = await load_go(uow, command.go_code)
+        go = await load_go(uow, command.go_code, lock=True)
         await require_admin(uow, actor, go)
         if go.status not in (GOStatus.DRAFT, GOStatus.OPEN):
             raise InvalidInput(f"{go.code} is {go.status}; items can only be added before it closes.")
@@ -169,14 +170,14 @@ async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
 
 async def open_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> None:
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
         check_go_transition(go.status, GOStatus.OPEN)
         if not await load_catalogue(uow.session, go.id):
             raise InvalidInput(f"Add at least one item to {go.code} before opening it (/additem).")
         if go.deadline <= uow.now:
             raise InvalidInput(f"The deadline of {go.code} has passed; /extend it first.")
-        _transition(uow, go, GOStatus.OPEN, actor.user_id)
+        await transition(uow, go, GOStatus.OPEN, actor_id=actor.user_id)
         await uow.commit()
 
 
@@ -193,22 +194,24 @@ async def close_group_order(uow: UnitOfWork, actor: Actor | None, go_code: str) 
     ``actor`` is None when the scheduler closes a GO at its deadline.
     """
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         if actor is not None:
             await require_admin(uow, actor, go)
         actor_id = actor.user_id if actor else None
-        _transition(uow, go, GOStatus.CLOSED, actor_id)
+        await transition(uow, go, GOStatus.CLOSED, actor_id=actor_id)
         await _drop_waitlist(uow, go)
         outcome_units = go.reserved_units
         if go.reserved_units >= go.moq:
-            _transition(uow, go, GOStatus.CONFIRMED, actor_id, detail=f"{go.reserved_units}/{go.moq} units")
+            await transition(
+                uow, go, GOStatus.CONFIRMED, actor_id=actor_id, detail=f"{go.reserved_units}/{go.moq} units"
+            )
             await notify_go_buyers(uow, go, "go_confirmed")
         else:
-            _transition(
+            await transition(
                 uow,
                 go,
                 GOStatus.FAILED,
-                actor_id,
+                actor_id=actor_id,
                 detail=f"MOQ not met: {go.reserved_units}/{go.moq}",
             )
             await notify_go_buyers(uow, go, "go_failed")
@@ -219,9 +222,9 @@ async def close_group_order(uow: UnitOfWork, actor: Actor | None, go_code: str) 
 
 async def cancel_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> None:
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
-        _transition(uow, go, GOStatus.CANCELLED, actor.user_id)
+        await transition(uow, go, GOStatus.CANCELLED, actor_id=actor.user_id)
         await _drop_waitlist(uow, go)
         await notify_go_buyers(uow, go, "go_cancelled")
         await end_live_orders(uow, go, actor.user_id, reason="the GOM cancelled the group order")
@@ -239,16 +242,16 @@ async def advance_group_order(uow: UnitOfWork, actor: Actor, go_code: str, targe
         raise InvalidInput("Status must be one of: ordered, arrived, shipping, completed.")
     assert status is not None
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
-        _transition(uow, go, status, actor.user_id)
+        await transition(uow, go, status, actor_id=actor.user_id)
         await notify_go_buyers(uow, go, "go_status")
         await uow.commit()
 
 
 async def extend_deadline(uow: UnitOfWork, actor: Actor, go_code: str, when: str) -> datetime:
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
         if go.status not in (GOStatus.DRAFT, GOStatus.OPEN):
             raise InvalidInput(f"{go.code} is {go.status}; only a draft or open GO has a deadline to move.")
@@ -295,24 +298,6 @@ def normalise_item_code(code: str) -> str:
     if not ITEM_CODE.match(cleaned):
         raise InvalidInput(f"'{code[:20]}' is not an item code; use up to 20 letters or digits, like ALB.")
     return cleaned
-
-
-def _transition(
-    uow: UnitOfWork, go: GroupOrder, target: GOStatus, actor_id: int | None, detail: str = ""
-) -> None:
-    check_go_transition(go.status, target)
-    previous = go.status
-    go.status = target
-    go.updated_at = uow.now
-    uow.audit(
-        actor_id=actor_id,
-        entity="group_order",
-        entity_id=go.id,
-        action="status",
-        from_status=previous,
-        to_status=target,
-        detail=detail,
-    )
 
 
 async def _drop_waitlist(uow: UnitOfWork, go: GroupOrder) -> None:

@@ -48,7 +48,7 @@ async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: lis
     async with uow:
         order = await _own_order(uow, buyer, number)
         _require_changeable(order)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
+        go = await uow.session.get_one(GroupOrder, order.go_id)  # locked by _own_order
         lines = resolve_lines(go, await load_catalogue(uow.session, go.id), requests)
         old_units = order.units
         await release(uow.session, go.id, order.buyer_id, await held_lines(uow, order))
@@ -70,8 +70,8 @@ async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: lis
 async def cancel_order(uow: UnitOfWork, actor: Actor, number: str) -> OrderView:
     """The buyer cancels until paid; the GO's GOM or helpers may cancel any live order."""
     async with uow:
-        order = await load_order(uow, number)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
+        order = await load_order(uow, number, lock=True)
+        go = await uow.session.get_one(GroupOrder, order.go_id)  # locked with the order
         if order.buyer_id != actor.user_id:
             await require_admin(uow, actor, go)
         elif order.status == OrderStatus.PAID:
@@ -105,7 +105,8 @@ async def end_live_orders(uow: UnitOfWork, go: GroupOrder, actor_id: int | None,
 
 
 async def _own_order(uow: UnitOfWork, buyer: Actor, number: str) -> Order:
-    order = await load_order(uow, number)
+    """The buyer's order, locked (with its GO) for a change: two changes take turns."""
+    order = await load_order(uow, number, lock=True)
     if order.buyer_id != buyer.user_id:
         raise PermissionDenied(f"{order.number} is not your order.")
     return order

@@ -12,13 +12,14 @@ from core.quantities import LineRequest
 from core.reservations import ResolvedLine, load_catalogue, resolve_lines
 from core.services.accounts import Actor
 from core.status import GOStatus, WaitlistStatus
+from core.transitions import transition
 from core.uow import UnitOfWork
 from core.views import WaitlistView
 
 
 async def join_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str, request: LineRequest) -> WaitlistView:
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         if go.status != GOStatus.OPEN or go.deadline <= uow.now:
             raise NotOpenForOrders(f"{go.code} is not taking orders, so there is no waitlist to join.")
         (line,) = resolve_lines(go, await load_catalogue(uow.session, go.id), [request])
@@ -66,7 +67,7 @@ async def join_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str, request: Li
 
 async def leave_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str) -> None:
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         entry = await uow.session.scalar(
             select(WaitlistEntry).where(
                 WaitlistEntry.go_id == go.id,
@@ -76,7 +77,7 @@ async def leave_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str) -> None:
         )
         if entry is None:
             raise InvalidInput(f"You are not on the {go.code} waitlist.")
-        entry.status = WaitlistStatus.LEFT
+        await transition(uow, entry, WaitlistStatus.LEFT, actor_id=buyer.user_id)
         await uow.commit()
 
 
@@ -112,7 +113,8 @@ async def my_waitlist(uow: UnitOfWork, buyer: Actor) -> list[WaitlistView]:
 async def promote_waitlist(uow: UnitOfWork, go: GroupOrder) -> int:
     """Offer freed slots to waiting buyers, first come first served among those that fit.
 
-    Each attempt runs in a savepoint: one buyer who no longer fits (stock of their item
+    The caller holds the GO's row lock (it just freed the slots), so two promotions take
+    turns. Each attempt runs in a savepoint: one buyer who no longer fits (stock of their item
     still gone, their own limit reached) is skipped without undoing the others.
     """
     if go.status != GOStatus.OPEN:
@@ -137,7 +139,7 @@ async def promote_waitlist(uow: UnitOfWork, go: GroupOrder) -> int:
                 order = await create_order(uow, go, entry.buyer_id, entry.channel, [line])
         except GomflowError:
             continue
-        entry.status = WaitlistStatus.PROMOTED
+        await transition(uow, entry, WaitlistStatus.PROMOTED, actor_id=None, detail=order.number)
         entry.order_id = order.id
         view = view_of(go, order, [line], "")
         await uow.notify_user(

@@ -183,3 +183,20 @@ async def test_every_status_change_is_audited_with_who(app: App) -> None:
         ("status", "placed", "cancelled"),
     ]
     assert {r.actor_id for r in order_rows} == {bob.user_id}
+
+
+@pytest.mark.parametrize("quantity", [0, -1, -1000, 1001, True])
+async def test_service_refuses_quantities_the_text_parser_would_never_pass(
+    any_app: App, quantity: int
+) -> None:
+    """Buttons and other adapters reach place_order, change_order and the waitlist directly."""
+    await open_go(any_app, items=('ALB 25.90 "FML album"',))
+    fan = await buyer(any_app, "fan")
+    with pytest.raises(InvalidInput, match=r"Quantity|more than one order"):
+        await ordering.place_order(any_app.core.uow(), fan, "SVT-FML", line("ALB", quantity))
+    placed = await ordering.place_order(any_app.core.uow(), fan, "SVT-FML", line("ALB", 1))
+    with pytest.raises(InvalidInput, match=r"Quantity|more than one order"):
+        await ordering.change_order(any_app.core.uow(), fan, placed.number, line("ALB", quantity))
+    assert (await counters(any_app))["go"] == 1
+    async with any_app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Order)) == 1
