@@ -28,7 +28,7 @@ from core.db.models import (
     WaitlistEntry,
 )
 from core.errors import InvalidInput, NotFound
-from core.lookups import load_go
+from core.lookups import load_go, lock_go
 from core.outbox import NOTICE, PROMOTIONAL
 from core.services.accounts import Actor, require_admin
 from core.status import OrderStatus, WaitlistStatus
@@ -191,10 +191,10 @@ async def release_due_broadcasts(uow: UnitOfWork) -> int:
         )
     for broadcast_id in due:
         async with uow:
-            broadcast = await uow.session.get_one(Broadcast, broadcast_id)
+            go = await lock_go(uow, (await uow.session.get_one(Broadcast, broadcast_id)).go_id)
+            broadcast = await _lock(uow, broadcast_id)
             if broadcast.status != "scheduled":
                 continue
-            go = await uow.session.get_one(GroupOrder, broadcast.go_id)
             await _queue(uow, go, broadcast, await _recipients(uow, go, broadcast.audience))
             await uow.commit()
     return len(due)
@@ -277,12 +277,17 @@ async def _recipients(uow: UnitOfWork, go: GroupOrder, audience: str) -> list[tu
 
 
 async def _own(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> tuple[Broadcast, GroupOrder]:
-    broadcast = await uow.session.get(Broadcast, broadcast_id)
-    if broadcast is None:
+    """The broadcast, locked with its GO: a confirm and a cancel at once take turns."""
+    found = await uow.session.get(Broadcast, broadcast_id)
+    if found is None:
         raise NotFound(f"There is no broadcast #{broadcast_id}. /broadcasts lists yours.")
-    go = await uow.session.get_one(GroupOrder, broadcast.go_id)
+    go = await lock_go(uow, found.go_id)
     await require_admin(uow, actor, go)
-    return broadcast, go
+    return await _lock(uow, broadcast_id), go
+
+
+async def _lock(uow: UnitOfWork, broadcast_id: int) -> Broadcast:
+    return await uow.session.get_one(Broadcast, broadcast_id, with_for_update=True, populate_existing=True)
 
 
 def _audience(text: str) -> str:

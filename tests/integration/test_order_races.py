@@ -15,7 +15,17 @@ from sqlalchemy import func, select
 
 from bots.chat import ChatReply
 from core.clock import FrozenClock
-from core.db.models import BuyerQuota, GroupOrder, Item, Order, OrderLine, Variant, WaitlistEntry
+from core.db.models import (
+    Broadcast,
+    BuyerQuota,
+    GroupOrder,
+    Item,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    Variant,
+    WaitlistEntry,
+)
 from core.services import due
 from core.status import ORDER_LIVE
 from main import App
@@ -207,3 +217,28 @@ async def test_double_tapped_waitlist_join_queues_once(any_app: App) -> None:
     async with any_app.core.reader() as uow:
         waiting = await uow.session.scalar(select(func.count()).select_from(WaitlistEntry))
     assert waiting == 50
+
+
+async def test_broadcast_confirmed_twice_and_cancelled_at_once_is_queued_at_most_once(any_app: App) -> None:
+    await open_go(any_app, moq=1, cap=CAPACITY, items=ITEMS)
+    any_app.core.settings.__dict__["broadcast_confirm_over"] = 0  # a frozen dataclass: a test-only override
+    for i in range(5):
+        assert (await say(any_app, f"fan{i}", "/order SVT-FML ALB 1")).text.startswith("✅")
+    for _ in range(20):
+        preview = await say(any_app, "gina", "/broadcast SVT-FML all Arrives Friday")
+        broadcast_id = preview.buttons[0][0].command.split()[-1]
+        replies = await asyncio.gather(
+            say(any_app, "gina", f"/broadcast confirm {broadcast_id}"),
+            say(any_app, "gina", f"/broadcast confirm {broadcast_id}"),
+            say(any_app, "gina", f"/unschedule {broadcast_id}"),
+        )
+        assert not [r.text for r in replies if FAILURE in r.text]
+        async with any_app.core.reader() as uow:
+            status = await uow.session.scalar(
+                select(Broadcast.status).where(Broadcast.id == int(broadcast_id))
+            )
+            queued = await uow.session.scalar(
+                select(func.count()).where(OutboxMessage.broadcast_id == int(broadcast_id))
+            )
+        sent = [r for r in replies if "is on its way" in r.text]
+        assert (status, queued, len(sent)) in {("queued", 5, 1), ("cancelled", 0, 0)}, (status, replies)
