@@ -109,6 +109,12 @@ async def webhook(request: web.Request) -> web.Response:
     except WebhookRejected as exc:
         log.warning("%s webhook rejected: %s", provider, exc.message)
         return web.json_response({"error": "rejected"}, status=400)
+    except Exception:
+        # The parsers refuse every shape they know as WebhookRejected; anything else is a
+        # body they did not foresee. It is still the body that is wrong, and a 500 would
+        # have the provider send it again for days.
+        log.exception("%s webhook rejected: a body the parser did not foresee", provider)
+        return web.json_response({"error": "rejected"}, status=400)
     try:
         outcomes = await payments.record_webhook(core.uow, events)
     except GomflowError as exc:
