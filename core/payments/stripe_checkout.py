@@ -122,6 +122,6 @@ def _signed_at(header: str | None) -> int:
     """The ``t=`` of a Stripe-Signature header that has already been verified."""
     for part in (header or "").split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
+        if name == "t" and value.isascii() and value.isdigit():
             return int(value)
     raise WebhookRejected("Stripe-Signature has no timestamp")
