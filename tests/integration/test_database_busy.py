@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from asyncpg.exceptions import TooManyConnectionsError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -81,21 +82,17 @@ def test_pool_settings_come_from_the_environment() -> None:
     assert (default.db_pool_size, default.db_max_overflow, default.db_pool_timeout) == (10, 20, 30.0)
 
 
-class TooManyConnections(Exception):
-    """Stands for asyncpg's error: what matters is its SQLSTATE, as the server sends it."""
-
-    sqlstate = "53300"
-
-
-def test_what_counts_as_busy(tmp_path: Path) -> None:
+def test_what_counts_as_busy() -> None:
+    """The pool's timeout, PostgreSQL's too_many_connections as asyncpg raises it (however
+    SQLAlchemy wraps or chains it), and SQLite's lock; nothing else."""
     locked = sqlite3.OperationalError("database is locked")
-    wrapped = DBAPIError("SELECT 1", None, TooManyConnections("sorry, too many clients already"))
+    wrapped = DBAPIError("SELECT 1", None, TooManyConnectionsError("sorry, too many clients already"))
     for exc in (PoolTimeout("QueuePool limit reached"), OperationalError("BEGIN", None, locked), wrapped):
         assert isinstance(database_busy(exc), DatabaseBusy), exc
     try:
         try:
-            raise TooManyConnections("sorry, too many clients already")
-        except TooManyConnections as inner:
+            raise TooManyConnectionsError("sorry, too many clients already")
+        except TooManyConnectionsError as inner:
             raise RuntimeError("while connecting") from inner
     except RuntimeError as outer:
         assert database_busy(outer) is not None
@@ -105,7 +102,9 @@ def test_what_counts_as_busy(tmp_path: Path) -> None:
 
 async def test_settings_reach_the_engine(tmp_path: Path, clock: FrozenClock) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
-    app = bootstrap(Settings(database_url=url, db_pool_size=2, db_pool_timeout=4.0), clock=clock, write=print)
+    app = bootstrap(
+        Settings(database_url=url, db_pool_size=2, db_pool_timeout=4.0), clock=clock, write=lambda _: None
+    )
     try:
         pool: Any = app.core.db.engine.pool
         assert (pool.size(), pool.timeout()) == (2, 4.0)
