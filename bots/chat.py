@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.render import Markup
+from core.text import clean_name, clean_text
 
 MAX_TEXT = 4_000
+MAX_ID = 320  # the longest platform id we keep (an email address)
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,19 @@ class Attachment:
     content: bytes
     mime_type: str
 
+    def __post_init__(self) -> None:
+        _set(self, "filename", clean_name(self.filename, 200) or "attachment")
+        _set(self, "mime_type", clean_name(self.mime_type, 100))
+
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One message from a person, translated from whatever the platform sent."""
+    """One message from a person, translated from whatever the platform sent.
+
+    Every field a person controls is cleaned here, as the request is made, so no adapter
+    can forget it: see ``core.text``. The text keeps its length (the dispatcher refuses
+    one that is too long, and says so); names, handles and ids are cut to what is stored.
+    """
 
     channel: str  # telegram, discord, whatsapp, sms, email, console
     user_id: str  # the platform's id for the sender
@@ -31,6 +42,21 @@ class ChatRequest:
     in_group: bool = False
     attachment: Attachment | None = None
     in_chat_payments: bool = False  # the platform can take a payment inside this chat (an invoice)
+
+    def __post_init__(self) -> None:
+        _set(self, "user_id", clean_text(self.user_id, MAX_ID))
+        _set(self, "name", clean_name(self.name))
+        _set(self, "text", clean_text(self.text))
+        if self.handle is not None:
+            _set(self, "handle", clean_name(self.handle))
+        if self.chat_id is not None:
+            _set(self, "chat_id", clean_text(self.chat_id, MAX_ID))
+
+
+def _set(frozen: object, name: str, value: str) -> None:
+    """Assign to a frozen dataclass while it is being made, only when the value changed."""
+    if getattr(frozen, name) != value:
+        object.__setattr__(frozen, name, value)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from bots.commands.newgo_flow import FLOW as NEWGO_FLOW
 from bots.commands.newgo_flow import continue_newgo
 from bots.commands.payments import PROOF_FLOW, continue_proof, proof_without_command
 from bots.commands.table import render_reply
+from core.db.engine import database_busy
 from core.errors import GomflowError
 from core.services.accounts import Actor, identify
 from core.services.conversations import end_conversation, load_conversation
@@ -37,7 +38,10 @@ async def handle(bot: BotContext, request: ChatRequest) -> ChatReply:
         return await _route(bot, request, actor)
     except GomflowError as refusal:
         return refuse(refusal.message)
-    except Exception:
+    except Exception as exc:
+        if (busy := database_busy(exc)) is not None:
+            log.warning("database busy: %r from %s:%s", request.text[:80], request.channel, request.user_id)
+            return refuse(busy.message)
         log.exception("command failed: %r from %s:%s", request.text[:80], request.channel, request.user_id)
         return refuse("Sorry, something went wrong on our side. Nothing was changed; please try again.")
 

@@ -51,4 +51,10 @@ class Core:
 
 
 def build_core(settings: Settings, clock: Clock | None = None) -> Core:
-    return Core(db=connect(settings.database_url), settings=settings, clock=clock or SystemClock())
+    db = connect(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
+    return Core(db=db, settings=settings, clock=clock or SystemClock())

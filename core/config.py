@@ -51,6 +51,10 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = ""
     smtp_starttls: bool = True
+    # Database connections per process (PostgreSQL; SQLite keeps its own small pool).
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 30.0  # seconds to wait for a free connection before "busy"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +78,9 @@ class Settings:
             hitpay_api_key=env.get("HITPAY_API_KEY", ""),
             hitpay_salt=env.get("HITPAY_SALT", ""),
             hitpay_base_url=env.get("HITPAY_BASE_URL", cls.hitpay_base_url),
+            db_pool_size=max(1, int(env.get("GOMFLOW_DB_POOL_SIZE", cls.db_pool_size))),
+            db_max_overflow=max(0, int(env.get("GOMFLOW_DB_MAX_OVERFLOW", cls.db_max_overflow))),
+            db_pool_timeout=max(0.0, float(env.get("GOMFLOW_DB_POOL_TIMEOUT", cls.db_pool_timeout))),
             **notification_settings(env),
         )
 

@@ -134,3 +134,17 @@ class WebhookRejected(GomflowError):
     """An inbound payment notification is unsigned, forged, stale or unreadable."""
 
     code = "webhook_rejected"
+
+
+class DatabaseBusy(GomflowError):
+    """The database has no connection free (pool exhausted, too many clients, locked).
+
+    Nothing is wrong with the request: the same message a moment later goes through, so
+    people are told to try again and payment providers are asked to retry (503).
+    """
+
+    code = "database_busy"
+    MESSAGE = "We're very busy right now. Please try again in a moment."
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)

@@ -11,9 +11,11 @@ import logging
 from collections.abc import Collection
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from core.app import Core
-from core.errors import GomflowError, NotFound, WebhookRejected
+from core.db.engine import database_busy
+from core.errors import DatabaseBusy, GomflowError, NotFound, WebhookRejected
 from core.payments.gateway import PaymentGateway
 from core.payments.qr import qr_png
 from core.services import payments
@@ -109,16 +111,45 @@ async def webhook(request: web.Request) -> web.Response:
     except WebhookRejected as exc:
         log.warning("%s webhook rejected: %s", provider, exc.message)
         return web.json_response({"error": "rejected"}, status=400)
+    except Exception:
+        # The parsers refuse every shape they know as WebhookRejected; anything else is a
+        # body they did not foresee. It is still the body that is wrong, and a 500 would
+        # have the provider send it again for days.
+        log.exception("%s webhook rejected: a body the parser did not foresee", provider)
+        return web.json_response({"error": "rejected"}, status=400)
     try:
         outcomes = await payments.record_webhook(core.uow, events)
+    except DatabaseBusy:
+        raise  # answered 503 by database_busy_answer, so the provider retries
     except GomflowError as exc:
         log.warning("%s webhook refused: %s", provider, exc.message)
         return web.json_response({"error": exc.code}, status=422)
     return web.json_response({"results": [o.result for o in outcomes]})
 
 
+@web.middleware
+async def database_busy_answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """503 with Retry-After when the database has no connection free, on every route.
+
+    A payment provider (or Telegram) retries a 503, and the retry goes through once a
+    connection is free; a 500 would read as our bug, and nothing about it is.
+    """
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        if (busy := database_busy(exc)) is None:
+            raise
+        log.warning("database busy: %s %s answered 503", request.method, request.path)
+        return web.json_response(
+            {"error": busy.code, "message": busy.message}, status=503, headers={"Retry-After": "5"}
+        )
+
+
 def add_payment_routes(app: web.Application, core: Core) -> None:
     app[CORE_KEY] = core
+    app.middlewares.append(database_busy_answer)
     app.router.add_get("/pay/{token}", pay_page)
     app.router.add_get("/pay/{token}/qr.png", pay_qr)
     app.router.add_post("/pay/{token}/{provider}", pay_with)

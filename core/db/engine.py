@@ -8,17 +8,21 @@ so they never wait for a writer in WAL mode.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from core.errors import DatabaseBusy
 
 READ_ONLY = "gomflow_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -32,6 +36,37 @@ def normalise_url(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
+
+
+# PostgreSQL's too_many_connections and cannot_connect_now: the server is full or starting.
+BUSY_SQLSTATES = frozenset({"53300", "57P03"})
+
+
+def database_busy(exc: BaseException) -> DatabaseBusy | None:
+    """``DatabaseBusy`` when ``exc`` means "no connection free right now", else None.
+
+    Drivers say it in their own words, wrapped by SQLAlchemy: the pool's TimeoutError, a
+    PostgreSQL error whose SQLSTATE is too_many_connections (asyncpg), SQLite's "database
+    is locked". Adapters ask this at their outermost boundary, where an unexpected error
+    would otherwise become "something went wrong".
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DatabaseBusy):
+            return current
+        if isinstance(current, PoolTimeout):
+            return DatabaseBusy()
+        if getattr(current, "sqlstate", None) in BUSY_SQLSTATES:
+            return DatabaseBusy()
+        if isinstance(current, sqlite3.OperationalError) and "database is locked" in str(current):
+            return DatabaseBusy()
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return None
 
 
 @dataclass
@@ -48,16 +83,32 @@ class Database:
         await self.engine.dispose()
 
 
-def connect(url: str, *, echo: bool = False, pool_size: int = 10) -> Database:
-    """Build the engine; nothing connects until the first unit of work."""
+def connect(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30.0,
+) -> Database:
+    """Build the engine; nothing connects until the first unit of work.
+
+    ``max_overflow`` defaults to twice the pool on PostgreSQL and the pool size on SQLite.
+    Every process holds up to ``pool_size + max_overflow`` connections, so a PostgreSQL
+    server's ``max_connections`` must cover that times the number of processes; a unit of
+    work that waits ``pool_timeout`` seconds for one fails, and ``database_busy`` says so.
+    """
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         if ":memory:" not in url and url.rstrip("/") != "sqlite+aiosqlite:":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+            overflow = pool_size if max_overflow is None else max_overflow
+            kwargs.update(pool_size=pool_size, max_overflow=overflow, pool_timeout=pool_timeout)
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+        overflow = pool_size * 2 if max_overflow is None else max_overflow
+        kwargs.update(pool_size=pool_size, max_overflow=overflow, pool_timeout=pool_timeout)
+        kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from decimal import Decimal
+from typing import Any, Protocol
+
+from core.errors import WebhookRejected
+from core.money import CURRENCIES
+from core.payments.amounts import minor_from_decimal
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,6 @@ class FakeGateway:
         return self.created[request.idempotency_key]
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
-        from core.errors import WebhookRejected
-
         raise WebhookRejected("the fake gateway takes no webhooks")
 
     async def refund(self, request: RefundRequest) -> RefundResult:
@@ -121,3 +126,122 @@ class FakeGateway:
 
     async def close(self) -> None:
         return None
+
+
+# --- reading a verified webhook body ----------------------------------------------------
+
+MAX_REF = 200  # what the payment tables hold for a provider's id or our reference
+MAX_AMOUNT_DIGITS = 15  # far above any real payment, far below what could overflow
+_REF = re.compile(r"[\x21-\x7e]+")  # provider ids and our references are printable ASCII
+
+
+class WebhookBody:
+    """A provider's JSON object, read so that every wrong shape is a ``WebhookRejected``.
+
+    A signature proves who sent a body, not that it has the shape we expect. A string
+    where an object should be, a list as a reference, ``1e999999999``, deep nesting or an
+    id with a NUL must be refused (400, logged) rather than escape as a TypeError or
+    OverflowError (500, which the provider retries for days) or reach the database.
+    """
+
+    def __init__(self, data: object, what: str) -> None:
+        if not isinstance(data, dict):
+            raise WebhookRejected(f"{what} is {_shape(data)}, not an object")
+        self._data: dict[str, Any] = data
+        self._what = what
+
+    @classmethod
+    def parse(cls, body: bytes, what: str, *, exact: bool = False) -> WebhookBody:
+        """The body as JSON; ``exact`` keeps decimal numbers as ``Decimal`` (never floats)."""
+        try:
+            text = body.decode("utf-8")
+            data = json.loads(text, parse_float=Decimal) if exact else json.loads(text)
+        except UnicodeDecodeError as exc:
+            raise WebhookRejected(f"{what} is not UTF-8") from exc
+        except RecursionError as exc:
+            raise WebhookRejected(f"{what} is nested too deeply") from exc
+        except ValueError as exc:
+            raise WebhookRejected(f"{what} is not JSON: {exc}") from exc
+        return cls(data, what)
+
+    def present(self, key: str) -> bool:
+        return self._data.get(key) is not None
+
+    def object(self, key: str) -> WebhookBody:
+        return WebhookBody(self._data.get(key), f"{self._what}.{key}")
+
+    def items(self, key: str) -> list[WebhookBody]:
+        """A list of objects; absent or null is an empty list."""
+        value = self._data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise WebhookRejected(f"{self._what}.{key} is {_shape(value)}, not a list")
+        return [WebhookBody(v, f"{self._what}.{key}[{i}]") for i, v in enumerate(value)]
+
+    def ref(self, key: str) -> str | None:
+        """An id or reference: printable ASCII of at most ``MAX_REF`` characters; a number
+        is taken as its digits. Absent, null or empty is None."""
+        value = self._data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or len(value) > MAX_REF or not _REF.fullmatch(value):
+            raise WebhookRejected(f"{self._what}.{key} is not an id: {_shape(value)}")
+        return value
+
+    def required_ref(self, key: str) -> str:
+        value = self.ref(key)
+        if value is None:
+            raise WebhookRejected(f"{self._what}.{key} is missing")
+        return value
+
+    def currency(self, key: str) -> str | None:
+        """An ISO 4217 code we know, upper-cased; absent, null or empty is None."""
+        value = self.ref(key)
+        if value is None:
+            return None
+        if value.upper() not in CURRENCIES:
+            raise WebhookRejected(f"{self._what}.{key} is not a currency we know: {value[:10]!r}")
+        return value.upper()
+
+    def minor_units(self, key: str) -> int | None:
+        """An amount already in minor units (an integer), or None when absent."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or len(str(abs(value))) > MAX_AMOUNT_DIGITS:
+            raise WebhookRejected(f"{self._what}.{key} is not an amount in minor units: {_shape(value)}")
+        return value
+
+    def decimal_amount(self, key: str, currency: str | None) -> int | None:
+        """A decimal amount (``25.90`` or ``"25.90"``) in minor units of ``currency``; None
+        when absent, or when it has more precision than the currency (the ledger holds it)."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        try:
+            number = (
+                Decimal(value)
+                if isinstance(value, str | int | Decimal) and not isinstance(value, bool)
+                else None
+            )
+        except ArithmeticError:
+            number = None
+        if number is None or not number.is_finite() or number.adjusted() >= MAX_AMOUNT_DIGITS:
+            raise WebhookRejected(f"{self._what}.{key} is not an amount: {_shape(value)}")
+        if currency is None:
+            raise WebhookRejected(f"{self._what} has an amount but no currency")
+        return minor_from_decimal(number, currency)
+
+
+def _shape(value: object) -> str:
+    """What a value is, for the log, without echoing a large or hostile body."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float | Decimal):
+        return "a number" if len(str(value)) > 20 else f"the number {value}"
+    return f"a {type(value).__name__}"

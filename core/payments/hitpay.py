@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 
 from core.errors import GatewayError, WebhookRejected
 from core.money import minor_to_plain
-from core.payments.amounts import loads_exact, minor_from_decimal
 from core.payments.gateway import (
     HttpClient,
     PaymentLink,
     PaymentLinkRequest,
     RefundRequest,
     RefundResult,
+    WebhookBody,
     WebhookEvent,
 )
 
@@ -67,26 +67,21 @@ class HitPayRequests:
         given = headers.get("Hitpay-Signature") or ""
         if not self._salt or not hmac.compare_digest(given.encode(), sign(body, self._salt).encode()):
             raise WebhookRejected("bad Hitpay-Signature")
-        try:
-            data = loads_exact(body)
-            status = str(data["status"])
-            request_id = str(data["id"])
-            currency = str(data.get("currency") or "").upper()
-            amount = minor_from_decimal(data.get("amount"), currency)
-            payments = data.get("payments") or []
-            charge = str(payments[0]["id"]) if payments else None
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise WebhookRejected("unreadable HitPay webhook") from exc
+        data = WebhookBody.parse(body, "HitPay webhook", exact=True)
+        status = data.required_ref("status")
+        request_id = data.required_ref("id")
+        currency = data.currency("currency")
+        payments = data.items("payments")
         return [
             WebhookEvent(
                 provider=self.name,
                 event_id=f"{request_id}:{status}",
                 kind=_KINDS.get(status, "ignored"),
                 provider_ref=request_id,
-                our_reference=data.get("reference_number"),
-                amount_minor=amount,
-                currency=currency or None,
-                charge_ref=charge,
+                our_reference=data.ref("reference_number"),
+                amount_minor=data.decimal_amount("amount", currency),
+                currency=currency,
+                charge_ref=payments[0].ref("id") if payments else None,
             )
         ]
 

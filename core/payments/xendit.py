@@ -8,13 +8,14 @@ import json
 from collections.abc import Mapping
 
 from core.errors import GatewayError, WebhookRejected
-from core.payments.amounts import dumps_with_amount, loads_exact, minor_from_decimal
+from core.payments.amounts import dumps_with_amount
 from core.payments.gateway import (
     HttpClient,
     PaymentLink,
     PaymentLinkRequest,
     RefundRequest,
     RefundResult,
+    WebhookBody,
     WebhookEvent,
 )
 
@@ -62,23 +63,20 @@ class XenditInvoices:
         token = headers.get("x-callback-token") or ""
         if not self._callback_token or not hmac.compare_digest(token.encode(), self._callback_token.encode()):
             raise WebhookRejected("bad x-callback-token")
-        try:
-            data = loads_exact(body)
-            status = str(data["status"])
-            invoice_id = str(data["id"])
-            currency = str(data.get("currency") or "")
-            amount = minor_from_decimal(data.get("paid_amount", data.get("amount")), currency)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise WebhookRejected("unreadable Xendit callback") from exc
+        data = WebhookBody.parse(body, "Xendit callback", exact=True)
+        status = data.required_ref("status")
+        invoice_id = data.required_ref("id")
+        currency = data.currency("currency")
+        paid = "paid_amount" if data.present("paid_amount") else "amount"
         return [
             WebhookEvent(
                 provider=self.name,
                 event_id=f"{invoice_id}:{status}",
                 kind=_KINDS.get(status, "ignored"),
                 provider_ref=invoice_id,
-                our_reference=data.get("external_id"),
-                amount_minor=amount,
-                currency=currency or None,
+                our_reference=data.ref("external_id"),
+                amount_minor=data.decimal_amount(paid, currency),
+                currency=currency,
                 charge_ref=invoice_id,
             )
         ]

@@ -33,7 +33,7 @@ from core.payments.gateway import PaymentGateway, PaymentLinkRequest, RefundRequ
 from core.payments.ledger import Outcome
 from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestKind, RequestStatus
 from core.services.accounts import Actor, require_admin
-from core.services.reports import safe_cell
+from core.services.reports import SPREADSHEET, safe_cell
 from core.services.waitlist import promote_waitlist
 from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
@@ -975,7 +975,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
             )
         ).all()
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, SPREADSHEET)
     writer.writerow(RECONCILIATION_COLUMNS)
     for number, buyer, who, request, payment, refund in rows:
         writer.writerow(

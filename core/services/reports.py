@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -121,7 +122,7 @@ async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tupl
             )
         ).all()
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, SPREADSHEET)
     writer.writerow(CSV_COLUMNS)
     for number, status, buyer, who, item, variant, qty, price, currency, placed, due in rows:
         writer.writerow(
@@ -146,10 +147,31 @@ async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tupl
     return filename, b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
+class SPREADSHEET(csv.excel):
+    """How every CSV gomflow writes is laid out: each field quoted, CRLF line ends.
+
+    Quoting every field keeps a name with a ``;`` or ``,`` in one cell for a spreadsheet
+    that honours quotes, whichever separator its locale splits on.
+    """
+
+    quoting = csv.QUOTE_ALL
+    lineterminator = "\r\n"
+
+
+# A cell, or any part a spreadsheet could split off at a separator or a line break (past
+# spaces and quotes), that begins like a formula.
+_FORMULA_START = re.compile(r"(^|[,;\n])([ \"]*)(?=[=+\-@\t\r])")
+
+
 def safe_cell(value: object) -> str:
-    """Keep a buyer's name like ``=HYPERLINK(…)`` text, not a spreadsheet formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Keep a buyer's name like ``=HYPERLINK(…)`` or ``x;=cmd|…`` text, not a formula.
+
+    A leading ``'`` makes a spreadsheet read the rest as text. It goes before every place a
+    formula could start, not only the first character: a spreadsheet that splits on ``;``
+    while the file is quoted for ``,`` (or ignores the quotes) would otherwise find
+    ``=cmd|…`` at the start of a cell.
+    """
+    return _FORMULA_START.sub(r"\1\2'", str(value))
 
 
 async def _card(uow: UnitOfWork, go: GroupOrder) -> GroupOrderView:

@@ -255,8 +255,9 @@ async def test_payments_report_reminders_and_reconciliation_csv(app: App, outbox
     csv_reply = ok(await say(app, "gina", "/reconcile SVT-FML"))
     assert csv_reply.document is not None
     text = csv_reply.document.content.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("order,buyer,contact,request,reference")
-    assert "SVT-FML-1,bob,console:bob,items,SVT-FML-1-I1,paid,manual,succeeded,25.90,SGD,proof-1,TXN1" in text
+    assert text.splitlines()[0].startswith('"order","buyer","contact","request","reference"')
+    paid = "SVT-FML-1,bob,console:bob,items,SVT-FML-1-I1,paid,manual,succeeded,25.90,SGD,proof-1,TXN1"
+    assert '"' + paid.replace(",", '","') + '"' in text
 
 
 async def test_paymethods_refuses_what_does_not_fit_the_currency(app: App) -> None:
