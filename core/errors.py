@@ -128,3 +128,10 @@ class WebhookRejected(GomflowError):
     """An inbound payment notification is unsigned, forged, stale or unreadable."""
 
     code = "webhook_rejected"
+
+
+class AlreadyHandled(Conflict):
+    """An inbound update was handled already (by another worker, or before a restart);
+    the second handling's writes were rolled back."""
+
+    code = "already_handled"
