@@ -183,8 +183,13 @@ class TelegramBot:
         waiting = await inbound.unhandled(self.bot.core.reader(), CHANNEL)
         if waiting:
             log.info("handling %d Telegram updates received before the last stop", len(waiting))
-        for _, payload in waiting:
-            self._queue(Update.de_json(json.loads(payload), self.application.bot))
+        for external_id, payload in waiting:
+            try:
+                update = Update.de_json(json.loads(payload), self.application.bot)
+            except Exception:  # one unreadable row must not keep the bot from starting
+                log.exception("stored Telegram update %s is unreadable; left unhandled", external_id)
+                continue
+            self._queue(update)
 
     async def _poll(self) -> None:
         """Long polling: the next offset acknowledges the updates before it, so it is only

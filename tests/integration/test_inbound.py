@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import func, select
+from telegram import Update
 
 from bots.telegram.adapter import TelegramBot
 from core import inbound
@@ -240,5 +241,8 @@ async def test_long_polling_acknowledges_only_updates_already_recorded(any_app: 
             await wait_for(lambda: all_handled(any_app))
         assert unrecorded == []
         assert sorted(int(i) for i in await inbound_rows(any_app)) == pushed
+        async with any_app.core.reader() as uow:  # what is stored reads back as the same update
+            for payload in await uow.session.scalars(select(InboundUpdate.payload)):
+                assert Update.de_json(json.loads(payload), None).to_dict() == json.loads(payload)
     finally:
         await fake.stop()
