@@ -101,30 +101,39 @@ async def all_handled(app: App) -> bool:
 
 async def test_an_update_handled_twice_at_once_takes_effect_once(any_app: App) -> None:
     """Two workers on one recorded update (a replay racing a live handling): the mark
-    commits with the first effect, and the second one's writes roll back."""
+    commits with the first effect, and the other one's writes roll back — whether the
+    effect is an order (the desk's batch) or any unit of work, or one of each."""
     await open_go(any_app)
     bob = await buyer(any_app, "bob")
-    assert await inbound.record(any_app.core.desk, "telegram", [("41", "{}"), ("42", "{}")]) == [True, True]
+    ids = [("41", "{}"), ("42", "{}"), ("43", "{}")]
+    assert await inbound.record(any_app.core.desk, "telegram", ids) == [True, True, True]
     assert await inbound.record(any_app.core.desk, "telegram", [("41", "{}")]) == [False]  # a redelivery
 
-    async def order() -> object:
-        with inbound.handling("telegram", "41"):
+    async def order(update_id: str) -> object:
+        with inbound.handling("telegram", update_id):
             return await ordering.place_order(
                 any_app.core.uow(), bob, "SVT-FML", [LineRequest("ALB", "A", 1)]
             )
 
-    async def audited() -> None:
-        with inbound.handling("telegram", "42"):
+    async def audited(update_id: str) -> None:
+        with inbound.handling("telegram", update_id):
             async with any_app.core.uow() as uow:
-                uow.audit(actor_id=None, entity="test", entity_id=42, action="handled")
+                uow.audit(actor_id=None, entity="test", entity_id=int(update_id), action="handled")
                 await uow.commit()
 
-    orders = await asyncio.gather(*(order() for _ in range(4)), return_exceptions=True)
-    audits = await asyncio.gather(*(audited() for _ in range(4)), return_exceptions=True)
-    assert sum(isinstance(o, AlreadyHandled) for o in orders) == 3, orders
-    assert sum(isinstance(a, AlreadyHandled) for a in audits) == 3, audits
-    assert await count(any_app, Order) == 1
-    assert await count(any_app, AuditEntry, AuditEntry.entity == "test") == 1
+    orders = await asyncio.gather(*(order("41") for _ in range(4)), return_exceptions=True)
+    audits = await asyncio.gather(*(audited("42") for _ in range(4)), return_exceptions=True)
+    mixed = await asyncio.gather(
+        *(work("43") for work in (order, audited, order, audited)), return_exceptions=True
+    )
+    for outcomes in (orders, audits, mixed):
+        assert sum(isinstance(o, AlreadyHandled) for o in outcomes) == 3, outcomes
+        assert not [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, AlreadyHandled)]
+    orders_for_43 = sum(not isinstance(o, Exception) for o in mixed[0::2])
+    audits_for_43 = await count(any_app, AuditEntry, AuditEntry.entity == "test", AuditEntry.entity_id == 43)
+    assert orders_for_43 + audits_for_43 == 1
+    assert await count(any_app, Order) == 1 + orders_for_43
+    assert await count(any_app, AuditEntry, AuditEntry.entity == "test", AuditEntry.entity_id == 42) == 1
     assert all((await inbound_rows(any_app)).values())
 
 
