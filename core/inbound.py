@@ -78,11 +78,13 @@ async def first_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool
 
 @dataclass(slots=True)
 class Handling:
-    """The inbound update being handled in this task; ``marked`` once its mark committed."""
+    """The inbound update being handled in this task; ``marked`` once its mark committed,
+    ``waiting`` when it could not take effect and must be handled again (``leave_waiting``)."""
 
     source: str
     external_id: str
     marked: bool = False
+    waiting: bool = False
 
 
 _HANDLING: ContextVar[Handling | None] = ContextVar("gomflow_inbound_handling", default=None)
@@ -103,6 +105,15 @@ def handling(source: str, external_id: str) -> Iterator[Handling]:
         yield state
     finally:
         _HANDLING.reset(token)
+
+
+def leave_waiting() -> None:
+    """The update being handled could not take effect for a reason that may pass (say the
+    database failed while recording a payment): do not mark it handled. It is handled
+    again at the next start, and counted by ``unhandled_inbound`` meanwhile."""
+    handling = current()
+    if handling is not None:
+        handling.waiting = True
 
 
 @contextlib.contextmanager
@@ -146,8 +157,9 @@ async def mark(uow: UnitOfWork, state: Handling) -> bool:
 
 
 async def finish(desk: OrderDesk, state: Handling) -> None:
-    """After an update's reply: mark it handled if nothing it did carried the mark."""
-    if not state.marked:
+    """After an update's reply: mark it handled if nothing it did carried the mark (and it
+    is not left waiting)."""
+    if not state.marked and not state.waiting:
         await desk.run(lambda now: mark_plan(state.source, state.external_id, now))
         state.marked = True
 

@@ -89,8 +89,8 @@ PAID_UNKNOWN = (
     "Telegram payment id: {charge}"
 )
 PAID_UNRECORDED = (
-    "Your payment arrived, but I could not record it just now. The GOM will confirm it; "
-    "keep this Telegram payment id: {charge}"
+    "Your payment arrived, but I could not record it just now. It is kept and will be recorded; "
+    "if the GOM asks, this is its Telegram payment id: {charge}"
 )
 INVOICE_FAILED = "Telegram could not create the invoice ({reason}). Please pay another way (see /pay)."
 
@@ -308,7 +308,8 @@ class TelegramBot:
                 telegram_charge_id=paid.telegram_payment_charge_id,
                 provider_charge_id=paid.provider_payment_charge_id,
             )
-        except Exception:  # money was taken: say so, and leave everything needed in the log
+        except Exception:  # money was taken: say so, keep the update to record it later, and log it
+            inbound.leave_waiting()
             log.exception(
                 "could not record Telegram payment %s (%s %s, payload %r)",
                 paid.telegram_payment_charge_id,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from telegram import Update
 
 from bots.telegram.adapter import TelegramBot
@@ -253,5 +253,48 @@ async def test_long_polling_acknowledges_only_updates_already_recorded(any_app: 
         async with any_app.core.reader() as uow:  # what is stored reads back as the same update
             for payload in await uow.session.scalars(select(InboundUpdate.payload)):
                 assert Update.de_json(json.loads(payload), None).to_dict() == json.loads(payload)
+    finally:
+        await fake.stop()
+
+
+async def test_a_payment_that_could_not_be_recorded_waits_and_is_recorded_at_the_next_start(
+    any_app: App,
+) -> None:
+    """Money taken but not recorded (here: the record of seen payment ids is missing) is not
+    marked handled: it stays waiting, and the next start records it once."""
+    await open_go(any_app)
+    await say(any_app, "gina", "/paymethods SVT-FML telegram")
+    bob = await identify(any_app.core.uow(), "telegram", str(BOB["id"]), "Bob")
+    await ordering.place_order(any_app.core.uow(), bob, "SVT-FML", [LineRequest("ALB", "A", 1)])
+    invoice = await telegram_payments.telegram_invoice(any_app.core.uow(), bob, "SVT-FML-1")
+    paid = {
+        "currency": invoice.currency,
+        "total_amount": invoice.amount_minor,
+        "invoice_payload": invoice.payload,
+        "telegram_payment_charge_id": "tg-charge-7",
+        "provider_payment_charge_id": "provider-tg-charge-7",
+    }
+    fake = FakeTelegram()
+    await fake.start()
+    settings = telegram_settings(fake, payment_provider_token="284685063:TEST:provider")
+
+    async def rename(old: str, new: str) -> None:
+        async with any_app.core.db.engine.begin() as connection:
+            await connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+    try:
+        await rename("processed_inbound", "processed_inbound_away")
+        async with TelegramBot(any_app.bot, settings, retry_base=0.01).running():
+            fake.push(fake.message_update(BOB, successful_payment=paid))
+            await fake.wait_until(
+                lambda: "could not record it" in fake.last(2002).shown if fake.chat(2002) else False
+            )
+            await fake.settle(quiet=0.1)
+        assert list((await inbound_rows(any_app)).values()) == [None]  # still waiting
+        await rename("processed_inbound_away", "processed_inbound")
+        async with TelegramBot(any_app.bot, settings, retry_base=0.01).running():
+            await wait_for(lambda: all_handled(any_app))
+        assert await count(any_app, Payment, Payment.status == "succeeded") == 1
+        assert await count(any_app, Order, Order.status == "paid") == 1
     finally:
         await fake.stop()
