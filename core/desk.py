@@ -17,15 +17,16 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from core import inbound
 from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
-from core.errors import AlreadyClaimed, GomflowError, PriceChanged
-from core.inbound import claim_plan
+from core.errors import AlreadyClaimed, AlreadyHandled, GomflowError, PriceChanged
+from core.inbound import claim_plan, mark_plan
 from core.money import format_money
 from core.orders import view_of
 from core.quantities import LineRequest
@@ -55,6 +56,8 @@ class PlaceOrder:
     expected_prices: tuple[tuple[str, int], ...] = ()
     # an inbound id (source, id) recorded with the order, so a repeated tap orders once
     claim: tuple[str, str] | None = None
+    # the inbound update this order answers (source, id): marked handled with the order
+    handles: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +86,17 @@ class OrderDesk:
         self._closed = False
 
     async def place(self, command: PlaceOrder) -> OrderView:
-        """Queue one order and wait for its own answer; raises its own refusal."""
+        """Queue one order and wait for its own answer; raises its own refusal.
+
+        Placed while an inbound update is being handled, the order marks it handled in
+        the same transaction (a refusal too: the refusal is that update's answer).
+        """
+        handling = inbound.current() if command.handles is None else None
+        if handling is not None:
+            command = replace(command, handles=(handling.source, handling.external_id))
         outcome = await self._submit(command)
+        if handling is not None and not isinstance(outcome, AlreadyHandled):
+            handling.marked = True
         if isinstance(outcome, GomflowError):
             raise outcome
         assert isinstance(outcome, OrderView)
@@ -232,6 +244,8 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
             continue
         key = command.go_code.strip().upper()
         try:
+            if command.handles is not None and not (yield from mark_plan(*command.handles, now)):
+                raise AlreadyHandled("Already done: that message was handled once.")
             if key not in catalogues:
                 try:
                     go = yield from load_go_facts(key)

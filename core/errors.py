@@ -148,3 +148,10 @@ class DatabaseBusy(GomflowError):
 
     def __init__(self, message: str = MESSAGE) -> None:
         super().__init__(message)
+
+
+class AlreadyHandled(Conflict):
+    """An inbound update was handled already (by another worker, or before a restart);
+    the second handling's writes were rolled back."""
+
+    code = "already_handled"

@@ -1,12 +1,41 @@
-"""Inbound idempotency (DESIGN rule 5): platform update ids, MessageSids, Message-IDs and
-payment event ids are recorded, so a repeat is acknowledged and ignored."""
+"""Inbound idempotency and durability (DESIGN rule 5).
+
+Two records serve two kinds of delivery:
+
+* ``processed_inbound`` remembers ids whose work commits in the caller's transaction
+  (payment provider event ids, a button's one-time nonce): ``first_delivery`` says
+  whether this is the first time.
+* ``inbound_updates`` keeps whole chat-platform updates. An update is recorded (``record``)
+  before the platform is told we have it, so a crash after the acknowledgement cannot lose
+  it; it is marked handled in the same transaction as its effect, so a crash before that
+  commit leaves it waiting to be handled again, and a crash after it never repeats it.
+
+Marking rides on whatever commits while an update is being handled: the adapter wraps the
+handling in ``handling(source, id)``, and the first unit of work (or order-desk order)
+that commits inside it marks the update handled in the same transaction. Work that may
+safely be repeated and is not the update's effect (recognising the sender) runs
+``aside()`` so it does not use up the mark. An update whose handling writes nothing is
+marked by ``finish`` after its reply.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db.models import InboundUpdate
 from core.db.raw import Plan, Statement, run_session
-from core.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from core.desk import OrderDesk
+    from core.uow import UnitOfWork
 
 MAX_ID = 200
 
@@ -15,6 +44,11 @@ CLAIM = (
     "INSERT INTO processed_inbound (source, external_id, processed_at) VALUES (?, ?, ?) "
     "ON CONFLICT (source, external_id) DO NOTHING"
 )
+RECORD = (
+    "INSERT INTO inbound_updates (source, external_id, payload, received_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
+)
+MARK = "UPDATE inbound_updates SET handled_at = ? WHERE source = ? AND external_id = ? AND handled_at IS NULL"
 
 
 def claim_plan(source: str, external_id: str, now: datetime) -> Plan[bool]:
@@ -37,3 +71,114 @@ async def first_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool
     the work commit (or roll back) together.
     """
     return await run_session(uow.session, claim_plan(source, external_id, uow.now))
+
+
+# --- durable updates ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Handling:
+    """The inbound update being handled in this task; ``marked`` once its mark committed,
+    ``waiting`` when it could not take effect and must be handled again (``leave_waiting``)."""
+
+    source: str
+    external_id: str
+    marked: bool = False
+    waiting: bool = False
+
+
+_HANDLING: ContextVar[Handling | None] = ContextVar("gomflow_inbound_handling", default=None)
+
+
+def current() -> Handling | None:
+    """The update whose handling still needs its mark, if any (see ``handling``)."""
+    handling = _HANDLING.get()
+    return None if handling is None or handling.marked else handling
+
+
+@contextlib.contextmanager
+def handling(source: str, external_id: str) -> Iterator[Handling]:
+    """Handle one recorded update: the first commit inside marks it handled."""
+    state = Handling(source, external_id[:MAX_ID])
+    token = _HANDLING.set(state)
+    try:
+        yield state
+    finally:
+        _HANDLING.reset(token)
+
+
+def leave_waiting() -> None:
+    """The update being handled could not take effect for a reason that may pass (say the
+    database failed while recording a payment): do not mark it handled. It is handled
+    again at the next start, and counted by ``unhandled_inbound`` meanwhile."""
+    handling = current()
+    if handling is not None:
+        handling.waiting = True
+
+
+@contextlib.contextmanager
+def aside() -> Iterator[None]:
+    """Work inside a handling that is safe to repeat and is not its effect: it does not mark."""
+    token = _HANDLING.set(None)
+    try:
+        yield
+    finally:
+        _HANDLING.reset(token)
+
+
+def record_plan(source: str, updates: Sequence[tuple[str, str]], now: datetime) -> Plan[list[bool]]:
+    """Insert each (external id, payload); True for each one not seen before."""
+    fresh = []
+    for external_id, payload in updates:
+        inserted = yield Statement(RECORD, (source, external_id[:MAX_ID], payload, now), "scalar")
+        fresh.append(inserted is not None)
+    return fresh
+
+
+def mark_plan(source: str, external_id: str, now: datetime) -> Plan[bool]:
+    """Mark an update handled; False when it already was (someone else handled it)."""
+    marked = yield Statement(MARK, (now, source, external_id[:MAX_ID]), "count")
+    return bool(marked == 1)
+
+
+async def record(desk: OrderDesk, source: str, updates: Sequence[tuple[str, str]]) -> list[bool]:
+    """Commit updates before they are acknowledged; True for each one not seen before.
+
+    One statement per update in one order-desk batch, so a burst costs one transaction.
+    """
+    if not updates:
+        return []
+    return await desk.run(lambda now: record_plan(source, updates, now))
+
+
+async def mark(uow: UnitOfWork, state: Handling) -> bool:
+    """Inside ``uow``'s open transaction: mark the update handled; False if it already was."""
+    return await run_session(uow.session, mark_plan(state.source, state.external_id, uow.now))
+
+
+async def finish(desk: OrderDesk, state: Handling) -> None:
+    """After an update's reply: mark it handled if nothing it did carried the mark (and it
+    is not left waiting)."""
+    if not state.marked and not state.waiting:
+        await desk.run(lambda now: mark_plan(state.source, state.external_id, now))
+        state.marked = True
+
+
+async def unhandled(uow: UnitOfWork, source: str) -> list[tuple[str, str]]:
+    """(external id, payload) of every update received but not handled, in receipt order."""
+    async with uow:
+        rows = await uow.session.execute(
+            select(InboundUpdate.external_id, InboundUpdate.payload)
+            .where(InboundUpdate.source == source, InboundUpdate.handled_at.is_(None))
+            .order_by(InboundUpdate.id)
+        )
+        return [(external_id, payload) for external_id, payload in rows]
+
+
+async def unhandled_inbound(session: AsyncSession) -> int:
+    """How many recorded updates wait to be handled (for ``gomflow check``: a running
+    gomflow works them off; after a clean stop it should be none)."""
+    count = await session.scalar(
+        select(func.count()).select_from(InboundUpdate).where(InboundUpdate.handled_at.is_(None))
+    )
+    return int(count or 0)

@@ -3,6 +3,10 @@
 ``async with core.uow() as uow:`` rolls back unless the service calls ``commit()``.
 Messages queued with ``notify`` are rows in the same transaction (nothing is sent from
 inside it); once it commits, the listeners wake the dispatcher.
+
+While an inbound update is being handled (``core.inbound.handling``), the first commit
+also marks that update handled, in the same transaction: the update's effect and its
+mark commit together, or neither does (DESIGN rule 5).
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import inbound
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.models import AuditEntry, Identity, OutboxMessage
 from core.db.upsert import insert_ignoring_conflict
+from core.errors import AlreadyHandled
 
 if TYPE_CHECKING:
     from core.desk import OrderDesk
@@ -40,6 +46,7 @@ class UnitOfWork:
         desk: OrderDesk | None = None,
     ) -> None:
         self._desk = desk
+        self._read_only = read_only
         self._sessions = db.reader if read_only else db.writer
         self._write_lock = None if read_only else write_lock
         self._clock = clock
@@ -77,7 +84,13 @@ class UnitOfWork:
                 self._write_lock.release()
 
     async def commit(self) -> None:
+        handling = None if self._read_only else inbound.current()
+        if handling is not None and not await inbound.mark(self, handling):
+            await self.session.rollback()
+            raise AlreadyHandled("Already done: that message was handled once.")
         await self.session.commit()
+        if handling is not None:
+            handling.marked = True
         if self._queued and self._on_outbox is not None:
             self._on_outbox()
         self._queued = 0

@@ -1,7 +1,10 @@
 """Telegram's webhook: updates arrive at ``/webhooks/telegram``.
 
 The secret token Telegram sends in ``X-Telegram-Bot-Api-Secret-Token`` is checked before
-the body is even read (DESIGN rule 9).
+the body is even read (DESIGN rule 9). The answer is 200 only once the update is recorded
+in the database (``feed`` returns when it is committed), so a crash after the 200 cannot
+lose it; when it could not be recorded the answer is 503 and Telegram delivers it again
+(DESIGN rule 5).
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ def add_telegram_webhook(
             await feed(data)
         except ValueError:
             return web.json_response({"error": "not a Telegram update"}, status=400)
+        except Exception:  # the outermost boundary of the request: Telegram will retry
+            log.exception("could not record a Telegram update")
+            return web.json_response({"error": "not recorded; please retry"}, status=503)
         return web.json_response({"ok": True})
 
     app.router.add_post(PATH, receive)

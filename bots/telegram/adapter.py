@@ -1,8 +1,16 @@
 """The Telegram adapter: python-telegram-bot in front of the shared command table.
 
 Started inside the running loop (``async with application`` + ``start()`` + polling or a
-webhook), never with ``run_polling()``; updates are handled concurrently. Every update is
-claimed by its ``update_id`` first, so a repeat is acknowledged and ignored.
+webhook), never with ``run_polling()``; updates are handled concurrently.
+
+Nothing is acknowledged before it is durable (DESIGN rule 5): a webhook update is recorded
+(``core.inbound.record``) before the 200, and long polling asks for the next offset (which
+tells Telegram to forget the updates before it) only once the fetched updates are recorded;
+python-telegram-bot's own Updater advances the offset as soon as it has queued them, so
+polling is a small loop here. A repeated update id is recorded once and handled once. Each
+update is handled inside ``inbound.handling``, so the commit of its effect marks it handled;
+on start, updates recorded but never handled (the process died) are handled first, in the
+order they arrived.
 
 A photo (or an image file) in a private chat becomes the request's attachment, a proof of
 payment (see ``files``). Where the server has a payment provider token, a reply may carry
@@ -13,6 +21,7 @@ an invoice (sendInvoice); ``pre_checkout_query`` is answered from the core withi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import warnings
@@ -43,9 +52,9 @@ from bots.telegram import codec, files
 from bots.telegram.render import MAX_CAPTION, Outgoing, render
 from bots.telegram.tap_order import card_rows, handle_tap
 from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
+from core import inbound
 from core.config import TelegramSettings
 from core.errors import GomflowError
-from core.inbound import claim_delivery
 from core.services import reports, telegram_payments
 from core.services.accounts import identify, mark_unreachable
 
@@ -67,6 +76,8 @@ NOT_TEXT = "I can only read text and photos here. Try /help to see what I can do
 EDITED = "I only act on new messages, not edited ones. Please send it again as a new message."
 EXPIRED = "This button has expired. Send /go CODE to see the group order again."
 OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
+POLL_TIMEOUT = timedelta(seconds=10)  # how long one getUpdates may wait for news
+POLL_BACKOFF = 30.0  # seconds: the longest wait before asking again after a failure
 PRE_CHECKOUT_BUDGET = 7.0  # seconds: Telegram wants the answer within 10
 CHECKOUT_OOPS = "Sorry, something went wrong on our side and nothing was charged. Please try again."
 PAID_HELD = (
@@ -78,8 +89,8 @@ PAID_UNKNOWN = (
     "Telegram payment id: {charge}"
 )
 PAID_UNRECORDED = (
-    "Your payment arrived, but I could not record it just now. The GOM will confirm it; "
-    "keep this Telegram payment id: {charge}"
+    "Your payment arrived, but I could not record it just now. It is kept and will be recorded; "
+    "if the GOM asks, this is its Telegram payment id: {charge}"
 )
 INVOICE_FAILED = "Telegram could not create the invoice ({reason}). Please pay another way (see /pay)."
 
@@ -104,9 +115,9 @@ class TelegramBot:
             .concurrent_updates(settings.concurrent_updates)
             .connection_pool_size(settings.concurrent_updates)  # one connection per update at work
         )
-        if settings.webhook_url:
-            builder = builder.updater(None)
-        self.application: PTBApplication = builder.build()
+        # no Updater: it acknowledges updates before they are durable (see the module doc)
+        self.application: PTBApplication = builder.updater(None).build()
+        self._taken: set[int] = set()  # update ids queued or being handled in this process
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
 
@@ -116,11 +127,14 @@ class TelegramBot:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[TelegramBot]:
-        """Connect (getMe), set the command menus, and take updates until the block ends."""
+        """Connect (getMe), set the command menus, handle what was left unhandled, and
+        take updates until the block ends."""
+        poller: asyncio.Task[None] | None = None
         async with self.application:
             await self._set_menus()
             await self.application.start()
             try:
+                await self._catch_up()
                 if self.settings.webhook_url:
                     await self.application.bot.set_webhook(
                         self.settings.webhook_url,
@@ -129,28 +143,92 @@ class TelegramBot:
                     )
                     log.info("Telegram adapter started as @%s (webhook)", self.username)
                 else:
-                    assert self.application.updater is not None
-                    await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                    await self.application.bot.delete_webhook()
+                    poller = asyncio.create_task(self._poll(), name="telegram-polling")
                     log.info("Telegram adapter started as @%s (long polling)", self.username)
                 yield self
             finally:
-                if self.application.updater is not None and self.application.updater.running:
-                    await self.application.updater.stop()
+                if poller is not None:
+                    poller.cancel()
+                    await asyncio.gather(poller, return_exceptions=True)
                 await self.application.stop()
 
     async def feed(self, data: dict[str, Any]) -> None:
-        """An update that arrived by webhook; raises ValueError when it is not one."""
+        """An update that arrived by webhook: returns once it is recorded (then the webhook
+        may answer 200); raises ValueError when it is not an update."""
         try:
             update = Update.de_json(data, self.application.bot)
         except Exception as exc:
             raise ValueError("not a Telegram update") from exc
-        await self.application.update_queue.put(update)
+        await self._receive([(update, data)])
+
+    async def _receive(self, updates: list[tuple[Update, dict[str, Any]]]) -> None:
+        """Record updates (one transaction for the lot), then queue the new ones."""
+        fresh = await inbound.record(
+            self.bot.core.desk,
+            CHANNEL,
+            [(str(update.update_id), json.dumps(data, ensure_ascii=False)) for update, data in updates],
+        )
+        for (update, _), new in zip(updates, fresh, strict=True):
+            if new:
+                self._queue(update)
+
+    def _queue(self, update: Update) -> None:
+        if update.update_id not in self._taken:  # already queued (caught up and fed at once)
+            self._taken.add(update.update_id)
+            self.application.update_queue.put_nowait(update)
+
+    async def _catch_up(self) -> None:
+        """Queue every update recorded but not handled, in the order it arrived."""
+        waiting = await inbound.unhandled(self.bot.core.reader(), CHANNEL)
+        if waiting:
+            log.info("handling %d Telegram updates received before the last stop", len(waiting))
+        for external_id, payload in waiting:
+            try:
+                update = Update.de_json(json.loads(payload), self.application.bot)
+            except Exception:  # one unreadable row must not keep the bot from starting
+                log.exception("stored Telegram update %s is unreadable; left unhandled", external_id)
+                continue
+            self._queue(update)
+
+    async def _poll(self) -> None:
+        """Long polling: the next offset acknowledges the updates before it, so it is only
+        asked for once they are recorded; a failure is retried with backoff."""
+        bot = self.application.bot
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                )
+                if updates:
+                    await self._receive([(update, update.to_dict()) for update in updates])
+                    offset = updates[-1].update_id + 1
+                failures = 0
+            except RetryAfter as exc:
+                await asyncio.sleep(min(MAX_WAIT, retry_after_seconds(exc)))
+            except Exception as exc:  # the outermost boundary of polling: log, wait, ask again
+                failures += 1
+                log.warning("Telegram long polling failed (%s); asking again", exc)
+                await asyncio.sleep(min(POLL_BACKOFF, self._retry_base * 2 ** min(failures, 10)))
 
     # ------------------------------------------------------------------ updates
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not await claim_delivery(self.bot.core.uow(), CHANNEL, str(update.update_id)):
-            return  # a repeat: acknowledged, ignored
+        """Handle one recorded update; what it writes marks it handled in the same commit,
+        and an update that writes nothing is marked once answered."""
+        try:
+            with inbound.handling(CHANNEL, str(update.update_id)) as state:
+                try:
+                    await self._dispatch(update)
+                except Exception:  # the outermost boundary of an update: never handle it again
+                    log.exception("Telegram update %s failed", update.update_id)
+                await inbound.finish(self.bot.core.desk, state)
+        finally:
+            self._taken.discard(update.update_id)
+
+    async def _dispatch(self, update: Update) -> None:
         if update.pre_checkout_query is not None:
             await self._on_pre_checkout(update.pre_checkout_query)
         elif update.callback_query is not None:
@@ -230,7 +308,8 @@ class TelegramBot:
                 telegram_charge_id=paid.telegram_payment_charge_id,
                 provider_charge_id=paid.provider_payment_charge_id,
             )
-        except Exception:  # money was taken: say so, and leave everything needed in the log
+        except Exception:  # money was taken: say so, keep the update to record it later, and log it
+            inbound.leave_waiting()
             log.exception(
                 "could not record Telegram payment %s (%s %s, payload %r)",
                 paid.telegram_payment_charge_id,

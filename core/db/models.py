@@ -401,3 +401,22 @@ class Broadcast(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundUpdate(Base):
+    """An update a chat platform handed us (a Telegram update, by webhook or long polling).
+
+    The row is committed before the platform is told we have it, and ``handled_at`` is
+    set in the same transaction as the update's effect, so an acknowledged update is
+    either still waiting here or handled, never lost (DESIGN rule 5).
+    """
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select, update
 
+from core import inbound
 from core.db.models import GroupOrder, Identity, StaffMember, User
 from core.db.raw import Plan, Statement
 from core.db.upsert import insert_ignoring_conflict
@@ -41,12 +42,20 @@ async def identify(
 ) -> Actor:
     """Find the person behind a chat identity, creating both on first contact.
 
-    Runs on every message, so the common case (known, unchanged) is a read.
+    Runs on every message, so the common case (known, unchanged) is a read. Safe to
+    repeat, so it never carries the mark of the update being handled (``inbound.aside``).
     """
     known = await uow.desk.run(lambda _: _lookup(channel, external_id))
     if known is not None and known[2] and (not handle or known[1] == _clean_handle(handle)):
         identity_id, _, _, user_id, name, is_gom, is_staff = known
         return Actor(user_id, identity_id, channel, name, bool(is_gom), bool(is_staff))
+    with inbound.aside():
+        return await _identify_in(uow, channel, external_id, display_name, handle)
+
+
+async def _identify_in(
+    uow: UnitOfWork, channel: str, external_id: str, display_name: str, handle: str | None
+) -> Actor:
     async with uow:
         identity = await _find_identity(uow, channel, external_id)
         if identity is None:
@@ -213,7 +222,13 @@ def _clean_handle(handle: str | None) -> str | None:
 
 
 async def mark_unreachable(uow: UnitOfWork, channel: str, external_id: str) -> None:
-    """The person blocked us (or is gone): stop sending to this identity."""
+    """The person blocked us (or is gone): stop sending to this identity (safe to repeat,
+    so it never carries the mark of the update being handled)."""
+    with inbound.aside():
+        await _mark_unreachable(uow, channel, external_id)
+
+
+async def _mark_unreachable(uow: UnitOfWork, channel: str, external_id: str) -> None:
     async with uow:
         await uow.session.execute(
             update(Identity)

@@ -38,7 +38,7 @@ import math
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +125,9 @@ class FakeTelegram:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.taps: dict[str, int] = {}  # callback query id → the chat it was tapped in
         self._updates: list[dict[str, Any]] = []
+        # awaited with each getUpdates offset before it is answered: the offset acknowledges
+        # every update below it, so a test can check what the bot had made durable by then
+        self.on_offset: Callable[[int], Awaitable[None]] | None = None
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._callback_ids = itertools.count(1)
@@ -214,6 +217,8 @@ class FakeTelegram:
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
         offset = _int(params.get("offset", 0))
+        if self.on_offset is not None and "offset" in params:
+            await self.on_offset(offset)
         limit = _int(params.get("limit", 100)) or 100
         timeout = float(params.get("timeout", 0) or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -543,6 +548,14 @@ class FakeTelegram:
         if text.startswith("/"):
             post["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return self.push({"channel_post": post})
+
+    def message_update(self, user: dict[str, Any], **content: Any) -> dict[str, Any]:
+        """A private-chat message update from ``user`` with a fresh update id, not yet sent:
+        for a test that POSTs updates to the bot's webhook itself, as Telegram would."""
+        text = content.get("text")
+        if isinstance(text, str) and text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return {"update_id": next(self._update_ids), "message": self._incoming(user, None, **content)}
 
     def push(self, update: dict[str, Any], update_id: int | None = None) -> int:
         """Queue an update (or POST it to the webhook, once one is set); returns its id."""
