@@ -11,7 +11,7 @@ from core.errors import GomflowError, PaymentError
 from core.payments import methods
 from core.payments.qr import qr_png
 from core.payments.status import RequestKind
-from core.services import payments, telegram_payments
+from core.services import payments, proofs, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
 GOM = Audience.GOM
@@ -108,7 +108,7 @@ async def _proof(call: Call, number: str | None, text: str) -> ChatReply:
     attachment = call.request.attachment
     words = text.split()
     amounts = [w.split("=", 1)[1] for w in words if w.lower().startswith("amount=")]
-    proof = await payments.submit_proof(
+    proof = await proofs.submit_proof(
         call.uow(),
         call.actor,
         number,
@@ -148,7 +148,7 @@ async def payments_(call: Call) -> ChatReply:
 async def proof(call: Call) -> ChatReply:
     need(call.args, 1, "/proof ORDER [#N]")
     ordinal, _rest = _ordinal(call.args[1:])
-    shown = await payments.proof_image(call.reader(), call.actor, call.args[0], ordinal)
+    shown = await proofs.proof_image(call.reader(), call.actor, call.args[0], ordinal)
     buttons = []
     if call.actor.may_administer:
         named = len(shown.pending) > 1  # each button names its proof; the labels only when needed
@@ -175,7 +175,7 @@ async def proof(call: Call) -> ChatReply:
 async def approve(call: Call) -> ChatReply:
     need(call.args, 1, "/approve ORDER [#N]")
     ordinal, _rest = _ordinal(call.args[1:])
-    view = await payments.review_proof(call.uow(), call.actor, call.args[0], approve=True, ordinal=ordinal)
+    view = await proofs.review_proof(call.uow(), call.actor, call.args[0], approve=True, ordinal=ordinal)
     return call.reply("proof_reviewed", proof=view)
 
 
@@ -183,7 +183,7 @@ async def approve(call: Call) -> ChatReply:
 async def reject(call: Call) -> ChatReply:
     need(call.args, 2, "/reject ORDER [#N] REASON")
     ordinal, rest = _ordinal(call.args[1:])
-    view = await payments.review_proof(
+    view = await proofs.review_proof(
         call.uow(), call.actor, call.args[0], approve=False, reason=" ".join(rest), ordinal=ordinal
     )
     return call.reply("proof_reviewed", proof=view)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.services.payments import PaymentRow, PaymentsReport, PayView, ProofView, RefundView
+from core.services.payments import PaymentRow, PaymentsReport, PayView, RefundView
+from core.services.proofs import ProofView
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
 DUE = "Sun 22 Nov 2026, 20:00 +08"
