@@ -118,6 +118,20 @@ async def lock_for_change(uow: UnitOfWork, order: Order) -> None:
             f"{current.number} has a proof of payment waiting for review; "
             "ask the GOM to review it before changing."
         )
+    part_paid = await uow.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_minor), 0))
+        .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+        .where(
+            PaymentRequest.order_id == current.id,
+            PaymentRequest.status.in_(PAYABLE),
+            Payment.status == AttemptStatus.SUCCEEDED,
+        )
+    )
+    if part_paid:  # a new amount would leave what arrived on a request no longer owed
+        raise OrderLocked(
+            f"{current.number} is part paid ({format_money(int(part_paid), current.currency)} received); "
+            "ask the GOM before changing it."
+        )
 
 
 def new_token() -> str:

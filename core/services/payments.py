@@ -616,7 +616,7 @@ async def _remind(
             "number": order.number,
             "go_code": go.code,
             "kind": request.kind,
-            "amount": format_money(request.amount_minor, request.currency),
+            "amount": format_money(await ledger.outstanding(uow, request), request.currency),
             "due": local_text(request.due_at, go.timezone),
         },
         dedupe_key=f"remind:{request.id}:{stamp}",

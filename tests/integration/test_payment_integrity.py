@@ -49,6 +49,8 @@ async def test_an_approval_credits_what_the_proof_says_arrived_and_shows_what_is
     assert "Amount: S$5.90" in pay.text and "Received so far: S$20.00" in pay.text
     report = ok(await say(app, "gina", "/payments SVT-FML"))
     assert "SVT-FML-1 bob — items S$25.90 [open, S$20.00 received, S$5.90 owed]" in report.text
+    part_paid = await say(app, "bob", "/change SVT-FML-1 ALB:A 2")
+    assert "SVT-FML-1 is part paid (S$20.00 received); ask the GOM before changing it." in part_paid.text
     ok(await say(app, "bob", "/paid SVT-FML-1 TXN2"))
     async with app.core.reader() as uow:
         assert (await uow.session.scalars(select(PaymentProof.amount_minor))).all() == [2000, 590]
