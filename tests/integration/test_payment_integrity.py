@@ -6,6 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db.models import Payment, PaymentProof, Refund
+from core.payments.gateway import FakeGateway
+from core.services import payments
 from main import App
 from tests.books import assert_books
 from tests.conftest import buyer, say
@@ -165,3 +167,27 @@ async def test_every_pending_proof_is_listed_and_a_review_names_the_one_it_means
     assert "That proof was already approved by hana" in late.text
     assert "SVT-FML-1 has no proof #7" in (await say(app, "gina", "/approve SVT-FML-1 #7")).text
     await assert_books(app)
+
+
+async def test_accepting_a_short_gateway_payment_credits_only_what_arrived(any_app: App) -> None:
+    app = any_app
+    fake = FakeGateway(name="stripe")
+    app.core.payment_gateways["stripe"] = fake
+    await paynow_go(app)
+    ok(await say(app, "gina", "/paymethods SVT-FML stripe manual"))
+    ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
+    ok(await say(app, "bob", "/pay SVT-FML-1 stripe"))
+    short = payments.WebhookEvent("stripe", "evt_1", "paid", "fake_1", None, 2000, "SGD", "pi_1")
+    [outcome] = await payments.record_webhook(app.core.uow, [short])
+    assert outcome.result == "held"
+    accepted = ok(await say(app, "gina", "/approve SVT-FML-1"))
+    assert "S$20.00" in accepted.text and "S$5.90 still to pay" in accepted.text
+    assert await order_status(app, "SVT-FML-1") == "placed"
+    link = ok(await say(app, "bob", "/pay SVT-FML-1 stripe"))
+    assert "S$5.90" in link.text  # a new link for the rest, not the whole amount again
+    rest = payments.WebhookEvent("stripe", "evt_2", "paid", "fake_2", None, 590, "SGD", "pi_2")
+    [outcome] = await payments.record_webhook(app.core.uow, [rest])
+    assert outcome.result == "paid"
+    assert await order_status(app, "SVT-FML-1") == "paid"
+    books = await assert_books(app)
+    assert books["payments"] == 2
