@@ -42,6 +42,13 @@ async def many_orders(app: App, methods: str = "paynow:+6591234567 manual") -> d
     return {number: who for number, who in rows}
 
 
+async def links(app: App, fake: FakeGateway, numbers: dict[str, str]) -> None:
+    """A payment link for every order (fake_1 … fake_PAIRS, one each)."""
+    for reply in await asyncio.gather(*(say(app, who, f"/pay {n} stripe") for n, who in numbers.items())):
+        ok(reply)
+    assert {link.provider_ref for link in fake.created.values()} == {f"fake_{i}" for i in range(1, PAIRS + 1)}
+
+
 async def with_proofs(app: App, numbers: dict[str, str]) -> None:
     replies = await asyncio.gather(*(say(app, numbers[n], f"/paid {n} TXN-{n}") for n in numbers))
     for reply in replies:
@@ -106,10 +113,7 @@ async def test_a_gateway_payment_and_the_buyers_cancel_at_once(any_app: App) -> 
     fake = FakeGateway(name="stripe")
     app.core.payment_gateways["stripe"] = fake
     numbers = await many_orders(app, "stripe")
-    for n in numbers:
-        ok(await say(app, numbers[n], f"/pay {n} stripe"))
-    refs = {link.provider_ref for link in fake.created.values()}
-    assert len(refs) == PAIRS
+    await links(app, fake, numbers)
 
     async def webhook(i: int) -> None:
         event = payments.WebhookEvent(
@@ -162,12 +166,13 @@ async def test_a_refund_tapped_twice_refunds_once(any_app: App) -> None:
     fake = FakeGateway(name="stripe")
     app.core.payment_gateways["stripe"] = fake
     numbers = await many_orders(app, "stripe")
-    for i, n in enumerate(numbers, start=1):
-        ok(await say(app, numbers[n], f"/pay {n} stripe"))
-        event = payments.WebhookEvent(
-            "stripe", f"evt_{i}", "paid", f"fake_{i}", None, PRICE, "SGD", f"pi_{i}"
-        )
-        await payments.record_webhook(app.core.uow, [event])
+    await links(app, fake, numbers)
+    events = [
+        payments.WebhookEvent("stripe", f"evt_{i}", "paid", f"fake_{i}", None, PRICE, "SGD", f"pi_{i}")
+        for i in range(1, PAIRS + 1)
+    ]
+    outcomes = await asyncio.gather(*(payments.record_webhook(app.core.uow, [event]) for event in events))
+    assert [o.result for [o] in outcomes] == ["paid"] * PAIRS
 
     replies = await asyncio.gather(*(say(app, "gina", f"/refund {n}") for n in numbers for _ in range(2)))
 
