@@ -40,10 +40,13 @@ async def load_order(uow: UnitOfWork, number: str, *, lock: bool = False) -> Ord
     order = await uow.session.scalar(select(Order).where(Order.number == cleaned)) if cleaned else None
     if order is None:
         raise UnknownOrder(f"There is no order {cleaned[:32] or '(none given)'}. /myorders lists yours.")
-    return await lock_order(uow, order.id, order.go_id) if lock else order
+    return await lock_order(uow, order.id) if lock else order
 
 
-async def lock_order(uow: UnitOfWork, order_id: int, go_id: int) -> Order:
+async def lock_order(uow: UnitOfWork, order_id: int) -> Order:
     """Lock the order's group order, then the order, and return the order as it is now."""
+    go_id = await uow.session.scalar(select(Order.go_id).where(Order.id == order_id))
+    if go_id is None:
+        raise UnknownOrder("That order no longer exists.")
     await lock_go(uow, go_id)
     return await uow.session.get_one(Order, order_id, with_for_update=True, populate_existing=True)

@@ -54,6 +54,11 @@ def render_page(view: PayView, offered: Collection[str] = ()) -> str:
     e = html.escape
     if view.payable:
         body = f"<p class=amount>{e(view.amount)}</p><p>Reference: <b>{e(view.reference)}</b></p>"
+        body += (
+            f"<p>Received so far: {e(view.received)}; the amount above is still owed.</p>"
+            if view.received
+            else ""
+        )
         body += f"<p>Pay by {e(view.due)}.</p>"
         if view.qr_payload:
             body += (

@@ -11,7 +11,7 @@ from core.errors import GomflowError, PaymentError
 from core.payments import methods
 from core.payments.qr import qr_png
 from core.payments.status import RequestKind
-from core.services import payments, telegram_payments
+from core.services import payments, proofs, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
 GOM = Audience.GOM
@@ -83,9 +83,11 @@ async def _invoice(call: Call, number: str) -> Invoice:
     return Invoice(bill.payload, bill.title, bill.description, bill.currency, bill.amount_minor, bill.label)
 
 
-@command("paid", "ORDER [REFERENCE]", "Tell the GOM you paid by transfer (attach the screenshot)")
+@command(
+    "paid", "ORDER [REFERENCE] [amount=AMOUNT]", "Tell the GOM you paid by transfer (attach the screenshot)"
+)
 async def paid(call: Call) -> ChatReply:
-    need(call.args, 1, "/paid ORDER [REFERENCE]")
+    need(call.args, 1, "/paid ORDER [REFERENCE] [amount=AMOUNT]")
     return await _proof(call, call.args[0], " ".join(call.args[1:]))
 
 
@@ -101,16 +103,28 @@ async def proof_without_command(call: Call) -> ChatReply:
     return await _proof(call, None, call.raw_args)
 
 
-async def _proof(call: Call, number: str | None, reference: str) -> ChatReply:
+async def _proof(call: Call, number: str | None, text: str) -> ChatReply:
+    """``amount=22.50`` anywhere in the words states what was sent; the rest is the reference."""
     attachment = call.request.attachment
-    proof = await payments.submit_proof(
+    words = text.split()
+    amounts = [w.split("=", 1)[1] for w in words if w.lower().startswith("amount=")]
+    proof = await proofs.submit_proof(
         call.uow(),
         call.actor,
         number,
         image=attachment.content if attachment else None,
-        reference=reference,
+        reference=" ".join(w for w in words if not w.lower().startswith("amount=")),
+        amount_text=amounts[-1] if amounts else None,
     )
     return call.reply("proof_received", proof=proof)
+
+
+def _ordinal(args: list[str]) -> tuple[int | None, list[str]]:
+    """``#2`` right after the order names one of its proofs (a bare number could be the
+    start of a reason: "/reject TH-1-3 500 missing"); the rest is returned."""
+    if args and args[0].startswith("#") and args[0][1:].isdigit() and len(args[0]) <= 6:
+        return int(args[0][1:]), args[1:]
+    return None, args
 
 
 @command("paymethods", "CODE METHOD […]", "Choose how buyers pay: paynow:+65… stripe manual …", audience=GOM)
@@ -124,38 +138,53 @@ async def paymethods(call: Call) -> ChatReply:
 async def payments_(call: Call) -> ChatReply:
     need(call.args, 1, "/payments CODE")
     report = await payments.payments_report(call.reader(), call.actor, call.args[0])
-    buttons = [[Button(f"Review {number}", command=f"/proof {number}")] for number in report.to_review[:10]]
+    buttons = [
+        [Button(f"Review {number}", command=f"/proof {number}")] for number in report.review_orders[:10]
+    ]
     return call.reply("payments_report", report=report, buttons=buttons)
 
 
-@command("proof", "ORDER", "See the proof of payment sent for an order")
+@command("proof", "ORDER [#N]", "See the proofs of payment sent for an order")
 async def proof(call: Call) -> ChatReply:
-    need(call.args, 1, "/proof ORDER")
-    view, image, _mime = await payments.proof_image(call.reader(), call.actor, call.args[0])
+    need(call.args, 1, "/proof ORDER [#N]")
+    ordinal, _rest = _ordinal(call.args[1:])
+    shown = await proofs.proof_image(call.reader(), call.actor, call.args[0], ordinal)
     buttons = []
-    if view.status == "pending" and call.actor.may_administer:
+    if call.actor.may_administer:
+        named = len(shown.pending) > 1  # each button names its proof; the labels only when needed
         buttons = [
             [
-                Button("Approve", command=f"/approve {view.number}"),
-                Button("Reject", command=f"/reject {view.number} Payment not found"),
+                Button(
+                    f"Approve #{p.ordinal}" if named else "Approve",
+                    command=f"/approve {p.number} #{p.ordinal}",
+                ),
+                Button(
+                    f"Reject #{p.ordinal}" if named else "Reject",
+                    command=f"/reject {p.number} #{p.ordinal} Payment not found",
+                ),
             ]
+            for p in shown.pending[:10]
         ]
-    reply = call.reply("proof_view", proof=view, buttons=buttons)
-    return replace(reply, image=image) if image else reply
+    reply = call.reply("proof_view", proof=shown.proof, pending=shown.pending, buttons=buttons)
+    return replace(reply, image=shown.image) if shown.image else reply
 
 
-@command("approve", "ORDER", "Accept a buyer's proof of payment", audience=GOM)
+@command(
+    "approve", "ORDER [#N]", "Accept a buyer's proof of payment (name it when several wait)", audience=GOM
+)
 async def approve(call: Call) -> ChatReply:
-    need(call.args, 1, "/approve ORDER")
-    view = await payments.review_proof(call.uow(), call.actor, call.args[0], approve=True)
+    need(call.args, 1, "/approve ORDER [#N]")
+    ordinal, _rest = _ordinal(call.args[1:])
+    view = await proofs.review_proof(call.uow(), call.actor, call.args[0], approve=True, ordinal=ordinal)
     return call.reply("proof_reviewed", proof=view)
 
 
-@command("reject", "ORDER REASON", "Turn down a proof of payment, saying why", audience=GOM)
+@command("reject", "ORDER [#N] REASON", "Turn down a proof of payment, saying why", audience=GOM)
 async def reject(call: Call) -> ChatReply:
-    need(call.args, 2, "/reject ORDER REASON")
-    view = await payments.review_proof(
-        call.uow(), call.actor, call.args[0], approve=False, reason=" ".join(call.args[1:])
+    need(call.args, 2, "/reject ORDER [#N] REASON")
+    ordinal, rest = _ordinal(call.args[1:])
+    view = await proofs.review_proof(
+        call.uow(), call.actor, call.args[0], approve=False, reason=" ".join(rest), ordinal=ordinal
     )
     return call.reply("proof_reviewed", proof=view)
 
@@ -164,7 +193,7 @@ async def reject(call: Call) -> ChatReply:
 async def refund(call: Call) -> ChatReply:
     need(call.args, 1, "/refund ORDER [REASON]")
     await payments.refund_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
-    await payments.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
+    await payments.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways, call.args[0])
     return await _refund_state(call, call.args[0])
 
 

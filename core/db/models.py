@@ -342,6 +342,9 @@ class PaymentProof(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_requests.id", ondelete="CASCADE"), index=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reference: Mapped[str] = mapped_column(String(200), default="")
+    # What the buyer says arrived (the request's amount unless they stated another);
+    # approving credits exactly this, in the request's currency.
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     image: Mapped[bytes | None] = mapped_column(LargeBinary)
     mime_type: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12))

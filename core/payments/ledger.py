@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
-from core.db.models import GroupOrder, Order, Payment, PaymentRequest, Refund
+from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, Refund
+from core.errors import Conflict, NotFound, OrderLocked
+from core.lookups import lock_order
 from core.money import CURRENCIES, format_money
 from core.payments.status import (
     PAYABLE,
@@ -21,11 +24,110 @@ from core.payments.status import (
     RequestStatus,
     check_request_transition,
 )
-from core.status import OrderStatus, check_order_transition
+from core.status import ORDER_LIVE, OrderStatus, check_order_transition
 from core.uow import UnitOfWork
 
 MANUAL_PROVIDERS = frozenset({"manual", "paynow", "promptpay", "bankqr"})
 REFERENCE_LIMIT = 25
+PENDING_PROOF = "pending"
+Row = TypeVar("Row", Order, PaymentRequest, Payment, PaymentProof, Refund)
+
+
+# --- locks and compare-and-set ----------------------------------------------------------
+#
+# Two commands on one order interleave on PostgreSQL (READ COMMITTED). Every payment
+# command therefore locks its rows in one global order — group order, order, payment
+# request, payment, proof or refund — re-reads them under the lock, and only then
+# decides; a status change is also a compare-and-set, so a writer that skipped a lock
+# still cannot overwrite a change it did not see. SQLite ignores FOR UPDATE; its
+# IMMEDIATE write transactions and the in-process write lock serialise writers there.
+
+
+async def locked(uow: UnitOfWork, table: type[Row], row_id: int) -> Row:
+    """The row, locked for the rest of the transaction and re-read from the database."""
+    row = await uow.session.scalar(
+        select(table).where(table.id == row_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound(f"That {table.__tablename__.rstrip('s').replace('_', ' ')} no longer exists.")
+    return row
+
+
+async def compare_and_set(
+    uow: UnitOfWork, row: PaymentRequest | Payment | PaymentProof | Refund, expected: str, **values: Any
+) -> None:
+    """``UPDATE … SET … WHERE id = :id AND status = :expected``; raises ``Conflict`` when
+    another transaction changed the status first (nothing of this one is committed then)."""
+    table = type(row)
+    result = cast(
+        CursorResult[Any],
+        await uow.session.execute(
+            update(table).where(table.id == row.id, table.status == expected).values(**values)
+        ),
+    )
+    if result.rowcount != 1:
+        raise Conflict("Someone else changed this payment at the same moment; look again and retry.")
+
+
+async def received(uow: UnitOfWork, request_id: int) -> int:
+    """Money credited to a request and not sent back (minor units)."""
+    total = await uow.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+            Payment.request_id == request_id, Payment.status == AttemptStatus.SUCCEEDED
+        )
+    )
+    return int(total or 0)
+
+
+async def outstanding(uow: UnitOfWork, request: PaymentRequest) -> int:
+    """What is still owed on a request: its amount less what has arrived."""
+    return max(0, request.amount_minor - await received(uow, request.id))
+
+
+async def pending_proofs(uow: UnitOfWork, order: Order) -> list[PaymentProof]:
+    return list(
+        (
+            await uow.session.scalars(
+                select(PaymentProof)
+                .join(PaymentRequest, PaymentRequest.id == PaymentProof.request_id)
+                .where(PaymentRequest.order_id == order.id, PaymentProof.status == PENDING_PROOF)
+                .order_by(PaymentProof.id)
+            )
+        ).all()
+    )
+
+
+async def proof_pending(uow: UnitOfWork, order: Order) -> bool:
+    """Whether a proof of payment for the order waits for the GOM's review."""
+    return bool(await pending_proofs(uow, order))
+
+
+async def lock_for_change(uow: UnitOfWork, order: Order) -> None:
+    """Called by ``change_order`` before it touches the lines: locks the order, and refuses
+    while it is no longer unpaid or a proof for its current amount waits for review (the
+    proof would otherwise be approved against an amount the buyer no longer owes)."""
+    current = await lock_order(uow, order.id)
+    if current.status != OrderStatus.PLACED:
+        raise OrderLocked(f"{current.number} is {current.status} and can no longer be changed.")
+    if await proof_pending(uow, current):
+        raise OrderLocked(
+            f"{current.number} has a proof of payment waiting for review; "
+            "ask the GOM to review it before changing."
+        )
+    part_paid = await uow.session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_minor), 0))
+        .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+        .where(
+            PaymentRequest.order_id == current.id,
+            PaymentRequest.status.in_(PAYABLE),
+            Payment.status == AttemptStatus.SUCCEEDED,
+        )
+    )
+    if part_paid:  # a new amount would leave what arrived on a request no longer owed
+        raise OrderLocked(
+            f"{current.number} is part paid ({format_money(int(part_paid), current.currency)} received); "
+            "ask the GOM before changing it."
+        )
 
 
 def new_token() -> str:
@@ -95,10 +197,10 @@ async def set_request_status(
 ) -> None:
     check_request_transition(request.status, target)
     previous = request.status
-    request.status = target
-    request.updated_at = uow.now
+    values: dict[str, Any] = {"status": target, "updated_at": uow.now}
     if target == RequestStatus.PAID:
-        request.paid_at = uow.now
+        values["paid_at"] = uow.now
+    await compare_and_set(uow, request, previous, **values)
     if target in (RequestStatus.VOID, RequestStatus.EXPIRED):
         await uow.session.execute(
             update(Payment)
@@ -147,18 +249,96 @@ async def settle(uow: UnitOfWork, request: PaymentRequest, actor_id: int | None,
     return order
 
 
+@dataclass(frozen=True)
+class Credit:
+    """What money that arrived did: paid the request, paid part of it, paid more than it,
+    came for an order that has ended (refund due), or waits for the GOM (held)."""
+
+    result: str  # "paid", "partial", "overpaid", "refund_due", "held"
+    remaining_minor: int = 0
+    over_minor: int = 0
+
+
+async def credit(
+    uow: UnitOfWork, order: Order, request: PaymentRequest, payment: Payment, actor_id: int | None, why: str
+) -> Credit:
+    """Credit exactly what arrived (``payment.amount_minor``) to ``request``.
+
+    The caller holds the order's lock and has written the payment row. The request is
+    paid only once what arrived covers it; a shortfall stays owed on the same request
+    (the pay page asks for the rest), an excess is shown as overpaid, and money for an
+    order that has ended is kept on the books with a refund queued.
+    """
+    if order.status not in ORDER_LIVE:
+        payment.status = AttemptStatus.SUCCEEDED
+        await uow.session.flush()
+        await queue_refunds(uow, request, f"arrived after the order was {order.status}")
+        return Credit("refund_due")
+    if request.status not in PAYABLE and request.status != RequestStatus.PAID:
+        await _hold(uow, payment, request, order, f"arrived after the request became {request.status}")
+        return Credit("held")
+    payment.status = AttemptStatus.SUCCEEDED
+    await uow.session.flush()
+    got = await received(uow, request.id)
+    if request.status == RequestStatus.PAID:
+        return Credit("overpaid", over_minor=got - request.amount_minor)
+    if got >= request.amount_minor:
+        await settle(uow, request, actor_id, why)
+        over = got - request.amount_minor
+        return Credit("overpaid" if over else "paid", over_minor=over)
+    still_reviewed = await uow.session.scalar(
+        select(PaymentProof.id)
+        .where(PaymentProof.request_id == request.id, PaymentProof.status == PENDING_PROOF)
+        .limit(1)
+    )
+    if request.status == RequestStatus.REVIEW and still_reviewed is None:
+        await set_request_status(uow, request, RequestStatus.OPEN, actor_id, "part paid")
+    remaining = request.amount_minor - got
+    await uow.notify_user(
+        order.buyer_id,
+        "payment_received",
+        {
+            "number": order.number,
+            "kind": request.kind,
+            "amount": format_money(payment.amount_minor, payment.currency),
+            "reference": request.reference,
+            "remaining": format_money(remaining, request.currency),
+        },
+        dedupe_key=f"credit:{payment.id}",
+    )
+    return Credit("partial", remaining_minor=remaining)
+
+
 async def on_order_ended(uow: UnitOfWork, order: Order, actor_id: int | None, reason: str) -> None:
-    """Called by ``end_order``: void what is still owed, queue refunds of what was paid."""
+    """Called by ``end_order``: void what is still owed, queue a refund of every payment
+    kept (a paid request's, or part of one still open), and when the buyer ended it while
+    money or a proof was in, tell the GOM and helpers."""
     requests = (
         await uow.session.scalars(
             select(PaymentRequest).where(PaymentRequest.order_id == order.id).order_by(PaymentRequest.id)
         )
     ).all()
+    queued: list[Refund] = []
     for request in requests:
         if request.status in PAYABLE:
             await set_request_status(uow, request, RequestStatus.VOID, actor_id, f"order {order.status}")
-        elif request.status == RequestStatus.PAID:
-            await queue_refunds(uow, request, reason or f"order {order.status}")
+        queued += await queue_refunds(uow, request, reason or f"order {order.status}")
+    waiting = await pending_proofs(uow, order)
+    if actor_id == order.buyer_id and (queued or waiting):
+        await notify_staff(
+            uow,
+            order,
+            "order_ended_with_money",
+            {
+                "number": order.number,
+                "status": order.status,
+                "proofs": len(waiting),
+                "refund_due": format_money(sum(r.amount_minor for r in queued), order.currency)
+                if queued
+                else "",
+            },
+            dedupe=f"ended:{order.id}",
+        )
 
 
 async def queue_refunds(uow: UnitOfWork, request: PaymentRequest, reason: str) -> list[Refund]:
@@ -201,13 +381,22 @@ async def queue_refunds(uow: UnitOfWork, request: PaymentRequest, reason: str) -
 
 
 async def finish_refund(uow: UnitOfWork, refund: Refund, reference: str, actor_id: int | None) -> None:
-    """A refund went out: the payment and, once nothing paid is left, the request are refunded."""
-    refund.status = RefundStatus.SUCCEEDED
-    refund.reference = reference[:200]
-    refund.updated_at = uow.now
+    """A refund went out: the payment and, once nothing paid is left, the request are refunded.
+
+    The caller holds the order's lock; both changes are compare-and-sets all the same.
+    """
+    await compare_and_set(
+        uow,
+        refund,
+        refund.status,
+        status=RefundStatus.SUCCEEDED,
+        reference=reference[:200],
+        updated_at=uow.now,
+    )
     payment = await uow.session.get_one(Payment, refund.payment_id)
-    payment.status = AttemptStatus.REFUNDED
-    payment.updated_at = uow.now
+    await compare_and_set(
+        uow, payment, AttemptStatus.SUCCEEDED, status=AttemptStatus.REFUNDED, updated_at=uow.now
+    )
     request = await uow.session.get_one(PaymentRequest, payment.request_id)
     still_paid = await uow.session.scalar(
         select(func.count())
@@ -256,24 +445,23 @@ async def apply_event(
     currency: str | None,
     charge_ref: str | None,
 ) -> Outcome:
-    """Apply one verified provider event to its attempt; order-independent and repeat-safe."""
-    payment = None
+    """Apply one verified provider event to its attempt; order-independent and repeat-safe.
+
+    The attempt is found without a lock, then its order, request and the attempt itself
+    are locked in that order (the global lock order), and everything is decided on what
+    was re-read under the locks: a cancel or a second delivery racing this one waits.
+    """
+    found = None
     if provider_ref:
-        payment = await uow.session.scalar(
-            select(Payment)
-            .where(Payment.provider == provider, Payment.provider_ref == provider_ref)
-            .with_for_update()
-        )
-    if payment is None and our_reference:
-        payment = await uow.session.scalar(
-            select(Payment)
-            .where(Payment.provider == provider, Payment.idempotency_key == our_reference)
-            .with_for_update()
-        )
-    if payment is None:
+        found = await _attempt_of(uow, provider, Payment.provider_ref == provider_ref)
+    if found is None and our_reference:
+        found = await _attempt_of(uow, provider, Payment.idempotency_key == our_reference)
+    if found is None:
         return Outcome("unknown")
-    request = await uow.session.get_one(PaymentRequest, payment.request_id, with_for_update=True)
-    order = await uow.session.get_one(Order, request.order_id)
+    payment_id, request_id, order_id = found
+    order = await lock_order(uow, order_id)
+    request = await locked(uow, PaymentRequest, request_id)
+    payment = await locked(uow, Payment, payment_id)
     if kind in ("expired", "failed"):
         if payment.status == AttemptStatus.CREATED:  # never undoes a payment already taken
             payment.status = AttemptStatus.EXPIRED if kind == "expired" else AttemptStatus.FAILED
@@ -288,15 +476,16 @@ async def apply_event(
     payment.provider_ref = payment.provider_ref or provider_ref
     payment.updated_at = uow.now
     problem = ""
-    if amount_minor != request.amount_minor or (currency or "").upper() != request.currency:
+    owed = await outstanding(uow, request)
+    if request.status not in PAYABLE:
+        problem = f"paid after the request became {request.status}"
+    elif amount_minor != owed or (currency or "").upper() != request.currency:
         shown = (
             f"{amount_minor} {currency}"
             if amount_minor is not None
             else f"an unreadable amount in {currency}"
         )
-        problem = f"paid {shown}, expected {request.amount_minor} {request.currency} (minor units)"
-    elif request.status not in PAYABLE:
-        problem = f"paid after the request became {request.status}"
+        problem = f"paid {shown}, expected {owed} {request.currency} (minor units)"
     if problem:
         arrived = (currency or "").upper()
         if amount_minor is not None and arrived in CURRENCIES:
@@ -306,6 +495,18 @@ async def apply_event(
     payment.status = AttemptStatus.SUCCEEDED
     await settle(uow, request, None, f"{provider} {provider_ref or ''}".strip())
     return Outcome("paid", order.number)
+
+
+async def _attempt_of(uow: UnitOfWork, provider: str, match: Any) -> tuple[int, int, int] | None:
+    """(payment id, request id, order id) of one provider's attempt, read without a lock."""
+    row = (
+        await uow.session.execute(
+            select(Payment.id, PaymentRequest.id, PaymentRequest.order_id)
+            .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+            .where(Payment.provider == provider, match)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def _hold(

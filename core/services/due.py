@@ -98,7 +98,7 @@ async def expire_unpaid_orders(uow: UnitOfWork) -> int:
             order = await uow.session.get(Order, order_id)
             if order is None:
                 continue
-            order = await lock_order(uow, order.id, order.go_id)
+            order = await lock_order(uow, order.id)
             if order.status != OrderStatus.PLACED or order.payment_due_at > uow.now:
                 continue
             go = await uow.session.get_one(GroupOrder, order.go_id)  # locked with the order

@@ -9,6 +9,7 @@ from core.desk import PlaceOrder
 from core.errors import InvalidInput, OrderLocked, PermissionDenied
 from core.lookups import load_order
 from core.orders import end_order, held_lines, order_views, replace_lines, view_of
+from core.payments.ledger import lock_for_change
 from core.quantities import LineRequest
 from core.reservations import load_catalogue, release, reserve, resolve_lines
 from core.services.accounts import Actor, require_admin
@@ -48,6 +49,7 @@ async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: lis
     async with uow:
         order = await _own_order(uow, buyer, number)
         _require_changeable(order)
+        await lock_for_change(uow, order)  # refuses while a proof waits for review
         go = await uow.session.get_one(GroupOrder, order.go_id)  # locked by _own_order
         lines = resolve_lines(go, await load_catalogue(uow.session, go.id), requests)
         old_units = order.units

@@ -23,9 +23,16 @@ from core.db.models import (
     Refund,
     User,
 )
-from core.errors import GatewayError, InvalidInput, NotFound, OrderLocked, PaymentError, PermissionDenied
+from core.errors import (
+    GatewayError,
+    InvalidInput,
+    NotFound,
+    OrderLocked,
+    PaymentError,
+    PermissionDenied,
+)
 from core.inbound import first_delivery
-from core.lookups import load_go, load_order
+from core.lookups import load_go, load_order, lock_order
 from core.money import format_money, minor_to_plain, parse_amount
 from core.orders import end_order
 from core.payments import ledger, methods
@@ -35,7 +42,7 @@ from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestKi
 from core.services.accounts import Actor, require_admin
 from core.services.reports import SPREADSHEET, safe_cell
 from core.services.waitlist import promote_waitlist
-from core.status import GOStatus, OrderStatus
+from core.status import ORDER_LIVE, GOStatus, OrderStatus
 from core.uow import UnitOfWork
 from core.when import local_text
 
@@ -64,21 +71,11 @@ class PayView:
     qr_label: str | None = None
     manual: bool = False
     gateways: list[tuple[str, str]] = field(default_factory=list)  # (method, label)
+    received: str = ""  # what already arrived for this request, when part of it is paid
 
     @property
     def payable(self) -> bool:
         return self.status in PAYABLE
-
-
-@dataclass(frozen=True)
-class ProofView:
-    number: str
-    buyer: str
-    amount: str
-    reference: str
-    has_image: bool
-    status: str
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,9 +97,12 @@ class PaymentsReport:
     unpaid_total: str
     paid_count: int
     unpaid_count: int
-    to_review: list[str]
+    to_review: list[str]  # one line per pending proof: "TH-1-3 #2 S$22.50 ref DBS123"
     held: list[str]
-    refunds_to_send: list[str]
+    refunds_to_send: list[str]  # refund due, sent by hand
+    refunds_queued: list[str] = field(default_factory=list)  # refund due, through the gateway
+    overpaid: list[str] = field(default_factory=list)  # refund or credit due
+    review_orders: list[str] = field(default_factory=list)  # orders with a proof to review
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -180,14 +180,17 @@ async def request_to_pay(uow: UnitOfWork, order: Order) -> PaymentRequest:
 
 
 async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest) -> PayView:
+    """What to pay now is what is still owed: the request's amount less what has arrived."""
     accepted = await methods_of(uow, go.id)
     qr = next((m for m in accepted if m.method in methods.QR_METHODS), None)
+    got = await ledger.received(uow, request.id)
+    owed = max(0, request.amount_minor - got) if request.status in PAYABLE else request.amount_minor
     payload = None
     if qr is not None and request.status in PAYABLE:
         gom = await uow.session.get_one(User, go.gom_id)
         payload = methods.qr_payload(
             qr,
-            amount_minor=request.amount_minor,
+            amount_minor=owed,
             currency=request.currency,
             reference=request.reference,
             name=gom.display_name,
@@ -198,8 +201,8 @@ async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: Paym
         go_title=go.title,
         kind=request.kind,
         status=request.status,
-        amount=format_money(request.amount_minor, request.currency),
-        amount_minor=request.amount_minor,
+        amount=format_money(owed, request.currency),
+        amount_minor=owed,
         currency=request.currency,
         reference=request.reference,
         token=request.token,
@@ -208,6 +211,7 @@ async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: Paym
         qr_label=qr.label if qr else None,
         manual=qr is not None or any(m.method == "manual" for m in accepted),
         gateways=[(m.method, m.label) for m in accepted if m.method in methods.GATEWAYS],
+        received=format_money(got, request.currency) if got and request.status in PAYABLE else "",
     )
 
 
@@ -257,16 +261,18 @@ async def _checkout(
     if gateway is None:
         raise PaymentError(f"{methods.LABELS.get(provider, provider)} is not set up on this server.")
     async with make_uow() as uow:
-        order = await find(uow)
+        order = await lock_order(uow, (await find(uow)).id)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if provider not in {m.method for m in await methods_of(uow, go.id)}:
             raise PaymentError(f"{go.code} does not take {methods.LABELS.get(provider, provider)}.")
         request = await request_to_pay(uow, order)
+        owed = await ledger.outstanding(uow, request)
         attempt = await uow.session.scalar(
             select(Payment).where(
                 Payment.request_id == request.id,
                 Payment.provider == provider,
                 Payment.status == AttemptStatus.CREATED,
+                Payment.amount_minor == owed,
             )
         )
         if attempt is None:
@@ -278,7 +284,7 @@ async def _checkout(
                 provider=provider,
                 status=AttemptStatus.CREATED,
                 idempotency_key=f"gf-{request.token[:16]}-{(count or 0) + 1}",
-                amount_minor=request.amount_minor,
+                amount_minor=owed,
                 currency=request.currency,
                 note="",
                 created_at=uow.now,
@@ -347,217 +353,6 @@ def image_type(content: bytes) -> str | None:
     return None
 
 
-async def submit_proof(
-    uow: UnitOfWork, buyer: Actor, number: str | None, *, image: bytes | None = None, reference: str = ""
-) -> ProofView:
-    """A buyer's photo of a transfer (or its typed reference) for the GOM to review."""
-    mime = None
-    if image is not None:
-        if len(image) > MAX_PROOF_BYTES:
-            raise InvalidInput("That image is larger than 5 MB; please send a smaller screenshot.")
-        mime = image_type(image)
-        if mime is None:
-            raise InvalidInput("Please send the proof as a PNG, JPEG or WebP image.")
-    reference = " ".join(reference.split())[:MAX_REFERENCE]
-    if image is None and not reference:
-        raise InvalidInput("Send a screenshot of the transfer, or type its reference.")
-    async with uow:
-        order = await (load_order(uow, number) if number else _latest_unpaid(uow, buyer))
-        if order.buyer_id != buyer.user_id:
-            raise PermissionDenied(f"{order.number} is not your order.")
-        go = await uow.session.get_one(GroupOrder, order.go_id)
-        view_methods = await methods_of(uow, go.id)
-        if not any(m.method == "manual" or m.method in methods.QR_METHODS for m in view_methods):
-            raise PaymentError(f"{go.code} does not take bank transfers; use /pay {order.number}.")
-        request = await request_to_pay(uow, order)
-        proof = PaymentProof(
-            request_id=request.id,
-            buyer_id=buyer.user_id,
-            reference=reference,
-            image=image,
-            mime_type=mime,
-            status="pending",
-            reason="",
-            created_at=uow.now,
-        )
-        uow.session.add(proof)
-        if request.status == RequestStatus.OPEN:
-            await ledger.set_request_status(uow, request, RequestStatus.REVIEW, buyer.user_id, "proof sent")
-        await uow.session.flush()
-        amount = format_money(request.amount_minor, request.currency)
-        await ledger.notify_staff(
-            uow,
-            order,
-            "proof_review",
-            {
-                "number": order.number,
-                "buyer": buyer.name,
-                "amount": amount,
-                "reference": reference or request.reference,
-                "has_image": image is not None,
-            },
-            dedupe=f"proof:{proof.id}",
-        )
-        await uow.commit()
-        return ProofView(order.number, buyer.name, amount, reference, image is not None, "pending")
-
-
-async def _latest_unpaid(uow: UnitOfWork, buyer: Actor) -> Order:
-    """The buyer's newest order that still owes something: unpaid, or with a request open."""
-    owes = select(PaymentRequest.id).where(
-        PaymentRequest.order_id == Order.id, PaymentRequest.status.in_(PAYABLE)
-    )
-    order = await uow.session.scalar(
-        select(Order)
-        .where(
-            Order.buyer_id == buyer.user_id,
-            (Order.status == OrderStatus.PLACED) | ((Order.status == OrderStatus.PAID) & owes.exists()),
-        )
-        .order_by(Order.id.desc())
-        .limit(1)
-    )
-    if order is None:
-        raise InvalidInput("You have no unpaid order to send a proof for. /myorders lists yours.")
-    return order
-
-
-async def proof_image(
-    uow: UnitOfWork, actor: Actor, number: str
-) -> tuple[ProofView, bytes | None, str | None]:
-    """The newest proof of an order: only for its buyer and the GO's GOM and helpers."""
-    async with uow:
-        order = await load_order(uow, number)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
-        if order.buyer_id != actor.user_id:
-            await require_admin(uow, actor, go)
-        proof, request = await _newest_proof(uow, order, only_pending=False)
-        buyer = await uow.session.get_one(User, order.buyer_id)
-        view = ProofView(
-            order.number,
-            buyer.display_name,
-            format_money(request.amount_minor, request.currency),
-            proof.reference,
-            proof.image is not None,
-            proof.status,
-            proof.reason,
-        )
-        return view, proof.image, proof.mime_type
-
-
-async def _newest_proof(
-    uow: UnitOfWork, order: Order, *, only_pending: bool
-) -> tuple[PaymentProof, PaymentRequest]:
-    query = (
-        select(PaymentProof, PaymentRequest)
-        .join(PaymentRequest, PaymentRequest.id == PaymentProof.request_id)
-        .where(PaymentRequest.order_id == order.id)
-        .order_by(PaymentProof.id.desc())
-        .limit(1)
-    )
-    if only_pending:
-        query = query.where(PaymentProof.status == "pending")
-    row = (await uow.session.execute(query)).first()
-    if row is None:
-        raise NotFound(f"{order.number} has no {'pending ' if only_pending else ''}proof of payment.")
-    return row[0], row[1]
-
-
-async def review_proof(
-    uow: UnitOfWork, actor: Actor, number: str, *, approve: bool, reason: str = ""
-) -> ProofView:
-    """Approve (the request is paid) or reject with a reason (the buyer may try again)."""
-    reason = " ".join(reason.split())[:500]
-    if not approve and not reason:
-        raise InvalidInput(f"Say why, so the buyer knows what to fix: /reject {number} REASON")
-    async with uow:
-        order = await load_order(uow, number)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
-        await require_admin(uow, actor, go)
-        if approve and (held := await _accept_held(uow, actor, order)) is not None:
-            await uow.commit()
-            return held
-        proof, request = await _newest_proof(uow, order, only_pending=True)
-        proof.status = "approved" if approve else "rejected"
-        proof.reason = reason
-        proof.reviewed_by = actor.user_id
-        proof.reviewed_at = uow.now
-        if approve:
-            if request.status not in PAYABLE:
-                raise OrderLocked(f"That payment is {request.status}; it can no longer be approved.")
-            uow.session.add(
-                Payment(
-                    request_id=request.id,
-                    provider="manual",
-                    status=AttemptStatus.SUCCEEDED,
-                    idempotency_key=f"gf-proof-{proof.id}",
-                    provider_ref=f"proof-{proof.id}",
-                    charge_ref=proof.reference or None,
-                    amount_minor=request.amount_minor,
-                    currency=request.currency,
-                    note=f"approved by {actor.name}",
-                    created_at=uow.now,
-                    updated_at=uow.now,
-                )
-            )
-            await ledger.settle(uow, request, actor.user_id, f"proof approved by {actor.name}")
-        else:
-            if request.status == RequestStatus.REVIEW:
-                await ledger.set_request_status(uow, request, RequestStatus.OPEN, actor.user_id, reason)
-            await uow.notify_user(
-                order.buyer_id,
-                "proof_rejected",
-                {"number": order.number, "reason": reason},
-                dedupe_key=f"proof-rejected:{proof.id}",
-            )
-        buyer = await uow.session.get_one(User, order.buyer_id)
-        view = ProofView(
-            order.number,
-            buyer.display_name,
-            format_money(request.amount_minor, request.currency),
-            proof.reference,
-            proof.image is not None,
-            proof.status,
-            reason,
-        )
-        await uow.commit()
-        return view
-
-
-async def _accept_held(uow: UnitOfWork, actor: Actor, order: Order) -> ProofView | None:
-    """The GOM accepts a held gateway payment (say, a different amount) for a request still open."""
-    row = (
-        await uow.session.execute(
-            select(Payment, PaymentRequest)
-            .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
-            .where(
-                PaymentRequest.order_id == order.id,
-                PaymentRequest.status.in_(PAYABLE),
-                Payment.status == AttemptStatus.HELD,
-            )
-            .order_by(Payment.id)
-            .limit(1)
-        )
-    ).first()
-    if row is None:
-        return None
-    payment, request = row
-    payment.status = AttemptStatus.SUCCEEDED
-    payment.note = f"{payment.note}; accepted by {actor.name}".strip("; ")
-    payment.updated_at = uow.now
-    await ledger.settle(
-        uow, request, actor.user_id, f"held {payment.provider} payment accepted by {actor.name}"
-    )
-    buyer = await uow.session.get_one(User, order.buyer_id)
-    return ProofView(
-        order.number,
-        buyer.display_name,
-        format_money(payment.amount_minor, payment.currency),
-        payment.provider_ref or "",
-        False,
-        "approved",
-    )
-
-
 # --- second-stage requests --------------------------------------------------------------
 
 
@@ -566,9 +361,10 @@ async def request_shipping(
 ) -> PayView:
     """Ask a paid (or unpaid) order for shipping or an adjustment; reservations are untouched."""
     async with uow:
-        order = await load_order(uow, number)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
+        found = await load_order(uow, number)
+        go = await uow.session.get_one(GroupOrder, found.go_id)
         await require_admin(uow, actor, go)
+        order = await lock_order(uow, found.id)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
             raise OrderLocked(f"{order.number} is {order.status}; it owes nothing more.")
         amount = parse_amount(amount_text, order.currency)
@@ -602,9 +398,10 @@ class RefundView:
 async def refund_order(uow: UnitOfWork, actor: Actor, number: str, reason: str = "") -> list[RefundView]:
     """The GOM refunds a paid order: its slots go back and a refund is queued per payment."""
     async with uow:
-        order = await load_order(uow, number)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
+        found = await load_order(uow, number)
+        go = await uow.session.get_one(GroupOrder, found.go_id)
         await require_admin(uow, actor, go)
+        order = await lock_order(uow, found.id)  # a second tap waits, then finds it refunded
         if order.status == OrderStatus.PAID:
             await end_order(uow, order, OrderStatus.REFUNDED, actor.user_id, reason or "refunded by the GOM")
             if go.status == GOStatus.OPEN:
@@ -619,15 +416,21 @@ async def refund_order(uow: UnitOfWork, actor: Actor, number: str, reason: str =
 
 
 async def _refund_held(uow: UnitOfWork, order: Order, reason: str) -> None:
+    """Held money goes back; the caller holds the order's lock."""
     held = (
         await uow.session.scalars(
             select(Payment)
             .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
             .where(PaymentRequest.order_id == order.id, Payment.status == AttemptStatus.HELD)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).all()
     for payment in held:
-        payment.status = AttemptStatus.SUCCEEDED  # money we hold; the refund row settles it
+        # money we hold; the refund row settles it
+        await ledger.compare_and_set(
+            uow, payment, AttemptStatus.HELD, status=AttemptStatus.SUCCEEDED, updated_at=uow.now
+        )
         uow.session.add(
             Refund(
                 payment_id=payment.id,
@@ -670,18 +473,27 @@ async def refunds_of(uow: UnitOfWork, actor: Actor, number: str) -> list[RefundV
         return await _refunds_of(uow, order)
 
 
-async def run_pending_refunds(make_uow: UowFactory, gateways: Mapping[str, PaymentGateway]) -> int:
-    """Send queued gateway refunds (outside any transaction); returns how many went out."""
+async def run_pending_refunds(
+    make_uow: UowFactory, gateways: Mapping[str, PaymentGateway], number: str | None = None
+) -> int:
+    """Send queued gateway refunds (outside any transaction), all or one order's; returns
+    how many went out. Two runs at once may both call the provider (with the same
+    idempotency key, so it refunds once); only one records it."""
     async with make_uow() as uow:
-        rows = (
-            await uow.session.execute(
-                select(Refund.id, Refund.idempotency_key, Refund.amount_minor, Refund.currency, Payment)
-                .join(Payment, Payment.id == Refund.payment_id)
-                .where(Refund.status == RefundStatus.PENDING)
-                .order_by(Refund.id)
-                .limit(100)
+        query = (
+            select(Refund.id, Refund.idempotency_key, Refund.amount_minor, Refund.currency, Payment)
+            .join(Payment, Payment.id == Refund.payment_id)
+            .where(Refund.status == RefundStatus.PENDING)
+            .order_by(Refund.id)
+            .limit(100)
+        )
+        if number is not None:
+            query = (
+                query.join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+                .join(Order, Order.id == PaymentRequest.order_id)
+                .where(Order.number == number.strip().upper().lstrip("#"))
             )
-        ).all()
+        rows = (await uow.session.execute(query)).all()
     sent = 0
     for refund_id, key, amount, currency, payment in rows:
         gateway = gateways.get(payment.provider)
@@ -697,8 +509,12 @@ async def run_pending_refunds(make_uow: UowFactory, gateways: Mapping[str, Payme
             )
             continue  # tried again on the next run, with the same idempotency key
         async with make_uow() as uow:
-            refund = await uow.session.get_one(Refund, refund_id)
-            if refund.status == RefundStatus.PENDING:
+            order_id = await uow.session.scalar(
+                select(PaymentRequest.order_id).where(PaymentRequest.id == payment.request_id)
+            )
+            await lock_order(uow, int(order_id or 0))
+            refund = await ledger.locked(uow, Refund, refund_id)
+            if refund.status == RefundStatus.PENDING:  # another run may have finished it meanwhile
                 refund.provider_ref = result.provider_ref
                 await ledger.finish_refund(uow, refund, result.provider_ref, None)
                 await uow.commit()
@@ -714,15 +530,17 @@ async def confirm_manual_refund(
     if not reference:
         raise InvalidInput(f"Give the transfer reference: /refunded {number} REFERENCE")
     async with uow:
-        order = await load_order(uow, number)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
+        found = await load_order(uow, number)
+        go = await uow.session.get_one(GroupOrder, found.go_id)
         await require_admin(uow, actor, go)
+        order = await lock_order(uow, found.id)
         refunds = (
             await uow.session.scalars(
                 select(Refund)
                 .join(Payment, Payment.id == Refund.payment_id)
                 .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
                 .where(PaymentRequest.order_id == order.id, Refund.status == RefundStatus.MANUAL)
+                .execution_options(populate_existing=True)
             )
         ).all()
         if not refunds:
@@ -798,7 +616,7 @@ async def _remind(
             "number": order.number,
             "go_code": go.code,
             "kind": request.kind,
-            "amount": format_money(request.amount_minor, request.currency),
+            "amount": format_money(await ledger.outstanding(uow, request), request.currency),
             "due": local_text(request.due_at, go.timezone),
         },
         dedupe_key=f"remind:{request.id}:{stamp}",
@@ -817,11 +635,14 @@ async def expire_due(uow: UnitOfWork) -> int:
             )
         ).all()
         promote: set[int] = set()
-        for request in overdue:
+        for due in overdue:
+            order = await lock_order(uow, due.order_id)
+            request = await ledger.locked(uow, PaymentRequest, due.id)
+            if request.status != RequestStatus.OPEN:  # paid or reviewed meanwhile
+                continue
             await ledger.set_request_status(
                 uow, request, RequestStatus.EXPIRED, None, "payment window ran out"
             )
-            order = await uow.session.get_one(Order, request.order_id)
             if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
                 await end_order(uow, order, OrderStatus.EXPIRED, None, reason="payment window ran out")
                 promote.add(order.go_id)
@@ -843,6 +664,8 @@ async def expire_due(uow: UnitOfWork) -> int:
 
 
 async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> PaymentsReport:
+    """Who paid and who owes; every proof still to review (cancelled orders' too); held
+    money; refunds due; overpayments. Nothing received is ever left out."""
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
@@ -862,29 +685,52 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
                 .order_by(PaymentRequest.id)
             )
         ).all()
+        kept = dict(
+            (
+                await uow.session.execute(
+                    select(Payment.request_id, func.sum(Payment.amount_minor))
+                    .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+                    .join(Order, Order.id == PaymentRequest.order_id)
+                    .where(Order.go_id == go.id, Payment.status == AttemptStatus.SUCCEEDED)
+                    .group_by(Payment.request_id)
+                )
+            ).all()
+        )
+        proofs = (
+            await uow.session.execute(
+                select(Order.id, PaymentProof, PaymentRequest.currency)
+                .join(PaymentRequest, PaymentRequest.id == PaymentProof.request_id)
+                .join(Order, Order.id == PaymentRequest.order_id)
+                .where(Order.go_id == go.id)
+                .order_by(PaymentProof.id)
+            )
+        ).all()
         held = (
             await uow.session.execute(
-                select(Order.number, Payment.note)
+                select(Order.number, Order.status, Payment.amount_minor, Payment.currency, Payment.note)
                 .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
                 .join(Order, Order.id == PaymentRequest.order_id)
                 .where(Order.go_id == go.id, Payment.status == AttemptStatus.HELD)
+                .order_by(Payment.id)
             )
         ).all()
-        manual_refunds = (
+        refunds_due = (
             await uow.session.execute(
-                select(Order.number, Refund.amount_minor, Refund.currency)
+                select(Order.number, Refund.status, Refund.amount_minor, Refund.currency)
                 .join(Payment, Payment.id == Refund.payment_id)
                 .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
                 .join(Order, Order.id == PaymentRequest.order_id)
-                .where(Order.go_id == go.id, Refund.status == RefundStatus.MANUAL)
+                .where(Order.go_id == go.id, Refund.status.in_([RefundStatus.MANUAL, RefundStatus.PENDING]))
+                .order_by(Refund.id)
             )
         ).all()
     by_order: dict[int, list[PaymentRequest]] = {}
     for request in requests:
         by_order.setdefault(request.order_id, []).append(request)
+    numbers = {order.id: order for order, _ in orders}
     rows: list[PaymentRow] = []
     paid = unpaid = paid_count = unpaid_count = 0
-    review: list[str] = []
+    overpaid: list[str] = []
     for order, buyer in orders:
         shown = [r for r in by_order.get(order.id, []) if r.status != RequestStatus.VOID]
         if not shown and order.status == OrderStatus.PLACED:
@@ -901,6 +747,24 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
             unpaid += order.total_minor
             unpaid_count += 1
         for request in shown:
+            got = int(kept.get(request.id) or 0)
+            status = request.status
+            if request.status in PAYABLE:
+                owed = max(0, request.amount_minor - got)
+                unpaid += owed
+                unpaid_count += 1
+                if got:
+                    status = (
+                        f"{status}, {format_money(got, request.currency)} received, "
+                        f"{format_money(owed, request.currency)} owed"
+                    )
+            elif request.status == RequestStatus.PAID:
+                paid += request.amount_minor
+                paid_count += 1
+                if got > request.amount_minor and order.status in ORDER_LIVE:
+                    overpaid.append(
+                        f"{order.number}: {format_money(got - request.amount_minor, request.currency)}"
+                    )
             rows.append(
                 PaymentRow(
                     order.number,
@@ -908,17 +772,21 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
                     order.status,
                     request.kind,
                     format_money(request.amount_minor, request.currency),
-                    request.status,
+                    status,
                 )
             )
-            if request.status == RequestStatus.PAID:
-                paid += request.amount_minor
-                paid_count += 1
-            elif request.status in PAYABLE:
-                unpaid += request.amount_minor
-                unpaid_count += 1
-            if request.status == RequestStatus.REVIEW:
-                review.append(order.number)
+    review: list[str] = []
+    ordinals: dict[int, int] = {}
+    for order_id, proof, currency in proofs:
+        ordinals[order_id] = ordinals.get(order_id, 0) + 1
+        if proof.status != ledger.PENDING_PROOF:
+            continue
+        order = numbers[order_id]
+        line = f"{order.number} #{ordinals[order_id]} {format_money(proof.amount_minor, currency)}"
+        line += f" ref {proof.reference}" if proof.reference else ""
+        if order.status not in ORDER_LIVE:
+            line += f" (order {order.status}: refund due if approved)"
+        review.append(line)
     return PaymentsReport(
         go_code=go.code,
         rows=rows,
@@ -927,8 +795,23 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
         paid_count=paid_count,
         unpaid_count=unpaid_count,
         to_review=review,
-        held=[f"{number}: {note}" for number, note in held],
-        refunds_to_send=[f"{number}: {format_money(a, c)}" for number, a, c in manual_refunds],
+        held=[
+            f"{number}: {format_money(amount, currency)}, {note}"
+            + ("" if status in ORDER_LIVE else f"; order {status}: refund due")
+            for number, status, amount, currency, note in held
+        ],
+        refunds_to_send=[
+            f"{number}: {format_money(a, c)}"
+            for number, status, a, c in refunds_due
+            if status == RefundStatus.MANUAL
+        ],
+        refunds_queued=[
+            f"{number}: {format_money(a, c)}"
+            for number, status, a, c in refunds_due
+            if status == RefundStatus.PENDING
+        ],
+        overpaid=overpaid,
+        review_orders=list(dict.fromkeys(line.split(" ")[0] for line in review)),
     )
 
 
@@ -974,32 +857,90 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
                 .order_by(Order.id, PaymentRequest.id, Payment.id)
             )
         ).all()
+        proofs = (
+            await uow.session.execute(
+                select(Order.number, User.display_name, contact, PaymentRequest, PaymentProof)
+                .join(User, User.id == Order.buyer_id)
+                .join(PaymentRequest, PaymentRequest.order_id == Order.id)
+                .join(PaymentProof, PaymentProof.request_id == PaymentRequest.id)
+                .where(Order.go_id == go.id, PaymentProof.status == ledger.PENDING_PROOF)
+                .order_by(PaymentProof.id)
+            )
+        ).all()
+        ended = set(
+            (
+                await uow.session.scalars(
+                    select(Order.number).where(Order.go_id == go.id, Order.status.not_in(ORDER_LIVE))
+                )
+            ).all()
+        )
+    kept: dict[int, int] = {}
+    for _number, _buyer, _who, request, payment, _refund in rows:
+        if payment.status == AttemptStatus.SUCCEEDED:
+            kept[request.id] = kept.get(request.id, 0) + payment.amount_minor
+    lines = [
+        (
+            number,
+            buyer,
+            who or "",
+            request.kind,
+            request.reference,
+            request.status,
+            payment.provider,
+            payment.status,
+            minor_to_plain(payment.amount_minor, payment.currency),
+            payment.currency,
+            payment.provider_ref or "",
+            payment.charge_ref or "",
+            refund.status if refund else "",
+            (refund.reference or refund.provider_ref or "") if refund else "",
+            payment.created_at.strftime("%Y-%m-%d %H:%M"),
+            payment.updated_at.strftime("%Y-%m-%d %H:%M"),
+            "; ".join(
+                n for n in (payment.note, _money_note(number in ended, request, payment, refund, kept)) if n
+            ),
+        )
+        for number, buyer, who, request, payment, refund in rows
+    ]
+    lines += [  # money a buyer says they sent, not yet credited: on the books as pending
+        (
+            number,
+            buyer,
+            who or "",
+            request.kind,
+            request.reference,
+            request.status,
+            "manual",
+            "proof pending",
+            minor_to_plain(proof.amount_minor, request.currency),
+            request.currency,
+            f"proof-{proof.id}",
+            proof.reference,
+            "",
+            "",
+            proof.created_at.strftime("%Y-%m-%d %H:%M"),
+            proof.created_at.strftime("%Y-%m-%d %H:%M"),
+            f"waiting for review; order {'ended: refund due if approved' if number in ended else 'live'}",
+        )
+        for number, buyer, who, request, proof in proofs
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, SPREADSHEET)
     writer.writerow(RECONCILIATION_COLUMNS)
-    for number, buyer, who, request, payment, refund in rows:
-        writer.writerow(
-            [
-                safe_cell(v)
-                for v in (
-                    number,
-                    buyer,
-                    who or "",
-                    request.kind,
-                    request.reference,
-                    request.status,
-                    payment.provider,
-                    payment.status,
-                    minor_to_plain(payment.amount_minor, payment.currency),
-                    payment.currency,
-                    payment.provider_ref or "",
-                    payment.charge_ref or "",
-                    refund.status if refund else "",
-                    (refund.reference or refund.provider_ref or "") if refund else "",
-                    payment.created_at.strftime("%Y-%m-%d %H:%M"),
-                    payment.updated_at.strftime("%Y-%m-%d %H:%M"),
-                    payment.note,
-                )
-            ]
-        )
+    for line in lines:
+        writer.writerow([safe_cell(v) for v in line])
     return f"{go.code}-payments.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def _money_note(
+    ended: bool, request: PaymentRequest, payment: Payment, refund: Refund | None, kept: dict[int, int]
+) -> str:
+    """What the books must act on for one payment: a refund due, or an overpayment."""
+    if refund is not None and refund.status in (RefundStatus.MANUAL, RefundStatus.PENDING):
+        return "refund due"
+    if payment.status == AttemptStatus.HELD:
+        return "held: refund due" if ended else "held for the GOM"
+    over = kept.get(request.id, 0) - request.amount_minor
+    if request.status == RequestStatus.PAID and payment.status == AttemptStatus.SUCCEEDED and over > 0:
+        return f"overpaid {format_money(over, request.currency)}: refund or credit due"
+    return ""

@@ -109,8 +109,8 @@ async def test_proof_photo_after_pay_is_reviewed_and_approved(any_app: App, outb
     shown = ok(await say(app, "gina", "/proof SVT-FML-1"))
     assert shown.image == PNG
     assert [b.command for b in shown.buttons[0]] == [
-        "/approve SVT-FML-1",
-        "/reject SVT-FML-1 Payment not found",
+        "/approve SVT-FML-1 #1",
+        "/reject SVT-FML-1 #1 Payment not found",
     ]
     assert (await say(app, "bob", "/proof SVT-FML-1")).image == PNG  # the buyer may see their own
     stranger = await say(app, "eve", "/proof SVT-FML-1")
@@ -133,7 +133,7 @@ async def test_rejected_proof_tells_the_buyer_why_and_they_can_try_again(
     await paynow_go(app)
     ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))
     ok(await say(app, "bob", "/paid SVT-FML-1 TXN-998877"))
-    assert "/reject ORDER REASON" in (await say(app, "gina", "/reject SVT-FML-1")).text
+    assert "/reject ORDER [#N] REASON" in (await say(app, "gina", "/reject SVT-FML-1")).text
     ok(await say(app, "gina", "/reject SVT-FML-1 no transfer with that reference"))
     assert await order_status(app, "SVT-FML-1") == "placed"
     assert await request_statuses(app) == [("items", "open")]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.services.payments import PaymentRow, PaymentsReport, PayView, ProofView, RefundView
+from core.services.payments import PaymentRow, PaymentsReport, PayView, RefundView
+from core.services.proofs import ProofView
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
 DUE = "Sun 22 Nov 2026, 20:00 +08"
@@ -81,12 +82,12 @@ PAYMENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
                 **{**PROOF.__dict__, "status": "rejected", "reason": "no <such> transfer"}
             )
         },
-        ["Rejected the proof for SVT-FML-3 from bob <3: no <such> transfer."],
+        ["Rejected proof #1 for SVT-FML-3 from bob <3: no <such> transfer."],
     ),
     (
         "proof_view",
         {"proof": PROOF},
-        ["Proof for SVT-FML-3 from bob <3 — S$25.90 [pending]", "Reference: TXN 42"],
+        ["Proof for SVT-FML-3 from bob <3 — S$25.90 [pending] · proof #1", "Reference: TXN 42"],
     ),
     ("pay_methods_set", {"code": "SVT-FML", "labels": ["PayNow QR", "Card (Stripe)"]}, ["PayNow QR, Card"]),
     (
@@ -138,8 +139,43 @@ PAYMENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "reference": "TXN",
             "has_image": True,
             "go_code": "SVT-FML",
+            "ordinal": 2,
         },
-        ["bob <3 sent proof of payment for SVT-FML-3", "with a screenshot", "/approve SVT-FML-3"],
+        ["bob <3 sent proof of payment for SVT-FML-3", "with a screenshot", "/approve SVT-FML-3 #2"],
+    ),
+    (
+        "proof_reviewed",
+        {
+            "proof": PROOF.__class__(
+                **{**PROOF.__dict__, "status": "approved", "outcome": "S$5.90 still to pay"}
+            )
+        },
+        ["Approved: SVT-FML-3 (S$25.90) from bob <3; S$5.90 still to pay."],
+    ),
+    (
+        "payment_received",
+        {
+            "number": "SVT-FML-3",
+            "kind": "items",
+            "amount": "S$20.00",
+            "reference": "R1",
+            "remaining": "S$5.90",
+        },
+        ["Payment received: S$20.00", "Still to pay: S$5.90 (/pay SVT-FML-3)."],
+    ),
+    (
+        "order_ended_with_money",
+        {
+            "number": "SVT-FML-3",
+            "status": "cancelled",
+            "proofs": 1,
+            "refund_due": "S$10.00",
+            "go_code": "SVT-FML",
+        },
+        [
+            "SVT-FML-3 was cancelled by its buyer (SVT-FML) with a proof of payment waiting for review",
+            "S$10.00 already received is refund due",
+        ],
     ),
     ("proof_rejected", {"number": "SVT-FML-3", "reason": "wrong amount"}, ["SVT-FML-3: wrong amount."]),
     (

@@ -1,0 +1,371 @@
+"""Proofs of payment: a buyer's screenshot or reference of a transfer, and the GOM's
+review of it. Approving credits exactly the amount the proof records (``core.payments.
+ledger.credit``); reviews lock the order first, so of two at once the second is told."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, User
+from core.errors import Conflict, InvalidInput, NotFound, PaymentError, PermissionDenied
+from core.lookups import load_order, lock_order
+from core.money import format_money, parse_amount
+from core.payments import ledger, methods
+from core.payments.status import PAYABLE, AttemptStatus, RequestStatus
+from core.services.accounts import Actor, require_admin
+from core.services.payments import MAX_PROOF_BYTES, MAX_REFERENCE, image_type, methods_of, request_to_pay
+from core.status import OrderStatus
+from core.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ProofView:
+    number: str
+    buyer: str
+    amount: str
+    reference: str
+    has_image: bool
+    status: str
+    reason: str = ""
+    ordinal: int = 1  # the proof's place among its order's proofs: "/approve ORDER #2"
+    outcome: str = ""  # what an approval did beyond paying: still owed, overpaid, refund due
+    reviewer: str = ""
+
+
+async def submit_proof(
+    uow: UnitOfWork,
+    buyer: Actor,
+    number: str | None,
+    *,
+    image: bytes | None = None,
+    reference: str = "",
+    amount_text: str | None = None,
+) -> ProofView:
+    """A buyer's photo of a transfer (or its typed reference) for the GOM to review.
+
+    The proof records the amount it is for: what the buyer says they sent, or else what
+    the request still owes at this moment (read under the order's lock, so a change of
+    the order either comes first and is what the proof pays, or waits and is refused).
+    """
+    mime = None
+    if image is not None:
+        if len(image) > MAX_PROOF_BYTES:
+            raise InvalidInput("That image is larger than 5 MB; please send a smaller screenshot.")
+        mime = image_type(image)
+        if mime is None:
+            raise InvalidInput("Please send the proof as a PNG, JPEG or WebP image.")
+    reference = " ".join(reference.split())[:MAX_REFERENCE]
+    if image is None and not reference:
+        raise InvalidInput("Send a screenshot of the transfer, or type its reference.")
+    async with uow:
+        found = await (load_order(uow, number) if number else _latest_unpaid(uow, buyer))
+        if found.buyer_id != buyer.user_id:
+            raise PermissionDenied(f"{found.number} is not your order.")
+        order = await lock_order(uow, found.id)
+        go = await uow.session.get_one(GroupOrder, order.go_id)
+        view_methods = await methods_of(uow, go.id)
+        if not any(m.method == "manual" or m.method in methods.QR_METHODS for m in view_methods):
+            raise PaymentError(f"{go.code} does not take bank transfers; use /pay {order.number}.")
+        request = await request_to_pay(uow, order)
+        owed = await ledger.outstanding(uow, request)
+        stated = None if amount_text is None else parse_amount(amount_text, request.currency)
+        if stated is not None and stated <= 0:
+            raise InvalidInput("The amount you sent must be more than zero.")
+        proof = PaymentProof(
+            request_id=request.id,
+            buyer_id=buyer.user_id,
+            reference=reference,
+            amount_minor=owed if stated is None else stated,
+            image=image,
+            mime_type=mime,
+            status=ledger.PENDING_PROOF,
+            reason="",
+            created_at=uow.now,
+        )
+        uow.session.add(proof)
+        if request.status == RequestStatus.OPEN:
+            await ledger.set_request_status(uow, request, RequestStatus.REVIEW, buyer.user_id, "proof sent")
+        await uow.session.flush()
+        ordinal = len(await _proofs_of(uow, order))
+        amount = format_money(proof.amount_minor, request.currency)
+        if proof.amount_minor != owed:
+            amount += f" (owed: {format_money(owed, request.currency)})"
+        await ledger.notify_staff(
+            uow,
+            order,
+            "proof_review",
+            {
+                "number": order.number,
+                "ordinal": ordinal,
+                "buyer": buyer.name,
+                "amount": amount,
+                "reference": reference or request.reference,
+                "has_image": image is not None,
+            },
+            dedupe=f"proof:{proof.id}",
+        )
+        await uow.commit()
+        return ProofView(
+            order.number, buyer.name, amount, reference, image is not None, "pending", ordinal=ordinal
+        )
+
+
+async def _latest_unpaid(uow: UnitOfWork, buyer: Actor) -> Order:
+    """The buyer's newest order that still owes something: unpaid, or with a request open."""
+    owes = select(PaymentRequest.id).where(
+        PaymentRequest.order_id == Order.id, PaymentRequest.status.in_(PAYABLE)
+    )
+    order = await uow.session.scalar(
+        select(Order)
+        .where(
+            Order.buyer_id == buyer.user_id,
+            (Order.status == OrderStatus.PLACED) | ((Order.status == OrderStatus.PAID) & owes.exists()),
+        )
+        .order_by(Order.id.desc())
+        .limit(1)
+    )
+    if order is None:
+        raise InvalidInput("You have no unpaid order to send a proof for. /myorders lists yours.")
+    return order
+
+
+@dataclass(frozen=True)
+class ProofsShown:
+    """One proof to look at (the one named, else the newest) and every proof still pending."""
+
+    proof: ProofView
+    image: bytes | None
+    mime_type: str | None
+    pending: list[ProofView]
+
+
+async def proof_image(uow: UnitOfWork, actor: Actor, number: str, ordinal: int | None = None) -> ProofsShown:
+    """A proof of an order: only for its buyer and the GO's GOM and helpers."""
+    async with uow:
+        order = await load_order(uow, number)
+        go = await uow.session.get_one(GroupOrder, order.go_id)
+        if order.buyer_id != actor.user_id:
+            await require_admin(uow, actor, go)
+        proofs = await _proofs_of(uow, order)
+        if not proofs:
+            raise NotFound(f"{order.number} has no proof of payment.")
+        shown = _named(order, proofs, ordinal) if ordinal is not None else proofs[-1]
+        views = {p[1].id: await _proof_view(uow, order, *p) for p in proofs}
+        return ProofsShown(
+            views[shown[1].id],
+            shown[1].image,
+            shown[1].mime_type,
+            [views[p.id] for _, p, _ in proofs if p.status == ledger.PENDING_PROOF],
+        )
+
+
+Numbered = tuple[int, PaymentProof, PaymentRequest]
+
+
+async def _proofs_of(uow: UnitOfWork, order: Order) -> list[Numbered]:
+    """Every proof of the order, numbered from 1 in the order they were sent, re-read
+    from the database (under the caller's order lock when reviewing)."""
+    rows = (
+        await uow.session.execute(
+            select(PaymentProof, PaymentRequest)
+            .join(PaymentRequest, PaymentRequest.id == PaymentProof.request_id)
+            .where(PaymentRequest.order_id == order.id)
+            .order_by(PaymentProof.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return [(i, proof, request) for i, (proof, request) in enumerate(rows, start=1)]
+
+
+def _named(order: Order, proofs: list[Numbered], ordinal: int) -> Numbered:
+    for numbered in proofs:
+        if numbered[0] == ordinal:
+            return numbered
+    raise NotFound(f"{order.number} has no proof #{ordinal}. /proof {order.number} lists them.")
+
+
+async def _proof_view(
+    uow: UnitOfWork,
+    order: Order,
+    ordinal: int,
+    proof: PaymentProof,
+    request: PaymentRequest,
+    outcome: str = "",
+) -> ProofView:
+    buyer = await uow.session.get_one(User, order.buyer_id)
+    reviewer = await uow.session.get(User, proof.reviewed_by) if proof.reviewed_by else None
+    return ProofView(
+        order.number,
+        buyer.display_name,
+        format_money(proof.amount_minor, request.currency),
+        proof.reference,
+        proof.image is not None,
+        proof.status,
+        proof.reason,
+        ordinal=ordinal,
+        outcome=outcome,
+        reviewer=reviewer.display_name if reviewer else "",
+    )
+
+
+async def review_proof(
+    uow: UnitOfWork,
+    actor: Actor,
+    number: str,
+    *,
+    approve: bool,
+    reason: str = "",
+    ordinal: int | None = None,
+) -> ProofView:
+    """Approve (credit what the proof says arrived) or reject with a reason.
+
+    The order is locked first, so of two reviews at once (a double tap, the GOM and a
+    helper, approve and reject) the second sees the first's result and is told so.
+    With several proofs pending the reviewer must name one (``#2``).
+    """
+    reason = " ".join(reason.split())[:500]
+    if not approve and not reason:
+        raise InvalidInput(f"Say why, so the buyer knows what to fix: /reject {number} REASON")
+    async with uow:
+        found = await load_order(uow, number)
+        go = await uow.session.get_one(GroupOrder, found.go_id)
+        await require_admin(uow, actor, go)
+        order = await lock_order(uow, found.id)
+        proofs = await _proofs_of(uow, order)
+        pending = [p for p in proofs if p[1].status == ledger.PENDING_PROOF]
+        if ordinal is not None:
+            chosen = _named(order, proofs, ordinal)
+        elif len(pending) == 1:
+            chosen = pending[0]
+        elif pending:
+            listed = "; ".join(
+                f"#{i} {format_money(p.amount_minor, r.currency)}"
+                + (f" ref {p.reference}" if p.reference else "")
+                for i, p, r in pending
+            )
+            verb = "approve" if approve else "reject"
+            raise InvalidInput(
+                f"{order.number} has {len(pending)} proofs waiting: {listed}. "
+                f"Name one: /{verb} {order.number} #N{'' if approve else ' REASON'}"
+            )
+        else:
+            if approve and (held := await _accept_held(uow, actor, order)) is not None:
+                await uow.commit()
+                return held
+            if not proofs:
+                raise NotFound(f"{order.number} has no proof of payment to review.")
+            chosen = max(
+                (p for p in proofs if p[1].reviewed_at is not None), key=lambda p: p[0], default=proofs[-1]
+            )
+        i, proof, request = chosen
+        if proof.status != ledger.PENDING_PROOF:
+            done = await _proof_view(uow, order, i, proof, request)
+            by = f" by {done.reviewer}" if done.reviewer else ""
+            raise Conflict(f"That proof was already {proof.status}{by}.")
+        request = await ledger.locked(uow, PaymentRequest, request.id)
+        proof = await ledger.locked(uow, PaymentProof, proof.id)
+        await ledger.compare_and_set(
+            uow,
+            proof,
+            ledger.PENDING_PROOF,
+            status="approved" if approve else "rejected",
+            reason=reason,
+            reviewed_by=actor.user_id,
+            reviewed_at=uow.now,
+        )
+        outcome = ""
+        if approve:
+            outcome = await _credit_proof(uow, actor, order, request, proof)
+        else:
+            others = [p for p in pending if p[1].id != proof.id and p[2].id == request.id]
+            if request.status == RequestStatus.REVIEW and not others:
+                await ledger.set_request_status(uow, request, RequestStatus.OPEN, actor.user_id, reason)
+            await uow.notify_user(
+                order.buyer_id,
+                "proof_rejected",
+                {"number": order.number, "reason": reason},
+                dedupe_key=f"proof-rejected:{proof.id}",
+            )
+        view = await _proof_view(uow, order, i, proof, request, outcome)
+        await uow.commit()
+        return view
+
+
+async def _credit_proof(
+    uow: UnitOfWork, actor: Actor, order: Order, request: PaymentRequest, proof: PaymentProof
+) -> str:
+    """A payment of exactly the proof's amount, credited by the ledger; the words say what
+    it did beyond paying the request."""
+    payment = Payment(
+        request_id=request.id,
+        provider="manual",
+        status=AttemptStatus.CREATED,
+        idempotency_key=f"gf-proof-{proof.id}",
+        provider_ref=f"proof-{proof.id}",
+        charge_ref=proof.reference or None,
+        amount_minor=proof.amount_minor,
+        currency=request.currency,
+        note=f"approved by {actor.name}",
+        created_at=uow.now,
+        updated_at=uow.now,
+    )
+    uow.session.add(payment)
+    await uow.session.flush()
+    done = await ledger.credit(uow, order, request, payment, actor.user_id, f"proof approved by {actor.name}")
+    return _credit_words(done, order, request.currency)
+
+
+def _credit_words(done: ledger.Credit, order: Order, currency: str) -> str:
+    if done.result == "partial":
+        return f"{format_money(done.remaining_minor, currency)} still to pay"
+    if done.result == "overpaid":
+        return f"{format_money(done.over_minor, currency)} overpaid: refund or credit due"
+    if done.result == "refund_due":
+        return f"{order.number} is {order.status}: the money is recorded as refund due"
+    if done.result == "held":
+        return "it came for a payment no longer owed, so it is held for you: /payments shows it"
+    return ""
+
+
+async def _accept_held(uow: UnitOfWork, actor: Actor, order: Order) -> ProofView | None:
+    """The GOM accepts a held gateway payment (say, a different amount) for a request still
+    open: exactly what arrived is credited, so a shortfall stays owed."""
+    row = (
+        await uow.session.execute(
+            select(Payment.id, PaymentRequest.id)
+            .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+            .where(
+                PaymentRequest.order_id == order.id,
+                PaymentRequest.status.in_(PAYABLE),
+                Payment.status == AttemptStatus.HELD,
+            )
+            .order_by(Payment.id)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    request = await ledger.locked(uow, PaymentRequest, row[1])
+    payment = await ledger.locked(uow, Payment, row[0])
+    payment.note = f"{payment.note}; accepted by {actor.name}".strip("; ")
+    payment.updated_at = uow.now
+    done = await ledger.credit(
+        uow,
+        order,
+        request,
+        payment,
+        actor.user_id,
+        f"held {payment.provider} payment accepted by {actor.name}",
+    )
+    buyer = await uow.session.get_one(User, order.buyer_id)
+    return ProofView(
+        order.number,
+        buyer.display_name,
+        format_money(payment.amount_minor, payment.currency),
+        payment.provider_ref or "",
+        False,
+        "approved",
+        outcome=_credit_words(done, order, request.currency),
+    )

@@ -1,0 +1,69 @@
+"""The books must balance after any sequence or race of payment commands."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from core.db.models import Order, Payment, PaymentProof, PaymentRequest, Refund
+from main import App
+
+KEPT = ("succeeded", "refunded")  # money that arrived and was credited
+
+
+async def assert_books(app: App) -> dict[str, int]:
+    """Check every invariant between orders, requests, proofs, payments and refunds;
+    returns a few counts for the caller to check against what it expected."""
+    async with app.core.reader() as uow:
+        s = uow.session
+        orders = {o.id: o for o in (await s.scalars(select(Order))).all()}
+        requests = {r.id: r for r in (await s.scalars(select(PaymentRequest))).all()}
+        payments = (await s.scalars(select(Payment))).all()
+        proofs = (await s.scalars(select(PaymentProof))).all()
+        refunds = (await s.scalars(select(Refund))).all()
+
+    credited: Counter[int] = Counter()
+    for p in payments:
+        if p.status in KEPT:
+            credited[p.request_id] += p.amount_minor
+    for r in requests.values():
+        if r.status == "paid":
+            assert credited[r.id] >= r.amount_minor, (r.reference, credited[r.id], r.amount_minor)
+        if r.status in ("open", "review"):
+            assert credited[r.id] < r.amount_minor, (r.reference, credited[r.id], r.amount_minor)
+    for o in orders.values():
+        items = [r for r in requests.values() if r.order_id == o.id and r.kind == "items"]
+        if o.status == "paid":
+            assert any(r.status == "paid" for r in items), o.number
+
+    # an approved proof is exactly one payment of the proof's amount; any other proof none
+    by_key = Counter(p.idempotency_key for p in payments)
+    assert all(n == 1 for n in by_key.values())
+    for proof in proofs:
+        key = f"gf-proof-{proof.id}"
+        if proof.status == "approved":
+            [payment] = [p for p in payments if p.idempotency_key == key]
+            assert payment.amount_minor == proof.amount_minor
+        else:
+            assert key not in by_key, (proof.id, proof.status)
+
+    # one refund per payment at most, never more than was paid; money on an ended order
+    # is refunded, queued for refund, or held for the GOM
+    refunded = Counter(r.payment_id for r in refunds)
+    assert all(n == 1 for n in refunded.values())
+    by_payment = {p.id: p for p in payments}
+    for refund in refunds:
+        assert refund.amount_minor <= by_payment[refund.payment_id].amount_minor
+    for p in payments:
+        order = orders[requests[p.request_id].order_id]
+        if order.status in ("cancelled", "expired", "refunded") and p.status == "succeeded":
+            assert refunded[p.id] == 1, (order.number, p.id)
+        if p.status == "refunded":
+            assert refunded[p.id] == 1
+    return {
+        "payments": sum(1 for p in payments if p.status in KEPT),
+        "held": sum(1 for p in payments if p.status == "held"),
+        "refunds": len(refunds),
+        "paid_orders": sum(1 for o in orders.values() if o.status == "paid"),
+    }
