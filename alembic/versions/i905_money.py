@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i905"
-down_revision = "i501"
+down_revision = "i901"
 branch_labels = None
 depends_on = None
 
