@@ -116,7 +116,7 @@ async def test_a_proof_on_a_cancelled_order_stays_visible_and_approving_it_queue
     csv_reply = ok(await say(app, "gina", "/reconcile SVT-FML"))
     assert csv_reply.document is not None
     text = csv_reply.document.content.decode("utf-8-sig")
-    assert "SVT-FML-1,bob" in text and "refund due" in text
+    assert '"SVT-FML-1","bob"' in text and "refund due" in text
     ok(await say(app, "gina", "/refunded SVT-FML-1 DBS-1"))
     await assert_books(app)
 
