@@ -128,3 +128,9 @@ class WebhookRejected(GomflowError):
     """An inbound payment notification is unsigned, forged, stale or unreadable."""
 
     code = "webhook_rejected"
+
+
+class DatabaseNotReady(GomflowError):
+    """The database cannot be checked: it does not exist, or is not at the newest schema."""
+
+    code = "database_not_ready"
