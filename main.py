@@ -255,23 +255,22 @@ async def add_gom(settings: Settings, channel: str, external_id: str, name: str)
 
 async def check(settings: Settings) -> int:
     """Print each invariant with OK or FAIL; 0 if all hold, 1 if one does not, 2 if unreadable."""
+    db = None
     try:
         db = database_for_check(settings.database_url)
-    except DatabaseNotReady as exc:
-        print(f"gomflow check: {exc.message}", file=sys.stderr)
-        return 2
-    try:
         results = await check_database(db)
     except DatabaseNotReady as exc:
         print(f"gomflow check: {exc.message}", file=sys.stderr)
         return 2
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, ValueError) as exc:
         log.debug("check failed", exc_info=True)
         where = settings.database_url.split("@")[-1]
-        print(f"gomflow check: cannot read the database at {where}: {exc}", file=sys.stderr)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"gomflow check: cannot read the database at {where}: {reason}", file=sys.stderr)
         return 2
     finally:
-        await db.dispose()
+        if db is not None:
+            await db.dispose()
     width = max(len(r.name) for r in results)
     for result in results:
         line = f"{result.name:<{width}}  {'OK' if result.ok else 'FAIL'}"
