@@ -54,6 +54,7 @@ STAFF = ("gina", "hal")
 LINES = ("ALB:A 1", "ALB:B 2", "POB 1", "ALB:A 1 POB 1", "POB 2", "ALB:B 1 POB 1")
 ITEMS = ('ALB 12.50 "Album" versions="A:Day,B:Night@4"', 'POB 3 "Photocard" stock=3')
 BROKEN = "something went wrong"
+BOUNDARIES = ("bots", "scheduler")  # where a command's or a job's unexpected error is logged
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,13 @@ class Errors(logging.Handler):
             self.seen.append(f"{type(error).__name__}: {str(error).splitlines()[0][:300]}")
 
     def __enter__(self) -> Errors:
-        logging.getLogger("bots").addHandler(self)
+        for boundary in BOUNDARIES:
+            logging.getLogger(boundary).addHandler(self)
         return self
 
     def __exit__(self, *_: object) -> None:
-        logging.getLogger("bots").removeHandler(self)
+        for boundary in BOUNDARIES:
+            logging.getLogger(boundary).removeHandler(self)
 
 
 def _request_in(*statuses: str) -> Any:
@@ -248,8 +251,9 @@ class Life:
     async def expire(self, step: Step) -> None:
         """An hour passes (a payment window is two); the scheduler's jobs run as they would."""
         self.clock.advance(hours=1, minutes=1)
-        report = await self.app.ticker.tick()
-        assert not report.failed, report.failed
+        with Errors() as errors:
+            report = await self.app.ticker.tick()
+        assert not report.failed, f"scheduler jobs failed: {report.failed} ({'; '.join(errors.seen)})"
 
 
 async def fresh_app(backend: str, workdir: Path, clock: FrozenClock) -> App:
