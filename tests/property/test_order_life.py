@@ -87,7 +87,7 @@ rounds = st.lists(st.lists(steps, min_size=1, max_size=4), min_size=2, max_size=
 
 
 class Errors(logging.Handler):
-    """What the chat's outermost boundary logged while one command ran, to say why it broke."""
+    """What a command's or a scheduler job's outermost boundary logged, to say why it broke."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -128,8 +128,8 @@ MANUAL_REFUND = exists().where(
 class Life:
     """One group order's life on a fresh database, played step by step."""
 
-    def __init__(self, app: App, clock: FrozenClock, gateway: FakeGateway) -> None:
-        self.app, self.clock, self.gateway = app, clock, gateway
+    def __init__(self, app: App, clock: FrozenClock) -> None:
+        self.app, self.clock = app, clock
 
     async def pick(self, step: Step, buyer: str | None = None, *, where: Any = None) -> str:
         """An order the step can act on (the buyer's own; one in the state it needs), else any."""
@@ -288,8 +288,7 @@ async def fresh_app(backend: str, workdir: Path, clock: FrozenClock) -> App:
 async def play(backend: str, workdir: Path, plan: list[list[Step]]) -> None:
     clock = FrozenClock(START)
     app = await fresh_app(backend, workdir, clock)
-    gateway = FakeGateway(name="stripe")
-    app.core.payment_gateways["stripe"] = gateway
+    app.core.payment_gateways["stripe"] = FakeGateway(name="stripe")
     try:
         await gom(app, "gina")
         await say(app, "hal", "/start")
@@ -302,7 +301,7 @@ async def play(backend: str, workdir: Path, plan: list[list[Step]]) -> None:
         ):
             reply = await say(app, "gina", line)
             assert not reply.text.startswith("⚠️"), (line, reply.text)
-        life = Life(app, clock, gateway)
+        life = Life(app, clock)
         await asyncio.gather(*(life.place(Step("place", b, 0, b, False)) for b in range(len(BUYERS))))
         for number, steps_of_round in enumerate(plan, 1):
             await asyncio.gather(*(life.run(step) for step in steps_of_round))
