@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 from dotenv import load_dotenv
+from sqlalchemy.exc import SQLAlchemyError
 
 from bots.chat import ChatRequest
 from bots.commands import BotContext
@@ -34,9 +35,11 @@ from channels.dispatcher import Dispatcher
 from channels.setup import close_all, configured_channels, describe
 from channels.telegram import TelegramChannel
 from core.app import Core, build_core
+from core.check import check_database, database_for_check
 from core.clock import Clock
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
+from core.errors import DatabaseNotReady
 from core.services.accounts import register_gom
 from scheduler.jobs import Ticker
 from templates import JinjaRenderer
@@ -250,6 +253,33 @@ async def add_gom(settings: Settings, channel: str, external_id: str, name: str)
     print(f"{actor.name} ({channel}:{external_id}) can now run group orders")
 
 
+async def check(settings: Settings) -> int:
+    """Print each invariant with OK or FAIL; 0 if all hold, 1 if one does not, 2 if unreadable."""
+    db = None
+    try:
+        db = database_for_check(settings.database_url)
+        results = await check_database(db)
+    except DatabaseNotReady as exc:
+        print(f"gomflow check: {exc.message}", file=sys.stderr)
+        return 2
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        log.debug("check failed", exc_info=True)
+        where = settings.database_url.split("@")[-1]
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"gomflow check: cannot read the database at {where}: {reason}", file=sys.stderr)
+        return 2
+    finally:
+        if db is not None:
+            await db.dispose()
+    width = max(len(r.name) for r in results)
+    for result in results:
+        line = f"{result.name:<{width}}  {'OK' if result.ok else 'FAIL'}"
+        print(f"{line}  {result.detail}" if result.detail else line)
+    failed = sum(not r.ok for r in results)
+    print(f"{failed} of {len(results)} checks failed" if failed else f"all {len(results)} checks passed")
+    return 1 if failed else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gomflow", description="Group orders, run from chat.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -258,6 +288,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="play a scripted group order on a temporary database")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
+    sub.add_parser("check", help="verify the database's invariants (read-only); exit 1 on a violation")
     gom = sub.add_parser("gom", help="GOM accounts")
     gom.add_argument("action", choices=["add"])
     gom.add_argument("channel", choices=["telegram", "discord", "whatsapp", "sms", "email", "console"])
@@ -273,6 +304,8 @@ def cli(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
         logging.getLogger().setLevel(logging.WARNING)
+    if args.command == "check":
+        sys.exit(asyncio.run(check(settings)))
     jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "run": lambda: run(settings, console=not args.no_console),
         "demo": demo,

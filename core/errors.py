@@ -155,3 +155,9 @@ class AlreadyHandled(Conflict):
     the second handling's writes were rolled back."""
 
     code = "already_handled"
+
+
+class DatabaseNotReady(GomflowError):
+    """The database cannot be checked: it does not exist, or is not at the newest schema."""
+
+    code = "database_not_ready"
