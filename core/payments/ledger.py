@@ -170,7 +170,11 @@ async def open_request(
 
 
 async def items_request(uow: UnitOfWork, order: Order) -> PaymentRequest | None:
-    """The live items request of an unpaid order, opened (or renewed after a change) on demand."""
+    """The live items request of an unpaid order, opened (or renewed after a change) on demand.
+
+    The order is locked first, so two taps on Pay at once open one request, not two.
+    """
+    order = await lock_order(uow, order.id)
     current = await uow.session.scalar(
         select(PaymentRequest)
         .where(

@@ -158,6 +158,14 @@ DAMAGE = [
         ("UPDATE outbox SET status = 'failed', last_error = NULL WHERE id = (SELECT min(id) FROM outbox)",),
         ("UPDATE outbox SET status = 'sent' WHERE id = (SELECT min(id) FROM outbox)",),
     ),
+    Damage(
+        "inbound updates handled",  # acknowledged to the platform, then never handled
+        (
+            "INSERT INTO inbound_updates (source, external_id, payload, received_at) "
+            "SELECT 'telegram', '9001', '{}', created_at FROM group_orders",
+        ),
+        ("DELETE FROM inbound_updates WHERE external_id = '9001'",),
+    ),
 ]
 
 

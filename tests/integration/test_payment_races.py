@@ -217,3 +217,17 @@ async def test_a_proof_sent_while_the_order_changes_is_for_the_amount_it_ends_up
     for proof_amount, request_amount, request_status, total in rows:
         assert proof_amount == request_amount == total and request_status == "review"
     await assert_books(app)
+
+
+async def test_pay_tapped_twice_opens_one_request_per_order(any_app: App) -> None:
+    """Both taps would open the order's first items request: the order's lock makes one wait."""
+    numbers = await many_orders(any_app)
+    replies = await asyncio.gather(
+        *(say(any_app, who, f"/pay {n}") for n, who in numbers.items() for _ in (1, 2))
+    )
+    for reply in replies:
+        ok(reply)
+    async with any_app.core.reader() as uow:
+        requests = (await uow.session.scalars(select(PaymentRequest.order_id))).all()
+    assert sorted(requests) == sorted(set(requests)) and len(requests) == PAIRS
+    await assert_books(any_app)
