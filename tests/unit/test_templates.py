@@ -195,6 +195,16 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("helper_changed", {"name": "민지", "added": True}, ["민지 can now help run your group orders."]),
     ("helper_changed", {"name": "민지", "added": False}, ["민지 no longer helps"]),
+    (
+        "helper_invite",
+        {"code": "ABCDE-FGHJK", "expires": DEADLINE},
+        [
+            "Invite code for your helper: ABCDE-FGHJK",
+            "/join ABCDE-FGHJK",
+            f"It works once, until {DEADLINE}.",
+        ],
+    ),
+    ("helper_joined", {"gom": "민지"}, ["You now help 민지 run their group orders."]),
     ("item_added", {"item_code": "ALB", "go": make_go()}, ["Added ALB to SVT-FML.", "ALB:A Faded Mono Life"]),
     ("my_gos", {"gos": [make_go()]}, [f"• SVT-FML [open] {TITLE} — 7/10, MOQ 5"]),
     ("my_gos", {"gos": []}, ["You don't run any group orders yet."]),
