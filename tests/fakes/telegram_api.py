@@ -124,6 +124,9 @@ class FakeTelegram:
         self.webhook_statuses: list[int] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.taps: dict[str, int] = {}  # callback query id → the chat it was tapped in
+        # Group chats and channels getChatMember knows, by id or @username: user id → status
+        # ("creator", "administrator", "member", "left"); anyone unlisted has "left".
+        self.chat_members: dict[str, dict[int, str]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -301,6 +304,48 @@ class FakeTelegram:
         if isinstance(message.reply_markup, dict):
             message.raw["reply_markup"] = message.reply_markup
         return _ok(message.raw)
+
+    async def _m_getChatMember(self, params: dict[str, Any]) -> web.Response:
+        """A ChatMember object as documented: its fields depend on ``status``."""
+        members = self.chat_members.get(str(params.get("chat_id")))
+        if members is None:
+            return _error(400, "Bad Request: chat not found")
+        user_id = _int(params.get("user_id"))
+        is_bot = user_id == self.bot["id"]
+        user = {"id": user_id, "is_bot": is_bot, "first_name": "gomflow" if is_bot else "member"}
+        status = members.get(user_id, "left")
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(
+                dict.fromkeys(
+                    (
+                        "can_be_edited",
+                        "is_anonymous",
+                        "can_restrict_members",
+                        "can_promote_members",
+                        "can_post_stories",
+                        "can_edit_stories",
+                        "can_delete_stories",
+                    ),
+                    False,
+                )
+            )
+            member.update(
+                dict.fromkeys(
+                    (
+                        "can_manage_chat",
+                        "can_delete_messages",
+                        "can_manage_video_chats",
+                        "can_change_info",
+                        "can_invite_users",
+                        "can_post_messages",
+                    ),
+                    True,
+                )
+            )
+        return _ok(member)
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
         return _ok(True)

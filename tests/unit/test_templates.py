@@ -330,7 +330,8 @@ def make_broadcast(status: str, **extra: Any) -> Any:
     )
 
 
-LINK = {"platform": "telegram", "target": "-1001234"}
+LINK = {"platform": "telegram", "target": "-1001234", "pending": False}
+EMAIL_LINK = {"platform": "email", "target": "list@example.com", "pending": True}
 # Notifications, broadcasts and linked channels.
 CASES += [
     (
@@ -380,6 +381,31 @@ CASES += [
     ("broadcast_list", {"items": [], "scheduled_only": True}, ["Nothing is scheduled."]),
     ("channel_linked", {"channel": LINK, "code": "SVT-FML", "linked": True}, ["telegram -1001234 now gets"]),
     ("channels_list", {"channels": [LINK], "code": "SVT-FML"}, ["• telegram -1001234"]),
+    (
+        "channel_linked",
+        {"channel": EMAIL_LINK, "code": "SVT-FML", "linked": True},
+        ["I sent a confirmation link to list@example.com", "until then it gets nothing"],
+    ),
+    (
+        "channels_list",
+        {"channels": [EMAIL_LINK], "code": "SVT-FML"},
+        ["• email list@example.com (waiting for its confirmation link to be opened)"],
+    ),
+    (
+        "link_confirm",
+        {
+            "code": "SVT-FML",
+            "title": TITLE,
+            "gom": "민지",
+            "url": "https://g.example/links/confirm/t0k",
+            "days": 3,
+        },
+        [
+            "Confirm group order announcements for SVT-FML",
+            f"민지 asked gomflow to send announcements about the group order SVT-FML ({TITLE})",
+            "https://g.example/links/confirm/t0k",
+        ],
+    ),
     ("channels_list", {"channels": [], "code": "SVT-FML"}, ["Nothing is linked to SVT-FML"]),
     ("muted", {"muted": True}, ["Muted"]),
     ("muted", {"muted": False}, ["Unmuted"]),
