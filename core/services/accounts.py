@@ -330,7 +330,9 @@ async def _current_holder(uow: UnitOfWork, channel: str, handle: str) -> User:
 
 
 async def _own_helper(uow: UnitOfWork, gom: Actor, handle: str) -> User:
-    """One of this GOM's helpers by handle or id: removing needs no freshness, only one match."""
+    """One of this GOM's helpers by handle or id, on any platform (a helper who joined with
+    an invite may write from another app). Only one's own helpers can match, so removing
+    needs no freshness, only a single match."""
     cleaned = _required_handle(handle)
     members = (
         await uow.session.scalars(
@@ -338,7 +340,6 @@ async def _own_helper(uow: UnitOfWork, gom: Actor, handle: str) -> User:
             .join(Identity, Identity.user_id == User.id)
             .join(StaffMember, StaffMember.member_id == User.id)
             .where(StaffMember.gom_id == gom.user_id, StaffMember.role == "helper")
-            .where(Identity.channel == gom.channel)
             .where((Identity.handle == cleaned) | (Identity.external_id == cleaned))
             .distinct()
         )

@@ -165,3 +165,14 @@ async def test_a_helper_is_refused_newgo_before_the_first_question(any_app: App)
     assert "Title" not in after.text and "called?" not in after.text
     with pytest.raises(GomflowError):
         await accounts.join_staff(any_app.core.uow(), await buyer(any_app, "hana"), "")
+
+
+async def test_a_helper_who_joined_from_another_app_can_be_removed_by_handle(any_app: App) -> None:
+    await gom(any_app)
+    code = invite_code((await say(any_app, "gina", "/helper invite")).text)
+    await say(any_app, "hana_tg", f"/join {code}", channel="telegram")
+    assert "/orders" in (await say(any_app, "hana_tg", "/help", channel="telegram")).text
+
+    assert "no longer helps" in (await say(any_app, "gina", "/helper remove @hana_tg")).text
+    assert "/orders" not in (await say(any_app, "hana_tg", "/help", channel="telegram")).text
+    assert "not one of your helpers" in (await say(any_app, "gina", "/helper remove @hana_tg")).text
