@@ -141,19 +141,28 @@ async def link_channel(
         return LinkedView(platform, address, pending=token is not None)
 
 
+async def pending_link(uow: UnitOfWork, token: str) -> tuple[str, str, LinkedView]:
+    """What a confirmation link would confirm: the GO's code and title, and the address.
+
+    Only reads: opening the link shows this and asks; it takes a deliberate press to confirm.
+    """
+    async with uow:
+        link, identity, go = await _by_token(uow, token)
+        view = LinkedView(identity.channel, identity.external_id, pending=link.status == PENDING)
+        expires = link.confirm_expires_at
+        if view.pending and (expires is None or expires <= uow.now):
+            raise InvalidInput(_expired(go.code))
+        return go.code, go.title, view
+
+
 async def confirm_link(uow: UnitOfWork, token: str) -> tuple[str, LinkedView]:
     """Someone opened an email's confirmation link: the address now gets the GO's news.
 
     One conditional UPDATE spends the token; returns the GO's code and the destination.
     Opening the link again after it worked says so rather than failing.
     """
-    digest = _digest(token.strip())
     async with uow:
-        link = await uow.session.scalar(select(LinkedChannel).where(LinkedChannel.confirm_hash == digest))
-        if link is None:
-            raise NotFound("This confirmation link is not valid (or was replaced by a newer one).")
-        identity = await uow.session.get_one(Identity, link.identity_id)
-        go = await uow.session.get_one(GroupOrder, link.go_id)
+        link, identity, go = await _by_token(uow, token)
         view = LinkedView(identity.channel, identity.external_id)
         if link.status == CONFIRMED:
             return go.code, view
@@ -170,9 +179,7 @@ async def confirm_link(uow: UnitOfWork, token: str) -> tuple[str, LinkedView]:
             await uow.session.refresh(link)
             if link.status == CONFIRMED:  # opened twice at once: the other one did it
                 return go.code, view
-            raise InvalidInput(
-                f"This confirmation link has expired. Ask the GOM to run /linkchannel {go.code} again."
-            )
+            raise InvalidInput(_expired(go.code))
         uow.audit(
             actor_id=None,
             entity="group_order",
@@ -182,6 +189,20 @@ async def confirm_link(uow: UnitOfWork, token: str) -> tuple[str, LinkedView]:
         )
         await uow.commit()
         return go.code, view
+
+
+async def _by_token(uow: UnitOfWork, token: str) -> tuple[LinkedChannel, Identity, GroupOrder]:
+    digest = _digest(token.strip())
+    link = await uow.session.scalar(select(LinkedChannel).where(LinkedChannel.confirm_hash == digest))
+    if link is None:
+        raise NotFound("This confirmation link is not valid (or was replaced by a newer one).")
+    identity = await uow.session.get_one(Identity, link.identity_id)
+    go = await uow.session.get_one(GroupOrder, link.go_id)
+    return link, identity, go
+
+
+def _expired(code: str) -> str:
+    return f"This confirmation link has expired. Ask the GOM to run /linkchannel {code} again."
 
 
 async def _own_account(uow: UnitOfWork, actor: Actor, platform: str) -> str:

@@ -285,10 +285,17 @@ async def test_an_email_address_gets_announcements_only_after_its_link_is_opened
     assert len(token) >= 32
 
     assert (await web_client.get("/links/confirm/not-a-token")).status == 404
-    opened = await web_client.get(f"/links/confirm/{token}")
-    assert opened.status == 200
-    assert "fans@example.com now gets the announcements of the group order SVT-FML" in await opened.text()
-    assert (await web_client.get(f"/links/confirm/{token}")).status == 200  # opened again: still fine
+    assert (await web_client.post("/links/confirm/not-a-token")).status == 404
+    opened = await web_client.get(f"/links/confirm/{token}")  # what a mail scanner also does
+    assert opened.status == 200 and "<form method=post>" in await opened.text()
+    assert "Send the announcements of the group order SVT-FML" in await opened.text()
+    assert "on its way to 0 recipient(s)" in await broadcast_reach(any_app, "gina")
+
+    confirmed = await web_client.post(f"/links/confirm/{token}")  # a person pressed the button
+    assert confirmed.status == 200
+    assert "fans@example.com now gets the announcements of the group order SVT-FML" in await confirmed.text()
+    assert (await web_client.post(f"/links/confirm/{token}")).status == 200  # pressed again: still fine
+    assert "already gets" in await (await web_client.get(f"/links/confirm/{token}")).text()
 
     assert "on its way to 1 recipient(s)" in await broadcast_reach(any_app, "gina")
     assert (
@@ -304,23 +311,26 @@ async def test_an_expired_confirmation_link_links_nothing(
     stale = await confirmation_token(any_app, "fans@example.com")
     clock.advance(days=3, seconds=1)
 
-    expired = await web_client.get(f"/links/confirm/{stale}")
+    expired = await web_client.post(f"/links/confirm/{stale}")
 
     assert expired.status == 410 and "expired" in await expired.text()
+    assert (await web_client.get(f"/links/confirm/{stale}")).status == 410
     assert "on its way to 0 recipient(s)" in await broadcast_reach(any_app, "gina")
     await say(any_app, "gina", "/linkchannel SVT-FML email fans@example.com")  # a fresh link
-    assert (await web_client.get(f"/links/confirm/{stale}")).status == 404  # the old one is replaced
+    assert (await web_client.post(f"/links/confirm/{stale}")).status == 404  # the old one is replaced
     fresh = await confirmation_token(any_app, "fans@example.com")
-    assert (await web_client.get(f"/links/confirm/{fresh}")).status == 200
+    assert (await web_client.post(f"/links/confirm/{fresh}")).status == 200
     assert "on its way to 1 recipient(s)" in await broadcast_reach(any_app, "gina")
 
 
-async def test_one_link_opened_twice_at_once_confirms_once(any_app: App, web_client: TestClient) -> None:
+async def test_one_link_confirmed_several_times_at_once_confirms_once(
+    any_app: App, web_client: TestClient
+) -> None:
     await open_go(any_app)
     await say(any_app, "gina", "/linkchannel SVT-FML email fans@example.com")
     token = await confirmation_token(any_app, "fans@example.com")
 
-    answers = await asyncio.gather(*(web_client.get(f"/links/confirm/{token}") for _ in range(4)))
+    answers = await asyncio.gather(*(web_client.post(f"/links/confirm/{token}") for _ in range(4)))
 
     assert [a.status for a in answers] == [200] * 4
     async with any_app.core.reader() as uow:
