@@ -12,14 +12,19 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether control was shown; ``reason`` is said to the person when it was not."""
+    """Whether control was shown; ``reason`` is said to the person when it was not.
+
+    ``address`` is the destination's permanent id when the person named it by something
+    that can change hands (a Telegram @username): that id is what gets linked.
+    """
 
     ok: bool
     reason: str = ""
+    address: str | None = None
 
     @classmethod
-    def yes(cls) -> Verdict:
-        return cls(True)
+    def yes(cls, address: str | None = None) -> Verdict:
+        return cls(True, address=address)
 
     @classmethod
     def no(cls, reason: str) -> Verdict:

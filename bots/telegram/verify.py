@@ -1,4 +1,8 @@
-"""Telegram's answer to "does this GOM control that chat?": getChatMember for both of us."""
+"""Telegram's answer to "does this GOM control that chat?": getChatMember for both of us.
+
+The chat is resolved to its numeric id first (getChat), and that id is what gets linked:
+a public @username can later be given to another chat.
+"""
 
 from __future__ import annotations
 
@@ -33,8 +37,9 @@ class TelegramVerifier:
             return Verdict.no("Write to me on Telegram first, so I know which Telegram account is yours.")
         try:
             bot = await self._started_bot()
-            mine = await bot.get_chat_member(destination, bot.id)
-            theirs = await bot.get_chat_member(destination, int(member_id))
+            chat_id = (await bot.get_chat(destination)).id  # an @username can change hands; the id cannot
+            mine = await bot.get_chat_member(chat_id, bot.id)
+            theirs = await bot.get_chat_member(chat_id, int(member_id))
         except (BadRequest, Forbidden) as exc:
             return Verdict.no(
                 f"Telegram does not let me see {destination} ({exc.message}). Add me to it as an "
@@ -50,7 +55,7 @@ class TelegramVerifier:
                 f"Only an administrator of {destination} can link it, and Telegram says your "
                 "account is not one."
             )
-        return Verdict.yes()
+        return Verdict.yes(address=str(chat_id))
 
     async def close(self) -> None:
         async with self._ready:

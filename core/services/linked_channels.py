@@ -94,6 +94,7 @@ async def link_channel(
         verdict = await verifier.controls(address, member_id)
         if not verdict.ok:
             raise PermissionDenied(verdict.reason)
+        address = verdict.address or address
     token = secrets.token_urlsafe(24) if platform == "email" else None
     async with uow:
         go = await load_go(uow, go.code)

@@ -127,6 +127,7 @@ class FakeTelegram:
         # Group chats and channels getChatMember knows, by id or @username: user id → status
         # ("creator", "administrator", "member", "left"); anyone unlisted has "left".
         self.chat_members: dict[str, dict[int, str]] = {}
+        self.chat_usernames: dict[str, int] = {}  # "@name" → chat id, for getChat
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
@@ -304,6 +305,31 @@ class FakeTelegram:
         if isinstance(message.reply_markup, dict):
             message.raw["reply_markup"] = message.reply_markup
         return _ok(message.raw)
+
+    async def _m_getChat(self, params: dict[str, Any]) -> web.Response:
+        """A ChatFullInfo for a group or channel the test set up, found by id or @username."""
+        chat_id = str(params.get("chat_id"))
+        chat_id = str(self.chat_usernames.get(chat_id, chat_id))
+        if chat_id not in self.chat_members:
+            return _error(400, "Bad Request: chat not found")
+        username = next((name for name, i in self.chat_usernames.items() if str(i) == chat_id), None)
+        chat: dict[str, Any] = {
+            "id": int(chat_id),
+            "type": "channel" if username else "supergroup",
+            "title": f"chat {chat_id}",
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+        if username:
+            chat["username"] = username.lstrip("@")
+        return _ok(chat)
 
     async def _m_getChatMember(self, params: dict[str, Any]) -> web.Response:
         """A ChatMember object as documented: its fields depend on ``status``."""

@@ -88,7 +88,7 @@ async def test_telegram_chat_is_linked_when_the_bot_and_the_gom_both_administer_
     reply = await say(any_app, str(GOM_TG), link, channel="telegram")
 
     assert "now gets SVT-FML's announcements" in reply.text, reply.text
-    asked = {(c.params["chat_id"], int(c.params["user_id"])) for c in telegram.calls_to("getChatMember")}
+    asked = {(str(c.params["chat_id"]), int(c.params["user_id"])) for c in telegram.calls_to("getChatMember")}
     assert asked == {(GROUP, bot_id), (GROUP, GOM_TG)}
     assert await linked_count(any_app) == 1
 
@@ -115,6 +115,21 @@ async def test_telegram_chat_is_refused_unless_both_administer_it(
     assert reply.alert and refusal in reply.text, reply.text
     assert await linked_count(app) == 0
     assert "on its way to 0 recipient(s)" in await broadcast_reach(app, "gina")
+
+
+async def test_a_channel_named_by_username_is_linked_by_its_permanent_id(
+    app: App, telegram: FakeTelegram
+) -> None:
+    telegram.chat_members[GROUP] = {telegram.bot["id"]: "administrator", GOM_TG: "administrator"}
+    telegram.chat_usernames["@svtfans"] = int(GROUP)
+
+    reply = await say(app, str(GOM_TG), "/linkchannel SVT-FML telegram @svtfans", channel="telegram")
+
+    assert f"telegram {GROUP} now gets" in reply.text, reply.text
+    telegram.chat_usernames = {"@svtfans": -1009999}  # the name moves to a stranger's channel
+    telegram.chat_members["-1009999"] = {}
+    listed = (await say(app, "gina", "/channels SVT-FML")).text
+    assert f"telegram {GROUP}" in listed and "@svtfans" not in listed
 
 
 async def test_a_gom_unknown_on_telegram_cannot_link_a_telegram_chat(
