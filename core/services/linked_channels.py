@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from core.db.models import GroupOrder, Identity, LinkedChannel
+from core.db.upsert import insert_ignoring_conflict
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.lookups import load_go
 from core.outbox import NOTICE
@@ -99,22 +100,28 @@ async def link_channel(
     async with uow:
         go = await load_go(uow, go.code)
         identity = await _group_identity(uow, actor, platform, address)
+        # A double tap, or two helpers at once: the unique key settles who creates the link.
+        created = await uow.session.execute(
+            insert_ignoring_conflict(
+                uow.session,
+                LinkedChannel,
+                {
+                    "go_id": go.id,
+                    "identity_id": identity.id,
+                    "created_at": uow.now,
+                    "status": CONFIRMED if token is None else PENDING,
+                },
+                ["go_id", "identity_id"],
+            )
+        )
         link = await uow.session.scalar(
             select(LinkedChannel).where(
                 LinkedChannel.go_id == go.id, LinkedChannel.identity_id == identity.id
             )
         )
-        if link is not None and (link.status == CONFIRMED or token is None):
+        assert link is not None
+        if created.rowcount != 1 and (link.status == CONFIRMED or token is None):  # type: ignore[attr-defined]
             raise Conflict(f"{platform} {target.strip()} is already linked to {go.code}.")
-        if link is None:
-            link = LinkedChannel(
-                go_id=go.id,
-                identity_id=identity.id,
-                created_at=uow.now,
-                status=CONFIRMED if token is None else PENDING,
-            )
-            uow.session.add(link)
-            await uow.session.flush()
         identity.reachable = True  # linking again is how a GOM says the bot is back in the group
         if token is not None:
             link.confirm_hash = _digest(token)
@@ -223,22 +230,28 @@ async def _own_account(uow: UnitOfWork, actor: Actor, platform: str) -> str:
 
 
 async def _group_identity(uow: UnitOfWork, actor: Actor, platform: str, address: str) -> Identity:
+    """The destination's identity, made on first link; two links at once make it once."""
+    await uow.session.execute(
+        insert_ignoring_conflict(
+            uow.session,
+            Identity,
+            {
+                "user_id": actor.user_id,
+                "channel": platform,
+                "external_id": address,
+                "handle": None,
+                "reachable": True,
+                "created_at": uow.now,
+                "kind": "group",
+            },
+            ["channel", "external_id"],
+        )
+    )
     identity = await uow.session.scalar(
         select(Identity).where(Identity.channel == platform, Identity.external_id == address)
     )
-    if identity is None:
-        identity = Identity(
-            user_id=actor.user_id,
-            channel=platform,
-            external_id=address,
-            handle=None,
-            reachable=True,
-            created_at=uow.now,
-            kind="group",
-        )
-        uow.session.add(identity)
-        await uow.session.flush()
-    elif identity.kind != "group":
+    assert identity is not None
+    if identity.kind != "group":
         raise InvalidInput("That is a person's chat, not a group or channel.")
     return identity
 

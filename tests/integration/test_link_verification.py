@@ -353,3 +353,21 @@ async def test_one_link_confirmed_several_times_at_once_confirms_once(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "channel_linked")
         )
     assert confirmations == 1
+
+
+async def test_a_double_tapped_linkchannel_links_once(any_app: App, outbox_log: list[str]) -> None:
+    await open_go(any_app)
+    await open_go(any_app, code="TWO-GO", items=('POB 3 "Photocard"',))
+
+    replies = await asyncio.gather(
+        *(
+            say(any_app, "gina", f"/linkchannel {code} email fans@example.com")
+            for code in ("SVT-FML", "TWO-GO") * 3
+        )
+    )
+
+    assert all("I sent a confirmation link" in r.text for r in replies), [r.text for r in replies]
+    async with any_app.core.reader() as uow:
+        links = (await uow.session.scalars(select(LinkedChannel))).all()
+    assert len(links) == 2 and len({link.go_id for link in links}) == 2  # one link per GO
+    assert len({link.identity_id for link in links}) == 1
