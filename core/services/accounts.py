@@ -144,14 +144,8 @@ async def add_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
         helper = await _current_holder(uow, gom.channel, handle)
         if helper.id == gom.user_id:
             raise InvalidInput("You already run your own group orders.")
-        existing = await uow.session.scalar(
-            select(StaffMember).where(StaffMember.gom_id == gom.user_id, StaffMember.member_id == helper.id)
-        )
-        if existing is not None:
+        if not await _add_staff(uow, gom.user_id, helper.id):  # a double tap: the unique key decides
             raise Conflict(f"{helper.display_name} is already your helper.")
-        uow.session.add(
-            StaffMember(gom_id=gom.user_id, member_id=helper.id, role="helper", created_at=uow.now)
-        )
         uow.audit(actor_id=gom.user_id, entity="user", entity_id=helper.id, action="helper_added")
         await uow.commit()
         return helper.display_name
@@ -212,15 +206,29 @@ async def join_staff(uow: UnitOfWork, actor: Actor, code: str) -> str:
         )
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             await uow.session.refresh(invite)
+            if invite.used_by == actor.user_id:  # a double tap: the other tap joined
+                raise Conflict(f"You already help {gom_name}.")
             if invite.used_by is not None:
                 raise Conflict("That invite code has already been used; ask the GOM for a new one.")
             raise InvalidInput("That invite code has expired; ask the GOM for a new one.")
-        uow.session.add(
-            StaffMember(gom_id=invite.gom_id, member_id=actor.user_id, role="helper", created_at=uow.now)
-        )
+        if not await _add_staff(uow, invite.gom_id, actor.user_id):  # joined with another code meanwhile
+            raise Conflict(f"You already help {gom_name}; the code is still unused.")
         uow.audit(actor_id=actor.user_id, entity="user", entity_id=actor.user_id, action="helper_joined")
         await uow.commit()
         return gom_name
+
+
+async def _add_staff(uow: UnitOfWork, gom_id: int, member_id: int) -> bool:
+    """Make ``member_id`` a helper of ``gom_id``; False if they already were (no error, no write)."""
+    added = await uow.session.execute(
+        insert_ignoring_conflict(
+            uow.session,
+            StaffMember,
+            {"gom_id": gom_id, "member_id": member_id, "role": "helper", "created_at": uow.now},
+            ["gom_id", "member_id"],
+        )
+    )
+    return bool(added.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def require_may_open_group_orders(actor: Actor) -> None:

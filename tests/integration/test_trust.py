@@ -176,3 +176,19 @@ async def test_a_helper_who_joined_from_another_app_can_be_removed_by_handle(any
     assert "no longer helps" in (await say(any_app, "gina", "/helper remove @hana_tg")).text
     assert "/orders" not in (await say(any_app, "hana_tg", "/help", channel="telegram")).text
     assert "not one of your helpers" in (await say(any_app, "gina", "/helper remove @hana_tg")).text
+
+
+async def test_a_double_tapped_helper_add_or_join_adds_the_helper_once(any_app: App) -> None:
+    gina = await gom(any_app)
+    hana = await buyer(any_app, "hana")
+    mina = await buyer(any_app, "mina")
+
+    added = await asyncio.gather(*(say(any_app, "gina", "/helper add @hana") for _ in range(3)))
+    code = invite_code((await say(any_app, "gina", "/helper invite")).text)
+    joined = await asyncio.gather(*(say(any_app, "mina", f"/join {code}") for _ in range(3)))
+
+    assert sorted("can now help" in r.text for r in added) == [False, False, True], [r.text for r in added]
+    assert all("already your helper" in r.text for r in added if "can now help" not in r.text)
+    assert sorted("You now help" in r.text for r in joined) == [False, False, True], [r.text for r in joined]
+    assert all("You already help gina" in r.text for r in joined if "You now help" not in r.text)
+    assert await staff_of(any_app, gina) == {hana.user_id, mina.user_id}
