@@ -143,8 +143,10 @@ async def test_a_draft_is_shown_only_to_its_staff(any_app: App) -> None:
     for outsider in ("bob", "otto"):
         for text in ("/go DRAFT-GO", "/start DRAFT-GO"):
             reply = await say(any_app, outsider, text)
+            unknown = await say(any_app, outsider, text.replace("DRAFT-GO", "NONE-GO"))
             assert "There is no group order DRAFT-GO" in reply.text, (outsider, text)
-            assert "Secret" not in reply.text
+            assert reply.text == unknown.text.replace("NONE-GO", "DRAFT-GO")  # word for word
+            assert reply.buttons == [] and "Secret" not in reply.text
     for insider in ("gina", "hana"):
         assert "Secret" in (await say(any_app, insider, "/go DRAFT-GO")).text
     await say(any_app, "gina", '/additem DRAFT-GO POB 3 "Photocard"')
