@@ -29,8 +29,10 @@ from bots.commands import BotContext
 from bots.console import ConsoleChat
 from bots.dispatch import handle
 from bots.telegram.adapter import TelegramBot
+from bots.telegram.verify import TelegramVerifier
 from channels.base import Channel
 from channels.console import ConsoleChannel
+from channels.discord_verify import DiscordVerifier
 from channels.dispatcher import Dispatcher
 from channels.setup import close_all, configured_channels, describe
 from channels.telegram import TelegramChannel
@@ -74,6 +76,11 @@ def bootstrap(
     telegram = telegram or TelegramSettings()
     if telegram.bot_token:
         channels["telegram"] = TelegramChannel(telegram)
+        core.channel_verifiers["telegram"] = TelegramVerifier(telegram)
+    if settings.discord_bot_token:
+        core.channel_verifiers["discord"] = DiscordVerifier(
+            settings.discord_bot_token, settings.discord_api_base
+        )
     channels.update(configured_channels(settings))
     return App(
         core=core,
@@ -109,9 +116,18 @@ async def run(settings: Settings, console: bool) -> None:
     finally:
         await runner.cleanup()
         await close_all(app.channels)
+        await close_verifiers(app.core)
         for gateway in app.core.payment_gateways.values():
             await gateway.close()
         await app.core.close()
+
+
+async def close_verifiers(core: Core) -> None:
+    """Release the HTTP sessions the channel verifiers opened, if any."""
+    for verifier in core.channel_verifiers.values():
+        close = getattr(verifier, "close", None)
+        if close is not None:
+            await close()
 
 
 def _telegram_bot(app: App, web_app: web.Application) -> TelegramBot | None:

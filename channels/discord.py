@@ -35,7 +35,9 @@ class DiscordChannel:
         channel_id = address.removeprefix("channel:") if address.startswith("channel:") else None
         if channel_id is None:
             channel_id = await self._dm_channel(address)
-        await self._post(f"/channels/{channel_id}/messages", {"content": message.text[:MAX_CONTENT]})
+        # No @everyone, role or user pings from text a GOM or buyer wrote.
+        payload = {"content": message.text[:MAX_CONTENT], "allowed_mentions": {"parse": []}}
+        await self._post(f"/channels/{channel_id}/messages", payload)
 
     def requests_for(self, address: str) -> int:
         """API requests the next message to ``address`` takes: a first DM opens the DM channel."""

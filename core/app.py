@@ -12,6 +12,7 @@ from core.db.engine import Database, connect
 from core.desk import OrderDesk
 from core.payments.gateway import PaymentGateway
 from core.uow import UnitOfWork
+from core.verification import ChannelVerifier
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Core:
     write_lock: asyncio.Lock | None = None
     # Payment providers configured for this deployment, by method name ("stripe", …).
     payment_gateways: dict[str, PaymentGateway] = field(default_factory=dict)
+    # Who checks that a GOM controls a chat they link, by platform ("telegram", "discord").
+    channel_verifiers: dict[str, ChannelVerifier] = field(default_factory=dict)
 
     desk: OrderDesk = field(init=False)
 

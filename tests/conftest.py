@@ -103,3 +103,33 @@ async def open_go(
     for step in steps:
         reply = await say(app, owner, step)
         assert not reply.text.startswith("⚠️"), (step, reply.text)
+
+
+async def confirmation_token(app: App, address: str) -> str:
+    """The token of the newest confirmation link queued for an email ``address``."""
+    import json
+
+    from sqlalchemy import select
+
+    from core.db.models import Identity, OutboxMessage
+
+    async with app.core.reader() as uow:
+        context = await uow.session.scalar(
+            select(OutboxMessage.context)
+            .join(Identity, Identity.id == OutboxMessage.identity_id)
+            .where(Identity.external_id == address, OutboxMessage.template == "link_confirm")
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+    assert context is not None, f"no confirmation link was queued for {address}"
+    url: str = json.loads(context)["url"]
+    return url.rsplit("/", 1)[1]
+
+
+async def link_email(app: App, owner: str, code: str, address: str) -> None:
+    """Link an email list to a GO the way a GOM does: /linkchannel, then the link is opened."""
+    from core.services.linked_channels import confirm_link
+
+    reply = await say(app, owner, f"/linkchannel {code} email {address}")
+    assert "confirmation link" in reply.text, reply.text
+    await confirm_link(app.core.uow(), await confirmation_token(app, address))

@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from core.app import Core
+from web.links import add_link_routes
 from web.payments import add_payment_routes
 
 CORE = web.AppKey("core", Core)
@@ -26,4 +27,5 @@ def build_web_app(core: Core) -> web.Application:
     app[CORE] = core
     app.router.add_get("/health", health)
     add_payment_routes(app, core)
+    add_link_routes(app, core)
     return app

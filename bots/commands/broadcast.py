@@ -105,7 +105,13 @@ async def broadcasts_(call: Call) -> ChatReply:
 )
 async def linkchannel(call: Call) -> ChatReply:
     need(call.args, 3, "/linkchannel CODE telegram|discord|email TARGET")
-    linked = await linked_channels.link_channel(call.uow(), call.actor, *call.args[:3])
+    linked = await linked_channels.link_channel(
+        call.uow(),
+        call.actor,
+        *call.args[:3],
+        verifiers=call.bot.core.channel_verifiers,
+        public_base_url=call.bot.core.settings.public_base_url,
+    )
     return call.reply("channel_linked", channel=linked, code=call.args[0].upper(), linked=True)
 
 

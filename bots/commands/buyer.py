@@ -33,7 +33,7 @@ async def browse(call: Call) -> ChatReply:
 @command("go", "CODE", "Details, prices and progress of a group order", in_groups=True)
 async def go(call: Call) -> ChatReply:
     need(call.args, 1, "/go CODE")
-    card = await reports.group_order_card(call.reader(), call.args[0])
+    card = await reports.visible_card(call.reader(), call.actor, call.args[0])
     return call.reply("go_card", go=card, buttons=order_buttons(card))
 
 

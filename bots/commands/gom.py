@@ -10,7 +10,7 @@ from core.errors import InvalidInput
 from core.money import parse_amount
 from core.services import accounts, group_orders, payments, reports
 from core.services.group_orders import NewGroupOrder, NewItem, NewVariant
-from core.when import timezone_for
+from core.when import local_text, timezone_for
 
 GOM = Audience.GOM
 NEWGO_USAGE = (
@@ -143,17 +143,28 @@ async def export(call: Call) -> ChatReply:
     return call.reply("export_ready", filename=filename, document=Document(filename, content))
 
 
-@command("helper", "add|remove HANDLE", "Let someone help run your group orders", audience=GOM)
+@command("helper", "invite | add|remove HANDLE", "Let someone help run your group orders", audience=GOM)
 async def helper(call: Call) -> ChatReply:
-    need(call.args, 2, "/helper add|remove HANDLE")
-    action, handle = call.args[0].lower(), call.args[1]
+    usage = "Usage: /helper invite, or /helper add|remove HANDLE"
+    action = call.args[0].lower() if call.args else ""
+    if action == "invite" and len(call.args) == 1:
+        invite = await accounts.invite_helper(call.uow(), call.actor)
+        expires = local_text(invite.expires_at, call.bot.core.settings.default_timezone)
+        return call.reply("helper_invite", code=invite.code, expires=expires)
+    if action not in {"add", "remove"} or len(call.args) != 2:
+        raise InvalidInput(usage)
     if action == "add":
-        name = await accounts.add_helper(call.uow(), call.actor, handle)
-    elif action == "remove":
-        name = await accounts.remove_helper(call.uow(), call.actor, handle)
+        name = await accounts.add_helper(call.uow(), call.actor, call.args[1])
     else:
-        raise InvalidInput("Usage: /helper add|remove HANDLE")
+        name = await accounts.remove_helper(call.uow(), call.actor, call.args[1])
     return call.reply("helper_changed", name=name, added=action == "add")
+
+
+@command("join", "CODE", "Become a GOM's helper with the invite code they gave you")
+async def join(call: Call) -> ChatReply:
+    need(call.args, 1, "/join CODE")
+    gom_name = await accounts.join_staff(call.uow(), call.actor, call.raw_args)
+    return call.reply("helper_joined", gom=gom_name)
 
 
 def parse_versions(text: str) -> tuple[NewVariant, ...]:

@@ -11,7 +11,7 @@ from bots.commands.args import whole_number
 from bots.commands.table import Call
 from core.errors import GomflowError, InvalidInput
 from core.money import CURRENCIES, get_currency
-from core.services import group_orders, reports
+from core.services import accounts, group_orders, reports
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 from core.services.group_orders import NewGroupOrder
 from core.when import future_deadline, timezone_for
@@ -38,6 +38,7 @@ STEPS = (
 
 
 async def start_newgo_conversation(call: Call) -> ChatReply:
+    accounts.require_may_open_group_orders(call.actor)  # before seven questions, not after
     state = ConversationState(FLOW, STEPS[0].name, {})
     await save_conversation(call.uow(), call.actor.identity_id, state)
     return _ask(call, STEPS[0], intro=True)

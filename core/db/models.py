@@ -54,6 +54,9 @@ class Identity(Base):
     channel: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(320))
     handle: Mapped[str | None] = mapped_column(String(120), index=True)
+    # When the person last wrote with this handle: handles change hands, so only a recent
+    # one names its holder (an old one may since belong to someone else).
+    handle_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # "person", or "group" for a group chat, channel or mailing list linked to a GO.
@@ -380,12 +383,20 @@ class LinkedChannel(Base):
     """
 
     __tablename__ = "linked_channels"
-    __table_args__ = (UniqueConstraint("go_id", "identity_id"),)
+    __table_args__ = (
+        UniqueConstraint("go_id", "identity_id"),
+        Index("ix_linked_channels_confirm_hash", "confirm_hash", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "confirmed" gets announcements; "pending" waits for its confirmation link (email).
+    status: Mapped[str] = mapped_column(String(10), default="confirmed", server_default="confirmed")
+    # SHA-256 of the one-time confirmation token, and when it stops working.
+    confirm_hash: Mapped[str | None] = mapped_column(String(64))
+    confirm_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Broadcast(Base):
@@ -423,3 +434,20 @@ class InboundUpdate(Base):
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class StaffInvite(Base):
+    """A one-time code a GOM gives a helper: the sure way to add staff, whatever their handle.
+
+    Only the code's SHA-256 is kept; redeeming is one conditional UPDATE on ``used_by``.
+    """
+
+    __tablename__ = "staff_invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gom_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select, update
 
 from core import inbound
-from core.db.models import GroupOrder, Identity, StaffMember, User
+from core.db.models import GroupOrder, Identity, StaffInvite, StaffMember, User
 from core.db.raw import Plan, Statement
 from core.db.upsert import insert_ignoring_conflict
 from core.errors import Conflict, InvalidInput, PermissionDenied, UnknownUser
 from core.uow import UnitOfWork
 
 MAX_NAME = 120
+# A handle names its holder only if they wrote with it this recently: Telegram usernames
+# and the like are given up and taken by strangers, and we only learn of it when one writes.
+HANDLE_FRESH = timedelta(days=30)
+# How often a message from an unchanged handle refreshes ``handle_seen_at`` (a write).
+HANDLE_REFRESH = timedelta(days=1)
+INVITE_VALID = timedelta(hours=24)
+# Codes are typed by hand: no 0/O, 1/I/L. 10 of 31 symbols ≈ 49 bits, stored only hashed.
+INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+INVITE_LENGTH = 10
+NOT_A_GOM = "Only a GOM can open group orders. Ask the operator to register you."
 
 
 @dataclass(frozen=True)
@@ -42,12 +55,14 @@ async def identify(
 ) -> Actor:
     """Find the person behind a chat identity, creating both on first contact.
 
-    Runs on every message, so the common case (known, unchanged) is a read. Safe to
-    repeat, so it never carries the mark of the update being handled (``inbound.aside``).
+    Runs on every message, so the common case (known, unchanged, handle seen within a
+    day) is a read. A handle is held by one identity per channel: taking it clears it from
+    whoever held it before, so "@alice" never names a former holder. Safe to repeat, so
+    it never carries the mark of the update being handled (``inbound.aside``).
     """
-    known = await uow.desk.run(lambda _: _lookup(channel, external_id))
-    if known is not None and known[2] and (not handle or known[1] == _clean_handle(handle)):
-        identity_id, _, _, user_id, name, is_gom, is_staff = known
+    known = await uow.desk.run(lambda now: _lookup(channel, external_id, now - HANDLE_REFRESH))
+    if known is not None and known[2] and (not handle or (known[1] == _clean_handle(handle) and known[7])):
+        identity_id, _, _, user_id, name, is_gom, is_staff, _ = known
         return Actor(user_id, identity_id, channel, name, bool(is_gom), bool(is_staff))
     with inbound.aside():
         return await _identify_in(uow, channel, external_id, display_name, handle)
@@ -70,7 +85,7 @@ async def _identify_in(
                         "user_id": user.id,
                         "channel": channel,
                         "external_id": external_id,
-                        "handle": _clean_handle(handle),
+                        "handle": None,
                         "reachable": True,
                         "created_at": uow.now,
                     },
@@ -81,8 +96,8 @@ async def _identify_in(
             assert identity is not None
             if identity.user_id != user.id:  # a concurrent first contact won the race
                 await uow.session.delete(user)
-        elif handle and identity.handle != _clean_handle(handle):
-            identity.handle = _clean_handle(handle)
+        if handle:
+            await _take_handle(uow, identity, _clean_handle(handle))
         identity.reachable = True  # they wrote to us, so we can write back
         actor = await _actor_for(uow, identity)
         await uow.commit()
@@ -91,14 +106,28 @@ async def _identify_in(
 
 LOOKUP = (
     "SELECT i.id, i.handle, i.reachable, u.id, u.display_name, u.is_gom, "
-    "EXISTS (SELECT 1 FROM staff s WHERE s.member_id = u.id) "
+    "EXISTS (SELECT 1 FROM staff s WHERE s.member_id = u.id), "
+    "CASE WHEN i.handle_seen_at >= ? THEN 1 ELSE 0 END "
     "FROM identities i JOIN users u ON u.id = i.user_id WHERE i.channel = ? AND i.external_id = ?"
 )
 
 
-def _lookup(channel: str, external_id: str) -> Plan[Any]:
+def _lookup(channel: str, external_id: str, seen_since: datetime) -> Plan[Any]:
     """The sender and what they may do, in one read riding in the order desk's batch."""
-    return (yield Statement(LOOKUP, (channel, external_id), "row"))
+    return (yield Statement(LOOKUP, (seen_since, channel, external_id), "row"))
+
+
+async def _take_handle(uow: UnitOfWork, identity: Identity, handle: str | None) -> None:
+    """Record that ``identity`` holds ``handle`` now, and that nobody else on its channel does."""
+    if handle is None:
+        return
+    await uow.session.execute(
+        update(Identity)
+        .where(Identity.channel == identity.channel, Identity.handle == handle, Identity.id != identity.id)
+        .values(handle=None, handle_seen_at=None)
+    )
+    identity.handle = handle
+    identity.handle_seen_at = uow.now
 
 
 async def register_gom(uow: UnitOfWork, channel: str, external_id: str, display_name: str) -> Actor:
@@ -121,26 +150,106 @@ async def add_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
     """Let someone administer this GOM's group orders; they must have written to gomflow."""
     _require_gom(gom)
     async with uow:
-        helper = await _user_by_handle(uow, gom.channel, handle)
+        helper = await _current_holder(uow, gom.channel, handle)
         if helper.id == gom.user_id:
             raise InvalidInput("You already run your own group orders.")
-        existing = await uow.session.scalar(
-            select(StaffMember).where(StaffMember.gom_id == gom.user_id, StaffMember.member_id == helper.id)
-        )
-        if existing is not None:
+        if not await _add_staff(uow, gom.user_id, helper.id):  # a double tap: the unique key decides
             raise Conflict(f"{helper.display_name} is already your helper.")
-        uow.session.add(
-            StaffMember(gom_id=gom.user_id, member_id=helper.id, role="helper", created_at=uow.now)
-        )
         uow.audit(actor_id=gom.user_id, entity="user", entity_id=helper.id, action="helper_added")
         await uow.commit()
         return helper.display_name
 
 
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    expires_at: datetime
+
+
+async def invite_helper(uow: UnitOfWork, gom: Actor) -> Invite:
+    """A one-time code that makes whoever types it this GOM's helper: no handle to misread.
+
+    Only its hash is stored, so the table alone cannot be used to join.
+    """
+    _require_gom(gom)
+    raw = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+    async with uow:
+        expires_at = uow.now + INVITE_VALID
+        uow.session.add(
+            StaffInvite(gom_id=gom.user_id, code_hash=_digest(raw), created_at=uow.now, expires_at=expires_at)
+        )
+        uow.audit(actor_id=gom.user_id, entity="user", entity_id=gom.user_id, action="helper_invited")
+        await uow.commit()
+    return Invite(f"{raw[:5]}-{raw[5:]}", expires_at)
+
+
+async def join_staff(uow: UnitOfWork, actor: Actor, code: str) -> str:
+    """Become a helper with an invite code; returns the GOM's name.
+
+    The code is spent by one conditional UPDATE, so of two people typing it at once
+    exactly one joins; why the other was refused is worked out only afterwards.
+    """
+    digest = _digest(_clean_code(code))
+    async with uow:
+        invite = await uow.session.scalar(select(StaffInvite).where(StaffInvite.code_hash == digest))
+        if invite is None:
+            raise InvalidInput("That invite code is not right; check it, or ask the GOM for a new one.")
+        if invite.gom_id == actor.user_id:
+            raise InvalidInput("That is your own invite code: give it to the person who will help you.")
+        already = await uow.session.scalar(
+            select(StaffMember.id).where(
+                StaffMember.gom_id == invite.gom_id, StaffMember.member_id == actor.user_id
+            )
+        )
+        gom_name = (await uow.session.get_one(User, invite.gom_id)).display_name
+        if already is not None:
+            raise Conflict(f"You already help {gom_name}; the code is still unused.")
+        spent = await uow.session.execute(
+            update(StaffInvite)
+            .where(
+                StaffInvite.id == invite.id,
+                StaffInvite.used_by.is_(None),
+                StaffInvite.expires_at > uow.now,
+            )
+            .values(used_by=actor.user_id, used_at=uow.now)
+        )
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            await uow.session.refresh(invite)
+            if invite.used_by == actor.user_id:  # a double tap: the other tap joined
+                raise Conflict(f"You already help {gom_name}.")
+            if invite.used_by is not None:
+                raise Conflict("That invite code has already been used; ask the GOM for a new one.")
+            raise InvalidInput("That invite code has expired; ask the GOM for a new one.")
+        if not await _add_staff(uow, invite.gom_id, actor.user_id):  # joined with another code meanwhile
+            raise Conflict(f"You already help {gom_name}; the code is still unused.")
+        uow.audit(actor_id=actor.user_id, entity="user", entity_id=actor.user_id, action="helper_joined")
+        await uow.commit()
+        return gom_name
+
+
+async def _add_staff(uow: UnitOfWork, gom_id: int, member_id: int) -> bool:
+    """Make ``member_id`` a helper of ``gom_id``; False if they already were (no error, no write)."""
+    added = await uow.session.execute(
+        insert_ignoring_conflict(
+            uow.session,
+            StaffMember,
+            {"gom_id": gom_id, "member_id": member_id, "role": "helper", "created_at": uow.now},
+            ["gom_id", "member_id"],
+        )
+    )
+    return bool(added.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def require_may_open_group_orders(actor: Actor) -> None:
+    """Refuse a helper or buyer before any question is asked, not after the last one."""
+    if not actor.is_gom:
+        raise PermissionDenied(NOT_A_GOM)
+
+
 async def remove_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
     _require_gom(gom)
     async with uow:
-        helper = await _user_by_handle(uow, gom.channel, handle)
+        helper = await _own_helper(uow, gom, handle)
         result = await uow.session.execute(
             delete(StaffMember).where(
                 StaffMember.gom_id == gom.user_id,
@@ -155,12 +264,17 @@ async def remove_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
         return helper.display_name
 
 
-async def require_admin(uow: UnitOfWork, actor: Actor, go: GroupOrder) -> None:
-    """Only the GO's own GOM and that GOM's helpers may administer it."""
+async def is_admin_of(uow: UnitOfWork, actor: Actor, go: GroupOrder) -> bool:
+    """Whether ``actor`` is the GO's own GOM or one of that GOM's helpers."""
     allowed = await uow.session.scalar(
         select(StaffMember.id).where(StaffMember.gom_id == go.gom_id, StaffMember.member_id == actor.user_id)
     )
-    if allowed is None:
+    return allowed is not None
+
+
+async def require_admin(uow: UnitOfWork, actor: Actor, go: GroupOrder) -> None:
+    """Only the GO's own GOM and that GOM's helpers may administer it."""
+    if not await is_admin_of(uow, actor, go):
         raise PermissionDenied(f"{go.code} is run by another GOM; you cannot manage it.")
 
 
@@ -192,21 +306,81 @@ async def _actor_for(uow: UnitOfWork, identity: Identity) -> Actor:
     )
 
 
-async def _user_by_handle(uow: UnitOfWork, channel: str, handle: str) -> User:
+async def _current_holder(uow: UnitOfWork, channel: str, handle: str) -> User:
+    """The one person who holds ``handle`` now; refuses a handle that may name someone else.
+
+    An exact account id wins; otherwise exactly one person identity must hold the handle,
+    and must have written with it within ``HANDLE_FRESH``.
+    """
+    cleaned = _required_handle(handle)
+    by_id = await uow.session.scalar(
+        select(Identity).where(
+            Identity.channel == channel, Identity.external_id == cleaned, Identity.kind == "person"
+        )
+    )
+    if by_id is not None:
+        return await uow.session.get_one(User, by_id.user_id)
+    holders = (
+        await uow.session.scalars(
+            select(Identity)
+            .where(Identity.channel == channel, Identity.handle == cleaned, Identity.kind == "person")
+            .limit(2)
+        )
+    ).all()
+    if not holders:
+        raise UnknownUser(
+            f"Nobody called @{cleaned} has written to gomflow yet; ask them to say /start first, "
+            "or send them a code from /helper invite."
+        )
+    if len(holders) > 1:
+        raise InvalidInput(
+            f"More than one person has used @{cleaned}, so I cannot tell who you mean. "
+            "/helper invite gives you a code for your helper to type instead."
+        )
+    holder = holders[0]
+    if holder.handle_seen_at is None or holder.handle_seen_at < uow.now - HANDLE_FRESH:
+        raise InvalidInput(
+            f"@{cleaned} has not written to gomflow lately, and handles change hands, so I "
+            "cannot be sure who holds it now. Ask them to message me first, or use /helper invite."
+        )
+    return await uow.session.get_one(User, holder.user_id)
+
+
+async def _own_helper(uow: UnitOfWork, gom: Actor, handle: str) -> User:
+    """One of this GOM's helpers by handle or id, on any platform (a helper who joined with
+    an invite may write from another app). Only one's own helpers can match, so removing
+    needs no freshness, only a single match."""
+    cleaned = _required_handle(handle)
+    members = (
+        await uow.session.scalars(
+            select(User)
+            .join(Identity, Identity.user_id == User.id)
+            .join(StaffMember, StaffMember.member_id == User.id)
+            .where(StaffMember.gom_id == gom.user_id, StaffMember.role == "helper")
+            .where((Identity.handle == cleaned) | (Identity.external_id == cleaned))
+            .distinct()
+        )
+    ).all()
+    if len(members) > 1:
+        raise InvalidInput(f"More than one of your helpers has used @{cleaned}; name them by id.")
+    if not members:
+        raise InvalidInput(f"@{cleaned} is not one of your helpers.")
+    return members[0]
+
+
+def _required_handle(handle: str) -> str:
     cleaned = _clean_handle(handle)
     if not cleaned:
         raise InvalidInput("Name the helper by their handle, e.g. /helper add @bob.")
-    identity = await uow.session.scalar(
-        select(Identity)
-        .where(Identity.channel == channel)
-        .where((Identity.handle == cleaned) | (Identity.external_id == cleaned))
-        .limit(1)
-    )
-    if identity is None:
-        raise UnknownUser(
-            f"Nobody called @{cleaned} has written to gomflow yet; ask them to say /start first."
-        )
-    return await uow.session.get_one(User, identity.user_id)
+    return cleaned
+
+
+def _clean_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _clean_name(name: str) -> str:

@@ -241,7 +241,11 @@ async def _recipients(uow: UnitOfWork, go: GroupOrder, audience: str) -> list[tu
         rows = await uow.session.execute(
             select(Identity.id, Identity.channel)
             .join(LinkedChannel, LinkedChannel.identity_id == Identity.id)
-            .where(LinkedChannel.go_id == go.id, Identity.reachable.is_(True))
+            .where(
+                LinkedChannel.go_id == go.id,
+                LinkedChannel.status == "confirmed",  # an email list that never confirmed gets nothing
+                Identity.reachable.is_(True),
+            )
             .order_by(LinkedChannel.id)
         )
         return [(i, c) for i, c in rows.all()]

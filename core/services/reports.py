@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core.db.models import GroupOrder, Identity, Item, Order, OrderLine, User, Variant
+from core.errors import UnknownGroupOrder
 from core.lookups import load_go
 from core.money import format_money, minor_to_plain
 from core.orders import order_views
-from core.services.accounts import Actor, require_admin
+from core.services.accounts import Actor, is_admin_of, require_admin
 from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
 from core.views import GroupOrderView, ItemView, OrderView, ProgressView, VariantView
@@ -36,8 +37,19 @@ CSV_COLUMNS = [
 
 
 async def group_order_card(uow: UnitOfWork, go_code: str) -> GroupOrderView:
+    """Any GO's card, drafts included: for staff commands that already checked who asks."""
     async with uow:
         return await _card(uow, await load_go(uow, go_code))
+
+
+async def visible_card(uow: UnitOfWork, viewer: Actor, go_code: str) -> GroupOrderView:
+    """The card a person asked to see. A draft is its GOM's and helpers' work in progress:
+    to anyone else it does not exist, with the very answer an unknown code gets."""
+    async with uow:
+        go = await load_go(uow, go_code)
+        if go.status == GOStatus.DRAFT and not await is_admin_of(uow, viewer, go):
+            raise UnknownGroupOrder(f"There is no group order {go.code}. /browse lists open ones.")
+        return await _card(uow, go)
 
 
 async def browse_open(uow: UnitOfWork) -> list[GroupOrderView]:

@@ -8,7 +8,7 @@ from core.db.models import OutboxMessage
 from core.quantities import LineRequest
 from core.services import optout, ordering
 from main import App
-from tests.conftest import buyer, open_go, say
+from tests.conftest import buyer, link_email, open_go, say
 
 
 async def test_big_broadcast_waits_for_confirmation_and_skips_muted_buyers(
@@ -54,14 +54,17 @@ async def test_small_broadcast_goes_at_once_to_the_chosen_audience(app: App, out
 
 async def test_linking_channels_and_cancelling_a_schedule(app: App) -> None:
     await open_go(app)
-    assert "now gets" in (await say(app, "gina", "/linkchannel SVT-FML discord 123456789012345678")).text
-    assert "now gets" in (await say(app, "gina", "/linkchannel SVT-FML email fans@example.com")).text
+    refused = await say(app, "gina", "/linkchannel SVT-FML discord 123456789012345678")
+    assert "cannot check" in refused.text and "nothing was linked" in refused.text  # no Discord here
+    assert "confirmation link" in (await say(app, "gina", "/linkchannel SVT-FML email fans@example.com")).text
+    assert "waiting for its confirmation link" in (await say(app, "gina", "/channels SVT-FML")).text
+    await link_email(app, "gina", "SVT-FML", "fans@example.com")  # a new link, then opened
     assert "already linked" in (await say(app, "gina", "/linkchannel SVT-FML email fans@example.com")).text
     assert (
         "not a telegram destination" in (await say(app, "gina", "/linkchannel SVT-FML telegram hello")).text
     )
     listed = (await say(app, "gina", "/channels SVT-FML")).text
-    assert "discord channel:123456789012345678" in listed and "email fans@example.com" in listed
+    assert "email fans@example.com" in listed and "waiting" not in listed and "discord" not in listed
     assert "no longer gets" in (await say(app, "gina", "/unlinkchannel SVT-FML email fans@example.com")).text
     scheduled = await say(app, "gina", "/schedule SVT-FML 2026-11-21 20:00 channels Drop tonight!")
     assert "scheduled for Sat 21 Nov 2026, 20:00" in scheduled.text

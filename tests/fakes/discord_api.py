@@ -1,6 +1,9 @@
 """A local stand-in for Discord's REST API that keeps Discord's rate limits and counts breaches.
 
-It answers ``POST /users/@me/channels`` (open a DM) and ``POST /channels/{id}/messages``.
+It answers ``POST /users/@me/channels`` (open a DM) and ``POST /channels/{id}/messages``,
+and, for permission checks, ``GET /channels/{id}``, ``GET /guilds/{id}`` (with its roles) and
+``GET /guilds/{id}/members/{user_id}`` from the servers a test sets up with ``add_guild``,
+``add_member`` and ``add_channel`` (Discord's objects, permission bits as strings).
 Every request counts against the global limit and every message against its channel's
 limit, as sliding windows; a request over a limit is refused with 429 and a JSON body
 holding ``retry_after`` (seconds) and ``global``, plus the ``Retry-After``,
@@ -15,6 +18,7 @@ import random
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -53,6 +57,10 @@ class FakeDiscordAPI:
         self.blocked = blocked_users or set()
         self.random = random.Random(seed)
         self.delivered: list[tuple[str, str]] = []  # (channel id, content) of accepted messages
+        self.payloads: list[dict[str, Any]] = []  # create-message bodies, as sent
+        self.guilds: dict[str, dict[str, Any]] = {}
+        self.members: dict[tuple[str, str], dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
         self.violations = 0
         self.requests = 0
         self.faults = 0
@@ -67,6 +75,9 @@ class FakeDiscordAPI:
         app = web.Application()
         app.router.add_post("/api/v10/users/@me/channels", self._open_dm)
         app.router.add_post("/api/v10/channels/{channel_id}/messages", self._message)
+        app.router.add_get("/api/v10/channels/{channel_id}", self._channel)
+        app.router.add_get("/api/v10/guilds/{guild_id}", self._guild)
+        app.router.add_get("/api/v10/guilds/{guild_id}/members/{user_id}", self._member)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -74,6 +85,36 @@ class FakeDiscordAPI:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}/api/v10"
         return self.base_url
+
+    def add_guild(self, guild_id: str, owner_id: str, roles: dict[str, int]) -> None:
+        """A server; ``roles`` maps role id → permission bits (the server's id is @everyone)."""
+        self.guilds[guild_id] = {
+            "id": guild_id,
+            "name": f"server {guild_id}",
+            "owner_id": owner_id,
+            "roles": [{"id": r, "name": r, "permissions": str(bits)} for r, bits in roles.items()],
+        }
+
+    def add_member(self, guild_id: str, user_id: str, roles: list[str]) -> None:
+        self.members[(guild_id, user_id)] = {
+            "user": {"id": user_id, "username": f"user{user_id}"},
+            "roles": roles,
+            "joined_at": "2026-01-01T00:00:00+00:00",
+        }
+
+    def add_channel(
+        self, channel_id: str, guild_id: str, overwrites: list[tuple[str, int, int, int]]
+    ) -> None:
+        """A text channel; each overwrite is (role or user id, type 0 role / 1 member, allow, deny)."""
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "type": 0,
+            "guild_id": guild_id,
+            "permission_overwrites": [
+                {"id": i, "type": t, "allow": str(allow), "deny": str(deny)}
+                for i, t, allow, deny in overwrites
+            ],
+        }
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -132,5 +173,26 @@ class FakeDiscordAPI:
                 {"message": "Cannot send messages to this user", "code": 50007}, status=403
             )
         body = await request.json()
+        self.payloads.append(body)
         self.delivered.append((channel_id, body["content"]))
         return web.json_response({"id": str(len(self.delivered)), "channel_id": channel_id, "content": ""})
+
+    async def _channel(self, request: web.Request) -> web.Response:
+        return self._lookup(request, self.channels.get(request.match_info["channel_id"]), 10003, "Channel")
+
+    async def _guild(self, request: web.Request) -> web.Response:
+        return self._lookup(request, self.guilds.get(request.match_info["guild_id"]), 10004, "Guild")
+
+    async def _member(self, request: web.Request) -> web.Response:
+        key = (request.match_info["guild_id"], request.match_info["user_id"])
+        return self._lookup(request, self.members.get(key), 10007, "Member")
+
+    def _lookup(
+        self, request: web.Request, found: dict[str, Any] | None, code: int, what: str
+    ) -> web.Response:
+        refused = self._gate(request, None)
+        if refused is not None:
+            return refused
+        if found is None:
+            return web.json_response({"message": f"Unknown {what}", "code": code}, status=404)
+        return web.json_response(found)

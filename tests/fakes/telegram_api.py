@@ -124,6 +124,10 @@ class FakeTelegram:
         self.webhook_statuses: list[int] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.taps: dict[str, int] = {}  # callback query id → the chat it was tapped in
+        # Group chats and channels getChatMember knows, by id or @username: user id → status
+        # ("creator", "administrator", "member", "left"); anyone unlisted has "left".
+        self.chat_members: dict[str, dict[int, str]] = {}
+        self.chat_usernames: dict[str, int] = {}  # "@name" → chat id, for getChat
         self._updates: list[dict[str, Any]] = []
         # awaited with each getUpdates offset before it is answered: the offset acknowledges
         # every update below it, so a test can check what the bot had made durable by then
@@ -306,6 +310,73 @@ class FakeTelegram:
         if isinstance(message.reply_markup, dict):
             message.raw["reply_markup"] = message.reply_markup
         return _ok(message.raw)
+
+    async def _m_getChat(self, params: dict[str, Any]) -> web.Response:
+        """A ChatFullInfo for a group or channel the test set up, found by id or @username."""
+        chat_id = str(params.get("chat_id"))
+        chat_id = str(self.chat_usernames.get(chat_id, chat_id))
+        if chat_id not in self.chat_members:
+            return _error(400, "Bad Request: chat not found")
+        username = next((name for name, i in self.chat_usernames.items() if str(i) == chat_id), None)
+        chat: dict[str, Any] = {
+            "id": int(chat_id),
+            "type": "channel" if username else "supergroup",
+            "title": f"chat {chat_id}",
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+        if username:
+            chat["username"] = username.lstrip("@")
+        return _ok(chat)
+
+    async def _m_getChatMember(self, params: dict[str, Any]) -> web.Response:
+        """A ChatMember object as documented: its fields depend on ``status``."""
+        members = self.chat_members.get(str(params.get("chat_id")))
+        if members is None:
+            return _error(400, "Bad Request: chat not found")
+        user_id = _int(params.get("user_id"))
+        is_bot = user_id == self.bot["id"]
+        user = {"id": user_id, "is_bot": is_bot, "first_name": "gomflow" if is_bot else "member"}
+        status = members.get(user_id, "left")
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(
+                dict.fromkeys(
+                    (
+                        "can_be_edited",
+                        "is_anonymous",
+                        "can_restrict_members",
+                        "can_promote_members",
+                        "can_post_stories",
+                        "can_edit_stories",
+                        "can_delete_stories",
+                    ),
+                    False,
+                )
+            )
+            member.update(
+                dict.fromkeys(
+                    (
+                        "can_manage_chat",
+                        "can_delete_messages",
+                        "can_manage_video_chats",
+                        "can_change_info",
+                        "can_invite_users",
+                        "can_post_messages",
+                    ),
+                    True,
+                )
+            )
+        return _ok(member)
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
         return _ok(True)

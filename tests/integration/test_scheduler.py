@@ -8,7 +8,7 @@ from core.db.models import GroupOrder, Order, OutboxMessage
 from core.quantities import LineRequest
 from core.services import ordering, waitlist
 from main import App
-from tests.conftest import buyer, open_go, say
+from tests.conftest import buyer, link_email, open_go, say
 
 
 async def keys(app: App, prefix: str = "") -> list[str]:
@@ -21,7 +21,7 @@ async def test_catch_up_after_downtime_closes_the_go_once_and_sends_only_the_nea
     app: App,
 ) -> None:
     await open_go(app, moq=2, cap=4)  # deadline in 3 days
-    assert "now gets" in (await say(app, "gina", "/linkchannel SVT-FML telegram -1001234")).text
+    await link_email(app, "gina", "SVT-FML", "fans@example.com")
     bob = await buyer(app, "bob")
     app.core.clock.advance(days=2)
     await ordering.place_order(app.core.uow(), bob, "SVT-FML", [LineRequest("ALB", "A", 2)])

@@ -195,6 +195,16 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("helper_changed", {"name": "민지", "added": True}, ["민지 can now help run your group orders."]),
     ("helper_changed", {"name": "민지", "added": False}, ["민지 no longer helps"]),
+    (
+        "helper_invite",
+        {"code": "ABCDE-FGHJK", "expires": DEADLINE},
+        [
+            "Invite code for your helper: ABCDE-FGHJK",
+            "/join ABCDE-FGHJK",
+            f"It works once, until {DEADLINE}.",
+        ],
+    ),
+    ("helper_joined", {"gom": "민지"}, ["You now help 민지 run their group orders."]),
     ("item_added", {"item_code": "ALB", "go": make_go()}, ["Added ALB to SVT-FML.", "ALB:A Faded Mono Life"]),
     ("my_gos", {"gos": [make_go()]}, [f"• SVT-FML [open] {TITLE} — 7/10, MOQ 5"]),
     ("my_gos", {"gos": []}, ["You don't run any group orders yet."]),
@@ -320,7 +330,8 @@ def make_broadcast(status: str, **extra: Any) -> Any:
     )
 
 
-LINK = {"platform": "telegram", "target": "-1001234"}
+LINK = {"platform": "telegram", "target": "-1001234", "pending": False}
+EMAIL_LINK = {"platform": "email", "target": "list@example.com", "pending": True}
 # Notifications, broadcasts and linked channels.
 CASES += [
     (
@@ -370,6 +381,31 @@ CASES += [
     ("broadcast_list", {"items": [], "scheduled_only": True}, ["Nothing is scheduled."]),
     ("channel_linked", {"channel": LINK, "code": "SVT-FML", "linked": True}, ["telegram -1001234 now gets"]),
     ("channels_list", {"channels": [LINK], "code": "SVT-FML"}, ["• telegram -1001234"]),
+    (
+        "channel_linked",
+        {"channel": EMAIL_LINK, "code": "SVT-FML", "linked": True},
+        ["I sent a confirmation link to list@example.com", "until then it gets nothing"],
+    ),
+    (
+        "channels_list",
+        {"channels": [EMAIL_LINK], "code": "SVT-FML"},
+        ["• email list@example.com (waiting for its confirmation link to be opened)"],
+    ),
+    (
+        "link_confirm",
+        {
+            "code": "SVT-FML",
+            "title": TITLE,
+            "gom": "민지",
+            "url": "https://g.example/links/confirm/t0k",
+            "days": 3,
+        },
+        [
+            "Confirm group order announcements for SVT-FML",
+            f"민지 asked gomflow to send announcements about the group order SVT-FML ({TITLE})",
+            "https://g.example/links/confirm/t0k",
+        ],
+    ),
     ("channels_list", {"channels": [], "code": "SVT-FML"}, ["Nothing is linked to SVT-FML"]),
     ("muted", {"muted": True}, ["Muted"]),
     ("muted", {"muted": False}, ["Unmuted"]),

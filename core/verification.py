@@ -1,0 +1,42 @@
+"""Proof that a person controls a group chat or channel before gomflow posts into it.
+
+The core only knows this small protocol; each platform's adapter answers it with that
+platform's API, and the composition root hands the answers to the core by platform name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether control was shown; ``reason`` is said to the person when it was not.
+
+    ``address`` is the destination's permanent id when the person named it by something
+    that can change hands (a Telegram @username): that id is what gets linked.
+    """
+
+    ok: bool
+    reason: str = ""
+    address: str | None = None
+
+    @classmethod
+    def yes(cls, address: str | None = None) -> Verdict:
+        return cls(True, address=address)
+
+    @classmethod
+    def no(cls, reason: str) -> Verdict:
+        return cls(False, reason)
+
+
+class ChannelVerifier(Protocol):
+    async def controls(self, destination: str, member_id: str) -> Verdict:
+        """Whether the platform account ``member_id`` may manage ``destination`` and gomflow
+        may post there.
+
+        Returns a refusal (never raises) when the platform says no, does not know the
+        destination, or cannot be asked: an unverified channel is never linked.
+        """
+        ...
