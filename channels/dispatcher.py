@@ -10,8 +10,12 @@ renders them per channel and records the outcome.
 * A 429 pauses the channel for ``retry_after`` and puts the message back untried; 5xx and
   network errors retry with exponential backoff and jitter; a recipient who blocked the
   bot is marked unreachable and never tried again.
-* Deliveries are recorded in small batches (every ``flush_seconds``): a crash can repeat
-  only what was sent in that last moment, within the claim's lease.
+* Each delivery is recorded the moment the platform accepts it (sends that complete at
+  the same moment share one small write), and a send keeps its concurrency slot until its
+  record is committed. So at any instant at most ``concurrency`` messages are accepted
+  by a platform but not yet recorded, and after a crash only those can go out again.
+* A message this process still holds is never claimed again, even if its lease ran out,
+  and a message whose lease ran out before its turn came is given back unsent.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from typing import Any
 from channels.base import Channel, DeliveryError, RecipientUnreachable
 from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
-from core.outbox import MAX_ATTEMPTS, Outgoing, claim_due, defer, mark_failed, mark_retry, mark_sent_many
+from core.outbox import (
+    MAX_ATTEMPTS,
+    Outgoing,
+    claim_due,
+    defer,
+    mark_failed,
+    mark_retry,
+    mark_sent_many,
+    release,
+)
 from core.render import Rendered, Renderer
 
 log = logging.getLogger(__name__)
@@ -56,7 +69,6 @@ class Dispatcher:
         concurrency: int | None = None,
         batch: int = 20,
         horizon: float = 0.25,
-        flush_seconds: float = 0.05,
         backoff_seconds: float = 2.0,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
@@ -66,7 +78,6 @@ class Dispatcher:
         self._poll = poll_seconds
         self._batch = batch
         self._horizon = horizon
-        self._flush_seconds = flush_seconds
         self._backoff = backoff_seconds
         self._max_attempts = max_attempts
         self._lease = timedelta(seconds=core.settings.outbox_lease_seconds)
@@ -75,8 +86,9 @@ class Dispatcher:
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
-        self._sent: list[int] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._held: dict[int, float] = {}  # message id → when (monotonic) its lease runs out
+        self._recording: list[tuple[int, asyncio.Future[None]]] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
         self.stats = DispatchStats()
         self._soonest: float | None = None  # when the earliest message put back falls due
         self._wake = asyncio.Event()
@@ -106,6 +118,9 @@ class Dispatcher:
         finally:
             for task in list(self._tasks):
                 task.cancel()
+            # Sends the platform already accepted are still recorded before the database closes.
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._writers, return_exceptions=True)
 
     async def _drain(self) -> None:
         while True:
@@ -117,11 +132,16 @@ class Dispatcher:
                 for c in self._channels
                 if self.limiter.backlog(c) > self._horizon or self._in_flight[c] >= 4 * self._batch
             ]
+            claimed_at = time.monotonic()  # the lease starts no earlier than this
             batch = await claim_due(
-                self._core.uow(), self._batch, lease=self._lease, exclude_channels=saturated
+                self._core.uow(),
+                self._batch,
+                lease=self._lease,
+                exclude_channels=saturated,
+                exclude_ids=list(self._held),
             )
             if batch:
-                await self._plan(batch)
+                await self._plan(batch, claimed_at + self._lease.total_seconds())
                 continue
             if self._tasks:
                 await self._idle(self._horizon / 2)
@@ -130,9 +150,6 @@ class Dispatcher:
                 await asyncio.sleep(max(0.005, soonest - self._horizon))
             else:
                 break
-        if self._flusher is not None:
-            await self._flusher
-        await self._flush()
 
     async def _idle(self, seconds: float) -> None:
         """Wait until new messages are queued, every send in flight is done, or ``seconds`` pass.
@@ -148,7 +165,7 @@ class Dispatcher:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
 
-    async def _plan(self, batch: list[Outgoing]) -> None:
+    async def _plan(self, batch: list[Outgoing], lease_ends: float) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._concurrency)
         later: list[tuple[int, float]] = []
@@ -166,28 +183,38 @@ class Dispatcher:
                 continue
             cost = _cost(channel, message.address)
             slot = self.limiter.reserve(message.channel, message.address, message.group, cost)
-            task = asyncio.create_task(self._send(message, channel, slot, cost))
+            task = asyncio.create_task(self._send(message, channel, slot, cost, lease_ends))
             self._tasks.add(task)
             self._in_flight[message.channel] += 1
-            task.add_done_callback(partial(self._done, message.channel))
+            self._held[message.id] = lease_ends
+            task.add_done_callback(partial(self._done, message))
         if later:
             self.stats.deferred += len(later)
             self._due_in(min(w for _, w in later))
             now = self._core.clock.now()
             await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
 
-    def _done(self, channel: str, task: asyncio.Task[None]) -> None:
+    def _done(self, message: Outgoing, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._in_flight[channel] -= 1
+        self._in_flight[message.channel] -= 1
+        self._held.pop(message.id, None)
 
-    async def _send(self, message: Outgoing, channel: Channel, slot: float, cost: int) -> None:
+    async def _send(
+        self, message: Outgoing, channel: Channel, slot: float, cost: int, lease_ends: float
+    ) -> None:
         assert self._slots is not None
         await asyncio.sleep(max(0.0, slot - time.monotonic()))
-        async with self._slots:
+        async with self._slots:  # held until the outcome is recorded: what bounds a crash's repeats
             try:
                 rendered = self._render(message)
                 await self.limiter.wait_turn(message.channel, message.address, message.group, cost)
-                await channel.send(message.address, rendered)
+                if time.monotonic() >= lease_ends:
+                    # Another worker may have claimed it since; sending now could make two.
+                    self.stats.deferred += 1
+                    self._due_in(0.0)
+                    await release(self._core.uow(), message)
+                    return
+                await channel.send(message.address, rendered, key=message.key)
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
                 await mark_failed(self._core.uow(), message, str(exc), unreachable=True)
@@ -200,10 +227,39 @@ class Dispatcher:
                 self.stats.retried += 1
                 await mark_retry(self._core.uow(), message, repr(exc), **self._retry_options())
                 return
+            await self._record_sent(message, lease_ends)
         self.stats.sent += 1
-        self._sent.append(message.id)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _record_sent(self, message: Outgoing, lease_ends: float) -> None:
+        """Record one accepted send now; a failed write is tried again while the lease holds."""
+        pause = 0.05
+        while True:
+            try:
+                await self._recorded(message.id)
+                return
+            except Exception:
+                if time.monotonic() + pause >= lease_ends:
+                    log.exception("outbox message %s was sent but could not be recorded", message.id)
+                    return  # its lease runs out and it is sent again: the one repeat left
+                log.warning("recording outbox message %s failed; trying again", message.id, exc_info=True)
+            await asyncio.sleep(pause)
+            pause *= 2
+
+    def _recorded(self, message_id: int) -> asyncio.Future[None]:
+        """A future done once ``message_id`` is recorded as sent.
+
+        The write starts on the event loop's next turn, taking every send completed by
+        then: sends that completed at the same moment share it, and no record waits for a
+        timer or for a send still in flight.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._recording is None:
+            self._recording = []
+            writer = asyncio.create_task(self._write_recorded())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
+        self._recording.append((message_id, done))
+        return done
 
     async def _retry_later(self, message: Outgoing, exc: DeliveryError) -> None:
         if exc.retry_after is None:
@@ -237,18 +293,20 @@ class Dispatcher:
             rendered = Rendered(rendered.text, rendered.markup, html)
         return rendered
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._flush_seconds)
-        await self._flush()
-
-    async def _flush(self) -> None:
-        while self._sent:
-            done, self._sent = self._sent, []
-            try:
-                await mark_sent_many(self._core.uow(), done)
-            except BaseException:
-                self._sent[:0] = done  # recorded by the next flush; never forgotten
+    async def _write_recorded(self) -> None:
+        batch, self._recording = self._recording or [], None
+        try:
+            await mark_sent_many(self._core.uow(), [message_id for message_id, _ in batch])
+        except BaseException as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            if not isinstance(exc, Exception):
                 raise
+            return
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
 
 
 def _cost(channel: Channel, address: str) -> int:
