@@ -10,9 +10,10 @@ renders them per channel and records the outcome.
 * A 429 pauses the channel for ``retry_after`` and puts the message back untried; 5xx and
   network errors retry with exponential backoff and jitter; a recipient who blocked the
   bot is marked unreachable and never tried again.
-* Each delivery is recorded the moment the platform accepts it (sends that complete at
-  the same moment share one small write), and a send keeps its concurrency slot until its
-  record is committed. So at any instant at most ``concurrency`` messages are accepted
+* Each delivery is recorded the moment the platform accepts it: one small statement,
+  which rides in the order desk's next batch (sends that complete while a batch is being
+  written share the next one; nothing waits for a timer or for another send). A send
+  keeps its concurrency slot until its record is committed. So at any instant at most ``concurrency`` messages are accepted
   by a platform but not yet recorded, and after a crash only those can go out again.
 * A message this process still holds is never claimed again, even if its lease ran out,
   and a message whose lease ran out before its turn came is given back unsent.
@@ -87,8 +88,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
         self._held: dict[int, float] = {}  # message id → when (monotonic) its lease runs out
-        self._recording: list[tuple[int, asyncio.Future[None]]] | None = None
-        self._writers: set[asyncio.Task[None]] = set()
+        self._records: set[asyncio.Task[int]] = set()
         self.stats = DispatchStats()
         self._soonest: float | None = None  # when the earliest message put back falls due
         self._wake = asyncio.Event()
@@ -120,7 +120,7 @@ class Dispatcher:
                 task.cancel()
             # Sends the platform already accepted are still recorded before the database closes.
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            await asyncio.gather(*self._writers, return_exceptions=True)
+            await asyncio.gather(*self._records, return_exceptions=True)
 
     async def _drain(self) -> None:
         while True:
@@ -234,8 +234,11 @@ class Dispatcher:
         """Record one accepted send now; a failed write is tried again while the lease holds."""
         pause = 0.05
         while True:
+            record = asyncio.create_task(mark_sent_many(self._core.uow(), [message.id]))
+            self._records.add(record)
+            record.add_done_callback(self._records.discard)
             try:
-                await self._recorded(message.id)
+                await asyncio.shield(record)  # a shutdown still lets it commit
                 return
             except Exception:
                 if time.monotonic() + pause >= lease_ends:
@@ -244,22 +247,6 @@ class Dispatcher:
                 log.warning("recording outbox message %s failed; trying again", message.id, exc_info=True)
             await asyncio.sleep(pause)
             pause *= 2
-
-    def _recorded(self, message_id: int) -> asyncio.Future[None]:
-        """A future done once ``message_id`` is recorded as sent.
-
-        The write starts on the event loop's next turn, taking every send completed by
-        then: sends that completed at the same moment share it, and no record waits for a
-        timer or for a send still in flight.
-        """
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._recording is None:
-            self._recording = []
-            writer = asyncio.create_task(self._write_recorded())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
-        self._recording.append((message_id, done))
-        return done
 
     async def _retry_later(self, message: Outgoing, exc: DeliveryError) -> None:
         if exc.retry_after is None:
@@ -292,21 +279,6 @@ class Dispatcher:
                 html = None
             rendered = Rendered(rendered.text, rendered.markup, html)
         return rendered
-
-    async def _write_recorded(self) -> None:
-        batch, self._recording = self._recording or [], None
-        try:
-            await mark_sent_many(self._core.uow(), [message_id for message_id, _ in batch])
-        except BaseException as exc:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
 
 
 def _cost(channel: Channel, address: str) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import case, select, update
 
 from core.db.models import Identity, OutboxMessage
+from core.db.raw import Plan, Statement
 from core.uow import UnitOfWork
 
 LEASE = timedelta(seconds=60)
@@ -123,21 +124,29 @@ async def claim_due(
         return claimed
 
 
-async def mark_sent_many(uow: UnitOfWork, message_ids: Sequence[int]) -> None:
-    """Record deliveries the platform just accepted, in one small transaction.
+def sent_plan(message_ids: Sequence[int], now: datetime) -> Plan[int]:
+    marks = ", ".join("?" * len(message_ids))
+    recorded = yield Statement(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL "
+        f"WHERE status = 'pending' AND id IN ({marks})",
+        (now, *message_ids),
+        "count",
+    )
+    return int(recorded or 0)
 
-    The dispatcher records each send as it completes; only sends that completed at the
-    same moment share a write, so no record waits behind another send or a timer.
+
+async def mark_sent_many(uow: UnitOfWork, message_ids: Sequence[int]) -> int:
+    """Record deliveries the platform just accepted; returns how many were still pending.
+
+    The dispatcher records each send as it completes. The statement rides in the order
+    desk's next batch (one database hop, committed with whatever else is being written
+    then) rather than paying for a transaction of its own: a record is the most frequent
+    write there is, and the sooner it commits the fewer sends a crash can repeat.
     """
-    if not message_ids:
-        return
-    async with uow:
-        await uow.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=uow.now, last_error=None)
-        )
-        await uow.commit()
+    ids = list(message_ids)
+    if not ids:
+        return 0
+    return int(await uow.desk.run(lambda now: sent_plan(ids, now)))
 
 
 async def defer(uow: UnitOfWork, until: Sequence[tuple[int, datetime]], reason: str | None = None) -> None:
