@@ -13,8 +13,9 @@ renders them per channel and records the outcome.
 * Each delivery is recorded the moment the platform accepts it: one small statement,
   which rides in the order desk's next batch (sends that complete while a batch is being
   written share the next one; nothing waits for a timer or for another send). A send
-  keeps its concurrency slot until its record is committed. So at any instant at most ``concurrency`` messages are accepted
-  by a platform but not yet recorded, and after a crash only those can go out again.
+  keeps its concurrency slot until its record is committed. So at any instant at most
+  ``concurrency`` messages are accepted by a platform but not yet recorded, and after a
+  crash only those can go out again (docs/delivery-guarantees.md).
 * A message this process still holds is never claimed again, even if its lease ran out,
   and a message whose lease ran out before its turn came is given back unsent.
 """
@@ -72,6 +73,7 @@ class Dispatcher:
         horizon: float = 0.25,
         backoff_seconds: float = 2.0,
         max_attempts: int = MAX_ATTEMPTS,
+        lease_seconds: float | None = None,
     ) -> None:
         self._core = core
         self._renderer = renderer
@@ -81,7 +83,8 @@ class Dispatcher:
         self._horizon = horizon
         self._backoff = backoff_seconds
         self._max_attempts = max_attempts
-        self._lease = timedelta(seconds=core.settings.outbox_lease_seconds)
+        lease = core.settings.outbox_lease_seconds if lease_seconds is None else lease_seconds
+        self._lease = timedelta(seconds=lease)
         self.limiter = Limiter(limits if limits is not None else limits_from(core.settings.rate_limits))
         self._concurrency = concurrency or core.settings.dispatch_concurrency
         self._slots: asyncio.Semaphore | None = None

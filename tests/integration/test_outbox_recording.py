@@ -7,6 +7,7 @@ most ``concurrency`` messages have been accepted by the platform but not yet rec
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -136,3 +137,39 @@ async def test_a_message_still_being_sent_is_not_claimed_again_when_its_lease_ru
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
     assert channel.calls == Counter({"slow": 1, "quick": 1})
+
+
+async def test_a_message_whose_lease_ran_out_before_its_turn_is_given_back_unsent(any_app: App) -> None:
+    await queue(any_app, ["slow", "next"])
+    channel = GatedChannel(held="slow")
+    lease = 0.5
+    dispatcher = Dispatcher(
+        any_app.core, any_app.bot.renderer, {"fake": channel}, concurrency=1, lease_seconds=lease
+    )
+    run = asyncio.create_task(dispatcher.run())
+    try:
+        await asyncio.wait_for(channel.started.wait(), 60)
+        # Both were claimed before "slow" started, so "next", waiting for the one slot, holds
+        # a lease that is over once this much time has passed: then let "slow" finish.
+        over = time.monotonic() + lease
+        while time.monotonic() <= over:
+            await asyncio.sleep(0.01)
+        channel.gate.set()
+
+        async def all_sent() -> bool:
+            return await outbox_counts(any_app.core) == {"sent": 2}
+
+        await wait_until(all_sent)
+    finally:
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+    assert channel.calls == Counter({"slow": 1, "next": 1})
+    assert dispatcher.stats.deferred >= 1  # given back once, then claimed and sent
+    async with any_app.core.reader() as uow:
+        rows = await uow.session.execute(
+            select(Identity.external_id, OutboxMessage.attempts).join(
+                Identity, Identity.id == OutboxMessage.identity_id
+            )
+        )
+        attempts = {address: n for address, n in rows.all()}
+    assert attempts == {"slow": 1, "next": 1}  # the attempt given back is not counted
