@@ -237,7 +237,7 @@ class Dispatcher:
         """Record one accepted send now; a failed write is tried again while the lease holds."""
         pause = 0.05
         while True:
-            record = asyncio.create_task(mark_sent_many(self._core.uow(), [message.id]))
+            record = asyncio.create_task(mark_sent_many(self._core.desk, [message.id]))
             self._records.add(record)
             record.add_done_callback(self._records.discard)
             try:

@@ -23,6 +23,7 @@ from sqlalchemy import case, select, update
 
 from core.db.models import Identity, OutboxMessage
 from core.db.raw import Plan, Statement
+from core.desk import OrderDesk
 from core.uow import UnitOfWork
 
 LEASE = timedelta(seconds=60)
@@ -135,7 +136,7 @@ def sent_plan(message_ids: Sequence[int], now: datetime) -> Plan[int]:
     return int(recorded or 0)
 
 
-async def mark_sent_many(uow: UnitOfWork, message_ids: Sequence[int]) -> int:
+async def mark_sent_many(desk: OrderDesk, message_ids: Sequence[int]) -> int:
     """Record deliveries the platform just accepted; returns how many were still pending.
 
     The dispatcher records each send as it completes. The statement rides in the order
@@ -146,7 +147,7 @@ async def mark_sent_many(uow: UnitOfWork, message_ids: Sequence[int]) -> int:
     ids = list(message_ids)
     if not ids:
         return 0
-    return int(await uow.desk.run(lambda now: sent_plan(ids, now)))
+    return int(await desk.run(lambda now: sent_plan(ids, now)))
 
 
 async def defer(uow: UnitOfWork, until: Sequence[tuple[int, datetime]], reason: str | None = None) -> None:
