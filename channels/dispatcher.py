@@ -27,11 +27,11 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.base import Channel, DeliveryError, RecipientUnreachable
 from channels.limits import ChannelLimits, Limiter, limits_from
@@ -49,6 +49,7 @@ from core.outbox import (
 from core.render import Rendered, Renderer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -136,13 +137,24 @@ class Dispatcher:
                 if self.limiter.backlog(c) > self._horizon or self._in_flight[c] >= 4 * self._batch
             ]
             claimed_at = time.monotonic()  # the lease starts no earlier than this
-            batch = await claim_due(
-                self._core.uow(),
-                self._batch,
-                lease=self._lease,
-                exclude_channels=saturated,
-                exclude_ids=list(self._held),
+            claim = asyncio.ensure_future(
+                claim_due(
+                    self._core.uow(),
+                    self._batch,
+                    lease=self._lease,
+                    exclude_channels=saturated,
+                    exclude_ids=list(self._held),
+                )
             )
+            try:
+                batch = await asyncio.shield(claim)
+            except asyncio.CancelledError:  # stopping: the claim ends cleanly and is given back
+                await asyncio.wait([claim])
+                claimed = claim.result() if not claim.cancelled() and claim.exception() is None else []
+                if claimed:
+                    now = self._core.clock.now()
+                    await _to_the_end(defer(self._core.uow(), [(m.id, now) for m in claimed]))
+                raise
             if batch:
                 await self._plan(batch, claimed_at + self._lease.total_seconds())
                 continue
@@ -176,7 +188,7 @@ class Dispatcher:
             channel = self._channels.get(message.channel)
             if channel is None:
                 note = f"no {message.channel} transport is running"
-                await mark_retry(self._core.uow(), message, note, **self._retry_options())
+                await _to_the_end(mark_retry(self._core.uow(), message, note, **self._retry_options()))
                 self.stats.retried += 1
                 continue
             free_at = self.limiter.chat_free_at(message.channel, message.address, message.group)
@@ -195,7 +207,7 @@ class Dispatcher:
             self.stats.deferred += len(later)
             self._due_in(min(w for _, w in later))
             now = self._core.clock.now()
-            await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
+            await _to_the_end(defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later]))
 
     def _done(self, message: Outgoing, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -215,12 +227,12 @@ class Dispatcher:
                     # Another worker may have claimed it since; sending now could make two.
                     self.stats.deferred += 1
                     self._due_in(0.0)
-                    await release(self._core.uow(), message)
+                    await _to_the_end(release(self._core.uow(), message))
                     return
                 await channel.send(message.address, rendered, key=message.key)
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
-                await mark_failed(self._core.uow(), message, str(exc), unreachable=True)
+                await _to_the_end(mark_failed(self._core.uow(), message, str(exc), unreachable=True))
                 return
             except DeliveryError as exc:
                 await self._retry_later(message, exc)
@@ -228,7 +240,7 @@ class Dispatcher:
             except Exception as exc:
                 log.exception("delivering outbox message %s failed", message.id)
                 self.stats.retried += 1
-                await mark_retry(self._core.uow(), message, repr(exc), **self._retry_options())
+                await _to_the_end(mark_retry(self._core.uow(), message, repr(exc), **self._retry_options()))
                 return
             await self._record_sent(message, lease_ends)
         self.stats.sent += 1
@@ -254,7 +266,7 @@ class Dispatcher:
     async def _retry_later(self, message: Outgoing, exc: DeliveryError) -> None:
         if exc.retry_after is None:
             self.stats.retried += 1
-            await mark_retry(self._core.uow(), message, str(exc), **self._retry_options())
+            await _to_the_end(mark_retry(self._core.uow(), message, str(exc), **self._retry_options()))
             return
         # A rate limit is not a failure: pause as the platform asks and try again untried.
         if exc.scope == "channel":
@@ -262,7 +274,7 @@ class Dispatcher:
         self.stats.deferred += 1
         self._due_in(exc.retry_after)
         due = self._core.clock.now() + timedelta(seconds=exc.retry_after)
-        await defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500])
+        await _to_the_end(defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500]))
 
     def _retry_options(self) -> dict[str, Any]:
         self._due_in(self._backoff)  # the first retry's delay; later ones wake the poll again
@@ -282,6 +294,22 @@ class Dispatcher:
                 html = None
             rendered = Rendered(rendered.text, rendered.markup, html)
         return rendered
+
+
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Finish one database write even when the dispatcher is stopped meanwhile.
+
+    A transaction cut off mid-statement leaves a connection the pool can only discard
+    (and complain about); the stop takes effect once the write has committed.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a dispatcher write failed while stopping", exc_info=task.exception())
+        raise
 
 
 def _cost(channel: Channel, address: str) -> int:

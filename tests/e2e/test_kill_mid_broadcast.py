@@ -76,53 +76,58 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_resends_at_most_the_sends
     else:
         database_url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
     app = bootstrap(Settings(database_url=database_url), write=lambda _: None)
-    await upgrade(app.core.db)
-    await open_go(app)
-    await seed_buyers(app.core, "SVT-FML", BUYERS, "discord", lambda i: str(10**17 + i))
-    gina = await gom(app)
-    await broadcasts.prepare_broadcast(app.core.uow(), gina, "SVT-FML", "all", "Restock!", confirm_over=10**6)
-
-    loop = asyncio.get_running_loop()
-    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    first = await start_gomflow(tmp_path, database_url, api_base, first_log)
     try:
-        deadline = loop.time() + 120  # generous: a busy machine is slow
-        while len(fake.delivered) < BUYERS // 3:
-            assert first.returncode is None, first_log.read_text()
-            assert loop.time() < deadline, (len(fake.delivered), first_log.read_text()[-3000:])
-            await asyncio.sleep(0.02)
-        first.send_signal(signal.SIGKILL)
-        await first.wait()
-    finally:
-        if first.returncode is None:
-            first.kill()
-    at_kill = len(fake.delivered)
-    assert at_kill < BUYERS
+        await upgrade(app.core.db)
+        await open_go(app)
+        await seed_buyers(app.core, "SVT-FML", BUYERS, "discord", lambda i: str(10**17 + i))
+        gina = await gom(app)
+        await broadcasts.prepare_broadcast(
+            app.core.uow(), gina, "SVT-FML", "all", "Restock!", confirm_over=10**6
+        )
 
-    second = await start_gomflow(tmp_path, database_url, api_base, second_log)
-    try:
-        deadline = loop.time() + 120
-        while (await outbox_counts(app.core)) != {"sent": BUYERS}:
-            assert second.returncode is None, second_log.read_text()
-            assert loop.time() < deadline, (await outbox_counts(app.core), second_log.read_text()[-3000:])
-            await asyncio.sleep(0.05)
-        second.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(second.wait(), 30)
-    finally:
-        if second.returncode is None:
-            second.kill()
-            await second.wait()
+        loop = asyncio.get_running_loop()
+        first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+        first = await start_gomflow(tmp_path, database_url, api_base, first_log)
+        try:
+            deadline = loop.time() + 120  # generous: a busy machine is slow
+            while len(fake.delivered) < BUYERS // 3:
+                assert first.returncode is None, first_log.read_text()
+                assert loop.time() < deadline, (len(fake.delivered), first_log.read_text()[-3000:])
+                await asyncio.sleep(0.02)
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+        finally:
+            if first.returncode is None:
+                first.kill()
+        at_kill = len(fake.delivered)
+        assert at_kill < BUYERS
 
-    delivered = Counter(channel for channel, _ in fake.delivered)
-    assert set(delivered) == {f"dm{10**17 + i}" for i in range(BUYERS)}  # nobody lost
-    sends = Counter(nonce for _, nonce in fake.posted)
-    assert None not in sends and len(sends) == BUYERS  # every send carried its message's nonce
-    resent = sum(n - 1 for n in sends.values())
-    assert resent <= CONCURRENCY, resent  # only what was in flight when the process died
-    assert max(delivered.values()) == 1  # and Discord's nonce showed none of those twice
-    assert await outbox_counts(app.core) == {"sent": BUYERS}
-    assert fake.violations == 0
-    assert "Traceback" not in first_log.read_text() + second_log.read_text()
-    print(f"killed after {at_kill} of {BUYERS}; sent again after restart: {resent} (bound {CONCURRENCY})")
-    await app.core.db.dispose()
-    await fake.stop()
+        second = await start_gomflow(tmp_path, database_url, api_base, second_log)
+        try:
+            deadline = loop.time() + 120
+            while (await outbox_counts(app.core)) != {"sent": BUYERS}:
+                assert second.returncode is None, second_log.read_text()
+                assert loop.time() < deadline, (await outbox_counts(app.core), second_log.read_text()[-3000:])
+                await asyncio.sleep(0.05)
+            second.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(second.wait(), 30)
+        finally:
+            if second.returncode is None:
+                second.kill()
+                await second.wait()
+
+        delivered = Counter(channel for channel, _ in fake.delivered)
+        assert set(delivered) == {f"dm{10**17 + i}" for i in range(BUYERS)}  # nobody lost
+        sends = Counter(nonce for _, nonce in fake.posted)
+        assert None not in sends and len(sends) == BUYERS  # every send carried its message's nonce
+        resent = sum(n - 1 for n in sends.values())
+        assert resent <= CONCURRENCY, resent  # only what was in flight when the process died
+        assert max(delivered.values()) == 1  # and Discord's nonce showed none of those twice
+        assert await outbox_counts(app.core) == {"sent": BUYERS}
+        assert fake.violations == 0
+        logs = first_log.read_text() + second_log.read_text()
+        assert "Traceback" not in logs, logs[-6000:]
+        print(f"killed after {at_kill} of {BUYERS}; sent again after restart: {resent} (bound {CONCURRENCY})")
+    finally:  # also when an assertion fails: nothing left open for the next test
+        await app.core.db.dispose()
+        await fake.stop()
