@@ -24,10 +24,12 @@ class RecipientUnreachable(Exception):
 class Channel(Protocol):
     name: str
 
-    async def send(self, address: str, message: Rendered) -> None:
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         """Return only when the platform accepted the message.
 
         Raises DeliveryError to be retried later, RecipientUnreachable to give up on the
-        recipient.
+        recipient. ``key`` is the same for every attempt at one outbox message (at most 25
+        characters); a platform that can dedupe a repeated request is handed it, so a
+        repeat after a crash is recognised there. Others ignore it.
         """
         ...

@@ -13,5 +13,5 @@ class ConsoleChannel:
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
 
-    async def send(self, address: str, message: Rendered) -> None:
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         self._write(f"📨 to {address}: " + message.text.replace("\n", "\n   "))

@@ -14,6 +14,7 @@ from channels.base import DeliveryError, RecipientUnreachable
 from core.render import Rendered
 
 MAX_CONTENT = 2000
+MAX_NONCE = 25
 # Discord error codes that mean this recipient will never get the message.
 UNREACHABLE_CODES = {10003, 10013, 50007, 50001, 50013}
 
@@ -30,14 +31,21 @@ class DiscordChannel:
         self._session: aiohttp.ClientSession | None = None
         self._dm_channels: dict[str, str] = {}
 
-    async def send(self, address: str, message: Rendered) -> None:
-        """Return only when Discord accepted the message; see channels.base.Channel."""
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
+        """Return only when Discord accepted the message; see channels.base.Channel.
+
+        ``key`` goes as the message's nonce with ``enforce_nonce``: Discord returns the
+        message already created with that nonce in the last few minutes instead of
+        posting it again.
+        """
         channel_id = address.removeprefix("channel:") if address.startswith("channel:") else None
         if channel_id is None:
             channel_id = await self._dm_channel(address)
         # No @everyone, role or user pings from text a GOM or buyer wrote.
-        payload = {"content": message.text[:MAX_CONTENT], "allowed_mentions": {"parse": []}}
-        await self._post(f"/channels/{channel_id}/messages", payload)
+        body: dict[str, Any] = {"content": message.text[:MAX_CONTENT], "allowed_mentions": {"parse": []}}
+        if key:
+            body |= {"nonce": key[:MAX_NONCE], "enforce_nonce": True}
+        await self._post(f"/channels/{channel_id}/messages", body)
 
     def requests_for(self, address: str) -> int:
         """API requests the next message to ``address`` takes: a first DM opens the DM channel."""

@@ -10,8 +10,14 @@ renders them per channel and records the outcome.
 * A 429 pauses the channel for ``retry_after`` and puts the message back untried; 5xx and
   network errors retry with exponential backoff and jitter; a recipient who blocked the
   bot is marked unreachable and never tried again.
-* Deliveries are recorded in small batches (every ``flush_seconds``): a crash can repeat
-  only what was sent in that last moment, within the claim's lease.
+* Each delivery is recorded the moment the platform accepts it: one small statement,
+  which rides in the order desk's next batch (sends that complete while a batch is being
+  written share the next one; nothing waits for a timer or for another send). A send
+  keeps its concurrency slot until its record is committed. So at any instant at most
+  ``concurrency`` messages are accepted by a platform but not yet recorded, and after a
+  crash only those can go out again (docs/delivery-guarantees.md).
+* A message this process still holds is never claimed again, even if its lease ran out,
+  and a message whose lease ran out before its turn came is given back unsent.
 """
 
 from __future__ import annotations
@@ -21,19 +27,29 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.base import Channel, DeliveryError, RecipientUnreachable
 from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
-from core.outbox import MAX_ATTEMPTS, Outgoing, claim_due, defer, mark_failed, mark_retry, mark_sent_many
+from core.outbox import (
+    MAX_ATTEMPTS,
+    Outgoing,
+    claim_due,
+    defer,
+    mark_failed,
+    mark_retry,
+    mark_sent_many,
+    release,
+)
 from core.render import Rendered, Renderer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,9 +72,9 @@ class Dispatcher:
         concurrency: int | None = None,
         batch: int = 20,
         horizon: float = 0.25,
-        flush_seconds: float = 0.05,
         backoff_seconds: float = 2.0,
         max_attempts: int = MAX_ATTEMPTS,
+        lease_seconds: float | None = None,
     ) -> None:
         self._core = core
         self._renderer = renderer
@@ -66,17 +82,17 @@ class Dispatcher:
         self._poll = poll_seconds
         self._batch = batch
         self._horizon = horizon
-        self._flush_seconds = flush_seconds
         self._backoff = backoff_seconds
         self._max_attempts = max_attempts
-        self._lease = timedelta(seconds=core.settings.outbox_lease_seconds)
+        lease = core.settings.outbox_lease_seconds if lease_seconds is None else lease_seconds
+        self._lease = timedelta(seconds=lease)
         self.limiter = Limiter(limits if limits is not None else limits_from(core.settings.rate_limits))
         self._concurrency = concurrency or core.settings.dispatch_concurrency
         self._slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
-        self._sent: list[int] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._held: dict[int, float] = {}  # message id → when (monotonic) its lease runs out
+        self._records: set[asyncio.Task[int]] = set()
         self.stats = DispatchStats()
         self._soonest: float | None = None  # when the earliest message put back falls due
         self._wake = asyncio.Event()
@@ -106,6 +122,9 @@ class Dispatcher:
         finally:
             for task in list(self._tasks):
                 task.cancel()
+            # Sends the platform already accepted are still recorded before the database closes.
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._records, return_exceptions=True)
 
     async def _drain(self) -> None:
         while True:
@@ -117,11 +136,27 @@ class Dispatcher:
                 for c in self._channels
                 if self.limiter.backlog(c) > self._horizon or self._in_flight[c] >= 4 * self._batch
             ]
-            batch = await claim_due(
-                self._core.uow(), self._batch, lease=self._lease, exclude_channels=saturated
+            claimed_at = time.monotonic()  # the lease starts no earlier than this
+            claim = asyncio.ensure_future(
+                claim_due(
+                    self._core.uow(),
+                    self._batch,
+                    lease=self._lease,
+                    exclude_channels=saturated,
+                    exclude_ids=list(self._held),
+                )
             )
+            try:
+                batch = await asyncio.shield(claim)
+            except asyncio.CancelledError:  # stopping: the claim ends cleanly and is given back
+                await asyncio.wait([claim])
+                claimed = claim.result() if not claim.cancelled() and claim.exception() is None else []
+                if claimed:
+                    now = self._core.clock.now()
+                    await _to_the_end(defer(self._core.uow(), [(m.id, now) for m in claimed]))
+                raise
             if batch:
-                await self._plan(batch)
+                await self._plan(batch, claimed_at + self._lease.total_seconds())
                 continue
             if self._tasks:
                 await self._idle(self._horizon / 2)
@@ -130,9 +165,6 @@ class Dispatcher:
                 await asyncio.sleep(max(0.005, soonest - self._horizon))
             else:
                 break
-        if self._flusher is not None:
-            await self._flusher
-        await self._flush()
 
     async def _idle(self, seconds: float) -> None:
         """Wait until new messages are queued, every send in flight is done, or ``seconds`` pass.
@@ -148,7 +180,7 @@ class Dispatcher:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
 
-    async def _plan(self, batch: list[Outgoing]) -> None:
+    async def _plan(self, batch: list[Outgoing], lease_ends: float) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._concurrency)
         later: list[tuple[int, float]] = []
@@ -156,7 +188,7 @@ class Dispatcher:
             channel = self._channels.get(message.channel)
             if channel is None:
                 note = f"no {message.channel} transport is running"
-                await mark_retry(self._core.uow(), message, note, **self._retry_options())
+                await _to_the_end(mark_retry(self._core.uow(), message, note, **self._retry_options()))
                 self.stats.retried += 1
                 continue
             free_at = self.limiter.chat_free_at(message.channel, message.address, message.group)
@@ -166,31 +198,41 @@ class Dispatcher:
                 continue
             cost = _cost(channel, message.address)
             slot = self.limiter.reserve(message.channel, message.address, message.group, cost)
-            task = asyncio.create_task(self._send(message, channel, slot, cost))
+            task = asyncio.create_task(self._send(message, channel, slot, cost, lease_ends))
             self._tasks.add(task)
             self._in_flight[message.channel] += 1
-            task.add_done_callback(partial(self._done, message.channel))
+            self._held[message.id] = lease_ends
+            task.add_done_callback(partial(self._done, message))
         if later:
             self.stats.deferred += len(later)
             self._due_in(min(w for _, w in later))
             now = self._core.clock.now()
-            await defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later])
+            await _to_the_end(defer(self._core.uow(), [(i, now + timedelta(seconds=w)) for i, w in later]))
 
-    def _done(self, channel: str, task: asyncio.Task[None]) -> None:
+    def _done(self, message: Outgoing, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._in_flight[channel] -= 1
+        self._in_flight[message.channel] -= 1
+        self._held.pop(message.id, None)
 
-    async def _send(self, message: Outgoing, channel: Channel, slot: float, cost: int) -> None:
+    async def _send(
+        self, message: Outgoing, channel: Channel, slot: float, cost: int, lease_ends: float
+    ) -> None:
         assert self._slots is not None
         await asyncio.sleep(max(0.0, slot - time.monotonic()))
-        async with self._slots:
+        async with self._slots:  # held until the outcome is recorded: what bounds a crash's repeats
             try:
                 rendered = self._render(message)
                 await self.limiter.wait_turn(message.channel, message.address, message.group, cost)
-                await channel.send(message.address, rendered)
+                if time.monotonic() >= lease_ends:
+                    # Another worker may have claimed it since; sending now could make two.
+                    self.stats.deferred += 1
+                    self._due_in(0.0)
+                    await _to_the_end(release(self._core.uow(), message))
+                    return
+                await channel.send(message.address, rendered, key=message.key)
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
-                await mark_failed(self._core.uow(), message, str(exc), unreachable=True)
+                await _to_the_end(mark_failed(self._core.uow(), message, str(exc), unreachable=True))
                 return
             except DeliveryError as exc:
                 await self._retry_later(message, exc)
@@ -198,17 +240,33 @@ class Dispatcher:
             except Exception as exc:
                 log.exception("delivering outbox message %s failed", message.id)
                 self.stats.retried += 1
-                await mark_retry(self._core.uow(), message, repr(exc), **self._retry_options())
+                await _to_the_end(mark_retry(self._core.uow(), message, repr(exc), **self._retry_options()))
                 return
+            await self._record_sent(message, lease_ends)
         self.stats.sent += 1
-        self._sent.append(message.id)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_soon())
+
+    async def _record_sent(self, message: Outgoing, lease_ends: float) -> None:
+        """Record one accepted send now; a failed write is tried again while the lease holds."""
+        pause = 0.05
+        while True:
+            record = asyncio.create_task(mark_sent_many(self._core.desk, [message.id]))
+            self._records.add(record)
+            record.add_done_callback(self._records.discard)
+            try:
+                await asyncio.shield(record)  # a shutdown still lets it commit
+                return
+            except Exception:
+                if time.monotonic() + pause >= lease_ends:
+                    log.exception("outbox message %s was sent but could not be recorded", message.id)
+                    return  # its lease runs out and it is sent again: the one repeat left
+                log.warning("recording outbox message %s failed; trying again", message.id, exc_info=True)
+            await asyncio.sleep(pause)
+            pause *= 2
 
     async def _retry_later(self, message: Outgoing, exc: DeliveryError) -> None:
         if exc.retry_after is None:
             self.stats.retried += 1
-            await mark_retry(self._core.uow(), message, str(exc), **self._retry_options())
+            await _to_the_end(mark_retry(self._core.uow(), message, str(exc), **self._retry_options()))
             return
         # A rate limit is not a failure: pause as the platform asks and try again untried.
         if exc.scope == "channel":
@@ -216,7 +274,7 @@ class Dispatcher:
         self.stats.deferred += 1
         self._due_in(exc.retry_after)
         due = self._core.clock.now() + timedelta(seconds=exc.retry_after)
-        await defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500])
+        await _to_the_end(defer(self._core.uow(), [(message.id, due)], reason=str(exc)[:500]))
 
     def _retry_options(self) -> dict[str, Any]:
         self._due_in(self._backoff)  # the first retry's delay; later ones wake the poll again
@@ -237,18 +295,21 @@ class Dispatcher:
             rendered = Rendered(rendered.text, rendered.markup, html)
         return rendered
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._flush_seconds)
-        await self._flush()
 
-    async def _flush(self) -> None:
-        while self._sent:
-            done, self._sent = self._sent, []
-            try:
-                await mark_sent_many(self._core.uow(), done)
-            except BaseException:
-                self._sent[:0] = done  # recorded by the next flush; never forgotten
-                raise
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Finish one database write even when the dispatcher is stopped meanwhile.
+
+    A transaction cut off mid-statement leaves a connection the pool can only discard
+    (and complain about); the stop takes effect once the write has committed.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a dispatcher write failed while stopping", exc_info=task.exception())
+        raise
 
 
 def _cost(channel: Channel, address: str) -> int:

@@ -35,13 +35,16 @@ class EmailChannel:
         self._unsubscribe_url = unsubscribe_url
         self._timeout = timeout
 
-    def build(self, address: str, message: Rendered) -> EmailMessage:
+    def build(self, address: str, message: Rendered, key: str = "") -> EmailMessage:
+        """The email; with a ``key``, its Message-ID is the same on every attempt, so a
+        repeat after a crash carries the Message-ID receivers already hold."""
         email = EmailMessage()
         first_line = message.text.strip().splitlines()[0] if message.text.strip() else "gomflow"
         email["Subject"] = first_line[:120]
         email["From"] = formataddr(("gomflow", self._sender))
         email["To"] = address
-        email["Message-ID"] = make_msgid(domain=self._sender.rpartition("@")[2] or None)
+        domain = self._sender.rpartition("@")[2] or "gomflow.invalid"
+        email["Message-ID"] = f"<{key}.outbox@{domain}>" if key else make_msgid(domain=domain)
         # Every gomflow email can be muted in one click (RFC 2369 / RFC 8058).
         targets = [f"<mailto:{self._sender}?subject=unsubscribe>"]
         if self._unsubscribe_url:
@@ -53,11 +56,11 @@ class EmailChannel:
             email.add_alternative(message.html, subtype="html")
         return email
 
-    async def send(self, address: str, message: Rendered) -> None:
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         """Return only when the SMTP server accepted the message; see channels.base.Channel."""
         try:
             await aiosmtplib.send(
-                self.build(address, message),
+                self.build(address, message, key),
                 hostname=self._host,
                 port=self._port,
                 username=self._username,

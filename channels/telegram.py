@@ -28,8 +28,10 @@ class TelegramChannel:
         self._url = settings.method_url("sendMessage")
         self._session: aiohttp.ClientSession | None = None
 
-    async def send(self, address: str, message: Rendered) -> None:
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         """Return only when Telegram accepted every part of the message.
+
+        The Bot API has no idempotency key for sendMessage, so ``key`` is unused.
 
         Raises DeliveryError to be retried later, RecipientUnreachable to give up on the
         recipient. A long message goes in parts, split at line breaks.

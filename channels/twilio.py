@@ -70,8 +70,11 @@ class TwilioChannel:
         self._client: Client | None = None
         self._http: _BaseUrlClient | None = None
 
-    async def send(self, address: str, message: Rendered) -> None:
-        """Return only when Twilio accepted the message; see channels.base.Channel."""
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
+        """Return only when Twilio accepted the message; see channels.base.Channel.
+
+        Twilio's Messages resource takes no idempotency key, so ``key`` is unused.
+        """
         if self._client is None:
             self._http = _BaseUrlClient(self._base, self._timeout)
             self._client = Client(self._sid, self._token, http_client=self._http)

@@ -2,8 +2,10 @@
 
 A claim is a lease: the row stays ``pending`` with its next attempt pushed past the
 lease, so a worker that dies mid-send leaves the message to be tried again, never lost.
-The attempt is counted when it is claimed, so the lease in flight is the only window in
-which a message the platform accepted can be sent a second time after a crash.
+The attempt is counted when it is claimed, and it is the claim's fence: a record or a
+release that names the attempt it holds changes nothing once someone else has claimed
+the row again. A delivery is recorded as soon as the platform accepts it, so after a
+crash only the sends then in flight can go out a second time (docs/delivery-guarantees.md).
 
 Lower ``priority`` goes first: transactional messages (0) overtake a broadcast backlog.
 """
@@ -20,6 +22,8 @@ from typing import Any
 from sqlalchemy import case, select, update
 
 from core.db.models import Identity, OutboxMessage
+from core.db.raw import Plan, Statement
+from core.desk import OrderDesk
 from core.uow import UnitOfWork
 
 LEASE = timedelta(seconds=60)
@@ -41,6 +45,28 @@ class Outgoing:
     attempts: int
     group: bool = False  # a group chat, channel or list rather than one person
     priority: int = NOTICE
+    created_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """The same for every attempt at this message, and unlike any other message's.
+
+        Platforms that dedupe take it (Discord's nonce, at most 25 characters; an email's
+        Message-ID), so a repeat after a crash can be recognised as one. The creation time
+        keeps it unique across databases that reuse ids.
+        """
+        stamp = int(self.created_at.timestamp() * 1000) if self.created_at is not None else 0
+        return f"gf{self.id}-{_base36(stamp)}"
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
 
 
 async def claim_due(
@@ -49,8 +75,12 @@ async def claim_due(
     *,
     lease: timedelta = LEASE,
     exclude_channels: Collection[str] = (),
+    exclude_ids: Collection[int] = (),
 ) -> list[Outgoing]:
     """Lease up to ``limit`` due messages, most urgent first.
+
+    ``exclude_ids`` are messages the caller still holds (its send may outlast the lease):
+    claiming one of them again would send it twice without any crash.
 
     Messages for a recipient already known to be unreachable are failed here, without a
     send: a dead recipient is never tried again and again.
@@ -66,6 +96,8 @@ async def claim_due(
         )
         if exclude_channels:
             query = query.where(Identity.channel.not_in(list(exclude_channels)))
+        if exclude_ids:
+            query = query.where(OutboxMessage.id.not_in(list(exclude_ids)))
         rows = (await uow.session.execute(query)).all()
         claimed = []
         for message, channel, address, kind, reachable in rows:
@@ -86,23 +118,36 @@ async def claim_due(
                     message.attempts,
                     kind == "group",
                     message.priority,
+                    message.created_at,
                 )
             )
         await uow.commit()
         return claimed
 
 
-async def mark_sent_many(uow: UnitOfWork, message_ids: Sequence[int]) -> None:
-    """Record many deliveries in one transaction (the dispatcher flushes them in small batches)."""
-    if not message_ids:
-        return
-    async with uow:
-        await uow.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=uow.now, last_error=None)
-        )
-        await uow.commit()
+def sent_plan(message_ids: Sequence[int], now: datetime) -> Plan[int]:
+    marks = ", ".join("?" * len(message_ids))
+    recorded = yield Statement(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL "
+        f"WHERE status = 'pending' AND id IN ({marks})",
+        (now, *message_ids),
+        "count",
+    )
+    return int(recorded or 0)
+
+
+async def mark_sent_many(desk: OrderDesk, message_ids: Sequence[int]) -> int:
+    """Record deliveries the platform just accepted; returns how many were still pending.
+
+    The dispatcher records each send as it completes. The statement rides in the order
+    desk's next batch (one database hop, committed with whatever else is being written
+    then) rather than paying for a transaction of its own: a record is the most frequent
+    write there is, and the sooner it commits the fewer sends a crash can repeat.
+    """
+    ids = list(message_ids)
+    if not ids:
+        return 0
+    return int(await desk.run(lambda now: sent_plan(ids, now)))
 
 
 async def defer(uow: UnitOfWork, until: Sequence[tuple[int, datetime]], reason: str | None = None) -> None:
@@ -125,14 +170,24 @@ async def defer(uow: UnitOfWork, until: Sequence[tuple[int, datetime]], reason: 
         await uow.commit()
 
 
-async def mark_sent(uow: UnitOfWork, message_id: int) -> None:
+async def release(uow: UnitOfWork, message: Outgoing) -> bool:
+    """Give back, untried and due now, a message whose lease ran out before it was sent.
+
+    Only if nobody has claimed it since (its attempts still read as this claim left
+    them): whoever holds it now may be sending it. Returns whether it was given back.
+    """
     async with uow:
-        await uow.session.execute(
+        result = await uow.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="sent", sent_at=uow.now, last_error=None)
+            .where(
+                OutboxMessage.id == message.id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.attempts == message.attempts,
+            )
+            .values(attempts=message.attempts - 1, next_attempt_at=uow.now)
         )
         await uow.commit()
+        return bool(getattr(result, "rowcount", 0))
 
 
 async def mark_retry(

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -68,6 +69,7 @@ def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
     try:
         body = None
         deadline = time.monotonic() + 60
@@ -78,13 +80,24 @@ def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.2)
         assert body == {"status": "ok", "database": "ok"}
-        assert process.stdin is not None
+        assert process.stdin is not None and process.stdout is not None
         process.stdin.write("/as buyer bob\n/browse\n")
         process.stdin.flush()
-        time.sleep(1.5)
+        # Read the answers themselves, however long they take; if they never come, the
+        # process is stopped after a generous minute and the assertions below say what is missing.
+        give_up = threading.Timer(60, process.terminate)
+        give_up.start()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if "No group orders are open right now." in line:
+                    break
+        finally:
+            give_up.cancel()
     finally:
         process.terminate()
-        out, err = process.communicate(timeout=30)
+        rest, err = process.communicate(timeout=30)
+    out = "".join(lines) + rest
     assert "You are now bob (buyer)." in out
     assert "No group orders are open right now." in out
     assert (tmp_path / "run.db").exists()

@@ -26,6 +26,7 @@ from main import App, bootstrap
 from tests.conftest import open_go, say
 from tests.e2e.test_command_line import ROOT, free_port
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_handled import HandledUpdates
 from web.app import build_web_app
 from web.telegram import PATH, SECRET_HEADER, add_telegram_webhook
 
@@ -48,8 +49,14 @@ def settings_for(fake: FakeTelegram, **more: str) -> TelegramSettings:
 
 
 @pytest.fixture
-async def telegram(app: App, fake: FakeTelegram) -> AsyncIterator[TelegramBot]:
+def handled(fake: FakeTelegram) -> HandledUpdates:
+    return HandledUpdates(fake)
+
+
+@pytest.fixture
+async def telegram(app: App, fake: FakeTelegram, handled: HandledUpdates) -> AsyncIterator[TelegramBot]:
     bot = TelegramBot(app.bot, settings_for(fake), retry_base=0.01)
+    handled.watch(bot.application)
     async with bot.running():
         yield bot
 
@@ -63,12 +70,10 @@ async def said(fake: FakeTelegram, user: dict[str, object], text: str, chat_id: 
     return fake.last(chat).shown
 
 
-async def tapped(fake: FakeTelegram, user: dict[str, object], chat: int, label: str) -> None:
-    """Tap a button on the bot's last message in ``chat`` and wait for the tap's answer."""
-    answered = len(fake.calls_to("answerCallbackQuery"))
-    fake.tap(user, fake.last(chat), label)
-    await fake.wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) > answered)
-    await fake.settle(quiet=0.05)
+async def tapped(handled: HandledUpdates, user: dict[str, object], chat: int, label: str) -> None:
+    """Tap a button on the bot's last message in ``chat`` and wait until the bot has finished
+    with the tap: its answer and its edit are both at the fake by then, in whichever order."""
+    await handled.update(handled.fake.tap(user, handled.fake.last(chat), label))
 
 
 async def gom_registered(app: App) -> None:
@@ -76,7 +81,7 @@ async def gom_registered(app: App) -> None:
 
 
 async def test_a_gom_creates_and_opens_a_go_by_conversation(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
     await gom_registered(app)
     assert "Let's set up a group order" in await said(fake, GINA, "/newgo")
@@ -85,7 +90,7 @@ async def test_a_gom_creates_and_opens_a_go_by_conversation(
     await said(fake, GINA, "Seventeen <FML> & co")
     question = fake.last(1001)
     assert "(3/7)" in question.text and question.button("SGD")
-    await tapped(fake, GINA, 1001, "SGD")  # a button where a choice fits; the question is edited in place
+    await tapped(handled, GINA, 1001, "SGD")  # a button where a choice fits; the question is edited in place
     assert "(4/7)" in fake.last(1001).shown and fake.last(1001).message_id == question.message_id
     for answer in ("2", "10", "none"):
         await said(fake, GINA, answer)
@@ -106,25 +111,24 @@ async def test_a_gom_creates_and_opens_a_go_by_conversation(
 
 
 async def test_a_buyer_orders_by_taps_changes_and_cancels(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
     await open_go(app, cap=10, limit=3)
     fake.send_text(BOB, "/start SVT-FML")  # the deep link a GOM posts: t.me/gomflow_bot?start=SVT-FML
     await fake.wait_until(lambda: bool(fake.chat(2002)))
     card = fake.last(2002)
     assert "SVT-FML · Test GO" in card.text and "░" in card.text
-    await tapped(fake, BOB, 2002, "Fallen Misfit")
+    await tapped(handled, BOB, 2002, "Fallen Misfit")
     assert fake.last(2002).message_id == card.message_id  # edited in place, not a new message
     assert "Quantity: 1 (up to 3)" in fake.last(2002).shown
-    await tapped(fake, BOB, 2002, "➕")
-    await tapped(fake, BOB, 2002, "➕")
+    await tapped(handled, BOB, 2002, "➕")
+    await tapped(handled, BOB, 2002, "➕")
     assert "Quantity: 3 (up to 3)" in fake.last(2002).shown
     assert not any(b["text"] == "➕" for b in fake.last(2002).buttons)  # the per-buyer limit
     confirm = fake.last(2002).button("✅ Order 3")
     fake.tap_data(BOB, fake.last(2002), confirm["callback_data"])
     fake.tap_data(BOB, fake.last(2002), confirm["callback_data"])  # a double tap
-    await fake.wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) >= 5)
-    await fake.settle(quiet=0.05)
+    await handled.all()  # both taps of the double tap, not merely the first
     summary = fake.last(2002)
     assert "Order placed" in summary.text and "3 × FML album (Fallen Misfit)" in summary.text
     assert len(fake.chat(2002)) == 1
@@ -132,26 +136,26 @@ async def test_a_buyer_orders_by_taps_changes_and_cancels(
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Order)) == 1
 
-    await tapped(fake, BOB, 2002, "✏️ Change")
+    await tapped(handled, BOB, 2002, "✏️ Change")
     assert "Changing SVT-FML-1" in fake.last(2002).shown
-    await tapped(fake, BOB, 2002, "➖")
-    await tapped(fake, BOB, 2002, "Save changes")
+    await tapped(handled, BOB, 2002, "➖")
+    await tapped(handled, BOB, 2002, "Save changes")
     assert "SVT-FML-1" in fake.last(2002).shown and "2 ×" in fake.last(2002).shown
 
     listing = await said(fake, BOB, "/myorders")
     assert "SVT-FML-1" in listing
-    await tapped(fake, BOB, 2002, "Cancel SVT-FML-1")
+    await tapped(handled, BOB, 2002, "Cancel SVT-FML-1")
     assert "Order SVT-FML-1 is cancelled" in fake.last(2002).shown
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(Order.status)) == "cancelled"
 
 
 async def test_stale_buttons_answer_with_an_alert_and_order_nothing(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
     await open_go(app, cap=10)
     await said(fake, BOB, "/go SVT-FML")
-    await tapped(fake, BOB, 2002, "Faded Mono Life")
+    await tapped(handled, BOB, 2002, "Faded Mono Life")
     stepper = fake.last(2002)
     await closed_by_the_gom(app)
     answered = len(fake.calls_to("answerCallbackQuery"))
@@ -159,7 +163,7 @@ async def test_stale_buttons_answer_with_an_alert_and_order_nothing(
     await fake.wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) > answered)
     alert = fake.calls_to("answerCallbackQuery")[-1].params
     assert alert["show_alert"] in ("true", True) and "not taking orders" in alert["text"]
-    await fake.settle(quiet=0.05)
+    await handled.all()  # the card is shown again after the alert
     assert "Tap an item" not in fake.last(2002).shown  # the card shown again, without order buttons
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Order)) == 0
@@ -168,13 +172,13 @@ async def test_stale_buttons_answer_with_an_alert_and_order_nothing(
 
 
 async def test_a_go_that_filled_up_since_the_card_answers_with_an_alert(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
     await open_go(app, moq=1, cap=1)
     await said(fake, BOB, "/go SVT-FML")
-    await tapped(fake, BOB, 2002, "Faded Mono Life")
+    await tapped(handled, BOB, 2002, "Faded Mono Life")
     assert "Order placed" in await said(fake, AMY, "/order SVT-FML ALB:B 1")
-    await tapped(fake, BOB, 2002, "✅ Order 1")
+    await tapped(handled, BOB, 2002, "✅ Order 1")
     alert = fake.answers_to(2002)[-1]
     assert alert["show_alert"] in ("true", True) and "SVT-FML is full" in alert["text"]
     assert "Full now" in fake.last(2002).shown  # the card again, as it is now
@@ -188,11 +192,11 @@ async def closed_by_the_gom(app: App) -> None:
 
 
 async def test_a_price_change_is_shown_before_anything_is_ordered(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
     await open_go(app, items=("POB 3 Photocard",))
     await said(fake, BOB, "/go SVT-FML")
-    await tapped(fake, BOB, 2002, "Photocard")
+    await tapped(handled, BOB, 2002, "Photocard")
     old = fake.last(2002).button("✅ Order 1")["callback_data"]
     fake.tap_data(BOB, fake.last(2002), old.replace(" 300 ", " 250 "))  # priced before a change
     await fake.wait_until(lambda: "price" in str(fake.calls_to("answerCallbackQuery")[-1].params))
@@ -201,7 +205,7 @@ async def test_a_price_change_is_shown_before_anything_is_ordered(
 
 
 async def test_in_a_group_the_card_links_to_a_private_chat(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
     await open_go(app)
     text = await said(fake, BOB, "/go@gomflow_bot SVT-FML", GROUP)
@@ -214,7 +218,7 @@ async def test_in_a_group_the_card_links_to_a_private_chat(
     assert "is for GOMs" in await said(fake, BOB, "/close SVT-FML", GROUP)
     fake.send_text(BOB, "just chatting", GROUP)
     fake.send_text(BOB, "/go@other_bot SVT-FML", GROUP)
-    await fake.settle(quiet=0.2)
+    await handled.all()
     assert len(fake.chat(GROUP)) == 3  # chatter and other bots' commands get no answer
 
 
@@ -255,22 +259,30 @@ async def test_an_image_reply_goes_as_a_photo_with_its_caption(
 
 
 async def test_a_repeated_update_is_processed_once(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
+    acknowledged = asyncio.Event()
+
+    async def offset_asked(offset: int) -> None:
+        if offset > 777:  # both deliveries are recorded (once) before Telegram may forget them
+            acknowledged.set()
+
+    fake.on_offset = offset_asked
     update = {"message": {**fake._incoming(BOB, None, text="/help")}}
     fake.push(update, update_id=777)
     fake.push(update, update_id=777)
-    await fake.settle()
+    await asyncio.wait_for(acknowledged.wait(), 60)
+    await handled.update(777)  # the bot has finished with the one delivery it queued
+    assert handled.handled[777] == 1
     assert len(fake.calls_to("sendMessage", 2002)) == 1
 
 
 async def test_a_user_who_blocked_the_bot_is_marked_unreachable(
-    app: App, fake: FakeTelegram, telegram: TelegramBot
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:
     fake.blocked.add(2002)
     fake.send_text(BOB, "/help")
-    await fake.wait_until(lambda: bool(fake.calls_to("sendMessage", 2002)))
-    await fake.settle(quiet=0.1)
+    await handled.all()
     assert len(fake.calls_to("sendMessage", 2002)) == 1  # not retried
     assert await reachable(app, "2002") is False
     fake.blocked.clear()  # unblocked, and writing again
@@ -331,11 +343,14 @@ async def test_webhook_mode_accepts_only_the_right_secret(app: App, fake: FakeTe
 
 async def test_two_hundred_buyers_at_once_never_oversell(any_app: App, fake: FakeTelegram) -> None:
     """Half the buyers type /order, half tap confirm (twice) on a card they were shown."""
-    async with TelegramBot(any_app.bot, settings_for(fake), retry_base=0.01).running():
-        await a_drop(any_app, fake)
+    bot = TelegramBot(any_app.bot, settings_for(fake), retry_base=0.01)
+    handled = HandledUpdates(fake)
+    handled.watch(bot.application)
+    async with bot.running():
+        await a_drop(any_app, fake, handled)
 
 
-async def a_drop(app: App, fake: FakeTelegram) -> None:
+async def a_drop(app: App, fake: FakeTelegram, handled: HandledUpdates) -> None:
     await open_go(app, cap=50, items=("ALB 25.90 Album",))
     fake.enforce_limits = True  # 30 messages a second: the bot must wait as told, and lose nothing
     typists = [FakeTelegram.user(50_000 + n, f"Fan {n}") for n in range(100)]
@@ -354,7 +369,7 @@ async def a_drop(app: App, fake: FakeTelegram) -> None:
         ),
         timeout=90,
     )
-    await fake.settle(quiet=0.3)
+    await handled.all(timeout=90)  # every update finished with, double taps included
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Order)) == 50
         assert await uow.session.scalar(select(func.sum(Order.units))) == 50

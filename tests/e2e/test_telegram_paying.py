@@ -1,9 +1,13 @@
 """Paying on Telegram end to end, through the local fake of the Bot API: proof photos the
-GOM approves with a button, and Telegram's own invoices (pre-checkout, successful_payment)."""
+GOM approves with a button, and Telegram's own invoices (pre-checkout, successful_payment).
+
+Every wait is for the thing itself — the reply, the edit, the invoice, the answer at the
+fake Bot API, or the bot having finished with an update — never for the bot to go quiet.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,7 @@ from core.services.payments import expire_due
 from main import App, bootstrap
 from tests.conftest import say
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_handled import HandledUpdates
 
 GINA = FakeTelegram.user(1001, "Gina", "gina_gom")
 BOB = FakeTelegram.user(2002, "Bob", "bob")
@@ -39,7 +44,14 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def tg(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
+def handled(fake: FakeTelegram) -> HandledUpdates:
+    return HandledUpdates(fake)
+
+
+@pytest.fixture
+async def tg(
+    fake: FakeTelegram, handled: HandledUpdates, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[App]:
     """gomflow with the Telegram bot running, its outbox delivering to Telegram too."""
     settings = TelegramSettings(
         bot_token=fake.token, api_base_url=fake.base_url, payment_provider_token=PROVIDER_TOKEN
@@ -48,8 +60,10 @@ async def tg(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIte
         Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"), clock=clock, telegram=settings
     )
     await upgrade(app.core.db)
+    bot = TelegramBot(app.bot, settings, retry_base=0.01)
+    handled.watch(bot.application)
     try:
-        async with TelegramBot(app.bot, settings, retry_base=0.01).running():
+        async with bot.running():
             yield app
     finally:
         channel = app.channels["telegram"]
@@ -59,20 +73,25 @@ async def tg(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIte
 
 
 async def said(fake: FakeTelegram, user: dict[str, object], text: str) -> str:
+    """Send a command and wait for its answer: each command here answers with one message."""
     chat = int(str(user["id"]))
     before = len(fake.chat(chat))
     fake.send_text(user, text)
     await fake.wait_until(lambda: len(fake.chat(chat)) > before)
-    await fake.settle(quiet=0.05)
-    return fake.last(chat).shown
+    return fake.chat(chat)[before].shown
 
 
-async def tapped(fake: FakeTelegram, user: dict[str, object], label: str) -> None:
+async def tapped(fake: FakeTelegram, user: dict[str, object], label: str, until: Callable[[], bool]) -> None:
+    """Tap ``label`` on the chat's last message; wait for the tap's answer and for ``until``,
+    what the tap changes (an edit, a new message), which may arrive in either order."""
     chat = int(str(user["id"]))
     answered = len(fake.calls_to("answerCallbackQuery"))
     fake.tap(user, fake.last(chat), label)
-    await fake.wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) > answered)
-    await fake.settle(quiet=0.05)
+    await fake.wait_until(lambda: len(fake.calls_to("answerCallbackQuery")) > answered and until())
+
+
+def has_button(fake: FakeTelegram, chat: int, label: str) -> bool:
+    return any(label in button["text"] for button in fake.last(chat).buttons)
 
 
 async def go_taking(app: App, fake: FakeTelegram, methods: str) -> None:
@@ -110,10 +129,10 @@ async def test_a_buyer_orders_by_taps_pays_with_a_proof_photo_and_the_gom_approv
 ) -> None:
     await go_taking(tg, fake, "paynow:+6591234567 manual")
     await said(fake, BOB, "/go SVT-FML")
-    await tapped(fake, BOB, "Faded Mono Life")
-    await tapped(fake, BOB, "✅ Order 1")
+    await tapped(fake, BOB, "Faded Mono Life", until=lambda: has_button(fake, 2002, "✅ Order 1"))
+    await tapped(fake, BOB, "✅ Order 1", until=lambda: "Order placed" in fake.last(2002).shown)
     assert "Order placed" in fake.last(2002).shown
-    await tapped(fake, BOB, "💳 Pay")
+    await tapped(fake, BOB, "💳 Pay", until=lambda: fake.last(2002).photo is not None)
     pay = fake.last(2002)
     assert pay.photo is not None and "Amount: S$25.90" in pay.shown  # the QR, captioned
 
@@ -128,7 +147,12 @@ async def test_a_buyer_orders_by_taps_pays_with_a_proof_photo_and_the_gom_approv
     proof = fake.last(1001)
     assert proof.photo == PNG and "Proof for SVT-FML-1 from Bob" in proof.shown
     assert [b["text"] for b in proof.buttons] == ["Approve", "Reject"]
-    await tapped(fake, GINA, "Approve")
+    await tapped(
+        fake,
+        GINA,
+        "Approve",
+        until=lambda: "Approved" in fake.last(1001).shown and fake.chat(1001)[-2].buttons == [],
+    )
     assert "Approved: SVT-FML-1 (S$25.90) from Bob is paid" in fake.last(1001).shown
     assert fake.chat(1001)[-2].buttons == []  # the photo's buttons are gone once used
     assert await order_status(tg) == "paid"
@@ -189,13 +213,16 @@ async def test_an_oversized_or_non_image_file_is_refused_clearly_with_nothing_st
 
 
 async def invoice_for_bob(fake: FakeTelegram) -> None:
+    """Bob orders and asks to pay: two messages, how to pay, then the invoice."""
     await said(fake, BOB, "/order SVT-FML ALB:A 1")
+    before = len(fake.chat(2002))
     fake.send_text(BOB, "/pay SVT-FML-1")
-    await fake.wait_until(lambda: bool(fake.calls_to("sendInvoice", 2002)))
-    await fake.settle(quiet=0.05)
+    await fake.wait_until(lambda: len(fake.chat(2002)) >= before + 2 and fake.last(2002).invoice is not None)
 
 
-async def test_a_buyer_pays_by_telegram_invoice_and_is_told(tg: App, fake: FakeTelegram) -> None:
+async def test_a_buyer_pays_by_telegram_invoice_and_is_told(
+    tg: App, fake: FakeTelegram, handled: HandledUpdates
+) -> None:
     await go_taking(tg, fake, "telegram")
     await invoice_for_bob(fake)
     invoice = fake.last(2002)
@@ -208,7 +235,7 @@ async def test_a_buyer_pays_by_telegram_invoice_and_is_told(tg: App, fake: FakeT
 
     answer = await fake.checkout(BOB, invoice, charge_id="tg-charge-1")
     assert answer == {"ok": True, "error_message": None}
-    await fake.settle(quiet=0.1)
+    await handled.all()  # successful_payment among them
     assert await order_status(tg) == "paid"
     async with tg.core.reader() as uow:
         payment = await uow.session.scalar(select(Payment).where(Payment.status == "succeeded"))
@@ -222,19 +249,27 @@ async def test_the_pay_button_sends_the_invoice_too(tg: App, fake: FakeTelegram)
     await said(fake, BOB, "/myorders")
     await said(fake, BOB, "/order SVT-FML ALB:B 1")
     await said(fake, BOB, "/myorders")
-    await tapped(fake, BOB, "Pay SVT-FML-1")
-    await fake.wait_until(lambda: bool(fake.calls_to("sendInvoice", 2002)))
+    tapped_card = fake.last(2002)
+    edits = tapped_card.edits
+    await tapped(
+        fake,
+        BOB,
+        "Pay SVT-FML-1",
+        until=lambda: bool(fake.calls_to("sendInvoice", 2002)) and tapped_card.edits > edits,
+    )
     assert fake.calls_to("sendInvoice", 2002)[0].params["payload"].startswith("gf-")
 
 
-async def test_pre_checkout_is_refused_for_a_cancelled_order(tg: App, fake: FakeTelegram) -> None:
+async def test_pre_checkout_is_refused_for_a_cancelled_order(
+    tg: App, fake: FakeTelegram, handled: HandledUpdates
+) -> None:
     await go_taking(tg, fake, "telegram")
     await invoice_for_bob(fake)
     invoice = fake.last(2002)
     await said(fake, BOB, "/cancel SVT-FML-1")
     answer = await fake.checkout(BOB, invoice)
     assert answer["ok"] is False and "SVT-FML-1 no longer needs this payment" in answer["error_message"]
-    await fake.settle(quiet=0.1)
+    await handled.all()
     assert await order_status(tg) == "cancelled" and await count(tg, Payment) == 1  # the invoice's attempt
     async with tg.core.reader() as uow:
         assert await uow.session.scalar(select(Payment.status)) != "succeeded"
@@ -255,14 +290,16 @@ async def test_pre_checkout_is_refused_once_the_payment_window_closed(
     assert await order_status(tg) == "expired"
 
 
-async def test_a_duplicated_successful_payment_update_yields_one_payment(tg: App, fake: FakeTelegram) -> None:
+async def test_a_duplicated_successful_payment_update_yields_one_payment(
+    tg: App, fake: FakeTelegram, handled: HandledUpdates
+) -> None:
     await go_taking(tg, fake, "telegram")
     await invoice_for_bob(fake)
     invoice = fake.last(2002)
     assert (await fake.checkout(BOB, invoice, charge_id="tg-charge-9"))["ok"] is True
     fake.successful_payment(BOB, invoice, charge_id="tg-charge-9")  # Telegram repeats itself
     fake.successful_payment(BOB, invoice, charge_id="tg-charge-9")
-    await fake.settle(quiet=0.2)
+    await handled.all()  # all three payment messages, not merely the first
     async with tg.core.reader() as uow:
         succeeded = await uow.session.scalar(
             select(func.count()).select_from(Payment).where(Payment.status == "succeeded")

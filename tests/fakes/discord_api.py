@@ -10,6 +10,11 @@ holding ``retry_after`` (seconds) and ``global``, plus the ``Retry-After``,
 ``X-RateLimit-Global`` and ``X-RateLimit-Scope`` headers, as Discord documents — and
 counted as a violation. Faults can be injected: a share of requests answered 5xx or cut
 off mid-connection, and users who blocked the bot (403, code 50007).
+
+A message sent with a ``nonce`` and ``enforce_nonce: true`` is created once: a repeat
+with the same nonce within ``nonce_seconds`` gets the message already created back, as
+Discord does for the same author within a few minutes. ``posted`` keeps every accepted
+request, repeats included, so a test can tell what was sent twice from what was shown twice.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class FakeDiscordAPI:
         fault_rate: float = 0.0,
         blocked_users: set[str] | None = None,
         seed: int = 5,
+        nonce_seconds: float = 180.0,
     ) -> None:
         self.global_window = Window(*global_limit)
         self.channel_limit = channel_limit
@@ -56,11 +62,14 @@ class FakeDiscordAPI:
         self.fault_rate = fault_rate
         self.blocked = blocked_users or set()
         self.random = random.Random(seed)
-        self.delivered: list[tuple[str, str]] = []  # (channel id, content) of accepted messages
         self.payloads: list[dict[str, Any]] = []  # create-message bodies, as sent
         self.guilds: dict[str, dict[str, Any]] = {}
         self.members: dict[tuple[str, str], dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self.delivered: list[tuple[str, str]] = []  # (channel id, content) of messages created
+        self.posted: list[tuple[str, str | None]] = []  # (channel id, nonce) of every accepted request
+        self.nonce_seconds = nonce_seconds
+        self._by_nonce: dict[str, tuple[float, dict[str, str]]] = {}
         self.violations = 0
         self.requests = 0
         self.faults = 0
@@ -174,8 +183,19 @@ class FakeDiscordAPI:
             )
         body = await request.json()
         self.payloads.append(body)
+        nonce = body.get("nonce")
+        nonce = None if nonce is None else str(nonce)
+        self.posted.append((channel_id, nonce))
+        now = time.monotonic()
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self._by_nonce.get(nonce)
+            if seen is not None and now - seen[0] < self.nonce_seconds:
+                return web.json_response(seen[1])  # the message it already made, not a new one
         self.delivered.append((channel_id, body["content"]))
-        return web.json_response({"id": str(len(self.delivered)), "channel_id": channel_id, "content": ""})
+        made = {"id": str(len(self.delivered)), "channel_id": channel_id, "content": "", "nonce": nonce or ""}
+        if nonce is not None:
+            self._by_nonce[nonce] = (now, made)
+        return web.json_response(made)
 
     async def _channel(self, request: web.Request) -> web.Response:
         return self._lookup(request, self.channels.get(request.match_info["channel_id"]), 10003, "Channel")

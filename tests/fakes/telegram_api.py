@@ -132,6 +132,7 @@ class FakeTelegram:
         # awaited with each getUpdates offset before it is answered: the offset acknowledges
         # every update below it, so a test can check what the bot had made durable by then
         self.on_offset: Callable[[int], Awaitable[None]] | None = None
+        self.pushed: list[int] = []  # the id of every update sent to the bot, repeats included
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._callback_ids = itertools.count(1)
@@ -631,6 +632,7 @@ class FakeTelegram:
     def push(self, update: dict[str, Any], update_id: int | None = None) -> int:
         """Queue an update (or POST it to the webhook, once one is set); returns its id."""
         update = {"update_id": update_id if update_id is not None else next(self._update_ids), **update}
+        self.pushed.append(int(update["update_id"]))
         if self.webhook is None:
             self._updates.append(update)
             task = asyncio.get_running_loop().create_task(self._notify())
@@ -701,7 +703,11 @@ class FakeTelegram:
         """Answer the next call of ``method`` with this error."""
         self.failures[method].append((status, description, retry_after))
 
-    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+        """Wait for ``condition`` itself, re-checked after every call the bot makes.
+
+        The timeout is generous: on a busy machine the bot may be slow, never wrong.
+        """
         deadline = time.monotonic() + timeout
         async with self._changed:
             while not condition():
@@ -710,22 +716,6 @@ class FakeTelegram:
                     raise AssertionError("timed out waiting for the bot")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), min(left, 0.2))
-
-    async def settle(self, quiet: float = 0.3, timeout: float = 15.0) -> None:
-        """Wait until the bot has made no call for ``quiet`` seconds and every update is taken."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            last = self.calls[-1].at if self.calls else 0.0
-            if time.monotonic() - last >= quiet and not self._tasks and self._fetched_all():
-                return
-            await asyncio.sleep(quiet / 3)
-        raise AssertionError("the bot never went quiet")
-
-    def _fetched_all(self) -> bool:
-        if self.webhook is not None or not self._updates:
-            return True
-        newest = max(u["update_id"] for u in self._updates)
-        return any(c.method == "getUpdates" and _int(c.params.get("offset", 0)) > newest for c in self.calls)
 
 
 def _chat(chat_id: int) -> dict[str, Any]:

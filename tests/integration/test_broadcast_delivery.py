@@ -191,7 +191,9 @@ async def test_transactional_message_overtakes_a_broadcast_backlog(
     assert first is not None
     dispatcher = dispatcher_for(app, platform)
     delivery = asyncio.create_task(deliver_all(app.core, dispatcher, timeout=60))
-    await asyncio.sleep(1.0)
+    async with asyncio.timeout(60):  # the broadcast under way, however slow the machine
+        while len(platform.fake.delivered) < 50:
+            await asyncio.sleep(0.01)
     queued_at = time.monotonic()
     async with app.core.uow() as uow:
         await uow.notify(

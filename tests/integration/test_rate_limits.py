@@ -30,7 +30,7 @@ class CountingChannel:
         self.times: dict[str, list[float]] = defaultdict(list)
         self.all: list[float] = []
 
-    async def send(self, address: str, message: Rendered) -> None:
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         now = time.monotonic()
         self.all.append(now)
         self.times[address].append(now)

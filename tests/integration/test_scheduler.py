@@ -97,14 +97,19 @@ async def test_apscheduler_ticks_on_the_running_loop(app: App) -> None:
 
     ticker = Ticker(app.core, interval_seconds=0.05)
     ticks: list[float] = []
+    ticked_twice = asyncio.Event()
 
     async def counted() -> None:  # only the ticking is under test here, not the jobs
         ticks.append(asyncio.get_running_loop().time())
+        if len(ticks) >= 2:
+            ticked_twice.set()
 
     ticker.tick = counted  # type: ignore[assignment,method-assign]
     ticker.start()
-    await asyncio.sleep(0.4)
-    ticker.shutdown()
+    try:
+        await asyncio.wait_for(ticked_twice.wait(), 60)  # the ticks themselves, however slow the machine
+    finally:
+        ticker.shutdown()
     assert len(ticks) >= 2
 
 

@@ -11,12 +11,15 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from channels.base import DeliveryError, RecipientUnreachable
+from channels.discord import DiscordChannel
 from channels.email import EmailChannel
 from channels.twilio import TwilioChannel
 from core.render import Rendered
 from main import App
 from tests.conftest import buyer
 from tests.e2e.test_command_line import free_port
+from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
+from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.twilio_api import AUTH, INVALID_NUMBER, SID, FakeTwilioAPI
 
 
@@ -131,3 +134,33 @@ async def test_dispatcher_renders_the_html_variant_for_email(
         and "FML &lt;album&gt;" in html.get_content()
         and "Line one<br>Line two" in html.get_content()
     )
+
+
+async def test_every_attempt_at_one_outbox_email_carries_the_same_message_id(
+    smtp_server: tuple[Mailbox, int],
+) -> None:
+    """Receivers dedupe on Message-ID: a repeat after a crash is recognised as one."""
+    mailbox, port = smtp_server
+    channel = EmailChannel("127.0.0.1", port, "go@gomflow.example", start_tls=False)
+    await channel.send("amy@example.com", Rendered("Album arrives"), key="gf41-mhx2k")
+    await channel.send("amy@example.com", Rendered("Album arrives"), key="gf41-mhx2k")
+    await channel.send("amy@example.com", Rendered("Album arrives"), key="gf42-mhx2k")
+    await channel.send("amy@example.com", Rendered("a reply, not from the outbox"))
+    ids = [message["Message-ID"] for message in mailbox.messages]
+    assert ids[0] == ids[1] == "<gf41-mhx2k.outbox@gomflow.example>"
+    assert len(set(ids)) == 3 and ids[3].endswith("@gomflow.example>")
+
+
+async def test_discord_shows_a_repeated_outbox_message_once_by_its_nonce() -> None:
+    fake = FakeDiscordAPI()
+    await fake.start()
+    channel = DiscordChannel(DISCORD_TOKEN, fake.base_url)
+    try:
+        await channel.send("101", Rendered("Restock!"), key="gf7-mhx2k")
+        await channel.send("101", Rendered("Restock!"), key="gf7-mhx2k")  # sent again after a crash
+        await channel.send("101", Rendered("Restock!"), key="gf8-mhx2k")
+    finally:
+        await channel.close()
+        await fake.stop()
+    assert fake.posted == [("dm101", "gf7-mhx2k"), ("dm101", "gf7-mhx2k"), ("dm101", "gf8-mhx2k")]
+    assert fake.delivered == [("dm101", "Restock!"), ("dm101", "Restock!")]  # one each
