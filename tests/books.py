@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core.db.models import Order, Payment, PaymentProof, PaymentRequest, Refund
 from main import App
+from tests.conftest import assert_checks_pass
 
 KEPT = ("succeeded", "refunded")  # money that arrived and was credited
 
@@ -61,6 +62,7 @@ async def assert_books(app: App) -> dict[str, int]:
             assert refunded[p.id] == 1, (order.number, p.id)
         if p.status == "refunded":
             assert refunded[p.id] == 1
+    await assert_checks_pass(app)
     return {
         "payments": sum(1 for p in payments if p.status in KEPT),
         "held": sum(1 for p in payments if p.status == "held"),

@@ -12,6 +12,7 @@ import pytest
 from bench.common import wipe_postgres
 from bots.chat import ChatReply, ChatRequest
 from bots.dispatch import handle
+from core.check import check_database
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db.migrate import upgrade
@@ -133,3 +134,9 @@ async def link_email(app: App, owner: str, code: str, address: str) -> None:
     reply = await say(app, owner, f"/linkchannel {code} email {address}")
     assert "confirmation link" in reply.text, reply.text
     await confirm_link(app.core.uow(), await confirmation_token(app, address))
+
+
+async def assert_checks_pass(app: App) -> None:
+    """``gomflow check`` would be green: every invariant of the database holds."""
+    failed = [f"{r.name}: {r.detail}" for r in await check_database(app.core.db) if not r.ok]
+    assert not failed, "\n".join(failed)

@@ -24,7 +24,7 @@ from core.db.migrate import upgrade
 from core.services import broadcasts
 from main import bootstrap
 from tests.conftest import BACKENDS, POSTGRES_URL, gom, open_go
-from tests.e2e.test_command_line import ROOT, free_port
+from tests.e2e.test_command_line import ROOT, free_port, gomflow
 from tests.fakes.crowd import outbox_counts, seed_buyers
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 
@@ -123,6 +123,8 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_resends_at_most_the_sends
         resent = sum(n - 1 for n in sends.values())
         assert resent <= CONCURRENCY, resent  # only what was in flight when the process died
         assert max(delivered.values()) == 1  # and Discord's nonce showed none of those twice
+        checked = gomflow("check", cwd=tmp_path, env=dict(os.environ, GOMFLOW_DATABASE_URL=database_url))
+        assert checked.returncode == 0, checked.stdout + checked.stderr
         assert await outbox_counts(app.core) == {"sent": BUYERS}
         assert fake.violations == 0
         logs = first_log.read_text() + second_log.read_text()

@@ -30,7 +30,7 @@ from core.services import ordering, telegram_payments
 from core.services.accounts import identify
 from main import App, bootstrap
 from tests.conftest import open_go, say
-from tests.e2e.test_command_line import ROOT, free_port
+from tests.e2e.test_command_line import ROOT, free_port, gomflow
 from tests.fakes.telegram_api import FakeTelegram
 from web.telegram import PATH, SECRET_HEADER
 
@@ -214,6 +214,8 @@ async def test_sigkill_after_the_200_loses_no_payment_and_no_order_and_repeats_n
         await fake.stop()
 
     assert await figures(app) == done
+    checked = gomflow("check", cwd=tmp_path, env=dict(os.environ, GOMFLOW_DATABASE_URL=database_url))
+    assert checked.returncode == 0, checked.stdout + checked.stderr  # every update handled, books whole
     async with app.core.reader() as uow:
         per_order = await uow.session.execute(
             select(Payment.request_id, func.count())

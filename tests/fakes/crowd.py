@@ -11,16 +11,32 @@ from sqlalchemy import func, insert, select
 
 from channels.dispatcher import Dispatcher
 from core.app import Core
-from core.db.models import GroupOrder, Identity, Order, OutboxMessage, User
+from core.db.models import (
+    BuyerQuota,
+    GroupOrder,
+    Identity,
+    Item,
+    Order,
+    OrderLine,
+    OutboxMessage,
+    User,
+    Variant,
+)
 
 
 async def seed_buyers(
     core: Core, go_code: str, count: int, channel: str, address: Callable[[int], str]
 ) -> None:
-    """``count`` buyers, each with one placed order in the GO and an identity on ``channel``."""
+    """``count`` buyers, each with one placed order of the GO's first item (and version) and
+    an identity on ``channel``; the GO's counters hold them, as if each had ordered."""
     async with core.uow() as uow:
         go = await uow.session.scalar(select(GroupOrder).where(GroupOrder.code == go_code))
         assert go is not None
+        item = await uow.session.scalar(select(Item).where(Item.go_id == go.id).order_by(Item.position))
+        assert item is not None
+        variant = await uow.session.scalar(
+            select(Variant).where(Variant.item_id == item.id).order_by(Variant.position)
+        )
         first = (await uow.session.scalar(select(func.max(User.id))) or 0) + 1
         now = uow.now
         users = [
@@ -46,7 +62,7 @@ async def seed_buyers(
                 "buyer_id": first + i,
                 "status": "placed",
                 "units": 1,
-                "total_minor": 100,
+                "total_minor": item.price_minor,
                 "currency": go.currency,
                 "channel": channel,
                 "placed_at": now,
@@ -58,6 +74,30 @@ async def seed_buyers(
         for model, rows in ((User, users), (Identity, identities), (Order, orders)):
             for start in range(0, len(rows), 1000):
                 await uow.session.execute(insert(model), rows[start : start + 1000])
+        order_ids = (
+            await uow.session.scalars(
+                select(Order.id).where(Order.number.like(f"{go.code}-X%")).order_by(Order.id)
+            )
+        ).all()[-count:]
+        lines = [
+            {
+                "order_id": order_id,
+                "item_id": item.id,
+                "variant_id": variant.id if variant else None,
+                "quantity": 1,
+                "unit_price_minor": item.price_minor,
+            }
+            for order_id in order_ids
+        ]
+        quotas = [{"go_id": go.id, "buyer_id": first + i, "reserved": 1} for i in range(count)]
+        for start in range(0, count, 1000):
+            await uow.session.execute(insert(OrderLine), lines[start : start + 1000])
+            await uow.session.execute(insert(BuyerQuota), quotas[start : start + 1000])
+        go.capacity = max(go.capacity, go.reserved_units + count)
+        go.reserved_units += count
+        item.reserved += count
+        if variant is not None:
+            variant.reserved += count
         await uow.commit()
 
 

@@ -29,7 +29,7 @@ from core.db.models import (
 from core.services import due
 from core.status import ORDER_LIVE
 from main import App
-from tests.conftest import open_go, say
+from tests.conftest import assert_checks_pass, open_go, say
 
 BUYERS = 200
 CAPACITY = 400
@@ -123,6 +123,7 @@ async def assert_counters_match_live_lines(app: App) -> None:
             )
         ).all()
         assert not mismatched
+    await assert_checks_pass(app)
 
 
 async def _statuses(app: App) -> dict[str, str]:
@@ -217,6 +218,7 @@ async def test_double_tapped_waitlist_join_queues_once(any_app: App) -> None:
     async with any_app.core.reader() as uow:
         waiting = await uow.session.scalar(select(func.count()).select_from(WaitlistEntry))
     assert waiting == 50
+    await assert_checks_pass(any_app)
 
 
 async def test_broadcast_confirmed_twice_and_cancelled_at_once_is_queued_at_most_once(any_app: App) -> None:
@@ -242,3 +244,4 @@ async def test_broadcast_confirmed_twice_and_cancelled_at_once_is_queued_at_most
             )
         sent = [r for r in replies if "is on its way" in r.text]
         assert (status, queued, len(sent)) in {("queued", 5, 1), ("cancelled", 0, 0)}, (status, replies)
+    await assert_checks_pass(any_app)
