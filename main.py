@@ -14,8 +14,7 @@ import logging
 import signal
 import sys
 import tempfile
-import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,10 @@ from bots.chat import ChatRequest
 from bots.commands import BotContext
 from bots.console import ConsoleChat
 from bots.dispatch import handle
-from bots.telegram.adapter import TelegramBot
-from bots.telegram.verify import TelegramVerifier
 from channels.base import Channel
-from channels.console import ConsoleChannel
-from channels.discord_verify import DiscordVerifier
 from channels.dispatcher import Dispatcher
-from channels.setup import close_all, configured_channels, describe
-from channels.telegram import TelegramChannel
+from channels.limits import limits_from
+from channels.setup import close_all
 from core.app import Core, build_core
 from core.check import check_database, database_for_check
 from core.clock import Clock
@@ -43,11 +38,11 @@ from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
 from core.errors import DatabaseNotReady
 from core.services.accounts import register_gom
+from platforms import PLATFORMS, Inbound, Platform, Wiring, rate_limits, template_variants
 from scheduler.jobs import Ticker
 from templates import JinjaRenderer
 from web.app import build_web_app
 from web.gateways import build_gateways
-from web.telegram import add_telegram_webhook
 
 log = logging.getLogger("gomflow")
 
@@ -60,6 +55,8 @@ class App:
     channels: dict[str, Channel]
     ticker: Ticker
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    wiring: Wiring = field(default_factory=lambda: Wiring(Settings()))
+    platforms: tuple[Platform, ...] = ()  # the configured ones, in the registry's order
 
 
 def bootstrap(
@@ -68,35 +65,59 @@ def bootstrap(
     clock: Clock | None = None,
     write: Callable[[str], None] = print,
     telegram: TelegramSettings | None = None,
+    console_input: bool = False,
+    platforms: tuple[Platform, ...] = PLATFORMS,
 ) -> App:
+    """Build everything from the settings; every configured platform comes from the registry."""
     core = build_core(settings, clock)
     core.payment_gateways.update(build_gateways(settings))
-    renderer = JinjaRenderer()
-    channels: dict[str, Channel] = {"console": ConsoleChannel(write)}
-    telegram = telegram or TelegramSettings()
-    if telegram.bot_token:
-        channels["telegram"] = TelegramChannel(telegram)
-        core.channel_verifiers["telegram"] = TelegramVerifier(telegram)
-    if settings.discord_bot_token:
-        core.channel_verifiers["discord"] = DiscordVerifier(
-            settings.discord_bot_token, settings.discord_api_base
-        )
-    channels.update(configured_channels(settings))
+    wiring = Wiring(settings, telegram or TelegramSettings(), write, console_input)
+    chosen = tuple(p for p in platforms if p.configured(wiring))
+    renderer = JinjaRenderer(template_variants(platforms))
+    channels: dict[str, Channel] = {p.name: p.channel(wiring) for p in chosen}
+    for platform in chosen:
+        if platform.verifier is not None:
+            core.channel_verifiers[platform.name] = platform.verifier(wiring)
+    limits = limits_from(settings.rate_limits, rate_limits(platforms))
     return App(
         core=core,
         bot=BotContext(core, renderer),
-        dispatcher=Dispatcher(core, renderer, channels),
+        dispatcher=Dispatcher(core, renderer, channels, limits=limits),
         channels=channels,
         ticker=Ticker(core),
-        telegram=telegram,
+        telegram=wiring.telegram,
+        wiring=wiring,
+        platforms=chosen,
     )
 
 
 async def run(settings: Settings, console: bool) -> None:
-    app = bootstrap(settings, telegram=TelegramSettings.from_env())
+    app = bootstrap(settings, telegram=TelegramSettings.from_env(), console_input=console)
+    await serve(app)
+
+
+async def serve(
+    app: App, stop: asyncio.Event | None = None, *, platforms: tuple[Platform, ...] = PLATFORMS
+) -> None:
+    """Serve until ``stop`` is set (by default: SIGTERM or SIGINT), then close everything.
+
+    Every configured platform's inbound adapter is mounted on the web app and started; one
+    that cannot start is logged and the others go on. Unconfigured ones are named in the log.
+    """
+    settings = app.wiring.settings
     await upgrade(app.core.db)
     web_app = build_web_app(app.core)
-    telegram = _telegram_bot(app, web_app)
+    inbound: list[tuple[str, Inbound]] = []
+    for platform in platforms:
+        if platform not in app.platforms:
+            log.info("%s: not started (%s not set)", platform.name, platform.needs)
+            continue
+        adapter = platform.inbound(app.wiring, app.bot) if platform.inbound is not None else None
+        if adapter is None:
+            log.info("%s: sending", platform.name)
+            continue
+        adapter.mount(web_app)
+        inbound.append((platform.name, adapter))
     # on stop, requests in flight get a few seconds, not aiohttp's default minute
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
@@ -105,14 +126,14 @@ async def run(settings: Settings, console: bool) -> None:
     log.info("database: %s", settings.database_url.split("@")[-1])
     try:
         async with contextlib.AsyncExitStack() as adapters:
-            if telegram is None:
-                log.info("Telegram adapter not started: TELEGRAM_BOT_TOKEN is not set")
-            else:
+            for name, adapter in inbound:
                 try:
-                    await adapters.enter_async_context(telegram.running())
+                    await adapters.enter_async_context(adapter.running())
                 except Exception as exc:
-                    log.error("Telegram adapter not started: %s", exc)
-            await _serve(app, console)
+                    log.error("%s: not started: %s", name, exc)
+                else:
+                    log.info("%s: receiving and sending", name)
+            await _serve(app, stop)
     finally:
         await runner.cleanup()
         await close_all(app.channels)
@@ -130,28 +151,15 @@ async def close_verifiers(core: Core) -> None:
             await close()
 
 
-def _telegram_bot(app: App, web_app: web.Application) -> TelegramBot | None:
-    """The Telegram bot when a token is set; in webhook mode its route joins the web app."""
-    if not app.telegram.bot_token:
-        return None
-    telegram = TelegramBot(app.bot, app.telegram)
-    if app.telegram.webhook_url:
-        add_telegram_webhook(web_app, app.telegram.secret(), telegram.feed)
-    return telegram
-
-
-async def _serve(app: App, console: bool) -> None:
-    stop = asyncio.Event()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
-    for line in describe(app.channels):
-        log.info(line)
+async def _serve(app: App, stop: asyncio.Event | None) -> None:
+    if stop is None:
+        stop = asyncio.Event()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
     # Catch up first: deadlines, expiries and reminders that fell due while gomflow was down.
     await app.ticker.tick()
     app.ticker.start()
     tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox")]
-    if console:
-        tasks.append(asyncio.create_task(_console(app), name="console"))
     try:
         await stop.wait()
         log.info("stopping")
@@ -161,26 +169,6 @@ async def _serve(app: App, console: bool) -> None:
             task.cancel()
         # let them unwind (a claim in progress rolls back) before their database closes
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _console(app: App) -> None:
-    await ConsoleChat(app.bot, lambda text: print(text, flush=True)).run(_stdin_lines())
-    log.info("console input ended; still serving HTTP (Ctrl-C to stop)")
-
-
-async def _stdin_lines() -> AsyncIterator[str]:
-    """Terminal lines, read on a daemon thread so a blocked read never holds up shutdown."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str] = asyncio.Queue()
-
-    def read() -> None:
-        for line in sys.stdin:
-            loop.call_soon_threadsafe(queue.put_nowait, line)
-        loop.call_soon_threadsafe(queue.put_nowait, "")
-
-    threading.Thread(target=read, name="console-input", daemon=True).start()
-    while line := await queue.get():
-        yield line
 
 
 DEMO_SCRIPT = """
@@ -307,7 +295,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="verify the database's invariants (read-only); exit 1 on a violation")
     gom = sub.add_parser("gom", help="GOM accounts")
     gom.add_argument("action", choices=["add"])
-    gom.add_argument("channel", choices=["telegram", "discord", "whatsapp", "sms", "email", "console"])
+    gom.add_argument("channel", choices=[p.name for p in PLATFORMS])
     gom.add_argument("external_id", help="the platform's id: Telegram user id, phone number, address…")
     gom.add_argument("name")
     return top

@@ -40,20 +40,6 @@ class ChannelLimits:
     per_group: Rate | None = None  # one group chat, channel or mailing list
 
 
-# Each platform's published limits.
-DEFAULT_LIMITS: dict[str, ChannelLimits] = {
-    # Bot API FAQ: about 30 messages per second overall, 1 per second per chat, 20 per minute per group
-    "telegram": ChannelLimits(Rate(30, 1), Rate(1, 1), Rate(20, 60)),
-    # 50 requests per second globally; message creation is limited to 5 per 5 s per channel
-    "discord": ChannelLimits(Rate(50, 1), Rate(5, 5), Rate(5, 5)),
-    # a long-code number sends 1 SMS segment per second; WhatsApp starts at 80 messages per second
-    "sms": ChannelLimits(Rate(1, 1), Rate(1, 1), Rate(1, 1)),
-    "whatsapp": ChannelLimits(Rate(80, 1), Rate(1, 1), Rate(1, 1)),
-    # SMTP relays vary; a cautious default that common providers accept
-    "email": ChannelLimits(Rate(10, 1), Rate(1, 1), Rate(1, 1)),
-    "console": ChannelLimits(),
-}
-
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
@@ -68,12 +54,13 @@ def parse_rate(text: str) -> Rate | None:
     return Rate(int(match.group(1)), float(match.group(2)) * _UNIT_SECONDS[match.group(3)])
 
 
-def limits_from(text: str, base: Mapping[str, ChannelLimits] = DEFAULT_LIMITS) -> dict[str, ChannelLimits]:
-    """Apply overrides like ``telegram=30/1s,1/1s,20/60s;discord=100/1s`` to the defaults.
+def limits_from(text: str, base: Mapping[str, ChannelLimits] | None = None) -> dict[str, ChannelLimits]:
+    """Apply overrides like ``telegram=30/1s,1/1s,20/60s;discord=100/1s`` to ``base``.
 
-    The three rates are overall, per chat and per group; omitted ones keep their default.
+    ``base`` is each platform's published limits (``platforms.rate_limits()``). The three
+    rates are overall, per chat and per group; omitted ones keep their base value.
     """
-    limits = dict(base)
+    limits = dict(base or {})
     for part in filter(None, (p.strip() for p in text.split(";"))):
         channel, sep, rates = part.partition("=")
         if not sep:

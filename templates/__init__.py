@@ -3,7 +3,8 @@
 ``templates/<message>/plain.txt.j2`` is the fallback every channel can use; a channel
 may have its own variant (``telegram.html.j2``, ``discord.md.j2``, ``sms.txt.j2``,
 ``email.html.j2``). The file's middle suffix says how the text is marked up, and so
-how user-provided values are escaped.
+how user-provided values are escaped. Which variants a channel tries, best first, is
+part of its platform's description (``platforms.py``) and handed to ``JinjaRenderer``.
 """
 
 from __future__ import annotations
@@ -19,16 +20,7 @@ from core.render import Markup, Rendered
 
 HERE = Path(__file__).parent
 
-# Variants tried for each channel, best first.
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "telegram": ("telegram.html", "plain.txt"),
-    "discord": ("discord.md", "plain.txt"),
-    "sms": ("sms.txt", "plain.txt"),
-    "whatsapp": ("whatsapp.txt", "sms.txt", "plain.txt"),
-    "email": ("email.txt", "plain.txt"),
-    "email_html": ("email.html",),
-    "console": ("console.txt", "plain.txt"),
-}
+PLAIN = ("plain.txt",)  # what a channel without variants of its own renders
 _MARKUP: dict[str, Markup] = {"html": "html", "md": "markdown", "txt": "plain"}
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>\[\]()#-])")
 
@@ -43,7 +35,8 @@ def escape_markdown(value: object) -> str:
 
 
 class JinjaRenderer:
-    def __init__(self, root: Path = HERE) -> None:
+    def __init__(self, variants: Mapping[str, tuple[str, ...]] | None = None, root: Path = HERE) -> None:
+        self._variants = dict(variants or {})
         self._env = Environment(
             loader=FileSystemLoader(root),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
@@ -56,7 +49,7 @@ class JinjaRenderer:
         self._env.filters["md"] = escape_markdown
 
     def render(self, template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
-        for variant in VARIANTS.get(channel, ("plain.txt",)):
+        for variant in self._variants.get(channel, PLAIN):
             try:
                 compiled = self._env.get_template(f"{template}/{variant}.j2")
             except TemplateNotFound:

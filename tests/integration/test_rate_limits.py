@@ -16,6 +16,7 @@ from core.db.migrate import upgrade
 from core.db.models import Identity
 from core.render import Rendered
 from main import App, bootstrap
+from platforms import rate_limits
 from tests.conftest import buyer
 from tests.fakes.crowd import deliver_all, outbox_counts
 
@@ -99,7 +100,7 @@ async def test_chats_and_groups_each_get_no_more_than_their_own_ceiling(live_app
 def test_rates_are_read_from_configuration() -> None:
     assert parse_rate("20/60s") == Rate(20, 60) == parse_rate("20/1m")
     assert parse_rate("-") is None
-    limits = limits_from("telegram=100/1s;discord=,,2/10s")
+    limits = limits_from("telegram=100/1s;discord=,,2/10s", rate_limits())
     assert limits["telegram"].overall == Rate(100, 1) and limits["telegram"].per_group == Rate(20, 60)
     assert limits["discord"].overall is None and limits["discord"].per_group == Rate(2, 10)
     with pytest.raises(ValueError, match="not a rate"):

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EDGE_LIBRARIES = {"telegram", "discord", "twilio", "jinja2", "apscheduler", "aiohttp"}
 RULES: dict[str, set[str]] = {
-    "core": EDGE_LIBRARIES | {"bots", "channels", "scheduler", "web", "templates", "main"},
-    "channels": {"bots", "web"},
-    "bots": {"channels", "web", "scheduler"},
+    "core": EDGE_LIBRARIES | {"bots", "channels", "scheduler", "web", "templates", "main", "platforms"},
+    "channels": {"bots", "web", "platforms"},
+    "bots": {"channels", "web", "scheduler", "platforms"},
 }
 
 

@@ -20,7 +20,8 @@ from core.views import (
     VariantView,
     WaitlistView,
 )
-from templates import HERE, VARIANTS, JinjaRenderer, escape_markdown, progress_bar
+from platforms import template_variants
+from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.payment_template_cases import PAYMENT_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
@@ -33,7 +34,7 @@ DEADLINE = "Tue 01 Dec 2026, 20:00 +08"
 
 @pytest.fixture(scope="module")
 def renderer() -> JinjaRenderer:
-    return JinjaRenderer()
+    return JinjaRenderer(template_variants())
 
 
 @dataclass(frozen=True)
@@ -428,7 +429,8 @@ def test_channel_without_its_own_variant_falls_back_to_plain_text(
 
 
 def test_every_channel_except_html_email_can_fall_back_to_plain_text() -> None:
-    assert {c for c, variants in VARIANTS.items() if variants[-1] != "plain.txt"} == {"email_html"}
+    variants = template_variants()
+    assert {c for c, tried in variants.items() if tried[-1] != "plain.txt"} == {"email_html"}
 
 
 @pytest.mark.parametrize("name", ["no_such_template", "_shared", "../templates/error", ""])

@@ -1,0 +1,238 @@
+"""The chat platforms gomflow speaks, each described once.
+
+A ``Platform`` says what turns it on (its settings), how its outbound ``Channel`` is
+built, how fast it may send (its rate limits), which template variants render for it,
+and, where gomflow also listens on it, its inbound adapter and how a GOM's group on it is
+verified. ``gomflow run`` and ``bootstrap()`` loop over ``PLATFORMS``; none is special-
+cased. Adding a platform is a folder in ``bots/``, a file in ``channels/``, template
+variants and one entry below (see docs/platforms.md).
+
+This module is part of the composition root, beside ``main.py``: it imports bots,
+channels and web, and nothing in ``core/`` imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+
+from bots.commands import BotContext
+from bots.console import ConsoleChat
+from bots.telegram.adapter import TelegramBot
+from bots.telegram.verify import TelegramVerifier
+from channels.base import Channel
+from channels.console import ConsoleChannel
+from channels.discord import DiscordChannel
+from channels.discord_verify import DiscordVerifier
+from channels.email import EmailChannel
+from channels.limits import ChannelLimits, Rate
+from channels.telegram import TelegramChannel
+from channels.twilio import TwilioChannel
+from core.config import Settings, TelegramSettings
+from core.verification import ChannelVerifier
+from web.telegram import add_telegram_webhook
+
+log = logging.getLogger("gomflow")
+
+
+class Inbound(Protocol):
+    """A platform's inbound adapter: what gomflow runs to hear from people on it."""
+
+    def mount(self, web_app: web.Application) -> None:
+        """Add the adapter's routes (a webhook) to the web app; called before it serves."""
+        ...
+
+    def running(self) -> AbstractAsyncContextManager[object]:
+        """Start taking messages on entry (connect, catch up, poll or listen); stop on exit.
+
+        Raises on entry when the platform cannot be reached; ``gomflow run`` then logs it
+        and serves the other platforms.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a platform's factories are built from: the settings and the process's console."""
+
+    settings: Settings
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    write: Callable[[str], None] = print  # where the console's messages are printed
+    console_input: bool = False  # whether the terminal is read as a console chat
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    needs: str  # the settings that turn it on, named in the log when they are missing
+    configured: Callable[[Wiring], bool]
+    channel: Callable[[Wiring], Channel]  # the outbox's transport
+    limits: ChannelLimits  # the platform's published sending limits (GOMFLOW_RATE_LIMITS overrides)
+    # render target → template variants, best first (templates/<message>/<variant>.j2)
+    templates: Mapping[str, tuple[str, ...]]
+    inbound: Callable[[Wiring, BotContext], Inbound | None] | None = None
+    verifier: Callable[[Wiring], ChannelVerifier] | None = None
+
+
+class TelegramInbound:
+    """The Telegram bot; in webhook mode its route joins the web app."""
+
+    def __init__(self, wiring: Wiring, bot: BotContext) -> None:
+        self._settings = wiring.telegram
+        self.bot = TelegramBot(bot, wiring.telegram)
+
+    def mount(self, web_app: web.Application) -> None:
+        if self._settings.webhook_url:
+            add_telegram_webhook(web_app, self._settings.secret(), self.bot.feed)
+
+    def running(self) -> AbstractAsyncContextManager[object]:
+        return self.bot.running()
+
+
+class ConsoleInput:
+    """The terminal as a chat: each line typed is a console message."""
+
+    def __init__(self, wiring: Wiring, bot: BotContext) -> None:
+        self._bot = bot
+
+    def mount(self, web_app: web.Application) -> None:
+        """The console has no route."""
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[ConsoleInput]:
+        task = asyncio.create_task(self._read(), name="console")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _read(self) -> None:
+        await ConsoleChat(self._bot, lambda text: print(text, flush=True)).run(_stdin_lines())
+        log.info("console input ended; still serving HTTP (Ctrl-C to stop)")
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    """Terminal lines, read on a daemon thread so a blocked read never holds up shutdown."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, "")
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    while line := await queue.get():
+        yield line
+
+
+def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
+    """SMS and WhatsApp: one Twilio account, a sender number each."""
+
+    def configured(w: Wiring) -> bool:
+        s = w.settings
+        return bool(s.twilio_account_sid and s.twilio_auth_token and sender(s))
+
+    def channel(w: Wiring) -> Channel:
+        s = w.settings
+        return TwilioChannel(name, s.twilio_account_sid, s.twilio_auth_token, sender(s), s.twilio_api_base)
+
+    variants = {"sms": ("sms.txt", "plain.txt"), "whatsapp": ("whatsapp.txt", "sms.txt", "plain.txt")}
+    return Platform(
+        name=name,
+        needs=f"TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_{name.upper()}_FROM",
+        configured=configured,
+        channel=channel,
+        # a long-code number sends 1 SMS segment per second; WhatsApp starts at 80 messages per second
+        limits=(
+            ChannelLimits(Rate(1, 1), Rate(1, 1), Rate(1, 1))
+            if name == "sms"
+            else ChannelLimits(Rate(80, 1), Rate(1, 1), Rate(1, 1))
+        ),
+        templates={name: variants[name]},
+    )
+
+
+def _email_channel(w: Wiring) -> Channel:
+    s = w.settings
+    return EmailChannel(
+        s.smtp_host,
+        s.smtp_port,
+        s.smtp_from,
+        username=s.smtp_username,
+        password=s.smtp_password,
+        start_tls=s.smtp_starttls,
+    )
+
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform(
+        name="console",
+        needs="nothing",
+        configured=lambda w: True,
+        channel=lambda w: ConsoleChannel(w.write),
+        limits=ChannelLimits(),
+        templates={"console": ("console.txt", "plain.txt")},
+        inbound=lambda w, bot: ConsoleInput(w, bot) if w.console_input else None,
+    ),
+    Platform(
+        name="telegram",
+        needs="TELEGRAM_BOT_TOKEN",
+        configured=lambda w: bool(w.telegram.bot_token),
+        channel=lambda w: TelegramChannel(w.telegram),
+        # Bot API FAQ: about 30 messages per second overall, 1 per second per chat, 20 per minute per group
+        limits=ChannelLimits(Rate(30, 1), Rate(1, 1), Rate(20, 60)),
+        templates={"telegram": ("telegram.html", "plain.txt")},
+        inbound=TelegramInbound,
+        verifier=lambda w: TelegramVerifier(w.telegram),
+    ),
+    Platform(
+        name="discord",
+        needs="DISCORD_BOT_TOKEN",
+        configured=lambda w: bool(w.settings.discord_bot_token),
+        channel=lambda w: DiscordChannel(w.settings.discord_bot_token, w.settings.discord_api_base),
+        # 50 requests per second globally; message creation is limited to 5 per 5 s per channel
+        limits=ChannelLimits(Rate(50, 1), Rate(5, 5), Rate(5, 5)),
+        templates={"discord": ("discord.md", "plain.txt")},
+        verifier=lambda w: DiscordVerifier(w.settings.discord_bot_token, w.settings.discord_api_base),
+    ),
+    _twilio("sms", lambda s: s.twilio_sms_from),
+    _twilio("whatsapp", lambda s: s.twilio_whatsapp_from),
+    Platform(
+        name="email",
+        needs="SMTP_HOST and SMTP_FROM",
+        configured=lambda w: bool(w.settings.smtp_host and w.settings.smtp_from),
+        channel=_email_channel,
+        # SMTP relays vary; a cautious default that common providers accept
+        limits=ChannelLimits(Rate(10, 1), Rate(1, 1), Rate(1, 1)),
+        templates={"email": ("email.txt", "plain.txt"), "email_html": ("email.html",)},
+    ),
+)
+
+
+def configured(wiring: Wiring, platforms: tuple[Platform, ...] = PLATFORMS) -> list[Platform]:
+    """The platforms whose settings are present; each one left out says why in the log."""
+    chosen = []
+    for platform in platforms:
+        if platform.configured(wiring):
+            chosen.append(platform)
+        else:
+            log.info("%s: not started (%s not set)", platform.name, platform.needs)
+    return chosen
+
+
+def rate_limits(platforms: tuple[Platform, ...] = PLATFORMS) -> dict[str, ChannelLimits]:
+    return {p.name: p.limits for p in platforms}
+
+
+def template_variants(platforms: tuple[Platform, ...] = PLATFORMS) -> dict[str, tuple[str, ...]]:
+    return {target: variants for p in platforms for target, variants in p.templates.items()}

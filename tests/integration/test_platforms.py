@@ -1,0 +1,189 @@
+"""``gomflow run`` starts every configured platform through the registry, and only those."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bots.commands import BotContext
+from channels.console import ConsoleChannel
+from channels.limits import ChannelLimits
+from core.config import Settings, TelegramSettings
+from core.db.migrate import upgrade
+from core.services import broadcasts
+from main import App, bootstrap, serve
+from platforms import PLATFORMS, Platform, Wiring
+from tests.conftest import gom, open_go
+from tests.fakes.crowd import outbox_counts, seed_buyers
+from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
+from tests.fakes.discord_api import FakeDiscordAPI
+from tests.fakes.telegram_api import FakeTelegram
+
+TELEGRAM_CHAT = 7_000_000
+DISCORD_USER = 10**17
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
+    """The condition itself, re-checked; generous, since a busy machine is slow, not wrong."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def serving(app: App, platforms: tuple[Platform, ...] = PLATFORMS) -> AsyncIterator[None]:
+    """``gomflow run``'s serving loop, stopped by an event instead of a signal."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, platforms=platforms))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+async def test_run_starts_every_configured_platform_through_the_registry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram and Discord are configured against the loopback fakes: Telegram's adapter
+    polls for updates, and a broadcast reaches a buyer on each platform's transport."""
+    telegram, discord = FakeTelegram(), FakeDiscordAPI()
+    await telegram.start()
+    await discord.start()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/run.db",
+        http_port=0,
+        discord_bot_token=DISCORD_TOKEN,
+        discord_api_base=discord.base_url,
+    )
+    app = bootstrap(
+        settings,
+        write=lambda _: None,
+        telegram=TelegramSettings(bot_token=telegram.token, api_base_url=telegram.base_url),
+    )
+    try:
+        assert [p.name for p in app.platforms] == ["console", "telegram", "discord"]
+        assert set(app.channels) == {"console", "telegram", "discord"}
+        await upgrade(app.core.db)
+        await open_go(app)
+        await seed_buyers(app.core, "SVT-FML", 1, "telegram", lambda i: str(TELEGRAM_CHAT + i))
+        await seed_buyers(app.core, "SVT-FML", 1, "discord", lambda i: str(DISCORD_USER + i))
+        gina = await gom(app)
+        await broadcasts.prepare_broadcast(
+            app.core.uow(), gina, "SVT-FML", "all", "Restock!", confirm_over=10
+        )
+        with caplog.at_level(logging.INFO, logger="gomflow"):
+            async with serving(app):
+                await telegram.wait_until(lambda: bool(telegram.calls_to("getUpdates")))
+                await wait_for(lambda: _sent(app))
+        to_telegram = telegram.calls_to("sendMessage", TELEGRAM_CHAT)
+        assert len(to_telegram) == 1 and "Restock!" in to_telegram[0].params["text"]
+        assert [channel for channel, content in discord.delivered if "Restock!" in content] == [
+            f"dm{DISCORD_USER}"
+        ]
+        assert "telegram: receiving and sending" in caplog.messages
+        assert "discord: sending" in caplog.messages
+    finally:
+        await telegram.stop()
+        await discord.stop()
+
+
+async def _sent(app: App) -> bool:
+    counts = await outbox_counts(app.core)
+    return counts.get("sent", 0) == 2 and set(counts) == {"sent"}
+
+
+async def test_an_unconfigured_platform_is_skipped_with_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/run.db", http_port=0)
+    app = bootstrap(settings, write=lambda _: None)
+    assert set(app.channels) == {"console"} and not app.core.channel_verifiers
+    with caplog.at_level(logging.INFO, logger="gomflow"):
+        async with serving(app):
+            await wait_for(lambda: _logged(caplog, "email: not started"))
+    assert "telegram: not started (TELEGRAM_BOT_TOKEN not set)" in caplog.messages
+    assert "discord: not started (DISCORD_BOT_TOKEN not set)" in caplog.messages
+    assert (
+        "sms: not started (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_SMS_FROM not set)"
+        in caplog.messages
+    )
+    assert "email: not started (SMTP_HOST and SMTP_FROM not set)" in caplog.messages
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, start: str) -> bool:
+    return any(m.startswith(start) for m in caplog.messages)
+
+
+class Probe:
+    """A new platform's inbound adapter, as small as the protocol allows; it notes its life."""
+
+    def __init__(self, wiring: Wiring, bot: BotContext) -> None:
+        self.events: list[str] = []
+        PROBES.append(self)
+
+    def mount(self, web_app: web.Application) -> None:
+        self.events.append("mounted")
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Probe]:
+        self.events.append("started")
+        try:
+            yield self
+        finally:
+            self.events.append("stopped")
+
+
+PROBES: list[Probe] = []
+
+
+async def test_a_new_platform_is_one_registry_entry(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A platform added to the registry is wired like the others: channel, limits, template
+    variants, inbound adapter mounted, started and stopped; a broken one does not stop the rest."""
+
+    def broken(wiring: Wiring, bot: BotContext) -> Probe:
+        probe = Probe(wiring, bot)
+        probe.running = _refuses  # type: ignore[method-assign]
+        return probe
+
+    probe = Platform(
+        name="probe",
+        needs="PROBE_TOKEN",
+        configured=lambda w: True,
+        channel=lambda w: replace_name(ConsoleChannel(w.write), "probe"),
+        limits=ChannelLimits(),
+        templates={"probe": ("console.txt", "plain.txt")},
+        inbound=Probe,
+    )
+    flaky = replace(probe, name="flaky", inbound=broken, templates={})
+    platforms = (*PLATFORMS, probe, flaky)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/run.db", http_port=0)
+    app = bootstrap(settings, write=lambda _: None, platforms=platforms)
+    PROBES.clear()
+    assert {"probe", "flaky"} <= set(app.channels)
+    assert app.bot.renderer.render("error", "probe", {"message": "x"}).text == "⚠️ x"
+    with caplog.at_level(logging.INFO, logger="gomflow"):
+        async with serving(app, platforms):
+            await wait_for(lambda: _logged(caplog, "probe: receiving and sending"))
+    assert [p.events for p in PROBES] == [["mounted", "started", "stopped"], ["mounted"]]
+    assert any(m.startswith("flaky: not started: unreachable") for m in caplog.messages)
+
+
+def replace_name(channel: ConsoleChannel, name: str) -> ConsoleChannel:
+    channel.name = name
+    return channel
+
+
+@asynccontextmanager
+async def _refuses() -> AsyncIterator[None]:
+    raise ConnectionError("unreachable")
+    yield
