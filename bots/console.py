@@ -2,6 +2,9 @@
 
 ``/as gom alice`` or ``/as buyer bob`` switches who is speaking; a number picks one of
 the buttons under the last reply. Everything else goes through the command table.
+In numbered mode the console behaves as a platform without buttons (SMS, WhatsApp):
+buttons are written as "Reply 1 for …" and the menu is kept in the database
+(``bots.numbered``), not in this object.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 from bots.chat import Button, ChatReply, ChatRequest
 from bots.commands import BotContext
 from bots.dispatch import handle
+from bots.numbered import handle_numbered
 from core.errors import GomflowError
 from core.services.accounts import identify, register_gom
 
@@ -21,9 +25,15 @@ HELP = "Switch who you are with /as gom NAME or /as buyer NAME, then type comman
 
 class ConsoleChat:
     def __init__(
-        self, bot: BotContext, write: Callable[[str], None], export_dir: Path = Path("exports")
+        self,
+        bot: BotContext,
+        write: Callable[[str], None],
+        export_dir: Path = Path("exports"),
+        *,
+        numbered: bool = False,
     ) -> None:
         self._bot = bot
+        self._numbered = numbered
         self._write = write
         self._export_dir = export_dir
         self.speaker: str | None = None
@@ -44,7 +54,7 @@ class ConsoleChat:
         if self.speaker is None:
             self._write(HELP)
             return
-        if text.isdigit() and 1 <= int(text) <= len(self._buttons):
+        if not self._numbered and text.isdigit() and 1 <= int(text) <= len(self._buttons):
             button = self._buttons[int(text) - 1]
             if button.url:
                 self._write(f"(opens {button.url})")
@@ -58,7 +68,10 @@ class ConsoleChat:
             handle=self.speaker,
             chat_id=self.speaker,
         )
-        self._show(await handle(self._bot, request))
+        if self._numbered:
+            self._show(await handle_numbered(self._bot, request))
+        else:
+            self._show(await handle(self._bot, request))
 
     async def _switch(self, words: list[str]) -> None:
         if len(words) != 2 or words[0].lower() not in {"gom", "buyer"}:

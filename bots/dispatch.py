@@ -25,7 +25,10 @@ log = logging.getLogger(__name__)
 FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof}
 
 
-async def handle(bot: BotContext, request: ChatRequest) -> ChatReply:
+async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = None) -> ChatReply:
+    """Answer one request. ``actor`` is its sender when the adapter already looked them up
+    for this update (each update identifies its sender once); otherwise it is done here."""
+
     def refuse(message: str) -> ChatReply:
         return render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
 
@@ -34,7 +37,10 @@ async def handle(bot: BotContext, request: ChatRequest) -> ChatReply:
             f"That message is too long ({len(request.text):,} characters; the limit is {MAX_TEXT:,})."
         )
     try:
-        actor = await identify(bot.core.uow(), request.channel, request.user_id, request.name, request.handle)
+        if actor is None:
+            actor = await identify(
+                bot.core.uow(), request.channel, request.user_id, request.name, request.handle
+            )
         return await _route(bot, request, actor)
     except GomflowError as refusal:
         return refuse(refusal.message)

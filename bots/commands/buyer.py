@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bots.chat import Button, ChatReply
 from bots.commands.args import need
 from bots.commands.table import Call, command, commands_for
+from core.choices import OrderChoice, OrderChoices
 from core.quantities import parse_line_pairs
 from core.services import ordering, reports, waitlist
-from core.status import GOStatus
-from core.views import GroupOrderView
 
 
 @command("start", "", "Say hello and see what gomflow can do")
@@ -34,7 +35,8 @@ async def browse(call: Call) -> ChatReply:
 async def go(call: Call) -> ChatReply:
     need(call.args, 1, "/go CODE")
     card = await reports.visible_card(call.reader(), call.actor, call.args[0])
-    return call.reply("go_card", go=card, buttons=order_buttons(card))
+    choices = await ordering.choices_for(call.reader(), card, call.actor.user_id)
+    return call.reply("go_card", go=card, buttons=order_buttons(choices))
 
 
 @command("order", "CODE ITEM QTY [ITEM QTY …]", "Order items, e.g. /order SVT-FML ALB:A 2")
@@ -97,16 +99,23 @@ async def waitlist_(call: Call) -> ChatReply:
     return call.reply("waitlist_joined", entry=entry)
 
 
-def order_buttons(card: GroupOrderView) -> list[list[Button]]:
-    """One button per item or version that still has room; one-tap order of a single unit."""
-    if card.status != GOStatus.OPEN:
-        return []
+def one_unit(choices: OrderChoices, choice: OrderChoice) -> tuple[str, str]:
+    """A button that orders one unit of ``choice`` by command, on any platform."""
+    return f"Order 1 × {choice.label}", f"/order {choices.go.code} {choice.token} 1"
+
+
+def order_buttons(
+    choices: OrderChoices,
+    button: Callable[[OrderChoices, OrderChoice], tuple[str, str]] = one_unit,
+) -> list[list[Button]]:
+    """One button per item or version this buyer may still order, for every platform.
+
+    Which choices have room (open, before the deadline, capacity, stock, the buyer's own
+    limit) is decided by ``core.choices``; ``button`` only says what a button reads and
+    runs (a one-unit ``/order`` by default, a tap-to-order step on Telegram).
+    """
     rows: list[list[Button]] = []
-    for item in card.items:
-        choices = [(f"{item.code}:{v.code}", f"{item.name} ({v.name})", v.left) for v in item.variants] or [
-            (item.code, item.name, item.left)
-        ]
-        for token, label, left in choices:
-            if left is None or left > 0:
-                rows.append([Button(f"Order 1 × {label}"[:60], command=f"/order {card.code} {token} 1")])
-    return rows[:20]
+    for choice in choices.orderable[:20]:
+        label, runs = button(choices, choice)
+        rows.append([Button(label[:60], command=runs)])
+    return rows

@@ -50,13 +50,13 @@ from bots.commands import COMMANDS, Audience, BotContext
 from bots.dispatch import handle
 from bots.telegram import codec, files
 from bots.telegram.render import MAX_CAPTION, Outgoing, render
-from bots.telegram.tap_order import card_rows, handle_tap
+from bots.telegram.tap_order import Sender, card_rows, handle_tap, load_choices
 from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
 from core import inbound
 from core.config import TelegramSettings
 from core.errors import GomflowError
-from core.services import reports, telegram_payments
-from core.services.accounts import identify, mark_unreachable
+from core.services import telegram_payments
+from core.services.accounts import Actor, identify, mark_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -279,9 +279,10 @@ class TelegramBot:
         )
         if incoming is None or (not private and incoming.command is None):
             return  # another bot's command, or group chatter
-        await self._ensure_menu(incoming)
-        reply = await handle(self.bot, incoming.request)
-        await self._send(incoming.chat_id, await self._render(incoming, reply))
+        actor = await self._identify(incoming)  # once per update: the menu, the command, the card
+        await self._ensure_menu(incoming, actor)
+        reply = await handle(self.bot, incoming.request, actor)
+        await self._send(incoming.chat_id, await self._render(incoming, reply, actor))
 
     async def _on_pre_checkout(self, query: PreCheckoutQuery) -> None:
         """Yes only while the order may still be paid exactly so; always answered in time."""
@@ -363,27 +364,36 @@ class TelegramBot:
                 and (incoming := from_tap(update, payload[2:], in_chat_payments=self.in_chat_payments))
                 is not None
             ):
-                reply = await handle(self.bot, incoming.request)
+                actor = await self._identify(incoming)
+                reply = await handle(self.bot, incoming.request, actor)
                 if reply.alert:
-                    await self._answer(query, (await self._render(incoming, reply)).alert_text, alert=True)
+                    alert = (await self._render(incoming, reply, actor)).alert_text
+                    await self._answer(query, alert, alert=True)
                     return
                 await self._answer(query, None)
-                await self._edit(query, await self._render(incoming, reply))
+                await self._edit(query, await self._render(incoming, reply, actor))
             else:
                 await self._answer(query, EXPIRED, alert=True)
         except Exception:  # the outermost boundary of a tap
             log.exception("tap failed: %r", query.data)
             await self._answer(query, OOPS, alert=True)
 
-    async def _render(self, incoming: Incoming, reply: ChatReply) -> Outgoing:
+    async def _identify(self, incoming: Incoming) -> Actor:
+        """The sender of this update; looked up once and handed to everything that needs it."""
+        request = incoming.request
+        return await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
+
+    async def _render(self, incoming: Incoming, reply: ChatReply, actor: Actor) -> Outgoing:
         rows = None
         if not reply.alert and incoming.args and incoming.command in {"go", "start"}:
             try:
-                card = await reports.group_order_card(self.bot.core.reader(), incoming.args[0])
+                choices = await load_choices(self.bot, incoming.args[0], Sender(self.bot, incoming, actor))
             except GomflowError:
-                card = None
-            if card is not None:
-                rows = await card_rows(self.bot, card, private=incoming.private, bot_username=self.username)
+                choices = None
+            if choices is not None:
+                rows = await card_rows(
+                    self.bot, choices, private=incoming.private, bot_username=self.username
+                )
         return await render(
             self.bot.core, reply, private=incoming.private, bot_username=self.username, rows=rows
         )
@@ -542,14 +552,12 @@ class TelegramBot:
         await self._call(0, lambda: bot.set_my_commands(_menu(buyer), scope=BotCommandScopeAllPrivateChats()))
         await self._call(0, lambda: bot.set_my_commands(_menu(group), scope=BotCommandScopeAllGroupChats()))
 
-    async def _ensure_menu(self, incoming: Incoming) -> None:
+    async def _ensure_menu(self, incoming: Incoming, actor: Actor) -> None:
         """A GOM's (or helper's) chat gets the GOM commands; someone who stops being one
         gets the buyers' menu back. Checked on each private message, since helpers come
         and go while the bot runs."""
         if not incoming.private:
             return
-        request = incoming.request
-        actor = await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
         had = self._menus.get(incoming.chat_id, False)
         if had == actor.may_administer:
             return

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.db.models import GroupOrder, Order
+from core.choices import OrderChoices, order_choices
+from core.db.models import BuyerQuota, GroupOrder, Order
 from core.desk import PlaceOrder
 from core.errors import InvalidInput, OrderLocked, PermissionDenied
 from core.lookups import load_order
@@ -16,7 +17,7 @@ from core.services.accounts import Actor, require_admin
 from core.services.waitlist import promote_waitlist
 from core.status import ORDER_LIVE, OrderStatus
 from core.uow import UnitOfWork
-from core.views import OrderView
+from core.views import GroupOrderView, OrderView
 
 
 async def place_order(
@@ -40,6 +41,20 @@ async def place_order(
     return await uow.desk.place(
         PlaceOrder(buyer.user_id, buyer.name, buyer.channel, go_code, tuple(requests), prices, claim)
     )
+
+
+async def choices_for(uow: UnitOfWork, card: GroupOrderView, buyer_id: int | None) -> OrderChoices:
+    """What this buyer may order from ``card`` now (``core.choices``), for every platform.
+
+    The units the buyer already holds are read only when the GO has a per-buyer limit,
+    so offering choices costs nothing beyond the card in the common case.
+    """
+    async with uow:
+        held = None
+        if card.per_buyer_limit is not None and buyer_id is not None:
+            mine = (BuyerQuota.go_id == card.id) & (BuyerQuota.buyer_id == buyer_id)
+            held = await uow.session.scalar(select(BuyerQuota.reserved).where(mine))
+        return order_choices(card, uow.now, int(held or 0))
 
 
 async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: list[LineRequest]) -> OrderView:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
@@ -472,3 +473,61 @@ async def test_a_helper_gets_the_gom_menu_while_the_bot_runs_and_loses_it_when_r
     assert "no longer helps" in await said(fake, GINA, "/helper remove @hana")
     await said(fake, hana, "/help")
     assert "chat:3003" not in fake.commands
+
+
+async def test_a_buyer_at_their_limit_is_offered_no_item_and_the_stepper_stops_at_what_is_left(
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
+) -> None:
+    await open_go(app, cap=10, limit=3)
+    assert "Order placed" in await said(fake, BOB, "/order SVT-FML ALB:A 2")
+    await said(fake, BOB, "/go SVT-FML")
+    await tapped(handled, BOB, 2002, "Fallen Misfit")
+    assert "Quantity: 1 (up to 1)" in fake.last(2002).shown  # 3 per buyer, 2 held
+    assert not any(b["text"] == "➕" for b in fake.last(2002).buttons)
+    await tapped(handled, BOB, 2002, "✅ Order 1")
+    assert "Order placed" in fake.last(2002).shown
+    card = await said(fake, BOB, "/go SVT-FML")
+    assert "SVT-FML" in card
+    assert not any("Faded Mono Life" in b["text"] for b in fake.last(2002).buttons)
+    assert any("Refresh" in b["text"] for b in fake.last(2002).buttons)
+    await said(fake, AMY, "/go SVT-FML")  # another buyer still has both versions
+    assert sum("FML album" in b["text"] for b in fake.last(2003).buttons) == 2
+
+
+async def test_a_sold_out_item_has_no_button_and_a_stale_pick_is_told_so(
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
+) -> None:
+    await open_go(app, cap=10, items=('POB 3 "Photocard" stock=1', 'TOTE 9 "Tote bag"'))
+    await said(fake, BOB, "/go SVT-FML")
+    stale = fake.last(2002)
+    assert "Order placed" in await said(fake, AMY, "/order SVT-FML POB 1")
+    await handled.update(fake.tap(BOB, stale, "Photocard"))
+    alert = fake.answers_to(2002)[-1]
+    assert alert["show_alert"] in ("true", True) and "Photocard is sold out" in alert["text"]
+    labels = [b["text"] for b in fake.last(2002).buttons]
+    assert not any("Photocard" in label for label in labels) and any("Tote bag" in label for label in labels)
+
+
+async def test_an_order_by_command_looks_its_sender_up_once(
+    app: App, fake: FakeTelegram, telegram: TelegramBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A known buyer's /order costs two trips to the order desk: who they are, and the order."""
+    await open_go(app, cap=10)
+    assert "SVT-FML" in await said(fake, BOB, "/go SVT-FML")  # Bob is known from here on
+    desk = app.core.desk
+    trips: list[str] = []
+    real_run, real_place = desk.run, desk.place
+
+    async def run(plan: Any) -> Any:
+        trips.append(getattr(plan, "__qualname__", "run"))
+        return await real_run(plan)
+
+    async def place(command: Any) -> Any:
+        trips.append("place")
+        return await real_place(command)
+
+    monkeypatch.setattr(desk, "run", run)
+    monkeypatch.setattr(desk, "place", place)
+    assert "Order placed" in await said(fake, BOB, "/order SVT-FML ALB:A 1")
+    assert trips.count("place") == 1
+    assert len([t for t in trips if "identify" in t]) == 1, trips

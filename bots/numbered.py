@@ -1,0 +1,110 @@
+"""Numbered menus: a reply's buttons where a platform has none (SMS, WhatsApp, email).
+
+The buttons of a ``ChatReply`` are written under its text as "Reply 1 for …, 2 for …",
+and the commands they stand for are kept as a row of the sender's conversation (DESIGN
+rule 3), so the next message "1" runs the first one even after a restart or on another
+worker. A menu lasts ``MENU_TTL`` and is replaced by the next reply that has buttons; a
+reply without buttons ends it, so a number never runs something the person no longer
+sees. A conversation of another flow (a new GO, a payment proof) is never overwritten:
+while it runs, its own steps take the person's answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bots.chat import ChatReply, ChatRequest
+from bots.commands import BotContext
+from bots.commands.table import render_reply
+from bots.dispatch import handle
+from core.errors import GomflowError
+from core.services.accounts import Actor, identify
+from core.services.conversations import (
+    ConversationState,
+    end_conversation,
+    load_conversation,
+    save_conversation,
+)
+
+MENU_FLOW = "menu"
+MENU_TTL = timedelta(hours=24)
+MAX_OPTIONS = 20  # a text message stays readable
+
+
+def numbered_text(reply: ChatReply) -> tuple[str, list[str]]:
+    """The reply's text with its buttons as numbered options, and the command of each number.
+
+    A link button cannot be run by a number, so it is written out as its address.
+    """
+    commands: list[str] = []
+    options: list[str] = []
+    links: list[str] = []
+    for row in reply.buttons:
+        for button in row:
+            if button.command and len(commands) < MAX_OPTIONS:
+                commands.append(button.command)
+                options.append(f"{len(commands)} for {button.label}")
+            elif button.url:
+                links.append(f"{button.label}: {button.url}")
+    text = reply.text
+    if options:
+        text += "\n\nReply " + ", ".join(options) + "."
+    if links:
+        text += "\n" + "\n".join(links)
+    return text, commands
+
+
+async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
+    """Answer ``request`` for a platform without buttons: a number picks from the last menu."""
+    try:
+        actor = await identify(bot.core.uow(), request.channel, request.user_id, request.name, request.handle)
+        state = await load_conversation(bot.core.reader(), actor.identity_id)
+    except GomflowError as refusal:  # the same polite answer the dispatcher gives
+        return _refusal(bot, request, refusal.message)
+    text = request.text.strip()
+    if state is not None and state.flow == MENU_FLOW and text.lower() == "/cancel":
+        # a menu is not a conversation to leave: /cancel means the command, as elsewhere
+        await end_conversation(bot.core.uow(), actor.identity_id)
+    picked = _pick(state, text, bot.core.clock.now())
+    if picked is not None and not picked.startswith("/"):
+        return _refusal(bot, request, picked)
+    if picked is not None:
+        request = replace(request, text=picked)
+    reply = await handle(bot, request, actor)
+    text, commands = numbered_text(reply)
+    await _remember(bot, actor, commands)
+    return replace(reply, text=text, buttons=[])
+
+
+def _refusal(bot: BotContext, request: ChatRequest, message: str) -> ChatReply:
+    reply = render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
+    return replace(reply, text=numbered_text(reply)[0])
+
+
+def _pick(state: ConversationState | None, text: str, now: datetime) -> str | None:
+    """The command a number stands for (it starts with "/"); the refusal for a number the
+    menu does not have; None when the text is not a pick (then it is handled as typed)."""
+    if not text.isdigit() or state is None or state.flow != MENU_FLOW:
+        return None
+    if datetime.fromisoformat(str(state.data.get("until"))) <= now:
+        return None
+    commands = [str(c) for c in state.data.get("commands", [])]
+    number = int(text)
+    if not 1 <= number <= len(commands):
+        return f"Please reply with a number from 1 to {len(commands)}, or type a command."
+    return commands[number - 1]
+
+
+async def _remember(bot: BotContext, actor: Actor, commands: list[str]) -> None:
+    """Keep this reply's menu as the conversation, unless another flow holds it."""
+    state = await load_conversation(bot.core.reader(), actor.identity_id)
+    if state is not None and state.flow != MENU_FLOW:
+        return
+    if not commands:
+        if state is not None:
+            await end_conversation(bot.core.uow(), actor.identity_id)
+        return
+    until = (bot.core.clock.now() + MENU_TTL).isoformat()
+    menu = ConversationState(MENU_FLOW, "pick", {"commands": commands, "until": until})
+    await save_conversation(bot.core.uow(), actor.identity_id, menu)
