@@ -43,6 +43,7 @@ from core.services.accounts import Actor, require_admin
 from core.services.reports import SPREADSHEET, safe_cell
 from core.services.waitlist import promote_waitlist
 from core.status import ORDER_LIVE, GOStatus, OrderStatus
+from core.transitions import transition
 from core.uow import UnitOfWork
 from core.when import local_text
 
@@ -428,9 +429,7 @@ async def _refund_held(uow: UnitOfWork, order: Order, reason: str) -> None:
     ).all()
     for payment in held:
         # money we hold; the refund row settles it
-        await ledger.compare_and_set(
-            uow, payment, AttemptStatus.HELD, status=AttemptStatus.SUCCEEDED, updated_at=uow.now
-        )
+        await transition(uow, payment, AttemptStatus.SUCCEEDED, actor_id=None, detail=reason)
         uow.session.add(
             Refund(
                 payment_id=payment.id,

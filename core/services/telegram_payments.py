@@ -17,7 +17,7 @@ from core.lookups import load_order
 from core.money import CURRENCIES
 from core.payments.gateway import WebhookEvent
 from core.payments.ledger import Outcome
-from core.payments.status import PAYABLE, AttemptStatus, RequestKind
+from core.payments.status import PAYABLE, AttemptStatus, EventKind, RequestKind
 from core.services.accounts import Actor
 from core.services.payments import UowFactory, methods_of, record_webhook, request_to_pay
 from core.status import OrderStatus
@@ -151,7 +151,7 @@ async def successful_payment(
             WebhookEvent(
                 provider=PROVIDER,
                 event_id=telegram_charge_id,
-                kind="paid",
+                kind=EventKind.PAID,
                 provider_ref=payload,
                 our_reference=payload,
                 amount_minor=total_amount,
