@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from core.errors import InvalidTransition
-
 
 class RequestStatus(StrEnum):
     OPEN = "open"  # waiting for the buyer
@@ -103,9 +101,3 @@ REFUND_TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
     RefundStatus.FAILED: frozenset({RefundStatus.PENDING, RefundStatus.MANUAL}),
     RefundStatus.SUCCEEDED: frozenset(),
 }
-
-
-def check_request_transition(current: str, target: RequestStatus) -> None:
-    allowed = REQUEST_TRANSITIONS[RequestStatus(current)]
-    if target not in allowed:
-        raise InvalidTransition(f"This payment is {current}; it cannot become {target}.")
