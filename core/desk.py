@@ -28,7 +28,7 @@ from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
 from core.errors import AlreadyClaimed, AlreadyHandled, GomflowError, PriceChanged
 from core.inbound import claim_plan, mark_plan
 from core.money import format_money
-from core.orders import view_of
+from core.order_view import view_of
 from core.quantities import LineRequest
 from core.reservations import (
     CatalogueItem,

@@ -21,11 +21,12 @@ marked by ``finish`` after its reply.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,11 +34,46 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db.models import InboundUpdate
 from core.db.raw import Plan, Statement, run_session
 
-if TYPE_CHECKING:
-    from core.desk import OrderDesk
-    from core.uow import UnitOfWork
+T = TypeVar("T")
 
 MAX_ID = 200
+
+
+# This module sits below the order desk and the unit of work (both mark updates through
+# it), so it names what it needs of them as protocols rather than importing them.
+
+
+class PlanRunner(Protocol):
+    """What the order desk offers here: run a plan in its next committed batch."""
+
+    async def run(self, plan: Callable[[datetime], Plan[T]]) -> T: ...
+
+
+class OpenWork(Protocol):
+    """A unit of work's open transaction and its time."""
+
+    @property
+    def session(self) -> AsyncSession: ...
+
+    @property
+    def now(self) -> datetime: ...
+
+
+class WorkWithDesk(Protocol):
+    """A unit of work that can hand plans to the order desk."""
+
+    @property
+    def desk(self) -> PlanRunner: ...
+
+
+class Work(OpenWork, Protocol):
+    """A unit of work still to be entered."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 CLAIM = (
@@ -56,7 +92,7 @@ def claim_plan(source: str, external_id: str, now: datetime) -> Plan[bool]:
     return bool(claimed == 1)
 
 
-async def claim_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool:
+async def claim_delivery(uow: WorkWithDesk, source: str, external_id: str) -> bool:
     """Record a delivery on its own, for adapters whose work commits separately.
 
     Claims go through the order desk, batched with whatever else is being written.
@@ -64,7 +100,7 @@ async def claim_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool
     return bool(await uow.desk.run(lambda now: claim_plan(source, external_id, now)))
 
 
-async def first_delivery(uow: UnitOfWork, source: str, external_id: str) -> bool:
+async def first_delivery(uow: OpenWork, source: str, external_id: str) -> bool:
     """Record ``external_id`` inside the caller's open unit of work; False if already seen.
 
     Call it in the same transaction as the work the delivery causes, so the record and
@@ -141,7 +177,7 @@ def mark_plan(source: str, external_id: str, now: datetime) -> Plan[bool]:
     return bool(marked == 1)
 
 
-async def record(desk: OrderDesk, source: str, updates: Sequence[tuple[str, str]]) -> list[bool]:
+async def record(desk: PlanRunner, source: str, updates: Sequence[tuple[str, str]]) -> list[bool]:
     """Commit updates before they are acknowledged; True for each one not seen before.
 
     One statement per update in one order-desk batch, so a burst costs one transaction.
@@ -151,12 +187,12 @@ async def record(desk: OrderDesk, source: str, updates: Sequence[tuple[str, str]
     return await desk.run(lambda now: record_plan(source, updates, now))
 
 
-async def mark(uow: UnitOfWork, state: Handling) -> bool:
+async def mark(uow: OpenWork, state: Handling) -> bool:
     """Inside ``uow``'s open transaction: mark the update handled; False if it already was."""
     return await run_session(uow.session, mark_plan(state.source, state.external_id, uow.now))
 
 
-async def finish(desk: OrderDesk, state: Handling) -> None:
+async def finish(desk: PlanRunner, state: Handling) -> None:
     """After an update's reply: mark it handled if nothing it did carried the mark (and it
     is not left waiting)."""
     if not state.marked and not state.waiting:
@@ -164,7 +200,7 @@ async def finish(desk: OrderDesk, state: Handling) -> None:
         state.marked = True
 
 
-async def unhandled(uow: UnitOfWork, source: str) -> list[tuple[str, str]]:
+async def unhandled(uow: Work, source: str) -> list[tuple[str, str]]:
     """(external id, payload) of every update received but not handled, in receipt order."""
     async with uow:
         rows = await uow.session.execute(

@@ -56,31 +56,6 @@ async def replace_lines(uow: UnitOfWork, order: Order, lines: list[ResolvedLine]
     order.updated_at = uow.now
 
 
-def view_of(
-    go: GoFacts | GroupOrder, order: PlacedOrder | Order, lines: list[ResolvedLine], buyer: str
-) -> OrderView:
-    """The view of an order just written, built without another query."""
-    return OrderView(
-        number=order.number,
-        go_code=go.code,
-        go_title=go.title,
-        status=order.status,
-        units=order.units,
-        total=format_money(order.total_minor, order.currency),
-        payment_due=local_text(order.payment_due_at, go.timezone),
-        buyer=buyer,
-        lines=[
-            LineView(
-                line.label,
-                line.token,
-                line.quantity,
-                format_money(line.quantity * line.unit_price_minor, order.currency),
-            )
-            for line in lines
-        ],
-    )
-
-
 async def end_order(
     uow: UnitOfWork, order: Order, target: OrderStatus, actor_id: int | None, reason: str = ""
 ) -> None:

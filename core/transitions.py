@@ -6,6 +6,9 @@ only where the row still has the status this transaction read:
 second command that read the same row waits for the first to commit, then matches no
 row and is told what happened ("SVT-FML-3 was already cancelled") instead of releasing
 or paying a second time. The change is audited in the same transaction.
+
+Group orders, orders, waitlist places, payment requests, payment attempts, proofs and
+refunds all change status here and only here, each checked against its own table.
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.db.models import GroupOrder, Order, WaitlistEntry
+from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, Refund, WaitlistEntry
 from core.errors import AlreadyChanged
+from core.payments.status import (
+    ATTEMPT_TRANSITIONS,
+    PROOF_TRANSITIONS,
+    REFUND_TRANSITIONS,
+    REQUEST_TRANSITIONS,
+)
 from core.status import GO_TRANSITIONS, ORDER_TRANSITIONS, WAITLIST_TRANSITIONS, check_transition
 from core.uow import UnitOfWork
 
@@ -38,20 +47,39 @@ LIFECYCLES: dict[type[Any], Lifecycle] = {
     WaitlistEntry: Lifecycle(
         "waitlist", "waitlist place", WAITLIST_TRANSITIONS, lambda _: "Your waitlist place"
     ),
+    PaymentRequest: Lifecycle(
+        "payment_request", "payment", REQUEST_TRANSITIONS, lambda r: f"Payment {r.reference}"
+    ),
+    Payment: Lifecycle("payment", "payment attempt", ATTEMPT_TRANSITIONS, lambda _: "That payment"),
+    PaymentProof: Lifecycle("payment_proof", "proof", PROOF_TRANSITIONS, lambda _: "That proof"),
+    Refund: Lifecycle("refund", "refund", REFUND_TRANSITIONS, lambda _: "That refund"),
 }
 
 
 async def transition(
-    uow: UnitOfWork, row: Any, target: StrEnum, *, actor_id: int | None, detail: str = ""
+    uow: UnitOfWork,
+    row: Any,
+    target: StrEnum,
+    *,
+    actor_id: int | None,
+    detail: str = "",
+    action: str = "status",
+    also: Mapping[str, Any] | None = None,
 ) -> str:
-    """Move ``row`` to ``target`` if nobody moved it first; returns the status it left."""
+    """Move ``row`` to ``target`` if nobody moved it first; returns the status it left.
+
+    ``also`` are columns written in the same statement (a paid time, a reviewer), so they
+    change only if the status does; ``action`` names the audit entry (default "status").
+    """
     model = type(row)
     life = LIFECYCLES[model]
+    if row.id is None:  # written in this transaction and not yet sent: the update needs its id
+        await uow.session.flush()
     current: str = row.status
     check_transition(life.what, life.edges, current, target)
-    values: dict[str, Any] = {"status": target.value}
+    values: dict[str, Any] = {"status": target.value, **(also or {})}
     if hasattr(model, "updated_at"):
-        values["updated_at"] = uow.now
+        values.setdefault("updated_at", uow.now)
     result = await uow.session.execute(
         update(model)
         .where(model.id == row.id, model.status == current)
@@ -68,9 +96,26 @@ async def transition(
         actor_id=actor_id,
         entity=life.entity,
         entity_id=row.id,
-        action="status",
+        action=action,
         from_status=current,
         to_status=target.value,
         detail=detail,
     )
     return current
+
+
+async def transition_all(
+    uow: UnitOfWork, model: type[Any], where: ColumnElement[bool], current: StrEnum, target: StrEnum
+) -> int:
+    """Move every row of ``model`` matching ``where`` that is still ``current`` to ``target``
+    in one compare-and-set statement (say, a request's open attempts when it is voided);
+    returns how many moved. The edge is checked against the table like a single change."""
+    life = LIFECYCLES[model]
+    check_transition(life.what, life.edges, current.value, target)
+    values: dict[str, Any] = {"status": target.value}
+    if hasattr(model, "updated_at"):
+        values["updated_at"] = uow.now
+    result = await uow.session.execute(
+        update(model).where(where, model.status == current.value).values(values)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.payments.status import PAYABLE
+
 
 @dataclass(frozen=True)
 class VariantView:
@@ -86,4 +88,68 @@ class WaitlistView:
     label: str
     quantity: int
     position: int
+    status: str
+
+
+# --- payments ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayView:
+    """Everything a buyer needs to pay one request, in the chat or on the pay page."""
+
+    number: str
+    go_code: str
+    go_title: str
+    kind: str
+    status: str
+    amount: str
+    amount_minor: int
+    currency: str
+    reference: str
+    token: str
+    due: str
+    qr_payload: str | None = None
+    qr_label: str | None = None
+    manual: bool = False
+    gateways: list[tuple[str, str]] = field(default_factory=list)  # (method, label)
+    received: str = ""  # what already arrived for this request, when part of it is paid
+
+    @property
+    def payable(self) -> bool:
+        return self.status in PAYABLE
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    number: str
+    buyer: str
+    order_status: str
+    kind: str
+    amount: str
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentsReport:
+    go_code: str
+    rows: list[PaymentRow]
+    paid_total: str
+    unpaid_total: str
+    paid_count: int
+    unpaid_count: int
+    to_review: list[str]  # one line per pending proof: "TH-1-3 #2 S$22.50 ref DBS123"
+    held: list[str]
+    refunds_to_send: list[str]  # refund due, sent by hand
+    refunds_queued: list[str] = field(default_factory=list)  # refund due, through the gateway
+    overpaid: list[str] = field(default_factory=list)  # refund or credit due
+    review_orders: list[str] = field(default_factory=list)  # orders with a proof to review
+
+
+@dataclass(frozen=True)
+class RefundView:
+    number: str
+    amount: str
+    provider: str
     status: str

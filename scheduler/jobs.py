@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, due, payments
+from core.services import broadcasts, due, refunds
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,13 @@ class Ticker:
             ("announce_milestones", lambda: due.announce_milestones(core.uow())),
             ("announce_statuses", lambda: due.announce_statuses(core.uow())),
             ("release_due_broadcasts", lambda: broadcasts.release_due_broadcasts(core.uow())),
-            ("expire_payment_requests", lambda: payments.expire_due(core.uow())),
+            ("expire_payment_requests", lambda: due.expire_due(core.uow())),
             # items requests are covered by the order's reminder; shipping and adjustments are not
             (
                 "remind_payment_requests",
-                lambda: payments.remind_due(core.uow(), lead, except_kinds=("items",)),
+                lambda: due.remind_due(core.uow(), lead, except_kinds=("items",)),
             ),
-            ("send_pending_refunds", lambda: payments.run_pending_refunds(core.uow, core.payment_gateways)),
+            ("send_pending_refunds", lambda: refunds.run_pending_refunds(core.uow, core.payment_gateways)),
         ]
 
     async def tick(self) -> TickReport:

@@ -19,7 +19,7 @@ from core.errors import DatabaseBusy, GomflowError, NotFound, WebhookRejected
 from core.payments.gateway import PaymentGateway
 from core.payments.qr import qr_png
 from core.services import payments
-from core.services.payments import PayView
+from core.views import PayView
 
 log = logging.getLogger(__name__)
 CORE_KEY = web.AppKey("payments_core", Core)

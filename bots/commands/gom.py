@@ -8,7 +8,7 @@ from bots.commands.newgo_flow import start_newgo_conversation
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.money import parse_amount
-from core.services import accounts, group_orders, payments, reports
+from core.services import accounts, group_orders, refunds, reports
 from core.services.group_orders import NewGroupOrder, NewItem, NewVariant
 from core.when import local_text, timezone_for
 
@@ -86,7 +86,7 @@ async def open_(call: Call) -> ChatReply:
 async def close(call: Call) -> ChatReply:
     need(call.args, 1, "/close CODE")
     outcome = await group_orders.close_group_order(call.uow(), call.actor, call.args[0])
-    await payments.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
+    await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
     card = await reports.group_order_card(call.reader(), call.args[0])
     return call.reply("go_closed", go=card, outcome=outcome)
 
@@ -111,7 +111,7 @@ async def status(call: Call) -> ChatReply:
 async def cancelgo(call: Call) -> ChatReply:
     need(call.args, 1, "/cancelgo CODE")
     await group_orders.cancel_group_order(call.uow(), call.actor, call.args[0])
-    await payments.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
+    await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
     card = await reports.group_order_card(call.reader(), call.args[0])
     return call.reply("go_status_changed", go=card)
 

@@ -11,7 +11,7 @@ from core.errors import GomflowError, PaymentError
 from core.payments import methods
 from core.payments.qr import qr_png
 from core.payments.status import RequestKind
-from core.services import payments, proofs, telegram_payments
+from core.services import due, payments, proofs, refunds, reports, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
 GOM = Audience.GOM
@@ -137,7 +137,7 @@ async def paymethods(call: Call) -> ChatReply:
 @command("payments", "CODE", "Who paid, who has not, totals, proofs to review", audience=GOM)
 async def payments_(call: Call) -> ChatReply:
     need(call.args, 1, "/payments CODE")
-    report = await payments.payments_report(call.reader(), call.actor, call.args[0])
+    report = await reports.payments_report(call.reader(), call.actor, call.args[0])
     buttons = [
         [Button(f"Review {number}", command=f"/proof {number}")] for number in report.review_orders[:10]
     ]
@@ -192,20 +192,20 @@ async def reject(call: Call) -> ChatReply:
 @command("refund", "ORDER [REASON]", "Refund a paid order (through the gateway, or by hand)", audience=GOM)
 async def refund(call: Call) -> ChatReply:
     need(call.args, 1, "/refund ORDER [REASON]")
-    await payments.refund_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
-    await payments.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways, call.args[0])
+    await refunds.refund_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
+    await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways, call.args[0])
     return await _refund_state(call, call.args[0])
 
 
 @command("refunded", "ORDER REFERENCE", "Record a refund you sent by hand", audience=GOM)
 async def refunded(call: Call) -> ChatReply:
     need(call.args, 2, "/refunded ORDER REFERENCE")
-    await payments.confirm_manual_refund(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
+    await refunds.confirm_manual_refund(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
     return await _refund_state(call, call.args[0])
 
 
 async def _refund_state(call: Call, number: str) -> ChatReply:
-    views = await payments.refunds_of(call.reader(), call.actor, number)
+    views = await refunds.refunds_of(call.reader(), call.actor, number)
     return call.reply(
         "refunds_queued",
         number=views[0].number if views else number.upper(),
@@ -217,7 +217,7 @@ async def _refund_state(call: Call, number: str) -> ChatReply:
 @command("remind", "CODE", "Nudge every buyer who has not paid", audience=GOM)
 async def remind(call: Call) -> ChatReply:
     need(call.args, 1, "/remind CODE")
-    count = await payments.remind_unpaid(call.uow(), call.actor, call.args[0])
+    count = await due.remind_unpaid(call.uow(), call.actor, call.args[0])
     return call.reply("reminders_sent", code=call.args[0].upper(), count=count)
 
 
@@ -240,5 +240,5 @@ async def adjust(call: Call) -> ChatReply:
 @command("reconcile", "CODE", "Every payment and its provider reference, as CSV", audience=GOM)
 async def reconcile(call: Call) -> ChatReply:
     need(call.args, 1, "/reconcile CODE")
-    filename, content = await payments.reconciliation_csv(call.reader(), call.actor, call.args[0])
+    filename, content = await reports.reconciliation_csv(call.reader(), call.actor, call.args[0])
     return call.reply("reconciliation_ready", filename=filename, document=Document(filename, content))

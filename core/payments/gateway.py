@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from core.errors import WebhookRejected
 from core.money import CURRENCIES
 from core.payments.amounts import minor_from_decimal
+from core.payments.status import EventKind
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,16 @@ class WebhookEvent:
 
     provider: str
     event_id: str
-    kind: str  # "paid", "expired", "failed", "refunded", "ignored"
+    kind: EventKind
     provider_ref: str | None = None  # the session / invoice / payment request id
     our_reference: str | None = None  # the idempotency key we sent
     amount_minor: int | None = None
     currency: str | None = None
     charge_ref: str | None = None  # what a refund is made against
+
+    def __post_init__(self) -> None:
+        # a kind given as its text ("paid") becomes the enum; an unknown one is refused here
+        object.__setattr__(self, "kind", EventKind(self.kind))
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from core.payments.gateway import (
     WebhookBody,
     WebhookEvent,
 )
+from core.payments.status import EventKind
 
 DEFAULT_BASE = "https://api.hit-pay.com"
-_KINDS = {"completed": "paid", "failed": "failed", "expired": "expired"}
+_KINDS = {"completed": EventKind.PAID, "failed": EventKind.FAILED, "expired": EventKind.EXPIRED}
 
 
 def sign(body: bytes, salt: str) -> str:
@@ -76,7 +77,7 @@ class HitPayRequests:
             WebhookEvent(
                 provider=self.name,
                 event_id=f"{request_id}:{status}",
-                kind=_KINDS.get(status, "ignored"),
+                kind=_KINDS.get(status, EventKind.IGNORED),
                 provider_ref=request_id,
                 our_reference=data.ref("reference_number"),
                 amount_minor=data.decimal_amount("amount", currency),

@@ -8,37 +8,39 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select
 
 from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, Refund
-from core.errors import Conflict, NotFound, OrderLocked
+from core.errors import NotFound, OrderLocked
 from core.lookups import lock_order
 from core.money import CURRENCIES, format_money
 from core.payments.status import (
     PAYABLE,
     AttemptStatus,
+    EventKind,
+    ProofStatus,
     RefundStatus,
     RequestKind,
     RequestStatus,
-    check_request_transition,
 )
-from core.status import ORDER_LIVE, OrderStatus, check_order_transition
+from core.status import ORDER_LIVE, OrderStatus
+from core.transitions import transition, transition_all
 from core.uow import UnitOfWork
 
 MANUAL_PROVIDERS = frozenset({"manual", "paynow", "promptpay", "bankqr"})
 REFERENCE_LIMIT = 25
-PENDING_PROOF = "pending"
+PENDING_PROOF = ProofStatus.PENDING
 Row = TypeVar("Row", Order, PaymentRequest, Payment, PaymentProof, Refund)
 
 
-# --- locks and compare-and-set ----------------------------------------------------------
+# --- locks -------------------------------------------------------------------------
 #
 # Two commands on one order interleave on PostgreSQL (READ COMMITTED). Every payment
 # command therefore locks its rows in one global order — group order, order, payment
 # request, payment, proof or refund — re-reads them under the lock, and only then
-# decides; a status change is also a compare-and-set, so a writer that skipped a lock
+# decides; a status change is also a compare-and-set (``core.transitions``), so a writer that skipped a lock
 # still cannot overwrite a change it did not see. SQLite ignores FOR UPDATE; its
 # IMMEDIATE write transactions and the in-process write lock serialise writers there.
 
@@ -51,22 +53,6 @@ async def locked(uow: UnitOfWork, table: type[Row], row_id: int) -> Row:
     if row is None:
         raise NotFound(f"That {table.__tablename__.rstrip('s').replace('_', ' ')} no longer exists.")
     return row
-
-
-async def compare_and_set(
-    uow: UnitOfWork, row: PaymentRequest | Payment | PaymentProof | Refund, expected: str, **values: Any
-) -> None:
-    """``UPDATE … SET … WHERE id = :id AND status = :expected``; raises ``Conflict`` when
-    another transaction changed the status first (nothing of this one is committed then)."""
-    table = type(row)
-    result = cast(
-        CursorResult[Any],
-        await uow.session.execute(
-            update(table).where(table.id == row.id, table.status == expected).values(**values)
-        ),
-    )
-    if result.rowcount != 1:
-        raise Conflict("Someone else changed this payment at the same moment; look again and retry.")
 
 
 async def received(uow: UnitOfWork, request_id: int) -> int:
@@ -199,27 +185,16 @@ async def items_request(uow: UnitOfWork, order: Order) -> PaymentRequest | None:
 async def set_request_status(
     uow: UnitOfWork, request: PaymentRequest, target: RequestStatus, actor_id: int | None, why: str = ""
 ) -> None:
-    check_request_transition(request.status, target)
-    previous = request.status
-    values: dict[str, Any] = {"status": target, "updated_at": uow.now}
-    if target == RequestStatus.PAID:
-        values["paid_at"] = uow.now
-    await compare_and_set(uow, request, previous, **values)
+    also = {"paid_at": uow.now} if target == RequestStatus.PAID else None
+    await transition(uow, request, target, actor_id=actor_id, detail=why, also=also)
     if target in (RequestStatus.VOID, RequestStatus.EXPIRED):
-        await uow.session.execute(
-            update(Payment)
-            .where(Payment.request_id == request.id, Payment.status == AttemptStatus.CREATED)
-            .values(status=AttemptStatus.VOID if target == RequestStatus.VOID else AttemptStatus.EXPIRED)
+        await transition_all(
+            uow,
+            Payment,
+            Payment.request_id == request.id,
+            AttemptStatus.CREATED,
+            AttemptStatus.VOID if target == RequestStatus.VOID else AttemptStatus.EXPIRED,
         )
-    uow.audit(
-        actor_id=actor_id,
-        entity="payment_request",
-        entity_id=request.id,
-        action="status",
-        from_status=previous,
-        to_status=target,
-        detail=why,
-    )
 
 
 async def settle(uow: UnitOfWork, request: PaymentRequest, actor_id: int | None, why: str) -> Order:
@@ -227,18 +202,7 @@ async def settle(uow: UnitOfWork, request: PaymentRequest, actor_id: int | None,
     await set_request_status(uow, request, RequestStatus.PAID, actor_id, why)
     order = await uow.session.get_one(Order, request.order_id, with_for_update=True)
     if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
-        check_order_transition(order.status, OrderStatus.PAID)
-        order.status = OrderStatus.PAID
-        order.updated_at = uow.now
-        uow.audit(
-            actor_id=actor_id,
-            entity="order",
-            entity_id=order.id,
-            action="status",
-            from_status=OrderStatus.PLACED,
-            to_status=OrderStatus.PAID,
-            detail=why,
-        )
+        await transition(uow, order, OrderStatus.PAID, actor_id=actor_id, detail=why)
     await uow.notify_user(
         order.buyer_id,
         "payment_received",
@@ -274,15 +238,13 @@ async def credit(
     order that has ended is kept on the books with a refund queued.
     """
     if order.status not in ORDER_LIVE:
-        payment.status = AttemptStatus.SUCCEEDED
-        await uow.session.flush()
+        await transition(uow, payment, AttemptStatus.SUCCEEDED, actor_id=actor_id, detail=why)
         await queue_refunds(uow, request, f"arrived after the order was {order.status}")
         return Credit("refund_due")
     if request.status not in PAYABLE and request.status != RequestStatus.PAID:
         await _hold(uow, payment, request, order, f"arrived after the request became {request.status}")
         return Credit("held")
-    payment.status = AttemptStatus.SUCCEEDED
-    await uow.session.flush()
+    await transition(uow, payment, AttemptStatus.SUCCEEDED, actor_id=actor_id, detail=why)
     got = await received(uow, request.id)
     if request.status == RequestStatus.PAID:
         return Credit("overpaid", over_minor=got - request.amount_minor)
@@ -389,18 +351,16 @@ async def finish_refund(uow: UnitOfWork, refund: Refund, reference: str, actor_i
 
     The caller holds the order's lock; both changes are compare-and-sets all the same.
     """
-    await compare_and_set(
+    await transition(
         uow,
         refund,
-        refund.status,
-        status=RefundStatus.SUCCEEDED,
-        reference=reference[:200],
-        updated_at=uow.now,
+        RefundStatus.SUCCEEDED,
+        actor_id=actor_id,
+        detail=reference,
+        also={"reference": reference[:200]},
     )
     payment = await uow.session.get_one(Payment, refund.payment_id)
-    await compare_and_set(
-        uow, payment, AttemptStatus.SUCCEEDED, status=AttemptStatus.REFUNDED, updated_at=uow.now
-    )
+    await transition(uow, payment, AttemptStatus.REFUNDED, actor_id=actor_id, detail=reference)
     request = await uow.session.get_one(PaymentRequest, payment.request_id)
     still_paid = await uow.session.scalar(
         select(func.count())
@@ -409,14 +369,6 @@ async def finish_refund(uow: UnitOfWork, refund: Refund, reference: str, actor_i
     )
     if request.status == RequestStatus.PAID and not still_paid:
         await set_request_status(uow, request, RequestStatus.REFUNDED, actor_id, reference)
-    uow.audit(
-        actor_id=actor_id,
-        entity="refund",
-        entity_id=refund.id,
-        action="status",
-        to_status=refund.status,
-        detail=reference,
-    )
     order = await uow.session.get_one(Order, request.order_id)
     await uow.notify_user(
         order.buyer_id,
@@ -442,7 +394,7 @@ async def apply_event(
     uow: UnitOfWork,
     *,
     provider: str,
-    kind: str,
+    kind: EventKind,
     provider_ref: str | None,
     our_reference: str | None,
     amount_minor: int | None,
@@ -466,13 +418,13 @@ async def apply_event(
     order = await lock_order(uow, order_id)
     request = await locked(uow, PaymentRequest, request_id)
     payment = await locked(uow, Payment, payment_id)
-    if kind in ("expired", "failed"):
+    if kind in (EventKind.EXPIRED, EventKind.FAILED):
         if payment.status == AttemptStatus.CREATED:  # never undoes a payment already taken
-            payment.status = AttemptStatus.EXPIRED if kind == "expired" else AttemptStatus.FAILED
-            payment.updated_at = uow.now
+            ended = AttemptStatus.EXPIRED if kind == EventKind.EXPIRED else AttemptStatus.FAILED
+            await transition(uow, payment, ended, actor_id=None, detail=f"{provider} {kind}")
             return Outcome("noted", order.number)
         return Outcome("ignored", order.number)
-    if kind != "paid":
+    if kind != EventKind.PAID:
         return Outcome("ignored", order.number)
     if payment.status in (AttemptStatus.SUCCEEDED, AttemptStatus.HELD, AttemptStatus.REFUNDED):
         return Outcome("duplicate", order.number)
@@ -496,7 +448,7 @@ async def apply_event(
             # record what actually arrived, for refunds and the books
             payment.amount_minor, payment.currency = amount_minor, arrived
         return await _hold(uow, payment, request, order, problem)
-    payment.status = AttemptStatus.SUCCEEDED
+    await transition(uow, payment, AttemptStatus.SUCCEEDED, actor_id=None, detail=provider)
     await settle(uow, request, None, f"{provider} {provider_ref or ''}".strip())
     return Outcome("paid", order.number)
 
@@ -516,15 +468,8 @@ async def _attempt_of(uow: UnitOfWork, provider: str, match: Any) -> tuple[int, 
 async def _hold(
     uow: UnitOfWork, payment: Payment, request: PaymentRequest, order: Order, problem: str
 ) -> Outcome:
-    payment.status = AttemptStatus.HELD
-    payment.note = problem
-    uow.audit(
-        actor_id=None,
-        entity="payment",
-        entity_id=payment.id,
-        action="held",
-        to_status=AttemptStatus.HELD,
-        detail=problem,
+    await transition(
+        uow, payment, AttemptStatus.HELD, actor_id=None, detail=problem, action="held", also={"note": problem}
     )
     await notify_staff(
         uow,

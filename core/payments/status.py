@@ -1,10 +1,9 @@
-"""Payment request and payment attempt statuses, with their transitions."""
+"""Payment request, attempt, proof and refund statuses with their transitions, and the
+kinds of gateway event (``core.transitions`` applies every change through these tables)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-from core.errors import InvalidTransition
 
 
 class RequestStatus(StrEnum):
@@ -39,6 +38,50 @@ class AttemptStatus(StrEnum):
     REFUNDED = "refunded"
 
 
+# Money can arrive on an attempt that already expired, failed or was voided (a late
+# webhook): it is taken (succeeded) or held for the GOM, never lost.
+ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
+    AttemptStatus.CREATED: frozenset(
+        {
+            AttemptStatus.SUCCEEDED,
+            AttemptStatus.HELD,
+            AttemptStatus.EXPIRED,
+            AttemptStatus.FAILED,
+            AttemptStatus.VOID,
+        }
+    ),
+    AttemptStatus.EXPIRED: frozenset({AttemptStatus.SUCCEEDED, AttemptStatus.HELD}),
+    AttemptStatus.FAILED: frozenset({AttemptStatus.SUCCEEDED, AttemptStatus.HELD}),
+    AttemptStatus.VOID: frozenset({AttemptStatus.SUCCEEDED, AttemptStatus.HELD}),
+    AttemptStatus.HELD: frozenset({AttemptStatus.SUCCEEDED}),  # the GOM accepts it (or refunds it)
+    AttemptStatus.SUCCEEDED: frozenset({AttemptStatus.REFUNDED}),
+    AttemptStatus.REFUNDED: frozenset(),
+}
+
+
+class ProofStatus(StrEnum):
+    PENDING = "pending"  # waits for the GOM or a helper
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+PROOF_TRANSITIONS: dict[ProofStatus, frozenset[ProofStatus]] = {
+    ProofStatus.PENDING: frozenset({ProofStatus.APPROVED, ProofStatus.REJECTED}),
+    ProofStatus.APPROVED: frozenset(),
+    ProofStatus.REJECTED: frozenset(),
+}
+
+
+class EventKind(StrEnum):
+    """What a verified gateway event says happened to an attempt."""
+
+    PAID = "paid"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    IGNORED = "ignored"  # an event gomflow does not act on
+
+
 class RequestKind(StrEnum):
     ITEMS = "items"
     SHIPPING = "shipping"
@@ -52,7 +95,9 @@ class RefundStatus(StrEnum):
     FAILED = "failed"
 
 
-def check_request_transition(current: str, target: RequestStatus) -> None:
-    allowed = REQUEST_TRANSITIONS[RequestStatus(current)]
-    if target not in allowed:
-        raise InvalidTransition(f"This payment is {current}; it cannot become {target}.")
+REFUND_TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
+    RefundStatus.PENDING: frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED, RefundStatus.MANUAL}),
+    RefundStatus.MANUAL: frozenset({RefundStatus.SUCCEEDED}),
+    RefundStatus.FAILED: frozenset({RefundStatus.PENDING, RefundStatus.MANUAL}),
+    RefundStatus.SUCCEEDED: frozenset(),
+}

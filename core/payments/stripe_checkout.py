@@ -17,13 +17,14 @@ from core.payments.gateway import (
     WebhookBody,
     WebhookEvent,
 )
+from core.payments.status import EventKind
 
 TOLERANCE_SECONDS = 300
 _KINDS = {
-    "checkout.session.completed": "paid",
-    "checkout.session.async_payment_succeeded": "paid",
-    "checkout.session.expired": "expired",
-    "checkout.session.async_payment_failed": "failed",
+    "checkout.session.completed": EventKind.PAID,
+    "checkout.session.async_payment_succeeded": EventKind.PAID,
+    "checkout.session.expired": EventKind.EXPIRED,
+    "checkout.session.async_payment_failed": EventKind.FAILED,
 }
 
 
@@ -83,12 +84,12 @@ class StripeCheckout:
             raise WebhookRejected("Stripe-Signature is dated in the future")
         event = WebhookBody.parse(body, "Stripe event")
         event_id = event.required_ref("id")
-        kind = _KINDS.get(event.ref("type") or "", "ignored")
-        if kind == "ignored":
-            return [WebhookEvent(self.name, event_id, "ignored")]
+        kind = _KINDS.get(event.ref("type") or "", EventKind.IGNORED)
+        if kind == EventKind.IGNORED:
+            return [WebhookEvent(self.name, event_id, EventKind.IGNORED)]
         session = event.object("data").object("object")
-        if kind == "paid" and session.ref("payment_status") not in ("paid", "no_payment_required"):
-            kind = "ignored"  # an async method: wait for async_payment_succeeded
+        if kind == EventKind.PAID and session.ref("payment_status") not in ("paid", "no_payment_required"):
+            kind = EventKind.IGNORED  # an async method: wait for async_payment_succeeded
         return [
             WebhookEvent(
                 provider=self.name,

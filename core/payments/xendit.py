@@ -18,9 +18,10 @@ from core.payments.gateway import (
     WebhookBody,
     WebhookEvent,
 )
+from core.payments.status import EventKind
 
 DEFAULT_BASE = "https://api.xendit.co"
-_KINDS = {"PAID": "paid", "SETTLED": "paid", "EXPIRED": "expired"}
+_KINDS = {"PAID": EventKind.PAID, "SETTLED": EventKind.PAID, "EXPIRED": EventKind.EXPIRED}
 
 
 class XenditInvoices:
@@ -72,7 +73,7 @@ class XenditInvoices:
             WebhookEvent(
                 provider=self.name,
                 event_id=f"{invoice_id}:{status}",
-                kind=_KINDS.get(status, "ignored"),
+                kind=_KINDS.get(status, EventKind.IGNORED),
                 provider_ref=invoice_id,
                 our_reference=data.ref("external_id"),
                 amount_minor=data.decimal_amount(paid, currency),

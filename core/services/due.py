@@ -13,15 +13,19 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core.db.models import GroupOrder, LinkedChannel, Order, OutboxMessage
-from core.errors import InvalidTransition
-from core.lookups import lock_order
+from core.db.models import GroupOrder, LinkedChannel, Order, OutboxMessage, PaymentRequest
+from core.errors import InvalidTransition, OrderLocked
+from core.lookups import load_go, lock_order
 from core.money import format_money
 from core.orders import end_order
 from core.outbox import NOTICE, TRANSACTIONAL
+from core.payments import ledger
+from core.payments.status import RequestKind, RequestStatus
+from core.services.accounts import Actor, require_admin
 from core.services.group_orders import ClosingOutcome, close_group_order, due_for_closing
 from core.services.linked_channels import notify_linked
 from core.services.notices import go_context
+from core.services.payments import request_to_pay
 from core.services.waitlist import promote_waitlist
 from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
@@ -37,6 +41,8 @@ ANNOUNCED = (
     GOStatus.COMPLETED,
     GOStatus.CANCELLED,
 )
+
+
 ANNOUNCE_WITHIN = timedelta(days=7)
 _LEAD = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d)\s*$")
 
@@ -268,3 +274,111 @@ async def _sent_keys(uow: UnitOfWork, prefix: str) -> set[str]:
         select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
     )
     return {key.rsplit(":", 1)[0] for key in rows.all()}
+
+
+# --- reminders and expiry (the scheduler calls the *_due functions) ----------------------
+
+
+async def remind_unpaid(uow: UnitOfWork, actor: Actor, go_code: str) -> int:
+    """Nudge every buyer of the GO who still owes something."""
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        orders = (
+            await uow.session.scalars(
+                select(Order).where(
+                    Order.go_id == go.id, Order.status.in_([OrderStatus.PLACED, OrderStatus.PAID])
+                )
+            )
+        ).all()
+        sent = 0
+        for order in orders:
+            try:
+                request = await request_to_pay(uow, order)
+            except OrderLocked:
+                continue
+            sent += await _remind(uow, go, order, request, stamp=uow.now.strftime("%Y%m%d%H%M"))
+        await uow.commit()
+        return sent
+
+
+async def remind_due(
+    uow: UnitOfWork, within: timedelta = timedelta(hours=12), except_kinds: tuple[str, ...] = ()
+) -> int:
+    """Remind once for each open request that runs out within ``within``.
+
+    The scheduler leaves out ``items`` requests: the order's own reminder covers those.
+    """
+    async with uow:
+        due = (
+            await uow.session.scalars(
+                select(PaymentRequest).where(
+                    PaymentRequest.status == RequestStatus.OPEN,
+                    PaymentRequest.reminded_at.is_(None),
+                    PaymentRequest.due_at <= uow.now + within,
+                    PaymentRequest.due_at > uow.now,
+                    PaymentRequest.kind.not_in(except_kinds),
+                )
+            )
+        ).all()
+        for request in due:
+            order = await uow.session.get_one(Order, request.order_id)
+            go = await uow.session.get_one(GroupOrder, order.go_id)
+            await _remind(uow, go, order, request, stamp="due")
+        await uow.commit()
+        return len(due)
+
+
+async def _remind(
+    uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest, *, stamp: str
+) -> int:
+    request.reminded_at = uow.now
+    told = await uow.notify_user(
+        order.buyer_id,
+        "payment_reminder",
+        {
+            "number": order.number,
+            "go_code": go.code,
+            "kind": request.kind,
+            "amount": format_money(await ledger.outstanding(uow, request), request.currency),
+            "due": local_text(request.due_at, go.timezone),
+        },
+        dedupe_key=f"remind:{request.id}:{stamp}",
+    )
+    return int(told)
+
+
+async def expire_due(uow: UnitOfWork) -> int:
+    """Expire open requests past their window; an unpaid order's slots go to the waitlist."""
+    async with uow:
+        overdue = (
+            await uow.session.scalars(
+                select(PaymentRequest)
+                .where(PaymentRequest.status == RequestStatus.OPEN, PaymentRequest.due_at <= uow.now)
+                .order_by(PaymentRequest.id)
+            )
+        ).all()
+        promote: set[int] = set()
+        for due in overdue:
+            order = await lock_order(uow, due.order_id)
+            request = await ledger.locked(uow, PaymentRequest, due.id)
+            if request.status != RequestStatus.OPEN:  # paid or reviewed meanwhile
+                continue
+            await ledger.set_request_status(
+                uow, request, RequestStatus.EXPIRED, None, "payment window ran out"
+            )
+            if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
+                await end_order(uow, order, OrderStatus.EXPIRED, None, reason="payment window ran out")
+                promote.add(order.go_id)
+                await uow.notify_user(
+                    order.buyer_id,
+                    "payment_expired",
+                    {"number": order.number},
+                    dedupe_key=f"expired:{request.id}",
+                )
+        for go_id in sorted(promote):
+            go = await uow.session.get_one(GroupOrder, go_id)
+            if go.status == GOStatus.OPEN:
+                await promote_waitlist(uow, go)
+        await uow.commit()
+        return len(overdue)

@@ -17,7 +17,7 @@ from core.services.accounts import Actor, require_admin
 from core.services.notices import notify_go_buyers
 from core.services.ordering import end_live_orders
 from core.status import GOStatus, WaitlistStatus, check_go_transition
-from core.transitions import transition
+from core.transitions import transition, transition_all
 from core.uow import UnitOfWork
 from core.when import future_deadline, zone
 
@@ -301,15 +301,9 @@ def normalise_item_code(code: str) -> str:
 
 
 async def _drop_waitlist(uow: UnitOfWork, go: GroupOrder) -> None:
-    entries = (
-        await uow.session.scalars(
-            select(WaitlistEntry).where(
-                WaitlistEntry.go_id == go.id, WaitlistEntry.status == WaitlistStatus.WAITING
-            )
-        )
-    ).all()
-    for entry in entries:
-        entry.status = WaitlistStatus.DROPPED
+    await transition_all(
+        uow, WaitlistEntry, WaitlistEntry.go_id == go.id, WaitlistStatus.WAITING, WaitlistStatus.DROPPED
+    )
 
 
 def _check_limits(moq: int, capacity: int, per_buyer: int | None, window: int) -> None:

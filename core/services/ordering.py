@@ -9,7 +9,8 @@ from core.db.models import BuyerQuota, GroupOrder, Order
 from core.desk import PlaceOrder
 from core.errors import InvalidInput, OrderLocked, PermissionDenied
 from core.lookups import load_order
-from core.orders import end_order, held_lines, order_views, replace_lines, view_of
+from core.order_view import view_of
+from core.orders import end_order, held_lines, order_views, replace_lines
 from core.payments.ledger import lock_for_change
 from core.quantities import LineRequest
 from core.reservations import load_catalogue, release, reserve, resolve_lines

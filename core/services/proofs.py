@@ -13,10 +13,11 @@ from core.errors import Conflict, InvalidInput, NotFound, PaymentError, Permissi
 from core.lookups import load_order, lock_order
 from core.money import format_money, parse_amount
 from core.payments import ledger, methods
-from core.payments.status import PAYABLE, AttemptStatus, RequestStatus
+from core.payments.status import PAYABLE, AttemptStatus, ProofStatus, RequestStatus
 from core.services.accounts import Actor, require_admin
 from core.services.payments import MAX_PROOF_BYTES, MAX_REFERENCE, image_type, methods_of, request_to_pay
 from core.status import OrderStatus
+from core.transitions import transition
 from core.uow import UnitOfWork
 
 
@@ -266,14 +267,13 @@ async def review_proof(
             raise Conflict(f"That proof was already {proof.status}{by}.")
         request = await ledger.locked(uow, PaymentRequest, request.id)
         proof = await ledger.locked(uow, PaymentProof, proof.id)
-        await ledger.compare_and_set(
+        await transition(
             uow,
             proof,
-            ledger.PENDING_PROOF,
-            status="approved" if approve else "rejected",
-            reason=reason,
-            reviewed_by=actor.user_id,
-            reviewed_at=uow.now,
+            ProofStatus.APPROVED if approve else ProofStatus.REJECTED,
+            actor_id=actor.user_id,
+            detail=reason,
+            also={"reason": reason, "reviewed_by": actor.user_id, "reviewed_at": uow.now},
         )
         outcome = ""
         if approve:

@@ -1,4 +1,5 @@
-"""What buyers and GOMs look at: GO cards, progress, order lists and the CSV export."""
+"""What buyers and GOMs look at: GO cards, progress, order lists and the CSV export; the
+GOM's payments report and the reconciliation CSV."""
 
 from __future__ import annotations
 
@@ -9,15 +10,37 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from core.db.models import GroupOrder, Identity, Item, Order, OrderLine, User, Variant
+from core.db.models import (
+    GroupOrder,
+    Identity,
+    Item,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentProof,
+    PaymentRequest,
+    Refund,
+    User,
+    Variant,
+)
 from core.errors import UnknownGroupOrder
 from core.lookups import load_go
 from core.money import format_money, minor_to_plain
 from core.orders import order_views
+from core.payments import ledger
+from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestStatus
 from core.services.accounts import Actor, is_admin_of, require_admin
-from core.status import GOStatus, OrderStatus
+from core.status import ORDER_LIVE, GOStatus, OrderStatus
 from core.uow import UnitOfWork
-from core.views import GroupOrderView, ItemView, OrderView, ProgressView, VariantView
+from core.views import (
+    GroupOrderView,
+    ItemView,
+    OrderView,
+    PaymentRow,
+    PaymentsReport,
+    ProgressView,
+    VariantView,
+)
 from core.when import local_text
 
 CSV_COLUMNS = [
@@ -240,3 +263,289 @@ async def _card(uow: UnitOfWork, go: GroupOrder) -> GroupOrderView:
             for item in items
         ],
     )
+
+
+# --- the GOM's view ---------------------------------------------------------------------
+
+
+async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> PaymentsReport:
+    """Who paid and who owes; every proof still to review (cancelled orders' too); held
+    money; refunds due; overpayments. Nothing received is ever left out."""
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        orders = (
+            await uow.session.execute(
+                select(Order, User.display_name)
+                .join(User, User.id == Order.buyer_id)
+                .where(Order.go_id == go.id)
+                .order_by(Order.id)
+            )
+        ).all()
+        requests = (
+            await uow.session.scalars(
+                select(PaymentRequest)
+                .join(Order, Order.id == PaymentRequest.order_id)
+                .where(Order.go_id == go.id)
+                .order_by(PaymentRequest.id)
+            )
+        ).all()
+        kept = dict(
+            (
+                await uow.session.execute(
+                    select(Payment.request_id, func.sum(Payment.amount_minor))
+                    .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+                    .join(Order, Order.id == PaymentRequest.order_id)
+                    .where(Order.go_id == go.id, Payment.status == AttemptStatus.SUCCEEDED)
+                    .group_by(Payment.request_id)
+                )
+            ).all()
+        )
+        proofs = (
+            await uow.session.execute(
+                select(Order.id, PaymentProof, PaymentRequest.currency)
+                .join(PaymentRequest, PaymentRequest.id == PaymentProof.request_id)
+                .join(Order, Order.id == PaymentRequest.order_id)
+                .where(Order.go_id == go.id)
+                .order_by(PaymentProof.id)
+            )
+        ).all()
+        held = (
+            await uow.session.execute(
+                select(Order.number, Order.status, Payment.amount_minor, Payment.currency, Payment.note)
+                .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+                .join(Order, Order.id == PaymentRequest.order_id)
+                .where(Order.go_id == go.id, Payment.status == AttemptStatus.HELD)
+                .order_by(Payment.id)
+            )
+        ).all()
+        refunds_due = (
+            await uow.session.execute(
+                select(Order.number, Refund.status, Refund.amount_minor, Refund.currency)
+                .join(Payment, Payment.id == Refund.payment_id)
+                .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+                .join(Order, Order.id == PaymentRequest.order_id)
+                .where(Order.go_id == go.id, Refund.status.in_([RefundStatus.MANUAL, RefundStatus.PENDING]))
+                .order_by(Refund.id)
+            )
+        ).all()
+    by_order: dict[int, list[PaymentRequest]] = {}
+    for request in requests:
+        by_order.setdefault(request.order_id, []).append(request)
+    numbers = {order.id: order for order, _ in orders}
+    rows: list[PaymentRow] = []
+    paid = unpaid = paid_count = unpaid_count = 0
+    overpaid: list[str] = []
+    for order, buyer in orders:
+        shown = [r for r in by_order.get(order.id, []) if r.status != RequestStatus.VOID]
+        if not shown and order.status == OrderStatus.PLACED:
+            rows.append(
+                PaymentRow(
+                    order.number,
+                    buyer,
+                    order.status,
+                    "items",
+                    format_money(order.total_minor, order.currency),
+                    "unpaid",
+                )
+            )
+            unpaid += order.total_minor
+            unpaid_count += 1
+        for request in shown:
+            got = int(kept.get(request.id) or 0)
+            status = request.status
+            if request.status in PAYABLE:
+                owed = max(0, request.amount_minor - got)
+                unpaid += owed
+                unpaid_count += 1
+                if got:
+                    status = (
+                        f"{status}, {format_money(got, request.currency)} received, "
+                        f"{format_money(owed, request.currency)} owed"
+                    )
+            elif request.status == RequestStatus.PAID:
+                paid += request.amount_minor
+                paid_count += 1
+                if got > request.amount_minor and order.status in ORDER_LIVE:
+                    overpaid.append(
+                        f"{order.number}: {format_money(got - request.amount_minor, request.currency)}"
+                    )
+            rows.append(
+                PaymentRow(
+                    order.number,
+                    buyer,
+                    order.status,
+                    request.kind,
+                    format_money(request.amount_minor, request.currency),
+                    status,
+                )
+            )
+    review: list[str] = []
+    ordinals: dict[int, int] = {}
+    for order_id, proof, currency in proofs:
+        ordinals[order_id] = ordinals.get(order_id, 0) + 1
+        if proof.status != ledger.PENDING_PROOF:
+            continue
+        order = numbers[order_id]
+        line = f"{order.number} #{ordinals[order_id]} {format_money(proof.amount_minor, currency)}"
+        line += f" ref {proof.reference}" if proof.reference else ""
+        if order.status not in ORDER_LIVE:
+            line += f" (order {order.status}: refund due if approved)"
+        review.append(line)
+    return PaymentsReport(
+        go_code=go.code,
+        rows=rows,
+        paid_total=format_money(paid, go.currency),
+        unpaid_total=format_money(unpaid, go.currency),
+        paid_count=paid_count,
+        unpaid_count=unpaid_count,
+        to_review=review,
+        held=[
+            f"{number}: {format_money(amount, currency)}, {note}"
+            + ("" if status in ORDER_LIVE else f"; order {status}: refund due")
+            for number, status, amount, currency, note in held
+        ],
+        refunds_to_send=[
+            f"{number}: {format_money(a, c)}"
+            for number, status, a, c in refunds_due
+            if status == RefundStatus.MANUAL
+        ],
+        refunds_queued=[
+            f"{number}: {format_money(a, c)}"
+            for number, status, a, c in refunds_due
+            if status == RefundStatus.PENDING
+        ],
+        overpaid=overpaid,
+        review_orders=list(dict.fromkeys(line.split(" ")[0] for line in review)),
+    )
+
+
+RECONCILIATION_COLUMNS = [
+    "order",
+    "buyer",
+    "contact",
+    "request",
+    "reference",
+    "request status",
+    "provider",
+    "payment status",
+    "amount",
+    "currency",
+    "provider reference",
+    "charge reference",
+    "refund status",
+    "refund reference",
+    "created (UTC)",
+    "updated (UTC)",
+    "note",
+]
+
+
+async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tuple[str, bytes]:
+    """Every payment attempt with its provider reference and any refund, for the books."""
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        contact = (
+            select(func.min(Identity.channel + ":" + func.coalesce(Identity.handle, Identity.external_id)))
+            .where(Identity.user_id == User.id)
+            .scalar_subquery()
+        )
+        rows = (
+            await uow.session.execute(
+                select(Order.number, User.display_name, contact, PaymentRequest, Payment, Refund)
+                .join(User, User.id == Order.buyer_id)
+                .join(PaymentRequest, PaymentRequest.order_id == Order.id)
+                .join(Payment, Payment.request_id == PaymentRequest.id)
+                .outerjoin(Refund, Refund.payment_id == Payment.id)
+                .where(Order.go_id == go.id)
+                .order_by(Order.id, PaymentRequest.id, Payment.id)
+            )
+        ).all()
+        proofs = (
+            await uow.session.execute(
+                select(Order.number, User.display_name, contact, PaymentRequest, PaymentProof)
+                .join(User, User.id == Order.buyer_id)
+                .join(PaymentRequest, PaymentRequest.order_id == Order.id)
+                .join(PaymentProof, PaymentProof.request_id == PaymentRequest.id)
+                .where(Order.go_id == go.id, PaymentProof.status == ledger.PENDING_PROOF)
+                .order_by(PaymentProof.id)
+            )
+        ).all()
+        ended = set(
+            (
+                await uow.session.scalars(
+                    select(Order.number).where(Order.go_id == go.id, Order.status.not_in(ORDER_LIVE))
+                )
+            ).all()
+        )
+    kept: dict[int, int] = {}
+    for _number, _buyer, _who, request, payment, _refund in rows:
+        if payment.status == AttemptStatus.SUCCEEDED:
+            kept[request.id] = kept.get(request.id, 0) + payment.amount_minor
+    lines = [
+        (
+            number,
+            buyer,
+            who or "",
+            request.kind,
+            request.reference,
+            request.status,
+            payment.provider,
+            payment.status,
+            minor_to_plain(payment.amount_minor, payment.currency),
+            payment.currency,
+            payment.provider_ref or "",
+            payment.charge_ref or "",
+            refund.status if refund else "",
+            (refund.reference or refund.provider_ref or "") if refund else "",
+            payment.created_at.strftime("%Y-%m-%d %H:%M"),
+            payment.updated_at.strftime("%Y-%m-%d %H:%M"),
+            "; ".join(
+                n for n in (payment.note, _money_note(number in ended, request, payment, refund, kept)) if n
+            ),
+        )
+        for number, buyer, who, request, payment, refund in rows
+    ]
+    lines += [  # money a buyer says they sent, not yet credited: on the books as pending
+        (
+            number,
+            buyer,
+            who or "",
+            request.kind,
+            request.reference,
+            request.status,
+            "manual",
+            "proof pending",
+            minor_to_plain(proof.amount_minor, request.currency),
+            request.currency,
+            f"proof-{proof.id}",
+            proof.reference,
+            "",
+            "",
+            proof.created_at.strftime("%Y-%m-%d %H:%M"),
+            proof.created_at.strftime("%Y-%m-%d %H:%M"),
+            f"waiting for review; order {'ended: refund due if approved' if number in ended else 'live'}",
+        )
+        for number, buyer, who, request, proof in proofs
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, SPREADSHEET)
+    writer.writerow(RECONCILIATION_COLUMNS)
+    for line in lines:
+        writer.writerow([safe_cell(v) for v in line])
+    return f"{go.code}-payments.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def _money_note(
+    ended: bool, request: PaymentRequest, payment: Payment, refund: Refund | None, kept: dict[int, int]
+) -> str:
+    """What the books must act on for one payment: a refund due, or an overpayment."""
+    if refund is not None and refund.status in (RefundStatus.MANUAL, RefundStatus.PENDING):
+        return "refund due"
+    if payment.status == AttemptStatus.HELD:
+        return "held: refund due" if ended else "held for the GOM"
+    over = kept.get(request.id, 0) - request.amount_minor
+    if request.status == RequestStatus.PAID and payment.status == AttemptStatus.SUCCEEDED and over > 0:
+        return f"overpaid {format_money(over, request.currency)}: refund or credit due"
+    return ""

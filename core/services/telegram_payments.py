@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.db.models import GroupOrder, Order, Payment, PaymentRequest
 from core.errors import PaymentError, PermissionDenied
@@ -17,9 +17,9 @@ from core.lookups import load_order
 from core.money import CURRENCIES
 from core.payments.gateway import WebhookEvent
 from core.payments.ledger import Outcome
-from core.payments.status import PAYABLE, AttemptStatus, RequestKind
+from core.payments.status import PAYABLE, AttemptStatus, EventKind, RequestKind
 from core.services.accounts import Actor
-from core.services.payments import UowFactory, methods_of, record_webhook, request_to_pay
+from core.services.payments import UowFactory, methods_of, open_attempt, record_webhook, request_to_pay
 from core.status import OrderStatus
 from core.uow import UnitOfWork
 
@@ -73,31 +73,7 @@ async def telegram_invoice(uow: UnitOfWork, buyer: Actor, number: str) -> Telegr
             raise PaymentError(f"{go.code} does not take payments inside Telegram.")
         request = await request_to_pay(uow, order)
         check_currency(request.currency)
-        attempt = await uow.session.scalar(
-            select(Payment).where(
-                Payment.request_id == request.id,
-                Payment.provider == PROVIDER,
-                Payment.status == AttemptStatus.CREATED,
-            )
-        )
-        if attempt is None:
-            count = await uow.session.scalar(
-                select(func.count()).select_from(Payment).where(Payment.request_id == request.id)
-            )
-            key = f"gf-{request.token[:16]}-{(count or 0) + 1}"
-            attempt = Payment(
-                request_id=request.id,
-                provider=PROVIDER,
-                status=AttemptStatus.CREATED,
-                idempotency_key=key,
-                provider_ref=key,
-                amount_minor=request.amount_minor,
-                currency=request.currency,
-                note="",
-                created_at=uow.now,
-                updated_at=uow.now,
-            )
-            uow.session.add(attempt)
+        attempt = await open_attempt(uow, request, PROVIDER, request.amount_minor, key_is_ref=True)
         invoice = TelegramInvoice(
             payload=attempt.idempotency_key,
             title=f"{go.title}"[:32],
@@ -151,7 +127,7 @@ async def successful_payment(
             WebhookEvent(
                 provider=PROVIDER,
                 event_id=telegram_charge_id,
-                kind="paid",
+                kind=EventKind.PAID,
                 provider_ref=payload,
                 our_reference=payload,
                 amount_minor=total_amount,

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from core.db.models import GroupOrder, Item, Variant, WaitlistEntry
 from core.errors import AlreadyWaitlisted, GomflowError, InvalidInput, NotOpenForOrders
 from core.lookups import load_go
-from core.orders import create_order, view_of
+from core.order_view import view_of
+from core.orders import create_order
 from core.quantities import LineRequest
 from core.reservations import ResolvedLine, load_catalogue, resolve_lines
 from core.services.accounts import Actor

@@ -22,7 +22,7 @@ from core.db.migrate import upgrade
 from core.db.models import Order, Payment, PaymentProof
 from core.services import telegram_payments
 from core.services.accounts import register_gom
-from core.services.payments import expire_due
+from core.services.due import expire_due
 from main import App, bootstrap
 from tests.conftest import say
 from tests.fakes.telegram_api import FakeTelegram

@@ -14,7 +14,7 @@ from bots.dispatch import handle
 from core.db.models import AuditEntry, Order, Payment, PaymentRequest, Refund
 from core.payments import emvco
 from core.payments.gateway import FakeGateway
-from core.services import payments
+from core.services import due, payments, refunds
 from main import App
 from tests.conftest import buyer, open_go, say
 
@@ -172,11 +172,11 @@ async def test_unpaid_request_expires_releases_the_slot_and_promotes_the_waitlis
     ok(await say(app, "bob", "/pay SVT-FML-1"))
     ok(await say(app, "amy", "/waitlist SVT-FML POB 1"))
     clock.advance(hours=40)
-    assert await payments.remind_due(app.core.uow()) == 1
-    assert await payments.remind_due(app.core.uow()) == 0  # once only
-    assert await payments.expire_due(app.core.uow()) == 0
+    assert await due.remind_due(app.core.uow()) == 1
+    assert await due.remind_due(app.core.uow()) == 0  # once only
+    assert await due.expire_due(app.core.uow()) == 0
     clock.advance(hours=9)
-    assert await payments.expire_due(app.core.uow()) == 1
+    assert await due.expire_due(app.core.uow()) == 1
     assert await order_status(app, "SVT-FML-1") == "expired"
     assert await order_status(app, "SVT-FML-2") == "placed"  # amy's, promoted
     await app.dispatcher.run_once()
@@ -354,6 +354,6 @@ async def test_a_failed_gateway_refund_is_retried_with_the_same_key(app: App) ->
         app.core.uow, [payments.WebhookEvent("stripe", "evt_1", "paid", "fake_1", None, 2590, "SGD", "pi_1")]
     )
     assert "pending" in ok(await say(app, "gina", "/refund SVT-FML-1")).text
-    assert await payments.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 1
-    assert await payments.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 0
+    assert await refunds.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 1
+    assert await refunds.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 0
     assert len({r.idempotency_key for r in flaky.refunds}) == 1 and len(flaky.refunds) == 2

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import asyncio
 
-from core.db.models import OutboxMessage, WaitlistEntry
+import pytest
+from sqlalchemy import func, select
+
+from core.db.models import AuditEntry, OutboxMessage, WaitlistEntry
 from core.errors import AlreadyWaitlisted, InvalidInput
 from core.quantities import LineRequest
 from core.services import group_orders, ordering, waitlist
 from main import App
-from tests.conftest import buyer, open_go, say
+from tests.conftest import assert_checks_pass, buyer, open_go, say
 
 
 async def test_refuses_to_waitlist_while_there_is_room(app: App) -> None:
@@ -95,3 +97,30 @@ async def test_a_refused_promotion_undoes_its_partial_reservation(app: App) -> N
     assert await ordering.my_orders(app.core.reader(), amy) == []
     [entry] = await waitlist.my_waitlist(app.core.reader(), amy)
     assert entry.status == "waiting"
+
+
+async def test_leaving_the_waitlist_while_the_gom_closes_ends_the_place_once(any_app: App) -> None:
+    # Closing drops every waiting place in one compare-and-set; a buyer leaving at the same
+    # moment either leaves first (closing then finds nothing to drop) or is told they are no
+    # longer on the waitlist. Either way the place ends once, and closing never fails.
+    await open_go(any_app, cap=1, moq=1, items=('POB 3 "Photocard"',))
+    bob, amy = await buyer(any_app, "bob"), await buyer(any_app, "amy")
+    await ordering.place_order(any_app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)])
+    await waitlist.join_waitlist(any_app.core.uow(), amy, "SVT-FML", LineRequest("POB", None, 1))
+    left, closed = await asyncio.gather(
+        waitlist.leave_waitlist(any_app.core.uow(), amy, "SVT-FML"),
+        group_orders.close_group_order(any_app.core.uow(), None, "SVT-FML"),
+        return_exceptions=True,
+    )
+    assert isinstance(closed, group_orders.ClosingOutcome), closed
+    assert left is None or isinstance(left, InvalidInput), left
+    async with any_app.core.reader() as uow:
+        statuses = (await uow.session.scalars(select(WaitlistEntry.status))).all()
+        left_audits = await uow.session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.entity == "waitlist", AuditEntry.to_status == "left")
+        )
+    assert statuses == (["left"] if left is None else ["dropped"])
+    assert left_audits == (1 if left is None else 0)
+    await assert_checks_pass(any_app)

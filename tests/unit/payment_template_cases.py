@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.services.payments import PaymentRow, PaymentsReport, PayView, RefundView
 from core.services.proofs import ProofView
+from core.views import PaymentRow, PaymentsReport, PayView, RefundView
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
 DUE = "Sun 22 Nov 2026, 20:00 +08"

@@ -1,13 +1,18 @@
 """The architecture rule, checked on the source: the core imports nothing from the edge.
 
-``core`` may not import chat SDKs, the template engine, the scheduler, the web stack or any
-adapter package; ``channels`` may not reach up into ``bots`` or ``web``; ``bots`` may not
-reach sideways into ``channels``, ``web`` or ``scheduler``.
+``core`` imports from an allow-list: the standard library, SQLAlchemy, itself and a short
+list of named libraries, some only in the one module that wraps them (a gateway SDK only
+inside its gateway module), so a new dependency in core is a decision, not an accident.
+Core's own modules import one another one way: no import circle. ``channels`` may not reach
+up into ``bots`` or ``web``; ``bots`` may not reach sideways into ``channels``, ``web`` or
+``scheduler``.
 """
 
 from __future__ import annotations
 
 import ast
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -19,6 +24,15 @@ RULES: dict[str, set[str]] = {
     "core": EDGE_LIBRARIES | {"bots", "channels", "scheduler", "web", "templates", "main", "platforms"},
     "channels": {"bots", "web", "platforms"},
     "bots": {"channels", "web", "scheduler", "platforms"},
+}
+
+
+# Third-party libraries core may import, each with the core modules allowed to (None: any).
+CORE_ALLOWED: dict[str, frozenset[str] | None] = {
+    "sqlalchemy": None,
+    "segno": None,
+    "alembic": frozenset({"core/db/migrate.py", "core/check.py"}),
+    "stripe": frozenset({"core/payments/stripe_checkout.py"}),
 }
 
 
@@ -134,3 +148,103 @@ def test_rule_flags_edge_imports_but_not_lookalike_names() -> None:
         (5, "channels.base"),
         (6, "jinja2.sandbox"),
     ]
+
+
+def not_allowed_in_core(
+    path: str, modules: list[tuple[int, str]], allowed: Mapping[str, frozenset[str] | None]
+) -> list[tuple[int, str]]:
+    """The imports of core module ``path`` that are neither stdlib, core, nor allowed there."""
+    refused = []
+    for line, module in modules:
+        top = module.split(".")[0]
+        if top in sys.stdlib_module_names or top in {"core", "__future__"}:
+            continue
+        modules_allowed = allowed.get(top, frozenset())
+        if modules_allowed is None or path in modules_allowed:
+            continue
+        refused.append((line, module))
+    return refused
+
+
+def test_core_imports_only_the_standard_library_sqlalchemy_and_the_allowed_few() -> None:
+    refused = [
+        f"{path.relative_to(ROOT).as_posix()}:{line} imports {module}"
+        for path in python_files("core")
+        for line, module in not_allowed_in_core(
+            path.relative_to(ROOT).as_posix(), imported_modules(path), CORE_ALLOWED
+        )
+    ]
+    assert refused == []
+
+
+def test_allow_list_refuses_unknown_libraries_and_sdks_outside_their_module() -> None:
+    source = "import os\nimport sqlalchemy.orm\nimport stripe\nimport requests\nfrom core import money\n"
+    modules = modules_in_source(source, "core.services")
+    assert not_allowed_in_core("core/services/payments.py", modules, CORE_ALLOWED) == [
+        (3, "stripe"),
+        (4, "requests"),
+    ]
+    assert not_allowed_in_core("core/payments/stripe_checkout.py", modules, CORE_ALLOWED) == [(4, "requests")]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def core_graph() -> dict[str, set[str]]:
+    """Core module -> the core modules it imports (at any depth, TYPE_CHECKING blocks too).
+
+    ``from core.x import y`` counts as importing ``core.x.y`` when that is a module."""
+    paths = {module_name(path): path for path in python_files("core")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join([*parts[: len(parts) - (node.level - 1)], *filter(None, [node.module])])
+                targets.add(base)
+                targets.update(f"{base}.{alias.name}" for alias in node.names)
+        graph[name] = {t for t in targets if t in paths and t != name}
+    return graph
+
+
+def cycle_in(graph: Mapping[str, set[str]]) -> list[str]:
+    """One import circle in ``graph`` (first module repeated at the end), or [] if none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_core_modules_import_one_another_without_a_circle() -> None:
+    graph = core_graph()
+    assert {"core.uow", "core.desk", "core.inbound", "core.orders"} <= graph.keys()
+    assert "core.desk" in graph["core.uow"]  # the graph sees TYPE_CHECKING imports
+    assert cycle_in(graph) == []
+
+
+def test_cycle_finder_finds_a_circle_and_passes_a_chain() -> None:
+    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert cycle_in({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []

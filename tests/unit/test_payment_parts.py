@@ -11,8 +11,9 @@ from core.errors import InvalidInput, InvalidTransition
 from core.payments import emvco, methods
 from core.payments.amounts import dumps_with_amount, loads_exact, minor_from_decimal
 from core.payments.hitpay import sign
-from core.payments.status import RequestStatus, check_request_transition
+from core.payments.status import REQUEST_TRANSITIONS, RequestStatus
 from core.services.payments import image_type
+from core.status import check_transition
 
 
 @pytest.mark.parametrize(
@@ -73,6 +74,6 @@ def test_methods_are_parsed_per_currency() -> None:
 
 
 def test_a_paid_request_can_only_be_refunded() -> None:
-    check_request_transition("paid", RequestStatus.REFUNDED)
-    with pytest.raises(InvalidTransition, match="cannot become open"):
-        check_request_transition("paid", RequestStatus.OPEN)
+    check_transition("payment", REQUEST_TRANSITIONS, "paid", RequestStatus.REFUNDED)
+    with pytest.raises(InvalidTransition, match="This payment is paid; it cannot become open"):
+        check_transition("payment", REQUEST_TRANSITIONS, "paid", RequestStatus.OPEN)
