@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -32,6 +33,22 @@ def gomflow(*args: str, cwd: Path, env: dict[str, str], **kwargs: object) -> sub
         check=False,
         **kwargs,
     )  # type: ignore[call-overload]
+
+
+async def spawn_gomflow_run(cwd: Path, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """A real ``gomflow run --no-console``, its log in a file (an unread pipe can stop it)."""
+    with log.open("wb") as sink:  # the process keeps its own copy of the file
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "main.py"),
+            "run",
+            "--no-console",
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=sink,
+        )
 
 
 def test_demo_plays_a_group_order_end_to_end(tmp_path: Path) -> None:

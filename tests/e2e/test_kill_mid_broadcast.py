@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from core.db.migrate import upgrade
 from core.services import broadcasts
 from main import bootstrap
 from tests.conftest import BACKENDS, POSTGRES_URL, gom, open_go
-from tests.e2e.test_command_line import ROOT, free_port, gomflow
+from tests.e2e.test_command_line import free_port, gomflow, spawn_gomflow_run
 from tests.fakes.crowd import outbox_counts, seed_buyers
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 
@@ -49,18 +48,7 @@ async def start_gomflow(
         DISCORD_API_BASE=api_base,
         GOMFLOW_LOG_LEVEL="WARNING",
     )
-    with log.open("wb") as sink:  # the process keeps its own copy of the file
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "main.py"),
-            "run",
-            "--no-console",
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=sink,
-        )
+    return await spawn_gomflow_run(tmp_path, env, log)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from core.services import ordering, telegram_payments
 from core.services.accounts import identify
 from main import App, bootstrap
 from tests.conftest import open_go, say
-from tests.e2e.test_command_line import ROOT, free_port, gomflow
+from tests.e2e.test_command_line import free_port, gomflow, spawn_gomflow_run
 from tests.fakes.telegram_api import FakeTelegram
 from web.telegram import PATH, SECRET_HEADER
 
@@ -57,18 +56,7 @@ async def start_gomflow(tmp_path: Path, database_url: str, fake: FakeTelegram, p
         TELEGRAM_WEBHOOK_SECRET=SECRET,
         TELEGRAM_PAYMENT_PROVIDER_TOKEN=PROVIDER_TOKEN,
     )
-    with log.open("wb") as errors:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "main.py"),
-            "run",
-            "--no-console",
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=errors,
-        )
+    return await spawn_gomflow_run(tmp_path, env, log)
 
 
 async def payment_updates(app: App, fake: FakeTelegram) -> list[dict[str, Any]]:
