@@ -81,26 +81,24 @@ def _live_sum(*keys: Any) -> Any:
     )
 
 
-def _items_reserved() -> list[Query]:
-    live = _live_sum(OrderLine.item_id)
+def _stock_reserved(table: type[Item] | type[Variant], key: Any, label: str) -> list[Query]:
+    """An item's or a version's ``reserved`` equals the live lines that name it."""
+    live = _live_sum(key)
     held = func.coalesce(live.c.live, 0)
     return [
-        select(Item.id.label("item"), Item.code, Item.reserved, held.label("live_lines"))
-        .outerjoin(live, live.c.item_id == Item.id)
-        .where(Item.reserved != held)
-        .order_by(Item.id)
+        select(table.id.label(label), table.code, table.reserved, held.label("live_lines"))
+        .outerjoin(live, live.c[key.key] == table.id)
+        .where(table.reserved != held)
+        .order_by(table.id)
     ]
+
+
+def _items_reserved() -> list[Query]:
+    return _stock_reserved(Item, OrderLine.item_id, "item")
 
 
 def _variants_reserved() -> list[Query]:
-    live = _live_sum(OrderLine.variant_id)
-    held = func.coalesce(live.c.live, 0)
-    return [
-        select(Variant.id.label("variant"), Variant.code, Variant.reserved, held.label("live_lines"))
-        .outerjoin(live, live.c.variant_id == Variant.id)
-        .where(Variant.reserved != held)
-        .order_by(Variant.id)
-    ]
+    return _stock_reserved(Variant, OrderLine.variant_id, "variant")
 
 
 def _go_reserved() -> list[Query]:
