@@ -59,7 +59,7 @@ def dollar_sql(sql: str) -> str:
 
 
 def run_sqlite(connection: sqlite3.Connection, plan: Plan[T]) -> T:
-    """Drive a plan on a synchronous sqlite3 connection (in the database thread)."""
+    """Drive a plan on a synchronous sqlite3 connection."""
     result: Any = None
     while True:
         try:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from core.db.models import Order
+from core import desk
+from core.db.models import Identity, InboundUpdate, Order
 from core.errors import OutOfStock
+from core.inbound import handling, record
 from core.quantities import LineRequest
 from core.services import ordering
-from core.services.accounts import Actor
+from core.services.accounts import Actor, Caller
 from main import App
 from tests.conftest import buyer, open_go
 from tests.integration.test_ordering import counters
@@ -99,3 +103,94 @@ async def test_an_order_at_a_price_the_buyer_did_not_see_is_refused(app: App) ->
         app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)], {"POB": 300}
     )
     assert placed.total == "S$3.00"
+
+
+async def test_another_process_writing_never_stalls_the_loop(app: App) -> None:
+    """The desk runs SQLite in the event loop; while another process holds the write lock,
+    the batch waits on the database thread and the loop goes on serving."""
+    await open_go(app, cap=50, items=('POB 3 "Photocard"',))
+    bob = await buyer(app, "bob")
+    other = sqlite3.connect(app.core.db.engine.url.database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    try:
+        order = asyncio.create_task(
+            ordering.place_order(app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)])
+        )
+        ticks = 0
+        while ticks < 50:  # the loop keeps turning while the order waits for the lock
+            await asyncio.sleep(0)
+            ticks += 1
+        assert not order.done()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    placed = await asyncio.wait_for(order, timeout=60)
+    assert placed.number == "SVT-FML-1"
+    state = await counters(app)
+    assert state["go"] == state["live_lines"] == 1
+
+
+async def test_the_wal_is_checkpointed_off_the_loop(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(desk, "CHECKPOINT_EVERY", 0.0)
+    await open_go(app, cap=50, items=('POB 3 "Photocard"',))
+    bob = await buyer(app, "bob")
+    await ordering.place_order(app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)])
+    batches = app.core.desk._sqlite
+    assert batches is not None and batches._checkpoint is not None
+    busy, frames, copied = await asyncio.wait_for(batches._checkpoint, timeout=60)
+    assert busy == 0 and frames > 0 and copied == frames  # the order's pages went back to the file
+
+
+def count_trips(app: App, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    trips: list[object] = []
+    submit = app.core.desk._submit
+
+    async def counted(command: Any) -> Any:
+        trips.append(command)
+        return await submit(command)
+
+    monkeypatch.setattr(app.core.desk, "_submit", counted)
+    return trips
+
+
+async def test_a_known_caller_is_looked_up_in_the_orders_own_batch(
+    any_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = any_app
+    await open_go(app, cap=50, items=('POB 3 "Photocard"',))
+    await buyer(app, "bob")
+    trips = count_trips(app, monkeypatch)
+    placed = await ordering.place_order(
+        app.core.uow(), Caller("console", "bob", "Bob", "bob"), "SVT-FML", [LineRequest("POB", None, 2)]
+    )
+    assert placed.buyer == "bob" and placed.total == "S$6.00"
+    assert len(trips) == 1  # the lookup and the order: one trip to the desk
+    assert (await counters(app))["quotas"] == 2
+
+
+async def test_a_caller_never_seen_is_identified_then_the_order_placed_once(
+    any_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = any_app
+    await open_go(app, cap=50, items=('POB 3 "Photocard"',))
+    await buyer(app, "amy")  # holds @amy today
+    await record(app.core.desk, "test", [("u1", "{}")])
+    with handling("test", "u1"):
+        placed = await ordering.place_order(
+            app.core.uow(),
+            Caller("console", "newcomer", "Nina", "amy"),
+            "SVT-FML",
+            [LineRequest("POB", None, 1)],
+        )
+    assert placed.buyer == "Nina" and placed.number == "SVT-FML-1"
+    async with app.core.reader() as uow:
+        holders = (
+            await uow.session.scalars(select(Identity.external_id).where(Identity.handle == "amy"))
+        ).all()
+        handled = await uow.session.scalar(
+            select(InboundUpdate.handled_at).where(InboundUpdate.external_id == "u1")
+        )
+    assert holders == ["newcomer"]  # the handle moved to the newcomer who wrote with it
+    assert handled is not None  # the update is marked handled, by the order's commit
+    state = await counters(app)
+    assert state["orders"] == 1 and state["go"] == state["live_lines"] == 1
