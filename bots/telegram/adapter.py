@@ -346,19 +346,17 @@ class TelegramBot:
                 await self._answer(query, EXPIRED, alert=True)
             elif payload.startswith(codec.ORDER) and (incoming := from_tap(update, "")) is not None:
                 tap = await handle_tap(self.bot, incoming, payload, self.username)
-                answered = self._answer(query, tap.alert or tap.toast, alert=tap.alert is not None)
-                if tap.reply is None:
-                    await answered
-                    return
-                out = await render(
-                    self.bot.core,
-                    tap.reply,
-                    private=incoming.private,
-                    bot_username=self.username,
-                    rows=tap.rows,
-                )
-                # the answer (ending the spinner) and the edit are independent: send both at once
-                await asyncio.gather(answered, self._edit(query, out))
+                # one call at a time: an update has one connection (more only queue in the pool)
+                await self._answer(query, tap.alert or tap.toast, alert=tap.alert is not None)
+                if tap.reply is not None:
+                    out = await render(
+                        self.bot.core,
+                        tap.reply,
+                        private=incoming.private,
+                        bot_username=self.username,
+                        rows=tap.rows,
+                    )
+                    await self._edit(query, out)
             elif (
                 payload.startswith(codec.COMMAND)
                 and (incoming := from_tap(update, payload[2:], in_chat_payments=self.in_chat_payments))

@@ -32,7 +32,7 @@ from core.errors import AlreadyClaimed, GomflowError, PriceChanged
 from core.money import format_money
 from core.quantities import LineRequest
 from core.services import ordering, reports
-from core.services.accounts import Actor, identify
+from core.services.accounts import Actor, Caller, identify_caller
 from core.status import GOStatus
 
 TAP_SOURCE = "telegram-tap"
@@ -57,11 +57,17 @@ class Sender:
 
     async def actor(self) -> Actor:
         if self._actor is None:
-            request = self._incoming.request
-            self._actor = await identify(
-                self._bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle
-            )
+            self._actor = await identify_caller(self._bot.core.uow(), self.caller())
         return self._actor
+
+    def buyer(self) -> Actor | Caller:
+        """For an order: the sender if looked up already, else who wrote (the order's own
+        trip to the desk looks them up)."""
+        return self._actor or self.caller()
+
+    def caller(self) -> Caller:
+        request = self._incoming.request
+        return Caller(CHANNEL, request.user_id, request.name, request.handle)
 
 
 async def load_choices(bot: BotContext, code: str, sender: Sender) -> OrderChoices:
@@ -184,7 +190,7 @@ async def _confirm(
     try:
         placed = await ordering.place_order(
             bot.core.uow(),
-            await sender.actor(),
+            sender.buyer(),
             code,
             [LineRequest(item, variant or None, quantity)],
             {token: price},

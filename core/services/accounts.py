@@ -46,6 +46,16 @@ class Actor:
         return self.is_gom or self.is_staff
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Someone writing from a chat identity, before they are looked up (``identify``)."""
+
+    channel: str
+    external_id: str
+    display_name: str
+    handle: str | None = None
+
+
 async def identify(
     uow: UnitOfWork,
     channel: str,
@@ -60,12 +70,28 @@ async def identify(
     whoever held it before, so "@alice" never names a former holder. Safe to repeat, so
     it never carries the mark of the update being handled (``inbound.aside``).
     """
-    known = await uow.desk.run(lambda now: _lookup(channel, external_id, now - HANDLE_REFRESH))
-    if known is not None and known[2] and (not handle or (known[1] == _clean_handle(handle) and known[7])):
-        identity_id, _, _, user_id, name, is_gom, is_staff, _ = known
-        return Actor(user_id, identity_id, channel, name, bool(is_gom), bool(is_staff))
+    known = await uow.desk.run(lambda now: known_actor_plan(Caller(channel, external_id, "", handle), now))
+    if known is not None:
+        return known
     with inbound.aside():
         return await _identify_in(uow, channel, external_id, display_name, handle)
+
+
+async def identify_caller(uow: UnitOfWork, caller: Caller) -> Actor:
+    return await identify(uow, caller.channel, caller.external_id, caller.display_name, caller.handle)
+
+
+def known_actor_plan(caller: Caller, now: datetime) -> Plan[Actor | None]:
+    """The caller as an ``Actor`` in one read (it may ride in an order's batch), or None
+    when ``identify`` has something to write: a first contact, a person who was marked
+    unreachable, a new handle or one not refreshed for a day."""
+    known = yield from _lookup(caller.channel, caller.external_id, now - HANDLE_REFRESH)
+    if known is None or not known[2]:
+        return None
+    identity_id, held, _, user_id, name, is_gom, is_staff, fresh = known
+    if caller.handle and (held != _clean_handle(caller.handle) or not fresh):
+        return None
+    return Actor(user_id, identity_id, caller.channel, name, bool(is_gom), bool(is_staff))
 
 
 async def _identify_in(

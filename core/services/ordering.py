@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.choices import OrderChoices, order_choices
 from core.db.models import BuyerQuota, GroupOrder, Order
-from core.desk import PlaceOrder
+from core.desk import PlaceOrder, SenderUnknown
 from core.errors import InvalidInput, OrderLocked, PermissionDenied
 from core.lookups import load_order
 from core.order_view import view_of
@@ -14,7 +14,7 @@ from core.orders import end_order, held_lines, order_views, replace_lines
 from core.payments.ledger import lock_for_change
 from core.quantities import LineRequest
 from core.reservations import load_catalogue, release, reserve, resolve_lines
-from core.services.accounts import Actor, require_admin
+from core.services.accounts import Actor, Caller, identify_caller, known_actor_plan, require_admin
 from core.services.waitlist import promote_waitlist
 from core.status import ORDER_LIVE, OrderStatus
 from core.uow import UnitOfWork
@@ -23,7 +23,7 @@ from core.views import GroupOrderView, OrderView
 
 async def place_order(
     uow: UnitOfWork,
-    buyer: Actor,
+    buyer: Actor | Caller,
     go_code: str,
     requests: list[LineRequest],
     expected_prices: dict[str, int] | None = None,
@@ -31,6 +31,9 @@ async def place_order(
 ) -> OrderView:
     """Place an order through the order desk (group commit).
 
+    ``buyer`` may be a ``Caller`` not yet looked up: the desk looks them up in the order's
+    own batch, so a known buyer's order costs one trip to the desk; someone ``identify``
+    must write for first is identified, then the order is placed.
     ``expected_prices`` (by token, ``ALB`` or ``ALB:A``) are the prices the buyer was
     shown; if one has changed the order is refused with ``PriceChanged``, never placed
     at a price they did not see. ``claim`` (source, id) is recorded with the order, so a
@@ -39,6 +42,23 @@ async def place_order(
     if not requests:
         raise InvalidInput("Say what to order: /order CODE ITEM QTY, e.g. /order SVT-FML ALB:A 1.")
     prices = tuple(sorted((expected_prices or {}).items()))
+    if isinstance(buyer, Caller):
+        caller = buyer
+        try:
+            return await uow.desk.place(
+                PlaceOrder(
+                    0,
+                    "",
+                    caller.channel,
+                    go_code,
+                    tuple(requests),
+                    prices,
+                    claim,
+                    who=lambda now: known_actor_plan(caller, now),
+                )
+            )
+        except SenderUnknown:
+            buyer = await identify_caller(uow, caller)
     return await uow.desk.place(
         PlaceOrder(buyer.user_id, buyer.name, buyer.channel, go_code, tuple(requests), prices, claim)
     )
