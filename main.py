@@ -75,6 +75,9 @@ def bootstrap(
     chosen = tuple(p for p in platforms if p.configured(wiring))
     renderer = JinjaRenderer(template_variants(platforms))
     channels: dict[str, Channel] = {p.name: p.channel(wiring) for p in chosen}
+    for platform in platforms:  # known even where not configured, so a refusal can say why
+        if platform.link_target is not None:
+            core.link_targets[platform.name] = platform.link_target
     for platform in chosen:
         if platform.verifier is not None:
             core.channel_verifiers[platform.name] = platform.verifier(wiring)

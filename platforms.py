@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -37,7 +38,7 @@ from channels.limits import ChannelLimits, Rate
 from channels.telegram import TelegramChannel
 from channels.twilio import TwilioChannel
 from core.config import Settings, TelegramSettings
-from core.verification import ChannelVerifier
+from core.verification import ChannelVerifier, LinkTarget
 from web.telegram import add_telegram_webhook
 
 log = logging.getLogger("gomflow")
@@ -79,7 +80,9 @@ class Platform:
     # render target → template variants, best first (templates/<message>/<variant>.j2)
     templates: Mapping[str, tuple[str, ...]]
     inbound: Callable[[Wiring, BotContext], Inbound | None] | None = None
-    verifier: Callable[[Wiring], ChannelVerifier] | None = None
+    # what a group, channel or list a GOM may link to a GO looks like here (None: none)
+    link_target: LinkTarget | None = None
+    verifier: Callable[[Wiring], ChannelVerifier] | None = None  # who checks the GOM runs it
 
 
 class TelegramInbound:
@@ -193,6 +196,9 @@ PLATFORMS: tuple[Platform, ...] = (
         limits=ChannelLimits(Rate(30, 1), Rate(1, 1), Rate(20, 60)),
         templates={"telegram": ("telegram.html", "plain.txt")},
         inbound=TelegramInbound,
+        link_target=LinkTarget(
+            re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$"), "-1001234567890 or @mychannel"
+        ),
         verifier=lambda w: TelegramVerifier(w.telegram),
     ),
     Platform(
@@ -203,6 +209,7 @@ PLATFORMS: tuple[Platform, ...] = (
         # 50 requests per second globally; message creation is limited to 5 per 5 s per channel
         limits=ChannelLimits(Rate(50, 1), Rate(5, 5), Rate(5, 5)),
         templates={"discord": ("discord.md", "plain.txt")},
+        link_target=LinkTarget(re.compile(r"^(?:channel:|#)?(\d{15,21})$"), "a channel id", "channel:{}"),
         verifier=lambda w: DiscordVerifier(w.settings.discord_bot_token, w.settings.discord_api_base),
     ),
     _twilio("sms", lambda s: s.twilio_sms_from),
@@ -215,6 +222,9 @@ PLATFORMS: tuple[Platform, ...] = (
         # SMTP relays vary; a cautious default that common providers accept
         limits=ChannelLimits(Rate(10, 1), Rate(1, 1), Rate(1, 1)),
         templates={"email": ("email.txt", "plain.txt"), "email_html": ("email.html",)},
+        link_target=LinkTarget(
+            re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"), "list@example.com", by_mail=True
+        ),
     ),
 )
 

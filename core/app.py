@@ -12,7 +12,7 @@ from core.db.engine import Database, connect
 from core.desk import OrderDesk
 from core.payments.gateway import PaymentGateway
 from core.uow import UnitOfWork
-from core.verification import ChannelVerifier
+from core.verification import ChannelVerifier, LinkTarget
 
 
 @dataclass
@@ -28,6 +28,8 @@ class Core:
     payment_gateways: dict[str, PaymentGateway] = field(default_factory=dict)
     # Who checks that a GOM controls a chat they link, by platform ("telegram", "discord").
     channel_verifiers: dict[str, ChannelVerifier] = field(default_factory=dict)
+    # What a linkable destination looks like, by platform (from the platform registry).
+    link_targets: dict[str, LinkTarget] = field(default_factory=dict)
 
     desk: OrderDesk = field(init=False)
 

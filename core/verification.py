@@ -1,11 +1,13 @@
 """Proof that a person controls a group chat or channel before gomflow posts into it.
 
 The core only knows this small protocol; each platform's adapter answers it with that
-platform's API, and the composition root hands the answers to the core by platform name.
+platform's API, and the composition root hands the answers to the core by platform name,
+with each platform's ``LinkTarget`` (what a destination there looks like).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,3 +42,22 @@ class ChannelVerifier(Protocol):
         destination, or cannot be asked: an unverified channel is never linked.
         """
         ...
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """What a destination a GOM may link looks like on one platform (its registry entry
+    says), and how the outbox addresses it."""
+
+    pattern: re.Pattern[str]  # the id is the first group, or the whole match
+    example: str  # said when a target does not fit, e.g. "-1001234567890 or @mychannel"
+    address: str = "{}"  # the outbox address made from the id
+    by_mail: bool = False  # confirmed by a link mailed to it rather than by a verifier
+
+    def parse(self, target: str) -> str | None:
+        """The outbox address for ``target``, or None when it is not one of these."""
+        match = self.pattern.match(target)
+        if match is None:
+            return None
+        found = match.group(1) if match.groups() else match.group(0)
+        return self.address.format(found.lower() if self.by_mail else found)

@@ -100,25 +100,26 @@ async def broadcasts_(call: Call) -> ChatReply:
     return call.reply("broadcast_list", items=items, scheduled_only=False)
 
 
-@command(
-    "linkchannel", "CODE telegram|discord|email TARGET", "Send a GO's announcements to a group", audience=GOM
-)
+@command("linkchannel", "CODE PLATFORM TARGET", "Send a GO's announcements to a group", audience=GOM)
 async def linkchannel(call: Call) -> ChatReply:
-    need(call.args, 3, "/linkchannel CODE telegram|discord|email TARGET")
+    need(call.args, 3, "/linkchannel CODE PLATFORM TARGET")
     linked = await linked_channels.link_channel(
         call.uow(),
         call.actor,
         *call.args[:3],
+        targets=call.bot.core.link_targets,
         verifiers=call.bot.core.channel_verifiers,
         public_base_url=call.bot.core.settings.public_base_url,
     )
     return call.reply("channel_linked", channel=linked, code=call.args[0].upper(), linked=True)
 
 
-@command("unlinkchannel", "CODE telegram|discord|email TARGET", "Stop a group's announcements", audience=GOM)
+@command("unlinkchannel", "CODE PLATFORM TARGET", "Stop a group's announcements", audience=GOM)
 async def unlinkchannel(call: Call) -> ChatReply:
-    need(call.args, 3, "/unlinkchannel CODE telegram|discord|email TARGET")
-    unlinked = await linked_channels.unlink_channel(call.uow(), call.actor, *call.args[:3])
+    need(call.args, 3, "/unlinkchannel CODE PLATFORM TARGET")
+    unlinked = await linked_channels.unlink_channel(
+        call.uow(), call.actor, *call.args[:3], targets=call.bot.core.link_targets
+    )
     return call.reply("channel_linked", channel=unlinked, code=call.args[0].upper(), linked=False)
 
 

@@ -9,7 +9,6 @@ address only once someone opens the one-time link sent to it.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,12 +24,8 @@ from core.lookups import load_go
 from core.outbox import NOTICE
 from core.services.accounts import Actor, require_admin
 from core.uow import UnitOfWork
-from core.verification import ChannelVerifier
+from core.verification import ChannelVerifier, LinkTarget
 
-PLATFORMS = ("telegram", "discord", "email")
-_TELEGRAM = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
-_DISCORD = re.compile(r"^(?:channel:|#)?(\d{15,21})$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 CONFIRMED = "confirmed"
 PENDING = "pending"
 CONFIRM_VALID = timedelta(days=3)
@@ -44,24 +39,17 @@ class LinkedView:
     pending: bool = False  # waiting for its confirmation link to be opened
 
 
-def destination_address(platform: str, target: str) -> str:
+def destination_address(targets: Mapping[str, LinkTarget], platform: str, target: str) -> str:
     """How the outbox addresses a linked destination on ``platform``; refuses what cannot be one."""
-    platform = platform.strip().lower()
-    target = target.strip()
-    if platform == "telegram" and _TELEGRAM.match(target):
-        return target
-    if platform == "discord" and (match := _DISCORD.match(target)):
-        return f"channel:{match.group(1)}"
-    if platform == "email" and _EMAIL.match(target):
-        return target.lower()
-    if platform not in PLATFORMS:
-        raise InvalidInput("Link a telegram group or channel, a discord channel, or an email list.")
-    examples = {
-        "telegram": "-1001234567890 or @mychannel",
-        "discord": "a channel id",
-        "email": "list@example.com",
-    }
-    raise InvalidInput(f"'{target[:60]}' is not a {platform} destination; use {examples[platform]}.")
+    platform, target = platform.strip().lower(), target.strip()
+    kind = targets.get(platform)
+    if kind is None:
+        named = ", ".join(sorted(targets)) or "nothing"
+        raise InvalidInput(f"A GO can be linked to a group, channel or list on: {named}.")
+    address = kind.parse(target)
+    if address is None:
+        raise InvalidInput(f"'{target[:60]}' is not a {platform} destination; use {kind.example}.")
+    return address
 
 
 async def link_channel(
@@ -71,6 +59,7 @@ async def link_channel(
     platform: str,
     target: str,
     *,
+    targets: Mapping[str, LinkTarget],
     verifiers: Mapping[str, ChannelVerifier],
     public_base_url: str,
 ) -> LinkedView:
@@ -79,10 +68,11 @@ async def link_channel(
     The platform is asked between two transactions (never inside one), and a refusal
     leaves nothing written.
     """
-    address = destination_address(platform, target)
+    address = destination_address(targets, platform, target)
     platform = platform.strip().lower()
+    by_mail = targets[platform].by_mail
     verifier = verifiers.get(platform)
-    if platform != "email" and verifier is None:
+    if not by_mail and verifier is None:
         raise PermissionDenied(
             f"gomflow is not connected to {platform} here, so it cannot check that {address} "
             "is yours; nothing was linked."
@@ -90,13 +80,13 @@ async def link_channel(
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
-        member_id = None if platform == "email" else await _own_account(uow, actor, platform)
+        member_id = None if by_mail else await _own_account(uow, actor, platform)
     if member_id is not None and verifier is not None:
         verdict = await verifier.controls(address, member_id)
         if not verdict.ok:
             raise PermissionDenied(verdict.reason)
         address = verdict.address or address
-    token = secrets.token_urlsafe(24) if platform == "email" else None
+    token = secrets.token_urlsafe(24) if by_mail else None
     async with uow:
         go = await load_go(uow, go.code)
         identity = await _group_identity(uow, actor, platform, address)
@@ -261,9 +251,15 @@ def _digest(token: str) -> str:
 
 
 async def unlink_channel(
-    uow: UnitOfWork, actor: Actor, go_code: str, platform: str, target: str
+    uow: UnitOfWork,
+    actor: Actor,
+    go_code: str,
+    platform: str,
+    target: str,
+    *,
+    targets: Mapping[str, LinkTarget],
 ) -> LinkedView:
-    address = destination_address(platform, target)
+    address = destination_address(targets, platform, target)
     platform = platform.strip().lower()
     async with uow:
         go = await load_go(uow, go_code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,13 +13,19 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy import update
 
 from bots.commands import BotContext
 from channels.console import ConsoleChannel
 from channels.limits import ChannelLimits
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
+from core.db.models import Identity
+from core.errors import InvalidInput, PermissionDenied
 from core.services import broadcasts
+from core.services.accounts import identify
+from core.services.linked_channels import link_channel
+from core.verification import LinkTarget, Verdict
 from main import App, bootstrap, serve
 from platforms import PLATFORMS, Platform, Wiring
 from tests.conftest import gom, open_go
@@ -187,3 +194,82 @@ def replace_name(channel: ConsoleChannel, name: str) -> ConsoleChannel:
 async def _refuses() -> AsyncIterator[None]:
     raise ConnectionError("unreachable")
     yield
+
+
+class ProbeVerifier:
+    """The probe platform's answer to "does this GOM run that room?": yes, for room ids it knows."""
+
+    async def controls(self, destination: str, member_id: str) -> Verdict:
+        return Verdict.yes() if destination == "room:42" else Verdict.no("That room is not yours.")
+
+
+async def test_a_new_platforms_rooms_can_be_linked_without_touching_core(tmp_path: Path) -> None:
+    probe = Platform(
+        name="probe",
+        needs="nothing",
+        configured=lambda w: True,
+        channel=lambda w: replace_name(ConsoleChannel(w.write), "probe"),
+        limits=ChannelLimits(),
+        templates={},
+        link_target=LinkTarget(re.compile(r"^room:?(\d{1,6})$"), "room:123", "room:{}"),
+        verifier=lambda w: ProbeVerifier(),
+    )
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/run.db", http_port=0)
+    app = bootstrap(settings, write=lambda _: None, platforms=(*PLATFORMS, probe))
+    try:
+        await upgrade(app.core.db)
+        await open_go(app)
+        gina = await gom(app)
+        await identify(app.core.uow(), "probe", "gina-on-probe", "gina")  # her own probe account…
+        async with app.core.uow() as uow:  # …is hers
+            await uow.session.execute(
+                update(Identity).where(Identity.channel == "probe").values(user_id=gina.user_id)
+            )
+            await uow.commit()
+        targets, verifiers = app.core.link_targets, app.core.channel_verifiers
+        linked = await link_channel(
+            app.core.uow(),
+            gina,
+            "SVT-FML",
+            "probe",
+            "room42",
+            targets=targets,
+            verifiers=verifiers,
+            public_base_url="http://x",
+        )
+        assert (linked.platform, linked.target, linked.pending) == ("probe", "room:42", False)
+        with pytest.raises(PermissionDenied, match="That room is not yours"):
+            await link_channel(
+                app.core.uow(),
+                gina,
+                "SVT-FML",
+                "probe",
+                "room:7",
+                targets=targets,
+                verifiers=verifiers,
+                public_base_url="http://x",
+            )
+        with pytest.raises(InvalidInput, match="not a probe destination; use room:123"):
+            await link_channel(
+                app.core.uow(),
+                gina,
+                "SVT-FML",
+                "probe",
+                "#general",
+                targets=targets,
+                verifiers=verifiers,
+                public_base_url="http://x",
+            )
+        with pytest.raises(InvalidInput, match="on: discord, email, probe, telegram"):
+            await link_channel(
+                app.core.uow(),
+                gina,
+                "SVT-FML",
+                "myspace",
+                "x",
+                targets=targets,
+                verifiers=verifiers,
+                public_base_url="http://x",
+            )
+    finally:
+        await app.core.close()
