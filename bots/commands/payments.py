@@ -175,7 +175,7 @@ async def proof(call: Call) -> ChatReply:
 async def approve(call: Call) -> ChatReply:
     need(call.args, 1, "/approve ORDER [#N]")
     ordinal, _rest = _ordinal(call.args[1:])
-    view = await proofs.review_proof(call.uow(), call.actor, call.args[0], approve=True, ordinal=ordinal)
+    view = await proofs.approve_proof(call.uow(), call.actor, call.args[0], ordinal)
     return call.reply("proof_reviewed", proof=view)
 
 
@@ -183,9 +183,7 @@ async def approve(call: Call) -> ChatReply:
 async def reject(call: Call) -> ChatReply:
     need(call.args, 2, "/reject ORDER [#N] REASON")
     ordinal, rest = _ordinal(call.args[1:])
-    view = await proofs.review_proof(
-        call.uow(), call.actor, call.args[0], approve=False, reason=" ".join(rest), ordinal=ordinal
-    )
+    view = await proofs.reject_proof(call.uow(), call.actor, call.args[0], " ".join(rest), ordinal)
     return call.reply("proof_reviewed", proof=view)
 
 

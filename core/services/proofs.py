@@ -211,86 +211,125 @@ async def _proof_view(
     )
 
 
-async def review_proof(
-    uow: UnitOfWork,
-    actor: Actor,
-    number: str,
-    *,
-    approve: bool,
-    reason: str = "",
-    ordinal: int | None = None,
-) -> ProofView:
-    """Approve (credit what the proof says arrived) or reject with a reason.
+async def approve_proof(uow: UnitOfWork, actor: Actor, number: str, ordinal: int | None = None) -> ProofView:
+    """Credit exactly what the proof says arrived; a shortfall stays owed.
 
-    The order is locked first, so of two reviews at once (a double tap, the GOM and a
-    helper, approve and reject) the second sees the first's result and is told so.
-    With several proofs pending the reviewer must name one (``#2``).
+    With no proof waiting but a gateway payment held for the order (say, a different
+    amount), approving accepts that payment (``accept_held_payment``).
     """
-    reason = " ".join(reason.split())[:500]
-    if not approve and not reason:
-        raise InvalidInput(f"Say why, so the buyer knows what to fix: /reject {number} REASON")
     async with uow:
-        found = await load_order(uow, number)
-        go = await uow.session.get_one(GroupOrder, found.go_id)
-        await require_admin(uow, actor, go)
-        order = await lock_order(uow, found.id)
-        proofs = await _proofs_of(uow, order)
-        pending = [p for p in proofs if p[1].status == ledger.PENDING_PROOF]
-        if ordinal is not None:
-            chosen = _named(order, proofs, ordinal)
-        elif len(pending) == 1:
-            chosen = pending[0]
-        elif pending:
-            listed = "; ".join(
-                f"#{i} {format_money(p.amount_minor, r.currency)}"
-                + (f" ref {p.reference}" if p.reference else "")
-                for i, p, r in pending
-            )
-            verb = "approve" if approve else "reject"
-            raise InvalidInput(
-                f"{order.number} has {len(pending)} proofs waiting: {listed}. "
-                f"Name one: /{verb} {order.number} #N{'' if approve else ' REASON'}"
-            )
-        else:
-            if approve and (held := await _accept_held(uow, actor, order)) is not None:
-                await uow.commit()
-                return held
-            if not proofs:
-                raise NotFound(f"{order.number} has no proof of payment to review.")
-            chosen = max(
-                (p for p in proofs if p[1].reviewed_at is not None), key=lambda p: p[0], default=proofs[-1]
-            )
-        i, proof, request = chosen
-        if proof.status != ledger.PENDING_PROOF:
-            done = await _proof_view(uow, order, i, proof, request)
-            by = f" by {done.reviewer}" if done.reviewer else ""
-            raise Conflict(f"That proof was already {proof.status}{by}.")
-        request = await ledger.locked(uow, PaymentRequest, request.id)
-        proof = await ledger.locked(uow, PaymentProof, proof.id)
-        await transition(
-            uow,
-            proof,
-            ProofStatus.APPROVED if approve else ProofStatus.REJECTED,
-            actor_id=actor.user_id,
-            detail=reason,
-            also={"reason": reason, "reviewed_by": actor.user_id, "reviewed_at": uow.now},
-        )
-        outcome = ""
-        if approve:
-            outcome = await _credit_proof(uow, actor, order, request, proof)
-        else:
-            others = [p for p in pending if p[1].id != proof.id and p[2].id == request.id]
-            if request.status == RequestStatus.REVIEW and not others:
-                await ledger.set_request_status(uow, request, RequestStatus.OPEN, actor.user_id, reason)
-            await uow.notify_user(
-                order.buyer_id,
-                "proof_rejected",
-                {"number": order.number, "reason": reason},
-                dedupe_key=f"proof-rejected:{proof.id}",
-            )
+        order, proofs, pending = await _open_review(uow, actor, number)
+        if ordinal is None and not pending and (held := await _accept_held(uow, actor, order)) is not None:
+            await uow.commit()
+            return held
+        i, proof, request = _chosen(order, proofs, pending, ordinal, f"/approve {order.number} #N")
+        proof, request = await _decide(uow, actor, order, i, proof, request, ProofStatus.APPROVED, "")
+        outcome = await _credit_proof(uow, actor, order, request, proof)
         view = await _proof_view(uow, order, i, proof, request, outcome)
         await uow.commit()
         return view
+
+
+async def reject_proof(
+    uow: UnitOfWork, actor: Actor, number: str, reason: str, ordinal: int | None = None
+) -> ProofView:
+    """Turn a proof down, telling the buyer why; the request is payable again once no
+    other proof for it waits."""
+    reason = " ".join(reason.split())[:500]
+    if not reason:
+        raise InvalidInput(f"Say why, so the buyer knows what to fix: /reject {number} REASON")
+    async with uow:
+        order, proofs, pending = await _open_review(uow, actor, number)
+        i, proof, request = _chosen(order, proofs, pending, ordinal, f"/reject {order.number} #N REASON")
+        proof, request = await _decide(uow, actor, order, i, proof, request, ProofStatus.REJECTED, reason)
+        others = [p for p in pending if p[1].id != proof.id and p[2].id == request.id]
+        if request.status == RequestStatus.REVIEW and not others:
+            await ledger.set_request_status(uow, request, RequestStatus.OPEN, actor.user_id, reason)
+        await uow.notify_user(
+            order.buyer_id,
+            "proof_rejected",
+            {"number": order.number, "reason": reason},
+            dedupe_key=f"proof-rejected:{proof.id}",
+        )
+        view = await _proof_view(uow, order, i, proof, request)
+        await uow.commit()
+        return view
+
+
+async def accept_held_payment(uow: UnitOfWork, actor: Actor, number: str) -> ProofView:
+    """Accept a gateway payment held for an order still owing (say, a different amount)."""
+    async with uow:
+        order, _, _ = await _open_review(uow, actor, number)
+        held = await _accept_held(uow, actor, order)
+        if held is None:
+            raise NotFound(f"{order.number} has no held payment to accept.")
+        await uow.commit()
+        return held
+
+
+async def _open_review(
+    uow: UnitOfWork, actor: Actor, number: str
+) -> tuple[Order, list[Numbered], list[Numbered]]:
+    """The order, locked, with its proofs and those waiting for review.
+
+    The order is locked first, so of two reviews at once (a double tap, the GOM and a
+    helper, approve and reject) the second sees the first's result and is told so.
+    """
+    found = await load_order(uow, number)
+    go = await uow.session.get_one(GroupOrder, found.go_id)
+    await require_admin(uow, actor, go)
+    order = await lock_order(uow, found.id)
+    proofs = await _proofs_of(uow, order)
+    return order, proofs, [p for p in proofs if p[1].status == ledger.PENDING_PROOF]
+
+
+def _chosen(
+    order: Order, proofs: list[Numbered], pending: list[Numbered], ordinal: int | None, usage: str
+) -> Numbered:
+    """The proof a review is about: the one named, the one waiting, or (to say it was
+    already reviewed) the last reviewed. With several waiting, the reviewer must name one."""
+    if ordinal is not None:
+        return _named(order, proofs, ordinal)
+    if len(pending) == 1:
+        return pending[0]
+    if pending:
+        listed = "; ".join(
+            f"#{i} {format_money(p.amount_minor, r.currency)}"
+            + (f" ref {p.reference}" if p.reference else "")
+            for i, p, r in pending
+        )
+        raise InvalidInput(f"{order.number} has {len(pending)} proofs waiting: {listed}. Name one: {usage}")
+    if not proofs:
+        raise NotFound(f"{order.number} has no proof of payment to review.")
+    return max((p for p in proofs if p[1].reviewed_at is not None), key=lambda p: p[0], default=proofs[-1])
+
+
+async def _decide(
+    uow: UnitOfWork,
+    actor: Actor,
+    order: Order,
+    i: int,
+    proof: PaymentProof,
+    request: PaymentRequest,
+    status: ProofStatus,
+    reason: str,
+) -> tuple[PaymentProof, PaymentRequest]:
+    """Move a waiting proof to ``status`` (compare-and-set); a proof already reviewed says by whom."""
+    if proof.status != ledger.PENDING_PROOF:
+        done = await _proof_view(uow, order, i, proof, request)
+        by = f" by {done.reviewer}" if done.reviewer else ""
+        raise Conflict(f"That proof was already {proof.status}{by}.")
+    request = await ledger.locked(uow, PaymentRequest, request.id)
+    proof = await ledger.locked(uow, PaymentProof, proof.id)
+    await transition(
+        uow,
+        proof,
+        status,
+        actor_id=actor.user_id,
+        detail=reason,
+        also={"reason": reason, "reviewed_by": actor.user_id, "reviewed_at": uow.now},
+    )
+    return proof, request
 
 
 async def _credit_proof(

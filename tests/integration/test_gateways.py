@@ -17,10 +17,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from core.db.models import AuditEntry, Order, Payment
+from core.errors import NotFound
 from core.payments.hitpay import HitPayRequests, sign
 from core.payments.stripe_checkout import StripeCheckout
 from core.payments.xendit import XenditInvoices
-from core.services import payments
+from core.services import payments, proofs
+from core.services.accounts import identify
 from main import App
 from tests.conftest import buyer, open_go, say
 from web.app import build_web_app
@@ -412,11 +414,16 @@ async def test_the_gom_may_accept_a_held_payment(app: App, web_client: TestClien
     await ordered(app)
     await say(app, "bob", "/pay SVT-FML-1 stripe")
     body = stripe_event("checkout.session.completed", "cs_test_1", amount=3000)
+    gina = await identify(app.core.uow(), "console", "gina", "gina")
+    with pytest.raises(NotFound, match="has no held payment"):  # not yet arrived: nothing to accept
+        await proofs.accept_held_payment(app.core.uow(), gina, "SVT-FML-1")
     await web_client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
     assert await order_status(app) == "placed"
     reply = await say(app, "gina", "/approve SVT-FML-1")
     assert "Approved: SVT-FML-1 (S$30.00)" in reply.text
     assert await order_status(app) == "paid"
+    with pytest.raises(NotFound, match="has no held payment"):  # accepted once
+        await proofs.accept_held_payment(app.core.uow(), gina, "SVT-FML-1")
 
 
 async def test_an_event_for_no_known_payment_is_not_marked_seen(
