@@ -115,7 +115,8 @@ async def serve(
         if platform not in app.platforms:
             log.info("%s: not started (%s not set)", platform.name, platform.needs)
             continue
-        adapter = platform.inbound(app.wiring, app.bot) if platform.inbound is not None else None
+        channel = app.channels[platform.name]
+        adapter = platform.inbound(app.wiring, app.bot, channel) if platform.inbound is not None else None
         if adapter is None:
             log.info("%s: sending", platform.name)
             continue

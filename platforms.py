@@ -35,7 +35,7 @@ from channels.discord import DiscordChannel
 from channels.discord_verify import DiscordVerifier
 from channels.email import EmailChannel
 from channels.limits import ChannelLimits, Rate
-from channels.telegram import TelegramChannel
+from channels.telegram import TelegramChannel, delivery_error
 from channels.twilio import TwilioChannel
 from core.config import Settings, TelegramSettings
 from core.verification import ChannelVerifier, LinkTarget
@@ -79,7 +79,8 @@ class Platform:
     limits: ChannelLimits  # the platform's published sending limits (GOMFLOW_RATE_LIMITS overrides)
     # render target → template variants, best first (templates/<message>/<variant>.j2)
     templates: Mapping[str, tuple[str, ...]]
-    inbound: Callable[[Wiring, BotContext], Inbound | None] | None = None
+    # the inbound adapter, given the platform's own channel (one client for both ways)
+    inbound: Callable[[Wiring, BotContext, Channel], Inbound | None] | None = None
     # what a group, channel or list a GOM may link to a GO looks like here (None: none)
     link_target: LinkTarget | None = None
     verifier: Callable[[Wiring], ChannelVerifier] | None = None  # who checks the GOM runs it
@@ -88,9 +89,10 @@ class Platform:
 class TelegramInbound:
     """The Telegram bot; in webhook mode its route joins the web app."""
 
-    def __init__(self, wiring: Wiring, bot: BotContext) -> None:
+    def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
+        assert isinstance(channel, TelegramChannel)
         self._settings = wiring.telegram
-        self.bot = TelegramBot(bot, wiring.telegram)
+        self.bot = TelegramBot(bot, wiring.telegram, client=channel.bot, errors=delivery_error)
 
     def mount(self, web_app: web.Application) -> None:
         if self._settings.webhook_url:
@@ -103,7 +105,7 @@ class TelegramInbound:
 class ConsoleInput:
     """The terminal as a chat: each line typed is a console message."""
 
-    def __init__(self, wiring: Wiring, bot: BotContext) -> None:
+    def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
         self._bot = bot
 
     def mount(self, web_app: web.Application) -> None:
@@ -185,7 +187,7 @@ PLATFORMS: tuple[Platform, ...] = (
         channel=lambda w: ConsoleChannel(w.write),
         limits=ChannelLimits(),
         templates={"console": ("console.txt", "plain.txt")},
-        inbound=lambda w, bot: ConsoleInput(w, bot) if w.console_input else None,
+        inbound=lambda w, bot, channel: ConsoleInput(w, bot, channel) if w.console_input else None,
     ),
     Platform(
         name="telegram",

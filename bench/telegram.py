@@ -3,7 +3,9 @@
 A local fake of the Bot API (no rate limit) feeds N confirm taps, one per buyer; we time
 each tap from the moment the update is offered to the moment the bot edits that buyer's
 message with the answer. In the same run, a minimal python-telegram-bot echo bot
-(answer the tap, edit the message) against the same fake is the floor.
+(answer the tap, edit the message) against the same fake is the floor, twice: as
+python-telegram-bot comes (httpx), and on the aiohttp transport gomflow's Telegram
+channel uses (the same client, so the fairest floor).
 Run: ``python -m bench.telegram``.
 """
 
@@ -20,13 +22,14 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from bench.common import percentile, table
-from bots.telegram.adapter import TelegramBot
+from channels.telegram import LONG_POLL_TIMEOUT, AiohttpRequest
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
 from core.services.accounts import identify
 from main import bootstrap
 from tests.conftest import open_go
 from tests.fakes.telegram_api import FakeTelegram
+from tests.telegram_bots import telegram_bot
 
 FIRST_BUYER = 700_000
 
@@ -61,7 +64,7 @@ async def ours(taps: int, concurrency: int) -> tuple[float, list[float], int]:
             *(identify(app.core.uow(), "telegram", str(FIRST_BUYER + n), f"Fan {n}") for n in range(taps))
         )
         try:
-            async with TelegramBot(app.bot, settings).running():
+            async with telegram_bot(app.bot, settings).running():
                 rate, latencies = await drive(fake, taps, lambda b: f"o:cf SVT-FML ALB 1 2590 n{b['id']}")
             placed = sum("Order placed" in m.shown for m in fake.messages.values() if m.edits)
         finally:
@@ -70,7 +73,7 @@ async def ours(taps: int, concurrency: int) -> tuple[float, list[float], int]:
     return rate, latencies, placed
 
 
-async def echo_floor(taps: int, concurrency: int) -> tuple[float, list[float]]:
+async def echo_floor(taps: int, concurrency: int, *, aiohttp: bool = False) -> tuple[float, list[float]]:
     """The least a python-telegram-bot bot can do per tap: answer it and edit the message."""
     fake = FakeTelegram()
     await fake.start()
@@ -81,14 +84,12 @@ async def echo_floor(taps: int, concurrency: int) -> tuple[float, list[float]]:
         await query.answer()
         await query.edit_message_text(f"echo: {query.data}")
 
-    application = (
-        ApplicationBuilder()
-        .token(fake.token)
-        .base_url(fake.base_url)
-        .concurrent_updates(concurrency)
-        .connection_pool_size(concurrency)
-        .build()
-    )
+    builder = ApplicationBuilder().token(fake.token).base_url(fake.base_url).concurrent_updates(concurrency)
+    if aiohttp:
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(LONG_POLL_TIMEOUT))
+    else:
+        builder = builder.connection_pool_size(concurrency)
+    application = builder.build()
     application.add_handler(CallbackQueryHandler(echo))
     try:
         async with application:
@@ -105,6 +106,7 @@ async def echo_floor(taps: int, concurrency: int) -> tuple[float, list[float]]:
 
 async def bench(taps: int, concurrency: int) -> dict[str, float]:
     floor_rate, floor_latencies = await echo_floor(taps, concurrency)
+    same_rate, same_latencies = await echo_floor(taps, concurrency, aiohttp=True)
     rate, latencies, placed = await ours(taps, concurrency)
     figures = {
         "taps": taps,
@@ -113,6 +115,7 @@ async def bench(taps: int, concurrency: int) -> dict[str, float]:
         "p99": percentile(latencies, 0.99),
         "floor_rate": floor_rate,
         "floor_p99": percentile(floor_latencies, 0.99),
+        "same_client_floor_rate": same_rate,
     }
     print(
         table(
@@ -132,6 +135,12 @@ async def bench(taps: int, concurrency: int) -> dict[str, float]:
                     f"{percentile(floor_latencies, 0.5):,.0f} / {figures['floor_p99']:,.0f} ms",
                 ),
                 ("gomflow as a share of the floor", f"{rate / floor_rate:.0%}"),
+                ("echo bot on gomflow's aiohttp client: updates per second", f"{same_rate:,.0f}"),
+                (
+                    "echo bot on gomflow's aiohttp client: p50 / p99",
+                    f"{percentile(same_latencies, 0.5):,.0f} / {percentile(same_latencies, 0.99):,.0f} ms",
+                ),
+                ("gomflow as a share of that floor", f"{rate / same_rate:.0%}"),
             ]
         ),
         flush=True,

@@ -5,20 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from core.render import Rendered
+from core.sending import DeliveryError, MessageRefused, RecipientUnreachable
 
-
-class DeliveryError(Exception):
-    """A delivery that may succeed if tried again (network, 5xx, rate limit)."""
-
-    def __init__(self, message: str, retry_after: float | None = None, *, scope: str = "channel") -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        # what a retry_after holds back: the whole channel (a global limit) or only this chat
-        self.scope = scope
-
-
-class RecipientUnreachable(Exception):
-    """A delivery that will never succeed: blocked bot, invalid number, bounced address."""
+__all__ = ["Channel", "DeliveryError", "MessageRefused", "RecipientUnreachable"]
 
 
 class Channel(Protocol):

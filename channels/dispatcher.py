@@ -33,7 +33,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from channels.base import Channel, DeliveryError, RecipientUnreachable
+from channels.base import Channel, DeliveryError, MessageRefused, RecipientUnreachable
 from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
 from core.outbox import (
@@ -233,6 +233,10 @@ class Dispatcher:
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
                 await _to_the_end(mark_failed(self._core.uow(), message, str(exc), unreachable=True))
+                return
+            except MessageRefused as exc:  # the same message would be refused again
+                self.stats.failed += 1
+                await _to_the_end(mark_failed(self._core.uow(), message, str(exc), unreachable=False))
                 return
             except DeliveryError as exc:
                 await self._retry_later(message, exc)

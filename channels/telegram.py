@@ -1,11 +1,12 @@
-"""The Telegram transport for the outbox: sendMessage through python-telegram-bot's ``Bot``.
+"""Telegram for the outbox and the adapter: one python-telegram-bot ``Bot`` on aiohttp.
 
-The same client the adapter's replies go through, so Telegram is spoken to one way, with
-one connection pool for every outbox message. Its errors are translated once, here, by
-``delivery_error``: flood control (``RetryAfter``) raises ``DeliveryError`` with Telegram's
-``retry_after``; network trouble, timeouts and 5xx answers (``NetworkError``, ``TimedOut``)
-raise ``DeliveryError`` to be retried with backoff; a person who blocked the bot
-(``Forbidden``) or a chat that is gone raises ``RecipientUnreachable``.
+The composition root hands this channel's ``bot`` and ``delivery_error`` to the Telegram
+adapter too, so replies and outbox messages go through one client and one connection
+pool, and Telegram's errors are translated once, here: flood control (``RetryAfter``)
+becomes ``DeliveryError`` with Telegram's ``retry_after``; network trouble, timeouts and
+5xx answers (``NetworkError``, ``TimedOut``) ``DeliveryError`` to be retried with backoff;
+a refusal of the message itself (``BadRequest``) ``MessageRefused``; a person who blocked
+the bot (``Forbidden``) or a chat that is gone ``RecipientUnreachable``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from channels.base import DeliveryError, RecipientUnreachable
+from channels.base import DeliveryError, MessageRefused, RecipientUnreachable
 from core.config import TelegramSettings
 from core.render import Rendered, split_message
 
 MAX_MESSAGE = 4096
 TIMEOUT = 20.0  # seconds for one request
+LONG_POLL_TIMEOUT = 60.0  # seconds for one getUpdates, which may wait for news on purpose
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -46,7 +48,7 @@ def delivery_error(exc: TelegramError) -> DeliveryError | RecipientUnreachable:
     if isinstance(exc, BadRequest):  # a subclass of NetworkError, so it is asked first
         if "chat not found" in str(exc).lower():
             return RecipientUnreachable(str(exc))
-        return DeliveryError(str(exc))
+        return MessageRefused(str(exc))
     if isinstance(exc, NetworkError):  # TimedOut too: no answer, a broken connection, a 5xx
         return DeliveryError(f"Telegram unreachable: {exc}")
     return DeliveryError(str(exc))
@@ -113,17 +115,18 @@ class TelegramChannel:
         # Opt in to python-telegram-bot's coming timedelta periods (RetryAfter.retry_after),
         # which otherwise warns on every flood-control answer.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
-        request = AiohttpRequest()
-        self._request = request
+        self._requests = (AiohttpRequest(), AiohttpRequest(LONG_POLL_TIMEOUT))
         self._bot = Bot(
             settings.bot_token,
             base_url=settings.api_base_url,
             base_file_url=settings.file_base_url,
-            request=request,
+            request=self._requests[0],
+            get_updates_request=self._requests[1],
         )
 
     @property
     def bot(self) -> Bot:
+        """The client, shared with the adapter (see the module doc)."""
         return self._bot
 
     async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
@@ -143,5 +146,6 @@ class TelegramChannel:
 
     async def close(self) -> None:
         # sending needs no getMe, so the bot may never have been initialized: close the
-        # session itself
-        await self._request.shutdown()
+        # sessions themselves
+        for request in self._requests:
+            await request.shutdown()

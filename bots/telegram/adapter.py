@@ -23,14 +23,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
@@ -42,7 +41,7 @@ from telegram import (
     SuccessfulPayment,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bots.chat import Attachment, ChatReply
@@ -55,6 +54,7 @@ from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
 from core import inbound
 from core.config import TelegramSettings
 from core.errors import GomflowError
+from core.sending import DeliveryError, MessageRefused, RecipientUnreachable
 from core.services import telegram_payments
 from core.services.accounts import Actor, identify, mark_unreachable
 
@@ -70,6 +70,7 @@ ALLOWED_UPDATES = [
     "pre_checkout_query",
 ]
 ATTEMPTS = 4
+QUIET_REFUSALS = ("not modified", "query is too old")  # an edit that changes nothing, a late answer
 MAX_WAIT = 60.0  # seconds: the longest single flood-control wait
 FLOOD_BUDGET = 180.0  # seconds: the most one reply waits for flood control in all
 NOT_TEXT = "I can only read text and photos here. Try /help to see what I can do."
@@ -98,25 +99,26 @@ PTBApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 class TelegramBot:
-    def __init__(self, bot: BotContext, settings: TelegramSettings, *, retry_base: float = 0.5) -> None:
+    def __init__(
+        self,
+        bot: BotContext,
+        settings: TelegramSettings,
+        *,
+        client: Bot,
+        errors: Callable[[TelegramError], DeliveryError | RecipientUnreachable],
+        retry_base: float = 0.5,
+    ) -> None:
+        """``client`` and ``errors`` are the Telegram channel's: replies and outbox messages
+        go through one client, and Telegram's errors are translated once, there."""
         assert settings.bot_token, "the Telegram adapter needs TELEGRAM_BOT_TOKEN"
-        # Opt in to python-telegram-bot's coming timedelta periods (RetryAfter.retry_after),
-        # which otherwise warns on every flood-control answer.
-        os.environ.setdefault("PTB_TIMEDELTA", "1")
         self.bot = bot
         self.settings = settings
+        self._errors = errors
         self._retry_base = retry_base
         self._menus: dict[int, bool] = {}  # private chat → whether it has the GOM menu
-        builder = (
-            ApplicationBuilder()
-            .token(settings.bot_token)
-            .base_url(settings.api_base_url)
-            .base_file_url(settings.file_base_url)
-            .concurrent_updates(settings.concurrent_updates)
-            .connection_pool_size(settings.concurrent_updates)  # one connection per update at work
-        )
         # no Updater: it acknowledges updates before they are durable (see the module doc)
-        self.application: PTBApplication = builder.updater(None).build()
+        builder = ApplicationBuilder().bot(client).updater(None)
+        self.application: PTBApplication = builder.concurrent_updates(settings.concurrent_updates).build()
         self._taken: set[int] = set()  # update ids queued or being handled in this process
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -206,8 +208,14 @@ class TelegramBot:
                     await self._receive([(update, update.to_dict()) for update in updates])
                     offset = updates[-1].update_id + 1
                 failures = 0
-            except RetryAfter as exc:
-                await asyncio.sleep(min(MAX_WAIT, retry_after_seconds(exc)))
+            except TelegramError as exc:
+                failures += 1
+                problem = self._errors(exc)
+                wait = getattr(problem, "retry_after", None)
+                if wait is None:
+                    log.warning("Telegram long polling failed (%s); asking again", exc)
+                    wait = min(POLL_BACKOFF, self._retry_base * 2 ** min(failures, 10))
+                await asyncio.sleep(min(MAX_WAIT, wait))
             except Exception as exc:  # the outermost boundary of polling: log, wait, ask again
                 failures += 1
                 log.warning("Telegram long polling failed (%s); asking again", exc)
@@ -506,39 +514,37 @@ class TelegramBot:
         await self._call(chat_id, lambda: query.answer(text[:200] if text else None, show_alert=alert))
 
     async def _call(self, chat_id: int, request: Callable[[], Awaitable[T]]) -> T | None:
-        """One Bot API call with Telegram's rules: honour 429's retry_after, retry network
-        errors and 5xx with backoff, mark a person who blocked the bot unreachable."""
+        """One Bot API call, with Telegram's errors as the channel translates them: wait out
+        flood control within a budget, retry network trouble with backoff, mark a person
+        who blocked the bot unreachable, log a refusal (an answer too late, an edit that
+        changes nothing are expected and quiet)."""
         attempt, waited = 0, 0.0
-        while attempt < ATTEMPTS:
+        while True:
             try:
                 return await request()
-            except RetryAfter as exc:  # flood control: wait as told, within a budget
-                delay = min(MAX_WAIT, retry_after_seconds(exc))
+            except TelegramError as exc:
+                problem = self._errors(exc)
+            if isinstance(problem, RecipientUnreachable):
+                log.info("chat %s blocked the bot or is gone; marking it unreachable", chat_id)
+                await mark_unreachable(self.bot.core.uow(), CHANNEL, str(chat_id))
+                return None
+            if isinstance(problem, MessageRefused):
+                if not any(quiet in str(problem).lower() for quiet in QUIET_REFUSALS):
+                    log.warning("Telegram refused a call for chat %s: %s", chat_id, problem)
+                return None
+            if problem.retry_after is not None:  # flood control: wait as told, within a budget
+                delay = min(MAX_WAIT, problem.retry_after)
                 if waited + delay > FLOOD_BUDGET:
                     log.warning("flood control for chat %s outlasted %.0f s; giving up", chat_id, waited)
                     return None
                 waited += delay
                 await asyncio.sleep(delay)
-            except Forbidden:
-                log.info("chat %s blocked the bot; marking it unreachable", chat_id)
-                await mark_unreachable(self.bot.core.uow(), CHANNEL, str(chat_id))
+                continue
+            attempt += 1
+            if attempt == ATTEMPTS:
+                log.warning("giving up on a call for chat %s: %s", chat_id, problem)
                 return None
-            except BadRequest as exc:
-                reason = str(exc).lower()
-                if "not modified" in reason or "query is too old" in reason:
-                    return None
-                if "chat not found" in reason:
-                    await mark_unreachable(self.bot.core.uow(), CHANNEL, str(chat_id))
-                    return None
-                log.warning("Telegram refused a call for chat %s: %s", chat_id, exc)
-                return None
-            except NetworkError as exc:  # network trouble and 5xx answers
-                attempt += 1
-                if attempt == ATTEMPTS:
-                    log.warning("giving up on a call for chat %s: %s", chat_id, exc)
-                    return None
-                await asyncio.sleep(self._retry_base * 2 ** (attempt - 1))
-        return None
+            await asyncio.sleep(self._retry_base * 2 ** (attempt - 1))
 
     # ------------------------------------------------------------------ command menu
 
@@ -575,10 +581,3 @@ def _menu(commands: list[Any]) -> list[BotCommand]:
 
 def _plain(text: str) -> Outgoing:
     return Outgoing(parts=[text], parse_mode=None, keyboard=None)
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # the int/timedelta transition warns on access
-        warnings.simplefilter("ignore")
-        value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -28,6 +28,7 @@ from tests.conftest import open_go, say
 from tests.e2e.test_command_line import ROOT, free_port
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_handled import HandledUpdates
+from tests.telegram_bots import telegram_bot
 from web.app import build_web_app
 from web.telegram import PATH, SECRET_HEADER, add_telegram_webhook
 
@@ -56,7 +57,7 @@ def handled(fake: FakeTelegram) -> HandledUpdates:
 
 @pytest.fixture
 async def telegram(app: App, fake: FakeTelegram, handled: HandledUpdates) -> AsyncIterator[TelegramBot]:
-    bot = TelegramBot(app.bot, settings_for(fake), retry_base=0.01)
+    bot = telegram_bot(app.bot, settings_for(fake), retry_base=0.01)
     handled.watch(bot.application)
     async with bot.running():
         yield bot
@@ -312,7 +313,7 @@ async def test_webhook_mode_accepts_only_the_right_secret(app: App, fake: FakeTe
     settings = settings_for(
         fake, webhook_url="http://127.0.0.1:0/webhooks/telegram", webhook_secret="s3cret_ok"
     )
-    bot = TelegramBot(app.bot, settings)
+    bot = telegram_bot(app.bot, settings)
     web_app = build_web_app(app.core)
     add_telegram_webhook(web_app, settings.secret(), bot.feed)
     runner = web.AppRunner(web_app, access_log=None)
@@ -344,7 +345,7 @@ async def test_webhook_mode_accepts_only_the_right_secret(app: App, fake: FakeTe
 
 async def test_two_hundred_buyers_at_once_never_oversell(any_app: App, fake: FakeTelegram) -> None:
     """Half the buyers type /order, half tap confirm (twice) on a card they were shown."""
-    bot = TelegramBot(any_app.bot, settings_for(fake), retry_base=0.01)
+    bot = telegram_bot(any_app.bot, settings_for(fake), retry_base=0.01)
     handled = HandledUpdates(fake)
     handled.watch(bot.application)
     async with bot.running():
@@ -409,7 +410,7 @@ async def test_notifications_from_the_outbox_reach_telegram_users(
         Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"), clock=clock, telegram=settings
     )
     assert isinstance(telegram_app.channels["telegram"], TelegramChannel)
-    bot = TelegramBot(telegram_app.bot, settings, retry_base=0.01)
+    bot = telegram_bot(telegram_app.bot, settings, retry_base=0.01)
     try:
         await upgrade(telegram_app.core.db)
         await open_go(telegram_app, moq=1, cap=1, items=("ALB 25.90 Album",))

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bots.telegram import files
-from bots.telegram.adapter import TelegramBot
 from channels.telegram import TelegramChannel
 from core.clock import FrozenClock
 from core.config import Settings, TelegramSettings
@@ -27,6 +26,7 @@ from main import App, bootstrap
 from tests.conftest import say
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_handled import HandledUpdates
+from tests.telegram_bots import telegram_bot
 
 GINA = FakeTelegram.user(1001, "Gina", "gina_gom")
 BOB = FakeTelegram.user(2002, "Bob", "bob")
@@ -60,7 +60,7 @@ async def tg(
         Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"), clock=clock, telegram=settings
     )
     await upgrade(app.core.db)
-    bot = TelegramBot(app.bot, settings, retry_base=0.01)
+    bot = telegram_bot(app.bot, settings, retry_base=0.01)
     handled.watch(bot.application)
     try:
         async with bot.running():

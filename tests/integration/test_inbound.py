@@ -14,7 +14,6 @@ from aiohttp import ClientSession, web
 from sqlalchemy import func, select, text
 from telegram import Update
 
-from bots.telegram.adapter import TelegramBot
 from core import inbound
 from core.config import TelegramSettings
 from core.db.models import AuditEntry, InboundUpdate, Order, Payment
@@ -27,6 +26,7 @@ from main import App
 from tests.conftest import buyer, open_go, say
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_handled import HandledUpdates
+from tests.telegram_bots import telegram_bot
 from web.app import build_web_app
 from web.telegram import PATH, SECRET_HEADER, add_telegram_webhook
 
@@ -161,7 +161,7 @@ async def test_a_webhook_update_is_committed_before_the_200_and_handled_once_on_
     fake = FakeTelegram()
     await fake.start()
     settings = telegram_settings(fake, webhook_url="http://127.0.0.1:1/webhooks/telegram")
-    bot = TelegramBot(any_app.bot, settings, retry_base=0.01)
+    bot = telegram_bot(any_app.bot, settings, retry_base=0.01)
     web_app = build_web_app(any_app.core)
     add_telegram_webhook(web_app, settings.secret(), bot.feed)
     runner = web.AppRunner(web_app, access_log=None)
@@ -219,7 +219,7 @@ async def test_updates_received_before_a_crash_are_handled_on_start_exactly_once
     settings = telegram_settings(fake, payment_provider_token="284685063:TEST:provider")
     try:
         for start in range(2):
-            bot = TelegramBot(any_app.bot, settings, retry_base=0.01)
+            bot = telegram_bot(any_app.bot, settings, retry_base=0.01)
             handled = HandledUpdates(fake)
             handled.watch(bot.application)
             async with bot.running():
@@ -250,7 +250,7 @@ async def test_long_polling_acknowledges_only_updates_already_recorded(any_app: 
     fake.on_offset = check
     pushed: list[int] = []
     try:
-        bot = TelegramBot(any_app.bot, telegram_settings(fake), retry_base=0.01)
+        bot = telegram_bot(any_app.bot, telegram_settings(fake), retry_base=0.01)
         handled = HandledUpdates(fake)
         handled.watch(bot.application)
         async with bot.running():
@@ -294,7 +294,7 @@ async def test_a_payment_that_could_not_be_recorded_waits_and_is_recorded_at_the
 
     try:
         await rename("processed_inbound", "processed_inbound_away")
-        bot = TelegramBot(any_app.bot, settings, retry_base=0.01)
+        bot = telegram_bot(any_app.bot, settings, retry_base=0.01)
         handled = HandledUpdates(fake)
         handled.watch(bot.application)
         async with bot.running():
@@ -302,7 +302,7 @@ async def test_a_payment_that_could_not_be_recorded_waits_and_is_recorded_at_the
             assert "could not record it" in fake.last(2002).shown
         assert list((await inbound_rows(any_app)).values()) == [None]  # still waiting
         await rename("processed_inbound_away", "processed_inbound")
-        async with TelegramBot(any_app.bot, settings, retry_base=0.01).running():
+        async with telegram_bot(any_app.bot, settings, retry_base=0.01).running():
             await wait_for(lambda: all_handled(any_app))
         assert await count(any_app, Payment, Payment.status == "succeeded") == 1
         assert await count(any_app, Order, Order.status == "paid") == 1

@@ -12,6 +12,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from channels.base import MessageRefused
 from channels.dispatcher import Dispatcher
 from core.app import Core
 from core.clock import FrozenClock
@@ -173,3 +174,38 @@ async def test_a_message_whose_lease_ran_out_before_its_turn_is_given_back_unsen
         )
         attempts = {address: n for address, n in rows.all()}
     assert attempts == {"slow": 1, "next": 1}  # the attempt given back is not counted
+
+
+class RefusingChannel:
+    """The platform refuses one address's message itself (say, its markup), accepts the rest."""
+
+    name = "fake"
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.calls: Counter[str] = Counter()
+
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
+        self.calls[address] += 1
+        if address == self.refused:
+            raise MessageRefused("Bad Request: can't parse entities")
+
+
+async def test_a_message_the_platform_refuses_fails_at_once_and_the_person_stays_reachable(
+    any_app: App,
+) -> None:
+    await queue(any_app, ["ok", "bad"])
+    channel = RefusingChannel("bad")
+    dispatcher = Dispatcher(any_app.core, any_app.bot.renderer, {"fake": channel}, concurrency=CONCURRENCY)
+    await deliver_all(any_app.core, dispatcher, timeout=120)
+    assert await outbox_counts(any_app.core) == {"sent": 1, "failed": 1}
+    assert channel.calls == {"ok": 1, "bad": 1}  # not tried again: it would be refused again
+    async with any_app.core.reader() as uow:
+        error, reachable = (
+            await uow.session.execute(
+                select(OutboxMessage.last_error, Identity.reachable)
+                .join(Identity, Identity.id == OutboxMessage.identity_id)
+                .where(Identity.external_id == "bad")
+            )
+        ).one()
+    assert "can't parse entities" in (error or "") and reachable

@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy import update
 
 from bots.commands import BotContext
+from channels.base import Channel
 from channels.console import ConsoleChannel
 from channels.limits import ChannelLimits
 from core.config import Settings, TelegramSettings
@@ -134,7 +135,7 @@ async def _logged(caplog: pytest.LogCaptureFixture, start: str) -> bool:
 class Probe:
     """A new platform's inbound adapter, as small as the protocol allows; it notes its life."""
 
-    def __init__(self, wiring: Wiring, bot: BotContext) -> None:
+    def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
         self.events: list[str] = []
         PROBES.append(self)
 
@@ -157,8 +158,8 @@ async def test_a_new_platform_is_one_registry_entry(tmp_path: Path, caplog: pyte
     """A platform added to the registry is wired like the others: channel, limits, template
     variants, inbound adapter mounted, started and stopped; a broken one does not stop the rest."""
 
-    def broken(wiring: Wiring, bot: BotContext) -> Probe:
-        probe = Probe(wiring, bot)
+    def broken(wiring: Wiring, bot: BotContext, channel: Channel) -> Probe:
+        probe = Probe(wiring, bot, channel)
         probe.running = _refuses  # type: ignore[method-assign]
         return probe
 

@@ -1,10 +1,10 @@
-"""One translation of python-telegram-bot's errors into the outbox's two outcomes."""
+"""One translation of python-telegram-bot's errors, for the outbox and the adapter alike."""
 
 from __future__ import annotations
 
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 
-from channels.base import DeliveryError, RecipientUnreachable
+from channels.base import DeliveryError, MessageRefused, RecipientUnreachable
 from channels.telegram import delivery_error
 
 
@@ -20,10 +20,11 @@ def test_a_blocked_bot_or_a_missing_chat_gives_up_on_the_recipient() -> None:
         assert isinstance(delivery_error(exc), RecipientUnreachable)
 
 
-def test_another_refusal_is_retried_with_telegrams_words() -> None:
-    for exc, words in (
-        (BadRequest("Message text is empty"), "Message text is empty"),
-        (TelegramError("Conflict"), "Conflict"),
-    ):
-        outcome = delivery_error(exc)
-        assert type(outcome) is DeliveryError and str(outcome) == words
+def test_a_refusal_of_the_message_itself_is_not_retried() -> None:
+    outcome = delivery_error(BadRequest("Message text is empty"))
+    assert isinstance(outcome, MessageRefused) and str(outcome) == "Message text is empty"
+
+
+def test_another_error_is_retried_with_telegrams_words() -> None:
+    outcome = delivery_error(TelegramError("Conflict"))
+    assert type(outcome) is DeliveryError and str(outcome) == "Conflict"
