@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.choices import OrderChoices
 from core.render import Markup
 from core.text import clean_name, clean_text
 
@@ -96,3 +97,6 @@ class ChatReply:
     image: bytes | None = None
     invoice: Invoice | None = None  # sent after the text where the platform takes payments
     alert: bool = False  # a refusal to show as an alert where the platform has one
+    # a GO card's order choices, for a platform that renders its own ordering controls
+    # (Telegram's tap-to-order) instead of ``buttons``
+    choices: OrderChoices | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from bots.chat import Button, ChatReply
 from bots.commands.args import need
@@ -36,7 +37,7 @@ async def go(call: Call) -> ChatReply:
     need(call.args, 1, "/go CODE")
     card = await reports.visible_card(call.reader(), call.actor, call.args[0])
     choices = await ordering.choices_for(call.reader(), card, call.actor.user_id)
-    return call.reply("go_card", go=card, buttons=order_buttons(choices))
+    return replace(call.reply("go_card", go=card, buttons=order_buttons(choices)), choices=choices)
 
 
 @command("order", "CODE ITEM QTY [ITEM QTY …]", "Order items, e.g. /order SVT-FML ALB:A 2")

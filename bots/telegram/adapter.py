@@ -49,11 +49,10 @@ from bots.commands import COMMANDS, Audience, BotContext
 from bots.dispatch import handle
 from bots.telegram import codec, files
 from bots.telegram.render import MAX_CAPTION, Outgoing, render
-from bots.telegram.tap_order import Sender, card_rows, handle_tap, load_choices
+from bots.telegram.tap_order import card_rows, handle_tap
 from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
 from core import inbound
 from core.config import TelegramSettings
-from core.errors import GomflowError
 from core.sending import DeliveryError, MessageRefused, RecipientUnreachable
 from core.services import telegram_payments
 from core.services.accounts import Actor, identify, mark_unreachable
@@ -290,7 +289,7 @@ class TelegramBot:
         actor = await self._identify(incoming)  # once per update: the menu, the command, the card
         await self._ensure_menu(incoming, actor)
         reply = await handle(self.bot, incoming.request, actor)
-        await self._send(incoming.chat_id, await self._render(incoming, reply, actor))
+        await self._send(incoming.chat_id, await self._render(incoming, reply))
 
     async def _on_pre_checkout(self, query: PreCheckoutQuery) -> None:
         """Yes only while the order may still be paid exactly so; always answered in time."""
@@ -373,11 +372,11 @@ class TelegramBot:
                 actor = await self._identify(incoming)
                 reply = await handle(self.bot, incoming.request, actor)
                 if reply.alert:
-                    alert = (await self._render(incoming, reply, actor)).alert_text
+                    alert = (await self._render(incoming, reply)).alert_text
                     await self._answer(query, alert, alert=True)
                     return
                 await self._answer(query, None)
-                await self._edit(query, await self._render(incoming, reply, actor))
+                await self._edit(query, await self._render(incoming, reply))
             else:
                 await self._answer(query, EXPIRED, alert=True)
         except Exception:  # the outermost boundary of a tap
@@ -389,17 +388,12 @@ class TelegramBot:
         request = incoming.request
         return await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
 
-    async def _render(self, incoming: Incoming, reply: ChatReply, actor: Actor) -> Outgoing:
+    async def _render(self, incoming: Incoming, reply: ChatReply) -> Outgoing:
         rows = None
-        if not reply.alert and incoming.args and incoming.command in {"go", "start"}:
-            try:
-                choices = await load_choices(self.bot, incoming.args[0], Sender(self.bot, incoming, actor))
-            except GomflowError:
-                choices = None
-            if choices is not None:
-                rows = await card_rows(
-                    self.bot, choices, private=incoming.private, bot_username=self.username
-                )
+        if reply.choices is not None and not reply.alert:  # a GO card: tap-to-order in place of its buttons
+            rows = await card_rows(
+                self.bot, reply.choices, private=incoming.private, bot_username=self.username
+            )
         return await render(
             self.bot.core, reply, private=incoming.private, bot_username=self.username, rows=rows
         )

@@ -52,8 +52,9 @@ class Tap:
 class Sender:
     """Who tapped, looked up at most once per update, and only when a step needs it."""
 
-    def __init__(self, bot: BotContext, incoming: Incoming, actor: Actor | None = None) -> None:
-        self._bot, self._incoming, self._actor = bot, incoming, actor
+    def __init__(self, bot: BotContext, incoming: Incoming) -> None:
+        self._bot, self._incoming = bot, incoming
+        self._actor: Actor | None = None
 
     async def actor(self) -> Actor:
         if self._actor is None:
@@ -94,11 +95,9 @@ async def card_rows(bot: BotContext, choices: OrderChoices, *, private: bool, bo
     return rows
 
 
-async def handle_tap(
-    bot: BotContext, incoming: Incoming, payload: str, bot_username: str, actor: Actor | None = None
-) -> Tap:
+async def handle_tap(bot: BotContext, incoming: Incoming, payload: str, bot_username: str) -> Tap:
     step, *args = payload[len(codec.ORDER) :].split()
-    sender = Sender(bot, incoming, actor)
+    sender = Sender(bot, incoming)
     try:
         if step == "go" and len(args) == 1:
             return await _show_card(bot, incoming, sender, args[0], bot_username)
@@ -257,4 +256,4 @@ async def _button(bot: BotContext, label: str, payload: str) -> InlineKeyboardBu
     return InlineKeyboardButton(label, callback_data=await codec.encode(bot.core, payload))
 
 
-__all__ = ["Sender", "Tap", "card_rows", "handle_tap", "load_choices"]
+__all__ = ["Tap", "card_rows", "handle_tap"]

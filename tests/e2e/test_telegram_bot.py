@@ -22,6 +22,7 @@ from core.clock import FrozenClock
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
 from core.db.models import Identity, Order
+from core.services import reports
 from core.services.accounts import register_gom
 from main import App, bootstrap
 from tests.conftest import open_go, say
@@ -150,6 +151,41 @@ async def test_a_buyer_orders_by_taps_changes_and_cancels(
     assert "Order SVT-FML-1 is cancelled" in fake.last(2002).shown
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(Order.status)) == "cancelled"
+
+
+async def test_a_go_card_reads_the_go_once_and_a_confirm_tap_goes_to_the_desk_once(
+    app: App,
+    fake: FakeTelegram,
+    telegram: TelegramBot,
+    handled: HandledUpdates,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await open_go(app, cap=10)
+    await said(fake, BOB, "/go SVT-FML")  # Bob is known from here on
+    cards: list[str] = []
+    card_of = reports._card
+
+    async def counted_card(uow: Any, go: Any) -> Any:
+        cards.append(go.code)
+        return await card_of(uow, go)
+
+    monkeypatch.setattr(reports, "_card", counted_card)
+    await said(fake, BOB, "/go SVT-FML")
+    assert cards == ["SVT-FML"]  # the reply's card and its tap-to-order buttons: one read
+    await tapped(handled, BOB, 2002, "Faded Mono Life")
+    confirm = fake.last(2002).button("✅ Order 1")
+    trips: list[object] = []
+    submit = app.core.desk._submit
+
+    async def counted_trip(command: Any) -> Any:
+        trips.append(command)
+        return await submit(command)
+
+    monkeypatch.setattr(app.core.desk, "_submit", counted_trip)
+    await handled.update(fake.tap_data(BOB, fake.last(2002), confirm["callback_data"]))
+    assert "Order placed" in fake.last(2002).text
+    # recording the update, then the order with its buyer's lookup and the update's mark
+    assert [type(t).__name__ for t in trips] == ["RunPlan", "PlaceOrder"]
 
 
 async def test_stale_buttons_answer_with_an_alert_and_order_nothing(
