@@ -57,7 +57,7 @@ def test(args: list[str]) -> None:
 def main() -> None:
     commands = {"run": run, "test": test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit("usage: python3 dev.py run [--no-console] | python3 dev.py test [pytest args]")
+        sys.exit("usage: python3 dev.py run [--no-console] [--numbered] | python3 dev.py test [pytest args]")
     try:
         commands[sys.argv[1]](sys.argv[2:])
     except subprocess.CalledProcessError as failed:

@@ -66,12 +66,13 @@ def bootstrap(
     write: Callable[[str], None] = print,
     telegram: TelegramSettings | None = None,
     console_input: bool = False,
+    console_numbered: bool = False,
     platforms: tuple[Platform, ...] = PLATFORMS,
 ) -> App:
     """Build everything from the settings; every configured platform comes from the registry."""
     core = build_core(settings, clock)
     core.payment_gateways.update(build_gateways(settings))
-    wiring = Wiring(settings, telegram or TelegramSettings(), write, console_input)
+    wiring = Wiring(settings, telegram or TelegramSettings(), write, console_input, console_numbered)
     chosen = tuple(p for p in platforms if p.configured(wiring))
     renderer = JinjaRenderer(template_variants(platforms))
     channels: dict[str, Channel] = {p.name: p.channel(wiring) for p in chosen}
@@ -94,8 +95,10 @@ def bootstrap(
     )
 
 
-async def run(settings: Settings, console: bool) -> None:
-    app = bootstrap(settings, telegram=TelegramSettings.from_env(), console_input=console)
+async def run(settings: Settings, console: bool, numbered: bool = False) -> None:
+    app = bootstrap(
+        settings, telegram=TelegramSettings.from_env(), console_input=console, console_numbered=numbered
+    )
     await serve(app)
 
 
@@ -293,6 +296,11 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     run_cmd = sub.add_parser("run", help="serve: web server, bots, console chat")
     run_cmd.add_argument("--no-console", action="store_true", help="do not read chat from the terminal")
+    run_cmd.add_argument(
+        "--numbered",
+        action="store_true",
+        help="the console chat shows buttons as numbered replies, as SMS and WhatsApp do",
+    )
     sub.add_parser("demo", help="play a scripted group order on a temporary database")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
@@ -315,7 +323,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
     if args.command == "check":
         sys.exit(asyncio.run(check(settings)))
     jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-        "run": lambda: run(settings, console=not args.no_console),
+        "run": lambda: run(settings, console=not args.no_console, numbered=args.numbered),
         "demo": demo,
         "db": lambda: db_upgrade(settings),
         "gom": lambda: add_gom(settings, args.channel, args.external_id, args.name),

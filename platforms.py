@@ -68,6 +68,7 @@ class Wiring:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     write: Callable[[str], None] = print  # where the console's messages are printed
     console_input: bool = False  # whether the terminal is read as a console chat
+    console_numbered: bool = False  # whether the console shows buttons as numbered replies
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class ConsoleInput:
 
     def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
         self._bot = bot
+        self._numbered = wiring.console_numbered
 
     def mount(self, web_app: web.Application) -> None:
         """The console has no route."""
@@ -121,7 +123,8 @@ class ConsoleInput:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _read(self) -> None:
-        await ConsoleChat(self._bot, lambda text: print(text, flush=True)).run(_stdin_lines())
+        chat = ConsoleChat(self._bot, lambda text: print(text, flush=True), numbered=self._numbered)
+        await chat.run(_stdin_lines())
         log.info("console input ended; still serving HTTP (Ctrl-C to stop)")
 
 

@@ -6,13 +6,15 @@ rule 3), so the next message "1" runs the first one even after a restart or on a
 worker. A menu lasts ``MENU_TTL`` and is replaced by the next reply that has buttons; a
 reply without buttons ends it, so a number never runs something the person no longer
 sees. A conversation of another flow (a new GO, a payment proof) is never overwritten:
-while it runs, its own steps take the person's answers.
+the menu of its question rides in its data, so "1" answers the question as the first
+button would, and anything else is the flow's to read.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bots.chat import ChatReply, ChatRequest
 from bots.commands import BotContext
@@ -28,6 +30,7 @@ from core.services.conversations import (
 )
 
 MENU_FLOW = "menu"
+MENU_KEY = "numbered_menu"  # the menu's place in another flow's conversation data
 MENU_TTL = timedelta(hours=24)
 MAX_OPTIONS = 20  # a text message stays readable
 
@@ -60,15 +63,15 @@ async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
     try:
         actor = await identify(bot.core.uow(), request.channel, request.user_id, request.name, request.handle)
         state = await load_conversation(bot.core.reader(), actor.identity_id)
-    except GomflowError as refusal:  # the same polite answer the dispatcher gives
-        return _refusal(bot, request, refusal.message)
+    except GomflowError as failure:  # the same polite answer the dispatcher gives
+        return _refusal(bot, request, failure.message)
     text = request.text.strip()
     if state is not None and state.flow == MENU_FLOW and text.lower() == "/cancel":
         # a menu is not a conversation to leave: /cancel means the command, as elsewhere
         await end_conversation(bot.core.uow(), actor.identity_id)
-    picked = _pick(state, text, bot.core.clock.now())
-    if picked is not None and not picked.startswith("/"):
-        return _refusal(bot, request, picked)
+    picked, unknown = _pick(state, text, bot.core.clock.now())
+    if unknown is not None:
+        return _refusal(bot, request, unknown)
     if picked is not None:
         request = replace(request, text=picked)
     reply = await handle(bot, request, actor)
@@ -82,29 +85,43 @@ def _refusal(bot: BotContext, request: ChatRequest, message: str) -> ChatReply:
     return replace(reply, text=numbered_text(reply)[0])
 
 
-def _pick(state: ConversationState | None, text: str, now: datetime) -> str | None:
-    """The command a number stands for (it starts with "/"); the refusal for a number the
-    menu does not have; None when the text is not a pick (then it is handled as typed)."""
-    if not text.isdigit() or state is None or state.flow != MENU_FLOW:
-        return None
-    if datetime.fromisoformat(str(state.data.get("until"))) <= now:
-        return None
-    commands = [str(c) for c in state.data.get("commands", [])]
+def _pick(state: ConversationState | None, text: str, now: datetime) -> tuple[str | None, str | None]:
+    """(what a number stands for: a command, or an answer to a flow's question; the refusal
+    for a number the menu does not have). Both None when the text is not a pick: it is
+    handled as typed."""
+    menu = _menu_in(state)
+    if not text.isdigit() or menu is None or datetime.fromisoformat(str(menu.get("until"))) <= now:
+        return None, None
+    commands = [str(c) for c in menu.get("commands", [])]
     number = int(text)
     if not 1 <= number <= len(commands):
-        return f"Please reply with a number from 1 to {len(commands)}, or type a command."
-    return commands[number - 1]
+        return None, f"Please reply with a number from 1 to {len(commands)}, or type a command."
+    return commands[number - 1], None
+
+
+def _menu_in(state: ConversationState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    if state.flow == MENU_FLOW:
+        return state.data
+    menu = state.data.get(MENU_KEY)
+    return menu if isinstance(menu, dict) else None
 
 
 async def _remember(bot: BotContext, actor: Actor, commands: list[str]) -> None:
-    """Keep this reply's menu as the conversation, unless another flow holds it."""
+    """Keep this reply's menu: as the conversation, or inside another flow's."""
     state = await load_conversation(bot.core.reader(), actor.identity_id)
+    until = (bot.core.clock.now() + MENU_TTL).isoformat()
     if state is not None and state.flow != MENU_FLOW:
+        data = {key: value for key, value in state.data.items() if key != MENU_KEY}
+        if commands:
+            data[MENU_KEY] = {"commands": commands, "until": until}
+        if data != state.data:
+            await save_conversation(bot.core.uow(), actor.identity_id, replace(state, data=data))
         return
     if not commands:
         if state is not None:
             await end_conversation(bot.core.uow(), actor.identity_id)
         return
-    until = (bot.core.clock.now() + MENU_TTL).isoformat()
     menu = ConversationState(MENU_FLOW, "pick", {"commands": commands, "until": until})
     await save_conversation(bot.core.uow(), actor.identity_id, menu)

@@ -149,3 +149,41 @@ def test_readme_run_command_serves_on_the_embedded_default(tmp_path: Path) -> No
         _, err = process.communicate(timeout=30)
     assert body == {"status": "ok", "database": "ok"}, err
     assert process.returncode == 0, err
+
+
+def test_run_numbered_shows_buttons_as_numbered_replies(tmp_path: Path) -> None:
+    """``gomflow run --numbered``: the console chat answers as SMS and WhatsApp do."""
+    env = dict(
+        os.environ, GOMFLOW_HTTP_PORT=str(free_port()), GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/run.db"
+    )
+    assert gomflow("gom", "add", "console", "gina", "Gina", cwd=tmp_path, env=env).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "run", "--numbered"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write("/as gom gina\n/newgo\nSVT-FML\nSeventeen FML\n1\n")
+        process.stdin.flush()
+        give_up = threading.Timer(60, process.terminate)  # only if the answers never come
+        give_up.start()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if "(4/7)" in line:
+                    break
+        finally:
+            give_up.cancel()
+    finally:
+        process.terminate()
+        rest, err = process.communicate(timeout=30)
+    out = "".join(lines) + rest
+    assert "Reply 1 for SGD" in out  # the currency question's buttons, as numbers
+    assert "(4/7)" in out, out  # "1" picked the first: the next question came
+    assert "Traceback" not in err

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from bots.console import ConsoleChat
 from core.clock import FrozenClock
 from core.config import Settings
-from core.db.models import Conversation, Order
+from core.db.models import Conversation, GroupOrder, Order
+from core.services.accounts import register_gom
 from main import App, bootstrap
 from tests.conftest import open_go
 
@@ -104,3 +105,29 @@ async def test_a_double_tapped_number_orders_once_per_tap_and_never_oversells(an
     await asyncio.gather(chat.feed("1"), chat.feed("1"))
     assert await orders(any_app) == 1
     assert sum("full" in line for line in out) == 1
+
+
+async def test_a_conversations_question_with_buttons_is_answered_by_number(any_app: App) -> None:
+    """The new-GO conversation's currency question offers buttons: "1" answers it as the
+    first button would, a number it does not offer is refused, and once the question has
+    no buttons, numbers are the flow's to read again."""
+    chat, out = numbered(any_app)
+    await register_gom(any_app.core.uow(), "console", "gina", "gina")
+    await chat.feed("/as gom gina")
+    await chat.feed("/newgo")
+    await chat.feed("SVT-FML")
+    await chat.feed("Seventeen FML")
+    assert "(3/7)" in out[-1] and "Reply 1 for SGD, 2 for MYR" in out[-1]
+    await chat.feed("12")
+    assert "Please reply with a number from 1 to 9" in out[-1]
+    await chat.feed("2")  # MYR
+    assert "(4/7)" in out[-1]
+    await chat.feed("2")  # the minimum order quantity, typed: no menu holds it
+    assert "(5/7)" in out[-1]
+    for answer in ("10", "none"):
+        await chat.feed(answer)
+    await chat.feed("+3d")
+    assert "Created SVT-FML as a draft" in out[-1]
+    async with any_app.core.reader() as uow:
+        go = (await uow.session.execute(select(GroupOrder.currency, GroupOrder.moq))).one()
+    assert tuple(go) == ("MYR", 2)
