@@ -3,7 +3,7 @@
 The order path is the one place where per-statement overhead decides how many fans a
 drop can serve. Its algorithm is a generator that yields ``Statement`` values and
 receives their results, so the same code runs on a plain ``sqlite3`` connection in the
-database thread (a whole batch per thread hop), on an asyncpg connection, or inside an
+event loop (a whole batch at once), on an asyncpg connection, or inside an
 SQLAlchemy ``AsyncSession`` transaction (for the rare paths: changes, promotions).
 
 SQL here uses ``?`` placeholders and must not contain a literal ``?``.
