@@ -28,6 +28,8 @@ from bots.commands import BotContext
 from bots.console import ConsoleChat
 from bots.telegram.adapter import TelegramBot
 from bots.telegram.verify import TelegramVerifier
+from bots.twilio.adapter import TwilioBot
+from bots.twilio.media import MediaFetcher
 from channels.base import Channel
 from channels.console import ConsoleChannel
 from channels.discord import DiscordChannel
@@ -39,6 +41,7 @@ from channels.twilio import TwilioChannel
 from core.config import Settings, TelegramSettings
 from core.verification import ChannelVerifier
 from web.telegram import add_telegram_webhook
+from web.twilio import add_twilio_webhook
 
 log = logging.getLogger("gomflow")
 
@@ -135,6 +138,25 @@ async def _stdin_lines() -> AsyncIterator[str]:
         yield line
 
 
+class TwilioInbound:
+    """SMS or WhatsApp through Twilio: its signed webhook joins the web app."""
+
+    def __init__(self, name: str, sender: str, wiring: Wiring, bot: BotContext) -> None:
+        s = wiring.settings
+        self._settings = s
+        channel = TwilioChannel(name, s.twilio_account_sid, s.twilio_auth_token, sender, s.twilio_api_base)
+        media = MediaFetcher(s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base)
+        served = frozenset(c.strip().upper() for c in s.twilio_countries.split(",") if c.strip())
+        self.bot = TwilioBot(bot, channel, media, served)
+
+    def mount(self, web_app: web.Application) -> None:
+        s = self._settings
+        add_twilio_webhook(web_app, self.bot.name, s.twilio_auth_token, s.public_base_url, self.bot.receive)
+
+    def running(self) -> AbstractAsyncContextManager[object]:
+        return self.bot.running()
+
+
 def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
     """SMS and WhatsApp: one Twilio account, a sender number each."""
 
@@ -159,6 +181,7 @@ def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
             else ChannelLimits(Rate(80, 1), Rate(1, 1), Rate(1, 1))
         ),
         templates={name: variants[name]},
+        inbound=lambda w, bot: TwilioInbound(name, sender(w.settings), w, bot),
     )
 
 

@@ -2,12 +2,16 @@
 
 One transport per sending number: ``sms`` sends from a phone number, ``whatsapp`` from a
 ``whatsapp:+…`` sender. The API base URL is configurable so a local server can stand in.
+A text longer than one Twilio message (1,600 characters) goes as several, split on word
+boundaries. With ``status_callback`` set, Twilio reports each message's delivery there,
+naming the outbox message by its key.
 """
 
 from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -15,10 +19,11 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from channels.base import DeliveryError, RecipientUnreachable
+from channels.sms_segments import MAX_MESSAGE, split_message
 from core.render import Rendered
 
 TWILIO_API = "https://api.twilio.com"
-MAX_BODY = 1600
+MAX_BODY = MAX_MESSAGE
 # Invalid 'To' number, not a mobile number, recipient opted out (STOP), unreachable WhatsApp user…
 UNREACHABLE_CODES = {21211, 21214, 21610, 21612, 21614, 63003, 63024}
 
@@ -60,8 +65,11 @@ class TwilioChannel:
         sender: str,
         api_base: str = TWILIO_API,
         timeout: float = 15.0,
+        *,
+        status_callback: str = "",
     ) -> None:
         self.name = name
+        self._status_callback = status_callback
         self._sid = account_sid
         self._token = auth_token
         self._sender = sender
@@ -73,14 +81,25 @@ class TwilioChannel:
     async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         """Return only when Twilio accepted the message; see channels.base.Channel.
 
-        Twilio's Messages resource takes no idempotency key, so ``key`` is unused.
+        Twilio's Messages resource takes no idempotency key; ``key`` names the message in
+        its delivery status callback. A long text is sent in parts, in order.
         """
+        for part in split_message(message.text, MAX_BODY):
+            await self.send_text(address, part, key=key)
+
+    async def send_text(self, address: str, text: str, *, key: str = "") -> str:
+        """Send one message of at most 1,600 characters; returns its MessageSid."""
         if self._client is None:
             self._http = _BaseUrlClient(self._base, self._timeout)
             self._client = Client(self._sid, self._token, http_client=self._http)
         to = address if self.name != "whatsapp" or address.startswith("whatsapp:") else f"whatsapp:{address}"
+        extra: dict[str, Any] = {}
+        if self._status_callback and key:
+            extra["status_callback"] = f"{self._status_callback}?m={quote(key)}"
         try:
-            await self._client.messages.create_async(to=to, from_=self._sender, body=message.text[:MAX_BODY])
+            created = await self._client.messages.create_async(
+                to=to, from_=self._sender, body=text[:MAX_BODY], **extra
+            )
         except TwilioRestException as exc:
             text = f"twilio: {exc.status} code {exc.code}: {exc.msg}"
             if exc.code in UNREACHABLE_CODES:
@@ -94,6 +113,7 @@ class TwilioChannel:
             if type(exc).__module__.startswith("aiohttp"):
                 raise DeliveryError(f"twilio: {type(exc).__name__}: {exc}") from exc
             raise
+        return str(created.sid)
 
     async def close(self) -> None:
         if self._http is not None:

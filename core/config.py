@@ -45,6 +45,8 @@ class Settings:
     twilio_sms_from: str = ""
     twilio_whatsapp_from: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    # countries (ISO 3166 codes) whose numbers may talk to gomflow by SMS or WhatsApp
+    twilio_countries: str = "SG,MY,PH,ID,TH,VN,KR,JP,HK,TW"
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""
@@ -156,6 +158,7 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "twilio_sms_from": env.get("TWILIO_SMS_FROM", ""),
         "twilio_whatsapp_from": env.get("TWILIO_WHATSAPP_FROM", ""),
         "twilio_api_base": env.get("TWILIO_API_BASE", d.twilio_api_base),
+        "twilio_countries": env.get("TWILIO_COUNTRIES", d.twilio_countries),
         "smtp_host": env.get("SMTP_HOST", ""),
         "smtp_port": int(env.get("SMTP_PORT", d.smtp_port)),
         "smtp_username": env.get("SMTP_USERNAME", ""),
