@@ -10,6 +10,7 @@ naming the outbox message by its key.
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,8 @@ from twilio.rest import Client
 from channels.base import DeliveryError, RecipientUnreachable
 from channels.sms_segments import MAX_MESSAGE, split_message
 from core.render import Rendered
+
+log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 MAX_BODY = MAX_MESSAGE
@@ -86,6 +89,21 @@ class TwilioChannel:
         """
         for part in split_message(message.text, MAX_BODY):
             await self.send_text(address, part, key=key)
+
+    async def reply(self, address: str, text: str) -> bool:
+        """An answer to a message just received, sent at once (not through the outbox) in
+        parts of at most 1,600 characters; False when the recipient is unreachable. Any other
+        failure is logged: the person can ask again."""
+        for part in split_message(text, MAX_BODY):
+            try:
+                await self.send_text(address, part)
+            except RecipientUnreachable as exc:
+                log.info("%s: …%s is unreachable: %s", self.name, address[-4:], exc)
+                return False
+            except DeliveryError as exc:
+                log.warning("%s: could not answer …%s: %s", self.name, address[-4:], exc)
+                return True
+        return True
 
     async def send_text(self, address: str, text: str, *, key: str = "") -> str:
         """Send one message of at most 1,600 characters; returns its MessageSid."""

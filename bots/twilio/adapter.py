@@ -19,15 +19,13 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from bots.chat import Attachment, ChatRequest
 from bots.commands import BotContext
 from bots.numbered import MENU_FLOW, handle_numbered
 from bots.twilio.incoming import Refused, TextMessage, as_command, read
 from bots.twilio.media import MediaFetcher, MediaRefused
-from channels.base import DeliveryError, RecipientUnreachable
-from channels.sms_segments import split_message
-from channels.twilio import TwilioChannel
 from core import inbound
 from core.services.accounts import identify, mark_unreachable
 from core.services.conversations import load_conversation
@@ -38,11 +36,24 @@ log = logging.getLogger(__name__)
 OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
 
 
+class Replier(Protocol):
+    """How answers go back: Twilio's Messages API from this adapter's sender."""
+
+    name: str
+
+    async def reply(self, address: str, text: str) -> bool:
+        """Send ``text`` (split as the platform needs) to ``address``; False when the
+        recipient is unreachable. Other failures are logged, not raised."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class TwilioBot:
     def __init__(
         self,
         bot: BotContext,
-        channel: TwilioChannel,
+        channel: Replier,
         media: MediaFetcher,
         served: frozenset[str],
     ) -> None:
@@ -159,13 +170,5 @@ class TwilioBot:
 
     async def _send(self, number: str, text: str) -> None:
         """A reply, sent directly (DESIGN rule 6 lets replies skip the outbox)."""
-        for part in split_message(text):
-            try:
-                await self._channel.send_text(number, part)
-            except RecipientUnreachable as exc:
-                log.info("%s number …%s is unreachable: %s", self.name, number[-4:], exc)
-                await mark_unreachable(self.bot.core.uow(), self.name, number)
-                return
-            except DeliveryError as exc:
-                log.warning("could not answer …%s on %s: %s", number[-4:], self.name, exc)
-                return
+        if not await self._channel.reply(number, text):
+            await mark_unreachable(self.bot.core.uow(), self.name, number)
