@@ -97,3 +97,26 @@ async def test_a_retried_webhook_is_recorded_and_handled_once(rig: TwilioRig) ->
         assert [
             (r.external_id, r.handled_at is not None) for r in rows if r.external_id == form["MessageSid"]
         ] == [(form["MessageSid"], True)]
+
+
+def png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (40, 20), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_a_proof_photo_by_whatsapp_enters_the_gom_review(rig: TwilioRig) -> None:
+    await open_go_by_sms(rig)
+    await rig.say("whatsapp", CARA, "ORDER SVT-FML ALB:A 1", ProfileName="Cara")
+    url = rig.api.add_media(png(), "image/png")
+    answer = await rig.say(
+        "whatsapp", CARA, "DBS-123", NumMedia="1", MediaUrl0=url, MediaContentType0="image/png"
+    )
+    assert "proof for SVT-FML-1" in answer and "with the GOM for review" in answer
+    review = await rig.say("sms", GINA, "PAYMENTS SVT-FML")
+    assert "SVT-FML-1" in review
+    assert "approved" in (await rig.say("sms", GINA, "APPROVE SVT-FML-1")).lower()
