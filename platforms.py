@@ -41,7 +41,7 @@ from channels.twilio import TwilioChannel
 from core.config import Settings, TelegramSettings
 from core.verification import ChannelVerifier
 from web.telegram import add_telegram_webhook
-from web.twilio import add_twilio_webhook
+from web.twilio import STATUS_PATH, add_twilio_status, add_twilio_webhook
 
 log = logging.getLogger("gomflow")
 
@@ -152,6 +152,7 @@ class TwilioInbound:
     def mount(self, web_app: web.Application) -> None:
         s = self._settings
         add_twilio_webhook(web_app, self.bot.name, s.twilio_auth_token, s.public_base_url, self.bot.receive)
+        add_twilio_status(web_app, self.bot.bot.core, s.twilio_auth_token, s.public_base_url)
 
     def running(self) -> AbstractAsyncContextManager[object]:
         return self.bot.running()
@@ -166,7 +167,15 @@ def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
 
     def channel(w: Wiring) -> Channel:
         s = w.settings
-        return TwilioChannel(name, s.twilio_account_sid, s.twilio_auth_token, sender(s), s.twilio_api_base)
+        callback = s.public_base_url.rstrip("/") + STATUS_PATH  # delivery reports on outbox messages
+        return TwilioChannel(
+            name,
+            s.twilio_account_sid,
+            s.twilio_auth_token,
+            sender(s),
+            s.twilio_api_base,
+            status_callback=callback,
+        )
 
     variants = {"sms": ("sms.txt", "plain.txt"), "whatsapp": ("whatsapp.txt", "sms.txt", "plain.txt")}
     return Platform(

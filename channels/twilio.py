@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 MAX_BODY = MAX_MESSAGE
-# Invalid 'To' number, not a mobile number, recipient opted out (STOP), unreachable WhatsApp user…
-UNREACHABLE_CODES = {21211, 21214, 21610, 21612, 21614, 63003, 63024}
+# Invalid 'To' number, not a mobile number, recipient opted out (STOP), unknown handset,
+# landline or unreachable carrier (these two come in status callbacks), unreachable WhatsApp user…
+UNREACHABLE_CODES = {21211, 21214, 21610, 21612, 21614, 30005, 30006, 63003, 63024}
 
 
 class _BaseUrlClient(AsyncTwilioHttpClient):  # type: ignore[misc]

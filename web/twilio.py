@@ -16,6 +16,10 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.twilio import UNREACHABLE_CODES
+from core.app import Core
+from core.services.deliveries import record_delivery
+
 log = logging.getLogger(__name__)
 
 INBOUND_PATH = "/webhooks/twilio/{name}"
@@ -24,7 +28,6 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 STATUS_MOUNTED = web.AppKey("twilio_status_mounted", bool)
 
 Receive = Callable[[Mapping[str, str]], Awaitable[str | None]]
-StatusUpdate = Callable[[str, Mapping[str, str]], Awaitable[None]]
 
 
 async def signed_form(request: web.Request, validator: RequestValidator, public_base: str) -> dict[str, str]:
@@ -64,8 +67,9 @@ def add_twilio_webhook(
     app.router.add_post(INBOUND_PATH.format(name=name), inbound)
 
 
-def add_twilio_status(app: web.Application, auth_token: str, public_base: str, update: StatusUpdate) -> None:
-    """``/webhooks/twilio/status``: Twilio's report on a message sent; mounted once."""
+def add_twilio_status(app: web.Application, core: Core, auth_token: str, public_base: str) -> None:
+    """``/webhooks/twilio/status?m=<outbox key>``: Twilio's report on a message it accepted
+    (``MessageStatus``, ``ErrorCode``), recorded on the outbox row. Mounted once."""
     if app.get(STATUS_MOUNTED):
         return
     app[STATUS_MOUNTED] = True
@@ -73,9 +77,17 @@ def add_twilio_status(app: web.Application, auth_token: str, public_base: str, u
 
     async def status(request: web.Request) -> web.Response:
         form = await signed_form(request, validator, public_base)
+        code_text = form.get("ErrorCode", "").strip()
+        code = int(code_text) if code_text.isdigit() else None
         try:
-            await update(request.query.get("m", ""), form)
-        except Exception:  # Twilio retries a failed callback
+            await record_delivery(
+                core.uow(),
+                request.query.get("m", ""),
+                form.get("MessageStatus", ""),
+                code,
+                unreachable=code in UNREACHABLE_CODES,
+            )
+        except Exception:  # the outermost boundary of the request: Twilio retries
             log.exception("could not record a Twilio status callback")
             return web.Response(text="not recorded; please retry", status=503)
         return web.Response(status=204)

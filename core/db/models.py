@@ -259,6 +259,10 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True
     )
+    # What the platform last reported after accepting it (Twilio's status callback):
+    # sent, delivered, read, undelivered or failed, with the platform's error code.
+    delivery_status: Mapped[str | None] = mapped_column(String(12))
+    delivery_error: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProcessedInbound(Base):
