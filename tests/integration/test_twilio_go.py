@@ -75,7 +75,7 @@ async def test_a_whole_go_by_sms_and_whatsapp_with_numbered_menus(rig: TwilioRig
     progress = await rig.say("sms", GINA, "PROGRESS SVT-FML")
     assert "3" in progress
     helped = await rig.say("sms", GINA, "help")
-    assert "/order" in helped and "/newgo" in helped
+    assert "ORDER CODE ITEM QTY" in helped and "NEWGO" in helped
 
     # every reply went from the right sender, SMS from the number and WhatsApp from its sender
     senders = {(m["To"].startswith("whatsapp:"), m["From"]) for m in rig.api.sent}

@@ -111,7 +111,7 @@ async def test_stop_mutes_broadcasts_but_not_messages_about_the_buyers_order(rig
 
 
 async def test_stop_on_whatsapp_is_confirmed_and_help_lists_the_commands(rig: TwilioRig) -> None:
-    assert "/order" in await rig.say("whatsapp", CARA, "HELP")
+    assert "ORDER CODE ITEM QTY" in await rig.say("whatsapp", CARA, "HELP")
     assert "Muted" in await rig.say("whatsapp", CARA, "STOP")
     assert await muted(rig, CARA, "whatsapp")
 
