@@ -37,7 +37,7 @@ from channels.discord_verify import DiscordVerifier
 from channels.email import EmailChannel
 from channels.limits import ChannelLimits, Rate
 from channels.telegram import TelegramChannel
-from channels.twilio import TwilioChannel
+from channels.twilio import TwilioChannel, TwilioWhatsAppChannel, content_sids
 from core.config import Settings, TelegramSettings
 from core.verification import ChannelVerifier
 from web.telegram import add_telegram_webhook
@@ -168,14 +168,11 @@ def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
     def channel(w: Wiring) -> Channel:
         s = w.settings
         callback = s.public_base_url.rstrip("/") + STATUS_PATH  # delivery reports on outbox messages
-        return TwilioChannel(
-            name,
-            s.twilio_account_sid,
-            s.twilio_auth_token,
-            sender(s),
-            s.twilio_api_base,
-            status_callback=callback,
-        )
+        credentials = (s.twilio_account_sid, s.twilio_auth_token, sender(s), s.twilio_api_base)
+        if name == "whatsapp":
+            templates = content_sids(s.twilio_whatsapp_templates)
+            return TwilioWhatsAppChannel(*credentials, status_callback=callback, content_sids=templates)
+        return TwilioChannel(name, *credentials, status_callback=callback)
 
     variants = {"sms": ("sms.txt", "plain.txt"), "whatsapp": ("whatsapp.txt", "sms.txt", "plain.txt")}
     return Platform(

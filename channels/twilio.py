@@ -10,7 +10,10 @@ naming the outbox message by its key.
 from __future__ import annotations
 
 import base64
+import json
 import logging
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +22,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from channels.base import DeliveryError, RecipientUnreachable
+from channels.base import DeliveryError, OutsideWindow, RecipientUnreachable
 from channels.sms_segments import MAX_MESSAGE, split_message
 from core.render import Rendered
 
@@ -30,6 +33,7 @@ MAX_BODY = MAX_MESSAGE
 # Invalid 'To' number, not a mobile number, recipient opted out (STOP), unknown handset,
 # landline or unreachable carrier (these two come in status callbacks), unreachable WhatsApp user…
 UNREACHABLE_CODES = {21211, 21214, 21610, 21612, 21614, 30005, 30006, 63003, 63024}
+OUTSIDE_WINDOW = 63016  # WhatsApp: free-form message outside the 24-hour window
 
 
 class _BaseUrlClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -106,8 +110,9 @@ class TwilioChannel:
                 return True
         return True
 
-    async def send_text(self, address: str, text: str, *, key: str = "") -> str:
-        """Send one message of at most 1,600 characters; returns its MessageSid."""
+    async def send_text(self, address: str, text: str, *, key: str = "", content_sid: str = "") -> str:
+        """Send one message of at most 1,600 characters (or, with ``content_sid``, the approved
+        template with ``text`` as its variable 1); returns its MessageSid."""
         if self._client is None:
             self._http = _BaseUrlClient(self._base, self._timeout)
             self._client = Client(self._sid, self._token, http_client=self._http)
@@ -115,12 +120,16 @@ class TwilioChannel:
         extra: dict[str, Any] = {}
         if self._status_callback and key:
             extra["status_callback"] = f"{self._status_callback}?m={quote(key)}"
+        if content_sid:
+            extra |= {"content_sid": content_sid, "content_variables": json.dumps({"1": text[:1024]})}
+        else:
+            extra["body"] = text[:MAX_BODY]
         try:
-            created = await self._client.messages.create_async(
-                to=to, from_=self._sender, body=text[:MAX_BODY], **extra
-            )
+            created = await self._client.messages.create_async(to=to, from_=self._sender, **extra)
         except TwilioRestException as exc:
             text = f"twilio: {exc.status} code {exc.code}: {exc.msg}"
+            if exc.code == OUTSIDE_WINDOW:
+                raise OutsideWindow(text) from exc
             if exc.code in UNREACHABLE_CODES:
                 raise RecipientUnreachable(text) from exc
             if exc.status == 429:
@@ -139,3 +148,34 @@ class TwilioChannel:
             await self._http.close()
             self._http = None
             self._client = None
+
+
+class TwilioWhatsAppChannel(TwilioChannel):
+    """WhatsApp: free-form messages within 24 hours of the person's last message to us;
+    outside it only approved templates, one Content SID per message type (``content_sids``,
+    e.g. ``payment_reminder`` → ``HX…``), each with the rendered text as its variable 1."""
+
+    window = timedelta(hours=24)
+
+    def __init__(self, *args: Any, content_sids: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__("whatsapp", *args, **kwargs)
+        self._content_sids = dict(content_sids or {})
+
+    async def send_template(self, address: str, template: str, message: Rendered, *, key: str = "") -> None:
+        sid = self._content_sids.get(template)
+        if not sid:
+            raise OutsideWindow(
+                f"whatsapp: no approved template for {template}; waits for the buyer to write"
+            )
+        await self.send_text(address, message.text, key=key, content_sid=sid)
+
+
+def content_sids(setting: str) -> dict[str, str]:
+    """``payment_reminder=HX…,broadcast=HX…`` as a mapping; raises ValueError on a bad entry."""
+    found: dict[str, str] = {}
+    for entry in filter(None, (e.strip() for e in setting.split(","))):
+        name, _, sid = entry.partition("=")
+        if not name.strip() or not sid.strip().startswith("HX"):
+            raise ValueError(f"not a message type and Content SID (HX…): {entry!r}")
+        found[name.strip()] = sid.strip()
+    return found

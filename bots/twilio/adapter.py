@@ -5,7 +5,8 @@ One adapter per Twilio sender (``sms`` or ``whatsapp``). A message Twilio posts 
 then), or recorded with its MessageSid (``core.inbound``, source ``twilio-sms`` /
 ``twilio-whatsapp``) before the webhook answers, so a retried webhook is handled once and
 a crash after the answer loses nothing (DESIGN rule 5). It is then handled in the
-background, in arrival order per sender: an opt-out keyword (``STOP``, ``START``…) goes to
+background, in arrival order per sender. It reopens the sender's customer-service window
+(messages that waited for them go out again); an opt-out keyword (``STOP``, ``START``…) goes to
 the opt-out service, anything else becomes a ``ChatRequest`` through the numbered-menu
 layer (``bots.numbered``); commands may be plain words (``ORDER SVT-FML ALB 2``). The
 reply goes out through Twilio's Messages API only after the message is durable. On start,
@@ -30,6 +31,7 @@ from core import inbound
 from core.services.accounts import identify, mark_unreachable
 from core.services.conversations import load_conversation
 from core.services.optout import sms_keyword
+from core.services.service_window import note_inbound
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,7 @@ class TwilioBot:
     async def _answer(self, message: TextMessage) -> str | None:
         core = self.bot.core
         actor = await identify(core.uow(), self.name, message.number, message.name)
+        await note_inbound(core.uow(), self.name, message.number)  # WhatsApp's window opens again
         muted = await sms_keyword(core.uow(), self.name, message.number, message.body)
         if muted is not None:
             if muted and self.name == "sms":

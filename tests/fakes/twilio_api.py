@@ -21,6 +21,7 @@ class FakeTwilioAPI:
         self.sent: list[dict[str, str]] = []
         self.fail_first = fail_first
         self.media: dict[str, tuple[bytes, str]] = {}  # media id → (bytes, content type)
+        self.window_closed = False  # WhatsApp refuses free-form messages (error 63016)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -41,8 +42,12 @@ class FakeTwilioAPI:
             await self._runner.cleanup()
 
     def to(self, number: str) -> list[str]:
-        """The bodies sent to ``number`` (SMS or WhatsApp), in order."""
-        return [m["Body"] for m in self.sent if m["To"].removeprefix("whatsapp:") == number]
+        """The bodies (or a template's variables) sent to ``number`` (SMS or WhatsApp), in order."""
+        return [
+            m.get("Body") or m.get("ContentVariables", "")
+            for m in self.sent
+            if m["To"].removeprefix("whatsapp:") == number
+        ]
 
     def add_media(self, content: bytes, content_type: str) -> str:
         """Serve ``content`` as a message's media; returns its URL as Twilio gives it."""
@@ -70,6 +75,13 @@ class FakeTwilioAPI:
         if self.fail_first > 0:
             self.fail_first -= 1
             return web.json_response({"code": 20500, "message": "Internal error", "status": 500}, status=500)
+        if self.window_closed and "ContentSid" not in form and form.get("To", "").startswith("whatsapp:"):
+            error = {
+                "code": 63016,
+                "message": "Failed to send freeform message outside the window",
+                "status": 400,
+            }
+            return web.json_response(error, status=400)
         if form.get("To", "").removeprefix("whatsapp:") == INVALID_NUMBER:
             error = {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}
             return web.json_response(error, status=400)
@@ -81,7 +93,7 @@ class FakeTwilioAPI:
                 "account_sid": SID,
                 "to": form["To"],
                 "from": form["From"],
-                "body": form["Body"],
+                "body": form.get("Body", ""),
                 "status": "queued",
                 "num_segments": "1",
                 "direction": "outbound-api",

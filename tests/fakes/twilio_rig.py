@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
@@ -58,11 +58,13 @@ def settings_for(database_url: str, api_base: str) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def twilio_rig(database_url: str, clock: FrozenClock) -> AsyncIterator[TwilioRig]:
-    """gomflow's web app with both Twilio adapters mounted through the registry, running."""
+async def twilio_rig(database_url: str, clock: FrozenClock, **settings: str) -> AsyncIterator[TwilioRig]:
+    """gomflow's web app with both Twilio adapters mounted through the registry, running;
+    ``settings`` override the defaults (e.g. ``twilio_whatsapp_templates``)."""
     api = FakeTwilioAPI()
     await api.start()
-    app = bootstrap(settings_for(database_url, api.base_url), clock=clock, write=lambda _: None)
+    configured = replace(settings_for(database_url, api.base_url), **settings)
+    app = bootstrap(configured, clock=clock, write=lambda _: None)
     runner: web.AppRunner | None = None
     hooks: TwilioWebhooks | None = None
     try:
@@ -97,3 +99,15 @@ async def twilio_rig(database_url: str, clock: FrozenClock) -> AsyncIterator[Twi
                 await close()
         await app.core.close()
         await api.stop()
+
+
+async def database_url(backend: str, tmp_path: object) -> str:
+    """A fresh database for one test: a SQLite file, or the wiped test PostgreSQL database."""
+    from bench.common import wipe_postgres
+    from tests.conftest import POSTGRES_URL
+
+    if backend == "postgres":
+        assert POSTGRES_URL is not None
+        await wipe_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
