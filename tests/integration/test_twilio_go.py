@@ -120,3 +120,26 @@ async def test_a_proof_photo_by_whatsapp_enters_the_gom_review(rig: TwilioRig) -
     review = await rig.say("sms", GINA, "PAYMENTS SVT-FML")
     assert "SVT-FML-1" in review
     assert "approved" in (await rig.say("sms", GINA, "APPROVE SVT-FML-1")).lower()
+
+
+async def test_a_message_recorded_before_a_crash_is_handled_at_the_next_start(
+    rig: TwilioRig, clock: FrozenClock
+) -> None:
+    """The webhook answered 200 once the message was recorded, then the process died before
+    handling it: the next start handles it, once."""
+    import json
+
+    from core import inbound
+
+    await open_go_by_sms(rig)
+    form = inbound_form("sms", BOB, SMS_FROM, "order svt-fml alb:b 2")
+    payload = json.dumps(form)
+    assert await inbound.record(rig.app.core.desk, "twilio-sms", [(form["MessageSid"], payload)]) == [True]
+    assert await orders(rig) == 0 and rig.api.to(BOB) == []
+    url = rig.app.core.db.engine.url.render_as_string(hide_password=False)
+    async with twilio_rig(url, clock) as again:
+        await again.adapters["sms"].idle()
+        assert await orders(again) == 1
+        assert "2 × FML album (Fallen Misfit)" in "\n".join(again.api.to(BOB))
+        async with again.app.core.reader() as uow:
+            assert await inbound.unhandled_inbound(uow.session) == 0
