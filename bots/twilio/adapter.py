@@ -67,7 +67,8 @@ class TwilioBot:
         self._served = served
         self._tasks: set[asyncio.Task[None]] = set()
         self._taken: set[str] = set()  # MessageSids queued or being handled in this process
-        self._turns: dict[str, asyncio.Lock] = {}  # one sender's messages, one at a time
+        # one sender's messages, one at a time: their lock, and how many messages hold or await it
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def receive(self, params: Mapping[str, str]) -> str | None:
         """A webhook's form: returns a refusal to answer at once (nothing was recorded), or
@@ -111,8 +112,11 @@ class TwilioBot:
             message = read(self.name, json.loads(payload), self._served)
             if isinstance(message, TextMessage):
                 self._queue(message)
-            else:
-                log.error("stored %s message %s is unreadable; left unhandled", self.name, sid)
+                continue
+            # refused by today's settings (say TWILIO_COUNTRIES changed): nothing to do but say so
+            log.error("stored %s message %s can no longer be handled; marked handled", self.name, sid)
+            with inbound.handling(self.source, sid) as state:
+                await inbound.finish(self.bot.core.desk, state)
 
     def _queue(self, message: TextMessage) -> None:
         if message.sid in self._taken:
@@ -124,7 +128,8 @@ class TwilioBot:
 
     async def _handle(self, message: TextMessage) -> None:
         """Answer one recorded message; its effect's commit marks it handled."""
-        turn = self._turns.setdefault(message.number, asyncio.Lock())
+        turn, users = self._turns.get(message.number, (asyncio.Lock(), 0))
+        self._turns[message.number] = (turn, users + 1)
         try:
             async with turn:
                 with inbound.handling(self.source, message.sid) as state:
@@ -138,8 +143,11 @@ class TwilioBot:
                     await self._send(message.number, reply)
         finally:
             self._taken.discard(message.sid)
-            if not turn.locked():
-                self._turns.pop(message.number, None)
+            turn, users = self._turns[message.number]
+            if users == 1:
+                del self._turns[message.number]
+            else:
+                self._turns[message.number] = (turn, users - 1)
 
     async def _answer(self, message: TextMessage) -> str | None:
         core = self.bot.core

@@ -143,3 +143,17 @@ async def test_a_message_recorded_before_a_crash_is_handled_at_the_next_start(
         assert "2 × FML album (Fallen Misfit)" in "\n".join(again.api.to(BOB))
         async with again.app.core.reader() as uow:
             assert await inbound.unhandled_inbound(uow.session) == 0
+
+
+async def test_one_numbers_messages_are_handled_in_the_order_they_arrived(rig: TwilioRig) -> None:
+    """The second message arrives while the first is still being handled: the number it
+    sends picks from the menu the first one's reply made."""
+    await open_go_by_sms(rig)
+    first = await rig.hooks.post("/webhooks/twilio/sms", inbound_form("sms", BOB, SMS_FROM, "GO SVT-FML"))
+    second = await rig.hooks.post("/webhooks/twilio/sms", inbound_form("sms", BOB, SMS_FROM, "2"))
+    assert first[0] == second[0] == 200
+    await rig.adapters["sms"].idle()
+    replies = rig.api.to(BOB)
+    assert len(replies) == 2 and "Reply 1 for Order" in replies[0]
+    assert "1 × FML album (Fallen Misfit)" in replies[1]
+    assert await orders(rig) == 1
