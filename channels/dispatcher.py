@@ -238,8 +238,10 @@ class Dispatcher:
                 else:
                     await channel.send(message.address, rendered, key=message.key)
             except OutsideWindow as exc:
-                self.stats.waiting += 1
-                await _to_the_end(mark_waiting(self._core.uow(), message, str(exc)))
+                if await _to_the_end(mark_waiting(self._core.uow(), message, str(exc))):
+                    self.stats.waiting += 1
+                else:  # they wrote meanwhile: it is due again now
+                    self._due_in(0.0)
                 return
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
