@@ -12,6 +12,7 @@ from bench.common import wipe_postgres
 from core.clock import FrozenClock
 from core.db.models import InboundUpdate, Order
 from core.services.accounts import register_gom
+from core.status import OrderStatus
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.fakes.twilio_api import inbound_form
 from tests.fakes.twilio_rig import SMS_FROM, TwilioRig, twilio_rig
@@ -117,9 +118,16 @@ async def test_a_proof_photo_by_whatsapp_enters_the_gom_review(rig: TwilioRig) -
         "whatsapp", CARA, "DBS-123", NumMedia="1", MediaUrl0=url, MediaContentType0="image/png"
     )
     assert "proof for SVT-FML-1" in answer and "with the GOM for review" in answer
+    # the GOM reviews it through numbered menus
     review = await rig.say("sms", GINA, "PAYMENTS SVT-FML")
-    assert "SVT-FML-1" in review
-    assert "approved" in (await rig.say("sms", GINA, "APPROVE SVT-FML-1")).lower()
+    assert "Reply 1 for Review SVT-FML-1." in review
+    proof = await rig.say("sms", GINA, "1")
+    assert "Reply 1 for Approve, 2 for Reject." in proof
+    approved = await rig.say("sms", GINA, "1")
+    assert "approved" in approved.lower()
+    async with rig.app.core.reader() as uow:
+        status = await uow.session.scalar(select(Order.status).where(Order.number == "SVT-FML-1"))
+    assert status == OrderStatus.PAID
 
 
 async def test_a_message_recorded_before_a_crash_is_handled_at_the_next_start(
