@@ -23,7 +23,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from channels.base import DeliveryError, OutsideWindow, RecipientUnreachable
-from channels.sms_segments import MAX_MESSAGE, split_message
+from channels.sms_segments import MAX_MESSAGE, shape, split_message
 from core.render import Rendered
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,9 @@ class TwilioChannel:
             if type(exc).__module__.startswith("aiohttp"):
                 raise DeliveryError(f"twilio: {type(exc).__name__}: {exc}") from exc
             raise
+        if self.name == "sms":
+            carried = shape(text[:MAX_BODY])
+            log.debug("sms %s: %s, %d segment(s)", created.sid, carried.encoding, carried.segments)
         return str(created.sid)
 
     async def close(self) -> None:
