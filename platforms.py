@@ -29,6 +29,8 @@ from bots.commands import BotContext
 from bots.console import ConsoleChat
 from bots.telegram.adapter import TelegramBot
 from bots.telegram.verify import TelegramVerifier
+from bots.twilio.adapter import TwilioBot
+from bots.twilio.media import MediaFetcher
 from channels.base import Channel
 from channels.console import ConsoleChannel
 from channels.discord import DiscordChannel
@@ -36,10 +38,11 @@ from channels.discord_verify import DiscordVerifier
 from channels.email import EmailChannel
 from channels.limits import ChannelLimits, Rate
 from channels.telegram import TelegramChannel, delivery_error
-from channels.twilio import TwilioChannel
+from channels.twilio import TwilioChannel, TwilioWhatsAppChannel, content_sids
 from core.config import Settings, TelegramSettings
 from core.verification import ChannelVerifier, LinkTarget
 from web.telegram import add_telegram_webhook
+from web.twilio import STATUS_PATH, add_twilio_status, add_twilio_webhook
 
 log = logging.getLogger("gomflow")
 
@@ -143,6 +146,26 @@ async def _stdin_lines() -> AsyncIterator[str]:
         yield line
 
 
+class TwilioInbound:
+    """SMS or WhatsApp through Twilio: its signed webhook joins the web app."""
+
+    def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
+        assert isinstance(channel, TwilioChannel)
+        s = wiring.settings
+        self._settings = s
+        media = MediaFetcher(s.twilio_account_sid, s.twilio_auth_token, s.twilio_api_base)
+        served = frozenset(c.strip().upper() for c in s.twilio_countries.split(",") if c.strip())
+        self.bot = TwilioBot(bot, channel, media, served)
+
+    def mount(self, web_app: web.Application) -> None:
+        s = self._settings
+        add_twilio_webhook(web_app, self.bot.name, s.twilio_auth_token, s.public_base_url, self.bot.receive)
+        add_twilio_status(web_app, self.bot.bot.core, s.twilio_auth_token, s.public_base_url)
+
+    def running(self) -> AbstractAsyncContextManager[object]:
+        return self.bot.running()
+
+
 def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
     """SMS and WhatsApp: one Twilio account, a sender number each."""
 
@@ -152,7 +175,12 @@ def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
 
     def channel(w: Wiring) -> Channel:
         s = w.settings
-        return TwilioChannel(name, s.twilio_account_sid, s.twilio_auth_token, sender(s), s.twilio_api_base)
+        callback = s.public_base_url.rstrip("/") + STATUS_PATH  # delivery reports on outbox messages
+        credentials = (s.twilio_account_sid, s.twilio_auth_token, sender(s), s.twilio_api_base)
+        if name == "whatsapp":
+            templates = content_sids(s.twilio_whatsapp_templates)
+            return TwilioWhatsAppChannel(*credentials, status_callback=callback, content_sids=templates)
+        return TwilioChannel(name, *credentials, status_callback=callback)
 
     variants = {"sms": ("sms.txt", "plain.txt"), "whatsapp": ("whatsapp.txt", "sms.txt", "plain.txt")}
     return Platform(
@@ -167,6 +195,7 @@ def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
             else ChannelLimits(Rate(80, 1), Rate(1, 1), Rate(1, 1))
         ),
         templates={name: variants[name]},
+        inbound=TwilioInbound,
     )
 
 

@@ -33,7 +33,14 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from channels.base import Channel, DeliveryError, MessageRefused, RecipientUnreachable
+from channels.base import (
+    Channel,
+    DeliveryError,
+    MessageRefused,
+    OutsideWindow,
+    RecipientUnreachable,
+    WindowedChannel,
+)
 from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
 from core.outbox import (
@@ -47,6 +54,7 @@ from core.outbox import (
     release,
 )
 from core.render import Rendered, Renderer
+from core.services.service_window import inside, mark_waiting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +66,7 @@ class DispatchStats:
     retried: int = 0
     deferred: int = 0
     failed: int = 0
+    waiting: int = 0  # outside the recipient's window with no template: parked, not failed
 
 
 class Dispatcher:
@@ -229,7 +238,18 @@ class Dispatcher:
                     self._due_in(0.0)
                     await _to_the_end(release(self._core.uow(), message))
                     return
-                await channel.send(message.address, rendered, key=message.key)
+                if isinstance(channel, WindowedChannel) and not inside(
+                    message.last_inbound_at, self._core.clock.now(), channel.window
+                ):
+                    await channel.send_template(message.address, message.template, rendered, key=message.key)
+                else:
+                    await channel.send(message.address, rendered, key=message.key)
+            except OutsideWindow as exc:
+                if await _to_the_end(mark_waiting(self._core.uow(), message, str(exc))):
+                    self.stats.waiting += 1
+                else:  # they wrote meanwhile: it is due again now
+                    self._due_in(0.0)
+                return
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
                 await _to_the_end(mark_failed(self._core.uow(), message, str(exc), unreachable=True))

@@ -331,13 +331,14 @@ def _provider_events_once() -> list[Query]:
 
 
 def _outbox_settled() -> list[Query]:
-    """Every message is sent, still to be sent (or in flight), or failed with the reason why."""
+    """Every message is sent, still to be sent (or in flight, or waiting for its recipient to
+    write again), or failed with the reason why."""
     no_reason = or_(OutboxMessage.last_error.is_(None), func.trim(OutboxMessage.last_error) == "")
     return [
         select(OutboxMessage.id.label("message"), OutboxMessage.status, OutboxMessage.last_error)
         .where(
             or_(
-                OutboxMessage.status.not_in(["pending", "sent", "failed"]),
+                OutboxMessage.status.not_in(["pending", "waiting", "sent", "failed"]),
                 and_(OutboxMessage.status == "failed", no_reason),
                 and_(OutboxMessage.status == "sent", OutboxMessage.sent_at.is_(None)),
             )

@@ -45,6 +45,10 @@ class Settings:
     twilio_sms_from: str = ""
     twilio_whatsapp_from: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    # countries (ISO 3166 codes) whose numbers may talk to gomflow by SMS or WhatsApp
+    twilio_countries: str = "SG,MY,PH,ID,TH,VN,KR,JP,HK,TW"
+    # WhatsApp templates for outside the 24-hour window: "payment_reminder=HX…,broadcast=HX…"
+    twilio_whatsapp_templates: str = ""
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""
@@ -156,6 +160,8 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "twilio_sms_from": env.get("TWILIO_SMS_FROM", ""),
         "twilio_whatsapp_from": env.get("TWILIO_WHATSAPP_FROM", ""),
         "twilio_api_base": env.get("TWILIO_API_BASE", d.twilio_api_base),
+        "twilio_countries": env.get("TWILIO_COUNTRIES", d.twilio_countries),
+        "twilio_whatsapp_templates": env.get("TWILIO_WHATSAPP_TEMPLATES", ""),
         "smtp_host": env.get("SMTP_HOST", ""),
         "smtp_port": int(env.get("SMTP_PORT", d.smtp_port)),
         "smtp_username": env.get("SMTP_USERNAME", ""),

@@ -46,6 +46,7 @@ class Outgoing:
     group: bool = False  # a group chat, channel or list rather than one person
     priority: int = NOTICE
     created_at: datetime | None = None
+    last_inbound_at: datetime | None = None  # when the recipient last wrote to us here
 
     @property
     def key(self) -> str:
@@ -87,7 +88,14 @@ async def claim_due(
     """
     async with uow:
         query = (
-            select(OutboxMessage, Identity.channel, Identity.external_id, Identity.kind, Identity.reachable)
+            select(
+                OutboxMessage,
+                Identity.channel,
+                Identity.external_id,
+                Identity.kind,
+                Identity.reachable,
+                Identity.last_inbound_at,
+            )
             .join(Identity, Identity.id == OutboxMessage.identity_id)
             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= uow.now)
             .order_by(OutboxMessage.priority, OutboxMessage.id)
@@ -100,7 +108,7 @@ async def claim_due(
             query = query.where(OutboxMessage.id.not_in(list(exclude_ids)))
         rows = (await uow.session.execute(query)).all()
         claimed = []
-        for message, channel, address, kind, reachable in rows:
+        for message, channel, address, kind, reachable, last_inbound_at in rows:
             if not reachable:
                 message.status = "failed"
                 message.last_error = "recipient unreachable"
@@ -119,6 +127,7 @@ async def claim_due(
                     kind == "group",
                     message.priority,
                     message.created_at,
+                    last_inbound_at,
                 )
             )
         await uow.commit()

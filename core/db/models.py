@@ -61,6 +61,9 @@ class Identity(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # "person", or "group" for a group chat, channel or mailing list linked to a GO.
     kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")
+    # When the person last wrote to us here: WhatsApp takes free-form messages only within
+    # 24 hours of it (the customer-service window), templates at any time.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffMember(Base):
@@ -250,6 +253,8 @@ class OutboxMessage(Base):
     template: Mapped[str] = mapped_column(String(60))
     context: Mapped[str] = mapped_column(Text)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # pending, sent, failed; or waiting: outside the recipient's customer-service window with
+    # no approved template for it, until they write again (core.services.service_window)
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -259,6 +264,10 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True
     )
+    # What the platform last reported after accepting it (Twilio's status callback):
+    # sent, delivered, read, undelivered or failed, with the platform's error code.
+    delivery_status: Mapped[str | None] = mapped_column(String(12))
+    delivery_error: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProcessedInbound(Base):

@@ -59,6 +59,7 @@ class BroadcastView:
     sent: int = 0
     pending: int = 0
     failed: int = 0
+    waiting: int = 0  # outside a recipient's WhatsApp window with no template: until they write
 
 
 async def prepare_broadcast(
@@ -174,6 +175,7 @@ async def list_broadcasts(uow: UnitOfWork, actor: Actor, *, scheduled_only: bool
                 sent=counts.get((b.id, "sent"), 0),
                 pending=counts.get((b.id, "pending"), 0),
                 failed=counts.get((b.id, "failed"), 0),
+                waiting=counts.get((b.id, "waiting"), 0),
             )
             for b, go in rows
         ]

@@ -34,6 +34,9 @@ from tests.fakes.crowd import outbox_counts, seed_buyers
 from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_api import FakeDiscordAPI
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import AUTH as TWILIO_AUTH
+from tests.fakes.twilio_api import SID as TWILIO_SID
+from tests.fakes.twilio_api import FakeTwilioAPI
 
 TELEGRAM_CHAT = 7_000_000
 DISCORD_USER = 10**17
@@ -62,16 +65,22 @@ async def serving(app: App, platforms: tuple[Platform, ...] = PLATFORMS) -> Asyn
 async def test_run_starts_every_configured_platform_through_the_registry(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Telegram and Discord are configured against the loopback fakes: Telegram's adapter
-    polls for updates, and a broadcast reaches a buyer on each platform's transport."""
-    telegram, discord = FakeTelegram(), FakeDiscordAPI()
+    """Telegram, Discord and SMS are configured against the loopback fakes: Telegram's
+    adapter polls for updates, SMS's webhook is mounted, and a broadcast reaches a buyer on
+    each platform's transport."""
+    telegram, discord, twilio = FakeTelegram(), FakeDiscordAPI(), FakeTwilioAPI()
     await telegram.start()
     await discord.start()
+    await twilio.start()
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/run.db",
         http_port=0,
         discord_bot_token=DISCORD_TOKEN,
         discord_api_base=discord.base_url,
+        twilio_account_sid=TWILIO_SID,
+        twilio_auth_token=TWILIO_AUTH,
+        twilio_sms_from="+6580000000",
+        twilio_api_base=twilio.base_url,
     )
     app = bootstrap(
         settings,
@@ -79,12 +88,13 @@ async def test_run_starts_every_configured_platform_through_the_registry(
         telegram=TelegramSettings(bot_token=telegram.token, api_base_url=telegram.base_url),
     )
     try:
-        assert [p.name for p in app.platforms] == ["console", "telegram", "discord"]
-        assert set(app.channels) == {"console", "telegram", "discord"}
+        assert [p.name for p in app.platforms] == ["console", "telegram", "discord", "sms"]
+        assert set(app.channels) == {"console", "telegram", "discord", "sms"}
         await upgrade(app.core.db)
         await open_go(app)
         await seed_buyers(app.core, "SVT-FML", 1, "telegram", lambda i: str(TELEGRAM_CHAT + i))
         await seed_buyers(app.core, "SVT-FML", 1, "discord", lambda i: str(DISCORD_USER + i))
+        await seed_buyers(app.core, "SVT-FML", 1, "sms", lambda i: f"+659123{i:04d}")
         gina = await gom(app)
         await broadcasts.prepare_broadcast(
             app.core.uow(), gina, "SVT-FML", "all", "Restock!", confirm_over=10
@@ -98,16 +108,21 @@ async def test_run_starts_every_configured_platform_through_the_registry(
         assert [channel for channel, content in discord.delivered if "Restock!" in content] == [
             f"dm{DISCORD_USER}"
         ]
+        assert [m["Body"] for m in twilio.sent if m["To"] == "+6591230000"] == [
+            "SVT-FML: Restock! Reply STOP to opt out."
+        ]
         assert "telegram: receiving and sending" in caplog.messages
         assert "discord: sending" in caplog.messages
+        assert "sms: receiving and sending" in caplog.messages
     finally:
         await telegram.stop()
         await discord.stop()
+        await twilio.stop()
 
 
 async def _sent(app: App) -> bool:
     counts = await outbox_counts(app.core)
-    return counts.get("sent", 0) == 2 and set(counts) == {"sent"}
+    return counts.get("sent", 0) == 3 and set(counts) == {"sent"}
 
 
 async def test_an_unconfigured_platform_is_skipped_with_a_log_line(
