@@ -97,6 +97,11 @@ def _media(params: Mapping[str, str]) -> Media | Refused | None:
     return Media(url, content_type)
 
 
+# words buyers text that mean another command when they come alone: STATUS or ORDERS is
+# "where are my orders" (with arguments they are the GOM's /status and /orders)
+WORDS = {"status": "myorders", "orders": "myorders", "menu": "help"}
+
+
 def as_command(text: str) -> str:
     """A command written as plain words (``ORDER SVT-FML ALB 2``, any case, with or
     without a slash) as the command table reads it (``/order SVT-FML ALB 2``); other text
@@ -104,6 +109,8 @@ def as_command(text: str) -> str:
     stripped = text.strip()
     head, _, rest = stripped.lstrip("/").partition(" ")
     name = head.lower()
+    if name in WORDS and (name not in COMMANDS or not rest.strip()):
+        name = WORDS[name]
     if name not in COMMANDS:
         return stripped
     return f"/{name} {rest.strip()}".rstrip()
