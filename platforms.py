@@ -20,15 +20,17 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Protocol
 
 from aiohttp import web
 
 from bots.commands import BotContext
 from bots.console import ConsoleChat
+from bots.email.adapter import EmailBot, Send, Unreachable
 from bots.telegram.adapter import TelegramBot
 from bots.telegram.verify import TelegramVerifier
-from channels.base import Channel
+from channels.base import Channel, RecipientUnreachable
 from channels.console import ConsoleChannel
 from channels.discord import DiscordChannel
 from channels.discord_verify import DiscordVerifier
@@ -162,7 +164,7 @@ def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
     )
 
 
-def _email_channel(w: Wiring) -> Channel:
+def _email_channel(w: Wiring) -> EmailChannel:
     s = w.settings
     return EmailChannel(
         s.smtp_host,
@@ -172,6 +174,25 @@ def _email_channel(w: Wiring) -> Channel:
         password=s.smtp_password,
         start_tls=s.smtp_starttls,
     )
+
+
+def _email_inbound(w: Wiring, bot: BotContext) -> Inbound | None:
+    """gomflow's own SMTP listener, when EMAIL_LISTEN_HOST is set; otherwise email only sends."""
+    if not w.settings.email_listen_host:
+        return None
+    return EmailBot(bot, w.settings, _email_sender(_email_channel(w)))
+
+
+def _email_sender(channel: EmailChannel) -> Send:
+    """The listener's answers go out through the email transport, its refusals translated."""
+
+    async def send(message: EmailMessage) -> None:
+        try:
+            await channel.deliver(message)
+        except RecipientUnreachable as exc:
+            raise Unreachable(str(exc)) from exc
+
+    return send
 
 
 PLATFORMS: tuple[Platform, ...] = (
@@ -215,6 +236,7 @@ PLATFORMS: tuple[Platform, ...] = (
         # SMTP relays vary; a cautious default that common providers accept
         limits=ChannelLimits(Rate(10, 1), Rate(1, 1), Rate(1, 1)),
         templates={"email": ("email.txt", "plain.txt"), "email_html": ("email.html",)},
+        inbound=_email_inbound,
     ),
 )
 

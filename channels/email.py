@@ -58,9 +58,13 @@ class EmailChannel:
 
     async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         """Return only when the SMTP server accepted the message; see channels.base.Channel."""
+        await self.deliver(self.build(address, message, key))
+
+    async def deliver(self, email: EmailMessage) -> None:
+        """Hand one built message to the SMTP server; the errors as ``send`` raises them."""
         try:
             await aiosmtplib.send(
-                self.build(address, message, key),
+                email,
                 hostname=self._host,
                 port=self._port,
                 username=self._username,

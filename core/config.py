@@ -51,6 +51,12 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = ""
     smtp_starttls: bool = True
+    # Email in: gomflow's own SMTP listener (off unless a host is set), the largest message
+    # it takes, and the authserv-id of the receiving server whose Authentication-Results it trusts.
+    email_listen_host: str = ""
+    email_listen_port: int = 2525
+    email_max_bytes: int = 10 * 1024 * 1024
+    email_authserv_id: str = ""
     # Database connections per process (PostgreSQL; SQLite keeps its own small pool).
     db_pool_size: int = 10
     db_max_overflow: int = 20
@@ -162,4 +168,8 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "smtp_password": env.get("SMTP_PASSWORD", ""),
         "smtp_from": env.get("SMTP_FROM", ""),
         "smtp_starttls": env.get("SMTP_STARTTLS", "true").strip().lower() not in {"0", "false", "no"},
+        "email_listen_host": env.get("EMAIL_LISTEN_HOST", ""),
+        "email_listen_port": int(env.get("EMAIL_LISTEN_PORT", d.email_listen_port)),
+        "email_max_bytes": max(1024, int(env.get("EMAIL_MAX_BYTES", d.email_max_bytes))),
+        "email_authserv_id": env.get("EMAIL_TRUSTED_AUTHSERV_ID", ""),
     }
