@@ -30,7 +30,7 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP
 
 from bots.chat import ChatReply, ChatRequest
-from bots.commands import COMMANDS, Audience, BotContext
+from bots.commands import COMMANDS, BotContext
 from bots.email.parse import Kind, Mail, message_id, parse
 from bots.email.reply import threaded_reply
 from bots.numbered import handle_numbered
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "email"
 UNVERIFIED = (
-    "/{name} changes a group order or its money, so I only take it by email from an address "
+    "/{name} manages a group order, its money or your accounts, so I only take it by email from an address "
     "your mail provider has verified (DKIM or SPF), and this message was not verified. "
     "Nothing was changed; send it from the app you usually use, or see the help on email."
 )
@@ -192,7 +192,7 @@ class EmailBot:
             return None
         name = mail.text[1:].split(maxsplit=1)[0].lower() if mail.text[1:].strip() else ""
         entry = COMMANDS.get(name)
-        if entry is not None and entry.audience is Audience.GOM:
+        if entry is not None and entry.needs_verified_sender:
             return UNVERIFIED.format(name=name)
         return None
 

@@ -261,6 +261,8 @@ async def test_a_forged_gom_address_cannot_manage_a_group_order(post: Post) -> N
     assert "was not verified" in text_of(await post.ask(wrong_server))
     genuine = await post.ask(mail(gina, "/mygos", verified=True))
     assert "was not verified" not in text_of(genuine)
+    linking = await post.ask(mail(gina, "LINK K7QM-3XWP"))  # joining accounts needs it too
+    assert "/link manages" in text_of(linking) and "was not verified" in text_of(linking)
 
 
 async def test_mail_recorded_before_a_stop_is_handled_at_the_next_start(
