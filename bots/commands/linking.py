@@ -23,3 +23,9 @@ async def link(call: Call) -> ChatReply:
 async def unlink(call: Call) -> ChatReply:
     channel = await linking.unlink(call.uow(), call.actor, call.args[0] if call.args else None)
     return call.reply("unlinked", channel=channel)
+
+
+@command("prefer", "[APP]", "Choose the app your messages go to first: telegram, email, sms …")
+async def prefer(call: Call) -> ChatReply:
+    chosen, channels = await linking.prefer(call.uow(), call.actor, call.args[0] if call.args else None)
+    return call.reply("preferred", chosen=chosen, channels=channels)

@@ -158,6 +158,35 @@ async def linked_channels(uow: UnitOfWork, actor: Actor) -> list[str]:
         )
 
 
+async def prefer(uow: UnitOfWork, actor: Actor, channel: str | None) -> tuple[str | None, list[str]]:
+    """Choose the app notifications go to first (None: where the order was placed); it must
+    be one the person writes from. Returns the choice and the person's apps."""
+    async with uow:
+        channels = list(
+            dict.fromkeys(
+                await uow.session.scalars(
+                    select(Identity.channel)
+                    .where(Identity.user_id == actor.user_id, Identity.kind == "person")
+                    .order_by(Identity.id)
+                )
+            )
+        )
+        wanted = channel.strip().lower() if channel else None
+        if wanted is not None and wanted not in channels:
+            raise InvalidInput(
+                f"You have no {wanted[:20]} account linked; your apps: {', '.join(channels)}. "
+                "Send /link there first."
+            )
+        if wanted is not None:
+            await uow.session.execute(
+                update(User).where(User.id == actor.user_id).values(preferred_channel=wanted)
+            )
+            await uow.commit()
+        else:
+            wanted = await uow.session.scalar(select(User.preferred_channel).where(User.id == actor.user_id))
+        return wanted, channels
+
+
 def _leaving(mine: list[Identity], actor: Actor, channel: str | None) -> Identity:
     if channel is None:
         return next(i for i in mine if i.id == actor.identity_id)

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
+from bench.common import wipe_postgres
 from bots.chat import ChatReply
+from channels.setup import close_all
 from core.clock import FrozenClock
+from core.config import Settings, TelegramSettings
+from core.db.migrate import upgrade
 from core.db.models import Identity, LinkTries, Order
 from core.services.linking import MAX_TRIES
-from main import App
-from tests.conftest import assert_checks_pass, open_go, say
+from main import App, bootstrap
+from tests.conftest import BACKENDS, POSTGRES_URL, assert_checks_pass, open_go, say
+from tests.fakes.telegram_api import FakeTelegram
 
 CODE = re.compile(r"\b[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}\b")
 TELEGRAM, EMAIL = "7001", "bob@example.test"
@@ -142,3 +151,72 @@ async def test_one_code_typed_in_two_apps_at_once_links_exactly_one(any_app: App
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(func.count()).where(Order.buyer_id == bob)) == 1
     await assert_checks_pass(app)
+
+
+@pytest.fixture(params=BACKENDS)
+async def telegram_app(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock, outbox_log: list[str]
+) -> AsyncIterator[tuple[App, FakeTelegram]]:
+    """gomflow sending to Telegram through the real transport, against the loopback fake."""
+    fake = FakeTelegram()
+    await fake.start()
+    if request.param == "postgres":
+        assert POSTGRES_URL is not None
+        await wipe_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    telegram = TelegramSettings(bot_token=fake.token, api_base_url=fake.base_url)
+    app = bootstrap(Settings(database_url=url), clock=clock, write=outbox_log.append, telegram=telegram)
+    await upgrade(app.core.db)
+    try:
+        yield app, fake
+    finally:
+        await close_all(app.channels)
+        await app.core.close()
+        await fake.stop()
+
+
+async def test_messages_go_to_the_chosen_app_and_fall_back_when_it_blocks_the_bot(
+    telegram_app: tuple[App, FakeTelegram], outbox_log: list[str], clock: FrozenClock
+) -> None:
+    app, fake = telegram_app
+    chat = 7_000_123
+    await open_go(app, moq=1)
+    ok(await say(app, "bob", "/order SVT-FML ALB:A 1"))  # placed from the console
+    ok(await say(app, str(chat), f"/link {await code_of(app, 'bob')}", channel="telegram"))
+    chosen = ok(await say(app, "bob", "/prefer telegram"))
+    assert "now go to telegram first" in chosen.text
+    refused = await say(app, "bob", "/prefer discord")
+    assert "no discord account linked" in refused.text
+
+    ok(await say(app, "gina", "/close SVT-FML"))  # the MOQ is met: buyers are told
+    await app.dispatcher.run_once()
+    assert any("SVT-FML" in c.params["text"] for c in fake.calls_to("sendMessage", chat))
+    assert not [line for line in outbox_log if line.startswith("📨 to bob:")]
+
+    fake.blocked.add(chat)  # bob blocks the bot on Telegram
+    ok(await say(app, "gina", "/status SVT-FML ordered"))
+    # Telegram answers 403: the message falls back to the console, with a word on why
+    await deliver_until(app, clock, lambda: sum("📨 to bob:" in line for line in outbox_log) >= 2)
+    told = [line for line in outbox_log if line.startswith("📨 to bob:")]
+    assert any("it is now ordered" in line for line in told), told
+    assert any("reach you on telegram" in line for line in told), told
+    async with app.core.reader() as uow:
+        reachable = await uow.session.scalar(
+            select(Identity.reachable).where(
+                Identity.channel == "telegram", Identity.external_id == str(chat)
+            )
+        )
+    assert reachable is False
+
+
+async def deliver_until(
+    app: App, clock: FrozenClock, condition: Callable[[], bool], timeout: float = 60
+) -> None:
+    """Run the dispatcher (moving the frozen clock past rate-limit waits) until ``condition``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        clock.advance(seconds=2)
+        await app.dispatcher.run_once()

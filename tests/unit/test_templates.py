@@ -418,6 +418,13 @@ CASES += [
     ),
     ("linked", {"linked": Linked("민지", ["telegram", "email", "email"])}, ["민지 on telegram, email."]),
     ("unlinked", {"channel": "email"}, ["Unlinked your email account."]),
+    (
+        "channel_fallback",
+        {"lost": "telegram", "now": "email"},
+        ["couldn't reach you on telegram", "here (email)"],
+    ),
+    ("preferred", {"chosen": "email", "channels": ["telegram", "email"]}, ["now go to email first"]),
+    ("preferred", {"chosen": None, "channels": ["telegram"]}, ["Choose one with /prefer APP"]),
 ]
 
 # --- fallback and lookup --------------------------------------------------------------------
