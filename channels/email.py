@@ -47,8 +47,8 @@ class EmailChannel:
         email["Message-ID"] = f"<{key}.outbox@{domain}>" if key else make_msgid(domain=domain)
         # Every gomflow email can be muted in one click (RFC 2369 / RFC 8058).
         targets = [f"<mailto:{self._sender}?subject=unsubscribe>"]
-        if self._unsubscribe_url:
-            targets.insert(0, f"<{self._unsubscribe_url}>")
+        if unsubscribe_url := message.unsubscribe_url or self._unsubscribe_url:
+            targets.insert(0, f"<{unsubscribe_url}>")
             email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email["List-Unsubscribe"] = ", ".join(targets)
         email.set_content(message.text)

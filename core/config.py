@@ -57,6 +57,8 @@ class Settings:
     email_listen_port: int = 2525
     email_max_bytes: int = 10 * 1024 * 1024
     email_authserv_id: str = ""
+    # Signs per-recipient links (one-click unsubscribe); without it email offers mailto only.
+    secret_key: str = ""
     # Database connections per process (PostgreSQL; SQLite keeps its own small pool).
     db_pool_size: int = 10
     db_max_overflow: int = 20
@@ -172,4 +174,5 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "email_listen_port": int(env.get("EMAIL_LISTEN_PORT", d.email_listen_port)),
         "email_max_bytes": max(1024, int(env.get("EMAIL_MAX_BYTES", d.email_max_bytes))),
         "email_authserv_id": env.get("EMAIL_TRUSTED_AUTHSERV_ID", ""),
+        "secret_key": env.get("GOMFLOW_SECRET_KEY", ""),
     }

@@ -92,6 +92,8 @@ def parse(raw: bytes, *, envelope_sender: str | None = None, authserv_id: str = 
     # a reply keeps the subject it answers, so only a new message's subject is a command
     is_reply = bool(thread) or subject != written.strip()
     text = command_text("" if is_reply else subject, _body(message))
+    if not text and subject.lower() == "unsubscribe":  # the mailto: of List-Unsubscribe (RFC 2369)
+        text = "/mute"
     return replace(mail, text=text, attachment=attachment, refusal=refusal)
 
 

@@ -313,3 +313,9 @@ async def test_gomflow_run_starts_the_listener_through_the_registry(
         assert out.to(BOB)[0]["In-Reply-To"] == asked["Message-ID"]
     finally:
         await app.core.close()
+
+
+async def test_the_mailto_unsubscribe_mutes_the_sender(post: Post) -> None:
+    """List-Unsubscribe's mailto: target (RFC 2369) writes "unsubscribe" to gomflow."""
+    answer = await post.ask(mail(BOB, "unsubscribe"))
+    assert "Muted" in text_of(answer)
