@@ -55,6 +55,7 @@ class Unreachable(Exception):
 # Hands one message to the outgoing SMTP server; returns once it is accepted, raises
 # ``Unreachable`` when the address refuses it for good, anything else when it failed.
 Send = Callable[[EmailMessage], Awaitable[None]]
+WORKERS = 16  # messages handled at once; the rest wait their turn (they are recorded)
 NOT_STORED = "451 4.3.0 gomflow could not store the message just now; please try again later"
 
 
@@ -69,6 +70,7 @@ class EmailBot:
         self.port = settings.email_listen_port  # the port bound, once running (0 picks one)
         self._tasks: set[asyncio.Task[None]] = set()
         self._taken: set[str] = set()  # Message-IDs queued or being handled in this process
+        self._working = asyncio.Semaphore(WORKERS)  # messages handled at once
 
     def mount(self, web_app: web.Application) -> None:
         """The listener is its own server: no route."""
@@ -102,6 +104,17 @@ class EmailBot:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ receiving
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        """aiosmtpd's hook: take mail only for gomflow's own domain, so mail for anyone else
+        is refused in the SMTP exchange rather than accepted and answered (no backscatter)."""
+        domain = address.rpartition("@")[2].strip().lower()
+        if domain != self.own_address.rpartition("@")[2]:
+            return "550 5.1.1 Not a gomflow address"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
         """aiosmtpd's hook: answer 250 only once the message is recorded."""
@@ -146,15 +159,19 @@ class EmailBot:
 
     async def _handle(self, external_id: str, raw: bytes, mail_from: str | None) -> None:
         try:
-            with inbound.handling(CHANNEL, external_id) as state:
-                try:
-                    mail = parse(raw, envelope_sender=mail_from, authserv_id=self.settings.email_authserv_id)
-                    await self._answer(mail)
-                except Exception:  # the outermost boundary of a message: never handle it again
-                    log.exception("email %s failed", external_id)
-                await inbound.finish(self.bot.core.desk, state)
+            async with self._working:
+                await self._handle_one(external_id, raw, mail_from)
         finally:
             self._taken.discard(external_id)
+
+    async def _handle_one(self, external_id: str, raw: bytes, mail_from: str | None) -> None:
+        with inbound.handling(CHANNEL, external_id) as state:
+            try:
+                mail = parse(raw, envelope_sender=mail_from, authserv_id=self.settings.email_authserv_id)
+                await self._answer(mail)
+            except Exception:  # the outermost boundary of a message: never handle it again
+                log.exception("email %s failed", external_id)
+            await inbound.finish(self.bot.core.desk, state)
 
     # ------------------------------------------------------------------ answering
 

@@ -319,3 +319,10 @@ async def test_the_mailto_unsubscribe_mutes_the_sender(post: Post) -> None:
     """List-Unsubscribe's mailto: target (RFC 2369) writes "unsubscribe" to gomflow."""
     answer = await post.ask(mail(BOB, "unsubscribe"))
     assert "Muted" in text_of(answer)
+
+
+async def test_mail_for_another_domain_is_refused_in_the_smtp_exchange(post: Post) -> None:
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+        await post.send(mail(BOB, "/help", to="someone@elsewhere.test"))
+    async with post.app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(InboundUpdate)) == 0
