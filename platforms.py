@@ -177,8 +177,9 @@ def _email_channel(w: Wiring) -> EmailChannel:
 
 
 def _email_inbound(w: Wiring, bot: BotContext) -> Inbound | None:
-    """gomflow's own SMTP listener, when EMAIL_LISTEN_HOST is set; otherwise email only sends."""
-    if not w.settings.email_listen_host:
+    """gomflow's own SMTP listener (EMAIL_LISTEN_HOST) and/or a mailbox read over IMAP
+    (IMAP_HOST); with neither, email only sends."""
+    if not (w.settings.email_listen_host or w.settings.imap_host):
         return None
     return EmailBot(bot, w.settings, _email_sender(_email_channel(w)))
 

@@ -57,6 +57,14 @@ class Settings:
     email_listen_port: int = 2525
     email_max_bytes: int = 10 * 1024 * 1024
     email_authserv_id: str = ""
+    # Email in from a mailbox instead (or as well): read over IMAP, IDLE where the server has it.
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_username: str = ""
+    imap_password: str = ""
+    imap_mailbox: str = "INBOX"
+    imap_ssl: bool = True
+    imap_poll_seconds: float = 60.0
     # Signs per-recipient links (one-click unsubscribe); without it email offers mailto only.
     secret_key: str = ""
     # Database connections per process (PostgreSQL; SQLite keeps its own small pool).
@@ -175,4 +183,11 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "email_max_bytes": max(1024, int(env.get("EMAIL_MAX_BYTES", d.email_max_bytes))),
         "email_authserv_id": env.get("EMAIL_TRUSTED_AUTHSERV_ID", ""),
         "secret_key": env.get("GOMFLOW_SECRET_KEY", ""),
+        "imap_host": env.get("IMAP_HOST", ""),
+        "imap_port": int(env.get("IMAP_PORT", d.imap_port)),
+        "imap_username": env.get("IMAP_USERNAME", ""),
+        "imap_password": env.get("IMAP_PASSWORD", ""),
+        "imap_mailbox": env.get("IMAP_MAILBOX", d.imap_mailbox),
+        "imap_ssl": env.get("IMAP_SSL", "true").strip().lower() not in {"0", "false", "no"},
+        "imap_poll_seconds": max(1.0, float(env.get("IMAP_POLL_SECONDS", d.imap_poll_seconds))),
     }

@@ -22,7 +22,7 @@ import binascii
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from email.message import EmailMessage
 from typing import Any
 
@@ -31,6 +31,7 @@ from aiosmtpd.smtp import SMTP
 
 from bots.chat import ChatReply, ChatRequest
 from bots.commands import COMMANDS, BotContext
+from bots.email.imap import ImapReader, Mailbox
 from bots.email.parse import Kind, Mail, message_id, parse
 from bots.email.reply import threaded_reply
 from bots.numbered import handle_numbered
@@ -71,13 +72,31 @@ class EmailBot:
         self._tasks: set[asyncio.Task[None]] = set()
         self._taken: set[str] = set()  # Message-IDs queued or being handled in this process
         self._working = asyncio.Semaphore(WORKERS)  # messages handled at once
+        self.reader: ImapReader | None = None
 
     def mount(self, web_app: web.Application) -> None:
         """The listener is its own server: no route."""
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[EmailBot]:
-        """Listen for SMTP, handle what was left unhandled, and take mail until the block ends."""
+        """Handle what was left unhandled, then take mail (the SMTP listener, the IMAP
+        mailbox, or both, as configured) until the block ends."""
+        async with AsyncExitStack() as stack:
+            await self._catch_up()
+            if self.settings.email_listen_host:
+                await stack.enter_async_context(self._listening())
+            if self.settings.imap_host:
+                self.reader = ImapReader(_mailbox(self.settings), self.receive)
+                await stack.enter_async_context(self.reader.running())
+            try:
+                yield self
+            finally:
+                for task in list(self._tasks):
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @asynccontextmanager
+    async def _listening(self) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         hostname = self.own_address.rpartition("@")[2] or "gomflow"
         server = await loop.create_server(
@@ -93,15 +112,11 @@ class EmailBot:
         )
         self.port = int(server.sockets[0].getsockname()[1])
         try:
-            await self._catch_up()
             log.info("email: listening for SMTP on %s:%d", self.settings.email_listen_host, self.port)
-            yield self
+            yield
         finally:
             server.close()
             await server.wait_closed()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ receiving
 
@@ -229,3 +244,15 @@ class EmailBot:
             log.warning("email: %s refused the answer to %s", mail.sender, mail.message_id)
         except Exception as exc:  # the answer is lost, the command's effect stands: log it
             log.warning("email: the answer to %s was not sent: %s", mail.message_id, exc)
+
+
+def _mailbox(settings: Settings) -> Mailbox:
+    return Mailbox(
+        host=settings.imap_host,
+        port=settings.imap_port,
+        username=settings.imap_username,
+        password=settings.imap_password,
+        name=settings.imap_mailbox,
+        use_ssl=settings.imap_ssl,
+        poll_seconds=settings.imap_poll_seconds,
+    )
