@@ -220,3 +220,20 @@ async def deliver_until(
         assert time.monotonic() < deadline, "timed out"
         clock.advance(seconds=2)
         await app.dispatcher.run_once()
+
+
+async def test_linking_while_the_person_keeps_ordering_keeps_every_count_right(any_app: App) -> None:
+    """The code's owner orders while another app joins them: the quota moves by relative
+    updates, so whichever commits first, quotas equal the live lines afterwards."""
+    app = any_app
+    await open_go(app, cap=50, limit=20)
+    ok(await say(app, TELEGRAM, "/order SVT-FML ALB:A 2", channel="telegram"))
+    code = await code_of(app, "bob")
+    orders = [say(app, "bob", "/order SVT-FML ALB:B 1") for _ in range(6)]
+    replies = await asyncio.gather(say(app, TELEGRAM, f"/link {code}", channel="telegram"), *orders)
+    assert "Linked" in replies[0].text and all(not r.text.startswith("⚠️") for r in replies[1:])
+    bob = await person_of(app, "console", "bob")
+    assert await person_of(app, "telegram", TELEGRAM) == bob
+    async with app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).where(Order.buyer_id == bob)) == 7
+    await assert_checks_pass(app)
