@@ -38,8 +38,8 @@ class Relay:
 
 
 @contextmanager
-def relay(port: int) -> Iterator[Relay]:
-    handler = Relay()
+def relay(port: int, handler: Relay | None = None) -> Iterator[Relay]:
+    handler = handler or Relay()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
