@@ -1,4 +1,5 @@
-"""The email adapter: gomflow's own SMTP listener (aiosmtpd) in front of the command table.
+"""The email adapter: gomflow's own SMTP listener (aiosmtpd), or a mailbox read over IMAP
+(``bots.email.imap``), in front of the command table.
 
 A message is recorded by its Message-ID (``core.inbound.record``) before the SMTP server
 answers 250, so once the sender's server has let go of it, it is durable; the same
@@ -81,19 +82,19 @@ class EmailBot:
     async def running(self) -> AsyncIterator[EmailBot]:
         """Handle what was left unhandled, then take mail (the SMTP listener, the IMAP
         mailbox, or both, as configured) until the block ends."""
-        async with AsyncExitStack() as stack:
-            await self._catch_up()
-            if self.settings.email_listen_host:
-                await stack.enter_async_context(self._listening())
-            if self.settings.imap_host:
-                self.reader = ImapReader(_mailbox(self.settings), self.receive)
-                await stack.enter_async_context(self.reader.running())
-            try:
+        try:
+            async with AsyncExitStack() as stack:
+                await self._catch_up()
+                if self.settings.email_listen_host:
+                    await stack.enter_async_context(self._listening())
+                if self.settings.imap_host:
+                    self.reader = ImapReader(_mailbox(self.settings), self.receive)
+                    await stack.enter_async_context(self.reader.running())
                 yield self
-            finally:
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:  # no more mail comes in; what is being handled stops (it stays recorded)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @asynccontextmanager
     async def _listening(self) -> AsyncIterator[None]:
