@@ -35,10 +35,11 @@ from bots.commands import COMMANDS, BotContext
 from bots.email.imap import ImapReader, Mailbox
 from bots.email.parse import Kind, Mail, message_id, parse
 from bots.email.reply import threaded_reply
-from bots.numbered import handle_numbered
+from bots.numbered import MENU_FLOW, handle_numbered
 from core import inbound
 from core.config import Settings
-from core.services.accounts import mark_unreachable
+from core.services.accounts import identify, mark_unreachable
+from core.services.conversations import load_conversation
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ class EmailBot:
             chat_id=mail.sender,
             attachment=mail.attachment,
         )
-        await self._reply(mail, await handle_numbered(self.bot, request))
+        await self._reply(mail, await handle_numbered(self.bot, request), await self._menu(mail))
 
     def _needs_verified(self, mail: Mail) -> str | None:
         """Why this command is refused from an unverified sender, if it is."""
@@ -233,10 +234,23 @@ class EmailBot:
         rendered = self.bot.renderer.render("error", CHANNEL, {"message": message})
         return ChatReply(rendered.text, rendered.markup, alert=True)
 
-    async def _reply(self, mail: Mail, reply: ChatReply) -> None:
+    async def _menu(self, mail: Mail) -> list[str]:
+        """The commands of the menu the answer ends with ("Reply 1 for …"), to link them."""
+        actor = await identify(self.bot.core.uow(), CHANNEL, mail.sender, mail.sender_name)
+        state = await load_conversation(self.bot.core.reader(), actor.identity_id)
+        if state is None or state.flow != MENU_FLOW:
+            return []
+        return [str(command) for command in state.data.get("commands", [])]
+
+    async def _reply(self, mail: Mail, reply: ChatReply, options: list[str] | None = None) -> None:
         """Send the answer in the message's thread; a failure is logged (the effect stands)."""
         message = threaded_reply(
-            self.own_address, mail.sender, reply, subject=mail.subject, references=mail.references
+            self.own_address,
+            mail.sender,
+            reply,
+            subject=mail.subject,
+            references=mail.references,
+            options=options or [],
         )
         try:
             await self._send(message)

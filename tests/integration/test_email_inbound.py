@@ -129,6 +129,9 @@ async def test_a_whole_order_by_email_is_answered_in_its_thread(post: Post) -> N
     assert "SVT-FML-1" in text and "Reply 1 for Pay" in text
     html = placed.get_body(preferencelist=("html",))
     assert html is not None and "SVT-FML-1" in html.get_content()
+    assert 'href="mailto:orders@gomflow.test?subject=Re%3A%20ORDER%20SVT-FML%20ALB%3AA%202&amp;body=1"' in (
+        html.get_content()
+    )  # option 1 is a link that writes the reply "1"
 
     pay = mail(BOB, f"Re: {placed['Subject']}", "1\n\n> quoted text", replying_to=placed)
     options = await post.ask(pay)
