@@ -21,28 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import (
-    Broadcast,
-    BuyerQuota,
-    GroupOrder,
     Identity,
     LinkCode,
     LinkTries,
-    Order,
-    OrderLine,
-    PaymentProof,
-    PaymentRequest,
-    StaffInvite,
-    StaffMember,
     User,
-    WaitlistEntry,
 )
 from core.errors import Conflict, InvalidInput
+from core.services import people
 from core.services.accounts import Actor
-from core.status import ORDER_LIVE
 from core.uow import UnitOfWork
 
 CODE_VALID = timedelta(minutes=10)
@@ -105,11 +95,11 @@ async def link(make_uow: UowFactory, actor: Actor, code: str) -> Linked:
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             raise InvalidInput(USED if found.used_at is not None or await _used(uow, found.id) else EXPIRED)
         keep, gone = found.user_id, actor.user_id
-        await _lock_people(uow, keep, gone)
+        await people.lock_people(uow, keep, gone)
         still = await uow.session.scalar(select(Identity.user_id).where(Identity.id == actor.identity_id))
         if still != gone:  # linked elsewhere meanwhile
             raise Conflict("This account was just linked another way; nothing was changed.")
-        await _move_person(uow, keep, gone)
+        await people.move_person(uow, keep, gone)
         uow.audit(
             actor_id=keep, entity="user", entity_id=keep, action="identity_linked", detail=actor.channel
         )
@@ -122,7 +112,7 @@ async def unlink(uow: UnitOfWork, actor: Actor, channel: str | None = None) -> s
     the person: it gets a person of its own, with the orders placed from its app (when the
     person has no other identity there). Returns the channel parted."""
     async with uow:
-        await _lock_people(uow, actor.user_id)
+        await people.lock_people(uow, actor.user_id)
         mine = list(await uow.session.scalars(select(Identity).where(Identity.user_id == actor.user_id)))
         if len(mine) < 2:
             raise InvalidInput("This account is not linked to any other; nothing to unlink.")
@@ -134,7 +124,7 @@ async def unlink(uow: UnitOfWork, actor: Actor, channel: str | None = None) -> s
         await uow.session.flush()
         leaving.user_id = own.id
         if not any(i.channel == leaving.channel for i in stays):
-            await _move_orders_of_channel(uow, actor.user_id, own.id, leaving.channel)
+            await people.move_orders_of_channel(uow, actor.user_id, own.id, leaving.channel)
         uow.audit(
             actor_id=actor.user_id,
             entity="user",
@@ -241,147 +231,6 @@ async def _take_try(uow: UnitOfWork, user_id: int) -> None:
 
 async def _used(uow: UnitOfWork, code_id: int) -> bool:
     return (await uow.session.scalar(select(LinkCode.used_at).where(LinkCode.id == code_id))) is not None
-
-
-# --- moving a person ------------------------------------------------------------------------
-
-
-async def _lock_people(uow: UnitOfWork, *user_ids: int) -> None:
-    """Take the people's rows in id order (PostgreSQL), so two links of one person queue."""
-    await uow.session.execute(
-        select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update()
-    )
-
-
-async def _move_person(uow: UnitOfWork, keep: int, gone: int) -> None:
-    """Everything of ``gone`` becomes ``keep``'s, in the caller's transaction."""
-    session = uow.session
-    quotas = (
-        await session.execute(
-            select(BuyerQuota.go_id, BuyerQuota.reserved).where(BuyerQuota.buyer_id == gone).with_for_update()
-        )
-    ).all()
-    for go_id, reserved in quotas:
-        await _add_quota(uow, go_id, keep, reserved)
-    await session.execute(delete(BuyerQuota).where(BuyerQuota.buyer_id == gone))
-    for model, column in (
-        (Order, Order.buyer_id),
-        (WaitlistEntry, WaitlistEntry.buyer_id),
-        (PaymentProof, PaymentProof.buyer_id),
-        (GroupOrder, GroupOrder.gom_id),
-        (Broadcast, Broadcast.author_id),
-        (StaffInvite, StaffInvite.gom_id),
-        (StaffInvite, StaffInvite.used_by),
-    ):
-        await session.execute(
-            update(model)
-            .where(column == gone)
-            .values({column.key: keep})
-            .execution_options(synchronize_session=False)
-        )
-    await _move_staff(uow, keep, gone)
-    gone_user = await session.get_one(User, gone)
-    if gone_user.is_gom:
-        (await session.get_one(User, keep)).is_gom = True
-    await session.execute(
-        update(Identity)
-        .where(Identity.user_id == gone)
-        .values(user_id=keep)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(delete(LinkCode).where(LinkCode.user_id == gone))
-    await session.execute(delete(LinkTries).where(LinkTries.user_id == gone))
-
-
-async def _move_staff(uow: UnitOfWork, keep: int, gone: int) -> None:
-    """Staff rights follow the person: ``gone``'s roles become ``keep``'s (a role the person
-    already holds is kept once; helping oneself is dropped)."""
-    session = uow.session
-    await session.execute(
-        delete(StaffMember).where(
-            ((StaffMember.gom_id == keep) & (StaffMember.member_id == gone))
-            | ((StaffMember.gom_id == gone) & (StaffMember.member_id == keep))
-        )
-    )
-    rows = list(
-        await session.scalars(
-            select(StaffMember).where((StaffMember.gom_id == gone) | (StaffMember.member_id == gone))
-        )
-    )
-    roles = await session.execute(
-        select(StaffMember.gom_id, StaffMember.member_id).where(
-            (StaffMember.gom_id == keep) | (StaffMember.member_id == keep)
-        )
-    )
-    held = {(gom_id, member_id) for gom_id, member_id in roles}
-    for row in rows:
-        moved = (keep if row.gom_id == gone else row.gom_id, keep if row.member_id == gone else row.member_id)
-        if moved in held:
-            await session.delete(row)
-        else:
-            row.gom_id, row.member_id = moved
-            held.add(moved)
-
-
-async def _add_quota(uow: UnitOfWork, go_id: int, buyer_id: int, units: int) -> None:
-    """Add units to a buyer's quota in a GO, relative to what it holds (concurrent orders
-    add theirs the same way, so the sum stays right)."""
-    if units == 0:
-        return
-    dialect = uow.session.bind.dialect.name if uow.session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(BuyerQuota).values(go_id=go_id, buyer_id=buyer_id, reserved=units)
-    await uow.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["go_id", "buyer_id"], set_={"reserved": BuyerQuota.reserved + units}
-        )
-    )
-
-
-async def _move_orders_of_channel(uow: UnitOfWork, person: int, own: int, channel: str) -> None:
-    """The orders (and their quota, proofs, waitlist places) placed from ``channel`` go to ``own``."""
-    session = uow.session
-    orders = list(
-        await session.scalars(
-            select(Order.id).where(Order.buyer_id == person, Order.channel == channel).with_for_update()
-        )
-    )
-    if orders:
-        live = (
-            await session.execute(
-                select(Order.go_id, func.sum(OrderLine.quantity))
-                .join(OrderLine, OrderLine.order_id == Order.id)
-                .where(Order.id.in_(orders), Order.status.in_(ORDER_LIVE))
-                .group_by(Order.go_id)
-            )
-        ).all()
-        for go_id, units in live:
-            await session.execute(
-                update(BuyerQuota)
-                .where(BuyerQuota.go_id == go_id, BuyerQuota.buyer_id == person)
-                .values(reserved=BuyerQuota.reserved - int(units))
-                .execution_options(synchronize_session=False)
-            )
-            await _add_quota(uow, go_id, own, int(units))
-        await session.execute(
-            update(Order)
-            .where(Order.id.in_(orders))
-            .values(buyer_id=own)
-            .execution_options(synchronize_session=False)
-        )
-        requests = select(PaymentRequest.id).where(PaymentRequest.order_id.in_(orders))
-        await session.execute(
-            update(PaymentProof)
-            .where(PaymentProof.buyer_id == person, PaymentProof.request_id.in_(requests))
-            .values(buyer_id=own)
-            .execution_options(synchronize_session=False)
-        )
-    await session.execute(
-        update(WaitlistEntry)
-        .where(WaitlistEntry.buyer_id == person, WaitlistEntry.channel == channel)
-        .values(buyer_id=own)
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def _linked(uow: UnitOfWork, user_id: int) -> Linked:
