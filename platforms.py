@@ -21,17 +21,19 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Protocol
 
 from aiohttp import web
 
 from bots.commands import BotContext
 from bots.console import ConsoleChat
+from bots.email.adapter import EmailBot, Send, Unreachable
 from bots.telegram.adapter import TelegramBot
 from bots.telegram.verify import TelegramVerifier
 from bots.twilio.adapter import TwilioBot
 from bots.twilio.media import MediaFetcher
-from channels.base import Channel
+from channels.base import Channel, RecipientUnreachable
 from channels.console import ConsoleChannel
 from channels.discord import DiscordChannel
 from channels.discord_verify import DiscordVerifier
@@ -199,7 +201,7 @@ def _twilio(name: str, sender: Callable[[Settings], str]) -> Platform:
     )
 
 
-def _email_channel(w: Wiring) -> Channel:
+def _email_channel(w: Wiring) -> EmailChannel:
     s = w.settings
     return EmailChannel(
         s.smtp_host,
@@ -209,6 +211,27 @@ def _email_channel(w: Wiring) -> Channel:
         password=s.smtp_password,
         start_tls=s.smtp_starttls,
     )
+
+
+def _email_inbound(w: Wiring, bot: BotContext, channel: Channel) -> Inbound | None:
+    """gomflow's own SMTP listener (EMAIL_LISTEN_HOST) and/or a mailbox read over IMAP
+    (IMAP_HOST); with neither, email only sends."""
+    if not (w.settings.email_listen_host or w.settings.imap_host):
+        return None
+    assert isinstance(channel, EmailChannel)
+    return EmailBot(bot, w.settings, _email_sender(channel))
+
+
+def _email_sender(channel: EmailChannel) -> Send:
+    """The listener's answers go out through the email transport, its refusals translated."""
+
+    async def send(message: EmailMessage) -> None:
+        try:
+            await channel.deliver(message)
+        except RecipientUnreachable as exc:
+            raise Unreachable(str(exc)) from exc
+
+    return send
 
 
 PLATFORMS: tuple[Platform, ...] = (
@@ -259,6 +282,7 @@ PLATFORMS: tuple[Platform, ...] = (
         link_target=LinkTarget(
             re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"), "list@example.com", by_mail=True
         ),
+        inbound=_email_inbound,
     ),
 )
 

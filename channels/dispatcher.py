@@ -45,6 +45,7 @@ from channels.limits import ChannelLimits, Limiter, limits_from
 from core.app import Core
 from core.outbox import (
     MAX_ATTEMPTS,
+    PROMOTIONAL,
     Outgoing,
     claim_due,
     defer,
@@ -55,6 +56,7 @@ from core.outbox import (
 )
 from core.render import Rendered, Renderer
 from core.services.service_window import inside, mark_waiting
+from core.services.unsubscribe import unsubscribe_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -316,8 +318,15 @@ class Dispatcher:
                 html = self._renderer.render(message.template, "email_html", message.context).text
             except KeyError:
                 html = None
-            rendered = Rendered(rendered.text, rendered.markup, html)
+            rendered = Rendered(rendered.text, rendered.markup, html, self._unsubscribe_url(message))
         return rendered
+
+    def _unsubscribe_url(self, message: Outgoing) -> str | None:
+        """A promotional email carries its recipient's one-click unsubscribe link (RFC 8058)."""
+        settings = self._core.settings
+        if message.priority < PROMOTIONAL or message.group or not settings.secret_key:
+            return None
+        return unsubscribe_url(settings.public_base_url, settings.secret_key, message.identity_id)
 
 
 async def _to_the_end(work: Awaitable[T]) -> T:

@@ -47,8 +47,8 @@ class EmailChannel:
         email["Message-ID"] = f"<{key}.outbox@{domain}>" if key else make_msgid(domain=domain)
         # Every gomflow email can be muted in one click (RFC 2369 / RFC 8058).
         targets = [f"<mailto:{self._sender}?subject=unsubscribe>"]
-        if self._unsubscribe_url:
-            targets.insert(0, f"<{self._unsubscribe_url}>")
+        if unsubscribe_url := message.unsubscribe_url or self._unsubscribe_url:
+            targets.insert(0, f"<{unsubscribe_url}>")
             email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email["List-Unsubscribe"] = ", ".join(targets)
         email.set_content(message.text)
@@ -58,9 +58,13 @@ class EmailChannel:
 
     async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         """Return only when the SMTP server accepted the message; see channels.base.Channel."""
+        await self.deliver(self.build(address, message, key))
+
+    async def deliver(self, email: EmailMessage) -> None:
+        """Hand one built message to the SMTP server; the errors as ``send`` raises them."""
         try:
             await aiosmtplib.send(
-                self.build(address, message, key),
+                email,
                 hostname=self._host,
                 port=self._port,
                 username=self._username,

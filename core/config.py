@@ -55,6 +55,22 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = ""
     smtp_starttls: bool = True
+    # Email in: gomflow's own SMTP listener (off unless a host is set), the largest message
+    # it takes, and the authserv-id of the receiving server whose Authentication-Results it trusts.
+    email_listen_host: str = ""
+    email_listen_port: int = 2525
+    email_max_bytes: int = 10 * 1024 * 1024
+    email_authserv_id: str = ""
+    # Email in from a mailbox instead (or as well): read over IMAP, IDLE where the server has it.
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_username: str = ""
+    imap_password: str = ""
+    imap_mailbox: str = "INBOX"
+    imap_ssl: bool = True
+    imap_poll_seconds: float = 60.0
+    # Signs per-recipient links (one-click unsubscribe); without it email offers mailto only.
+    secret_key: str = ""
     # Database connections per process (PostgreSQL; SQLite keeps its own small pool).
     db_pool_size: int = 10
     db_max_overflow: int = 20
@@ -168,4 +184,16 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "smtp_password": env.get("SMTP_PASSWORD", ""),
         "smtp_from": env.get("SMTP_FROM", ""),
         "smtp_starttls": env.get("SMTP_STARTTLS", "true").strip().lower() not in {"0", "false", "no"},
+        "email_listen_host": env.get("EMAIL_LISTEN_HOST", ""),
+        "email_listen_port": int(env.get("EMAIL_LISTEN_PORT", d.email_listen_port)),
+        "email_max_bytes": max(1024, int(env.get("EMAIL_MAX_BYTES", d.email_max_bytes))),
+        "email_authserv_id": env.get("EMAIL_TRUSTED_AUTHSERV_ID", ""),
+        "secret_key": env.get("GOMFLOW_SECRET_KEY", ""),
+        "imap_host": env.get("IMAP_HOST", ""),
+        "imap_port": int(env.get("IMAP_PORT", d.imap_port)),
+        "imap_username": env.get("IMAP_USERNAME", ""),
+        "imap_password": env.get("IMAP_PASSWORD", ""),
+        "imap_mailbox": env.get("IMAP_MAILBOX", d.imap_mailbox),
+        "imap_ssl": env.get("IMAP_SSL", "true").strip().lower() not in {"0", "false", "no"},
+        "imap_poll_seconds": max(1.0, float(env.get("IMAP_POLL_SECONDS", d.imap_poll_seconds))),
     }

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import case, select, update
 
-from core.db.models import Identity, OutboxMessage
+from core.db.models import Identity, OutboxMessage, User
 from core.db.raw import Plan, Statement
 from core.desk import OrderDesk
 from core.uow import UnitOfWork
@@ -112,6 +112,7 @@ async def claim_due(
             if not reachable:
                 message.status = "failed"
                 message.last_error = "recipient unreachable"
+                await fall_back(uow, message)
                 continue
             message.attempts += 1
             message.next_attempt_at = uow.now + lease
@@ -236,4 +237,46 @@ async def mark_failed(uow: UnitOfWork, message: Outgoing, error: str, *, unreach
             await uow.session.execute(
                 update(Identity).where(Identity.id == message.identity_id).values(reachable=False)
             )
+            await fall_back(uow, await uow.session.get_one(OutboxMessage, message.id))
         await uow.commit()
+
+
+async def fall_back(uow: UnitOfWork, message: OutboxMessage) -> bool:
+    """In the caller's transaction: a message whose recipient cannot be reached goes to the
+    same person's next reachable app (the one they chose with /prefer first), and they are
+    told there, once, where their messages now go. False when they have no other app."""
+    lost = await uow.session.get_one(Identity, message.identity_id)
+    if lost.kind != "person":
+        return False
+    rows = (
+        await uow.session.execute(
+            select(Identity, User.preferred_channel)
+            .join(User, User.id == Identity.user_id)
+            .where(
+                Identity.user_id == lost.user_id,
+                Identity.id != lost.id,
+                Identity.kind == "person",
+                Identity.reachable.is_(True),
+            )
+            .order_by(Identity.id)
+        )
+    ).all()
+    if not rows:
+        return False
+    others = [identity for identity, _ in rows]
+    target = next((i for i in others if i.channel == rows[0][1]), others[0])
+    await uow.notify(
+        target.id,
+        message.template,
+        json.loads(message.context),
+        dedupe_key=f"{message.dedupe_key[:180]}>{target.id}",
+        priority=message.priority,
+    )
+    await uow.notify(
+        target.id,
+        "channel_fallback",
+        {"lost": lost.channel, "now": target.channel},
+        dedupe_key=f"fallback:{lost.id}>{target.id}",
+        priority=TRANSACTIONAL,
+    )
+    return True

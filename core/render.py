@@ -20,6 +20,7 @@ class Rendered:
     text: str
     markup: Markup = "plain"
     html: str | None = None  # an HTML alternative, for email
+    unsubscribe_url: str | None = None  # this recipient's one-click unsubscribe link (promotional email)
 
 
 class Renderer(Protocol):

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import inbound
 from core.clock import Clock
 from core.db.engine import Database
-from core.db.models import AuditEntry, Identity, OutboxMessage
+from core.db.models import AuditEntry, Identity, OutboxMessage, User
 from core.db.upsert import insert_ignoring_conflict
 from core.errors import AlreadyHandled
 
@@ -163,16 +163,22 @@ class UnitOfWork:
         prefer_channel: str | None = None,
         priority: int = 10,
     ) -> bool:
-        """Queue a message on the user's preferred reachable identity; False if none."""
-        identities = (
-            await self.session.scalars(
-                select(Identity)
+        """Queue a message on the user's reachable identity: the app they chose (/prefer),
+        else ``prefer_channel`` (where the order was placed), else the first; False if none."""
+        rows = (
+            await self.session.execute(
+                select(Identity, User.preferred_channel)
+                .join(User, User.id == Identity.user_id)
                 .where(Identity.user_id == user_id, Identity.reachable.is_(True))
                 .order_by(Identity.id)
             )
         ).all()
-        if not identities:
+        if not rows:
             return False
-        chosen = next((i for i in identities if i.channel == prefer_channel), identities[0])
+        identities = [identity for identity, _ in rows]
+        chosen = next(
+            (i for want in (rows[0][1], prefer_channel) for i in identities if want and i.channel == want),
+            identities[0],
+        )
         await self.notify(chosen.id, template, context, dedupe_key=dedupe_key, priority=priority)
         return True

@@ -73,18 +73,31 @@ class Command:
     audience: Audience
     handler: Handler
     in_groups: bool = False
+    # changes who the person is (linking accounts): where a sender can be forged (email),
+    # taken only from a verified sender, like every GOM command
+    identity: bool = False
+
+    @property
+    def needs_verified_sender(self) -> bool:
+        return self.audience is Audience.GOM or self.identity
 
 
 COMMANDS: dict[str, Command] = {}
 
 
 def command(
-    name: str, usage: str, summary: str, *, audience: Audience = Audience.EVERYONE, in_groups: bool = False
+    name: str,
+    usage: str,
+    summary: str,
+    *,
+    audience: Audience = Audience.EVERYONE,
+    in_groups: bool = False,
+    identity: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise ValueError(f"command /{name} is declared twice")
-        COMMANDS[name] = Command(name, usage, summary, audience, handler, in_groups)
+        COMMANDS[name] = Command(name, usage, summary, audience, handler, in_groups, identity)
         return handler
 
     return register

@@ -41,6 +41,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Muted buyers get no promotional broadcasts; messages about their own orders still go.
     muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where notifications go first (/prefer): a channel name, or None for where they last wrote.
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))
 
 
 class Identity(Base):
@@ -460,3 +462,30 @@ class StaffInvite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkCode(Base):
+    """A one-time code that joins another chat identity to this person (/link).
+
+    Only the code's SHA-256 is kept; it is spent by one conditional UPDATE on ``used_at``.
+    """
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkTries(Base):
+    """How many link codes a person has typed in the current window: the guard against
+    guessing, taken by one conditional upsert before a code is looked at."""
+
+    __tablename__ = "link_tries"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tries: Mapped[int] = mapped_column(Integer)
+    window_until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,6 +11,7 @@ import pytest
 
 from bots.commands import COMMANDS
 from core.services.group_orders import ClosingOutcome
+from core.services.linking import Linked
 from core.views import (
     GroupOrderView,
     ItemView,
@@ -410,6 +411,20 @@ CASES += [
     ("channels_list", {"channels": [], "code": "SVT-FML"}, ["Nothing is linked to SVT-FML"]),
     ("muted", {"muted": True}, ["Muted"]),
     ("muted", {"muted": False}, ["Unmuted"]),
+    (
+        "link_code",
+        {"code": "K7QM-3XWP", "expires": DEADLINE, "channels": ["telegram", "email"]},
+        ["Your link code: K7QM-3XWP", f"send /link K7QM-3XWP to me before {DEADLINE}", "telegram, email"],
+    ),
+    ("linked", {"linked": Linked("민지", ["telegram", "email", "email"])}, ["민지 on telegram, email."]),
+    ("unlinked", {"channel": "email"}, ["Unlinked your email account."]),
+    (
+        "channel_fallback",
+        {"lost": "telegram", "now": "email"},
+        ["couldn't reach you on telegram", "here (email)"],
+    ),
+    ("preferred", {"chosen": "email", "channels": ["telegram", "email"]}, ["now go to email first"]),
+    ("preferred", {"chosen": None, "channels": ["telegram"]}, ["Choose one with /prefer APP"]),
 ]
 
 # --- fallback and lookup --------------------------------------------------------------------

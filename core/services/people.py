@@ -1,0 +1,169 @@
+"""Moving a person's rows from one user to another: joining two people (``/link``) and
+parting an identity with the orders placed from its app (``/unlink``).
+
+Everything runs in the caller's transaction. Counters move by relative updates (``reserved
++ n``, ``reserved - n``), as concurrent orders change them, so whichever commits first the
+quotas still equal the live lines.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.db.models import (
+    Broadcast,
+    BuyerQuota,
+    GroupOrder,
+    Identity,
+    LinkCode,
+    LinkTries,
+    Order,
+    OrderLine,
+    PaymentProof,
+    PaymentRequest,
+    StaffInvite,
+    StaffMember,
+    User,
+    WaitlistEntry,
+)
+from core.status import ORDER_LIVE
+from core.uow import UnitOfWork
+
+
+async def lock_people(uow: UnitOfWork, *user_ids: int) -> None:
+    """Take the people's rows in id order (PostgreSQL), so two links of one person queue."""
+    await uow.session.execute(
+        select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update()
+    )
+
+
+async def move_person(uow: UnitOfWork, keep: int, gone: int) -> None:
+    """Everything of ``gone`` becomes ``keep``'s, in the caller's transaction."""
+    session = uow.session
+    quotas = (
+        await session.execute(
+            select(BuyerQuota.go_id, BuyerQuota.reserved).where(BuyerQuota.buyer_id == gone).with_for_update()
+        )
+    ).all()
+    for go_id, reserved in quotas:
+        await add_quota(uow, go_id, keep, reserved)
+    await session.execute(delete(BuyerQuota).where(BuyerQuota.buyer_id == gone))
+    for model, column in (
+        (Order, Order.buyer_id),
+        (WaitlistEntry, WaitlistEntry.buyer_id),
+        (PaymentProof, PaymentProof.buyer_id),
+        (GroupOrder, GroupOrder.gom_id),
+        (Broadcast, Broadcast.author_id),
+        (StaffInvite, StaffInvite.gom_id),
+        (StaffInvite, StaffInvite.used_by),
+    ):
+        await session.execute(
+            update(model)
+            .where(column == gone)
+            .values({column.key: keep})
+            .execution_options(synchronize_session=False)
+        )
+    await move_staff(uow, keep, gone)
+    gone_user = await session.get_one(User, gone)
+    if gone_user.is_gom:
+        (await session.get_one(User, keep)).is_gom = True
+    await session.execute(
+        update(Identity)
+        .where(Identity.user_id == gone)
+        .values(user_id=keep)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(LinkCode).where(LinkCode.user_id == gone))
+    await session.execute(delete(LinkTries).where(LinkTries.user_id == gone))
+
+
+async def move_staff(uow: UnitOfWork, keep: int, gone: int) -> None:
+    """Staff rights follow the person: ``gone``'s roles become ``keep``'s (a role the person
+    already holds is kept once; helping oneself is dropped)."""
+    session = uow.session
+    await session.execute(
+        delete(StaffMember).where(
+            ((StaffMember.gom_id == keep) & (StaffMember.member_id == gone))
+            | ((StaffMember.gom_id == gone) & (StaffMember.member_id == keep))
+        )
+    )
+    rows = list(
+        await session.scalars(
+            select(StaffMember).where((StaffMember.gom_id == gone) | (StaffMember.member_id == gone))
+        )
+    )
+    roles = await session.execute(
+        select(StaffMember.gom_id, StaffMember.member_id).where(
+            (StaffMember.gom_id == keep) | (StaffMember.member_id == keep)
+        )
+    )
+    held = {(gom_id, member_id) for gom_id, member_id in roles}
+    for row in rows:
+        moved = (keep if row.gom_id == gone else row.gom_id, keep if row.member_id == gone else row.member_id)
+        if moved in held:
+            await session.delete(row)
+        else:
+            row.gom_id, row.member_id = moved
+            held.add(moved)
+
+
+async def add_quota(uow: UnitOfWork, go_id: int, buyer_id: int, units: int) -> None:
+    """Add units to a buyer's quota in a GO, relative to what it holds (concurrent orders
+    add theirs the same way, so the sum stays right)."""
+    if units == 0:
+        return
+    dialect = uow.session.bind.dialect.name if uow.session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(BuyerQuota).values(go_id=go_id, buyer_id=buyer_id, reserved=units)
+    await uow.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["go_id", "buyer_id"], set_={"reserved": BuyerQuota.reserved + units}
+        )
+    )
+
+
+async def move_orders_of_channel(uow: UnitOfWork, person: int, own: int, channel: str) -> None:
+    """The orders (and their quota, proofs, waitlist places) placed from ``channel`` go to ``own``."""
+    session = uow.session
+    orders = list(
+        await session.scalars(
+            select(Order.id).where(Order.buyer_id == person, Order.channel == channel).with_for_update()
+        )
+    )
+    if orders:
+        live = (
+            await session.execute(
+                select(Order.go_id, func.sum(OrderLine.quantity))
+                .join(OrderLine, OrderLine.order_id == Order.id)
+                .where(Order.id.in_(orders), Order.status.in_(ORDER_LIVE))
+                .group_by(Order.go_id)
+            )
+        ).all()
+        for go_id, units in live:
+            await session.execute(
+                update(BuyerQuota)
+                .where(BuyerQuota.go_id == go_id, BuyerQuota.buyer_id == person)
+                .values(reserved=BuyerQuota.reserved - int(units))
+                .execution_options(synchronize_session=False)
+            )
+            await add_quota(uow, go_id, own, int(units))
+        await session.execute(
+            update(Order)
+            .where(Order.id.in_(orders))
+            .values(buyer_id=own)
+            .execution_options(synchronize_session=False)
+        )
+        requests = select(PaymentRequest.id).where(PaymentRequest.order_id.in_(orders))
+        await session.execute(
+            update(PaymentProof)
+            .where(PaymentProof.buyer_id == person, PaymentProof.request_id.in_(requests))
+            .values(buyer_id=own)
+            .execution_options(synchronize_session=False)
+        )
+    await session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.buyer_id == person, WaitlistEntry.channel == channel)
+        .values(buyer_id=own)
+        .execution_options(synchronize_session=False)
+    )
