@@ -63,6 +63,14 @@ class PlaceOrder:
     # when set, the buyer is looked up in the order's own batch (a read giving an object
     # with ``user_id`` and ``name``, or None): one trip to the desk instead of two
     who: Callable[[datetime], Plan[Any]] | None = None
+    # the identity the buyer writes from: the order goes to whoever holds it when it is
+    # written (an app linked to another person meanwhile takes its orders along)
+    identity_id: int | None = None
+
+
+# The person behind an identity now, the row share-locked until the batch commits, so a
+# link that moves the identity to another person waits for the order, or the order for it.
+IDENTITY_OWNER = "SELECT i.user_id FROM identities i WHERE i.id = ?"
 
 
 class SenderUnknown(GomflowError):
@@ -312,6 +320,10 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                 if buyer is None:
                     raise SenderUnknown("identify the sender first")
                 command = replace(command, buyer_id=buyer.user_id, buyer_name=buyer.name, who=None)
+            elif command.identity_id is not None:
+                owner = yield Statement(IDENTITY_OWNER, (command.identity_id,), "scalar", lock=" FOR SHARE")
+                if owner is not None and owner != command.buyer_id:
+                    command = replace(command, buyer_id=int(owner))
             if command.handles is not None and not (yield from mark_plan(*command.handles, now)):
                 raise AlreadyHandled("Already done: that message was handled once.")
             if key not in catalogues:

@@ -30,6 +30,8 @@ class Statement:
     sql: str
     params: Sequence[Any] = ()
     returns: Returns = "none"
+    # a row-lock clause appended on PostgreSQL (" FOR SHARE"); SQLite's one writer needs none
+    lock: str = ""
 
 
 Plan = Generator[Statement, Any, T]
@@ -91,7 +93,7 @@ async def run_asyncpg(connection: Any, plan: Plan[T]) -> T:
             statement = plan.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        sql = dollar_sql(statement.sql)
+        sql = dollar_sql(statement.sql + statement.lock)
         if statement.returns == "scalar":
             result = await connection.fetchval(sql, *statement.params)
         elif statement.returns == "row":

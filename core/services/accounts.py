@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select, update
 
@@ -81,11 +80,17 @@ async def identify_caller(uow: UnitOfWork, caller: Caller) -> Actor:
     return await identify(uow, caller.channel, caller.external_id, caller.display_name, caller.handle)
 
 
-def known_actor_plan(caller: Caller, now: datetime) -> Plan[Actor | None]:
+def known_actor_plan(caller: Caller, now: datetime, *, lock: bool = False) -> Plan[Actor | None]:
     """The caller as an ``Actor`` in one read (it may ride in an order's batch), or None
     when ``identify`` has something to write: a first contact, a person who was marked
-    unreachable, a new handle or one not refreshed for a day."""
-    known = yield from _lookup(caller.channel, caller.external_id, now - HANDLE_REFRESH)
+    unreachable, a new handle or one not refreshed for a day. With ``lock`` the identity
+    stays share-locked to the end of the transaction (an order's: see the order desk)."""
+    known = yield Statement(
+        LOOKUP,
+        (now - HANDLE_REFRESH, caller.channel, caller.external_id),
+        "row",
+        lock=" FOR SHARE OF i" if lock else "",
+    )
     if known is None or not known[2]:
         return None
     identity_id, held, _, user_id, name, is_gom, is_staff, fresh = known
@@ -136,11 +141,6 @@ LOOKUP = (
     "CASE WHEN i.handle_seen_at >= ? THEN 1 ELSE 0 END "
     "FROM identities i JOIN users u ON u.id = i.user_id WHERE i.channel = ? AND i.external_id = ?"
 )
-
-
-def _lookup(channel: str, external_id: str, seen_since: datetime) -> Plan[Any]:
-    """The sender and what they may do, in one read riding in the order desk's batch."""
-    return (yield Statement(LOOKUP, (seen_since, channel, external_id), "row"))
 
 
 async def _take_handle(uow: UnitOfWork, identity: Identity, handle: str | None) -> None:

@@ -123,6 +123,7 @@ async def unlink(uow: UnitOfWork, actor: Actor, channel: str | None = None) -> s
         uow.session.add(own)
         await uow.session.flush()
         leaving.user_id = own.id
+        await uow.session.flush()  # the identity first: an order being written from it is waited for
         if not any(i.channel == leaving.channel for i in stays):
             await people.move_orders_of_channel(uow, actor.user_id, own.id, leaving.channel)
         uow.audit(

@@ -54,13 +54,22 @@ async def place_order(
                     tuple(requests),
                     prices,
                     claim,
-                    who=lambda now: known_actor_plan(caller, now),
+                    who=lambda now: known_actor_plan(caller, now, lock=True),
                 )
             )
         except SenderUnknown:
             buyer = await identify_caller(uow, caller)
     return await uow.desk.place(
-        PlaceOrder(buyer.user_id, buyer.name, buyer.channel, go_code, tuple(requests), prices, claim)
+        PlaceOrder(
+            buyer.user_id,
+            buyer.name,
+            buyer.channel,
+            go_code,
+            tuple(requests),
+            prices,
+            claim,
+            identity_id=buyer.identity_id or None,
+        )
     )
 
 

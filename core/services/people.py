@@ -32,15 +32,30 @@ from core.uow import UnitOfWork
 
 
 async def lock_people(uow: UnitOfWork, *user_ids: int) -> None:
-    """Take the people's rows in id order (PostgreSQL), so two links of one person queue."""
+    """Take the people's rows in id order (PostgreSQL), so two links of one person queue.
+
+    ``FOR NO KEY UPDATE``: an order being written for one of them (its foreign key takes a
+    key-share lock on the person) goes on; the link waits for it at the identities instead.
+    """
     await uow.session.execute(
-        select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update()
+        select(User.id).where(User.id.in_(user_ids)).order_by(User.id).with_for_update(key_share=True)
     )
 
 
 async def move_person(uow: UnitOfWork, keep: int, gone: int) -> None:
-    """Everything of ``gone`` becomes ``keep``'s, in the caller's transaction."""
+    """Everything of ``gone`` becomes ``keep``'s, in the caller's transaction.
+
+    The identities move first: that waits for any order being written from one of them
+    (it share-locks its identity, see the order desk), and an order written after it goes
+    to ``keep`` directly; so the orders moved below are all of ``gone``'s there will be.
+    """
     session = uow.session
+    await session.execute(
+        update(Identity)
+        .where(Identity.user_id == gone)
+        .values(user_id=keep)
+        .execution_options(synchronize_session=False)
+    )
     quotas = (
         await session.execute(
             select(BuyerQuota.go_id, BuyerQuota.reserved).where(BuyerQuota.buyer_id == gone).with_for_update()
@@ -68,12 +83,6 @@ async def move_person(uow: UnitOfWork, keep: int, gone: int) -> None:
     gone_user = await session.get_one(User, gone)
     if gone_user.is_gom:
         (await session.get_one(User, keep)).is_gom = True
-    await session.execute(
-        update(Identity)
-        .where(Identity.user_id == gone)
-        .values(user_id=keep)
-        .execution_options(synchronize_session=False)
-    )
     await session.execute(delete(LinkCode).where(LinkCode.user_id == gone))
     await session.execute(delete(LinkTries).where(LinkTries.user_id == gone))
 

@@ -237,3 +237,30 @@ async def test_linking_while_the_person_keeps_ordering_keeps_every_count_right(a
     async with app.core.reader() as uow:
         assert await uow.session.scalar(select(func.count()).where(Order.buyer_id == bob)) == 7
     await assert_checks_pass(app)
+
+
+async def test_orders_sent_from_the_joining_app_while_it_links_all_stay_the_persons(any_app: App) -> None:
+    """An app orders while that very app types the link code: however the two interleave
+    (the order's sender looked up before the link commits), every order ends with the
+    person, visible in their history, and the counts agree."""
+    app = any_app
+    await open_go(app, cap=500, limit=500, items=('POB 3 "Photocard"',))
+    apps = [str(8000 + n) for n in range(12)]
+    for number in apps:
+        ok(await say(app, number, "/order SVT-FML POB 1", channel="telegram"))
+    for number in apps:
+        code = await code_of(app, "bob")
+        orders = [say(app, number, "/order SVT-FML POB 1", channel="telegram") for _ in range(4)]
+        replies = await asyncio.gather(
+            *orders[:2], say(app, number, f"/link {code}", channel="telegram"), *orders[2:]
+        )
+        assert all(not r.text.startswith("⚠️") for r in replies), [r.text for r in replies]
+    bob = await person_of(app, "console", "bob")
+    async with app.core.reader() as uow:
+        owners = (
+            await uow.session.execute(select(Order.buyer_id, func.count()).group_by(Order.buyer_id))
+        ).all()
+    assert dict(owners) == {bob: 12 * 5}  # no order left with a person who no longer has an app
+    history = ok(await say(app, "bob", "/myorders"))
+    assert "SVT-FML-60" in history.text
+    await assert_checks_pass(app)
