@@ -43,6 +43,9 @@ class ChatRequest:
     in_group: bool = False
     attachment: Attachment | None = None
     in_chat_payments: bool = False  # the platform can take a payment inside this chat (an invoice)
+    # False where the platform cannot vouch for the sender (an email no trusted server
+    # verified): commands that manage a GO, money or accounts are then refused
+    sender_verified: bool = True
 
     def __post_init__(self) -> None:
         _set(self, "user_id", clean_text(self.user_id, MAX_ID))

@@ -22,6 +22,12 @@ from core.services.conversations import end_conversation, load_conversation
 
 log = logging.getLogger(__name__)
 
+UNVERIFIED = (
+    "/{name} manages a group order, its money or your accounts, so I only take it from a sender "
+    "your provider has verified (for email: DKIM or SPF), and this message was not verified. "
+    "Nothing was changed; send it from the app you usually use, or see the help on email."
+)
+
 FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof}
 
 
@@ -64,6 +70,8 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
         entry = COMMANDS.get(name)
         if entry is None:
             return call.reply("unknown_command", name=name[:30], alert=True)
+        if entry.needs_verified_sender and not request.sender_verified:  # typed, or picked by number
+            return call.reply("error", message=UNVERIFIED.format(name=name), alert=True)
         if entry.audience is Audience.GOM and not actor.may_administer:
             return call.reply(
                 "error", message=f"/{name} is for GOMs. /help shows what you can do.", alert=True

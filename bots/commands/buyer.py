@@ -69,7 +69,7 @@ async def my_orders(call: Call) -> ChatReply:
     return call.reply("my_orders", orders=orders, everything=everything, buttons=buttons)
 
 
-@command("change", "ORDER ITEM QTY [ITEM QTY …]", "Replace what an unpaid order holds")
+@command("change", "ORDER ITEM QTY [ITEM QTY …]", "Replace what an unpaid order holds", verified_only=True)
 async def change(call: Call) -> ChatReply:
     need(call.args, 3, "/change ORDER ITEM QTY [ITEM QTY …]")
     changed = await ordering.change_order(
@@ -78,7 +78,7 @@ async def change(call: Call) -> ChatReply:
     return call.reply("order_changed", order=changed)
 
 
-@command("cancel", "ORDER", "Cancel an unpaid order (or leave a conversation)")
+@command("cancel", "ORDER", "Cancel an unpaid order (or leave a conversation)", verified_only=True)
 async def cancel(call: Call) -> ChatReply:
     need(call.args, 1, "/cancel ORDER")
     cancelled = await ordering.cancel_order(call.uow(), call.actor, call.args[0])

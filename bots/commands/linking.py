@@ -8,7 +8,7 @@ from core.services import linking
 from core.when import local_text
 
 
-@command("link", "[CODE]", "Join your accounts in two apps into one buyer", identity=True)
+@command("link", "[CODE]", "Join your accounts in two apps into one buyer", verified_only=True)
 async def link(call: Call) -> ChatReply:
     if not call.args:
         invite = await linking.new_code(call.uow(), call.actor)
@@ -19,7 +19,7 @@ async def link(call: Call) -> ChatReply:
     return call.reply("linked", linked=linked)
 
 
-@command("unlink", "[APP]", "Part this app (or the one named) from your linked accounts", identity=True)
+@command("unlink", "[APP]", "Part this app (or the one named) from your linked accounts", verified_only=True)
 async def unlink(call: Call) -> ChatReply:
     channel = await linking.unlink(call.uow(), call.actor, call.args[0] if call.args else None)
     return call.reply("unlinked", channel=channel)

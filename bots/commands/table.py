@@ -73,13 +73,14 @@ class Command:
     audience: Audience
     handler: Handler
     in_groups: bool = False
-    # changes who the person is (linking accounts): where a sender can be forged (email),
-    # taken only from a verified sender, like every GOM command
-    identity: bool = False
+    # undoes what a person has or changes who they are (cancel an order, link accounts):
+    # where a sender can be forged (email), taken only from a verified sender, like every
+    # GOM command
+    verified_only: bool = False
 
     @property
     def needs_verified_sender(self) -> bool:
-        return self.audience is Audience.GOM or self.identity
+        return self.audience is Audience.GOM or self.verified_only
 
 
 COMMANDS: dict[str, Command] = {}
@@ -92,12 +93,12 @@ def command(
     *,
     audience: Audience = Audience.EVERYONE,
     in_groups: bool = False,
-    identity: bool = False,
+    verified_only: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise ValueError(f"command /{name} is declared twice")
-        COMMANDS[name] = Command(name, usage, summary, audience, handler, in_groups, identity)
+        COMMANDS[name] = Command(name, usage, summary, audience, handler, in_groups, verified_only)
         return handler
 
     return register

@@ -31,7 +31,7 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP
 
 from bots.chat import ChatReply, ChatRequest
-from bots.commands import COMMANDS, BotContext
+from bots.commands import BotContext
 from bots.email.imap import ImapReader, Mailbox
 from bots.email.parse import Kind, Mail, message_id, parse
 from bots.email.reply import threaded_reply
@@ -44,11 +44,6 @@ from core.services.conversations import load_conversation
 log = logging.getLogger(__name__)
 
 CHANNEL = "email"
-UNVERIFIED = (
-    "/{name} manages a group order, its money or your accounts, so I only take it by email from an address "
-    "your mail provider has verified (DKIM or SPF), and this message was not verified. "
-    "Nothing was changed; send it from the app you usually use, or see the help on email."
-)
 
 
 class Unreachable(Exception):
@@ -207,9 +202,6 @@ class EmailBot:
         if mail.refusal is not None:
             await self._reply(mail, self._error(mail.refusal))
             return
-        if (refusal := self._needs_verified(mail)) is not None:
-            await self._reply(mail, self._error(refusal))
-            return
         request = ChatRequest(
             CHANNEL,
             mail.sender,
@@ -217,18 +209,9 @@ class EmailBot:
             mail.text,
             chat_id=mail.sender,
             attachment=mail.attachment,
+            sender_verified=mail.verified,
         )
         await self._reply(mail, await handle_numbered(self.bot, request), await self._menu(mail))
-
-    def _needs_verified(self, mail: Mail) -> str | None:
-        """Why this command is refused from an unverified sender, if it is."""
-        if mail.verified or not mail.text.startswith("/"):
-            return None
-        name = mail.text[1:].split(maxsplit=1)[0].lower() if mail.text[1:].strip() else ""
-        entry = COMMANDS.get(name)
-        if entry is not None and entry.needs_verified_sender:
-            return UNVERIFIED.format(name=name)
-        return None
 
     def _error(self, message: str) -> ChatReply:
         rendered = self.bot.renderer.render("error", CHANNEL, {"message": message})

@@ -268,6 +268,24 @@ async def test_a_forged_gom_address_cannot_manage_a_group_order(post: Post) -> N
     assert "/link manages" in text_of(linking) and "was not verified" in text_of(linking)
 
 
+async def test_a_forged_buyer_address_cannot_cancel_their_order_typed_or_by_number(post: Post) -> None:
+    """Anyone can write "From: bob": ordering is answered to the real Bob, but undoing what
+    Bob has takes a verified sender, whether typed or picked from a numbered menu."""
+    await paying_go(post.app)
+    placed = await post.ask(mail(BOB, "ORDER SVT-FML ALB:A 1"))
+    assert "Reply 1 for Pay, 2 for Cancel order" in text_of(placed)
+    by_number = await post.ask(mail(BOB, f"Re: {placed['Subject']}", "2", replying_to=placed))
+    assert "/cancel manages" in text_of(by_number) and "was not verified" in text_of(by_number)
+    typed = await post.ask(mail(BOB, "/cancel SVT-FML-1"))
+    assert "was not verified" in text_of(typed)
+    async with post.app.core.reader() as uow:
+        assert await uow.session.scalar(select(Order.status)) == "placed"
+    genuine = await post.ask(mail(BOB, "/cancel SVT-FML-1", verified=True))
+    assert "cancelled" in text_of(genuine)
+    async with post.app.core.reader() as uow:
+        assert await uow.session.scalar(select(Order.status)) == "cancelled"
+
+
 async def test_mail_recorded_before_a_stop_is_handled_at_the_next_start(
     tmp_path: Path, clock: FrozenClock
 ) -> None:
