@@ -56,13 +56,17 @@ def carrier_table(setting: str = "") -> dict[str, Carrier]:
 
 
 def find_carrier(carriers: Mapping[str, Carrier], text: str) -> Carrier:
-    key = re.sub(r"[^a-z0-9]", "", text.lower())
-    carrier = carriers.get(key) or next(
-        (c for c in carriers.values() if c.name.lower() == text.lower()), None
-    )
-    if carrier is None:
-        raise InvalidInput(f"I don't know the carrier '{text[:20]}'. Known: {', '.join(sorted(carriers))}.")
-    return carrier
+    """By key (``ninjavan``) or name as people write it (``Ninja Van``, ``J&T``, ``jnt``)."""
+    wanted = _squash(text)
+    for carrier in carriers.values():
+        name = _squash(carrier.name)
+        if wanted in (carrier.key, name, name.removesuffix("express")):
+            return carrier
+    raise InvalidInput(f"I don't know the carrier '{text[:20]}'. Known: {', '.join(sorted(carriers))}.")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def check_tracking(text: str) -> str:
