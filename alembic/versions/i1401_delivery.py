@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("slot_id", sa.Integer(), nullable=True),
         sa.Column("address_id", sa.Integer(), nullable=True),
         sa.Column("weight_grams", sa.Integer(), nullable=True),
+        sa.Column("fee_request_id", sa.Integer(), nullable=True),
         sa.Column("carrier", sa.String(length=20), nullable=True),
         sa.Column("tracking", sa.String(length=40), nullable=True),
         _when("shipped_at", nullable=True),
@@ -90,6 +91,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["option_id"], ["shipping_options.id"]),
         sa.ForeignKeyConstraint(["slot_id"], ["pickup_slots.id"]),
         sa.ForeignKeyConstraint(["address_id"], ["addresses.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["fee_request_id"], ["payment_requests.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("go_id", "buyer_id"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bots.chat import Button, ChatReply, Document
 from bots.commands.args import key_values, need, whole_number
 from bots.commands.table import Audience, Call, command
-from core.delivery import addresses, options, packing, shipments
+from core.delivery import addresses, options, packing, shipfees, shipments
 from core.delivery.carriers import Carrier, carrier_table
 from core.errors import InvalidInput
 
@@ -121,6 +121,21 @@ async def ship(call: Call) -> ChatReply:
         call.uow(), call.actor, call.args[0], call.args[1], " ".join(call.args[2:]), _carriers(call)
     )
     return call.reply("shipment_recorded", ship=view)
+
+
+@command("weigh", "ORDER GRAMS", "Record a parcel's weight (for weight-tiered fees)", audience=GOM)
+async def weigh(call: Call) -> ChatReply:
+    need(call.args, 2, "/weigh ORDER GRAMS")
+    grams = whole_number(call.args[1].lower().removesuffix("g"), "Weight (grams)", minimum=1)
+    fee = await shipfees.weigh(call.uow(), call.actor, call.args[0], grams)
+    return call.reply("parcel_weighed", number=call.args[0].upper(), grams=grams, fee=fee)
+
+
+@command("shipfees", "CODE", "Ask every buyer for their parcel's shipping fee", audience=GOM)
+async def ship_fees(call: Call) -> ChatReply:
+    need(call.args, 1, "/shipfees CODE")
+    report = await shipfees.request_fees(call.uow(), call.actor, call.args[0])
+    return call.reply("shipfees_report", report=report)
 
 
 @command("track", "", "Where your orders are: stage, pickup slot or tracking link")

@@ -526,6 +526,8 @@ class Parcel(Base):
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_slots.id"))
     address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id", ondelete="SET NULL"))
     weight_grams: Mapped[int | None] = mapped_column(Integer)
+    # The second payment request that asked for this parcel's fee (``/shipfees``), once opened.
+    fee_request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_requests.id", ondelete="SET NULL"))
     carrier: Mapped[str | None] = mapped_column(String(20))
     tracking: Mapped[str | None] = mapped_column(String(40))
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

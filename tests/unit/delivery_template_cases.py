@@ -6,6 +6,7 @@ from typing import Any
 
 from core.delivery.addresses import AddressView
 from core.delivery.options import ChoiceView, OptionsView, OptionView, SlotView
+from core.delivery.shipfees import FeesReport
 from core.delivery.shipments import ShipmentView, TrackView
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
@@ -97,5 +98,16 @@ DELIVERY_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ],
     ),
     ("track", {"parcels": []}, ["no orders on their way"]),
+    ("parcel_weighed", {"number": "SVT-FML-1", "grams": 1200, "fee": "S$5.20"}, ["1,200 g: shipping S$5.20"]),
+    (
+        "shipfees_report",
+        {"report": FeesReport("SVT-FML", 2, "S$9.30", 1, 1, ("Ana", "김민지"), ("Ben: too heavy",))},
+        [
+            "SVT-FML: asked 2 buyer(s) for shipping, S$9.30 in all.",
+            "1 parcel(s) had been asked already.",
+            "Not weighed yet (/weigh ORDER GRAMS, then /shipfees again): Ana, 김민지",
+            "⚠️ Ben: too heavy",
+        ],
+    ),
     ("packing_ready", {"filename": "SVT-FML-packing.csv"}, ["SVT-FML-packing.csv"]),
 ]
