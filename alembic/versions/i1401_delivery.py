@@ -96,9 +96,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("go_id", "buyer_id"),
     )
     op.create_index("ix_parcels_buyer_id", "parcels", ["buyer_id"])
+    op.create_table(
+        "tracking_imports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("go_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=False),
+        sa.Column("rows", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        _when("created_at"),
+        _when("applied_at", nullable=True),
+        sa.ForeignKeyConstraint(["go_id"], ["group_orders.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["author_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_tracking_imports_go_id", "tracking_imports", ["go_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tracking_imports_go_id", table_name="tracking_imports")
+    op.drop_table("tracking_imports")
     op.drop_index("ix_parcels_buyer_id", table_name="parcels")
     op.drop_table("parcels")
     op.drop_index("ix_addresses_user_id", table_name="addresses")

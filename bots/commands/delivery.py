@@ -5,7 +5,7 @@ from __future__ import annotations
 from bots.chat import Button, ChatReply, Document
 from bots.commands.args import key_values, need, whole_number
 from bots.commands.table import Audience, Call, command
-from core.delivery import addresses, options, packing, shipfees, shipments
+from core.delivery import addresses, options, packing, shipfees, shipments, tracking_import
 from core.delivery.carriers import Carrier, carrier_table
 from core.errors import InvalidInput
 
@@ -136,6 +136,36 @@ async def ship_fees(call: Call) -> ChatReply:
     need(call.args, 1, "/shipfees CODE")
     report = await shipfees.request_fees(call.uow(), call.actor, call.args[0])
     return call.reply("shipfees_report", report=report)
+
+
+@command(
+    "importtracking",
+    "CODE [CARRIER] (with a CSV) | apply ID",
+    "Tracking numbers from a CSV file: checked first, applied when you confirm",
+    audience=GOM,
+)
+async def import_tracking(call: Call) -> ChatReply:
+    usage = "Usage: send a CSV (order,carrier,tracking) with /importtracking CODE [CARRIER]"
+    if len(call.args) == 2 and call.args[0].lower() == "apply":
+        number = whole_number(call.args[1].lstrip("#"), "Import number", minimum=1, maximum=10**9)
+        report = await tracking_import.apply_import(call.uow(), call.actor, number, _carriers(call))
+        return call.reply("tracking_import_report", report=report)
+    attachment = call.request.attachment
+    if not call.args or len(call.args) > 2 or attachment is None:
+        raise InvalidInput(usage)
+    report = await tracking_import.check_file(
+        call.uow(),
+        call.actor,
+        call.args[0],
+        attachment.content,
+        _carriers(call),
+        call.args[1] if len(call.args) > 1 else "",
+    )
+    buttons = []
+    if report.import_id is not None:
+        label = f"Apply {report.lines} tracking number(s)"
+        buttons = [[Button(label, command=f"/importtracking apply {report.import_id}")]]
+    return call.reply("tracking_import_report", report=report, buttons=buttons)
 
 
 @command("track", "", "Where your orders are: stage, pickup slot or tracking link")

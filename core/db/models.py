@@ -533,3 +533,21 @@ class Parcel(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrackingImport(Base):
+    """A GOM's file of tracking numbers, checked and waiting for their confirmation.
+
+    ``rows`` is JSON: ``[{"line": 2, "order": "SVT-FML-1", "carrier": "jnt", "tracking": "…"}]``.
+    Confirming moves it from pending to applied (a compare-and-set), so it applies once.
+    """
+
+    __tablename__ = "tracking_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    rows: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -61,63 +61,89 @@ async def ship(
     carrier = find_carrier(carriers, carrier_text)
     tracking = check_tracking(tracking_text)
     async with uow:
-        found = await load_order(uow, number)
+        found = await load_order(uow, number, lock=True)  # its GO first, then the order
         go = await lock_go(uow, found.go_id)
         await require_admin(uow, actor, go)
-        orders = (
+        parcel, orders = await shippable_parcel(uow, go, found)
+        view = await record_shipment(uow, actor, go, parcel, orders, carrier, tracking)
+        await uow.commit()
+        return view
+
+
+async def shippable_parcel(uow: UnitOfWork, go: GroupOrder, found: Order) -> tuple[Parcel, list[Order]]:
+    """The parcel holding ``found``, locked, with its live orders; refused unless every one
+    of them is paid and the parcel goes by carrier (a pickup has no tracking number)."""
+    if found.go_id != go.id:
+        raise InvalidInput(f"{found.number} is not an order of {go.code}.")
+    if found.status not in ORDER_LIVE:
+        raise OrderLocked(f"{found.number} is {found.status}; there is nothing to ship.")
+    orders = list(
+        (
             await uow.session.scalars(
                 select(Order)
                 .where(Order.go_id == go.id, Order.buyer_id == found.buyer_id, Order.status.in_(ORDER_LIVE))
                 .order_by(Order.id)
             )
         ).all()
-        if found.status not in ORDER_LIVE:
-            raise OrderLocked(f"{found.number} is {found.status}; there is nothing to ship.")
-        unpaid = [o.number for o in orders if o.status != OrderStatus.PAID]
-        if unpaid:
-            raise OrderLocked(
-                f"{', '.join(unpaid)} is not paid yet; a parcel ships only once every order in it is paid."
-            )
-        parcel = await uow.session.scalar(
-            select(Parcel)
-            .where(Parcel.go_id == go.id, Parcel.buyer_id == found.buyer_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+    )
+    unpaid = [o.number for o in orders if o.status != OrderStatus.PAID]
+    if unpaid:
+        raise OrderLocked(
+            f"{', '.join(unpaid)} is not paid yet; a parcel ships only once every order in it is paid."
         )
-        if parcel is None:
-            raise InvalidInput(f"The buyer of {found.number} has not chosen a delivery option yet.")
-        option = await uow.session.get_one(ShippingOption, parcel.option_id)
-        if option.kind == OptionKind.PICKUP:
-            raise InvalidInput(f"{found.number} is collected at a pickup; it gets no tracking number.")
-        parcel.carrier = carrier.key
-        parcel.tracking = tracking
-        parcel.shipped_at = uow.now
-        parcel.updated_at = uow.now
-        uow.audit(
-            actor_id=actor.user_id,
-            entity="order",
-            entity_id=found.id,
-            action="shipped",
-            detail=f"{carrier.key} {tracking}",
-        )
-        numbers = tuple(o.number for o in orders)
-        view = ShipmentView(go.code, numbers, "", carrier.name, tracking, carrier.url(tracking))
-        await uow.notify_user(
-            found.buyer_id,
-            "parcel_shipped",
-            {
-                "code": go.code,
-                "title": go.title,
-                "orders": list(numbers),
-                "carrier": carrier.name,
-                "tracking": tracking,
-                "url": view.url,
-            },
-            prefer_channel=found.channel,
-            dedupe_key=f"shipped:{parcel.id}:{tracking}",
-        )
-        await uow.commit()
-        return view
+    parcel = await uow.session.scalar(
+        select(Parcel)
+        .where(Parcel.go_id == go.id, Parcel.buyer_id == found.buyer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if parcel is None:
+        raise InvalidInput(f"The buyer of {found.number} has not chosen a delivery option yet.")
+    option = await uow.session.get_one(ShippingOption, parcel.option_id)
+    if option.kind == OptionKind.PICKUP:
+        raise InvalidInput(f"{found.number} is collected at a pickup; it gets no tracking number.")
+    return parcel, orders
+
+
+async def record_shipment(
+    uow: UnitOfWork,
+    actor: Actor,
+    go: GroupOrder,
+    parcel: Parcel,
+    orders: list[Order],
+    carrier: Carrier,
+    tracking: str,
+) -> ShipmentView:
+    """Write the tracking number on the parcel and queue the buyer's message."""
+    parcel.carrier = carrier.key
+    parcel.tracking = tracking
+    parcel.shipped_at = uow.now
+    parcel.updated_at = uow.now
+    first = orders[0]
+    uow.audit(
+        actor_id=actor.user_id,
+        entity="order",
+        entity_id=first.id,
+        action="shipped",
+        detail=f"{carrier.key} {tracking}",
+    )
+    numbers = tuple(o.number for o in orders)
+    view = ShipmentView(go.code, numbers, "", carrier.name, tracking, carrier.url(tracking))
+    await uow.notify_user(
+        first.buyer_id,
+        "parcel_shipped",
+        {
+            "code": go.code,
+            "title": go.title,
+            "orders": list(numbers),
+            "carrier": carrier.name,
+            "tracking": tracking,
+            "url": view.url,
+        },
+        prefer_channel=first.channel,
+        dedupe_key=f"shipped:{parcel.id}:{tracking}",
+    )
+    return view
 
 
 async def track(uow: UnitOfWork, buyer: Actor, carriers: Mapping[str, Carrier]) -> list[TrackView]:

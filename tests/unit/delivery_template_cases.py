@@ -8,6 +8,7 @@ from core.delivery.addresses import AddressView
 from core.delivery.options import ChoiceView, OptionsView, OptionView, SlotView
 from core.delivery.shipfees import FeesReport
 from core.delivery.shipments import ShipmentView, TrackView
+from core.delivery.tracking_import import ImportReport
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
 WHEN = "Sat 12 Dec 2026, 14:00 +08"
@@ -108,6 +109,21 @@ DELIVERY_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "Not weighed yet (/weigh ORDER GRAMS, then /shipfees again): Ana, 김민지",
             "⚠️ Ben: too heavy",
         ],
+    ),
+    (
+        "tracking_import_report",
+        {"report": ImportReport("SVT-FML", None, 30, ("line 3: no order X",), 4)},
+        ["nothing was applied", "• line 3: no order X", "… and 4 more."],
+    ),
+    (
+        "tracking_import_report",
+        {"report": ImportReport("SVT-FML", 7, 30, (), 0)},
+        ["all 30 line(s) check out", "/importtracking apply 7"],
+    ),
+    (
+        "tracking_import_report",
+        {"report": ImportReport("SVT-FML", 7, 30, (), 0, applied=30)},
+        ["30 parcel(s) marked shipped"],
     ),
     ("packing_ready", {"filename": "SVT-FML-packing.csv"}, ["SVT-FML-packing.csv"]),
 ]
