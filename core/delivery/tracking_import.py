@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.db.models import GroupOrder, Order, TrackingImport
 from core.delivery.carriers import Carrier, check_tracking, find_carrier
@@ -145,8 +145,13 @@ async def apply_import(
             parcel, orders = await shippable_parcel(uow, go, order)
             carrier = find_carrier(carriers, line.carrier)
             await record_shipment(uow, actor, go, parcel, orders, carrier, check_tracking(line.tracking))
-        pending.status = "applied"
-        pending.applied_at = uow.now
+        applied = await uow.session.execute(
+            update(TrackingImport)
+            .where(TrackingImport.id == pending.id, TrackingImport.status == "pending")
+            .values(status="applied", applied_at=uow.now)
+        )
+        if applied.rowcount != 1:  # type: ignore[attr-defined]
+            raise AlreadyChanged(f"Tracking import #{import_id} was already applied.")
         report = ImportReport(go.code, pending.id, len(lines), (), 0, applied=len(lines))
         await uow.commit()
         return report

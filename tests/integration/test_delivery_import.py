@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
 from bots.chat import Attachment, ChatReply, ChatRequest
@@ -120,3 +122,22 @@ async def test_bad_files_get_a_clear_answer(any_app: App) -> None:
     refused(await send_file(app, "/importtracking SVT-FML", b"\n\n"), "empty")
     refused(await send_file(app, "/importtracking SVT-FML", b"name,number\na,b\n"), "header")
     refused(await say(app, "gina", "/importtracking SVT-FML"), "send a CSV")
+
+
+async def test_two_confirmations_at_once_apply_the_file_once(any_app: App) -> None:
+    app = any_app
+    await _parcels(app)
+    ok(await say(app, "hana", "/start"))
+    ok(await say(app, "gina", "/helper add hana"))
+    reply = await send_file(app, "/importtracking SVT-FML", b"order,carrier,tracking\nSVT-FML-1,jnt,JT0001\n")
+    [[button]] = reply.buttons
+    replies = await asyncio.gather(
+        say(app, "gina", button.command or ""), say(app, "hana", button.command or "")
+    )
+    texts = sorted(r.text for r in replies)
+    assert "1 parcel(s) marked shipped" in texts[1] and "already applied" in texts[0], texts
+    async with app.core.reader() as uow:
+        told = await uow.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.template == "parcel_shipped")
+        )
+    assert told == 1
