@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from core.app import Core
 from web.links import add_link_routes
+from web.packing import add_packing_routes
 from web.payments import add_payment_routes
 
 CORE = web.AppKey("core", Core)
@@ -28,4 +29,5 @@ def build_web_app(core: Core) -> web.Application:
     app.router.add_get("/health", health)
     add_payment_routes(app, core)
     add_link_routes(app, core)
+    add_packing_routes(app, core)
     return app

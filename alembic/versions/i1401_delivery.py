@@ -110,9 +110,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_tracking_imports_go_id", "tracking_imports", ["go_id"])
+    op.create_table(
+        "packing_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("go_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        _when("created_at"),
+        _when("expires_at"),
+        sa.ForeignKeyConstraint(["go_id"], ["group_orders.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    op.create_index("ix_packing_links_go_id", "packing_links", ["go_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_packing_links_go_id", table_name="packing_links")
+    op.drop_table("packing_links")
     op.drop_index("ix_tracking_imports_go_id", table_name="tracking_imports")
     op.drop_table("tracking_imports")
     op.drop_index("ix_parcels_buyer_id", table_name="parcels")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from bots.chat import Button, ChatReply, Document
 from bots.commands.args import key_values, need, whole_number
 from bots.commands.table import Audience, Call, command
-from core.delivery import addresses, options, packing, shipfees, shipments, tracking_import
+from core.delivery import addresses, options, packing, printable, shipfees, shipments, tracking_import
 from core.delivery.carriers import Carrier, carrier_table
 from core.errors import InvalidInput
+from core.when import local_text
 
 GOM = Audience.GOM
 SHIPOPT_USAGE = (
@@ -187,3 +188,15 @@ def _address_fields(words: list[str]) -> dict[str, str]:
     if positional or unknown:
         raise InvalidInput(f"Usage: {ADDRESS_USAGE}")
     return {ADDRESS_FIELDS[key]: value for key, value in given.items()}
+
+
+@command(
+    "labels", "CODE", "A printable packing page: labels per parcel, pickup sheets (24 h link)", audience=GOM
+)
+async def labels(call: Call) -> ChatReply:
+    need(call.args, 1, "/labels CODE")
+    settings = call.bot.core.settings
+    url, expires_at, tz = await printable.packing_link(
+        call.uow(), call.actor, call.args[0], settings.public_base_url
+    )
+    return call.reply("packing_link", code=call.args[0].upper(), url=url, expires=local_text(expires_at, tz))

@@ -551,3 +551,18 @@ class TrackingImport(Base):
     status: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PackingLink(Base):
+    """A link to a GO's printable packing page: only the token's SHA-256 is kept, and it
+    stops working at ``expires_at``. Whoever holds it sees addresses: it is given only to
+    the GO's GOM and helpers."""
+
+    __tablename__ = "packing_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -125,5 +125,10 @@ DELIVERY_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"report": ImportReport("SVT-FML", 7, 30, (), 0, applied=30)},
         ["30 parcel(s) marked shipped"],
     ),
+    (
+        "packing_link",
+        {"code": "SVT-FML", "url": "https://gomflow.example/packing/tok", "expires": WHEN},
+        ["https://gomflow.example/packing/tok", f"It works until {WHEN}."],
+    ),
     ("packing_ready", {"filename": "SVT-FML-packing.csv"}, ["SVT-FML-packing.csv"]),
 ]
