@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bots.chat import Button, ChatReply, Document
+from bots.commands.address_flow import start_address_conversation
 from bots.commands.args import key_values, need, whole_number
 from bots.commands.table import Audience, Call, command
 from core.delivery import addresses, options, packing, printable, shipfees, shipments, tracking_import
@@ -95,6 +96,8 @@ async def deliver(call: Call) -> ChatReply:
 async def address(call: Call) -> ChatReply:
     action = call.args[0].lower() if call.args else ""
     saved, deleted = None, None
+    if action == "add" and len(call.args) == 1:
+        return await start_address_conversation(call)
     if action == "add":
         fields = _address_fields(call.args[1:])
         missing = {"recipient", "phone", "line1", "postal_code", "country"} - fields.keys()

@@ -199,3 +199,25 @@ async def test_bad_addresses_are_refused_and_nothing_is_kept(any_app: App) -> No
     refused(await say(app, "lee", "/address edit 1 line2=x"), "no address #1")
     assert "Deleted address #1" in ok(await say(app, "kim", "/address delete 1")).text
     assert "empty" in ok(await say(app, "kim", "/address")).text
+
+
+async def test_an_address_is_asked_for_one_question_at_a_time(any_app: App) -> None:
+    app = any_app
+    first = ok(await say(app, "kim", "/address add"))
+    assert "(1/6) Which country" in first.text
+    assert "is not a country code" in (await say(app, "kim", "Narnia")).text
+    assert "(2/6)" in ok(await say(app, "kim", "th")).text
+    assert "(3/6)" in ok(await say(app, "kim", "พลอย ใจดี")).text
+    again = await say(app, "kim", "12345")
+    assert "not a phone number in TH" in again.text and "(3/6)" in again.text
+    ok(await say(app, "kim", "081 234 5678"))
+    ok(await say(app, "kim", "99 ถนนสุขุมวิท"))
+    assert "(6/6) Postal code?" in ok(await say(app, "kim", "-")).text
+    assert "5 digits" in (await say(app, "kim", "103300")).text
+    async with app.core.reader() as uow:  # nothing is kept until the last answer
+        assert await uow.session.scalar(select(func.count()).select_from(Address)) == 0
+    done = ok(await say(app, "kim", "10330"))
+    assert "พลอย ใจดี, +66812345678, 99 ถนนสุขุมวิท, TH 10330" in done.text
+    assert "I didn't catch that" in (await say(app, "kim", "hello")).text  # the conversation is over
+    ok(await say(app, "lee", "/address add"))
+    assert "Nothing was created" in (await say(app, "lee", "/cancel")).text

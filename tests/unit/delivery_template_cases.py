@@ -130,5 +130,10 @@ DELIVERY_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"code": "SVT-FML", "url": "https://gomflow.example/packing/tok", "expires": WHEN},
         ["https://gomflow.example/packing/tok", f"It works until {WHEN}."],
     ),
+    (
+        "address_step",
+        {"prompt": "Postal code?", "intro": True, "error": "Not 6 digits", "number": 6, "total": 6},
+        ["Let's add a delivery address. (/cancel stops.)", "⚠️ Not 6 digits", "(6/6) Postal code?"],
+    ),
     ("packing_ready", {"filename": "SVT-FML-packing.csv"}, ["SVT-FML-packing.csv"]),
 ]
