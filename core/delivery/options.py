@@ -31,7 +31,9 @@ MAX_OPTIONS = 10
 MAX_SLOTS = 50
 MAX_SLOT_CAPACITY = 10_000
 # Until the parcels go out a buyer may still choose or change how theirs reaches them.
-CHOOSING = frozenset({GOStatus.OPEN, GOStatus.CLOSED, GOStatus.CONFIRMED, GOStatus.ORDERED, GOStatus.ARRIVED})
+CHOOSING = frozenset(
+    {GOStatus.OPEN, GOStatus.CLOSED, GOStatus.CONFIRMED, GOStatus.ORDERED, GOStatus.ARRIVED, GOStatus.PACKING}
+)
 
 
 class OptionKind(StrEnum):

@@ -10,6 +10,7 @@ STAGE_PHRASES: dict[str, str] = {
     "failed": "did not reach its minimum and will not go ahead",
     "ordered": "has been ordered from the supplier",
     "arrived": "has arrived at the GOM",
+    "packing": "is being packed",
     "shipping": "is on its way: parcels are being sent and pickups are ready",
     "completed": "is complete",
     "cancelled": "was cancelled",

@@ -45,7 +45,7 @@ async def _pay(app: App, who: str, number: str) -> None:
 async def _outbox(app: App, template: str) -> list[dict[str, object]]:
     async with app.core.reader() as uow:
         rows = await uow.session.scalars(
-            select(OutboxMessage.context).where(OutboxMessage.template == template)
+            select(OutboxMessage.context).where(OutboxMessage.template == template).order_by(OutboxMessage.id)
         )
         return [json.loads(r) for r in rows]
 
@@ -124,12 +124,13 @@ async def test_stage_changes_tell_buyers_in_their_own_words(any_app: App) -> Non
     ok(await say(app, "ana", "/order SVT-FML ALB:A 1"))
     await _pay(app, "ana", "SVT-FML-1")
     ok(await say(app, "gina", "/close SVT-FML"))
-    for stage in ("ordered", "arrived", "shipping", "completed"):
+    for stage in ("ordered", "arrived", "packing", "shipping", "completed"):
         ok(await say(app, "gina", f"/status SVT-FML {stage}"))
     texts = [app.bot.renderer.render("go_status", "console", c).text for c in await _outbox(app, "go_status")]
     assert [t.split(": ", 1)[1] for t in texts] == [
         "it has been ordered from the supplier.",
         "it has arrived at the GOM; packing comes next.",
+        "it is being packed: check your delivery choice with /track while there is time.",
         "it is on its way: parcels are being sent and pickups are ready (/track shows yours).",
         "it is complete: thank you for joining.",
     ]
