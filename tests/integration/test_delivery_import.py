@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bots.chat import Attachment, ChatReply, ChatRequest
 from bots.dispatch import handle
 from core.db.models import OutboxMessage, Parcel
-from main import App
+from main import App, import_tracking
 from tests.conftest import open_go, say
 from tests.integration.test_delivery_flow import ok, refused
 
@@ -141,3 +143,26 @@ async def test_two_confirmations_at_once_apply_the_file_once(any_app: App) -> No
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.template == "parcel_shipped")
         )
     assert told == 1
+
+
+async def test_the_command_line_checks_then_applies_a_file(
+    any_app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = any_app
+    await _parcels(app)
+    settings = app.core.settings
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"order;tracking\nSVT-FML-4;JT0004\n")
+    assert await import_tracking(settings, ["console", "gina"], "SVT-FML", bad, "jnt", True) == 1
+    assert "line 2: SVT-FML-4 is not paid yet" in capsys.readouterr().out
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"\xef\xbb\xbforder;tracking\r\nSVT-FML-2;JT0002\r\n")
+    assert await import_tracking(settings, ["console", "ana"], "SVT-FML", good, "jnt", True) == 1
+    assert "run by another GOM" in capsys.readouterr().err
+    assert await _shipped(app) == 0
+    assert await import_tracking(settings, ["console", "gina"], "SVT-FML", good, "jnt", True) == 0
+    assert "1 parcel(s) marked shipped" in capsys.readouterr().out
+    assert await _shipped(app) == 1
+    assert (
+        await import_tracking(settings, ["console", "gina"], "SVT-FML", tmp_path / "none.csv", "", False) == 2
+    )
