@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from core.check import check_database
 from core.db.models import Parcel, PickupSlot
 from main import App
 from tests.conftest import assert_checks_pass, open_go, say
@@ -77,3 +78,14 @@ async def test_buyers_leaving_and_taking_places_at_once_keep_the_count(any_app: 
     counts = await _slot_counts(any_app)
     assert counts[2] == (1, 1), counts
     assert counts[1][0] == counts[1][1] == PLACES, counts
+
+
+async def test_gomflow_check_catches_a_slot_counter_that_drifted(app: App) -> None:
+    await _crowd(app)
+    assert (await say(app, "fan1", "/deliver SVT-FML MEET 1")).text.startswith("✅")
+    async with app.core.uow() as uow:
+        await uow.session.execute(update(PickupSlot).where(PickupSlot.position == 1).values(reserved=3))
+        await uow.commit()
+    failed = [r for r in await check_database(app.core.db) if not r.ok]
+    assert [r.name for r in failed] == ["pickup slots reserved = parcels in them"]
+    assert "3" in failed[0].detail
