@@ -72,7 +72,7 @@ async def slot(call: Call) -> ChatReply:
 @command("delivery", "CODE", "How a group order's parcels reach you: options, fees, pickup slots")
 async def delivery(call: Call) -> ChatReply:
     need(call.args, 1, "/delivery CODE")
-    view = await options.list_options(call.reader(), call.args[0])
+    view = await options.list_options(call.reader(), call.actor, call.args[0])
     buttons = [
         [Button(f"{o.code} slot {s.number}", command=f"/deliver {view.go_code} {o.code} {s.number}")]
         for o in view.options

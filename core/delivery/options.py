@@ -18,10 +18,10 @@ from core.db.models import Address, GroupOrder, Order, Parcel, PickupSlot, Shipp
 from core.db.upsert import insert_ignoring_conflict
 from core.delivery.addresses import AddressView, view_of
 from core.delivery.fees import decode_tiers, describe_fee, encode_tiers, parse_tiers
-from core.errors import CapacityFull, Conflict, DuplicateCode, InvalidInput, NotFound
+from core.errors import CapacityFull, Conflict, DuplicateCode, InvalidInput, NotFound, UnknownGroupOrder
 from core.lookups import load_go
 from core.money import parse_amount
-from core.services.accounts import Actor, require_admin
+from core.services.accounts import Actor, is_admin_of, require_admin
 from core.status import ORDER_LIVE, GOStatus
 from core.uow import UnitOfWork
 from core.when import local_text, parse_when
@@ -182,9 +182,12 @@ async def add_slot(
         return view
 
 
-async def list_options(uow: UnitOfWork, go_code: str) -> OptionsView:
+async def list_options(uow: UnitOfWork, viewer: Actor, go_code: str) -> OptionsView:
+    """A GO's options and slots; a draft's exist only for its GOM and helpers (as ``/go``)."""
     async with uow:
         go = await load_go(uow, go_code)
+        if go.status == GOStatus.DRAFT and not await is_admin_of(uow, viewer, go):
+            raise UnknownGroupOrder(f"There is no group order {go.code}. /browse lists open ones.")
         return await _options_view(uow, go)
 
 

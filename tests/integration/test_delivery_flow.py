@@ -177,6 +177,16 @@ async def test_packing_list_opens_in_a_spreadsheet_with_every_script(any_app: Ap
     assert by_buyer["김민지"]["version"] == "Faded Mono Life"
 
 
+async def test_a_drafts_options_exist_only_for_its_staff(any_app: App) -> None:
+    app = any_app
+    await open_go(app, moq=1, cap=50)
+    ok(await say(app, "gina", '/newgo DRAFT-1 "Secret" currency=SGD moq=1 cap=5 deadline=+3d'))
+    ok(await say(app, "gina", '/shipopt DRAFT-1 MEET pickup "Meet-up"'))
+    assert "MEET — Meet-up" in ok(await say(app, "gina", "/delivery DRAFT-1")).text
+    refused(await say(app, "ana", "/delivery DRAFT-1"), "There is no group order DRAFT-1")
+    refused(await say(app, "ana", '/shipopt SVT-FML X pickup "Mine"'), "GOM")
+
+
 async def test_bad_addresses_are_refused_and_nothing_is_kept(any_app: App) -> None:
     app = any_app
     base = 'name="Kim" line1="1 Orchard Rd"'
