@@ -9,8 +9,6 @@ pending import; confirming applies every line in one transaction, checked again,
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,14 +17,13 @@ from sqlalchemy import select, update
 
 from core.db.models import GroupOrder, Order, TrackingImport
 from core.delivery.carriers import Carrier, check_tracking, find_carrier
+from core.delivery.sheets import read_table
 from core.delivery.shipments import record_shipment, shippable_parcel
 from core.errors import AlreadyChanged, GomflowError, InvalidInput, NotFound
 from core.lookups import load_go
 from core.services.accounts import Actor, require_admin
 from core.uow import UnitOfWork
 
-MAX_BYTES = 1_000_000
-MAX_ROWS = 5_000
 MAX_PROBLEMS_SHOWN = 20
 ORDER_HEADERS = ("order", "order number", "order no", "order id")
 TRACKING_HEADERS = ("tracking", "tracking number", "tracking no", "awb", "tracking id")
@@ -54,36 +51,13 @@ class ImportReport:
 
 def read_lines(content: bytes, default_carrier: str = "") -> list[Line]:
     """The file's data lines, or ``InvalidInput`` when the file itself is unreadable."""
-    if len(content) > MAX_BYTES:
-        raise InvalidInput(f"That file is larger than {MAX_BYTES // 1000:,} kB; split it.")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("That file is not UTF-8 text; save it as “CSV UTF-8” and send it again.") from None
-    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text, newline=""), _dialect(text)), 1)]
-    rows = [(n, r) for n, r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise InvalidInput(f"That file is empty. The first line must be the header {EXPECTED}.")
-    header_line, header = rows[0]
-    columns = [h.strip().lower().lstrip("\ufeff") for h in header]
-    order_at = _column(columns, ORDER_HEADERS)
-    tracking_at = _column(columns, TRACKING_HEADERS)
-    carrier_at = _column(columns, CARRIER_HEADERS)
-    if order_at is None or tracking_at is None or (carrier_at is None and not default_carrier):
-        raise InvalidInput(
-            f"Line {header_line} must be the header {EXPECTED} (the carrier column may be left out "
-            f"when you name one carrier for the whole file); it is: {','.join(header)[:80]}"
-        )
-    if len(rows) - 1 > MAX_ROWS:
-        raise InvalidInput(f"At most {MAX_ROWS:,} lines per file; split it.")
-    lines = []
-    for number, row in rows[1:]:
-        cells = [*row, *[""] * len(columns)]
-        carrier = cells[carrier_at].strip() if carrier_at is not None else ""
-        lines.append(
-            Line(number, cells[order_at].strip(), carrier or default_carrier, cells[tracking_at].strip())
-        )
-    return lines
+    columns = {"order": ORDER_HEADERS, "carrier": CARRIER_HEADERS, "tracking": TRACKING_HEADERS}
+    required = {"order", "tracking"} if default_carrier else {"order", "carrier", "tracking"}
+    expected = EXPECTED + " (the carrier column may be left out when you name one carrier for the file)"
+    return [
+        Line(number, row["order"], row["carrier"] or default_carrier, row["tracking"])
+        for number, row in read_table(content, columns, required, expected)
+    ]
 
 
 async def check_file(
@@ -187,20 +161,3 @@ async def _check(
             continue
         clean.append(Line(line.line, order.number, carrier.key, tracking))
     return problems, clean
-
-
-def _dialect(text: str) -> type[csv.Dialect]:
-    """``;`` or tab when the header line uses them (Excel in many locales), else ``,``."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-
-    class Sniffed(csv.excel):
-        pass
-
-    Sniffed.delimiter = delimiter
-    return Sniffed
-
-
-def _column(columns: list[str], names: tuple[str, ...]) -> int | None:
-    return next((i for i, c in enumerate(columns) if c in names), None)
