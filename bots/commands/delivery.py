@@ -135,10 +135,13 @@ async def weigh(call: Call) -> ChatReply:
     return call.reply("parcel_weighed", number=call.args[0].upper(), grams=grams, fee=fee)
 
 
-@command("shipfees", "CODE", "Ask every buyer for their parcel's shipping fee", audience=GOM)
+@command("shipfees", "CODE [with a CSV order,fee]", "Ask every parcel for its shipping fee", audience=GOM)
 async def ship_fees(call: Call) -> ChatReply:
     need(call.args, 1, "/shipfees CODE")
-    report = await shipfees.request_fees(call.uow(), call.actor, call.args[0])
+    attachment = call.request.attachment
+    report = await shipfees.request_fees(
+        call.uow(), call.actor, call.args[0], attachment.content if attachment else None
+    )
     return call.reply("shipfees_report", report=report)
 
 

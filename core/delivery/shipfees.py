@@ -12,19 +12,26 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core.db.models import Order, Parcel, ShippingOption, User
+from core.db.models import GroupOrder, Order, Parcel, PaymentRequest, ShippingOption, User
 from core.delivery.fees import decode_tiers, parcel_fee
-from core.errors import InvalidInput
+from core.delivery.sheets import read_table
+from core.errors import GomflowError, InvalidInput
 from core.lookups import load_go, load_order, lock_go
-from core.money import format_money
+from core.money import format_money, parse_amount
 from core.payments import ledger
-from core.payments.status import RequestKind
+from core.payments.status import RequestKind, RequestStatus
 from core.services.accounts import Actor, require_admin
 from core.status import ORDER_LIVE, OrderStatus
 from core.uow import UnitOfWork
 from core.when import local_text
 
 MAX_PARCEL_GRAMS = 1_000_000
+FEE_COLUMNS = {
+    "order": ("order", "order number", "order no", "order id"),
+    "fee": ("fee", "shipping", "shipping fee", "amount"),
+}
+# A buyer with a shipping request in one of these is not asked again.
+STILL_ASKED = (RequestStatus.OPEN, RequestStatus.REVIEW, RequestStatus.PAID)
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,30 @@ async def weigh(uow: UnitOfWork, actor: Actor, number: str, grams: int) -> str:
         return format_money(fee or 0, go.currency)
 
 
-async def request_fees(uow: UnitOfWork, actor: Actor, go_code: str) -> FeesReport:
+async def request_fees(
+    uow: UnitOfWork, actor: Actor, go_code: str, fees_csv: bytes | None = None
+) -> FeesReport:
+    """Ask every parcel not yet asked for its fee: from the option's table, or from
+    ``fees_csv`` (``order,fee``) for the parcels it lists. A file with a bad line changes
+    nothing; a parcel whose buyer already owes or paid shipping (``/shipping``) is skipped."""
+    table = read_table(fees_csv, FEE_COLUMNS, {"order", "fee"}, "order,fee") if fees_csv is not None else []
     async with uow:
         go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
+        given = await _given_fees(uow, go, table)
+        asked = set(
+            (
+                await uow.session.scalars(
+                    select(Order.buyer_id)
+                    .join(PaymentRequest, PaymentRequest.order_id == Order.id)
+                    .where(
+                        Order.go_id == go.id,
+                        PaymentRequest.kind == RequestKind.SHIPPING,
+                        PaymentRequest.status.in_(STILL_ASKED),
+                    )
+                )
+            ).all()
+        )
         parcels = (
             await uow.session.execute(
                 select(Parcel, ShippingOption, User.display_name)
@@ -76,11 +103,13 @@ async def request_fees(uow: UnitOfWork, actor: Actor, go_code: str) -> FeesRepor
         unweighed: list[str] = []
         problems: list[str] = []
         for parcel, option, buyer in parcels:
-            if parcel.fee_request_id is not None:
+            if parcel.fee_request_id is not None or parcel.buyer_id in asked:
                 already += 1
                 continue
             try:
-                fee = parcel_fee(option.fee_minor, decode_tiers(option.tiers), parcel.weight_grams)
+                fee = given.get(parcel.id)
+                if fee is None:
+                    fee = parcel_fee(option.fee_minor, decode_tiers(option.tiers), parcel.weight_grams)
             except InvalidInput as refusal:
                 problems.append(f"{buyer}: {refusal.message}")
                 continue
@@ -127,6 +156,37 @@ async def request_fees(uow: UnitOfWork, actor: Actor, go_code: str) -> FeesRepor
         )
         await uow.commit()
         return report
+
+
+async def _given_fees(
+    uow: UnitOfWork, go: GroupOrder, table: list[tuple[int, dict[str, str]]]
+) -> dict[int, int]:
+    """Parcel id → the fee a file gives it; every bad line is named, and then none is used."""
+    fees: dict[int, int] = {}
+    lines: dict[int, int] = {}
+    problems = []
+    for number, row in table:
+        try:
+            order = await uow.session.scalar(select(Order).where(Order.number == row["order"].upper()))
+            if order is None or order.go_id != go.id or order.status not in ORDER_LIVE:
+                raise InvalidInput(f"there is no live order {row['order'][:32] or '(blank)'} in {go.code}")
+            fee = parse_amount(row["fee"], go.currency)
+            parcel_id = await uow.session.scalar(
+                select(Parcel.id).where(Parcel.go_id == go.id, Parcel.buyer_id == order.buyer_id)
+            )
+            if parcel_id is None:
+                raise InvalidInput(f"the buyer of {order.number} has not chosen a delivery option")
+            if parcel_id in lines:
+                raise InvalidInput(f"{order.number} is in the same parcel as line {lines[parcel_id]}")
+        except GomflowError as refusal:
+            problems.append(f"line {number}: {refusal.message.rstrip('.')}")
+            continue
+        lines[parcel_id] = number
+        fees[parcel_id] = fee
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise InvalidInput(f"Nothing was asked; fix the file first: {shown}.")
+    return fees
 
 
 async def _order_to_bill(uow: UnitOfWork, go_id: int, buyer_id: int) -> Order | None:
