@@ -129,7 +129,7 @@ async def test_stage_changes_tell_buyers_in_their_own_words(any_app: App) -> Non
     texts = [app.bot.renderer.render("go_status", "console", c).text for c in await _outbox(app, "go_status")]
     assert [t.split(": ", 1)[1] for t in texts] == [
         "it has been ordered from the supplier.",
-        "it has arrived at the GOM; packing comes next.",
+        "it has arrived at the GOM; packing comes next. Choose how yours reaches you: /delivery SVT-FML.",
         "it is being packed: check your delivery choice with /track while there is time.",
         "it is on its way: parcels are being sent and pickups are ready (/track shows yours).",
         "it is complete: thank you for joining.",
