@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from core.db.models import Address, GroupOrder, Order, Parcel, PickupSlot, ShippingOption
 from core.db.upsert import insert_ignoring_conflict
@@ -270,16 +270,41 @@ async def _claim_parcel(uow: UnitOfWork, go: GroupOrder, buyer: Actor, option_id
 
 
 async def _take_slot(uow: UnitOfWork, go: GroupOrder, option: ShippingOption, slot: PickupSlot) -> None:
-    taken = await uow.session.execute(
+    take = (
         update(PickupSlot)
         .where(PickupSlot.id == slot.id, PickupSlot.reserved + 1 <= PickupSlot.capacity)
         .values(reserved=PickupSlot.reserved + 1)
     )
+    taken = await uow.session.execute(take)
+    if taken.rowcount != 1 and await _free_abandoned_places(uow, go, slot):  # type: ignore[attr-defined]
+        taken = await uow.session.execute(take)
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise CapacityFull(
             f"Slot {slot.position} of {option.code} ({local_text(slot.starts_at, go.timezone)}) "
             f"is full. /delivery {go.code} shows slots with room."
         )
+
+
+async def _free_abandoned_places(uow: UnitOfWork, go: GroupOrder, slot: PickupSlot) -> int:
+    """Give back the places of a full slot held by buyers whose orders have all ended
+    (cancelled, expired, refunded): their parcels go, and the counter drops by as many as
+    were deleted here (a concurrent caller that deleted them first frees nothing twice)."""
+    live = (
+        select(Order.id)
+        .where(Order.go_id == go.id, Order.buyer_id == Parcel.buyer_id, Order.status.in_(ORDER_LIVE))
+        .exists()
+    )
+    gone = await uow.session.execute(
+        delete(Parcel)
+        .where(Parcel.slot_id == slot.id, Parcel.shipped_at.is_(None), ~live)
+        .execution_options(synchronize_session=False)
+    )
+    freed = int(gone.rowcount)  # type: ignore[attr-defined]
+    if freed:
+        await uow.session.execute(
+            update(PickupSlot).where(PickupSlot.id == slot.id).values(reserved=PickupSlot.reserved - freed)
+        )
+    return freed
 
 
 async def _fresh_slot(uow: UnitOfWork, slot: PickupSlot | None) -> PickupSlot | None:

@@ -89,3 +89,25 @@ async def test_gomflow_check_catches_a_slot_counter_that_drifted(app: App) -> No
     failed = [r for r in await check_database(app.core.db) if not r.ok]
     assert [r.name for r in failed] == ["pickup slots reserved = parcels in them"]
     assert "3" in failed[0].detail
+
+
+async def test_places_of_buyers_whose_orders_ended_go_to_the_next_buyers(any_app: App) -> None:
+    await _crowd(any_app)
+    holders = await asyncio.gather(
+        *(say(any_app, f"fan{i}", "/deliver SVT-FML MEET 1") for i in range(PLACES))
+    )
+    assert all(r.text.startswith("✅") for r in holders)
+    numbers = [f"SVT-FML-{n}" for n in range(1, BUYERS + 1)]
+    owners = {}
+    for i in range(PLACES):  # who holds which order: /myorders names it
+        reply = await say(any_app, f"fan{i}", "/myorders")
+        owners[i] = next(n for n in numbers if f"{n} " in reply.text or f"{n}\n" in reply.text)
+    for i in range(PLACES // 2):  # half the holders cancel their only order
+        cancelled = await say(any_app, f"fan{i}", f"/cancel {owners[i]}")
+        assert not cancelled.text.startswith("⚠️"), cancelled.text
+    late = await asyncio.gather(
+        *(say(any_app, f"fan{i}", "/deliver SVT-FML MEET 1") for i in range(PLACES, PLACES + 40))
+    )
+    assert sum(r.text.startswith("✅") for r in late) == PLACES // 2
+    assert await _slot_counts(any_app) == {1: (PLACES, PLACES), 2: (0, 0)}
+    await assert_checks_pass(any_app)
