@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select, update
 
+from bench import pickup
 from core.check import check_database
 from core.db.models import Parcel, PickupSlot
 from main import App
@@ -111,3 +113,10 @@ async def test_places_of_buyers_whose_orders_ended_go_to_the_next_buyers(any_app
     assert sum(r.text.startswith("✅") for r in late) == PLACES // 2
     assert await _slot_counts(any_app) == {1: (PLACES, PLACES), 2: (0, 0)}
     await assert_checks_pass(any_app)
+
+
+def test_the_pickup_benchmark_runs_and_never_overfills(capsys: pytest.CaptureFixture[str]) -> None:
+    result = pickup.main(["--buyers", "40", "--places", "15"])
+    assert result["won"] == result["reserved"] == result["holders"] == 15
+    assert result["over capacity"] == 0 and result["floor per second"] > 0
+    assert "ours as a share of the floor" in capsys.readouterr().out
