@@ -3,6 +3,7 @@ tracking and the packing list, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -232,3 +233,31 @@ async def test_an_address_is_asked_for_one_question_at_a_time(any_app: App) -> N
     assert "I didn't catch that" in (await say(app, "kim", "hello")).text  # the conversation is over
     ok(await say(app, "lee", "/address add"))
     assert "Nothing was created" in (await say(app, "lee", "/cancel")).text
+
+
+async def test_a_shipment_and_a_change_to_pickup_at_once_never_both_land(any_app: App) -> None:
+    app = any_app
+    await _setup(app)
+    ok(await say(app, "gina", f'/slot SVT-FML MEET {SLOT_WHEN} 20 "Jurong East"'))
+    buyers = [f"fan{i}" for i in range(8)]
+    for n, who in enumerate(buyers, 1):
+        ok(await say(app, who, "/order SVT-FML ALB:A 1"))
+        ok(
+            await say(
+                app, who, '/address add name="Fan" phone=+6591234567 line1="1 Rd" postal=238823 country=SG'
+            )
+        )
+        ok(await say(app, who, "/deliver SVT-FML NV"))
+        await _pay(app, who, f"SVT-FML-{n}")
+    replies = await asyncio.gather(
+        *(say(app, "gina", f"/ship SVT-FML-{n} jnt JT000{n}") for n in range(1, 9)),
+        *(say(app, who, "/deliver SVT-FML MEET 2") for who in buyers),
+    )
+    shipped, moved = replies[:8], replies[8:]
+    for ship, move in zip(shipped, moved, strict=True):
+        assert ship.text.startswith("⚠️") != move.text.startswith("⚠️"), (ship.text, move.text)
+    async with app.core.reader() as uow:
+        parcels = (await uow.session.scalars(select(Parcel))).all()
+        slot = await uow.session.scalar(select(PickupSlot).where(PickupSlot.position == 2))
+    assert not [p for p in parcels if p.slot_id is not None and p.tracking is not None]
+    assert slot is not None and slot.reserved == sum(p.slot_id == slot.id for p in parcels)
