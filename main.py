@@ -36,8 +36,10 @@ from core.check import check_database, database_for_check
 from core.clock import Clock
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
-from core.errors import DatabaseNotReady
-from core.services.accounts import register_gom
+from core.delivery import tracking_import
+from core.delivery.carriers import carrier_table
+from core.errors import DatabaseNotReady, GomflowError
+from core.services.accounts import identify, register_gom
 from platforms import PLATFORMS, Inbound, Platform, Wiring, rate_limits, template_variants
 from scheduler.jobs import Ticker
 from templates import JinjaRenderer
@@ -291,6 +293,34 @@ async def check(settings: Settings) -> int:
     return 1 if failed else 0
 
 
+async def import_tracking(
+    settings: Settings, as_who: list[str], go_code: str, path: Path, carrier: str, apply: bool
+) -> int:
+    """Check a tracking CSV for a GO as the GOM (or helper) ``as_who`` names, and apply it
+    with ``--apply`` when every line is clean; the report is printed as the chat shows it."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        print(f"gomflow tracking: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    app = bootstrap(settings)
+    try:
+        await upgrade(app.core.db)
+        channel, external_id = as_who
+        actor = await identify(app.core.uow(), channel, external_id, external_id)
+        carriers = carrier_table(settings.carrier_links)
+        report = await tracking_import.check_file(app.core.uow(), actor, go_code, content, carriers, carrier)
+        if apply and report.import_id is not None:
+            report = await tracking_import.apply_import(app.core.uow(), actor, report.import_id, carriers)
+        print(app.bot.renderer.render("tracking_import_report", "console", {"report": report}).text)
+        return 0 if report.import_id is not None else 1
+    except GomflowError as refusal:
+        print(f"gomflow tracking: {refusal.message}", file=sys.stderr)
+        return 1
+    finally:
+        await app.core.close()
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gomflow", description="Group orders, run from chat.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -310,6 +340,16 @@ def parser() -> argparse.ArgumentParser:
     gom.add_argument("channel", choices=[p.name for p in PLATFORMS])
     gom.add_argument("external_id", help="the platform's id: Telegram user id, phone number, address…")
     gom.add_argument("name")
+    tracking = sub.add_parser("tracking", help="tracking numbers from a CSV file (order,carrier,tracking)")
+    tracking.add_argument("action", choices=["import"])
+    tracking.add_argument("code", help="the group order's code")
+    tracking.add_argument("file", type=Path)
+    tracking.add_argument(
+        "--as", dest="as_who", nargs=2, metavar=("CHANNEL", "ID"), required=True,
+        help="the GOM or helper importing, as they are known in chat, e.g. telegram 12345",
+    )  # fmt: skip
+    tracking.add_argument("--carrier", default="", help="the carrier of every line (no carrier column)")
+    tracking.add_argument("--apply", action="store_true", help="apply at once when every line checks out")
     return top
 
 
@@ -322,6 +362,12 @@ def cli(argv: Sequence[str] | None = None) -> None:
         logging.getLogger().setLevel(logging.WARNING)
     if args.command == "check":
         sys.exit(asyncio.run(check(settings)))
+    if args.command == "tracking":
+        sys.exit(
+            asyncio.run(
+                import_tracking(settings, args.as_who, args.code, args.file, args.carrier, args.apply)
+            )
+        )
     jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "run": lambda: run(settings, console=not args.no_console, numbered=args.numbered),
         "demo": demo,

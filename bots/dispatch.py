@@ -10,6 +10,8 @@ import logging
 
 from bots.chat import MAX_TEXT, ChatReply, ChatRequest
 from bots.commands import COMMANDS, Audience, BotContext, Call
+from bots.commands.address_flow import FLOW as ADDRESS_FLOW
+from bots.commands.address_flow import continue_address
 from bots.commands.args import split_args
 from bots.commands.newgo_flow import FLOW as NEWGO_FLOW
 from bots.commands.newgo_flow import continue_newgo
@@ -28,7 +30,7 @@ UNVERIFIED = (
     "Nothing was changed; send it from the app you usually use, or see the help on email."
 )
 
-FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof}
+FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof, ADDRESS_FLOW: continue_address}
 
 
 async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = None) -> ChatReply:

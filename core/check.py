@@ -38,8 +38,10 @@ from core.db.models import (
     Order,
     OrderLine,
     OutboxMessage,
+    Parcel,
     Payment,
     PaymentRequest,
+    PickupSlot,
     Refund,
     Variant,
 )
@@ -357,6 +359,25 @@ def _inbound_handled() -> list[Query]:
     ]
 
 
+def _pickup_slots_held() -> list[Query]:
+    """A pickup slot's ``reserved`` equals the parcels collected in it, never over capacity."""
+    held = (
+        select(Parcel.slot_id, func.count().label("parcels"))
+        .where(Parcel.slot_id.is_not(None))
+        .group_by(Parcel.slot_id)
+        .subquery()
+    )
+    parcels = func.coalesce(held.c.parcels, 0)
+    return [
+        select(
+            PickupSlot.id.label("slot"), PickupSlot.reserved, PickupSlot.capacity, parcels.label("parcels")
+        )
+        .outerjoin(held, held.c.slot_id == PickupSlot.id)
+        .where(or_(PickupSlot.reserved != parcels, PickupSlot.reserved > PickupSlot.capacity))
+        .order_by(PickupSlot.id)
+    ]
+
+
 CHECKS: list[Check] = [
     Check("items reserved = live lines", _items_reserved),
     Check("versions reserved = live lines", _variants_reserved),
@@ -371,6 +392,7 @@ CHECKS: list[Check] = [
     Check("provider payments counted once", _provider_events_once),
     Check("outbox rows sent, pending or failed with a reason", _outbox_settled),
     Check("inbound updates handled", _inbound_handled),
+    Check("pickup slots reserved = parcels in them", _pickup_slots_held),
 ]
 
 

@@ -75,6 +75,8 @@ class Settings:
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_timeout: float = 30.0  # seconds to wait for a free connection before "busy"
+    # Delivery: carriers added to or replacing the built-in table, "key=Name|https://…{tracking};…"
+    carrier_links: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +103,7 @@ class Settings:
             db_pool_size=max(1, int(env.get("GOMFLOW_DB_POOL_SIZE", cls.db_pool_size))),
             db_max_overflow=max(0, int(env.get("GOMFLOW_DB_MAX_OVERFLOW", cls.db_max_overflow))),
             db_pool_timeout=max(0.0, float(env.get("GOMFLOW_DB_POOL_TIMEOUT", cls.db_pool_timeout))),
+            carrier_links=env.get("GOMFLOW_CARRIER_LINKS", ""),
             **notification_settings(env),
         )
 

@@ -23,6 +23,7 @@ class GOStatus(StrEnum):
     FAILED = "failed"
     ORDERED = "ordered"
     ARRIVED = "arrived"
+    PACKING = "packing"
     SHIPPING = "shipping"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -35,7 +36,8 @@ GO_TRANSITIONS: dict[GOStatus, frozenset[GOStatus]] = {
     GOStatus.CONFIRMED: frozenset({GOStatus.ORDERED, GOStatus.CANCELLED}),
     GOStatus.FAILED: frozenset(),
     GOStatus.ORDERED: frozenset({GOStatus.ARRIVED, GOStatus.CANCELLED}),
-    GOStatus.ARRIVED: frozenset({GOStatus.SHIPPING}),
+    GOStatus.ARRIVED: frozenset({GOStatus.PACKING, GOStatus.SHIPPING}),
+    GOStatus.PACKING: frozenset({GOStatus.SHIPPING}),
     GOStatus.SHIPPING: frozenset({GOStatus.COMPLETED}),
     GOStatus.COMPLETED: frozenset(),
     GOStatus.CANCELLED: frozenset(),

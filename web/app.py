@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from core.app import Core
 from web.links import add_link_routes
+from web.packing import add_packing_routes
 from web.payments import add_payment_routes
 from web.unsubscribe import add_unsubscribe_routes
 
@@ -30,4 +31,5 @@ def build_web_app(core: Core) -> web.Application:
     add_payment_routes(app, core)
     add_link_routes(app, core)
     add_unsubscribe_routes(app, core)
+    add_packing_routes(app, core)
     return app

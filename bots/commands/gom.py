@@ -99,9 +99,14 @@ async def extend(call: Call) -> ChatReply:
     return call.reply("go_extended", go=card)
 
 
-@command("status", "CODE ordered|arrived|shipping|completed", "Tell buyers where the GO stands", audience=GOM)
+@command(
+    "status",
+    "CODE ordered|arrived|packing|shipping|completed",
+    "Tell buyers where the GO stands",
+    audience=GOM,
+)
 async def status(call: Call) -> ChatReply:
-    need(call.args, 2, "/status CODE ordered|arrived|shipping|completed")
+    need(call.args, 2, "/status CODE ordered|arrived|packing|shipping|completed")
     await group_orders.advance_group_order(call.uow(), call.actor, call.args[0], call.args[1])
     card = await reports.group_order_card(call.reader(), call.args[0])
     return call.reply("go_status_changed", go=card)

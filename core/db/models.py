@@ -489,3 +489,118 @@ class LinkTries(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     tries: Mapped[int] = mapped_column(Integer)
     window_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShippingOption(Base):
+    """One way a GO's parcels reach buyers: pickup, local courier, registered or normal mail.
+
+    ``fee_minor`` is the flat fee per parcel; ``tiers`` (``"500:350,1000:500"``, grams up to
+    and fee in minor units) replaces it by weight when set.
+    """
+
+    __tablename__ = "shipping_options"
+    __table_args__ = (
+        UniqueConstraint("go_id", "code"),
+        CheckConstraint("fee_minor >= 0", name="shipopt_fee"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(120))
+    fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tiers: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PickupSlot(Base):
+    """A meet-up place and time with room for ``capacity`` buyers, taken like stock."""
+
+    __tablename__ = "pickup_slots"
+    __table_args__ = (
+        UniqueConstraint("option_id", "position"),
+        CheckConstraint("reserved >= 0 AND reserved <= capacity", name="slot_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    option_id: Mapped[int] = mapped_column(ForeignKey("shipping_options.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Address(Base):
+    """A buyer's saved delivery address; shown only to them and the GOM (and helpers) of a GO
+    whose parcel it is on."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(20))
+    line1: Mapped[str] = mapped_column(String(200))
+    line2: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(12))
+    country: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Parcel(Base):
+    """Everything one buyer ordered in one GO, shipped together for one fee."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (UniqueConstraint("go_id", "buyer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    option_id: Mapped[int] = mapped_column(ForeignKey("shipping_options.id"))
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_slots.id"))
+    address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id", ondelete="SET NULL"))
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
+    # The second payment request that asked for this parcel's fee (``/shipfees``), once opened.
+    fee_request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_requests.id", ondelete="SET NULL"))
+    carrier: Mapped[str | None] = mapped_column(String(20))
+    tracking: Mapped[str | None] = mapped_column(String(40))
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TrackingImport(Base):
+    """A GOM's file of tracking numbers, checked and waiting for their confirmation.
+
+    ``rows`` is JSON: ``[{"line": 2, "order": "SVT-FML-1", "carrier": "jnt", "tracking": "…"}]``.
+    Confirming moves it from pending to applied (a compare-and-set), so it applies once.
+    """
+
+    __tablename__ = "tracking_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    rows: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PackingLink(Base):
+    """A link to a GO's printable packing page: only the token's SHA-256 is kept, and it
+    stops working at ``expires_at``. Whoever holds it sees addresses: it is given only to
+    the GO's GOM and helpers."""
+
+    __tablename__ = "packing_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -232,14 +232,14 @@ async def cancel_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> Non
 
 
 async def advance_group_order(uow: UnitOfWork, actor: Actor, go_code: str, target: str) -> None:
-    """Move a confirmed GO along: ordered from the supplier, arrived, shipping, completed."""
-    steps = {GOStatus.ORDERED, GOStatus.ARRIVED, GOStatus.SHIPPING, GOStatus.COMPLETED}
+    """Move a confirmed GO along: ordered from the supplier, arrived, packing, shipping, completed."""
+    steps = {GOStatus.ORDERED, GOStatus.ARRIVED, GOStatus.PACKING, GOStatus.SHIPPING, GOStatus.COMPLETED}
     try:
         status = GOStatus(target.strip().lower())
     except ValueError:
         status = None
     if status not in steps:
-        raise InvalidInput("Status must be one of: ordered, arrived, shipping, completed.")
+        raise InvalidInput("Status must be one of: ordered, arrived, packing, shipping, completed.")
     assert status is not None
     async with uow:
         go = await load_go(uow, go_code, lock=True)

@@ -8,10 +8,13 @@ quotas still equal the live lines.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import (
+    Address,
     Broadcast,
     BuyerQuota,
     GroupOrder,
@@ -20,13 +23,16 @@ from core.db.models import (
     LinkTries,
     Order,
     OrderLine,
+    Parcel,
     PaymentProof,
     PaymentRequest,
+    PickupSlot,
     StaffInvite,
     StaffMember,
     User,
     WaitlistEntry,
 )
+from core.errors import Conflict
 from core.status import ORDER_LIVE
 from core.uow import UnitOfWork
 
@@ -64,22 +70,18 @@ async def move_person(uow: UnitOfWork, keep: int, gone: int) -> None:
     for go_id, reserved in quotas:
         await add_quota(uow, go_id, keep, reserved)
     await session.execute(delete(BuyerQuota).where(BuyerQuota.buyer_id == gone))
-    for model, column in (
-        (Order, Order.buyer_id),
-        (WaitlistEntry, WaitlistEntry.buyer_id),
-        (PaymentProof, PaymentProof.buyer_id),
-        (GroupOrder, GroupOrder.gom_id),
-        (Broadcast, Broadcast.author_id),
-        (StaffInvite, StaffInvite.gom_id),
-        (StaffInvite, StaffInvite.used_by),
+    for column in (
+        Order.buyer_id,
+        WaitlistEntry.buyer_id,
+        PaymentProof.buyer_id,
+        GroupOrder.gom_id,
+        Broadcast.author_id,
+        StaffInvite.gom_id,
+        StaffInvite.used_by,
     ):
-        await session.execute(
-            update(model)
-            .where(column == gone)
-            .values({column.key: keep})
-            .execution_options(synchronize_session=False)
-        )
+        await _repoint(uow, column, gone, keep)
     await move_staff(uow, keep, gone)
+    await move_delivery(uow, keep, gone)
     gone_user = await session.get_one(User, gone)
     if gone_user.is_gom:
         (await session.get_one(User, keep)).is_gom = True
@@ -174,5 +176,46 @@ async def move_orders_of_channel(uow: UnitOfWork, person: int, own: int, channel
         update(WaitlistEntry)
         .where(WaitlistEntry.buyer_id == person, WaitlistEntry.channel == channel)
         .values(buyer_id=own)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def move_delivery(uow: UnitOfWork, keep: int, gone: int) -> None:
+    """One address book, and one parcel per person per GO: where both had a parcel in a GO,
+    ``keep``'s stays and the other's pickup place goes back to its slot. Refused (nothing
+    changes) when that other parcel is already on its way: link once it has arrived."""
+    session = uow.session
+    kept_gos = select(Parcel.go_id).where(Parcel.buyer_id == keep)
+    doubles = list(
+        await session.scalars(
+            select(Parcel).where(Parcel.buyer_id == gone, Parcel.go_id.in_(kept_gos)).with_for_update()
+        )
+    )
+    for parcel in doubles:
+        if parcel.fee_request_id is not None or parcel.shipped_at is not None or parcel.tracking:
+            go = await session.get_one(GroupOrder, parcel.go_id)
+            raise Conflict(
+                f"Both accounts have a parcel for {go.code}, and this one's shipping is already under way; "
+                "link them once it has arrived. Nothing was changed."
+            )
+        if parcel.slot_id is not None:
+            await session.execute(
+                update(PickupSlot)
+                .where(PickupSlot.id == parcel.slot_id)
+                .values(reserved=PickupSlot.reserved - 1)
+                .execution_options(synchronize_session=False)
+            )
+        await session.delete(parcel)
+    await session.flush()
+    await _repoint(uow, Parcel.buyer_id, gone, keep)
+    await _repoint(uow, Address.user_id, gone, keep)
+
+
+async def _repoint(uow: UnitOfWork, column: Any, gone: int, keep: int) -> None:
+    """Every row of ``column``'s table that was ``gone``'s becomes ``keep``'s."""
+    await uow.session.execute(
+        update(column.class_)
+        .where(column == gone)
+        .values({column.key: keep})
         .execution_options(synchronize_session=False)
     )

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bench.common import wipe_postgres
 from bots.chat import ChatReply
@@ -18,7 +18,7 @@ from channels.setup import close_all
 from core.clock import FrozenClock
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
-from core.db.models import Identity, LinkTries, Order
+from core.db.models import Address, Identity, LinkTries, Order, Parcel, PickupSlot
 from core.services.linking import MAX_TRIES
 from main import App, bootstrap
 from tests.conftest import BACKENDS, POSTGRES_URL, assert_checks_pass, open_go, say
@@ -200,7 +200,7 @@ async def test_messages_go_to_the_chosen_app_and_fall_back_when_it_blocks_the_bo
     # Telegram answers 403: the message falls back to the console, with a word on why
     await deliver_until(app, clock, lambda: sum("📨 to bob:" in line for line in outbox_log) >= 2)
     told = [line for line in outbox_log if line.startswith("📨 to bob:")]
-    assert any("it is now ordered" in line for line in told), told
+    assert any("it has been ordered from the supplier" in line for line in told), told
     assert any("reach you on telegram" in line for line in told), told
     async with app.core.reader() as uow:
         reachable = await uow.session.scalar(
@@ -263,4 +263,50 @@ async def test_orders_sent_from_the_joining_app_while_it_links_all_stay_the_pers
     assert dict(owners) == {bob: 12 * 5}  # no order left with a person who no longer has an app
     history = ok(await say(app, "bob", "/myorders"))
     assert "SVT-FML-60" in history.text
+    await assert_checks_pass(app)
+
+
+async def test_linking_joins_address_books_and_keeps_one_parcel_per_go(any_app: App) -> None:
+    """Two accounts of one person each chose a pickup place in the same GO: once linked
+    they have one parcel there (the code owner's), the other place goes back to its slot,
+    and one address book."""
+    app = any_app
+    await open_go(app, moq=1, cap=10)
+    for step in (
+        '/shipopt SVT-FML MEET pickup "Meet-up"',
+        '/slot SVT-FML MEET "2026-12-12 14:00" 5 "Bugis MRT exit C"',
+    ):
+        ok(await say(app, "gina", step))
+    for who, channel in (("bob", "console"), (TELEGRAM, "telegram")):
+        ok(await say(app, who, "/order SVT-FML ALB:A 1", channel=channel))
+        ok(await say(app, who, "/deliver SVT-FML MEET 1", channel=channel))
+    ok(
+        await say(
+            app,
+            TELEGRAM,
+            '/address add name="Bob Tan" phone=+6591234567 line1="1 Orchard Rd" postal=238823 country=SG',
+            channel="telegram",
+        )
+    )
+    telegram_person = await person_of(app, "telegram", TELEGRAM)
+    async with app.core.uow() as uow:  # that parcel is already on its way
+        await uow.session.execute(
+            update(Parcel).where(Parcel.buyer_id == telegram_person).values(tracking="NV123")
+        )
+        await uow.commit()
+    refused = await say(app, TELEGRAM, f"/link {await code_of(app, 'bob')}", channel="telegram")
+    assert "already under way" in refused.text and "Nothing was changed" in refused.text
+    assert await person_of(app, "telegram", TELEGRAM) == telegram_person
+    async with app.core.uow() as uow:
+        await uow.session.execute(update(Parcel).values(tracking=None))
+        await uow.commit()
+    code = await code_of(app, "bob")
+    ok(await say(app, TELEGRAM, f"/link {code}", channel="telegram"))
+    bob = await person_of(app, "console", "bob")
+    async with app.core.reader() as uow:
+        parcels = (await uow.session.scalars(select(Parcel.buyer_id))).all()
+        reserved = await uow.session.scalar(select(PickupSlot.reserved))
+        books = (await uow.session.scalars(select(Address.user_id))).all()
+    assert parcels == [bob] and reserved == 1 and books == [bob]
+    assert "Orchard" in ok(await say(app, "bob", "/address")).text
     await assert_checks_pass(app)

@@ -31,7 +31,9 @@ GO_EDGES = {
     ("confirmed", "cancelled"),
     ("ordered", "arrived"),
     ("ordered", "cancelled"),
+    ("arrived", "packing"),
     ("arrived", "shipping"),
+    ("packing", "shipping"),
     ("shipping", "completed"),
 }
 ORDER_EDGES = {

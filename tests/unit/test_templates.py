@@ -23,6 +23,7 @@ from core.views import (
 )
 from platforms import template_variants
 from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
+from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
@@ -188,7 +189,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("go_extended", {"go": make_go()}, [f"SVT-FML now closes {DEADLINE}."]),
     ("go_failed", go_notice("failed"), [f"SVT-FML ({TITLE}) closed with 3 of the 5 units"]),
     ("go_opened", {"go": make_go()}, [f"SVT-FML is open for orders until {DEADLINE}."]),
-    ("go_status", go_notice("shipping"), [f"Update on SVT-FML ({TITLE}): it is now shipping."]),
+    ("go_status", go_notice("shipping"), [f"Update on SVT-FML ({TITLE}): it is on its way"]),
+    ("go_status", go_notice("arrived"), [f"Update on SVT-FML ({TITLE}): it has arrived at the GOM"]),
     ("go_status_changed", {"go": make_go(status="arrived")}, ["SVT-FML is now arrived."]),
     (
         "help",
@@ -315,6 +317,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 ]
 
 CASES += PAYMENT_CASES
+CASES += DELIVERY_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
