@@ -55,7 +55,8 @@ async def test_run_starts_every_configured_platform_through_the_registry(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Telegram and Discord are configured against the loopback fakes: Telegram's adapter
-    polls for updates, and a broadcast reaches a buyer on each platform's transport."""
+    polls for updates, Discord's answers a slash command over the gateway, and a broadcast
+    reaches a buyer on each platform's transport."""
     telegram, discord = FakeTelegram(), FakeDiscordAPI()
     await telegram.start()
     await discord.start()
@@ -85,13 +86,16 @@ async def test_run_starts_every_configured_platform_through_the_registry(
             async with serving(app):
                 await telegram.wait_until(lambda: bool(telegram.calls_to("getUpdates")))
                 await wait_for(lambda: _sent(app))
+                gateway = discord.gateway
+                helped = await gateway.interact(gateway.slash(str(DISCORD_USER + 99), "help"))
         to_telegram = telegram.calls_to("sendMessage", TELEGRAM_CHAT)
         assert len(to_telegram) == 1 and "Restock!" in to_telegram[0].params["text"]
         assert [channel for channel, content in discord.delivered if "Restock!" in content] == [
             f"dm{DISCORD_USER}"
         ]
         assert "telegram: receiving and sending" in caplog.messages
-        assert "discord: sending" in caplog.messages
+        assert "discord: receiving and sending" in caplog.messages
+        assert helped.ephemeral and "/order" in helped.content
     finally:
         await telegram.stop()
         await discord.stop()
