@@ -38,7 +38,8 @@ from core.services.accounts import Actor, identify
 
 log = logging.getLogger(__name__)
 CHANNEL = "discord"
-DEFER_AFTER = 1.5  # seconds: past this an answer is deferred (Discord allows 3)
+ANSWER_WITHIN = 3.0  # seconds: Discord's deadline for the first answer to an interaction
+DEFER_AFTER = 1.5  # seconds: past this an answer is deferred
 CONNECT_TIMEOUT = 60.0
 MAX_PROOF = 8 * 1024 * 1024  # bytes: the largest attachment taken as a proof
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
@@ -124,7 +125,16 @@ class DiscordBot:
             if not fresh:
                 return
             with inbound.handling(CHANNEL, str(interaction.id)) as state:
-                if interaction.type is discord.InteractionType.application_command:
+                late = discord.utils.utcnow() - interaction.created_at
+                if late.total_seconds() > ANSWER_WITHIN:
+                    # Discord no longer takes an answer, and the person already saw it fail:
+                    # doing it now would be an effect nobody was told about.
+                    log.warning(
+                        "Discord interaction %s arrived %.1f s late; not acted on",
+                        interaction.id,
+                        late.total_seconds(),
+                    )
+                elif interaction.type is discord.InteractionType.application_command:
                     await self._on_command(interaction)
                 elif interaction.type is discord.InteractionType.component:
                     await self._on_component(interaction)

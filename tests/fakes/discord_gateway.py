@@ -27,6 +27,8 @@ APPLICATION_ID = "900000000000000001"
 BOT_ID = "900000000000000002"
 HEARTBEAT_MS = 41_250
 EPHEMERAL = 1 << 6
+TEXT_CHANNEL = "500000000000000005"  # where an interaction comes from unless a test says
+DISCORD_EPOCH_MS = 1_420_070_400_000
 DM_CHANNELS = 10**15  # a DM's channel id: this plus the user's id
 ADMINISTRATOR = 1 << 3
 
@@ -103,7 +105,7 @@ class Gateway:
         self.late = 0  # callbacks refused because they came after the deadline
         self.base_url = ""  # the server's root, http://127.0.0.1:PORT
         self.files: dict[str, bytes] = {}
-        self._ids = itertools.count(1_000_000_000_000_000_000)
+        self._ids = itertools.count(1)
         self._seq = itertools.count(1)
 
     async def close(self) -> None:
@@ -122,8 +124,10 @@ class Gateway:
         app.router.add_patch("/api/v10/webhooks/{app}/{token}/messages/@original", self._edit)
         app.router.add_get("/attachments/{name}", self._attachment)
 
-    def next_id(self) -> str:
-        return str(next(self._ids))
+    def next_id(self, age: float = 0.0) -> str:
+        """A snowflake: milliseconds since Discord's epoch (``age`` seconds ago) and a counter."""
+        ms = int((time.time() - age) * 1000) - DISCORD_EPOCH_MS
+        return str((ms << 22) | (next(self._ids) & 0x3FFFFF))
 
     def add_guild(self, guild_id: str, owner_id: str, channel_ids: list[str]) -> None:
         self.guilds.append(
@@ -162,9 +166,10 @@ class Gateway:
         options: dict[str, Any] | None = None,
         *,
         guild: str | None = None,
-        channel: str = "500",
+        channel: str = TEXT_CHANNEL,
         permissions: int = 0,
         attachment: tuple[str, bytes, str] | None = None,
+        age: float = 0.0,
     ) -> dict[str, Any]:
         """An application command as typed, options by name (str, int or bool)."""
         typed = {str: 3, int: 4, bool: 5}
@@ -187,7 +192,7 @@ class Gateway:
                     }
                 }
             }
-        return self._interaction(2, user, data, guild, channel, permissions)
+        return self._interaction(2, user, data, guild, channel, permissions, age)
 
     def autocomplete(
         self, user: str, name: str, options: dict[str, Any], focused: str, *, guild: str | None = None
@@ -197,7 +202,7 @@ class Gateway:
             for k, v in options.items()
         ]
         data = {"id": self.next_id(), "name": name, "type": 1, "options": opts}
-        return self._interaction(4, user, data, guild, "500", 0)
+        return self._interaction(4, user, data, guild, TEXT_CHANNEL, 0)
 
     def component(
         self,
@@ -207,7 +212,7 @@ class Gateway:
         values: list[str] | None = None,
         message_id: str = "1",
         guild: str | None = None,
-        channel: str = "500",
+        channel: str = TEXT_CHANNEL,
     ) -> dict[str, Any]:
         """A click on a button (or a choice in a select menu, with ``values``)."""
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2 if values is None else 3}
@@ -218,11 +223,19 @@ class Gateway:
         return payload
 
     def _interaction(
-        self, kind: int, user: str, data: dict[str, Any], guild: str | None, channel: str, permissions: int
+        self,
+        kind: int,
+        user: str,
+        data: dict[str, Any],
+        guild: str | None,
+        channel: str,
+        permissions: int,
+        age: float = 0.0,
     ) -> dict[str, Any]:
+        """``age``: how long ago Discord made it (an interaction that reached the bot late)."""
         person = {**_user(user), "global_name": f"User {user}"}
         payload: dict[str, Any] = {
-            "id": self.next_id(),
+            "id": self.next_id(age),
             "application_id": APPLICATION_ID,
             "type": kind,
             "data": data,
@@ -258,7 +271,8 @@ class Gateway:
 
     async def send(self, payload: dict[str, Any]) -> Sent:
         """Dispatch an interaction (INTERACTION_CREATE) to every connected bot."""
-        sent = Sent(payload["id"], payload["token"], time.monotonic())
+        made = ((int(payload["id"]) >> 22) + DISCORD_EPOCH_MS) / 1000
+        sent = Sent(payload["id"], payload["token"], time.monotonic() - (time.time() - made))
         self.sent[sent.id] = self.by_token[sent.token] = sent
         await self._dispatch("INTERACTION_CREATE", payload)
         return sent
@@ -387,7 +401,9 @@ class Gateway:
         }
         answer: dict[str, Any] = {"interaction": interaction}
         if kind in (4, 7):
-            message = _message(sent.message_id, "500", data.get("content") or "", BOT_ID, data.get("flags"))
+            message = _message(
+                sent.message_id, TEXT_CHANNEL, data.get("content") or "", BOT_ID, data.get("flags")
+            )
             answer["resource"] = {"type": kind, "message": message}
         return json_response(answer)
 
@@ -405,7 +421,7 @@ class Gateway:
         self._respond(sent, Response(kind, 0, data, time.monotonic() - sent.at))
         message_id = sent.message_id if kind == "edit" else self.next_id()
         return json_response(
-            _message(message_id, "500", data.get("content") or "", BOT_ID, data.get("flags"))
+            _message(message_id, TEXT_CHANNEL, data.get("content") or "", BOT_ID, data.get("flags"))
         )
 
     def _respond(self, sent: Sent, response: Response) -> None:

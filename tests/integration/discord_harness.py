@@ -18,7 +18,7 @@ from tests.conftest import POSTGRES_URL
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 from tests.fakes.discord_gateway import Gateway
 
-GUILD, CHANNEL, OTHER_CHANNEL = "700", "500", "501"
+GUILD, CHANNEL, OTHER_CHANNEL = "700000000000000007", "500000000000000005", "500000000000000006"
 GOM_ID, BUYERS = "800", ("801", "802", "803")
 
 
