@@ -65,7 +65,7 @@ class DiscordBot:
         intents = discord.Intents.none()
         intents.guilds = True
         self.client = discord.Client(intents=intents, guild_ready_timeout=guild_ready_timeout)
-        self.client.setup_hook = self._find_gateway  # type: ignore[method-assign]
+        self.client.setup_hook = lambda: find_gateway(self.client)  # type: ignore[method-assign]
         self._connected = asyncio.Event()
         self.client.on_connect = self._on_connect  # type: ignore[attr-defined]
         self.client.on_interaction = self._on_interaction  # type: ignore[attr-defined]
@@ -93,11 +93,6 @@ class DiscordBot:
                 connected.cancel()
                 await self.client.close()
                 await asyncio.gather(started, connected, return_exceptions=True)
-
-    async def _find_gateway(self) -> None:
-        """Where the gateway is, as Discord says (GET /gateway/bot), asked once at login."""
-        _, url, _ = await self.client.http.get_bot_gateway()
-        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     async def _on_connect(self) -> None:
         self._connected.set()
@@ -279,6 +274,13 @@ class DiscordBot:
             return f"That image is too large; the limit is {MAX_PROOF // (1024 * 1024)} MB."
         content = await self.client.http.get_from_cdn(str(found["url"]))
         return Attachment(str(found.get("filename") or "proof"), content, mime)
+
+
+async def find_gateway(client: discord.Client) -> None:
+    """Where the gateway is, as Discord says (GET /gateway/bot), asked once at login; a
+    plain (unsharded) discord.py client otherwise connects to its built-in address."""
+    _, url, _ = await client.http.get_bot_gateway()
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
 
 def point_at(api_base: str) -> None:

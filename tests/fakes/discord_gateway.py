@@ -85,8 +85,9 @@ class Sent:
     token: str
     at: float
     responses: list[Response] = field(default_factory=list)
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)  # a response, or refused as late
     message_id: str = ""
+    late: bool = False  # the first answer came after the deadline and was refused
 
 
 class Gateway:
@@ -253,7 +254,17 @@ class Gateway:
                 "guild_id": guild,
                 "guild_locale": "en-US",
                 "channel_id": channel,
-                "channel": {"id": channel, "type": 0, "guild_id": guild, "name": f"channel-{channel}"},
+                "channel": {
+                    "id": channel,
+                    "type": 0,
+                    "guild_id": guild,
+                    "name": f"channel-{channel}",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "nsfw": False,
+                    "parent_id": None,
+                    "permissions": str(permissions | 2048),
+                },
                 "member": {
                     "user": person,
                     "roles": [],
@@ -284,10 +295,11 @@ class Gateway:
         return sent.responses[0]
 
     async def last(self, sent_id: str, count: int, timeout: float = 60.0) -> list[Response]:
-        """Wait until an interaction has ``count`` responses (callback, follow-ups, edits)."""
+        """Wait until an interaction has ``count`` responses (callback, follow-ups, edits);
+        fewer when its first answer came too late."""
         sent = self.sent[sent_id]
         deadline = time.monotonic() + timeout
-        while len(sent.responses) < count:
+        while len(sent.responses) < count and not sent.late:
             assert time.monotonic() < deadline, f"only {len(sent.responses)} responses"
             await asyncio.sleep(0.01)
         return sent.responses
@@ -387,6 +399,8 @@ class Gateway:
             return _error(400, 40060, "Interaction has already been acknowledged.")
         if elapsed > self.deadline:
             self.late += 1
+            sent.late = True
+            sent.answered.set()
             return _error(404, 10062, "Unknown interaction")
         body = await _body(request)
         kind, data = int(body["type"]), dict(body.get("data") or {})
