@@ -35,14 +35,14 @@ from bots.dispatch import handle
 from core import inbound
 from core.errors import GomflowError
 from core.services.accounts import Actor, identify
+from core.services.payments import MAX_PROOF_BYTES
 
 log = logging.getLogger(__name__)
 CHANNEL = "discord"
 ANSWER_WITHIN = 3.0  # seconds: Discord's deadline for the first answer to an interaction
 DEFER_AFTER = 1.5  # seconds: past this an answer is deferred
 CONNECT_TIMEOUT = 60.0
-MAX_PROOF = 8 * 1024 * 1024  # bytes: the largest attachment taken as a proof
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")  # what a proof may be (core checks again)
 OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
 EXPIRED = "That button has expired. Send /go CODE to see the group order again."
 
@@ -269,9 +269,9 @@ class DiscordBot:
             return "I could not see the attached file. Please attach it again."
         mime = str(found.get("content_type") or "").split(";")[0]
         if mime not in IMAGE_TYPES:
-            return "Please attach the payment screenshot as an image (PNG, JPEG, WebP or GIF)."
-        if int(found.get("size") or 0) > MAX_PROOF:
-            return f"That image is too large; the limit is {MAX_PROOF // (1024 * 1024)} MB."
+            return "Please attach the payment screenshot as an image (PNG, JPEG or WebP)."
+        if int(found.get("size") or 0) > MAX_PROOF_BYTES:  # not even downloaded
+            return f"That image is too large; the limit is {MAX_PROOF_BYTES // (1024 * 1024)} MB."
         content = await self.client.http.get_from_cdn(str(found["url"]))
         return Attachment(str(found.get("filename") or "proof"), content, mime)
 
