@@ -11,11 +11,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from bots.discord.adapter import DiscordBot
+from core import inbound
 from core.clock import FrozenClock
 from core.db.models import LinkedChannel, Order, PaymentProof
 from core.services.accounts import identify, register_gom
 from core.services.ordering import my_orders
 from tests.conftest import BACKENDS
+from tests.fakes.discord_api import TOKEN
 from tests.integration.discord_harness import BUYERS, CHANNEL, GOM_ID, GUILD, Harness, discord_gomflow
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
@@ -151,3 +154,15 @@ def png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
     return out.getvalue()
+
+
+async def test_interactions_left_unanswered_by_a_stop_are_closed_at_the_next_start(
+    backend: str, tmp_path: Path, clock: FrozenClock
+) -> None:
+    async with discord_gomflow(backend, tmp_path, clock) as h:
+        core = h.app.core
+        assert await inbound.record(core.desk, "discord", [("1234567890", '{"type": 2}')]) == [True]
+        assert await inbound.unhandled(core.reader(), "discord") == [("1234567890", '{"type": 2}')]
+        async with DiscordBot(h.app.bot, TOKEN, h.fake.base_url, guild_ready_timeout=0.1).running():
+            assert await inbound.unhandled(core.reader(), "discord") == []
+        assert await count(h, Order) == 0
