@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -64,11 +64,13 @@ class DiscordBot:
         self.defer_after = defer_after
         intents = discord.Intents.none()
         intents.guilds = True
+        intents.dm_messages = True  # a DM's content needs no privileged intent
         self.client = discord.Client(intents=intents, guild_ready_timeout=guild_ready_timeout)
         self.client.setup_hook = lambda: find_gateway(self.client)  # type: ignore[method-assign]
         self._connected = asyncio.Event()
         self.client.on_connect = self._on_connect  # type: ignore[attr-defined]
         self.client.on_interaction = self._on_interaction  # type: ignore[attr-defined]
+        self.client.on_message = self._on_message  # type: ignore[attr-defined]
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[DiscordBot]:
@@ -112,34 +114,87 @@ class DiscordBot:
         try:
             if interaction.type is discord.InteractionType.autocomplete:
                 await self._on_autocomplete(interaction)
-                return
-            record = json.dumps(
-                {"type": interaction.type.value, "user": interaction.user.id, "data": interaction.data}
-            )
-            (fresh,) = await inbound.record(self.bot.core.desk, CHANNEL, [(str(interaction.id), record)])
-            if not fresh:
-                return
-            with inbound.handling(CHANNEL, str(interaction.id)) as state:
-                late = discord.utils.utcnow() - interaction.created_at
-                if late.total_seconds() > ANSWER_WITHIN:
-                    # Discord no longer takes an answer, and the person already saw it fail:
-                    # doing it now would be an effect nobody was told about.
-                    log.warning(
-                        "Discord interaction %s arrived %.1f s late; not acted on",
-                        interaction.id,
-                        late.total_seconds(),
-                    )
-                elif interaction.type is discord.InteractionType.application_command:
-                    await self._on_command(interaction)
-                elif interaction.type is discord.InteractionType.component:
-                    await self._on_component(interaction)
-                await inbound.finish(self.bot.core.desk, state)
+            elif _age(interaction) > ANSWER_WITHIN:
+                await self._too_late(interaction)
+            elif interaction.type is discord.InteractionType.application_command:
+                await self._on_command(interaction)
+            elif interaction.type is discord.InteractionType.component:
+                await self._on_component(interaction)
         except discord.NotFound:
             log.warning("Discord interaction %s expired before it was answered", interaction.id)
         except Exception:  # the outermost boundary of an interaction: log, answer politely
             log.exception("Discord interaction %s failed", interaction.id)
             if not interaction.response.is_done():
                 await _quietly(interaction.response.send_message(OOPS, ephemeral=True))
+
+    async def _acting(
+        self, interaction: discord.Interaction[Any], act: Callable[[Actor], Awaitable[Outgoing]]
+    ) -> Outgoing | None:
+        """Store the interaction, then act on it once (None for a repeat of one stored)."""
+        record = json.dumps(
+            {"type": interaction.type.value, "user": interaction.user.id, "data": interaction.data}
+        )
+        # the sender's lookup is safe to repeat and not the interaction's effect, so it
+        # rides in the same order-desk batch as the record instead of waiting for it
+        (fresh,), actor = await asyncio.gather(
+            inbound.record(self.bot.core.desk, CHANNEL, [(str(interaction.id), record)]),
+            self._identify(self._request(interaction, "", None)),
+        )
+        if not fresh:
+            return None
+        with inbound.handling(CHANNEL, str(interaction.id)) as state:
+            out = await act(actor)
+            await inbound.finish(self.bot.core.desk, state)
+        return out
+
+    async def _too_late(self, interaction: discord.Interaction[Any]) -> None:
+        """Past Discord's deadline no answer is taken and the person already saw it fail:
+        acting now would be an effect nobody was told about. Stored, closed, not acted on."""
+        log.warning(
+            "Discord interaction %s arrived %.1f s late; not acted on", interaction.id, _age(interaction)
+        )
+        record = json.dumps({"type": interaction.type.value, "user": interaction.user.id, "late": True})
+        (fresh,) = await inbound.record(self.bot.core.desk, CHANNEL, [(str(interaction.id), record)])
+        if fresh:
+            await inbound.finish(self.bot.core.desk, inbound.Handling(CHANNEL, str(interaction.id)))
+
+    async def _on_message(self, message: discord.Message) -> None:
+        """A direct message: a payment screenshot sent as is, or the next answer of a
+        conversation (a new GO's steps). Server messages are not read (slash commands are)."""
+        if message.guild is not None or message.author.bot:
+            return
+        try:
+            attachment = await self._dm_attachment(message.attachments)
+            if isinstance(attachment, str):
+                await message.channel.send(attachment)
+                return
+            request = ChatRequest(
+                channel=CHANNEL,
+                user_id=str(message.author.id),
+                name=message.author.display_name,
+                handle=message.author.name,
+                text=message.content,
+                chat_id=str(message.channel.id),
+                attachment=attachment,
+            )
+            record = json.dumps({"type": "dm", "user": message.author.id, "content": message.content[:4000]})
+            (fresh,), actor = await asyncio.gather(
+                inbound.record(self.bot.core.desk, CHANNEL, [(str(message.id), record)]),
+                self._identify(request),
+            )
+            if not fresh:
+                return
+            with inbound.handling(CHANNEL, str(message.id)) as state:
+                out = await render(self.bot.core, await handle(self.bot, request, actor), ephemeral=False)
+                await message.channel.send(**_no_none(out.first()))
+                for part in out.parts[1:]:
+                    await message.channel.send(part, allowed_mentions=discord.AllowedMentions.none())
+                await inbound.finish(self.bot.core.desk, state)
+        except discord.Forbidden:
+            log.info("Discord user %s does not take DMs from the bot", message.author.id)
+        except Exception:  # the outermost boundary of a message: log, answer politely
+            log.exception("Discord message %s failed", message.id)
+            await _quietly(message.channel.send(OOPS))
 
     async def _on_command(self, interaction: discord.Interaction[Any]) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
@@ -148,26 +203,23 @@ class DiscordBot:
         in_server = interaction.guild_id is not None
         try:
             text = command_line(name, values, str(interaction.channel_id) if in_server else None)
-        except OptionError as refusal:
+        except OptionError as refusal:  # nothing to store: it has no effect
             await interaction.response.send_message(str(refusal), ephemeral=True)
             return
-        command = COMMANDS[name]
-        public = in_server and command.in_groups
+        public = in_server and COMMANDS[name].in_groups
 
-        async def work() -> Outgoing:
+        async def act(actor: Actor) -> Outgoing:
             attachment = await self._attachment(data)
             if isinstance(attachment, str):
                 return plain(attachment)
-            request = self._request(interaction, text, attachment)
-            actor = await self._identify(request)
-            reply = await handle(self.bot, request, actor)
+            reply = await handle(self.bot, self._request(interaction, text, attachment), actor)
             code = None if reply.alert else order.card_code(reply)
             if code is not None:
                 found = await order.choices(self.bot, actor, code)
                 return await order.card(self.bot, found, reply.text, ephemeral=not public)
             return await render(self.bot.core, reply, ephemeral=not public)
 
-        await self._answer(interaction, work(), ephemeral=not public, update=False)
+        await self._answer(interaction, self._acting(interaction, act), ephemeral=not public, update=False)
 
     async def _on_component(self, interaction: discord.Interaction[Any]) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
@@ -178,18 +230,25 @@ class DiscordBot:
         if payload.startswith(COMMAND):
             request = self._request(interaction, payload[len(COMMAND) :], None)
 
-            async def run() -> Outgoing:
-                reply = await handle(self.bot, request, await self._identify(request))
+            async def run(actor: Actor) -> Outgoing:
+                reply = await handle(self.bot, request, actor)
                 return await render(self.bot.core, reply, ephemeral=True)
 
-            await self._answer(interaction, run(), ephemeral=True, update=False)
+            await self._answer(interaction, self._acting(interaction, run), ephemeral=True, update=False)
             return
-        request = self._request(interaction, "", None)
         values = [str(v) for v in data.get("values") or []]
-        actor = await self._identify(request)
-        update = not payload.startswith("o:pk")  # a pick answers the clicker alone; steps edit that answer
-        panel = asyncio.ensure_future(order.tap(self.bot, actor, payload, values, request.user_id))
-        await self._answer(interaction, _out(panel), ephemeral=True, update=update, panel=panel)
+        user = str(interaction.user.id)
+        panels: list[order.Panel] = []
+
+        async def tap(actor: Actor) -> Outgoing:
+            panels.append(await order.tap(self.bot, actor, payload, values, user))
+            return panels[0].out
+
+        # a pick answers the clicker alone (a new ephemeral message); the panel's steps edit it
+        update = not payload.startswith("o:pk")
+        await self._answer(
+            interaction, self._acting(interaction, tap), ephemeral=True, update=update, panels=panels
+        )
 
     async def _on_autocomplete(self, interaction: discord.Interaction[Any]) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
@@ -210,20 +269,23 @@ class DiscordBot:
     async def _answer(
         self,
         interaction: discord.Interaction[Any],
-        work: Awaitable[Outgoing],
+        work: Awaitable[Outgoing | None],
         *,
         ephemeral: bool,
         update: bool,
-        panel: asyncio.Future[order.Panel] | None = None,
+        panels: list[order.Panel] | None = None,
     ) -> None:
-        """Answer within Discord's deadline: at once when ready in time, else defer first."""
+        """Answer within Discord's deadline: at once when ready in time, else defer first.
+        The time allowed counts from when Discord made the interaction."""
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, self.defer_after - _age(interaction)))
         deferred = not done
         if deferred:
             await interaction.response.defer(ephemeral=ephemeral, thinking=not update)
         out = await task
-        if panel is not None and panel.done() and not panel.result().update:
+        if out is None:  # a repeat of an interaction already answered
+            return
+        if panels and not panels[0].update:
             update = False  # a refusal is said below the panel, not in its place
         kwargs = out.first()
         if update and not deferred:
@@ -259,6 +321,19 @@ class DiscordBot:
     async def _identify(self, request: ChatRequest) -> Actor:
         return await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
 
+    async def _dm_attachment(self, attachments: list[discord.Attachment]) -> Attachment | str | None:
+        if not attachments:
+            return None
+        found = attachments[0]
+        return await self._download(
+            {
+                "url": found.url,
+                "filename": found.filename,
+                "content_type": found.content_type,
+                "size": found.size,
+            }
+        )
+
     async def _attachment(self, data: dict[str, Any]) -> Attachment | str | None:
         """The file given to an attachment option (a proof of payment); a refusal as words."""
         ids = [str(o.get("value")) for o in data.get("options") or [] if o.get("type") == ATTACHMENT]
@@ -267,6 +342,10 @@ class DiscordBot:
         found = ((data.get("resolved") or {}).get("attachments") or {}).get(ids[0])
         if not found:
             return "I could not see the attached file. Please attach it again."
+        return await self._download(found)
+
+    async def _download(self, found: dict[str, Any]) -> Attachment | str:
+        """An image within core's limits, downloaded; else why not, in words."""
         mime = str(found.get("content_type") or "").split(";")[0]
         if mime not in IMAGE_TYPES:
             return "Please attach the payment screenshot as an image (PNG, JPEG or WebP)."
@@ -288,8 +367,9 @@ def point_at(api_base: str) -> None:
     discord.http.Route.BASE = api_base.rstrip("/")
 
 
-async def _out(panel: asyncio.Future[order.Panel]) -> Outgoing:
-    return (await panel).out
+def _age(interaction: discord.Interaction[Any]) -> float:
+    """Seconds since Discord made the interaction (its id says when)."""
+    return (discord.utils.utcnow() - interaction.created_at).total_seconds()
 
 
 def _no_none(kwargs: dict[str, Any]) -> dict[str, Any]:

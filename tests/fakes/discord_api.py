@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.discord_gateway import Gateway, json_response
+from tests.fakes.discord_gateway import BOT_ID, Gateway, json_response, message_json, read_body
 
 TOKEN = "test-token"
 
@@ -187,7 +187,7 @@ class FakeDiscordAPI:
             return refused
         if channel_id.startswith("dm") and channel_id[2:] in self.blocked:
             return json_response({"message": "Cannot send messages to this user", "code": 50007}, status=403)
-        body = await request.json()
+        body = await read_body(request)
         self.payloads.append(body)
         nonce = body.get("nonce")
         nonce = None if nonce is None else str(nonce)
@@ -197,8 +197,8 @@ class FakeDiscordAPI:
             seen = self._by_nonce.get(nonce)
             if seen is not None and now - seen[0] < self.nonce_seconds:
                 return json_response(seen[1])  # the message it already made, not a new one
-        self.delivered.append((channel_id, body["content"]))
-        made = {"id": str(len(self.delivered)), "channel_id": channel_id, "content": "", "nonce": nonce or ""}
+        self.delivered.append((channel_id, body.get("content") or ""))
+        made = {**message_json(str(len(self.delivered)), channel_id, "", BOT_ID, 0), "nonce": nonce or ""}
         if nonce is not None:
             self._by_nonce[nonce] = (now, made)
         return json_response(made)

@@ -220,7 +220,7 @@ class Gateway:
         if values is not None:
             data["values"] = values
         payload = self._interaction(3, user, data, guild, channel, 0)
-        payload["message"] = _message(message_id, channel, "", BOT_ID, flags=0)
+        payload["message"] = message_json(message_id, channel, "", BOT_ID, flags=0)
         return payload
 
     def _interaction(
@@ -280,6 +280,31 @@ class Gateway:
             payload |= {"channel_id": dm, "channel": {"id": dm, "type": 1}, "user": person}
         return payload
 
+    async def direct_message(
+        self, user: str, content: str, attachment: tuple[str, bytes, str] | None = None
+    ) -> str:
+        """A person writes to the bot in a DM (MESSAGE_CREATE); returns the DM channel's id,
+        where the bot's answer is posted."""
+        channel = str(DM_CHANNELS + int(user))
+        message = message_json(self.next_id(), channel, content, user, 0)
+        message["author"] = {**_user(user), "global_name": f"User {user}"}
+        if attachment is not None:
+            filename, data, mime = attachment
+            self.files[filename] = data
+            url = f"{self.base_url}/attachments/{filename}"
+            message["attachments"] = [
+                {
+                    "id": self.next_id(),
+                    "filename": filename,
+                    "size": len(data),
+                    "url": url,
+                    "proxy_url": url,
+                    "content_type": mime,
+                }
+            ]
+        await self._dispatch("MESSAGE_CREATE", message)
+        return channel
+
     async def send(self, payload: dict[str, Any]) -> Sent:
         """Dispatch an interaction (INTERACTION_CREATE) to every connected bot."""
         made = ((int(payload["id"]) >> 22) + DISCORD_EPOCH_MS) / 1000
@@ -294,7 +319,7 @@ class Gateway:
         await asyncio.wait_for(sent.answered.wait(), timeout)
         return sent.responses[0]
 
-    async def last(self, sent_id: str, count: int, timeout: float = 60.0) -> list[Response]:
+    async def last(self, sent_id: str, count: int, timeout: float = 30.0) -> list[Response]:
         """Wait until an interaction has ``count`` responses (callback, follow-ups, edits);
         fewer when its first answer came too late."""
         sent = self.sent[sent_id]
@@ -402,7 +427,7 @@ class Gateway:
             sent.late = True
             sent.answered.set()
             return _error(404, 10062, "Unknown interaction")
-        body = await _body(request)
+        body = await read_body(request)
         kind, data = int(body["type"]), dict(body.get("data") or {})
         self._respond(sent, Response("callback", kind, data, elapsed))
         sent.message_id = self.next_id()
@@ -415,7 +440,7 @@ class Gateway:
         }
         answer: dict[str, Any] = {"interaction": interaction}
         if kind in (4, 7):
-            message = _message(
+            message = message_json(
                 sent.message_id, TEXT_CHANNEL, data.get("content") or "", BOT_ID, data.get("flags")
             )
             answer["resource"] = {"type": kind, "message": message}
@@ -431,11 +456,11 @@ class Gateway:
         sent = self.by_token.get(request.match_info["token"])
         if sent is None or time.monotonic() - sent.at > self.followup_seconds:
             return _error(404, 10015, "Unknown Webhook")
-        data = await _body(request)
+        data = await read_body(request)
         self._respond(sent, Response(kind, 0, data, time.monotonic() - sent.at))
         message_id = sent.message_id if kind == "edit" else self.next_id()
         return json_response(
-            _message(message_id, TEXT_CHANNEL, data.get("content") or "", BOT_ID, data.get("flags"))
+            message_json(message_id, TEXT_CHANNEL, data.get("content") or "", BOT_ID, data.get("flags"))
         )
 
     def _respond(self, sent: Sent, response: Response) -> None:
@@ -449,7 +474,7 @@ class Gateway:
         return web.Response(body=content, content_type="image/png")
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def read_body(request: web.Request) -> dict[str, Any]:
     """A JSON body, or a multipart one's ``payload_json`` (when files are attached); the
     names of attached files go in ``_files`` beside the message they belong to."""
     if request.content_type.startswith("multipart/"):
@@ -478,11 +503,11 @@ def _user(user_id: str, *, bot: bool = False) -> dict[str, Any]:
     }
 
 
-def _message(message_id: str, channel_id: str, content: str, author: str, flags: Any) -> dict[str, Any]:
+def message_json(message_id: str, channel_id: str, content: str, author: str, flags: Any) -> dict[str, Any]:
     return {
         "id": message_id,
         "channel_id": channel_id,
-        "author": _user(author, bot=True),
+        "author": _user(author, bot=author == BOT_ID),
         "content": content,
         "timestamp": "2026-12-02T00:00:00+00:00",
         "edited_timestamp": None,

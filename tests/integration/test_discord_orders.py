@@ -124,9 +124,11 @@ async def test_autocomplete_suggests_codes_and_choices_and_explains_an_unknown_g
 
 
 async def test_a_slow_answer_is_deferred_then_sent(backend: str, tmp_path: Path, clock: FrozenClock) -> None:
+    """With no time allowed before deferring, an answer that needs the database is deferred
+    (Discord shows "thinking…") and then sent as an edit of the deferred response."""
     async with discord_gomflow(backend, tmp_path, clock, defer_after=0.0) as h:
         gw = h.gw
-        sent = await gw.send(gw.slash(BUYERS[0], "help", guild=GUILD))
+        sent = await gw.send(gw.slash(BUYERS[0], "myorders", guild=GUILD))
         deferred, edit = await gw.last(sent.id, 2)
-        assert deferred.kind == "callback" and deferred.type == 5
-        assert edit.kind == "edit" and "/order" in edit.content
+        assert deferred.kind == "callback" and deferred.type == 5 and deferred.ephemeral
+        assert edit.kind == "edit" and edit.content and "⚠️" not in edit.content

@@ -3,6 +3,7 @@ nothing half-written. Driven through discord.py against the loopback fake."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from core.db.models import LinkedChannel, Order, PaymentProof
 from core.services.accounts import identify, register_gom
 from core.services.ordering import my_orders
 from tests.conftest import BACKENDS
-from tests.fakes.discord_api import TOKEN
+from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 from tests.integration.discord_harness import BUYERS, CHANNEL, GOM_ID, GUILD, Harness, discord_gomflow
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
@@ -166,3 +167,30 @@ async def test_interactions_left_unanswered_by_a_stop_are_closed_at_the_next_sta
         async with DiscordBot(h.app.bot, TOKEN, h.fake.base_url, guild_ready_timeout=0.1).running():
             assert await inbound.unhandled(core.reader(), "discord") == []
         assert await count(h, Order) == 0
+
+
+async def test_a_screenshot_sent_as_a_dm_is_taken_as_proof_for_the_newest_unpaid_order(
+    backend: str, tmp_path: Path, clock: FrozenClock
+) -> None:
+    async with discord_gomflow(backend, tmp_path, clock) as h:
+        gw, fake = h.gw, h.fake
+        await open_svt(h)
+        placed = await gw.interact(gw.slash(BUYERS[0], "order", {"code": "SVT", "item": "ALB", "qty": 1}))
+        assert "⚠️" not in placed.content, placed.content
+        dm = await gw.direct_message(BUYERS[0], "", ("notes.txt", b"hi", "text/plain"))
+        await wait_for_delivery(fake, dm, 1)
+        assert "as an image" in fake.delivered[-1][1] and await count(h, PaymentProof) == 0
+        await gw.direct_message(BUYERS[0], "paid just now", ("bank.png", png(), "image/png"))
+        await wait_for_delivery(fake, dm, 2)
+        answer = [content for channel, content in fake.delivered if channel == dm][-1]
+        assert "⚠️" not in answer, answer
+        assert await count(h, PaymentProof) == 1
+        body = fake.payloads[-1]
+        assert body["allowed_mentions"] == {"parse": []}
+
+
+async def wait_for_delivery(fake: FakeDiscordAPI, channel: str, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while sum(1 for c, _ in fake.delivered if c == channel) < count:
+        assert time.monotonic() < deadline, "the bot never answered the DM"
+        await asyncio.sleep(0.01)
