@@ -42,6 +42,7 @@ CHANNEL = "discord"
 ANSWER_WITHIN = 3.0  # seconds: Discord's deadline for the first answer to an interaction
 DEFER_AFTER = 1.5  # seconds: past this an answer is deferred
 CONNECT_TIMEOUT = 60.0
+STALE_AFTER = 60.0  # seconds: a stored interaction this old is no longer being handled anywhere
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")  # what a proof may be (core checks again)
 OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
 EXPIRED = "That button has expired. Send /go CODE to see the group order again."
@@ -100,13 +101,16 @@ class DiscordBot:
         self._connected.set()
 
     async def _expire_waiting(self) -> None:
-        """Interactions recorded but never answered (the process stopped) are past
-        Discord's deadline: the person already saw it fail. Close them, and say so."""
+        """Interactions and DMs stored but never handled (the process stopped) are long past
+        Discord's deadline: the person already saw it fail. Close them, and say so. Only
+        those older than ``STALE_AFTER`` (their snowflake id says when Discord made them):
+        a younger one may be in the hands of another gomflow process right now."""
         waiting = await inbound.unhandled(self.bot.core.reader(), CHANNEL)
-        for external_id, _ in waiting:
+        stale = [i for i, _ in waiting if not i.isdigit() or snowflake_age(int(i)) > STALE_AFTER]
+        for external_id in stale:
             await inbound.finish(self.bot.core.desk, inbound.Handling(CHANNEL, external_id))
-        if waiting:
-            log.warning("%d Discord interactions from before the last stop expired unanswered", len(waiting))
+        if stale:
+            log.warning("%d Discord interactions from before the last stop expired unanswered", len(stale))
 
     # ------------------------------------------------------------------ interactions
 
@@ -369,7 +373,11 @@ def point_at(api_base: str) -> None:
 
 def _age(interaction: discord.Interaction[Any]) -> float:
     """Seconds since Discord made the interaction (its id says when)."""
-    return (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return snowflake_age(interaction.id)
+
+
+def snowflake_age(snowflake: int) -> float:
+    return (discord.utils.utcnow() - discord.utils.snowflake_time(snowflake)).total_seconds()
 
 
 def _no_none(kwargs: dict[str, Any]) -> dict[str, Any]:
