@@ -1,8 +1,14 @@
 """Discord's outbound transport against the loopback fake's rate limits and refusals:
 a 429 on one channel's route and a global 429 are raised with Discord's ``retry_after``
-(and whether the whole platform must wait), and a user with DMs closed (50007) is given up."""
+(and whether the whole platform must wait), and a user with DMs closed (50007) is given up.
+And ``gomflow discord sync`` publishes the slash commands from the command line."""
 
 from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +17,7 @@ from channels.discord import DiscordChannel
 from core.render import Rendered
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 
+GUILD = "700000000000000007"
 CHANNEL_A, CHANNEL_B = "channel:500000000000000005", "channel:500000000000000006"
 
 
@@ -56,3 +63,31 @@ async def test_a_user_with_dms_closed_is_given_up_not_retried() -> None:
         await channel.close()
         await fake.stop()
     assert fake.delivered == []
+
+
+async def test_gomflow_discord_sync_publishes_the_commands_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    fake = FakeDiscordAPI()
+    await fake.start()
+    env = {**os.environ, "DISCORD_BOT_TOKEN": TOKEN, "DISCORD_API_BASE": fake.base_url}
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from main import cli; cli()",
+            "discord",
+            "sync",
+            "--guild",
+            GUILD,
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+    finally:
+        await fake.stop()
+    assert process.returncode == 0, err.decode()
+    assert f"to server {GUILD}" in out.decode()
+    assert "order" in {c["name"] for c in fake.gateway.synced[GUILD]} and "global" not in fake.gateway.synced
