@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bots.chat import ChatRequest
 from bots.commands import BotContext
 from bots.console import ConsoleChat
+from bots.discord.sync import sync_commands
 from bots.dispatch import handle
 from channels.base import Channel
 from channels.dispatcher import Dispatcher
@@ -321,6 +322,13 @@ async def import_tracking(
         await app.core.close()
 
 
+async def discord_sync(settings: Settings, guild: int | None) -> None:
+    if not settings.discord_bot_token:
+        raise ValueError("DISCORD_BOT_TOKEN is not set")
+    count = await sync_commands(settings.discord_bot_token, settings.discord_api_base, guild)
+    print(f"synced {count} slash commands " + (f"to server {guild}" if guild else "globally"))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gomflow", description="Group orders, run from chat.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -350,6 +358,9 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     tracking.add_argument("--carrier", default="", help="the carrier of every line (no carrier column)")
     tracking.add_argument("--apply", action="store_true", help="apply at once when every line checks out")
+    discord_cmd = sub.add_parser("discord", help="Discord tasks")
+    discord_cmd.add_argument("action", choices=["sync"], help="publish the chat commands as slash commands")
+    discord_cmd.add_argument("--guild", type=int, help="only in this server (shows at once)")
     return top
 
 
@@ -373,6 +384,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         "demo": demo,
         "db": lambda: db_upgrade(settings),
         "gom": lambda: add_gom(settings, args.channel, args.external_id, args.name),
+        "discord": lambda: discord_sync(settings, getattr(args, "guild", None)),
     }
     try:
         asyncio.run(jobs[args.command]())

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from bots.commands import BotContext
 from bots.console import ConsoleChat
+from bots.discord.adapter import DiscordBot
 from bots.email.adapter import EmailBot, Send, Unreachable
 from bots.telegram.adapter import TelegramBot
 from bots.telegram.verify import TelegramVerifier
@@ -103,6 +104,20 @@ class TelegramInbound:
     def mount(self, web_app: web.Application) -> None:
         if self._settings.webhook_url:
             add_telegram_webhook(web_app, self._settings.secret(), self.bot.feed)
+
+    def running(self) -> AbstractAsyncContextManager[object]:
+        return self.bot.running()
+
+
+class DiscordInbound:
+    """The Discord bot on the gateway; it has no route (interactions come over the gateway)."""
+
+    def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
+        settings = wiring.settings
+        self.bot = DiscordBot(bot, settings.discord_bot_token, settings.discord_api_base)
+
+    def mount(self, web_app: web.Application) -> None:
+        """Interactions arrive over the gateway, not a webhook."""
 
     def running(self) -> AbstractAsyncContextManager[object]:
         return self.bot.running()
@@ -267,6 +282,7 @@ PLATFORMS: tuple[Platform, ...] = (
         limits=ChannelLimits(Rate(50, 1), Rate(5, 5), Rate(5, 5)),
         templates={"discord": ("discord.md", "plain.txt")},
         link_target=LinkTarget(re.compile(r"^(?:channel:|#)?(\d{15,21})$"), "a channel id", "channel:{}"),
+        inbound=DiscordInbound,
         verifier=lambda w: DiscordVerifier(w.settings.discord_bot_token, w.settings.discord_api_base),
     ),
     _twilio("sms", lambda s: s.twilio_sms_from),

@@ -1,5 +1,6 @@
 """A local stand-in for Discord's REST API that keeps Discord's rate limits and counts breaches.
 
+The gateway (a websocket) and interactions are in ``discord_gateway`` (``self.gateway``).
 It answers ``POST /users/@me/channels`` (open a DM) and ``POST /channels/{id}/messages``,
 and, for permission checks, ``GET /channels/{id}``, ``GET /guilds/{id}`` (with its roles) and
 ``GET /guilds/{id}/members/{user_id}`` from the servers a test sets up with ``add_guild``,
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.discord_gateway import BOT_ID, Gateway, json_response, message_json, read_body
 
 TOKEN = "test-token"
 
@@ -55,7 +58,9 @@ class FakeDiscordAPI:
         blocked_users: set[str] | None = None,
         seed: int = 5,
         nonce_seconds: float = 180.0,
+        interaction_deadline: float = 3.0,
     ) -> None:
+        self.gateway = Gateway(deadline=interaction_deadline)
         self.global_window = Window(*global_limit)
         self.channel_limit = channel_limit
         self.channel_windows: dict[str, Window] = {}
@@ -87,12 +92,14 @@ class FakeDiscordAPI:
         app.router.add_get("/api/v10/channels/{channel_id}", self._channel)
         app.router.add_get("/api/v10/guilds/{guild_id}", self._guild)
         app.router.add_get("/api/v10/guilds/{guild_id}/members/{user_id}", self._member)
+        self.gateway.mount(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}/api/v10"
+        self.gateway.base_url = f"http://127.0.0.1:{port}"
         return self.base_url
 
     def add_guild(self, guild_id: str, owner_id: str, roles: dict[str, int]) -> None:
@@ -126,6 +133,7 @@ class FakeDiscordAPI:
         }
 
     async def stop(self) -> None:
+        await self.gateway.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -133,13 +141,13 @@ class FakeDiscordAPI:
         """Auth, fault injection and rate limits shared by every route; None lets it through."""
         self.requests += 1
         if request.headers.get("Authorization") != f"Bot {TOKEN}":
-            return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+            return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
         if self.fault_rate and self.random.random() < self.fault_rate:
             self.faults += 1
             if self.random.random() < 0.5 and request.transport is not None:
                 request.transport.close()  # a network error: the connection just drops
                 return web.Response(status=500)
-            return web.json_response({"message": "upstream hiccup", "code": 0}, status=502)
+            return json_response({"message": "upstream hiccup", "code": 0}, status=502)
         now = time.monotonic()
         wait = self.global_window.wait(now)
         if wait > 0:
@@ -155,7 +163,7 @@ class FakeDiscordAPI:
 
     def _too_many(self, wait: float, *, is_global: bool) -> web.Response:
         self.violations += 1
-        return web.json_response(
+        return json_response(
             {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": is_global},
             status=429,
             headers={
@@ -170,7 +178,7 @@ class FakeDiscordAPI:
         if refused is not None:
             return refused
         body = await request.json()
-        return web.json_response({"id": f"dm{body['recipient_id']}", "type": 1})
+        return json_response({"id": f"dm{body['recipient_id']}", "type": 1})
 
     async def _message(self, request: web.Request) -> web.Response:
         channel_id = request.match_info["channel_id"]
@@ -178,10 +186,8 @@ class FakeDiscordAPI:
         if refused is not None:
             return refused
         if channel_id.startswith("dm") and channel_id[2:] in self.blocked:
-            return web.json_response(
-                {"message": "Cannot send messages to this user", "code": 50007}, status=403
-            )
-        body = await request.json()
+            return json_response({"message": "Cannot send messages to this user", "code": 50007}, status=403)
+        body = await read_body(request)
         self.payloads.append(body)
         nonce = body.get("nonce")
         nonce = None if nonce is None else str(nonce)
@@ -190,12 +196,12 @@ class FakeDiscordAPI:
         if nonce is not None and body.get("enforce_nonce"):
             seen = self._by_nonce.get(nonce)
             if seen is not None and now - seen[0] < self.nonce_seconds:
-                return web.json_response(seen[1])  # the message it already made, not a new one
-        self.delivered.append((channel_id, body["content"]))
-        made = {"id": str(len(self.delivered)), "channel_id": channel_id, "content": "", "nonce": nonce or ""}
+                return json_response(seen[1])  # the message it already made, not a new one
+        self.delivered.append((channel_id, body.get("content") or ""))
+        made = {**message_json(str(len(self.delivered)), channel_id, "", BOT_ID, 0), "nonce": nonce or ""}
         if nonce is not None:
             self._by_nonce[nonce] = (now, made)
-        return web.json_response(made)
+        return json_response(made)
 
     async def _channel(self, request: web.Request) -> web.Response:
         return self._lookup(request, self.channels.get(request.match_info["channel_id"]), 10003, "Channel")
@@ -214,5 +220,5 @@ class FakeDiscordAPI:
         if refused is not None:
             return refused
         if found is None:
-            return web.json_response({"message": f"Unknown {what}", "code": code}, status=404)
-        return web.json_response(found)
+            return json_response({"message": f"Unknown {what}", "code": code}, status=404)
+        return json_response(found)

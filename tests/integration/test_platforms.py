@@ -66,8 +66,8 @@ async def test_run_starts_every_configured_platform_through_the_registry(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Telegram, Discord and SMS are configured against the loopback fakes: Telegram's
-    adapter polls for updates, SMS's webhook is mounted, and a broadcast reaches a buyer on
-    each platform's transport."""
+    adapter polls for updates, Discord's answers a slash command over the gateway, SMS's
+    webhook is mounted, and a broadcast reaches a buyer on each platform's transport."""
     telegram, discord, twilio = FakeTelegram(), FakeDiscordAPI(), FakeTwilioAPI()
     await telegram.start()
     await discord.start()
@@ -103,6 +103,8 @@ async def test_run_starts_every_configured_platform_through_the_registry(
             async with serving(app):
                 await telegram.wait_until(lambda: bool(telegram.calls_to("getUpdates")))
                 await wait_for(lambda: _sent(app))
+                gateway = discord.gateway
+                helped = await gateway.interact(gateway.slash(str(DISCORD_USER + 99), "help"))
         to_telegram = telegram.calls_to("sendMessage", TELEGRAM_CHAT)
         assert len(to_telegram) == 1 and "Restock!" in to_telegram[0].params["text"]
         assert [channel for channel, content in discord.delivered if "Restock!" in content] == [
@@ -112,7 +114,8 @@ async def test_run_starts_every_configured_platform_through_the_registry(
             "SVT-FML: Restock! Reply STOP to opt out."
         ]
         assert "telegram: receiving and sending" in caplog.messages
-        assert "discord: sending" in caplog.messages
+        assert "discord: receiving and sending" in caplog.messages
+        assert helped.ephemeral and "/order" in helped.content
         assert "sms: receiving and sending" in caplog.messages
     finally:
         await telegram.stop()

@@ -1,0 +1,1 @@
+"""The Discord adapter: discord.py in front of the shared command table."""

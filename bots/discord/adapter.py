@@ -1,0 +1,391 @@
+"""The Discord adapter: discord.py's gateway client in front of the shared command table.
+
+Started inside the running loop (``async with client`` + ``client.start()``), never with
+``run()``. Every interaction — a slash command, a click, a select — is recorded
+(``core.inbound.record``) before anything is done for it (DESIGN rule 5: the gateway
+acknowledges events by the heartbeat's sequence, not by our answer), handled once, and
+marked handled with its effect. Autocomplete only reads, so it is answered at once.
+
+Discord wants an answer within 3 seconds: an answer not ready within ``defer_after`` is
+deferred (Discord shows "thinking…") and sent as an edit of the deferred response when it
+is. Personal answers are ephemeral; only a command meant for a group (``in_groups``) typed
+in a server channel answers in the channel, and then with mentions disabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+
+from bots.chat import Attachment, ChatRequest
+from bots.commands import COMMANDS, BotContext
+from bots.discord import order
+from bots.discord.autocomplete import suggest
+from bots.discord.render import COMMAND, ORDER, Outgoing, decode, plain, render
+from bots.discord.slash import ATTACHMENT, OptionError, command_line
+from bots.dispatch import handle
+from core import inbound
+from core.errors import GomflowError
+from core.services.accounts import Actor, identify
+from core.services.payments import MAX_PROOF_BYTES
+
+log = logging.getLogger(__name__)
+CHANNEL = "discord"
+ANSWER_WITHIN = 3.0  # seconds: Discord's deadline for the first answer to an interaction
+DEFER_AFTER = 1.5  # seconds: past this an answer is deferred
+CONNECT_TIMEOUT = 60.0
+STALE_AFTER = 60.0  # seconds: a stored interaction this old is no longer being handled anywhere
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")  # what a proof may be (core checks again)
+OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
+EXPIRED = "That button has expired. Send /go CODE to see the group order again."
+
+
+class DiscordBot:
+    def __init__(
+        self,
+        bot: BotContext,
+        token: str,
+        api_base: str = "https://discord.com/api/v10",
+        *,
+        defer_after: float = DEFER_AFTER,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        assert token, "the Discord adapter needs DISCORD_BOT_TOKEN"
+        self.bot = bot
+        self._token = token
+        self._api_base = api_base.rstrip("/")
+        self.defer_after = defer_after
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.dm_messages = True  # a DM's content needs no privileged intent
+        self.client = discord.Client(intents=intents, guild_ready_timeout=guild_ready_timeout)
+        self.client.setup_hook = lambda: find_gateway(self.client)  # type: ignore[method-assign]
+        self._connected = asyncio.Event()
+        self.client.on_connect = self._on_connect  # type: ignore[attr-defined]
+        self.client.on_interaction = self._on_interaction  # type: ignore[attr-defined]
+        self.client.on_message = self._on_message  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[DiscordBot]:
+        """Log in, connect to the gateway and take interactions until the block ends."""
+        point_at(self._api_base)
+        await self._expire_waiting()
+        async with self.client:
+            started = asyncio.create_task(self.client.start(self._token), name="discord-gateway")
+            connected = asyncio.create_task(self._connected.wait())
+            try:
+                await asyncio.wait(
+                    {started, connected}, timeout=CONNECT_TIMEOUT, return_when="FIRST_COMPLETED"
+                )
+                if started.done():
+                    started.result()  # raises why it stopped
+                    raise ConnectionError("the Discord gateway closed while connecting")
+                if not connected.done():
+                    raise TimeoutError("the Discord gateway did not answer")
+                log.info("Discord adapter started as %s (gateway)", self.client.user)
+                yield self
+            finally:
+                connected.cancel()
+                await self.client.close()
+                await asyncio.gather(started, connected, return_exceptions=True)
+
+    async def _on_connect(self) -> None:
+        self._connected.set()
+
+    async def _expire_waiting(self) -> None:
+        """Interactions and DMs stored but never handled (the process stopped) are long past
+        Discord's deadline: the person already saw it fail. Close them, and say so. Only
+        those older than ``STALE_AFTER`` (their snowflake id says when Discord made them):
+        a younger one may be in the hands of another gomflow process right now."""
+        waiting = await inbound.unhandled(self.bot.core.reader(), CHANNEL)
+        stale = [i for i, _ in waiting if not i.isdigit() or snowflake_age(int(i)) > STALE_AFTER]
+        for external_id in stale:
+            await inbound.finish(self.bot.core.desk, inbound.Handling(CHANNEL, external_id))
+        if stale:
+            log.warning("%d Discord interactions from before the last stop expired unanswered", len(stale))
+
+    # ------------------------------------------------------------------ interactions
+
+    async def _on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            if interaction.type is discord.InteractionType.autocomplete:
+                await self._on_autocomplete(interaction)
+            elif _age(interaction) > ANSWER_WITHIN:
+                await self._too_late(interaction)
+            elif interaction.type is discord.InteractionType.application_command:
+                await self._on_command(interaction)
+            elif interaction.type is discord.InteractionType.component:
+                await self._on_component(interaction)
+        except discord.NotFound:
+            log.warning("Discord interaction %s expired before it was answered", interaction.id)
+        except Exception:  # the outermost boundary of an interaction: log, answer politely
+            log.exception("Discord interaction %s failed", interaction.id)
+            if not interaction.response.is_done():
+                await _quietly(interaction.response.send_message(OOPS, ephemeral=True))
+
+    async def _acting(
+        self, interaction: discord.Interaction[Any], act: Callable[[Actor], Awaitable[Outgoing]]
+    ) -> Outgoing | None:
+        """Store the interaction, then act on it once (None for a repeat of one stored)."""
+        record = json.dumps(
+            {"type": interaction.type.value, "user": interaction.user.id, "data": interaction.data}
+        )
+        # the sender's lookup is safe to repeat and not the interaction's effect, so it
+        # rides in the same order-desk batch as the record instead of waiting for it
+        (fresh,), actor = await asyncio.gather(
+            inbound.record(self.bot.core.desk, CHANNEL, [(str(interaction.id), record)]),
+            self._identify(self._request(interaction, "", None)),
+        )
+        if not fresh:
+            return None
+        with inbound.handling(CHANNEL, str(interaction.id)) as state:
+            out = await act(actor)
+            await inbound.finish(self.bot.core.desk, state)
+        return out
+
+    async def _too_late(self, interaction: discord.Interaction[Any]) -> None:
+        """Past Discord's deadline no answer is taken and the person already saw it fail:
+        acting now would be an effect nobody was told about. Stored, closed, not acted on."""
+        log.warning(
+            "Discord interaction %s arrived %.1f s late; not acted on", interaction.id, _age(interaction)
+        )
+        record = json.dumps({"type": interaction.type.value, "user": interaction.user.id, "late": True})
+        (fresh,) = await inbound.record(self.bot.core.desk, CHANNEL, [(str(interaction.id), record)])
+        if fresh:
+            await inbound.finish(self.bot.core.desk, inbound.Handling(CHANNEL, str(interaction.id)))
+
+    async def _on_message(self, message: discord.Message) -> None:
+        """A direct message: a payment screenshot sent as is, or the next answer of a
+        conversation (a new GO's steps). Server messages are not read (slash commands are)."""
+        if message.guild is not None or message.author.bot:
+            return
+        try:
+            attachment = await self._dm_attachment(message.attachments)
+            if isinstance(attachment, str):
+                await message.channel.send(attachment)
+                return
+            request = ChatRequest(
+                channel=CHANNEL,
+                user_id=str(message.author.id),
+                name=message.author.display_name,
+                handle=message.author.name,
+                text=message.content,
+                chat_id=str(message.channel.id),
+                attachment=attachment,
+            )
+            record = json.dumps({"type": "dm", "user": message.author.id, "content": message.content[:4000]})
+            (fresh,), actor = await asyncio.gather(
+                inbound.record(self.bot.core.desk, CHANNEL, [(str(message.id), record)]),
+                self._identify(request),
+            )
+            if not fresh:
+                return
+            with inbound.handling(CHANNEL, str(message.id)) as state:
+                out = await render(self.bot.core, await handle(self.bot, request, actor), ephemeral=False)
+                await message.channel.send(**_no_none(out.first()))
+                for part in out.parts[1:]:
+                    await message.channel.send(part, allowed_mentions=discord.AllowedMentions.none())
+                await inbound.finish(self.bot.core.desk, state)
+        except discord.Forbidden:
+            log.info("Discord user %s does not take DMs from the bot", message.author.id)
+        except Exception:  # the outermost boundary of a message: log, answer politely
+            log.exception("Discord message %s failed", message.id)
+            await _quietly(message.channel.send(OOPS))
+
+    async def _on_command(self, interaction: discord.Interaction[Any]) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        name = str(data.get("name", ""))
+        values = {str(o["name"]): o.get("value") for o in data.get("options") or []}
+        in_server = interaction.guild_id is not None
+        try:
+            text = command_line(name, values, str(interaction.channel_id) if in_server else None)
+        except OptionError as refusal:  # nothing to store: it has no effect
+            await interaction.response.send_message(str(refusal), ephemeral=True)
+            return
+        public = in_server and COMMANDS[name].in_groups
+
+        async def act(actor: Actor) -> Outgoing:
+            attachment = await self._attachment(data)
+            if isinstance(attachment, str):
+                return plain(attachment)
+            reply = await handle(self.bot, self._request(interaction, text, attachment), actor)
+            code = None if reply.alert else order.card_code(reply)
+            if code is not None:
+                found = await order.choices(self.bot, actor, code)
+                return await order.card(self.bot, found, reply.text, ephemeral=not public)
+            return await render(self.bot.core, reply, ephemeral=not public)
+
+        await self._answer(interaction, self._acting(interaction, act), ephemeral=not public, update=False)
+
+    async def _on_component(self, interaction: discord.Interaction[Any]) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        payload = await decode(self.bot.core, str(data.get("custom_id", "")))
+        if payload is None or not payload.startswith((COMMAND, ORDER)):
+            await interaction.response.send_message(EXPIRED, ephemeral=True)
+            return
+        if payload.startswith(COMMAND):
+            request = self._request(interaction, payload[len(COMMAND) :], None)
+
+            async def run(actor: Actor) -> Outgoing:
+                reply = await handle(self.bot, request, actor)
+                return await render(self.bot.core, reply, ephemeral=True)
+
+            await self._answer(interaction, self._acting(interaction, run), ephemeral=True, update=False)
+            return
+        values = [str(v) for v in data.get("values") or []]
+        user = str(interaction.user.id)
+        panels: list[order.Panel] = []
+
+        async def tap(actor: Actor) -> Outgoing:
+            panels.append(await order.tap(self.bot, actor, payload, values, user))
+            return panels[0].out
+
+        # a pick answers the clicker alone (a new ephemeral message); the panel's steps edit it
+        update = not payload.startswith("o:pk")
+        await self._answer(
+            interaction, self._acting(interaction, tap), ephemeral=True, update=update, panels=panels
+        )
+
+    async def _on_autocomplete(self, interaction: discord.Interaction[Any]) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        options = {str(o["name"]): o for o in data.get("options") or []}
+        focused = next((n for n, o in options.items() if o.get("focused")), None)
+        request = self._request(interaction, "", None)
+        try:
+            actor = await self._identify(request)
+            choices = await suggest(self.bot, actor, str(data.get("name")), focused, options)
+        except GomflowError as refusal:
+            choices = [(refusal.message[:100], "?")]
+        await interaction.response.autocomplete(
+            [discord.app_commands.Choice(name=label[:100], value=value[:100]) for label, value in choices]
+        )
+
+    # ------------------------------------------------------------------ answering
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction[Any],
+        work: Awaitable[Outgoing | None],
+        *,
+        ephemeral: bool,
+        update: bool,
+        panels: list[order.Panel] | None = None,
+    ) -> None:
+        """Answer within Discord's deadline: at once when ready in time, else defer first.
+        The time allowed counts from when Discord made the interaction."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, self.defer_after - _age(interaction)))
+        deferred = not done
+        if deferred:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=not update)
+        out = await task
+        if out is None:  # a repeat of an interaction already answered
+            return
+        if panels and not panels[0].update:
+            update = False  # a refusal is said below the panel, not in its place
+        kwargs = out.first()
+        if update and not deferred:
+            kwargs.pop("allowed_mentions")
+            files = kwargs.pop("files", None)
+            await interaction.response.edit_message(attachments=files or [], **_no_none(kwargs))
+        elif deferred and (update or not out.ephemeral or ephemeral):
+            files = kwargs.pop("files", None)
+            await interaction.edit_original_response(attachments=files or [], **_no_none(kwargs))
+        elif deferred:
+            await interaction.followup.send(ephemeral=True, **_no_none(kwargs))
+        else:
+            await interaction.response.send_message(ephemeral=out.ephemeral, **_no_none(kwargs))
+        for part in out.parts[1:]:
+            await interaction.followup.send(part, ephemeral=out.ephemeral)
+
+    # ------------------------------------------------------------------ people and files
+
+    def _request(
+        self, interaction: discord.Interaction[Any], text: str, attachment: Attachment | None
+    ) -> ChatRequest:
+        user = interaction.user
+        return ChatRequest(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            name=user.display_name,
+            handle=user.name,
+            text=text,
+            chat_id=str(interaction.channel_id or user.id),
+            attachment=attachment,
+        )
+
+    async def _identify(self, request: ChatRequest) -> Actor:
+        return await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
+
+    async def _dm_attachment(self, attachments: list[discord.Attachment]) -> Attachment | str | None:
+        if not attachments:
+            return None
+        found = attachments[0]
+        return await self._download(
+            {
+                "url": found.url,
+                "filename": found.filename,
+                "content_type": found.content_type,
+                "size": found.size,
+            }
+        )
+
+    async def _attachment(self, data: dict[str, Any]) -> Attachment | str | None:
+        """The file given to an attachment option (a proof of payment); a refusal as words."""
+        ids = [str(o.get("value")) for o in data.get("options") or [] if o.get("type") == ATTACHMENT]
+        if not ids:
+            return None
+        found = ((data.get("resolved") or {}).get("attachments") or {}).get(ids[0])
+        if not found:
+            return "I could not see the attached file. Please attach it again."
+        return await self._download(found)
+
+    async def _download(self, found: dict[str, Any]) -> Attachment | str:
+        """An image within core's limits, downloaded; else why not, in words."""
+        mime = str(found.get("content_type") or "").split(";")[0]
+        if mime not in IMAGE_TYPES:
+            return "Please attach the payment screenshot as an image (PNG, JPEG or WebP)."
+        if int(found.get("size") or 0) > MAX_PROOF_BYTES:  # not even downloaded
+            return f"That image is too large; the limit is {MAX_PROOF_BYTES // (1024 * 1024)} MB."
+        content = await self.client.http.get_from_cdn(str(found["url"]))
+        return Attachment(str(found.get("filename") or "proof"), content, mime)
+
+
+async def find_gateway(client: discord.Client) -> None:
+    """Where the gateway is, as Discord says (GET /gateway/bot), asked once at login; a
+    plain (unsharded) discord.py client otherwise connects to its built-in address."""
+    _, url, _ = await client.http.get_bot_gateway()
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+
+def point_at(api_base: str) -> None:
+    """discord.py's REST base is a class attribute: point it at DISCORD_API_BASE."""
+    discord.http.Route.BASE = api_base.rstrip("/")
+
+
+def _age(interaction: discord.Interaction[Any]) -> float:
+    """Seconds since Discord made the interaction (its id says when)."""
+    return snowflake_age(interaction.id)
+
+
+def snowflake_age(snowflake: int) -> float:
+    return (discord.utils.utcnow() - discord.utils.snowflake_time(snowflake)).total_seconds()
+
+
+def _no_none(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+async def _quietly(call: Awaitable[Any]) -> None:
+    try:
+        await call
+    except discord.HTTPException:
+        log.warning("could not answer a Discord interaction")

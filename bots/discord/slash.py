@@ -1,0 +1,194 @@
+"""The command table as Discord slash commands, and an interaction back into a command line.
+
+Each command's options are read from its ``usage`` in the one command table (DESIGN rule
+2): ``CODE`` is a GO code with autocomplete, ``ITEM`` an item or version with
+autocomplete, ``QTY`` a whole number from 1, ``ORDER`` an order number with autocomplete,
+``a|b|c`` a choice, ``[X]`` an optional option, ``[ITEM QTY …]`` more of the same as free
+text. What the usage says in a shape no option fits (a quoted title, ``key=`` settings)
+is one free-text ``details`` option, so every command stays reachable. Discord wants
+required options first; the command line is rebuilt in the usage's own order.
+
+GOM commands carry default member permissions (Manage Server), so a server shows them
+only to its managers — but that only hides them: gomflow's own check (the dispatcher's
+``Audience.GOM``) still decides, and a Discord role never grants gomflow rights.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bots.commands import COMMANDS, Audience, Command
+
+STRING, INTEGER, ATTACHMENT = 3, 4, 11
+MANAGE_GUILD = 1 << 5
+GUILD, BOT_DM = 0, 1  # interaction contexts
+MAX_DESCRIPTION = 100
+# the option a command's "a|b|c" word becomes, by command (else "choice")
+ALTERNATIVES = {"status": "status"}
+# A command that takes a file beside its words (a proof of payment): the option's name.
+ATTACHMENTS = {"paid": "screenshot"}
+CHANNEL_TARGET = "target"  # left empty, a Discord link names the channel it is typed in
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: int
+    description: str
+    required: bool = True
+    autocomplete: str | None = None  # "go", "item" or "order": what to suggest
+    choices: tuple[str, ...] = ()
+    prefix: str = ""  # written before the value in the command line (#2, amount=5)
+    rest: bool = False  # free text, written as typed
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.kind,
+            "name": self.name,
+            "description": self.description[:MAX_DESCRIPTION],
+            "required": self.required,
+        }
+        if self.autocomplete:
+            body["autocomplete"] = True
+        if self.choices:
+            body["choices"] = [{"name": c, "value": c} for c in self.choices]
+        if self.kind == INTEGER:
+            body |= {"min_value": 1, "max_value": 1_000_000}
+        if self.kind == STRING:
+            body["max_length"] = 1_000 if self.rest else 100
+        return body
+
+
+TOKENS: Mapping[str, Option] = {
+    "CODE": Option("code", STRING, "The group order's code", autocomplete="go"),
+    "ITEM": Option("item", STRING, "Item or version, e.g. ALB:A", autocomplete="item"),
+    "QTY": Option("qty", INTEGER, "How many"),
+    "ORDER": Option("order", STRING, "The order number", autocomplete="order"),
+    "#N": Option("proof", INTEGER, "Which proof (#N)", prefix="#"),
+    "PRICE": Option("price", STRING, "Price, e.g. 25.00"),
+    "WHEN": Option("when", STRING, "When: 2026-12-01 20:00, +2d or 12h"),
+    "AUDIENCE": Option("audience", STRING, "Who: all, unpaid, paid, waitlist or channels"),
+    "MESSAGE": Option("message", STRING, "The message", rest=True),
+    "REASON": Option("reason", STRING, "Why", rest=True),
+    # optional here: a Discord channel is named by typing the command in it
+    "TARGET": Option(CHANNEL_TARGET, STRING, "Group, channel id or address (Discord: this channel)", False),
+    "METHOD": Option("method", STRING, "Payment method"),
+    "REFERENCE": Option("reference", STRING, "Your transfer's reference"),
+    "ID": Option("id", INTEGER, "The id"),
+    "HANDLE": Option("handle", STRING, "Their handle"),
+    "PLATFORM": Option("platform", STRING, "The app: telegram, discord or email"),
+}
+_WORD = re.compile(r'\[[^\]]*\]|"[^"]*"|\S+')
+_ALTERNATION = re.compile(r"^[a-z]+(\|[a-z]+)+$")
+_KEY_VALUE = re.compile(r"^\[([a-z]+)=([A-Z]+)\]$")
+
+
+def options_of(command: Command) -> list[Option]:
+    """The options of one command, in its usage's order."""
+    options: list[Option] = []
+    words = _WORD.findall(command.usage)
+    for index, word in enumerate(words):
+        option = _option(word, ALTERNATIVES.get(command.name, "choice"))
+        if option is None or any(o.name == option.name for o in options):
+            options.append(
+                Option("details", STRING, command.usage, not words[index].startswith("["), rest=True)
+            )
+            break
+        options.append(option)
+    if command.name in ATTACHMENTS:
+        options.append(Option(ATTACHMENTS[command.name], ATTACHMENT, "A screenshot of the payment", False))
+    return options
+
+
+def _option(word: str, alternative: str) -> Option | None:
+    if word in TOKENS:
+        return TOKENS[word]
+    if _ALTERNATION.match(word):
+        return Option(alternative, STRING, word.replace("|", ", "), choices=tuple(word.split("|")))
+    if (key_value := _KEY_VALUE.match(word)) is not None:
+        key = key_value.group(1)
+        return Option(key, STRING, f"{key}={key_value.group(2)}", False, prefix=f"{key}=")
+    inner = word[1:-1].strip() if word.startswith("[") and word.endswith("]") else None
+    if inner is not None and inner in TOKENS:
+        return _optional(TOKENS[inner])
+    if inner is not None and (inner.endswith("…") or inner == "…"):
+        return Option("more", STRING, f"More: {inner}", False, rest=True)
+    return None
+
+
+def _optional(option: Option) -> Option:
+    return Option(
+        option.name,
+        option.kind,
+        option.description,
+        False,
+        option.autocomplete,
+        option.choices,
+        option.prefix,
+        option.rest,
+    )
+
+
+def command_payloads() -> list[dict[str, Any]]:
+    """Every command of the table as Discord application commands (the sync's body)."""
+    return [command_payload(c) for c in COMMANDS.values()]
+
+
+def command_payload(command: Command) -> dict[str, Any]:
+    options = options_of(command)
+    ordered = [o for o in options if o.required] + [o for o in options if not o.required]
+    body: dict[str, Any] = {
+        "type": 1,
+        "name": command.name,
+        "description": command.summary[:MAX_DESCRIPTION],
+        "options": [o.payload() for o in ordered],
+        "contexts": [GUILD, BOT_DM],
+        "integration_types": [0],
+    }
+    if command.audience is Audience.GOM:
+        body["default_member_permissions"] = str(MANAGE_GUILD)
+    return body
+
+
+class OptionError(ValueError):
+    """An option the command does not take, or of the wrong type: the words say which."""
+
+
+def command_line(name: str, values: Mapping[str, Any], channel_id: str | None = None) -> str:
+    """The typed command ``/name …`` for an application command's option values.
+
+    ``channel_id`` is the server channel the command was typed in (None in a DM): it is the
+    target of a Discord link that names none.
+    """
+    command = COMMANDS.get(name)
+    if command is None:
+        raise OptionError(f"/{name[:30]} is not a gomflow command any more. Try /help.")
+    words = [f"/{command.name}"]
+    known = {o.name: o for o in options_of(command)}
+    for key in values:
+        if key not in known:
+            raise OptionError(f"/{command.name} has no option '{key[:30]}'.")
+    values = dict(values)
+    if CHANNEL_TARGET in known and values.get("platform") == "discord" and not values.get(CHANNEL_TARGET):
+        if channel_id is None:
+            raise OptionError(
+                f"Use /{command.name} in the server channel you mean (it needs a server), "
+                "or give the channel's id as the target."
+            )
+        values[CHANNEL_TARGET] = channel_id
+    for option in known.values():
+        value = values.get(option.name)
+        if value is None or value == "" or option.kind == ATTACHMENT:
+            continue
+        if option.kind == INTEGER and (isinstance(value, bool) or not isinstance(value, int)):
+            raise OptionError(f"{option.name} must be a whole number.")
+        if option.kind == STRING and not isinstance(value, str):
+            raise OptionError(f"{option.name} must be text.")
+        text = f"{option.prefix}{value}"
+        if not option.rest and (" " in text or not text):
+            text = '"' + text.replace('"', "") + '"'
+        words.append(text)
+    return " ".join(words)

@@ -1,0 +1,15 @@
+"""The Discord benchmark runs (tiny) in the suite, so it cannot rot."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import discord as discord_bench
+
+
+def test_discord_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    figures = discord_bench.main(["--interactions", "30"])
+    out = capsys.readouterr().out
+    assert "gomflow as a share of the floor" in out and "to the interaction response" in out
+    assert figures["placed"] == 30 and figures["late"] == 0
+    assert figures["rate"] > 0 and figures["floor_rate"] > 0
