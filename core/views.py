@@ -145,6 +145,8 @@ class PaymentsReport:
     refunds_queued: list[str] = field(default_factory=list)  # refund due, through the gateway
     overpaid: list[str] = field(default_factory=list)  # refund or credit due
     review_orders: list[str] = field(default_factory=list)  # orders with a proof to review
+    # messages to this GO's buyers that wait for them to write first (WhatsApp's 24 hours)
+    waiting: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from core.db.models import (
     Item,
     Order,
     OrderLine,
+    OutboxMessage,
     Payment,
     PaymentProof,
     PaymentRequest,
@@ -30,6 +31,7 @@ from core.orders import order_views
 from core.payments import ledger
 from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestStatus
 from core.services.accounts import Actor, is_admin_of, require_admin
+from core.services.service_window import WAITING
 from core.status import ORDER_LIVE, GOStatus, OrderStatus
 from core.uow import UnitOfWork
 from core.views import (
@@ -329,6 +331,19 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
                 .order_by(Refund.id)
             )
         ).all()
+        waiting = (
+            await uow.session.execute(
+                select(User.display_name, Identity.channel, OutboxMessage.template)
+                .join(Identity, Identity.id == OutboxMessage.identity_id)
+                .join(User, User.id == Identity.user_id)
+                .where(
+                    OutboxMessage.status == WAITING,
+                    OutboxMessage.broadcast_id.is_(None),
+                    Identity.user_id.in_(select(Order.buyer_id).where(Order.go_id == go.id)),
+                )
+                .order_by(OutboxMessage.id)
+            )
+        ).all()
     by_order: dict[int, list[PaymentRequest]] = {}
     for request in requests:
         by_order.setdefault(request.order_id, []).append(request)
@@ -400,6 +415,7 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
         paid_count=paid_count,
         unpaid_count=unpaid_count,
         to_review=review,
+        waiting=[f"{name} ({channel}): {template.replace('_', ' ')}" for name, channel, template in waiting],
         held=[
             f"{number}: {format_money(amount, currency)}, {note}"
             + ("" if status in ORDER_LIVE else f"; order {status}: refund due")

@@ -72,8 +72,11 @@ async def test_outside_the_window_a_message_without_template_waits_until_the_buy
     assert [(t, s) for t, s, _ in rows] == [("payment_reminder", "waiting"), ("broadcast", "waiting")]
     assert all("no approved template" in (e or "") for _, _, e in rows)
     assert rig.app.dispatcher.stats.waiting == 2
-    # the GOM sees the broadcast waiting
+    # the GOM sees the broadcast waiting, and the reminder beside the GO's payments
     assert "1 waiting for the buyer to write first" in await rig.say("sms", GINA, "BROADCASTS")
+    payments = await rig.say("sms", GINA, "PAYMENTS SVT-FML")
+    assert "Waiting for the buyer to write first" in payments, payments
+    assert "(whatsapp): payment reminder" in payments and "broadcast" not in payments
 
     await rig.say("whatsapp", CARA, "MYORDERS")  # she writes: the window opens again
     await drain(rig, clock)
@@ -81,6 +84,7 @@ async def test_outside_the_window_a_message_without_template_waits_until_the_buy
     assert any(body.startswith("🔔 Reminder: order SVT-FML-1") for body in delivered)
     assert any("Restock Friday" in body for body in delivered)
     assert {s for _, s, _ in await outbox_rows(rig)} == {"sent"}
+    assert "Waiting for the buyer" not in await rig.say("sms", GINA, "PAYMENTS SVT-FML")
 
 
 async def test_twilio_refusing_a_free_form_message_parks_it_instead_of_retrying(
