@@ -1,4 +1,5 @@
-"""Photos and image files a person sends (proofs of payment): picked, checked, downloaded.
+"""Files a person sends: photos and images (proofs of payment) and CSV sheets (a GOM's
+tracking numbers or shipping fees), picked, checked, downloaded.
 
 The size is checked from what the update says (``file_size``) before anything is fetched,
 again from ``getFile``, and once more on the bytes; the download goes through the Bot API's
@@ -19,8 +20,21 @@ from core.services.payments import MAX_PROOF_BYTES
 log = logging.getLogger(__name__)
 
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+# what spreadsheets and phones call a CSV file; the sheet reader checks what is inside
+SHEET_TYPES = {
+    "text/csv",
+    "text/comma-separated-values",
+    "application/csv",
+    "text/plain",
+    "application/vnd.ms-excel",
+}
+MAX_SHEET_BYTES = 1_000_000  # the sheet reader's own limit (core.delivery.sheets)
 TOO_BIG = "That image is larger than 5 MB; please send a smaller screenshot."
-NOT_IMAGE = "Please send the proof as a PNG, JPEG or WebP image (sending it as a photo works best)."
+SHEET_TOO_BIG = "That file is larger than 1 MB; please split it."
+NOT_IMAGE = (
+    "Please send the proof as a PNG, JPEG or WebP image (sending it as a photo works best), "
+    "or a sheet as a .csv file."
+)
 UNREACHABLE = "I couldn't fetch that image from Telegram; please send it again."
 
 
@@ -39,9 +53,10 @@ class WantedFile:
 
 
 def wanted_file(message: Message) -> WantedFile | None:
-    """The image to fetch from a photo or a file; None for anything else (a sticker, a voice note).
+    """The image (a photo or an image file) or the CSV sheet to fetch; None for anything
+    else (a sticker, a voice note).
 
-    Raises FileRefused for a file that is too large or not an image, before any download.
+    Raises FileRefused for a file that is too large or neither, before any download.
     """
     if message.photo:
         # the largest size: a smaller one would leave a screenshot unreadable
@@ -52,6 +67,11 @@ def wanted_file(message: Message) -> WantedFile | None:
     document = message.document
     if document is not None:
         mime = (document.mime_type or "").lower()
+        name = document.file_name or ""
+        if name.lower().endswith(".csv") or mime in SHEET_TYPES:
+            if document.file_size is not None and document.file_size > MAX_SHEET_BYTES:
+                raise FileRefused(SHEET_TOO_BIG)
+            return WantedFile(document.file_id, document.file_size, (name or "sheet.csv")[:100], "text/csv")
         if mime not in IMAGE_TYPES:
             raise FileRefused(NOT_IMAGE)
         if document.file_size is not None and document.file_size > MAX_PROOF_BYTES:
@@ -63,14 +83,17 @@ def wanted_file(message: Message) -> WantedFile | None:
 
 async def download(bot: Bot, wanted: WantedFile) -> Attachment:
     """getFile, then the file's bytes; raises FileRefused with what to tell the sender."""
+    limit, too_big = (
+        (MAX_SHEET_BYTES, SHEET_TOO_BIG) if wanted.mime_type == "text/csv" else (MAX_PROOF_BYTES, TOO_BIG)
+    )
     try:
         found = await bot.get_file(wanted.file_id)
-        if found.file_size is not None and found.file_size > MAX_PROOF_BYTES:
-            raise FileRefused(TOO_BIG)
+        if found.file_size is not None and found.file_size > limit:
+            raise FileRefused(too_big)
         content = bytes(await found.download_as_bytearray())
     except TelegramError as exc:
         log.warning("could not fetch file %s: %s", wanted.file_id, exc)
         raise FileRefused(UNREACHABLE) from exc
-    if len(content) > MAX_PROOF_BYTES:
-        raise FileRefused(TOO_BIG)
+    if len(content) > limit:
+        raise FileRefused(too_big)
     return Attachment(wanted.filename, content, wanted.mime_type)

@@ -209,6 +209,25 @@ async def test_an_oversized_or_non_image_file_is_refused_clearly_with_nothing_st
     assert await order_status(tg) == "placed"
 
 
+async def test_a_gom_sends_a_tracking_sheet_as_a_csv_file(tg: App, fake: FakeTelegram) -> None:
+    """A sheet sent as a document with the command as its caption reaches the command (here
+    it is checked and its problem reported); one over the sheet limit is refused unfetched."""
+    await go_taking(tg, fake, "manual")
+    answers = len(fake.chat(1001))
+    sheet = b"\xef\xbb\xbforder;carrier;tracking\r\nSVT-FML-9;jnt;JT0001234567\r\n"
+    fake.send_document(
+        GINA, sheet, "tracking.csv", "text/comma-separated-values", caption="/importtracking SVT-FML"
+    )
+    await fake.wait_until(lambda: len(fake.chat(1001)) > answers)
+    assert "there is no order SVT-FML-9 in SVT-FML" in fake.last(1001).shown
+    answers = len(fake.chat(1001))
+    fake.send_document(
+        GINA, sheet, "huge.csv", "text/csv", caption="/importtracking SVT-FML", file_size=2_000_000
+    )
+    await fake.wait_until(lambda: len(fake.chat(1001)) > answers)
+    assert fake.last(1001).shown == files.SHEET_TOO_BIG
+
+
 # ---------------------------------------------------------------------- Telegram invoices
 
 
