@@ -91,7 +91,12 @@ class DiscordBot:
                 if not connected.done():
                     raise TimeoutError("the Discord gateway did not answer")
                 log.info("Discord adapter started as %s (gateway)", self.client.user)
-                yield self
+                replaying = asyncio.create_task(self._replay_dms(), name="discord-replay")
+                try:
+                    yield self
+                finally:
+                    replaying.cancel()
+                    await asyncio.gather(replaying, return_exceptions=True)
             finally:
                 connected.cancel()
                 await self.client.close()
@@ -101,16 +106,51 @@ class DiscordBot:
         self._connected.set()
 
     async def _expire_waiting(self) -> None:
-        """Interactions and DMs stored but never handled (the process stopped) are long past
+        """Interactions stored but never handled (the process stopped) are long past
         Discord's deadline: the person already saw it fail. Close them, and say so. Only
         those older than ``STALE_AFTER`` (their snowflake id says when Discord made them):
-        a younger one may be in the hands of another gomflow process right now."""
-        waiting = await inbound.unhandled(self.bot.core.reader(), CHANNEL)
-        stale = [i for i, _ in waiting if not i.isdigit() or snowflake_age(int(i)) > STALE_AFTER]
+        a younger one may be in the hands of another gomflow process right now. A direct
+        message waits for ``_replay_dms``: it has no deadline, and it may be a proof."""
+        stale = [i for i, payload in await self._stale() if _stored_dm(payload) is None]
         for external_id in stale:
             await inbound.finish(self.bot.core.desk, inbound.Handling(CHANNEL, external_id))
         if stale:
             log.warning("%d Discord interactions from before the last stop expired unanswered", len(stale))
+
+    async def _replay_dms(self) -> None:
+        """Answer the direct messages stored but never handled, in the order they came; one
+        stored less than ``STALE_AFTER`` ago (another process may hold it) once it is older."""
+        while True:
+            for external_id, payload in await self._stale():
+                if (stored := _stored_dm(payload)) is not None:
+                    await self._replay_dm(external_id, stored)
+            young = [
+                snowflake_age(int(i))
+                for i, p in await inbound.unhandled(self.bot.core.reader(), CHANNEL)
+                if i.isdigit() and _stored_dm(p) is not None
+            ]
+            if not young:
+                return
+            await asyncio.sleep(max(0.0, STALE_AFTER - max(young)) + 1.0)
+
+    async def _replay_dm(self, external_id: str, stored: dict[str, Any]) -> None:
+        fetched: Attachment | str | None = None
+        if stored.get("attachment"):
+            try:
+                fetched = await self._download(stored["attachment"])
+            except Exception as exc:  # the screenshot can no longer be fetched: the words are answered
+                log.warning("stored Discord message %s: its file is gone (%s)", external_id, exc)
+        request = self._dm_request(stored, fetched if isinstance(fetched, Attachment) else None)
+        try:
+            channel = self.client.get_partial_messageable(int(stored["channel"]))
+            await self._answer_dm(external_id, request, channel, await self._identify(request))
+        except Exception:  # answered as far as it can be: never tried again
+            log.exception("stored Discord message %s could not be answered", external_id)
+            await inbound.finish(self.bot.core.desk, inbound.Handling(CHANNEL, external_id))
+
+    async def _stale(self) -> list[tuple[str, str]]:
+        waiting = await inbound.unhandled(self.bot.core.reader(), CHANNEL)
+        return [(i, p) for i, p in waiting if not i.isdigit() or snowflake_age(int(i)) > STALE_AFTER]
 
     # ------------------------------------------------------------------ interactions
 
@@ -172,33 +212,49 @@ class DiscordBot:
             if isinstance(attachment, str):
                 await message.channel.send(attachment)
                 return
-            request = ChatRequest(
-                channel=CHANNEL,
-                user_id=str(message.author.id),
-                name=message.author.display_name,
-                handle=message.author.name,
-                text=message.content,
-                chat_id=str(message.channel.id),
-                attachment=attachment,
-            )
-            record = json.dumps({"type": "dm", "user": message.author.id, "content": message.content[:4000]})
+            stored: dict[str, Any] = {
+                "type": "dm",
+                "user": message.author.id,
+                "name": message.author.display_name,
+                "handle": message.author.name,
+                "channel": message.channel.id,
+                "content": message.content[:4000],
+                "attachment": _attachment_of(message.attachments),
+            }
+            request = self._dm_request(stored, attachment)
             (fresh,), actor = await asyncio.gather(
-                inbound.record(self.bot.core.desk, CHANNEL, [(str(message.id), record)]),
+                inbound.record(self.bot.core.desk, CHANNEL, [(str(message.id), json.dumps(stored))]),
                 self._identify(request),
             )
-            if not fresh:
-                return
-            with inbound.handling(CHANNEL, str(message.id)) as state:
-                out = await render(self.bot.core, await handle(self.bot, request, actor), ephemeral=False)
-                await message.channel.send(**_no_none(out.first()))
-                for part in out.parts[1:]:
-                    await message.channel.send(part, allowed_mentions=discord.AllowedMentions.none())
-                await inbound.finish(self.bot.core.desk, state)
+            if fresh:
+                await self._answer_dm(str(message.id), request, message.channel, actor)
         except discord.Forbidden:
             log.info("Discord user %s does not take DMs from the bot", message.author.id)
         except Exception:  # the outermost boundary of a message: log, answer politely
             log.exception("Discord message %s failed", message.id)
             await _quietly(message.channel.send(OOPS))
+
+    def _dm_request(self, stored: dict[str, Any], attachment: Attachment | None) -> ChatRequest:
+        return ChatRequest(
+            channel=CHANNEL,
+            user_id=str(stored["user"]),
+            name=str(stored.get("name") or stored["user"]),
+            handle=stored.get("handle"),
+            text=str(stored.get("content") or ""),
+            chat_id=str(stored["channel"]),
+            attachment=attachment,
+        )
+
+    async def _answer_dm(
+        self, external_id: str, request: ChatRequest, channel: discord.abc.Messageable, actor: Actor
+    ) -> None:
+        """Handle one recorded direct message and answer it in its channel."""
+        with inbound.handling(CHANNEL, external_id) as state:
+            out = await render(self.bot.core, await handle(self.bot, request, actor), ephemeral=False)
+            await channel.send(**_no_none(out.first()))
+            for part in out.parts[1:]:
+                await channel.send(part, allowed_mentions=discord.AllowedMentions.none())
+            await inbound.finish(self.bot.core.desk, state)
 
     async def _on_command(self, interaction: discord.Interaction[Any]) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
@@ -326,17 +382,8 @@ class DiscordBot:
         return await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
 
     async def _dm_attachment(self, attachments: list[discord.Attachment]) -> Attachment | str | None:
-        if not attachments:
-            return None
-        found = attachments[0]
-        return await self._download(
-            {
-                "url": found.url,
-                "filename": found.filename,
-                "content_type": found.content_type,
-                "size": found.size,
-            }
-        )
+        found = _attachment_of(attachments)
+        return None if found is None else await self._download(found)
 
     async def _attachment(self, data: dict[str, Any]) -> Attachment | str | None:
         """The file given to an attachment option (a proof of payment); a refusal as words."""
@@ -357,6 +404,30 @@ class DiscordBot:
             return f"That image is too large; the limit is {MAX_PROOF_BYTES // (1024 * 1024)} MB."
         content = await self.client.http.get_from_cdn(str(found["url"]))
         return Attachment(str(found.get("filename") or "proof"), content, mime)
+
+
+def _attachment_of(attachments: list[discord.Attachment]) -> dict[str, Any] | None:
+    """A DM's first file as Discord describes it (kept with the message, to fetch again)."""
+    if not attachments:
+        return None
+    found = attachments[0]
+    return {
+        "url": found.url,
+        "filename": found.filename,
+        "content_type": found.content_type,
+        "size": found.size,
+    }
+
+
+def _stored_dm(payload: str) -> dict[str, Any] | None:
+    """A stored direct message that can be answered again (it names its channel), else None."""
+    try:
+        stored = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(stored, dict) or stored.get("type") != "dm" or not stored.get("channel"):
+        return None
+    return stored
 
 
 async def find_gateway(client: discord.Client) -> None:

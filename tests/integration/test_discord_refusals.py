@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from core.services.accounts import identify, register_gom
 from core.services.ordering import my_orders
 from tests.conftest import BACKENDS
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
+from tests.fakes.discord_gateway import DM_CHANNELS
 from tests.integration.discord_harness import BUYERS, CHANNEL, GOM_ID, GUILD, Harness, discord_gomflow
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS)
@@ -169,6 +171,42 @@ async def test_interactions_left_unanswered_by_a_stop_are_closed_at_the_next_sta
             # the young one may be another gomflow's work in progress: it is left alone
             assert await inbound.unhandled(core.reader(), "discord") == [(young, '{"type": 2}')]
         assert await count(h, Order) == 0
+
+
+async def test_a_dm_proof_stored_before_a_stop_is_answered_at_the_next_start(
+    backend: str, tmp_path: Path, clock: FrozenClock
+) -> None:
+    """A direct message has no deadline, and it may be a payment screenshot: one stored but
+    not handled when the process stopped is answered once the bot is back, not dropped."""
+    async with discord_gomflow(backend, tmp_path, clock) as h:
+        gw, fake = h.gw, h.fake
+        await open_svt(h)
+        placed = await gw.interact(gw.slash(BUYERS[0], "order", {"code": "SVT", "item": "ALB", "qty": 1}))
+        assert "⚠️" not in placed.content, placed.content
+        gw.files["bank.png"] = png()
+        dm = str(DM_CHANNELS + int(BUYERS[0]))
+        stored = {
+            "type": "dm",
+            "user": int(BUYERS[0]),
+            "name": "User",
+            "handle": f"user{BUYERS[0]}",
+            "channel": int(dm),
+            "content": "paid just now",
+            "attachment": {
+                "url": f"{gw.base_url}/attachments/bank.png",
+                "filename": "bank.png",
+                "content_type": "image/png",
+                "size": len(gw.files["bank.png"]),
+            },
+        }
+        message_id = gw.next_id(age=600.0)  # the stop came ten minutes ago
+        assert await inbound.record(h.app.core.desk, "discord", [(message_id, json.dumps(stored))]) == [True]
+        async with DiscordBot(h.app.bot, TOKEN, h.fake.base_url, guild_ready_timeout=0.1).running():
+            await wait_for_delivery(fake, dm, 1)
+        answer = [content for channel, content in fake.delivered if channel == dm][-1]
+        assert "⚠️" not in answer, answer
+        assert await count(h, PaymentProof) == 1
+        assert await inbound.unhandled(h.app.core.reader(), "discord") == []
 
 
 async def test_a_screenshot_sent_as_a_dm_is_taken_as_proof_for_the_newest_unpaid_order(
