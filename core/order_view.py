@@ -37,4 +37,5 @@ def view_of(
             )
             for line in lines
         ],
+        choose_delivery=isinstance(go, GoFacts) and go.delivery_options,
     )

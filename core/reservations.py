@@ -58,6 +58,7 @@ class GoFacts:
     timezone: str
     per_buyer_limit: int | None
     payment_window_hours: int
+    delivery_options: bool = False  # the GOM offers ways to deliver: a buyer chooses one
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +99,9 @@ class PlacedOrder:
 
 
 GO_FACTS = (
-    "SELECT id, code, title, currency, timezone, per_buyer_limit, payment_window_hours "
-    "FROM group_orders WHERE code = ?"
+    "SELECT g.id, g.code, g.title, g.currency, g.timezone, g.per_buyer_limit, g.payment_window_hours, "
+    "EXISTS (SELECT 1 FROM shipping_options s WHERE s.go_id = g.id) "
+    "FROM group_orders g WHERE g.code = ?"
 )
 ITEMS = "SELECT id, code, name, price_minor FROM items WHERE go_id = ? ORDER BY position"
 VARIANTS = (
@@ -142,7 +144,8 @@ def load_go_facts(go_code: str) -> Plan[GoFacts]:
         raise UnknownGroupOrder(
             f"There is no group order {code[:20] or '(none given)'}. /browse lists open ones."
         )
-    return GoFacts(*row)
+    go_id, code, title, currency, timezone, limit, window, offers_delivery = row
+    return GoFacts(go_id, code, title, currency, timezone, limit, window, bool(offers_delivery))
 
 
 def load_catalogue_plan(go_id: int) -> Plan[list[CatalogueItem]]:

@@ -78,6 +78,7 @@ class OrderView:
     payment_due: str
     buyer: str
     lines: list[LineView] = field(default_factory=list)
+    choose_delivery: bool = False  # just placed in a GO that offers ways to deliver
 
 
 @dataclass(frozen=True)

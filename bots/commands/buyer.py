@@ -44,14 +44,13 @@ async def go(call: Call) -> ChatReply:
 async def order(call: Call) -> ChatReply:
     need(call.args, 3, "/order CODE ITEM QTY [ITEM QTY …]")
     placed = await ordering.place_order(call.uow(), call.actor, call.args[0], parse_line_pairs(call.args[1:]))
-    return call.reply(
-        "order_placed",
-        order=placed,
-        buttons=[
-            [Button("Pay", command=f"/pay {placed.number}")],
-            [Button("Cancel order", command=f"/cancel {placed.number}")],
-        ],
-    )
+    buttons = [
+        [Button("Pay", command=f"/pay {placed.number}")],
+        [Button("Cancel order", command=f"/cancel {placed.number}")],
+    ]
+    if placed.choose_delivery:
+        buttons.append([Button("Choose delivery", command=f"/delivery {placed.go_code}")])
+    return call.reply("order_placed", order=placed, buttons=buttons)
 
 
 @command("myorders", "", "Your orders and what is still to pay")

@@ -173,14 +173,11 @@ async def confirm(bot: BotContext, actor: Actor, args: list[str], user_key: str)
         return Panel(Outgoing([repeat.message]), update=False)
     except PriceChanged as changed:
         return await quantity(bot, actor, code, token, count, None, note=changed.message)
-    reply = render_reply(
-        bot.renderer,
-        CHANNEL,
-        "order_placed",
-        {"order": placed},
-        [
-            [Button("💳 Pay", command=f"/pay {placed.number}")],
-            [Button("✖️ Cancel order", command=f"/cancel {placed.number}")],
-        ],
-    )
+    buttons = [
+        [Button("💳 Pay", command=f"/pay {placed.number}")],
+        [Button("✖️ Cancel order", command=f"/cancel {placed.number}")],
+    ]
+    if placed.choose_delivery:
+        buttons.append([Button("🚚 Choose delivery", command=f"/delivery {code}")])
+    reply = render_reply(bot.renderer, CHANNEL, "order_placed", {"order": placed}, buttons)
     return Panel(await render(bot.core, reply, ephemeral=True))

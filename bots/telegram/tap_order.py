@@ -213,6 +213,8 @@ async def _confirm(
         [await _button(bot, "💳 Pay", f"c:/pay {placed.number}")],
         [await _button(bot, "« Back to the GO", f"o:go {code}")],
     ]
+    if placed.choose_delivery:
+        rows.insert(2, [await _button(bot, "🚚 Choose delivery", f"c:/delivery {placed.go_code}")])
     return Tap(reply, rows)
 
 

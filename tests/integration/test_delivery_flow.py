@@ -261,3 +261,15 @@ async def test_a_shipment_and_a_change_to_pickup_at_once_never_both_land(any_app
         slot = await uow.session.scalar(select(PickupSlot).where(PickupSlot.position == 2))
     assert not [p for p in parcels if p.slot_id is not None and p.tracking is not None]
     assert slot is not None and slot.reserved == sum(p.slot_id == slot.id for p in parcels)
+
+
+async def test_an_order_in_a_go_that_delivers_offers_to_choose_how(any_app: App) -> None:
+    app = any_app
+    await open_go(app, "PLAIN-GO", moq=1, cap=50)
+    plain = ok(await say(app, "ana", "/order PLAIN-GO ALB:A 1"))
+    assert all(b.label != "Choose delivery" for row in plain.buttons for b in row)
+    await _setup(app)
+    placed = ok(await say(app, "ana", "/order SVT-FML ALB:A 1"))
+    (choose,) = [b for row in placed.buttons for b in row if b.label == "Choose delivery"]
+    assert choose.command == "/delivery SVT-FML"
+    assert "Meet-up at Bugis" in ok(await say(app, "ana", choose.command)).text
