@@ -72,7 +72,7 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
         entry = COMMANDS.get(name)
         if entry is None:
             return call.reply("unknown_command", name=name[:30], alert=True)
-        if entry.needs_verified_sender and not request.sender_verified:  # typed, or picked by number
+        if not request.sender_verified and entry.needs_verified_sender(args):  # typed, or picked by number
             return call.reply("error", message=UNVERIFIED.format(name=name), alert=True)
         if entry.audience is Audience.GOM and not actor.may_administer:
             return call.reply(

@@ -84,7 +84,12 @@ async def cancel(call: Call) -> ChatReply:
     return call.reply("order_cancelled", order=cancelled)
 
 
-@command("waitlist", "[CODE ITEM QTY | leave CODE]", "Queue for a sold-out item, or see your places")
+@command(
+    "waitlist",
+    "[CODE ITEM QTY | leave CODE]",
+    "Queue for a sold-out item, or see your places",
+    verified_only=frozenset({"leave"}),
+)
 async def waitlist_(call: Call) -> ChatReply:
     if not call.args:
         entries = await waitlist.my_waitlist(call.reader(), call.actor)

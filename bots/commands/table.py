@@ -75,12 +75,14 @@ class Command:
     in_groups: bool = False
     # undoes what a person has or changes who they are (cancel an order, link accounts):
     # where a sender can be forged (email), taken only from a verified sender, like every
-    # GOM command
-    verified_only: bool = False
+    # GOM command; a word list names the first arguments that do so (``/waitlist leave``)
+    verified_only: bool | frozenset[str] = False
 
-    @property
-    def needs_verified_sender(self) -> bool:
-        return self.audience is Audience.GOM or self.verified_only
+    def needs_verified_sender(self, args: list[str]) -> bool:
+        if self.audience is Audience.GOM or self.verified_only is True:
+            return True
+        words = self.verified_only or frozenset()
+        return bool(args) and args[0].lower() in words
 
 
 COMMANDS: dict[str, Command] = {}
@@ -93,7 +95,7 @@ def command(
     *,
     audience: Audience = Audience.EVERYONE,
     in_groups: bool = False,
-    verified_only: bool = False,
+    verified_only: bool | frozenset[str] = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:

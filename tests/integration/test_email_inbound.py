@@ -278,6 +278,10 @@ async def test_a_forged_buyer_address_cannot_cancel_their_order_typed_or_by_numb
     assert "/cancel manages" in text_of(by_number) and "was not verified" in text_of(by_number)
     typed = await post.ask(mail(BOB, "/cancel SVT-FML-1"))
     assert "was not verified" in text_of(typed)
+    leaving = await post.ask(mail(BOB, "/waitlist leave SVT-FML"))  # a place in a queue too
+    assert "/waitlist manages" in text_of(leaving) and "was not verified" in text_of(leaving)
+    places = await post.ask(mail(BOB, "/waitlist"))  # looking is anyone's
+    assert "was not verified" not in text_of(places)
     async with post.app.core.reader() as uow:
         assert await uow.session.scalar(select(Order.status)) == "placed"
     genuine = await post.ask(mail(BOB, "/cancel SVT-FML-1", verified=True))
