@@ -74,6 +74,26 @@ def test_db_upgrade_and_gom_add_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
+def type_and_read(process: subprocess.Popen[str], typed: str, until: str) -> list[str]:
+    """Type into a running console and read its answers up to the line holding ``until``,
+    however long they take; if they never come, the process is stopped after a generous
+    minute and the caller's assertions say what is missing."""
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(typed)
+    process.stdin.flush()
+    lines: list[str] = []
+    give_up = threading.Timer(60, process.terminate)
+    give_up.start()
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if until in line:
+                break
+    finally:
+        give_up.cancel()
+    return lines
+
+
 def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, GOMFLOW_HTTP_PORT=str(port), GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/run.db")
@@ -97,20 +117,7 @@ def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.2)
         assert body == {"status": "ok", "database": "ok"}
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write("/as buyer bob\n/browse\n")
-        process.stdin.flush()
-        # Read the answers themselves, however long they take; if they never come, the
-        # process is stopped after a generous minute and the assertions below say what is missing.
-        give_up = threading.Timer(60, process.terminate)
-        give_up.start()
-        try:
-            for line in process.stdout:
-                lines.append(line)
-                if "No group orders are open right now." in line:
-                    break
-        finally:
-            give_up.cancel()
+        lines = type_and_read(process, "/as buyer bob\n/browse\n", "No group orders are open right now.")
     finally:
         process.terminate()
         rest, err = process.communicate(timeout=30)
@@ -168,18 +175,7 @@ def test_run_numbered_shows_buttons_as_numbered_replies(tmp_path: Path) -> None:
     )
     lines: list[str] = []
     try:
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write("/as gom gina\n/newgo\nSVT-FML\nSeventeen FML\n1\n")
-        process.stdin.flush()
-        give_up = threading.Timer(60, process.terminate)  # only if the answers never come
-        give_up.start()
-        try:
-            for line in process.stdout:
-                lines.append(line)
-                if "(4/7)" in line:
-                    break
-        finally:
-            give_up.cancel()
+        lines = type_and_read(process, "/as gom gina\n/newgo\nSVT-FML\nSeventeen FML\n1\n", "(4/7)")
     finally:
         process.terminate()
         rest, err = process.communicate(timeout=30)
