@@ -6,8 +6,8 @@ rule 3), so the next message "1" runs the first one even after a restart or on a
 worker. A menu lasts ``MENU_TTL`` and is replaced by the next reply that has buttons; a
 reply without buttons ends it, so a number never runs something the person no longer
 sees. A conversation of another flow (a new GO, a payment proof) is never overwritten:
-the menu of its question rides in its data, so "1" answers the question as the first
-button would, and anything else is the flow's to read.
+the menu of its question rides beside it (``ConversationState.menu``), so "1" answers the
+question as the first button would, and anything else is the flow's to read.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from core.services.conversations import (
 )
 
 MENU_FLOW = "menu"
-MENU_KEY = "numbered_menu"  # the menu's place in another flow's conversation data
 MENU_TTL = timedelta(hours=24)
 MAX_OPTIONS = 20  # a text message stays readable
 
@@ -102,22 +101,17 @@ def _pick(state: ConversationState | None, text: str, now: datetime) -> tuple[st
 def _menu_in(state: ConversationState | None) -> dict[str, Any] | None:
     if state is None:
         return None
-    if state.flow == MENU_FLOW:
-        return state.data
-    menu = state.data.get(MENU_KEY)
-    return menu if isinstance(menu, dict) else None
+    return state.data if state.flow == MENU_FLOW else state.menu
 
 
 async def _remember(bot: BotContext, actor: Actor, commands: list[str]) -> None:
-    """Keep this reply's menu: as the conversation, or inside another flow's."""
+    """Keep this reply's menu: as the conversation, or beside another flow's."""
     state = await load_conversation(bot.core.reader(), actor.identity_id)
     until = (bot.core.clock.now() + MENU_TTL).isoformat()
     if state is not None and state.flow != MENU_FLOW:
-        data = {key: value for key, value in state.data.items() if key != MENU_KEY}
-        if commands:
-            data[MENU_KEY] = {"commands": commands, "until": until}
-        if data != state.data:
-            await save_conversation(bot.core.uow(), actor.identity_id, replace(state, data=data))
+        beside = {"commands": commands, "until": until} if commands else None
+        if beside != state.menu:
+            await save_conversation(bot.core.uow(), actor.identity_id, replace(state, menu=beside))
         return
     if not commands:
         if state is not None:

@@ -33,13 +33,17 @@ def clock() -> FrozenClock:
     return FrozenClock(START)
 
 
-async def make_app(backend: str, tmp_path: Path, clock: FrozenClock, outbox: list[str]) -> App:
+async def fresh_database_url(backend: str, tmp_path: Path) -> str:
+    """A fresh database for one test: a SQLite file, or the wiped test PostgreSQL database."""
     if backend == "postgres":
         assert POSTGRES_URL is not None
         await wipe_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+        return POSTGRES_URL
+    return f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+
+
+async def make_app(backend: str, tmp_path: Path, clock: FrozenClock, outbox: list[str]) -> App:
+    url = await fresh_database_url(backend, tmp_path)
     app = bootstrap(Settings(database_url=url), clock=clock, write=outbox.append)
     await upgrade(app.core.db)
     return app

@@ -11,18 +11,26 @@ from sqlalchemy import delete
 from core.db.models import Conversation
 from core.uow import UnitOfWork
 
+MENU_KEY = "numbered_menu"  # where ``menu`` is kept in the row, beside the flow's own data
+
 
 @dataclass
 class ConversationState:
     flow: str
     step: str
     data: dict[str, Any] = field(default_factory=dict)
+    # the numbered options of the last question asked, on a platform without buttons
+    # (``bots.numbered``); kept apart from ``data``, which is the flow's alone
+    menu: dict[str, Any] | None = None
 
 
 async def load_conversation(uow: UnitOfWork, identity_id: int) -> ConversationState | None:
     async with uow:
         row = await uow.session.get(Conversation, identity_id)
-        return None if row is None else ConversationState(row.flow, row.step, json.loads(row.data))
+        if row is None:
+            return None
+        data = json.loads(row.data)
+        return ConversationState(row.flow, row.step, data, data.pop(MENU_KEY, None))
 
 
 async def save_conversation(uow: UnitOfWork, identity_id: int, state: ConversationState) -> None:
@@ -38,7 +46,8 @@ async def save_conversation(uow: UnitOfWork, identity_id: int, state: Conversati
             )
             uow.session.add(row)
         row.flow, row.step = state.flow, state.step
-        row.data = json.dumps(state.data, ensure_ascii=False)
+        stored = state.data if state.menu is None else {**state.data, MENU_KEY: state.menu}
+        row.data = json.dumps(stored, ensure_ascii=False)
         row.updated_at = uow.now
         await uow.commit()
 

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import wipe_postgres
 from core.config import Settings
 from core.db.migrate import upgrade
 from core.services import broadcasts
 from main import bootstrap
-from tests.conftest import BACKENDS, POSTGRES_URL, gom, open_go
+from tests.conftest import BACKENDS, fresh_database_url, gom, open_go
 from tests.e2e.test_command_line import free_port, gomflow, spawn_gomflow_run
 from tests.fakes.crowd import outbox_counts, seed_buyers
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
@@ -57,12 +56,7 @@ async def test_sigkill_mid_broadcast_loses_nothing_and_resends_at_most_the_sends
 ) -> None:
     fake = FakeDiscordAPI(global_limit=(RATE, 1.0), channel_limit=(5, 5.0))
     api_base = await fake.start()
-    if backend == "postgres":
-        assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        database_url = POSTGRES_URL
-    else:
-        database_url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    database_url = await fresh_database_url(backend, tmp_path)
     app = bootstrap(Settings(database_url=database_url), write=lambda _: None)
     try:
         await upgrade(app.core.db)

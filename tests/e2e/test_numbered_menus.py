@@ -10,7 +10,8 @@ from bots.console import ConsoleChat
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db.models import Conversation, GroupOrder, Order
-from core.services.accounts import register_gom
+from core.services.accounts import identify, register_gom
+from core.services.conversations import load_conversation
 from main import App, bootstrap
 from tests.conftest import open_go
 
@@ -118,6 +119,10 @@ async def test_a_conversations_question_with_buttons_is_answered_by_number(any_a
     await chat.feed("SVT-FML")
     await chat.feed("Seventeen FML")
     assert "(3/7)" in out[-1] and "Reply 1 for SGD, 2 for MYR" in out[-1]
+    gina = await identify(any_app.core.uow(), "console", "gina", "gina")
+    state = await load_conversation(any_app.core.reader(), gina.identity_id)
+    assert state is not None and state.menu is not None
+    assert set(state.data) == {"code", "title"}  # the flow's answers alone: the menu is kept beside them
     await chat.feed("12")
     assert "Please reply with a number from 1 to 9" in out[-1]
     await chat.feed("2")  # MYR

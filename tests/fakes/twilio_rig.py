@@ -99,15 +99,3 @@ async def twilio_rig(database_url: str, clock: FrozenClock, **settings: str) -> 
                 await close()
         await app.core.close()
         await api.stop()
-
-
-async def database_url(backend: str, tmp_path: object) -> str:
-    """A fresh database for one test: a SQLite file, or the wiped test PostgreSQL database."""
-    from bench.common import wipe_postgres
-    from tests.conftest import POSTGRES_URL
-
-    if backend == "postgres":
-        assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        return POSTGRES_URL
-    return f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"

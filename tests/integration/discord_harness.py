@@ -7,14 +7,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import wipe_postgres
 from bots.discord.adapter import DiscordBot
 from channels.setup import close_all
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db.migrate import upgrade
 from main import App, bootstrap
-from tests.conftest import POSTGRES_URL
+from tests.conftest import fresh_database_url
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 from tests.fakes.discord_gateway import Gateway
 
@@ -40,12 +39,7 @@ async def discord_gomflow(
     fake = FakeDiscordAPI(global_limit=(10_000, 1.0))
     await fake.start()
     fake.gateway.add_guild(GUILD, GOM_ID, [CHANNEL, OTHER_CHANNEL])
-    if backend == "postgres":
-        assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    url = await fresh_database_url(backend, tmp_path)
     settings = Settings(database_url=url, discord_bot_token=TOKEN, discord_api_base=fake.base_url)
     app = bootstrap(settings, clock=clock, write=lambda _: None)
     await upgrade(app.core.db)

@@ -15,7 +15,6 @@ import aiosmtplib
 import pytest
 from sqlalchemy import func, select
 
-from bench.common import wipe_postgres
 from bots.email.adapter import EmailBot
 from core import inbound
 from core.clock import FrozenClock
@@ -24,7 +23,7 @@ from core.db.migrate import upgrade
 from core.db.models import Identity, InboundUpdate, Order, PaymentProof
 from main import App, bootstrap
 from platforms import PLATFORMS
-from tests.conftest import BACKENDS, POSTGRES_URL, open_go, say
+from tests.conftest import BACKENDS, fresh_database_url, open_go, say
 from tests.e2e.test_command_line import free_port
 from tests.fakes.mail import GOMFLOW, TRUSTED, Relay, mail, relay, text_of
 
@@ -91,12 +90,7 @@ def email_settings(url: str, relay_port: int) -> Settings:
 
 @pytest.fixture(params=BACKENDS)
 async def post(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Post]:
-    if request.param == "postgres":
-        assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    url = await fresh_database_url(request.param, tmp_path)
     port = free_port()
     settings = email_settings(url, port)
     app = bootstrap(settings, clock=clock, write=lambda _: None)

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bench.common import wipe_postgres
 from bots.chat import ChatReply
 from channels.setup import close_all
 from core.clock import FrozenClock
@@ -21,7 +20,7 @@ from core.db.migrate import upgrade
 from core.db.models import Address, Identity, LinkTries, Order, Parcel, PickupSlot
 from core.services.linking import MAX_TRIES
 from main import App, bootstrap
-from tests.conftest import BACKENDS, POSTGRES_URL, assert_checks_pass, open_go, say
+from tests.conftest import BACKENDS, assert_checks_pass, fresh_database_url, open_go, say
 from tests.fakes.telegram_api import FakeTelegram
 
 CODE = re.compile(r"\b[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}\b")
@@ -160,12 +159,7 @@ async def telegram_app(
     """gomflow sending to Telegram through the real transport, against the loopback fake."""
     fake = FakeTelegram()
     await fake.start()
-    if request.param == "postgres":
-        assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    url = await fresh_database_url(request.param, tmp_path)
     telegram = TelegramSettings(bot_token=fake.token, api_base_url=fake.base_url)
     app = bootstrap(Settings(database_url=url), clock=clock, write=outbox_log.append, telegram=telegram)
     await upgrade(app.core.db)

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.common import wipe_postgres
 from core.clock import FrozenClock
 from core.db.models import InboundUpdate, Order
 from core.services.accounts import register_gom
 from core.status import OrderStatus
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, fresh_database_url
 from tests.fakes.twilio_api import inbound_form
 from tests.fakes.twilio_rig import SMS_FROM, TwilioRig, twilio_rig
 
@@ -24,12 +23,7 @@ CARA = "+639171234567"  # a buyer in the Philippines, by WhatsApp
 
 @pytest.fixture(params=BACKENDS)
 async def rig(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[TwilioRig]:
-    if request.param == "postgres":
-        assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    url = await fresh_database_url(request.param, tmp_path)
     async with twilio_rig(url, clock) as rig:
         yield rig
 

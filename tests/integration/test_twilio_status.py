@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.common import wipe_postgres
 from core.clock import FrozenClock
 from core.db.models import AuditEntry, Identity, OutboxMessage
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, fresh_database_url
 from tests.fakes.twilio_api import SID
 from tests.fakes.twilio_rig import PUBLIC_BASE, SMS_FROM, TwilioRig, twilio_rig
 from tests.integration.test_twilio_go import BOB, GINA, open_go_by_sms
@@ -23,12 +22,7 @@ STATUS = "/webhooks/twilio/status"
 
 @pytest.fixture(params=BACKENDS)
 async def rig(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[TwilioRig]:
-    if request.param == "postgres":
-        assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+    url = await fresh_database_url(request.param, tmp_path)
     async with twilio_rig(url, clock) as rig:
         yield rig
 

@@ -17,8 +17,8 @@ from core.clock import FrozenClock
 from core.db.models import OutboxMessage
 from core.outbox import claim_due
 from core.services.service_window import mark_waiting, note_inbound
-from tests.conftest import BACKENDS
-from tests.fakes.twilio_rig import TwilioRig, database_url, twilio_rig
+from tests.conftest import BACKENDS, fresh_database_url
+from tests.fakes.twilio_rig import TwilioRig, twilio_rig
 from tests.integration.test_twilio_go import CARA, GINA, open_go_by_sms
 
 REMINDER_SID = "HX" + "a" * 32
@@ -26,7 +26,7 @@ REMINDER_SID = "HX" + "a" * 32
 
 @pytest.fixture(params=BACKENDS)
 async def rig(request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[TwilioRig]:
-    async with twilio_rig(await database_url(request.param, tmp_path), clock) as rig:
+    async with twilio_rig(await fresh_database_url(request.param, tmp_path), clock) as rig:
         yield rig
 
 
@@ -107,7 +107,7 @@ async def test_twilio_refusing_a_free_form_message_parks_it_instead_of_retrying(
 async def test_outside_the_window_an_approved_template_goes_at_once(
     backend: str, tmp_path: Path, clock: FrozenClock
 ) -> None:
-    url = await database_url(backend, tmp_path)
+    url = await fresh_database_url(backend, tmp_path)
     async with twilio_rig(url, clock, twilio_whatsapp_templates=f"payment_reminder={REMINDER_SID}") as rig:
         await cara_orders_then_goes_quiet(rig, clock)
         await rig.say("sms", GINA, "REMIND SVT-FML")
