@@ -113,8 +113,9 @@ class DiscordInbound:
     """The Discord bot on the gateway; it has no route (interactions come over the gateway)."""
 
     def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
+        assert isinstance(channel, DiscordChannel)
         settings = wiring.settings
-        self.bot = DiscordBot(bot, settings.discord_bot_token, settings.discord_api_base)
+        self.bot = DiscordBot(bot, settings.discord_bot_token, settings.discord_api_base, channel=channel)
 
     def mount(self, web_app: web.Application) -> None:
         """Interactions arrive over the gateway, not a webhook."""

@@ -1,14 +1,31 @@
-"""The Discord transport: the REST API, a bot token, one HTTP session.
+"""The Discord transport: discord.py's HTTP client, a bot token, one session.
 
 An address is a user id (a direct message: the DM channel is opened once and
 remembered) or ``channel:<id>`` for a server channel linked to a group order.
+
+Requests go through discord.py's ``HTTPClient`` and its ``Route``s, so its per-route
+buckets pace them: when Discord's headers say a bucket is spent, the request waits for it
+to refill (up to ``BUCKET_WAIT``) instead of running into a 429. What discord.py would
+otherwise retry inside its request loop (sleeping out a 429, up to five tries on a 5xx)
+is the outbox dispatcher's to retry (DESIGN rule 6): each request is handed aiohttp's
+per-request ``raise_for_status`` check, which reads a 429 or 5xx answer before discord.py
+sees it and raises DeliveryError with Discord's ``retry_after`` and scope, so nothing
+sleeps here and every request is tried once.
+
+While the Discord bot runs, the transport sends through the bot's own logged-in client
+(``sharing``): one session for both ways. Otherwise it logs in a client of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import discord
+from discord.http import HTTPClient, Route
 
 from channels.base import DeliveryError, RecipientUnreachable
 from core.render import Rendered
@@ -17,6 +34,9 @@ MAX_CONTENT = 2000
 MAX_NONCE = 25
 # Discord error codes that mean this recipient will never get the message.
 UNREACHABLE_CODES = {10003, 10013, 50007, 50001, 50013}
+# The longest a request waits for a spent bucket; longer is raised as a rate limit
+# (discord.py takes no less than 30 s here).
+BUCKET_WAIT = 30.0
 
 
 class DiscordChannel:
@@ -28,8 +48,26 @@ class DiscordChannel:
         self._token = token
         self._base = api_base.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self._shared: HTTPClient | None = None
+        self._own: HTTPClient | None = None
+        self._login = asyncio.Lock()
         self._dm_channels: dict[str, str] = {}
+
+    @property
+    def http(self) -> HTTPClient | None:
+        """The discord.py client the next message goes through (None before the first)."""
+        return self._shared or self._own
+
+    @asynccontextmanager
+    async def sharing(self, http: HTTPClient) -> AsyncIterator[None]:
+        """Send through ``http`` (the running bot's logged-in client) until the block ends.
+        A client of our own opened before is closed: one session while both run."""
+        self._shared = http
+        try:
+            await self._close_own()
+            yield
+        finally:
+            self._shared = None
 
     async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
         """Return only when Discord accepted the message; see channels.base.Channel.
@@ -45,16 +83,19 @@ class DiscordChannel:
         body: dict[str, Any] = {"content": message.text[:MAX_CONTENT], "allowed_mentions": {"parse": []}}
         if key:
             body |= {"nonce": key[:MAX_NONCE], "enforce_nonce": True}
-        await self._post(f"/channels/{channel_id}/messages", body)
+        await self._post("/channels/{channel_id}/messages", body, channel_id=channel_id)
 
     def requests_for(self, address: str) -> int:
         """API requests the next message to ``address`` takes: a first DM opens the DM channel."""
         return 1 if address.startswith("channel:") or address in self._dm_channels else 2
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._close_own()
+
+    async def _close_own(self) -> None:
+        own, self._own = self._own, None
+        if own is not None:
+            await own.close()
 
     async def _dm_channel(self, user_id: str) -> str:
         if user_id not in self._dm_channels:
@@ -62,31 +103,58 @@ class DiscordChannel:
             self._dm_channels[user_id] = str(channel["id"])
         return self._dm_channels[user_id]
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                headers={"Authorization": f"Bot {self._token}", "User-Agent": "DiscordBot (gomflow, 0.1)"},
-            )
+    async def _client(self) -> HTTPClient:
+        """The bot's client while it runs, else ours, logged in on first use."""
+        async with self._login:
+            if self._shared is not None:
+                return self._shared
+            if self._own is None:
+                own = HTTPClient(asyncio.get_running_loop(), max_ratelimit_timeout=BUCKET_WAIT)
+                try:
+                    await own.static_login(self._token)
+                except BaseException:
+                    await own.close()
+                    raise
+                self._own = own
+            return self._own
+
+    async def _post(self, path: str, body: dict[str, Any], **parameters: str) -> dict[str, Any]:
+        """POST to a route; its major parameters (``channel_id``) pick its rate-limit bucket."""
+        Route.BASE = self._base  # discord.py's REST base is one class attribute, its login's too
+        route = Route("POST", path, **parameters)
         try:
-            async with self._session.post(self._base + path, json=body) as response:
-                payload = await _json(response)
-                status = response.status
-                headers = response.headers
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            http = await self._client()
+            payload = await http.request(
+                route, json=body, raise_for_status=_retry_is_ours, timeout=self._timeout
+            )
+        except discord.RateLimited as exc:  # a spent bucket longer than BUCKET_WAIT
+            raise DeliveryError(
+                f"discord: rate limited for {exc.retry_after}s", exc.retry_after, scope="chat"
+            ) from exc
+        except discord.HTTPException as exc:
+            text = f"discord: {exc.status} {exc.text} (code {exc.code})"
+            if exc.status in (403, 404) and exc.code in UNREACHABLE_CODES:
+                raise RecipientUnreachable(text) from exc
+            raise DeliveryError(text) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"discord: {type(exc).__name__}: {exc}") from exc
-        if status < 300:
-            return payload
-        if status == 429:
-            retry_after = float(payload.get("retry_after") or headers.get("Retry-After") or 1.0)
-            is_global = bool(payload.get("global")) or headers.get("X-RateLimit-Global") == "true"
-            scope = "channel" if is_global or headers.get("X-RateLimit-Scope") != "user" else "chat"
-            raise DeliveryError(f"discord: rate limited for {retry_after}s", retry_after, scope=scope)
-        code = payload.get("code")
-        text = f"discord: {status} {payload.get('message', '')} (code {code})"
-        if status in (403, 404) and code in UNREACHABLE_CODES:
-            raise RecipientUnreachable(text)
-        raise DeliveryError(text)
+        return payload if isinstance(payload, dict) else {}
+
+
+async def _retry_is_ours(response: aiohttp.ClientResponse) -> None:
+    """aiohttp's per-request status check: a 429 or a 5xx is raised here, before
+    discord.py's request loop would sleep on it and try again."""
+    status = response.status
+    if status == 429:
+        payload = await _json(response)
+        headers = response.headers
+        retry_after = float(payload.get("retry_after") or headers.get("Retry-After") or 1.0)
+        is_global = bool(payload.get("global")) or headers.get("X-RateLimit-Global") == "true"
+        scope = "channel" if is_global or headers.get("X-RateLimit-Scope") != "user" else "chat"
+        raise DeliveryError(f"discord: rate limited for {retry_after}s", retry_after, scope=scope)
+    if status >= 500:
+        payload = await _json(response)
+        raise DeliveryError(f"discord: {status} {payload.get('message', '')} (code {payload.get('code')})")
 
 
 async def _json(response: aiohttp.ClientResponse) -> dict[str, Any]:

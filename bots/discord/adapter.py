@@ -18,8 +18,8 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from typing import Any, Protocol
 
 import discord
 import yarl
@@ -46,6 +46,15 @@ STALE_AFTER = 60.0  # seconds: a stored interaction this old is no longer being 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")  # what a proof may be (core checks again)
 OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
 EXPIRED = "That button has expired. Send /go CODE to see the group order again."
+# The longest a request waits for a spent rate-limit bucket before it is raised as a rate
+# limit (discord.py takes no less); the outbox's requests share this client.
+BUCKET_WAIT = 30.0
+
+
+class SessionSharer(Protocol):
+    """The outbound transport, which sends through the bot's client while the bot runs."""
+
+    def sharing(self, http: discord.http.HTTPClient) -> AbstractAsyncContextManager[None]: ...
 
 
 class DiscordBot:
@@ -57,6 +66,7 @@ class DiscordBot:
         *,
         defer_after: float = DEFER_AFTER,
         guild_ready_timeout: float = 2.0,
+        channel: SessionSharer | None = None,
     ) -> None:
         assert token, "the Discord adapter needs DISCORD_BOT_TOKEN"
         self.bot = bot
@@ -66,7 +76,10 @@ class DiscordBot:
         intents = discord.Intents.none()
         intents.guilds = True
         intents.dm_messages = True  # a DM's content needs no privileged intent
-        self.client = discord.Client(intents=intents, guild_ready_timeout=guild_ready_timeout)
+        self.client = discord.Client(
+            intents=intents, guild_ready_timeout=guild_ready_timeout, max_ratelimit_timeout=BUCKET_WAIT
+        )
+        self._channel = channel
         self.client.setup_hook = lambda: find_gateway(self.client)  # type: ignore[method-assign]
         self._connected = asyncio.Event()
         self.client.on_connect = self._on_connect  # type: ignore[attr-defined]
@@ -92,8 +105,10 @@ class DiscordBot:
                     raise TimeoutError("the Discord gateway did not answer")
                 log.info("Discord adapter started as %s (gateway)", self.client.user)
                 replaying = asyncio.create_task(self._replay_dms(), name="discord-replay")
+                shared = nullcontext() if self._channel is None else self._channel.sharing(self.client.http)
                 try:
-                    yield self
+                    async with shared:  # one discord.py session for the bot and the outbox
+                        yield self
                 finally:
                     replaying.cancel()
                     await asyncio.gather(replaying, return_exceptions=True)

@@ -9,7 +9,9 @@ Every request counts against the global limit and every message against its chan
 limit, as sliding windows; a request over a limit is refused with 429 and a JSON body
 holding ``retry_after`` (seconds) and ``global``, plus the ``Retry-After``,
 ``X-RateLimit-Global`` and ``X-RateLimit-Scope`` headers, as Discord documents — and
-counted as a violation. Faults can be injected: a share of requests answered 5xx or cut
+counted as a violation. A message accepted says how much of its channel's bucket is left,
+in Discord's ``X-RateLimit-Limit``, ``-Remaining``, ``-Reset-After`` and ``-Bucket`` headers
+(reset: when the window is wholly free again). Faults can be injected: a share of requests answered 5xx or cut
 off mid-connection, and users who blocked the bot (403, code 50007).
 
 A message sent with a ``nonce`` and ``enforce_nonce: true`` is created once: a repeat
@@ -161,6 +163,17 @@ class FakeDiscordAPI:
         self.global_window.times.append(now)
         return None
 
+    def _bucket(self, channel_id: str) -> dict[str, str]:
+        """What Discord tells of a channel's message bucket after a message it accepted."""
+        window = self.channel_windows[channel_id]
+        now = time.monotonic()
+        return {
+            "X-RateLimit-Limit": str(window.count),
+            "X-RateLimit-Remaining": str(max(0, window.count - len(window.times))),
+            "X-RateLimit-Reset-After": f"{max(0.0, window.times[-1] + window.seconds - now):.3f}",
+            "X-RateLimit-Bucket": "messages",
+        }
+
     def _too_many(self, wait: float, *, is_global: bool) -> web.Response:
         self.violations += 1
         return json_response(
@@ -170,6 +183,7 @@ class FakeDiscordAPI:
                 "Retry-After": str(max(1, round(wait))),
                 "X-RateLimit-Global": "true" if is_global else "false",
                 "X-RateLimit-Scope": "global" if is_global else "user",
+                "Via": "1.1 google",  # Discord's own 429s come through its proxy (a bare one is Cloudflare's)
             },
         )
 
@@ -196,12 +210,12 @@ class FakeDiscordAPI:
         if nonce is not None and body.get("enforce_nonce"):
             seen = self._by_nonce.get(nonce)
             if seen is not None and now - seen[0] < self.nonce_seconds:
-                return json_response(seen[1])  # the message it already made, not a new one
+                return json_response(seen[1], headers=self._bucket(channel_id))  # the one it made
         self.delivered.append((channel_id, body.get("content") or ""))
         made = {**message_json(str(len(self.delivered)), channel_id, "", BOT_ID, 0), "nonce": nonce or ""}
         if nonce is not None:
             self._by_nonce[nonce] = (now, made)
-        return json_response(made)
+        return json_response(made, headers=self._bucket(channel_id))
 
     async def _channel(self, request: web.Request) -> web.Response:
         return self._lookup(request, self.channels.get(request.match_info["channel_id"]), 10003, "Channel")

@@ -104,6 +104,7 @@ class Gateway:
         self.synced: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id → commands
         self.sync_requests = 0
         self.late = 0  # callbacks refused because they came after the deadline
+        self.logins = 0  # GET /users/@me: one per discord.py session opened
         self.base_url = ""  # the server's root, http://127.0.0.1:PORT
         self.files: dict[str, bytes] = {}
         self._ids = itertools.count(1)
@@ -384,6 +385,7 @@ class Gateway:
         return json_response({"url": self._ws_url(), "shards": 1, "session_start_limit": limit})
 
     async def _me(self, request: web.Request) -> web.Response:
+        self.logins += 1  # discord.py asks who it is once per session it opens
         return json_response(_user(BOT_ID, bot=True))
 
     async def _application(self, request: web.Request) -> web.Response:

@@ -43,7 +43,14 @@ async def discord_gomflow(
     settings = Settings(database_url=url, discord_bot_token=TOKEN, discord_api_base=fake.base_url)
     app = bootstrap(settings, clock=clock, write=lambda _: None)
     await upgrade(app.core.db)
-    bot = DiscordBot(app.bot, TOKEN, fake.base_url, defer_after=defer_after, guild_ready_timeout=0.1)
+    bot = DiscordBot(
+        app.bot,
+        TOKEN,
+        fake.base_url,
+        defer_after=defer_after,
+        guild_ready_timeout=0.1,
+        channel=app.channels["discord"],
+    )
     try:
         async with bot.running():
             yield Harness(app, fake, bot)
