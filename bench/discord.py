@@ -5,7 +5,9 @@ sends N ``/order`` interactions at once, one per buyer, over the gateway; we tim
 the moment it is sent to its first response (the interaction callback Discord wants within
 3 seconds) and to its final answer (the same callback, or the edit after a deferral). In
 the same run, a bare discord.py bot that answers every interaction with a fixed message is
-the floor. Run: ``python -m bench.discord``.
+the floor. The two take turns for ``--rounds`` rounds (the figures of a shared machine move
+a lot from one burst to the next); the table shows the round whose share of the floor is
+the median, and every round's share. Run: ``python -m bench.discord``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ async def drive(gw: Gateway, interactions: int) -> dict[str, Any]:
         "rate": len(finals) / max(end - start, 1e-9),
         "first": sorted(firsts),
         "final": sorted(f.seconds * 1000 for f in finals),
-        "deferred": sum(1 for s in sent if s.responses[0].type == 5),
+        "deferred": sum(1 for s in sent if s.responses and s.responses[0].type == 5),
         "late": gw.late,
         "answers": finals,
     }
@@ -139,9 +141,13 @@ async def floor(interactions: int) -> dict[str, Any]:
     return result
 
 
-async def bench(interactions: int) -> dict[str, float]:
-    bare = await floor(interactions)
-    mine = await ours(interactions)
+async def bench(interactions: int, rounds: int) -> dict[str, float]:
+    runs: list[tuple[float, dict[str, Any], dict[str, Any]]] = []
+    for _ in range(rounds):
+        bare = await floor(interactions)
+        mine = await ours(interactions)
+        runs.append((mine["rate"] / bare["rate"], bare, mine))
+    _, bare, mine = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
     figures = {
         "interactions": interactions,
         "placed": mine["placed"],
@@ -149,7 +155,7 @@ async def bench(interactions: int) -> dict[str, float]:
         "p99_first": percentile(mine["first"], 0.99),
         "p99_final": percentile(mine["final"], 0.99),
         "deferred": mine["deferred"],
-        "late": mine["late"],
+        "late": max(run[2]["late"] for run in runs),
         "floor_rate": bare["rate"],
         "floor_p99": percentile(bare["first"], 0.99),
     }
@@ -175,6 +181,8 @@ async def bench(interactions: int) -> dict[str, float]:
                     f"{percentile(bare['first'], 0.5):,.0f} / {figures['floor_p99']:,.0f} ms",
                 ),
                 ("gomflow as a share of the floor", f"{mine['rate'] / bare['rate']:.0%}"),
+                ("share of the floor, each round", " · ".join(f"{run[0]:.0%}" for run in runs)),
+                ("past Discord's 3 s, the worst round", f"{figures['late']:,}"),
             ]
         ),
         flush=True,
@@ -185,8 +193,9 @@ async def bench(interactions: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description="Discord adapter against a bare discord.py bot")
     parser.add_argument("--interactions", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="turns of the bare bot and gomflow")
     args = parser.parse_args(argv)
-    return asyncio.run(bench(args.interactions))
+    return asyncio.run(bench(args.interactions, max(1, args.rounds)))
 
 
 if __name__ == "__main__":

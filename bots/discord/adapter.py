@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import replace
 from typing import Any, Protocol
 
 import discord
@@ -187,9 +188,13 @@ class DiscordBot:
                 await _quietly(interaction.response.send_message(OOPS, ephemeral=True))
 
     async def _acting(
-        self, interaction: discord.Interaction[Any], act: Callable[[Actor], Awaitable[Outgoing]]
+        self,
+        interaction: discord.Interaction[Any],
+        request: ChatRequest,
+        act: Callable[[Actor], Awaitable[Outgoing]],
     ) -> Outgoing | None:
-        """Store the interaction, then act on it once (None for a repeat of one stored)."""
+        """Store the interaction, then act on it once (None for a repeat of one stored).
+        ``request`` names the sender, looked up while the interaction is stored."""
         record = json.dumps(
             {"type": interaction.type.value, "user": interaction.user.id, "data": interaction.data}
         )
@@ -197,7 +202,7 @@ class DiscordBot:
         # rides in the same order-desk batch as the record instead of waiting for it
         (fresh,), actor = await asyncio.gather(
             inbound.record(self.bot.core.desk, CHANNEL, [(str(interaction.id), record)]),
-            self._identify(self._request(interaction, "", None)),
+            self._identify(request),
         )
         if not fresh:
             return None
@@ -282,19 +287,23 @@ class DiscordBot:
             await interaction.response.send_message(str(refusal), ephemeral=True)
             return
         public = in_server and COMMANDS[name].in_groups
+        request = self._request(interaction, text, None)
 
         async def act(actor: Actor) -> Outgoing:
             attachment = await self._attachment(data)
             if isinstance(attachment, str):
                 return plain(attachment)
-            reply = await handle(self.bot, self._request(interaction, text, attachment), actor)
+            given = request if attachment is None else replace(request, attachment=attachment)
+            reply = await handle(self.bot, given, actor)
             code = None if reply.alert else order.card_code(reply)
             if code is not None:
                 found = await order.choices(self.bot, actor, code)
                 return await order.card(self.bot, found, reply.text, ephemeral=not public)
             return await render(self.bot.core, reply, ephemeral=not public)
 
-        await self._answer(interaction, self._acting(interaction, act), ephemeral=not public, update=False)
+        await self._answer(
+            interaction, self._acting(interaction, request, act), ephemeral=not public, update=False
+        )
 
     async def _on_component(self, interaction: discord.Interaction[Any]) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
@@ -309,7 +318,9 @@ class DiscordBot:
                 reply = await handle(self.bot, request, actor)
                 return await render(self.bot.core, reply, ephemeral=True)
 
-            await self._answer(interaction, self._acting(interaction, run), ephemeral=True, update=False)
+            await self._answer(
+                interaction, self._acting(interaction, request, run), ephemeral=True, update=False
+            )
             return
         values = [str(v) for v in data.get("values") or []]
         user = str(interaction.user.id)
@@ -321,9 +332,8 @@ class DiscordBot:
 
         # a pick answers the clicker alone (a new ephemeral message); the panel's steps edit it
         update = not payload.startswith("o:pk")
-        await self._answer(
-            interaction, self._acting(interaction, tap), ephemeral=True, update=update, panels=panels
-        )
+        acting = self._acting(interaction, self._request(interaction, "", None), tap)
+        await self._answer(interaction, acting, ephemeral=True, update=update, panels=panels)
 
     async def _on_autocomplete(self, interaction: discord.Interaction[Any]) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
