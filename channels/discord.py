@@ -136,6 +136,8 @@ class DiscordChannel:
             if exc.status in (403, 404) and exc.code in UNREACHABLE_CODES:
                 raise RecipientUnreachable(text) from exc
             raise DeliveryError(text) from exc
+        except discord.LoginFailure as exc:  # our own client's login: a token Discord refuses
+            raise DeliveryError(f"discord: 401 the bot token was refused ({exc})") from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"discord: {type(exc).__name__}: {exc}") from exc
         return payload if isinstance(payload, dict) else {}

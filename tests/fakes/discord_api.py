@@ -31,8 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.discord_gateway import BOT_ID, Gateway, json_response, message_json, read_body
-
-TOKEN = "test-token"
+from tests.fakes.discord_gateway import TOKEN as TOKEN  # the bot token, for the tests that import it here
 
 
 @dataclass

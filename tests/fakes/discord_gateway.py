@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+TOKEN = "test-token"  # the bot token the fake takes
 APPLICATION_ID = "900000000000000001"
 BOT_ID = "900000000000000002"
 HEARTBEAT_MS = 41_250
@@ -386,6 +387,8 @@ class Gateway:
 
     async def _me(self, request: web.Request) -> web.Response:
         self.logins += 1  # discord.py asks who it is once per session it opens
+        if request.headers.get("Authorization") != f"Bot {TOKEN}":
+            return json_response({"message": "401: Unauthorized", "code": 0}, status=401)
         return json_response(_user(BOT_ID, bot=True))
 
     async def _application(self, request: web.Request) -> web.Response:

@@ -85,6 +85,19 @@ async def test_a_user_with_dms_closed_is_given_up_not_retried() -> None:
     assert fake.delivered == [] and fake.requests == 2  # the DM opened, the message refused once
 
 
+async def test_a_token_discord_refuses_is_a_delivery_error_to_retry_not_a_crash() -> None:
+    fake = FakeDiscordAPI()
+    await fake.start()
+    channel = DiscordChannel("not-the-token", fake.base_url)
+    try:
+        with pytest.raises(DeliveryError, match="401"):
+            await channel.send(CHANNEL_A, Rendered("Restock!"))
+    finally:
+        await channel.close()
+        await fake.stop()
+    assert fake.delivered == []
+
+
 async def test_the_bot_and_the_outbox_send_through_one_discord_session(
     tmp_path: Path, clock: FrozenClock
 ) -> None:
