@@ -7,6 +7,7 @@ report and the reconciliation CSV in ``core.services.reports``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import timedelta
 
@@ -48,7 +49,8 @@ async def set_methods(
     """Replace a GO's payment methods. ``qr_photo`` is a photo of the GOM's static bank QR,
     read before the transaction. ``offered``: the gateways this server has; a GO that is
     no longer a draft must keep at least one method that works here."""
-    payload = read_payment_qr(qr_photo) if qr_photo is not None else None
+    # decoding a 12 MP photo takes most of a second: off the event loop, so a drop goes on
+    payload = await asyncio.to_thread(read_payment_qr, qr_photo) if qr_photo is not None else None
     async with uow:
         go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
