@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy import select
@@ -253,3 +254,34 @@ async def test_the_pay_page_shows_the_number_and_the_bank_account_escaped(app: A
     page = render_page(await payments.pay_page(app.core.reader(), token))
     assert "No scanner? Pay to <b>+6591234567</b>" in page
     assert "Bank transfer: D&amp;B &lt;Bank&gt;, account name Gina, account number <b>12345</b>" in page
+
+
+async def test_a_go_taking_only_bank_transfers_takes_the_buyers_proof(app: App) -> None:
+    await draft(app)
+    await say(app, "gina", f"/paymethods SVT-FML {BANK}")
+    await say(app, "gina", "/open SVT-FML")
+    await say(app, "bob", "/order SVT-FML ALB 1")
+    assert "send a screenshot of the transfer" in (await say(app, "bob", "/pay SVT-FML-1")).text
+    assert "is with the GOM for review" in (await say(app, "bob", "/paid SVT-FML-1 DBS-778")).text
+
+
+@pytest.mark.parametrize(
+    ("currency", "method", "shown"),
+    [
+        ("SGD", "paynow:+6591234567", "by PayNow QR to +6591234567"),
+        ("THB", "promptpay:0812345678", "by PromptPay QR to 0812345678"),
+        ("MYR", "duitnow:890053:512345678901", "by DuitNow QR to 512345678901"),
+        ("PHP", "qrph:GXCHPHM2XXX:09171234567", "by QR Ph to 09171234567"),
+        ("SGD", BANK, "account name Gina Tan, account number 123-456789-0"),
+    ],
+)
+async def test_each_method_reaches_a_buyer_by_sms_as_plain_text(
+    app: App, currency: str, method: str, shown: str
+) -> None:
+    await draft(app, "GO-1", currency)
+    assert not (await say(app, "gina", f"/paymethods GO-1 {method}")).text.startswith("⚠️")
+    await say(app, "gina", "/open GO-1")
+    await handle_numbered(app.bot, ChatRequest("sms", "+6581112222", "Bob", "/order GO-1 ALB 1"))
+    reply = await handle_numbered(app.bot, ChatRequest("sms", "+6581112222", "Bob", "/pay GO-1-1"))
+    assert shown in reply.text and "Reference: GO-1-1-I1" in reply.text, reply.text
+    assert "📋" not in reply.text
