@@ -82,6 +82,8 @@ def bootstrap(
     for platform in platforms:  # known even where not configured, so a refusal can say why
         if platform.link_target is not None:
             core.link_targets[platform.name] = platform.link_target
+    if wiring.telegram.payment_provider_token and any(p.name == "telegram" for p in chosen):
+        core.in_chat_payments.add("telegram")
     for platform in chosen:
         if platform.verifier is not None:
             core.channel_verifiers[platform.name] = platform.verifier(wiring)
@@ -186,10 +188,11 @@ DEMO_SCRIPT = """
 /newgo SVT-FML "Seventeen FML album" currency=SGD moq=4 cap=6 limit=2 deadline=+3d
 /additem SVT-FML ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit,C:Fight My Way"
 /additem SVT-FML POB 3 "Pre-order photocard" stock=2
-/open SVT-FML
 /paymethods SVT-FML paynow:+6591234567 manual
+/open SVT-FML
 /newgo NJZ-OMG "NewJeans OMG merch" currency=PHP moq=10 cap=50 deadline=+2d
 /additem NJZ-OMG TOTE 850 "Tote bag"
+/paymethods NJZ-OMG qrph:GXCHPHM2XXX:09171234567 bank="BDO Unibank" name="Gina Reyes" account=0012-3456-7890
 /open NJZ-OMG
 /as buyer bob
 /browse

@@ -14,6 +14,7 @@ from core.db.engine import normalise_url
 from core.db.models import Identity, User
 from core.services.accounts import Actor, register_gom
 from core.services.group_orders import NewGroupOrder, NewItem, add_item, create_group_order, open_group_order
+from core.services.payments import set_methods
 
 
 def postgres_url() -> str | None:
@@ -55,6 +56,7 @@ async def seed_drop(core: Core, drop: Drop) -> None:
     )
     await add_item(core.uow(), gom, NewItem(drop.code, "ALB", "Album", 2590))
     await add_item(core.uow(), gom, NewItem(drop.code, "POB", "Photocard", 300, stock=drop.stock))
+    await set_methods(core.uow(), gom, drop.code, ["manual"])
     await open_group_order(core.uow(), gom, drop.code)
 
 

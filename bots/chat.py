@@ -65,11 +65,14 @@ def _set(frozen: object, name: str, value: str) -> None:
 
 @dataclass(frozen=True)
 class Button:
-    """An option under a reply: either runs a command or opens a link."""
+    """An option under a reply: runs a command, opens a link, or copies ``copy`` to the
+    clipboard (only where the platform has such a button: Telegram; elsewhere the text is
+    in the message itself, and the button is left out)."""
 
     label: str
     command: str | None = None
     url: str | None = None
+    copy: str | None = None
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class ConsoleChat:
             path = self._export_dir / "gomflow-image.png"
             path.write_bytes(reply.image)
             self._write(f"   (image saved to {path})")
-        self._buttons = [button for row in reply.buttons for button in row]
+        # a copy button has nothing to run here: what it would copy is in the text
+        self._buttons = [button for row in reply.buttons for button in row if button.command or button.url]
         for number, button in enumerate(self._buttons, start=1):
             self._write(f"   [{number}] {button.label}")

@@ -26,6 +26,8 @@ class Core:
     write_lock: asyncio.Lock | None = None
     # Payment providers configured for this deployment, by method name ("stripe", …).
     payment_gateways: dict[str, PaymentGateway] = field(default_factory=dict)
+    # Ways to pay inside a chat app this deployment can take ("telegram": invoices).
+    in_chat_payments: set[str] = field(default_factory=set)
     # Who checks that a GOM controls a chat they link, by platform ("telegram", "discord").
     channel_verifiers: dict[str, ChannelVerifier] = field(default_factory=dict)
     # What a linkable destination looks like, by platform (from the platform registry).
@@ -41,6 +43,10 @@ class Core:
     async def close(self) -> None:
         await self.desk.close()
         await self.db.dispose()
+
+    def offered_gateways(self) -> frozenset[str]:
+        """The payment methods that need this server's configuration and have it."""
+        return frozenset(self.payment_gateways) | frozenset(self.in_chat_payments)
 
     def uow(self) -> UnitOfWork:
         """A unit of work that may write."""

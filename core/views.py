@@ -115,10 +115,34 @@ class PayView:
     manual: bool = False
     gateways: list[tuple[str, str]] = field(default_factory=list)  # (method, label)
     received: str = ""  # what already arrived for this request, when part of it is paid
+    pay_to: str = ""  # the number or account the QR pays, shown as text beside it
+    bank: BankView | None = None  # the account to transfer to, when the GO takes bank transfers
 
     @property
     def payable(self) -> bool:
         return self.status in PAYABLE
+
+
+@dataclass(frozen=True)
+class BankView:
+    """A GOM's bank account as a buyer types it into a banking app."""
+
+    bank: str
+    holder: str
+    account: str
+
+
+@dataclass(frozen=True)
+class PayMethodsView:
+    """What /paymethods set: the labels, what a photo of a bank QR was read as, and which
+    chosen methods this server cannot take (a gateway without its keys)."""
+
+    code: str
+    labels: list[str]
+    not_here: list[str]
+    qr_scheme: str = ""  # read from the GOM's photo: "DuitNow", "EMVCo"
+    qr_payee: str = ""
+    qr_account: str = ""
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,13 @@ def render_page(view: PayView, offered: Collection[str] = ()) -> str:
                 f"<p>Scan with your banking app ({e(view.qr_label or '')}): "
                 "amount and reference are filled in.</p>"
             )
+            if view.pay_to:
+                body += f"<p>No scanner? Pay to <b>{e(view.pay_to)}</b> with the reference above.</p>"
+        if view.bank:
+            body += (
+                f"<p>Bank transfer: {e(view.bank.bank)}, account name {e(view.bank.holder)}, "
+                f"account number <b>{e(view.bank.account)}</b>. Type the reference above.</p>"
+            )
         if view.manual:
             body += "<p>After paying, send a screenshot of the transfer to the bot in your chat.</p>"
         for method, label in view.gateways:

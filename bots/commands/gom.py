@@ -77,7 +77,9 @@ async def additem(call: Call) -> ChatReply:
 @command("open", "CODE", "Start taking orders", audience=GOM)
 async def open_(call: Call) -> ChatReply:
     need(call.args, 1, "/open CODE")
-    await group_orders.open_group_order(call.uow(), call.actor, call.args[0])
+    await group_orders.open_group_order(
+        call.uow(), call.actor, call.args[0], call.bot.core.offered_gateways()
+    )
     card = await reports.group_order_card(call.reader(), call.args[0])
     return call.reply("go_opened", go=card, buttons=[[Button("Show the card", command=f"/go {card.code}")]])
 

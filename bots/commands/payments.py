@@ -13,6 +13,7 @@ from core.payments.qr import qr_png
 from core.payments.status import RequestKind
 from core.services import due, payments, proofs, refunds, reports, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
+from core.views import PayView
 
 GOM = Audience.GOM
 PROOF_FLOW = "payproof"
@@ -57,7 +58,7 @@ async def pay(call: Call) -> ChatReply:
         await save_conversation(
             call.uow(), call.actor.identity_id, ConversationState(PROOF_FLOW, "proof", {"order": view.number})
         )
-    reply = call.reply("pay_options", pay=view, url=url, buttons=buttons)
+    reply = call.reply("pay_options", pay=view, url=url, buttons=buttons + _copy_buttons(view))
     if view.payable and call.request.in_chat_payments and telegram_payments.PROVIDER in dict(view.gateways):
         try:
             invoice = await _invoice(call, view.number)
@@ -65,6 +66,15 @@ async def pay(call: Call) -> ChatReply:
         except GomflowError as refusal:  # the other ways to pay still stand
             reply = replace(reply, text=f"{reply.text}\n\n{refusal.message}")
     return replace(reply, image=qr_png(view.qr_payload)) if view.qr_payload else reply
+
+
+def _copy_buttons(view: PayView) -> list[list[Button]]:
+    """What a buyer types into a banking app by hand, one tap to copy where the platform can."""
+    if not view.payable:
+        return []
+    row = [Button("📋 Number", copy=view.pay_to)] if view.pay_to else []
+    row += [Button("📋 Account number", copy=view.bank.account)] if view.bank else []
+    return [[*row, Button("📋 Reference", copy=view.reference)]] if row else []
 
 
 async def _pay_in_chat(call: Call, number: str) -> ChatReply:
@@ -127,11 +137,25 @@ def _ordinal(args: list[str]) -> tuple[int | None, list[str]]:
     return None, args
 
 
-@command("paymethods", "CODE METHOD […]", "Choose how buyers pay: paynow:+65… stripe manual …", audience=GOM)
+@command(
+    "paymethods",
+    "CODE METHOD […]",
+    "Choose how buyers pay: paynow:+65… bank=… manual stripe …, or send a photo of your bank QR",
+    audience=GOM,
+)
 async def paymethods(call: Call) -> ChatReply:
-    need(call.args, 2, methods.USAGE)
-    labels = await payments.set_methods(call.uow(), call.actor, call.args[0], call.args[1:])
-    return call.reply("pay_methods_set", code=call.args[0].upper(), labels=labels)
+    """A photo sent with the command is the GOM's static bank QR."""
+    photo = call.request.attachment.content if call.request.attachment else None
+    need(call.args, 1 if photo is not None else 2, methods.USAGE)
+    view = await payments.set_methods(
+        call.uow(),
+        call.actor,
+        call.args[0],
+        call.args[1:],
+        offered=call.bot.core.offered_gateways(),
+        qr_photo=photo,
+    )
+    return call.reply("pay_methods_set", methods=view)
 
 
 @command("payments", "CODE", "Who paid, who has not, totals, proofs to review", audience=GOM)

@@ -28,8 +28,11 @@ GUILD, BOT_DM = 0, 1  # interaction contexts
 MAX_DESCRIPTION = 100
 # the option a command's "a|b|c" word becomes, by command (else "choice")
 ALTERNATIVES = {"status": "status"}
-# A command that takes a file beside its words (a proof of payment): the option's name.
-ATTACHMENTS = {"paid": "screenshot"}
+# A command that takes a file beside its words: the option's name and what it is.
+ATTACHMENTS = {
+    "paid": ("screenshot", "A screenshot of the payment"),
+    "paymethods": ("qr_photo", "A photo of your static bank QR"),
+}
 CHANNEL_TARGET = "target"  # left empty, a Discord link names the channel it is typed in
 
 
@@ -99,7 +102,8 @@ def options_of(command: Command) -> list[Option]:
             break
         options.append(option)
     if command.name in ATTACHMENTS:
-        options.append(Option(ATTACHMENTS[command.name], ATTACHMENT, "A screenshot of the payment", False))
+        name, description = ATTACHMENTS[command.name]
+        options.append(Option(name, ATTACHMENT, description, False))
     return options
 
 

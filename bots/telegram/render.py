@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
 from bots.chat import Button, ChatReply, Document, Invoice
@@ -17,6 +17,7 @@ MAX_MESSAGE = 4096  # characters of text in one Telegram message
 MAX_CAPTION = 1024
 MAX_ALERT = 200  # characters an answerCallbackQuery alert shows
 MAX_LABEL = 60
+MAX_COPY = 256  # characters a copy_text button may put on the clipboard
 DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -83,6 +84,9 @@ async def keyboard_rows(
             label = button.label[:MAX_LABEL]
             if button.url:
                 converted.append(InlineKeyboardButton(label, url=button.url))
+            elif button.copy:
+                text = button.copy[:MAX_COPY]
+                converted.append(InlineKeyboardButton(label, copy_text=CopyTextButton(text)))
             elif button.command and private:
                 converted.append(
                     InlineKeyboardButton(label, callback_data=await codec.encode(core, "c:" + button.command))

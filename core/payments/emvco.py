@@ -44,7 +44,27 @@ REFERENCE_LABEL = "05"  # inside 62
 STATIC, DYNAMIC = "11", "12"
 PAYNOW_AID = "SG.PAYNOW"
 PROMPTPAY_AID = "A000000677010111"
+DUITNOW_AID = "A0000006150001"  # PayNet's application id, first in template 26
+QRPH_P2P_GUID = "com.p2pqrpay"  # QR Ph person-to-person, template 27
+QRPH_INSTAPAY = "99964403"  # QR Ph's payment type for an InstaPay transfer
 MAX_REFERENCE = 25
+# Format indicators a payload may carry: EMVCo's 01, and the 02 Malaysian bank apps print.
+FORMATS = ("01", "02")
+SCHEME_NAMES = {
+    PAYNOW_AID: "PayNow",
+    PROMPTPAY_AID: "PromptPay",
+    DUITNOW_AID: "DuitNow",
+    QRPH_P2P_GUID: "QR Ph",
+    "ph.ppmi.p2m": "QR Ph",
+}
+# Which sub-fields of a scheme's account template name the payee, best first.
+ACCOUNT_FIELDS = {
+    PAYNOW_AID: ("02",),
+    PROMPTPAY_AID: ("01", "02", "03"),
+    DUITNOW_AID: ("02",),
+    QRPH_P2P_GUID: ("04", "03", "05"),
+    "ph.ppmi.p2m": ("03", "04"),
+}
 
 
 def crc16_ccitt_false(data: bytes) -> int:
@@ -139,6 +159,12 @@ class QrPayment:
     amount: str | None
     reference: str | None
     dynamic: bool
+    account: str = ""  # the payee's number or account, as the scheme holds it
+
+    @property
+    def scheme_name(self) -> str:
+        """What a person calls the scheme ("DuitNow"), or "EMVCo" for one gomflow does not name."""
+        return SCHEME_NAMES.get(self.scheme, "EMVCo")
 
 
 def paynow(
@@ -197,13 +223,81 @@ def promptpay(target: str, *, amount_minor: int, reference: str) -> str:
     )
 
 
+def duitnow(target: str, *, amount_minor: int, reference: str, merchant_name: str = "GOMFLOW") -> str:
+    """DuitNow (Malaysia, MYR) to ``ACQUIRER:ACCOUNT``: the bank's PayNet participant code
+    and the account it pays into, as a DuitNow QR holds them in template 26."""
+    acquirer, number = duitnow_account(target)
+    account = tlv("00", DUITNOW_AID) + tlv("01", acquirer) + tlv("02", number)
+    place = ("26", "5999", "MYR", "MY", "Kuala Lumpur")
+    return _regional(account, place, merchant_name, amount_minor, reference)
+
+
+def duitnow_account(target: str) -> tuple[str, str]:
+    acquirer, _, number = target.partition(":")
+    if not re.fullmatch(r"\d{6,8}", acquirer.strip()):
+        raise InvalidInput(
+            "DuitNow needs the bank's 6-8 digit PayNet participant code, then ':' and the account "
+            "(duitnow:890053:512345678901)."
+        )
+    return acquirer.strip(), _account(number, "DuitNow")
+
+
+def qrph(target: str, *, amount_minor: int, reference: str, merchant_name: str = "GOMFLOW") -> str:
+    """QR Ph person-to-person (Philippines, PHP) to ``BIC:ACCOUNT``: the receiving bank or
+    e-wallet's SWIFT BIC and the account or mobile number there, paid by InstaPay."""
+    bic, number = qrph_account(target)
+    account = tlv("00", QRPH_P2P_GUID) + tlv("01", bic) + tlv("02", QRPH_INSTAPAY) + tlv("04", number)
+    place = ("27", "6016", "PHP", "PH", "Manila")
+    return _regional(account, place, merchant_name, amount_minor, reference)
+
+
+def qrph_account(target: str) -> tuple[str, str]:
+    bic, _, number = target.partition(":")
+    bic = bic.strip().upper()
+    if not re.fullmatch(r"[A-Z]{4}PH[A-Z0-9]{2}([A-Z0-9]{3})?", bic):
+        raise InvalidInput(
+            "QR Ph needs the Philippine bank or e-wallet's BIC (GXCHPHM2XXX for GCash), then ':' and "
+            "the account or mobile number (qrph:GXCHPHM2XXX:09171234567)."
+        )
+    return bic.ljust(11, "X"), _account(number, "QR Ph")
+
+
+def _account(text: str, scheme: str) -> str:
+    compact = re.sub(r"[\s-]", "", text)
+    if not re.fullmatch(r"[0-9A-Za-z]{4,25}", compact):
+        raise InvalidInput(f"The {scheme} account must be 4 to 25 letters or digits, not '{text[:30]}'.")
+    return compact.upper()
+
+
+def _regional(
+    account: str, place: tuple[str, str, str, str, str], merchant_name: str, amount_minor: int, reference: str
+) -> str:
+    """A dynamic payload in the shape DuitNow and QR Ph share with PayNow: one account
+    template, the amount in the scheme's currency, and the reference in template 62.
+    ``place``: the template's id, the merchant category, currency, country and city."""
+    template, mcc, currency, country, city = place
+    return build(
+        {
+            INITIATION: DYNAMIC,
+            template: account,
+            MCC: mcc,
+            CURRENCY: NUMERIC_CURRENCY[currency],
+            AMOUNT: format_amount(amount_minor, currency),
+            COUNTRY: country,
+            MERCHANT_NAME: _name(merchant_name),
+            MERCHANT_CITY: city,
+            ADDITIONAL_DATA: _additional(_clean_reference(reference)),
+        }
+    )
+
+
 def parse_static(payload: str) -> dict[str, str]:
     """Read a pasted bank QR payload, refusing one whose CRC does not match."""
     payload = payload.strip()
     if not check_crc(payload):
         raise InvalidInput("That QR payload's checksum is wrong: please paste the whole text of the QR code.")
     fields = dict(parse_tlv(payload[:-8]))
-    if fields.get(PAYLOAD_FORMAT) != "01":
+    if fields.get(PAYLOAD_FORMAT) not in FORMATS:
         raise InvalidInput("That is not an EMVCo merchant QR payload (it should start with 000201).")
     if not any("26" <= tag <= "51" for tag in fields):
         raise InvalidInput("That QR payload names no account to pay.")
@@ -232,10 +326,12 @@ def describe(payload: str) -> QrPayment:
     fields = dict(parse_tlv(payload[:-8])) if check_crc(payload) else {}
     if not fields:
         raise InvalidInput("That QR payload's checksum is wrong.")
-    scheme = "unknown"
+    scheme, account = "unknown", ""
     for tag, value in fields.items():
         if "26" <= tag <= "51":
-            scheme = dict(parse_tlv(value)).get("00", "unknown")
+            inner = dict(parse_tlv(value))
+            scheme = inner.get("00", "unknown")
+            account = next((inner[k] for k in ACCOUNT_FIELDS.get(scheme, ("02", "01")) if k in inner), "")
             break
     additional = dict(parse_tlv(fields[ADDITIONAL_DATA])) if ADDITIONAL_DATA in fields else {}
     return QrPayment(
@@ -245,6 +341,7 @@ def describe(payload: str) -> QrPayment:
         amount=fields.get(AMOUNT),
         reference=additional.get(REFERENCE_LABEL) or additional.get(BILL_NUMBER),
         dynamic=fields.get(INITIATION) == DYNAMIC,
+        account=account,
     )
 
 

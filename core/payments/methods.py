@@ -1,69 +1,135 @@
-"""Which ways to pay a GO accepts, as the GOM types them: ``paynow:+6591234567 stripe manual``."""
+"""Which ways to pay a GO accepts, as the GOM types them: ``paynow:+6591234567 stripe manual``,
+or a bank account as words: ``bank="DBS Bank" name="Gina Tan" account=123-456789-0``."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from core.errors import InvalidInput
 from core.payments import emvco
+from core.text import clean_name
 
-QR_METHODS = ("paynow", "promptpay", "bankqr")
+QR_METHODS = ("paynow", "promptpay", "duitnow", "qrph", "bankqr")
 GATEWAYS = ("stripe", "xendit", "hitpay", "telegram")
 LABELS = {
     "paynow": "PayNow QR",
     "promptpay": "PromptPay QR",
+    "duitnow": "DuitNow QR",
+    "qrph": "QR Ph",
     "bankqr": "Bank QR",
+    "bank": "Bank transfer",
     "manual": "Bank transfer with proof",
     "stripe": "Card (Stripe)",
     "xendit": "E-wallet / VA (Xendit)",
     "hitpay": "PayNow / card (HitPay)",
     "telegram": "Pay in Telegram",
 }
+# A QR scheme built natively takes one currency only.
+SCHEME_CURRENCY = {"paynow": "SGD", "promptpay": "THB", "duitnow": "MYR", "qrph": "PHP"}
+BANK_WORDS = ("bank", "name", "account")  # bank=… name=… account=…: one bank transfer method
+MAX_BANK_TEXT = 60
+ACCOUNT_NUMBER = re.compile(r"[0-9A-Za-z][0-9A-Za-z -]{3,33}")
 USAGE = (
-    "/paymethods CODE paynow:+6591234567|paynow:UEN promptpay:0812345678 bankqr:000201… "
-    "manual stripe xendit hitpay telegram"
+    "/paymethods CODE paynow:+6591234567|paynow:UEN promptpay:0812345678 duitnow:ACQUIRER:ACCOUNT "
+    'qrph:BIC:ACCOUNT bankqr:000201… bank="Bank" name="Account name" account=NUMBER '
+    "manual stripe xendit hitpay telegram (or send a photo of your bank QR with /paymethods CODE)"
 )
 
 
 @dataclass(frozen=True)
 class Method:
     method: str
-    target: str = ""
+    target: str = ""  # the number, account or QR payload paid into
+    bank: str = ""  # a bank transfer's bank
+    holder: str = ""  # a bank transfer's account name
 
     @property
     def label(self) -> str:
         return LABELS[self.method]
 
 
-def parse_methods(tokens: list[str], currency: str) -> list[Method]:
-    if not tokens:
+def parse_methods(tokens: list[str], currency: str, *, photo_payload: str | None = None) -> list[Method]:
+    """The methods in ``tokens``; ``photo_payload`` is the text of a bank QR the GOM sent as
+    a photo, taken as ``bankqr`` (with or without that word)."""
+    bank_words, names = _bank_words(tokens)
+    if photo_payload is not None and "bankqr" not in [n.partition(":")[0].lower() for n in names]:
+        names.append("bankqr")
+    if not names and not bank_words:
         raise InvalidInput(f"Say which methods to accept: {USAGE}")
-    methods: list[Method] = []
-    for token in tokens:
+    methods: list[Method] = [_bank(bank_words)] if bank_words else []
+    for token in names:
         name, _, target = token.partition(":")
         name = name.strip().lower()
-        if name not in LABELS:
+        if name not in LABELS or name == "bank":
             raise InvalidInput(f"I don't know the payment method '{name[:20]}'. Usage: {USAGE}")
         if any(m.method == name for m in methods):
             raise InvalidInput(f"{name} is listed twice.")
+        if name == "bankqr" and not target.strip() and photo_payload is not None:
+            target = photo_payload
         methods.append(Method(name, _check_target(name, target.strip(), currency)))
     if sum(m.method in QR_METHODS for m in methods) > 1:
-        raise InvalidInput("Choose one QR method per group order (paynow, promptpay or bankqr).")
+        raise InvalidInput(
+            "Choose one QR method per group order (paynow, promptpay, duitnow, qrph or bankqr)."
+        )
     return methods
 
 
+def _bank_words(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
+    """``key=value`` words apart from method names; a key that is not a bank word is refused."""
+    words: dict[str, str] = {}
+    names: list[str] = []
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if not sep:
+            names.append(token)
+        elif key.strip().lower() in BANK_WORDS:
+            words[key.strip().lower()] = value
+        else:
+            raise InvalidInput(
+                f"I don't know '{key[:20]}='; a bank transfer takes bank=, name= and account=."
+            )
+    return words, names
+
+
+def _bank(words: dict[str, str]) -> Method:
+    missing = [f"{key}=" for key in BANK_WORDS if not clean_name(words.get(key, ""))]
+    if missing:
+        raise InvalidInput(
+            f"A bank transfer needs {', '.join(missing)} too: "
+            'bank="DBS Bank" name="Gina Tan" account=123-456789-0.'
+        )
+    bank, holder = clean_name(words["bank"]), clean_name(words["name"])
+    if len(bank) > MAX_BANK_TEXT or len(holder) > MAX_BANK_TEXT:
+        raise InvalidInput(f"The bank and the account name may have at most {MAX_BANK_TEXT} characters each.")
+    number = clean_name(words["account"])
+    if not ACCOUNT_NUMBER.fullmatch(number):
+        raise InvalidInput(
+            f"'{number[:40]}' is not an account number: 4 to 34 letters, digits, spaces or dashes."
+        )
+    return Method("bank", number, bank=bank, holder=holder)
+
+
 def _check_target(name: str, target: str, currency: str) -> str:
+    if name in SCHEME_CURRENCY and currency != SCHEME_CURRENCY[name]:
+        raise InvalidInput(f"{LABELS[name]} takes {SCHEME_CURRENCY[name]} only.")
     if name == "paynow":
-        if currency != "SGD":
-            raise InvalidInput("PayNow takes SGD only.")
         return emvco.paynow_proxy(target)[1]
     if name == "promptpay":
-        if currency != "THB":
-            raise InvalidInput("PromptPay takes THB only.")
         emvco.promptpay(target, amount_minor=100, reference="CHECK")
         return target
+    if name == "duitnow":
+        return ":".join(emvco.duitnow_account(target))
+    if name == "qrph":
+        return ":".join(emvco.qrph_account(target))
     if name == "bankqr":
+        if not target:
+            raise InvalidInput(
+                "bankqr needs your static bank QR: send its photo with /paymethods CODE as the caption, "
+                "or paste its text after bankqr:"
+            )
         emvco.reemit(target, amount_minor=100, currency=currency, reference="CHECK")
         return target
     if target:
@@ -71,12 +137,59 @@ def _check_target(name: str, target: str, currency: str) -> str:
     return ""
 
 
+def payee(method: Method) -> str:
+    """The number or account a QR pays, as text a buyer can type into a banking app."""
+    if method.method in ("duitnow", "qrph"):
+        return method.target.rsplit(":", 1)[1]
+    if method.method == "bankqr":
+        return emvco.describe(method.target).account
+    return method.target
+
+
+def takes_transfers(chosen: list[Method]) -> bool:
+    """Whether a buyer pays the GOM directly (a QR, a bank transfer) and sends proof of it."""
+    return any(m.method in (*QR_METHODS, "bank", "manual") for m in chosen)
+
+
+def working(chosen: list[Method], offered: Collection[str]) -> list[Method]:
+    """The chosen methods a buyer can pay with on this server: a gateway only where it is
+    configured (``offered``); a QR, a bank transfer or a proof always."""
+    return [m for m in chosen if m.method not in GATEWAYS or m.method in offered]
+
+
+def missing(go_code: str, chosen: list[Method], offered: Collection[str]) -> str:
+    """Why ``go_code`` cannot be paid on this server yet, and what would do."""
+    here = ", ".join(g for g in GATEWAYS if g in offered)
+    ways = (
+        f"/paymethods {go_code} with a QR (paynow:…, promptpay:…, duitnow:…, qrph:…, or a photo of "
+        f'your bank QR), a bank transfer (bank="…" name="…" account=…), manual'
+        + (f", or {here}" if here else "")
+    )
+    if not chosen:
+        return f"{go_code} has no payment method yet, so buyers could not pay. Set one first: {ways}."
+    names = [m.label for m in chosen if m not in working(chosen, offered)]
+    listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    verb = "are" if len(names) > 1 else "is"
+    return (
+        f"{listed} {verb} not set up on this server, so buyers of {go_code} could not pay. Add one: {ways}."
+    )
+
+
 def dump(methods: list[Method]) -> str:
-    return json.dumps([{"method": m.method, "target": m.target} for m in methods])
+    return json.dumps(
+        [
+            {"method": m.method, "target": m.target}
+            | ({"bank": m.bank, "holder": m.holder} if m.bank else {})
+            for m in methods
+        ]
+    )
 
 
 def load(text: str | None) -> list[Method]:
-    return [Method(d["method"], d.get("target", "")) for d in json.loads(text or "[]")]
+    return [
+        Method(d["method"], d.get("target", ""), d.get("bank", ""), d.get("holder", ""))
+        for d in json.loads(text or "[]")
+    ]
 
 
 def qr_payload(method: Method, *, amount_minor: int, currency: str, reference: str, name: str) -> str:
@@ -84,4 +197,10 @@ def qr_payload(method: Method, *, amount_minor: int, currency: str, reference: s
         return emvco.paynow(method.target, amount_minor=amount_minor, reference=reference, merchant_name=name)
     if method.method == "promptpay":
         return emvco.promptpay(method.target, amount_minor=amount_minor, reference=reference)
+    if method.method == "duitnow":
+        return emvco.duitnow(
+            method.target, amount_minor=amount_minor, reference=reference, merchant_name=name
+        )
+    if method.method == "qrph":
+        return emvco.qrph(method.target, amount_minor=amount_minor, reference=reference, merchant_name=name)
     return emvco.reemit(method.target, amount_minor=amount_minor, currency=currency, reference=reference)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from core.db.models import GroupOrder, Item, Variant, WaitlistEntry
-from core.errors import DuplicateCode, InvalidInput, PermissionDenied
+from core.errors import DuplicateCode, InvalidInput, PaymentError, PermissionDenied
 from core.lookups import load_go
 from core.money import get_currency
+from core.payments import methods
 from core.reservations import load_catalogue
 from core.services.accounts import Actor, require_admin
 from core.services.notices import notify_go_buyers
 from core.services.ordering import end_live_orders
+from core.services.payments import methods_of
 from core.status import GOStatus, WaitlistStatus, check_go_transition
 from core.transitions import transition, transition_all
 from core.uow import UnitOfWork
@@ -168,7 +171,12 @@ async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
         return code
 
 
-async def open_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> None:
+async def open_group_order(
+    uow: UnitOfWork, actor: Actor, go_code: str, offered: Collection[str] = frozenset()
+) -> None:
+    """Start taking orders. A buyer must be able to pay, so the GO needs a payment method
+    that works here: a QR, a bank transfer or proofs always do, a gateway only when it is
+    in ``offered`` (the ones this server is configured for)."""
     async with uow:
         go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
@@ -177,6 +185,9 @@ async def open_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> None:
             raise InvalidInput(f"Add at least one item to {go.code} before opening it (/additem).")
         if go.deadline <= uow.now:
             raise InvalidInput(f"The deadline of {go.code} has passed; /extend it first.")
+        accepted = await methods_of(uow, go.id)
+        if not methods.working(accepted, offered):
+            raise PaymentError(methods.missing(go.code, accepted, offered))
         await transition(uow, go, GOStatus.OPEN, actor_id=actor.user_id)
         await uow.commit()
 

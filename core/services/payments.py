@@ -7,7 +7,8 @@ report and the reconciliation CSV in ``core.services.reports``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -17,14 +18,15 @@ from core.errors import InvalidInput, NotFound, OrderLocked, PaymentError, Permi
 from core.inbound import first_delivery
 from core.lookups import load_go, load_order, lock_order
 from core.money import format_money, parse_amount
-from core.payments import ledger, methods
+from core.payments import emvco, ledger, methods
 from core.payments.gateway import PaymentGateway, PaymentLinkRequest, WebhookEvent
 from core.payments.ledger import Outcome
+from core.payments.qr_photo import read_payment_qr
 from core.payments.status import PAYABLE, AttemptStatus, RequestKind
 from core.services.accounts import Actor, require_admin
-from core.status import OrderStatus
+from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
-from core.views import PayView
+from core.views import BankView, PayMethodsView, PayView
 from core.when import local_text
 
 MAX_PROOF_BYTES = 5 * 1024 * 1024
@@ -35,11 +37,26 @@ UowFactory = Callable[[], UnitOfWork]
 # --- settings ---------------------------------------------------------------------------
 
 
-async def set_methods(uow: UnitOfWork, actor: Actor, go_code: str, tokens: list[str]) -> list[str]:
+async def set_methods(
+    uow: UnitOfWork,
+    actor: Actor,
+    go_code: str,
+    tokens: list[str],
+    *,
+    offered: Collection[str] = frozenset(),
+    qr_photo: bytes | None = None,
+) -> PayMethodsView:
+    """Replace a GO's payment methods. ``qr_photo`` is a photo of the GOM's static bank QR,
+    read before the transaction. ``offered``: the gateways this server has; a GO that is
+    no longer a draft must keep at least one method that works here."""
+    # decoding a 12 MP photo takes most of a second: off the event loop, so a drop goes on
+    payload = await asyncio.to_thread(read_payment_qr, qr_photo) if qr_photo is not None else None
     async with uow:
-        go = await load_go(uow, go_code)
+        go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
-        chosen = methods.parse_methods(tokens, go.currency)
+        chosen = methods.parse_methods(tokens, go.currency, photo_payload=payload)
+        if go.status != GOStatus.DRAFT and not methods.working(chosen, offered):
+            raise PaymentError(methods.missing(go.code, chosen, offered))
         row = await uow.session.get(PaymentSettings, go.id)
         if row is None:
             row = PaymentSettings(go_id=go.id, updated_at=uow.now)
@@ -54,7 +71,15 @@ async def set_methods(uow: UnitOfWork, actor: Actor, go_code: str, tokens: list[
             detail=" ".join(m.method for m in chosen),
         )
         await uow.commit()
-        return [m.label for m in chosen]
+    read = emvco.describe(payload) if payload is not None else None
+    return PayMethodsView(
+        code=go.code,
+        labels=[m.label for m in chosen],
+        not_here=[m.label for m in chosen if m not in methods.working(chosen, offered)],
+        qr_scheme=read.scheme_name if read else "",
+        qr_payee=read.merchant_name if read else "",
+        qr_account=read.account if read else "",
+    )
 
 
 async def methods_of(uow: UnitOfWork, go_id: int) -> list[methods.Method]:
@@ -136,9 +161,11 @@ async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: Paym
         due=local_text(request.due_at, go.timezone),
         qr_payload=payload,
         qr_label=qr.label if qr else None,
-        manual=qr is not None or any(m.method == "manual" for m in accepted),
+        manual=methods.takes_transfers(accepted),
         gateways=[(m.method, m.label) for m in accepted if m.method in methods.GATEWAYS],
         received=format_money(got, request.currency) if got and request.status in PAYABLE else "",
+        pay_to=methods.payee(qr) if qr else "",
+        bank=next((BankView(m.bank, m.holder, m.target) for m in accepted if m.method == "bank"), None),
     )
 
 

@@ -67,7 +67,7 @@ async def submit_proof(
         order = await lock_order(uow, found.id)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         view_methods = await methods_of(uow, go.id)
-        if not any(m.method == "manual" or m.method in methods.QR_METHODS for m in view_methods):
+        if not methods.takes_transfers(view_methods):
             raise PaymentError(f"{go.code} does not take bank transfers; use /pay {order.number}.")
         request = await request_to_pay(uow, order)
         owed = await ledger.outstanding(uow, request)

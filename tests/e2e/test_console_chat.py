@@ -32,6 +32,7 @@ async def test_a_whole_group_order_from_the_terminal(app: App, tmp_path: Path, o
             "yesterday",
             "+2d",
             '/additem SVT-FML ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit"',
+            "/paymethods SVT-FML manual",
             "/open SVT-FML",
             "/as buyer bob",
             "/go SVT-FML",

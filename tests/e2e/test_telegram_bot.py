@@ -101,6 +101,7 @@ async def test_a_gom_creates_and_opens_a_go_by_conversation(
     assert "Created SVT-FML as a draft" in created
     assert "Seventeen <FML> & co" in created and fake.last(1001).parse_mode is None  # plain: sent as is
     await said(fake, GINA, '/additem SVT-FML ALB 25.90 "FML album" versions="A:Faded,B:Misfit"')
+    await said(fake, GINA, "/paymethods SVT-FML manual")
     assert "SVT-FML" in await said(fake, GINA, "/open SVT-FML")
     await said(fake, GINA, "/go SVT-FML")
     assert "Seventeen &lt;FML&gt; &amp; co" in fake.last(1001).text and fake.last(1001).parse_mode == "HTML"

@@ -100,8 +100,8 @@ async def go_taking(app: App, fake: FakeTelegram, methods: str) -> None:
     for step in (
         '/newgo SVT-FML "Test GO" currency=SGD moq=2 cap=10 deadline=+3d',
         '/additem SVT-FML ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit"',
-        "/open SVT-FML",
         f"/paymethods SVT-FML {methods}",
+        "/open SVT-FML",
     ):
         assert not (await said(fake, GINA, step)).startswith("⚠️"), step
 

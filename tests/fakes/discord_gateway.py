@@ -172,9 +172,11 @@ class Gateway:
         channel: str = TEXT_CHANNEL,
         permissions: int = 0,
         attachment: tuple[str, bytes, str] | None = None,
+        attachment_option: str = "screenshot",
         age: float = 0.0,
     ) -> dict[str, Any]:
-        """An application command as typed, options by name (str, int or bool)."""
+        """An application command as typed, options by name (str, int or bool); a file
+        goes in the command's attachment option (``/paid``'s screenshot by default)."""
         typed = {str: 3, int: 4, bool: 5}
         opts = [{"name": k, "type": typed[type(v)], "value": v} for k, v in (options or {}).items()]
         data: dict[str, Any] = {"id": self.next_id(), "name": name, "type": 1, "options": opts}
@@ -182,7 +184,7 @@ class Gateway:
             filename, content, mime = attachment
             attachment_id = self.next_id()
             self.files[filename] = content
-            opts.append({"name": "screenshot", "type": 11, "value": attachment_id})
+            opts.append({"name": attachment_option, "type": 11, "value": attachment_id})
             data["resolved"] = {
                 "attachments": {
                     attachment_id: {

@@ -37,3 +37,11 @@ def test_telegram_benchmark_orders_by_taps_against_the_echo_floor(capsys: pytest
     figures = telegram.main(["--taps", "40", "--concurrency", "4"])
     assert figures["placed"] == 40 and figures["rate"] > 0 and figures["floor_rate"] > 0
     assert "gomflow as a share of the floor" in capsys.readouterr().out
+
+
+def test_qr_photo_benchmark_reads_the_qr_and_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import qr_photo
+
+    result = qr_photo.main(["--megapixels", "1", "--rounds", "1"])
+    assert result["read ms"] > 0 and result["pause ms (inline)"] > 0
+    assert "longest loop pause, read in a thread" in capsys.readouterr().out

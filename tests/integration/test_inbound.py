@@ -196,6 +196,7 @@ async def test_updates_received_before_a_crash_are_handled_on_start_exactly_once
     """Rows received but not handled (the process died after acknowledging them) are
     handled when the bot starts, in receipt order; a second start does nothing again."""
     await open_go(any_app)
+    any_app.core.in_chat_payments.add("telegram")  # the bot below has a payment provider token
     await say(any_app, "gina", "/paymethods SVT-FML telegram")
     bob = await identify(any_app.core.uow(), "telegram", str(BOB["id"]), "Bob")
     await ordering.place_order(any_app.core.uow(), bob, "SVT-FML", [LineRequest("ALB", "A", 1)])
@@ -273,6 +274,7 @@ async def test_a_payment_that_could_not_be_recorded_waits_and_is_recorded_at_the
     """Money taken but not recorded (here: the record of seen payment ids is missing) is not
     marked handled: it stays waiting, and the next start records it once."""
     await open_go(any_app)
+    any_app.core.in_chat_payments.add("telegram")  # the bot below has a payment provider token
     await say(any_app, "gina", "/paymethods SVT-FML telegram")
     bob = await identify(any_app.core.uow(), "telegram", str(BOB["id"]), "Bob")
     await ordering.place_order(any_app.core.uow(), bob, "SVT-FML", [LineRequest("ALB", "A", 1)])

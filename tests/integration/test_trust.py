@@ -150,6 +150,7 @@ async def test_a_draft_is_shown_only_to_its_staff(any_app: App) -> None:
     for insider in ("gina", "hana"):
         assert "Secret" in (await say(any_app, insider, "/go DRAFT-GO")).text
     await say(any_app, "gina", '/additem DRAFT-GO POB 3 "Photocard"')
+    await say(any_app, "gina", "/paymethods DRAFT-GO manual")
     await say(any_app, "gina", "/open DRAFT-GO")
     assert "Secret" in (await say(any_app, "bob", "/go DRAFT-GO")).text
 

@@ -38,8 +38,8 @@ async def open_go_by_sms(rig: TwilioRig) -> None:
     steps = [
         'NEWGO SVT-FML "Seventeen FML" currency=SGD moq=2 cap=10 deadline=+3d',
         'additem SVT-FML ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit"',
-        "/open SVT-FML",
         "Paymethods SVT-FML paynow:+6591234567 manual",
+        "/open SVT-FML",
     ]
     for step in steps:
         answer = await rig.say("sms", GINA, step)

@@ -295,9 +295,9 @@ async def play(backend: str, workdir: Path, plan: list[list[Step]]) -> None:
         for line in (
             f'/newgo {GO} "Property" currency=SGD moq=3 cap=8 limit=4 deadline=+30d window=2',
             *(f"/additem {GO} {item}" for item in ITEMS),
+            f"/paymethods {GO} stripe manual telegram",
             f"/open {GO}",
             "/helper add hal",
-            f"/paymethods {GO} stripe manual telegram",
         ):
             reply = await say(app, "gina", line)
             assert not reply.text.startswith("⚠️"), (line, reply.text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.services.proofs import ProofView
-from core.views import PaymentRow, PaymentsReport, PayView, RefundView
+from core.views import BankView, PaymentRow, PaymentsReport, PayMethodsView, PayView, RefundView
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
 DUE = "Sun 22 Nov 2026, 20:00 +08"
@@ -89,7 +89,25 @@ PAYMENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"proof": PROOF},
         ["Proof for SVT-FML-3 from bob <3 — S$25.90 [pending] · proof #1", "Reference: TXN 42"],
     ),
-    ("pay_methods_set", {"code": "SVT-FML", "labels": ["PayNow QR", "Card (Stripe)"]}, ["PayNow QR, Card"]),
+    (
+        "pay_methods_set",
+        {"methods": PayMethodsView("SVT-FML", ["PayNow QR", "Card (Stripe)"], not_here=["Card (Stripe)"])},
+        ["SVT-FML now takes: PayNow QR, Card", "Not set up on this server, so buyers will not see it: Card"],
+    ),
+    (
+        "pay_methods_set",
+        {"methods": PayMethodsView("MY-GO", ["Bank QR"], [], "DuitNow", "MEI <STORE>", "MD001")},
+        ["Read from your photo: DuitNow QR to MEI <STORE>, account MD001."],
+    ),
+    (
+        "pay_options",
+        {"pay": pay_view(pay_to="+6591234567", bank=BankView("DBS <Bank>", "Gina Tan", "123-4")), "url": "u"},
+        [
+            "No scanner? Send S$25.90 by PayNow QR to +6591234567 with the reference SVT-FML-3-I1.",
+            "Bank transfer: DBS <Bank>, account name Gina Tan, account number 123-4. "
+            "Transfer exactly S$25.90 and type SVT-FML-3-I1 as the reference.",
+        ],
+    ),
     (
         "payments_report",
         {"report": REPORT},

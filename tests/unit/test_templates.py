@@ -592,3 +592,19 @@ def test_telegram_variants_escape_user_text_as_html(renderer: JinjaRenderer) -> 
     title = renderer.render("go_card", "telegram", {"go": make_go()}).text
     assert "세븐틴 &lt;b&gt;FML&lt;/b&gt; 🎵" in title
     assert "POB &amp; &lt;i&gt;photocards&lt;/i&gt;" in title
+
+
+def test_the_number_to_pay_is_a_code_span_on_telegram_and_discord(renderer: JinjaRenderer) -> None:
+    """Telegram shows <code> as tap-to-copy; Discord has no copy button, so a code span."""
+    from core.views import BankView
+    from tests.unit.payment_template_cases import pay_view
+
+    pay = pay_view(pay_to="+6591234567", bank=BankView("DBS <Bank>", "Gina_Tan", "123-4"))
+    telegram = renderer.render("pay_options", "telegram", {"pay": pay, "url": "u"})
+    assert telegram.markup == "html"
+    assert "to <code>+6591234567</code>" in telegram.text and "<code>SVT-FML-3-I1</code>" in telegram.text
+    assert "DBS &lt;Bank&gt;" in telegram.text and "account number <code>123-4</code>" in telegram.text
+    discord = renderer.render("pay_options", "discord", {"pay": pay, "url": "u"})
+    assert discord.markup == "markdown"
+    assert "to `+6591234567`" in discord.text and "Reference: `SVT-FML-3-I1`" in discord.text
+    assert r"Gina\_Tan" in discord.text and "account number `123-4`" in discord.text
