@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bots.chat import ChatReply
 from core.clock import FrozenClock
-from core.db.models import GroupOrder, Item, Order, OrderLine, PaymentSettings, Variant
+from core.db.models import AuditEntry, GroupOrder, Item, Order, OrderLine, PaymentSettings, Variant
 from main import App
 from tests.conftest import open_go, say
 
@@ -318,3 +318,25 @@ async def test_copygo_copies_the_set_up_and_never_the_orders(app: App, clock: Fr
         assert orders == 0
     ordered = ok(await say(app, "cara", "/order SVT-FML-2 ALB:B 1"))
     assert "31.00" in ordered.text
+
+
+async def test_without_buttons_the_choice_is_a_numbered_reply_and_acts_once(app: App) -> None:
+    """SMS, WhatsApp and email have no buttons: the preview's buttons become "Reply 1 for …"."""
+    from bots.console import ConsoleChat
+
+    await open_go(app, moq=5, items=ALBUM)
+    ok(await say(app, "bob", "/order SVT-FML ALB:A 2"))
+    out: list[str] = []
+    chat = ConsoleChat(app.bot, out.append, numbered=True)
+    await chat.feed("/as gom gina")
+    await chat.feed("/close SVT-FML")
+    assert "Reply 1 for Go ahead anyway, 2 for Close and fail SVT-FML." in out[-1]
+    await chat.feed("1")
+    assert "going ahead anyway" in out[-1]
+    await chat.feed("1")  # the same answer again: the menu ended with the reply without buttons
+    assert (await _go(app)).status == "confirmed"
+    async with app.core.reader() as uow:
+        confirmed = await uow.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.to_status == "confirmed")
+        )
+    assert confirmed == 1
