@@ -42,7 +42,7 @@ def _number(options: dict[str, str], key: str, label: str, *, minimum: int = 0) 
 
 @command(
     "editgo",
-    "CODE title= desc= moq= cap= limit= window= deadline=",
+    "CODE [title=TITLE] [desc=TEXT] [moq=N] [cap=N] [limit=N] [window=HOURS] [deadline=WHEN]",
     "Fix a group order's details",
     audience=GOM,
 )
@@ -68,7 +68,9 @@ async def editgo(call: Call) -> ChatReply:
     return call.reply("go_edited", go=card, changes=changes)
 
 
-@command("edititem", "CODE ITEM[:VERSION] name= price= stock=", "Fix an item or a version", audience=GOM)
+@command(
+    "edititem", "CODE ITEM [name=NAME] [price=PRICE] [stock=N]", "Fix an item or a version", audience=GOM
+)
 async def edititem(call: Call) -> ChatReply:
     positional, options = _options(call, 2, {"name", "price", "stock"}, EDITITEM_USAGE)
     card = await reports.group_order_card(call.reader(), positional[0])
@@ -85,12 +87,12 @@ async def edititem(call: Call) -> ChatReply:
     return call.reply("go_edited", go=card, changes=[summary])
 
 
-@command("removeitem", "CODE ITEM[:VERSION]", "Remove an item or version nobody has ordered", audience=GOM)
+@command("removeitem", "CODE ITEM", "Remove an item or version nobody has ordered", audience=GOM)
 async def removeitem(call: Call) -> ChatReply:
     return await _item_change(call, "removeitem", editing.remove_item, "removed")
 
 
-@command("retire", "CODE ITEM[:VERSION]", "Stop new orders of an item; its orders stay", audience=GOM)
+@command("retire", "CODE ITEM", "Stop new orders of an item; its orders stay", audience=GOM)
 async def retire(call: Call) -> ChatReply:
     return await _item_change(call, "retire", editing.retire_item, "retired: no new orders; its orders stay")
 

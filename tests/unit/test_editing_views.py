@@ -27,3 +27,28 @@ def test_choices_offer_a_versions_own_price_and_nothing_retired() -> None:
         ("ALB:A", "S$25.90", 2590),
         ("ALB:B", "S$31.00", 3100),
     ]
+
+
+def test_on_discord_each_edit_setting_is_its_own_option_and_comes_back_as_typed() -> None:
+    from bots.commands import COMMANDS
+    from bots.commands.args import key_values, split_args
+    from bots.discord.slash import command_line, options_of
+
+    assert [o.name for o in options_of(COMMANDS["edititem"])] == ["code", "item", "name", "price", "stock"]
+    assert [o.name for o in options_of(COMMANDS["editgo"])] == [
+        "code",
+        "title",
+        "desc",
+        "moq",
+        "cap",
+        "limit",
+        "window",
+        "deadline",
+    ]
+    assert [o.name for o in options_of(COMMANDS["retire"])] == ["code", "item"]
+    line = command_line(
+        "edititem", {"code": "SVT-FML", "item": "ALB:B", "name": "Fallen Misfit", "price": "31"}
+    )
+    positional, options = key_values(split_args(line)[1:])
+    assert positional == ["SVT-FML", "ALB:B"]
+    assert options == {"name": "Fallen Misfit", "price": "31"}
