@@ -15,6 +15,12 @@ from tests.conftest import open_go, say
 ALBUM = ('ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit@5"', 'POB 3 "Photocard" stock=10')
 
 
+@pytest.fixture
+def app(any_app: App) -> App:
+    """Every test here runs on SQLite and, when configured, on PostgreSQL."""
+    return any_app
+
+
 def ok(reply: ChatReply) -> ChatReply:
     assert not reply.text.startswith("⚠️"), reply.text
     return reply
