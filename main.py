@@ -219,7 +219,8 @@ DEMO_AFTER_RUSH = """
 /orders SVT-FML
 /payments SVT-FML
 /close SVT-FML
-/close NJZ-OMG
+/close SVT-FML confirm
+/close NJZ-OMG confirm
 /status SVT-FML ordered
 /as buyer amy
 /order SVT-FML ALB:A 1

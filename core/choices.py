@@ -87,8 +87,10 @@ def order_choices(card: GroupOrderView, now: datetime, held: int = 0) -> OrderCh
     limit_left = None if card.per_buyer_limit is None else max(0, card.per_buyer_limit - held)
     choices: list[OrderChoice] = []
     for item in card.items:
-        pairs: list[tuple[ItemView, VariantView | None]] = [(item, v) for v in item.variants]
-        pairs = pairs or [(item, None)]
+        if item.retired:
+            continue
+        pairs: list[tuple[ItemView, VariantView | None]] = [(item, v) for v in item.variants if not v.retired]
+        pairs = pairs or ([] if item.variants else [(item, None)])
         for owner, variant in pairs:
             token = owner.code if variant is None else f"{owner.code}:{variant.code}"
             label = owner.name if variant is None else f"{owner.name} ({variant.name})"
@@ -100,7 +102,10 @@ def order_choices(card: GroupOrderView, now: datetime, held: int = 0) -> OrderCh
                 message = f"{label} is sold out. /waitlist {code} {token} 1 queues you for a freed one."
             caps = [MAX_STEP, room] + [x for x in (stock, limit_left) if x is not None]
             most = 0 if why is not None else max(0, min(caps))
-            choices.append(OrderChoice(token, label, owner.price, owner.price_minor, most, why, message))
+            price, price_minor = owner.price, owner.price_minor
+            if variant is not None and variant.price is not None and variant.price_minor is not None:
+                price, price_minor = variant.price, variant.price_minor
+            choices.append(OrderChoice(token, label, price, price_minor, most, why, message))
     return OrderChoices(card, choices, go_why, go_message)
 
 

@@ -26,7 +26,7 @@ from core import inbound
 from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
-from core.errors import AlreadyClaimed, AlreadyHandled, GomflowError, PriceChanged
+from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, GomflowError, PriceChanged
 from core.inbound import claim_plan, mark_plan
 from core.money import format_money
 from core.order_view import view_of
@@ -34,6 +34,7 @@ from core.quantities import LineRequest
 from core.reservations import (
     CatalogueItem,
     GoFacts,
+    PlacedOrder,
     ResolvedLine,
     load_catalogue_plan,
     load_go_facts,
@@ -43,6 +44,7 @@ from core.reservations import (
 from core.views import OrderView
 
 MAX_BATCH = 128
+ATTEMPTS = 2  # an order refused because the GOM edited its GO meanwhile is read afresh once
 CHECKPOINT_EVERY = 1.0  # seconds between passive checkpoints while orders commit
 T = TypeVar("T")
 
@@ -326,32 +328,58 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                     command = replace(command, buyer_id=int(owner))
             if command.handles is not None and not (yield from mark_plan(*command.handles, now)):
                 raise AlreadyHandled("Already done: that message was handled once.")
-            if key not in catalogues:
+            claim = command.claim
+            for attempt in range(1, ATTEMPTS + 1):
+                go, items = yield from _catalogue(catalogues, key)
+                lines = resolve_lines(go, items, list(command.requests))
+                _check_prices(go, lines, dict(command.expected_prices))
+                if claim is not None:
+                    if not (yield from claim_plan(*claim, now)):
+                        raise AlreadyClaimed("Already on it — that order was sent once.")
+                    claim = None  # claimed once, whatever the attempts that follow
                 try:
-                    go = yield from load_go_facts(key)
-                    catalogues[key] = (go, (yield from load_catalogue_plan(go.id)))
-                except GomflowError as refusal:
-                    catalogues[key] = refusal
-            found = catalogues[key]
-            if isinstance(found, GomflowError):
-                raise found
-            go, items = found
-            lines = resolve_lines(go, items, list(command.requests))
-            _check_prices(go, lines, dict(command.expected_prices))
-            if command.claim is not None and not (yield from claim_plan(*command.claim, now)):
-                raise AlreadyClaimed("Already on it — that order was sent once.")
-            yield Statement("SAVEPOINT order_desk")
-            try:
-                placed = yield from place_plan(go, command.buyer_id, command.channel, lines, now)
-            except GomflowError:
-                yield Statement("ROLLBACK TO SAVEPOINT order_desk")
-                yield Statement("RELEASE SAVEPOINT order_desk")
-                raise
-            yield Statement("RELEASE SAVEPOINT order_desk")
-            outcomes.append(view_of(go, placed, lines, command.buyer_name))
+                    placed = yield from _place_in_savepoint(go, command, lines, now)
+                except CatalogueChanged:  # the GOM edited the GO since this batch read it
+                    del catalogues[key]
+                    if attempt == ATTEMPTS:
+                        raise
+                    continue
+                outcomes.append(view_of(go, placed, lines, command.buyer_name))
+                break
         except GomflowError as refusal:
             outcomes.append(refusal)
     return outcomes
+
+
+def _catalogue(
+    catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError], key: str
+) -> Plan[tuple[GoFacts, list[CatalogueItem]]]:
+    """A GO and its catalogue, read once per batch (again after an edit refused an order)."""
+    if key not in catalogues:
+        try:
+            go = yield from load_go_facts(key)
+            catalogues[key] = (go, (yield from load_catalogue_plan(go.id)))
+        except GomflowError as refusal:
+            catalogues[key] = refusal
+    found = catalogues[key]
+    if isinstance(found, GomflowError):
+        raise found
+    return found
+
+
+def _place_in_savepoint(
+    go: GoFacts, command: PlaceOrder, lines: list[ResolvedLine], now: datetime
+) -> Plan[PlacedOrder]:
+    """One order under its own savepoint: a refusal undoes only this order."""
+    yield Statement("SAVEPOINT order_desk")
+    try:
+        placed = yield from place_plan(go, command.buyer_id, command.channel, lines, now)
+    except GomflowError:
+        yield Statement("ROLLBACK TO SAVEPOINT order_desk")
+        yield Statement("RELEASE SAVEPOINT order_desk")
+        raise
+    yield Statement("RELEASE SAVEPOINT order_desk")
+    return placed
 
 
 def _check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:

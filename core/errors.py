@@ -108,6 +108,12 @@ class PriceChanged(GomflowError):
     code = "price_changed"
 
 
+class CatalogueChanged(PriceChanged):
+    """The GOM edited the GO (a price, a limit, a retired item) after the order read it."""
+
+    code = "catalogue_changed"
+
+
 class OrderLocked(GomflowError):
     """The order can no longer be changed by the buyer (paid, cancelled, expired)."""
 

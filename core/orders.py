@@ -19,7 +19,14 @@ from core.when import local_text
 
 def facts_of(go: GroupOrder) -> GoFacts:
     return GoFacts(
-        go.id, go.code, go.title, go.currency, go.timezone, go.per_buyer_limit, go.payment_window_hours
+        go.id,
+        go.code,
+        go.title,
+        go.currency,
+        go.timezone,
+        go.per_buyer_limit,
+        go.payment_window_hours,
+        catalogue_version=go.catalogue_version,
     )
 
 

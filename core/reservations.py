@@ -22,6 +22,7 @@ from core.db.raw import Plan, Statement, run_session, sqlite_datetime
 from core.errors import (
     BuyerLimitReached,
     CapacityFull,
+    CatalogueChanged,
     DeadlinePassed,
     GomflowError,
     InvalidInput,
@@ -45,6 +46,8 @@ class GoLimits(Protocol):
     def code(self) -> str: ...
     @property
     def per_buyer_limit(self) -> int | None: ...
+    @property
+    def catalogue_version(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class GoFacts:
     per_buyer_limit: int | None
     payment_window_hours: int
     delivery_options: bool = False  # the GOM offers ways to deliver: a buyer chooses one
+    catalogue_version: int = 0  # as read with the catalogue; taking slots checks it still is
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,8 @@ class CatalogueVariant:
     id: int
     code: str
     name: str
+    price_minor: int | None = None  # None: the item's price
+    retired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ class CatalogueItem:
     code: str
     name: str
     price_minor: int
+    retired: bool = False
     variants: list[CatalogueVariant] = field(default_factory=list)
 
 
@@ -100,20 +107,23 @@ class PlacedOrder:
 
 GO_FACTS = (
     "SELECT g.id, g.code, g.title, g.currency, g.timezone, g.per_buyer_limit, g.payment_window_hours, "
-    "EXISTS (SELECT 1 FROM shipping_options s WHERE s.go_id = g.id) "
+    "EXISTS (SELECT 1 FROM shipping_options s WHERE s.go_id = g.id), g.catalogue_version "
     "FROM group_orders g WHERE g.code = ?"
 )
-ITEMS = "SELECT id, code, name, price_minor FROM items WHERE go_id = ? ORDER BY position"
+ITEMS = "SELECT id, code, name, price_minor, retired FROM items WHERE go_id = ? ORDER BY position"
 VARIANTS = (
-    "SELECT v.id, v.item_id, v.code, v.name FROM variants v JOIN items i ON i.id = v.item_id "
+    "SELECT v.id, v.item_id, v.code, v.name, v.price_minor, v.retired FROM variants v "
+    "JOIN items i ON i.id = v.item_id "
     "WHERE i.go_id = ? ORDER BY v.position"
 )
 GO_TAKE = (
     "UPDATE group_orders SET reserved_units = reserved_units + ?, order_seq = order_seq + ? "
     "WHERE id = ? AND status = 'open' AND deadline > ? AND reserved_units + ? <= capacity "
-    "RETURNING order_seq"
+    "AND catalogue_version = ? RETURNING order_seq"
 )
-GO_STATE = "SELECT status, deadline, reserved_units, capacity FROM group_orders WHERE id = ?"
+GO_STATE = (
+    "SELECT status, deadline, reserved_units, capacity, catalogue_version FROM group_orders WHERE id = ?"
+)
 TAKE = "UPDATE {table} SET reserved = reserved + ? WHERE id = ? AND (stock IS NULL OR reserved + ? <= stock)"
 STOCK_STATE = "SELECT name, stock, reserved FROM {table} WHERE id = ?"
 QUOTA_TAKE = (
@@ -144,17 +154,17 @@ def load_go_facts(go_code: str) -> Plan[GoFacts]:
         raise UnknownGroupOrder(
             f"There is no group order {code[:20] or '(none given)'}. /browse lists open ones."
         )
-    go_id, code, title, currency, timezone, limit, window, offers_delivery = row
-    return GoFacts(go_id, code, title, currency, timezone, limit, window, bool(offers_delivery))
+    go_id, code, title, currency, timezone, limit, window, offers_delivery, version = row
+    return GoFacts(go_id, code, title, currency, timezone, limit, window, bool(offers_delivery), version)
 
 
 def load_catalogue_plan(go_id: int) -> Plan[list[CatalogueItem]]:
     items = {
-        row[0]: CatalogueItem(row[0], row[1], row[2], row[3])
+        row[0]: CatalogueItem(row[0], row[1], row[2], row[3], bool(row[4]))
         for row in (yield Statement(ITEMS, (go_id,), "rows"))
     }
-    for variant_id, item_id, code, name in (yield Statement(VARIANTS, (go_id,), "rows")):
-        items[item_id].variants.append(CatalogueVariant(variant_id, code, name))
+    for variant_id, item_id, code, name, price, retired in (yield Statement(VARIANTS, (go_id,), "rows")):
+        items[item_id].variants.append(CatalogueVariant(variant_id, code, name, price, bool(retired)))
     return list(items.values())
 
 
@@ -181,10 +191,19 @@ def resolve_lines(
         key = (item.id, variant.id if variant else None)
         label = f"{item.name} ({variant.name})" if variant else item.name
         token = f"{item.code}:{variant.code}" if variant else item.code
+        if item.retired or (variant is not None and variant.retired):
+            raise NotOpenForOrders(f"{label} is no longer offered in {go.code}. /go {go.code} shows what is.")
         previous = merged.get(key)
         quantity = request.quantity + (previous.quantity if previous else 0)
-        merged[key] = ResolvedLine(item.id, key[1], quantity, item.price_minor, label, token)
+        merged[key] = ResolvedLine(item.id, key[1], quantity, unit_price(item, variant), label, token)
     return list(merged.values())
+
+
+def unit_price(item: CatalogueItem, variant: CatalogueVariant | None) -> int:
+    """A version's own price where it has one, else its item's."""
+    if variant is not None and variant.price_minor is not None:
+        return variant.price_minor
+    return item.price_minor
 
 
 def _pick_variant(item: CatalogueItem, code: str | None) -> CatalogueVariant | None:
@@ -209,7 +228,9 @@ def reserve_plan(
     A new order takes the next number; changing an order keeps its own.
     """
     units = sum(line.quantity for line in lines)
-    seq = yield Statement(GO_TAKE, (units, 1 if new_order else 0, go.id, now, units), "scalar")
+    seq = yield Statement(
+        GO_TAKE, (units, 1 if new_order else 0, go.id, now, units, go.catalogue_version), "scalar"
+    )
     if seq is None:
         raise (yield from _group_order_refusal(go, units, now))
     for table, by_variant in (("items", False), ("variants", True)):
@@ -311,13 +332,17 @@ def _stock_refusal(table: str, row_id: int, quantity: int) -> Plan[GomflowError]
 
 
 def _group_order_refusal(go: GoLimits, units: int, now: datetime) -> Plan[GomflowError]:
-    status, deadline, reserved, capacity = yield Statement(GO_STATE, (go.id,), "row")
+    status, deadline, reserved, capacity, version = yield Statement(GO_STATE, (go.id,), "row")
     if isinstance(deadline, str):
         deadline = sqlite_datetime(deadline)
     if status != GOStatus.OPEN:
         return NotOpenForOrders(f"{go.code} is {status}, not taking orders.")
     if deadline <= now:
         return DeadlinePassed(f"{go.code} closed for orders at its deadline.")
+    if version != go.catalogue_version:
+        return CatalogueChanged(
+            f"{go.code} was changed by its GOM just now; check /go {go.code} and order again."
+        )
     left = capacity - reserved
     if left <= 0:
         return CapacityFull(f"{go.code} is full. Use /waitlist {go.code} ITEM QTY to queue for a freed slot.")

@@ -12,6 +12,9 @@ class VariantView:
     code: str
     name: str
     left: int | None  # None: no stock limit of its own
+    price: str | None = None  # its own price, when it differs from the item's
+    price_minor: int | None = None
+    retired: bool = False  # kept for the orders that hold it, offered to nobody new
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class ItemView:
     reserved: int
     paid: int = 0
     variants: list[VariantView] = field(default_factory=list)
+    retired: bool = False
 
 
 @dataclass(frozen=True)

@@ -46,14 +46,18 @@ def zone(name: str) -> ZoneInfo:
         raise InvalidInput(f"'{name[:40]}' is not a timezone; use a name like Asia/Singapore.") from exc
 
 
-def parse_when(text: str, tz: str, now: datetime) -> datetime:
-    """``2026-12-01 20:00`` (local), ``2026-12-01`` (end of that day) or ``+3d``/``12h``."""
+def parse_when(text: str, tz: str, now: datetime, *, relative_to: datetime | None = None) -> datetime:
+    """``2026-12-01 20:00`` (local), ``2026-12-01`` (end of that day) or ``+3d``/``12h``.
+
+    A relative time counts from ``relative_to`` when given (``/extend +2d`` moves the
+    current deadline two days), else from ``now``.
+    """
     cleaned = text.strip()
     zone(tz)
     relative = _RELATIVE.match(cleaned)
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2).lower()
-        return now + timedelta(**{_UNITS[unit]: amount})
+        return (relative_to or now) + timedelta(**{_UNITS[unit]: amount})
     for fmt in _FORMATS:
         try:
             local = datetime.strptime(cleaned, fmt)

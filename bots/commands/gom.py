@@ -8,7 +8,7 @@ from bots.commands.newgo_flow import start_newgo_conversation
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.money import parse_amount
-from core.services import accounts, group_orders, refunds, reports
+from core.services import accounts, group_orders, impact, refunds, reports
 from core.services.group_orders import NewGroupOrder, NewItem, NewVariant
 from core.when import local_text, timezone_for
 
@@ -17,6 +17,8 @@ NEWGO_USAGE = (
     '/newgo CODE "Title" currency=SGD moq=20 cap=100 deadline="2026-12-01 20:00" '
     '[limit=2] [window=48] [tz=Asia/Singapore] [desc="…"] — or just /newgo to be asked step by step'
 )
+CLOSE_USAGE = "/close CODE — then confirm, or /close CODE proceed to go ahead below the MOQ"
+CANCELGO_USAGE = "/cancelgo CODE — then /cancelgo CODE confirm"
 ADDITEM_USAGE = '/additem CODE ITEM PRICE "Name" [stock=40] [versions="A:Photobook@20,B:Digipack"]'
 
 
@@ -84,10 +86,17 @@ async def open_(call: Call) -> ChatReply:
     return call.reply("go_opened", go=card, buttons=[[Button("Show the card", command=f"/go {card.code}")]])
 
 
-@command("close", "CODE", "Stop taking orders and decide the MOQ", audience=GOM)
+@command("close", "CODE [confirm|proceed]", "Stop taking orders and decide the MOQ", audience=GOM)
 async def close(call: Call) -> ChatReply:
-    need(call.args, 1, "/close CODE")
-    outcome = await group_orders.close_group_order(call.uow(), call.actor, call.args[0])
+    need(call.args, 1, CLOSE_USAGE)
+    choice = _choice(call, {"confirm", "proceed"}, CLOSE_USAGE)
+    if not choice:
+        preview = await impact.go_impact(call.reader(), call.actor, call.args[0])
+        if preview.asks_first:
+            return _ask_first(call, preview, "close")
+    outcome = await group_orders.close_group_order(
+        call.uow(), call.actor, call.args[0], proceed=choice == "proceed"
+    )
     await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
     card = await reports.group_order_card(call.reader(), call.args[0])
     return call.reply("go_closed", go=card, outcome=outcome)
@@ -114,13 +123,38 @@ async def status(call: Call) -> ChatReply:
     return call.reply("go_status_changed", go=card)
 
 
-@command("cancelgo", "CODE", "Cancel a whole group order", audience=GOM)
+@command("cancelgo", "CODE [confirm]", "Cancel a whole group order", audience=GOM)
 async def cancelgo(call: Call) -> ChatReply:
-    need(call.args, 1, "/cancelgo CODE")
+    need(call.args, 1, CANCELGO_USAGE)
+    if not _choice(call, {"confirm"}, CANCELGO_USAGE):
+        preview = await impact.go_impact(call.reader(), call.actor, call.args[0])
+        return _ask_first(call, preview, "cancel")
     await group_orders.cancel_group_order(call.uow(), call.actor, call.args[0])
     await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
     card = await reports.group_order_card(call.reader(), call.args[0])
     return call.reply("go_status_changed", go=card)
+
+
+def _choice(call: Call, words: set[str], usage: str) -> str:
+    """The word after the code (``confirm``, ``proceed``), or "" when there is none."""
+    if len(call.args) > 2 or (len(call.args) == 2 and call.args[1].lower() not in words):
+        raise InvalidInput(f"Usage: {usage}")
+    return call.args[1].lower() if len(call.args) == 2 else ""
+
+
+def _ask_first(call: Call, preview: impact.GoImpact, action: str) -> ChatReply:
+    """What the action would do, with the buttons that do it (numbered replies on SMS)."""
+    code = preview.code
+    if action == "cancel":
+        buttons = [[Button(f"Cancel {code}", command=f"/cancelgo {code} confirm")]]
+    elif preview.moq_reached:
+        buttons = [[Button(f"Close and confirm {code}", command=f"/close {code} confirm")]]
+    else:
+        buttons = [
+            [Button("Go ahead anyway", command=f"/close {code} proceed")],
+            [Button(f"Close and fail {code}", command=f"/close {code} confirm")],
+        ]
+    return call.reply("go_impact", impact=preview, action=action, buttons=buttons)
 
 
 @command("mygos", "", "The group orders you run", audience=GOM)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,6 +106,10 @@ class GroupOrder(Base):
     order_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped by every edit that changes what an order reads of the GO (prices, limits,
+    # retired items): an order whose facts were read before the edit is refused by the
+    # same conditional UPDATE that takes its slots, and read again.
+    catalogue_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     items: Mapped[list[Item]] = relationship(
         back_populates="group_order", order_by="Item.position", lazy="raise"
@@ -126,6 +131,8 @@ class Item(Base):
     stock: Mapped[int | None] = mapped_column(Integer)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[int] = mapped_column(Integer)
+    # Retired: kept for the orders that hold it, offered to nobody new.
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     group_order: Mapped[GroupOrder] = relationship(back_populates="items", lazy="raise")
     variants: Mapped[list[Variant]] = relationship(
@@ -134,7 +141,7 @@ class Item(Base):
 
 
 class Variant(Base):
-    """An album version or a member: same price as its item, optionally its own stock."""
+    """An album version or a member: its item's price unless it has its own, optionally its own stock."""
 
     __tablename__ = "variants"
     __table_args__ = (
@@ -149,6 +156,9 @@ class Variant(Base):
     stock: Mapped[int | None] = mapped_column(Integer)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[int] = mapped_column(Integer)
+    # None: the item's price. Album versions often cost differently.
+    price_minor: Mapped[int | None] = mapped_column(BigInteger)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     item: Mapped[Item] = relationship(back_populates="variants", lazy="raise")
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -22,7 +23,7 @@ from core.services.payments import methods_of
 from core.status import GOStatus, WaitlistStatus, check_go_transition
 from core.transitions import transition, transition_all
 from core.uow import UnitOfWork
-from core.when import future_deadline, zone
+from core.when import future_deadline, local_text, parse_when, zone
 
 GO_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,19}$")
 ITEM_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,19}$")
@@ -68,16 +69,16 @@ async def create_group_order(uow: UnitOfWork, gom: Actor, command: NewGroupOrder
     if not gom.is_gom:
         raise PermissionDenied("Only a GOM can open group orders. Ask the operator to register you.")
     code = normalise_go_code(command.code)
-    title = _text(command.title, "Title", MAX_TITLE, required=True)
-    description = _text(command.description, "Description", MAX_DESCRIPTION)
+    title = clean_text(command.title, "Title", MAX_TITLE, required=True)
+    description = clean_text(command.description, "Description", MAX_DESCRIPTION)
     currency = get_currency(command.currency).code
     zone(command.timezone)
-    _check_limits(command.moq, command.capacity, command.per_buyer_limit, command.payment_window_hours)
+    check_limits(command.moq, command.capacity, command.per_buyer_limit, command.payment_window_hours)
     async with uow:
         deadline = future_deadline(command.deadline, command.timezone, uow.now)
-        if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == code)) is not None:
-            raise DuplicateCode(f"The code {code} is taken; pick another.")
-        go = GroupOrder(
+        await add_draft(
+            uow,
+            gom.user_id,
             code=code,
             gom_id=gom.user_id,
             title=title,
@@ -89,23 +90,33 @@ async def create_group_order(uow: UnitOfWork, gom: Actor, command: NewGroupOrder
             per_buyer_limit=command.per_buyer_limit,
             deadline=deadline,
             payment_window_hours=command.payment_window_hours,
-            status=GOStatus.DRAFT,
-            reserved_units=0,
-            order_seq=0,
-            created_at=uow.now,
-            updated_at=uow.now,
-        )
-        uow.session.add(go)
-        await uow.session.flush()
-        uow.audit(
-            actor_id=gom.user_id,
-            entity="group_order",
-            entity_id=go.id,
-            action="created",
-            to_status=GOStatus.DRAFT,
         )
         await uow.commit()
         return code
+
+
+async def add_draft(uow: UnitOfWork, actor_id: int, *, detail: str = "", **fields: Any) -> GroupOrder:
+    """Write a new draft GO with ``fields`` (code, owner, words, limits, deadline), audited.
+
+    Its code must be free; nothing is reserved and no order is numbered yet.
+    """
+    code = fields["code"]
+    if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == code)) is not None:
+        raise DuplicateCode(f"The code {code} is taken; pick another.")
+    go = GroupOrder(
+        status=GOStatus.DRAFT, reserved_units=0, order_seq=0, created_at=uow.now, updated_at=uow.now, **fields
+    )
+    uow.session.add(go)
+    await uow.session.flush()
+    uow.audit(
+        actor_id=actor_id,
+        entity="group_order",
+        entity_id=go.id,
+        action="created",
+        to_status=GOStatus.DRAFT,
+        detail=detail,
+    )
+    return go
 
 
 async def code_available(uow: UnitOfWork, code: str) -> str:
@@ -119,17 +130,17 @@ async def code_available(uow: UnitOfWork, code: str) -> str:
 
 async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
     code = normalise_item_code(command.code)
-    name = _text(command.name, "Item name", MAX_TITLE, required=True)
+    name = clean_text(command.name, "Item name", MAX_TITLE, required=True)
     if command.price_minor <= 0:
         raise InvalidInput("The price must be more than zero.")
-    _check_stock(command.stock, name)
+    check_stock(command.stock, name)
     if len(command.variants) > MAX_VARIANTS:
         raise InvalidInput(f"An item can have at most {MAX_VARIANTS} versions.")
     variant_codes = [normalise_item_code(v.code) for v in command.variants]
     if len(set(variant_codes)) != len(variant_codes):
         raise InvalidInput("Each version needs its own code.")
     for variant in command.variants:
-        _check_stock(variant.stock, variant.name)
+        check_stock(variant.stock, variant.name)
     async with uow:
         go = await load_go(uow, command.go_code, lock=True)
         await require_admin(uow, actor, go)
@@ -154,7 +165,7 @@ async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
                 Variant(
                     item_id=item.id,
                     code=variant_code,
-                    name=_text(variant.name, "Version name", MAX_TITLE, required=True),
+                    name=clean_text(variant.name, "Version name", MAX_TITLE, required=True),
                     stock=variant.stock,
                     reserved=0,
                     position=index,
@@ -199,10 +210,13 @@ class ClosingOutcome:
     moq: int
 
 
-async def close_group_order(uow: UnitOfWork, actor: Actor | None, go_code: str) -> ClosingOutcome:
+async def close_group_order(
+    uow: UnitOfWork, actor: Actor | None, go_code: str, *, proceed: bool = False
+) -> ClosingOutcome:
     """Stop taking orders and decide the MOQ at once: confirmed, or failed and unwound.
 
-    ``actor`` is None when the scheduler closes a GO at its deadline.
+    ``actor`` is None when the scheduler closes a GO at its deadline. ``proceed`` is the
+    GOM's choice to go ahead below the MOQ (``/close CODE proceed``): confirmed anyway.
     """
     async with uow:
         go = await load_go(uow, go_code, lock=True)
@@ -212,9 +226,14 @@ async def close_group_order(uow: UnitOfWork, actor: Actor | None, go_code: str) 
         await transition(uow, go, GOStatus.CLOSED, actor_id=actor_id)
         await _drop_waitlist(uow, go)
         outcome_units = go.reserved_units
-        if go.reserved_units >= go.moq:
+        if go.reserved_units >= go.moq or (proceed and actor is not None):
+            below = " (below the MOQ, by the GOM's choice)" if go.reserved_units < go.moq else ""
             await transition(
-                uow, go, GOStatus.CONFIRMED, actor_id=actor_id, detail=f"{go.reserved_units}/{go.moq} units"
+                uow,
+                go,
+                GOStatus.CONFIRMED,
+                actor_id=actor_id,
+                detail=f"{go.reserved_units}/{go.moq} units{below}",
             )
             await notify_go_buyers(uow, go, "go_confirmed")
         else:
@@ -261,14 +280,25 @@ async def advance_group_order(uow: UnitOfWork, actor: Actor, go_code: str, targe
 
 
 async def extend_deadline(uow: UnitOfWork, actor: Actor, go_code: str, when: str) -> datetime:
+    """Move the deadline later: ``+2d`` counts from the current deadline (from now if it has
+    passed), a date sets it. Every refusal names the current deadline."""
     async with uow:
         go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
+        current = f"{go.code} closes {local_text(go.deadline, go.timezone)}"
         if go.status not in (GOStatus.DRAFT, GOStatus.OPEN):
             raise InvalidInput(f"{go.code} is {go.status}; only a draft or open GO has a deadline to move.")
-        deadline = future_deadline(when, go.timezone, uow.now)
+        try:
+            deadline = parse_when(when, go.timezone, uow.now, relative_to=max(go.deadline, uow.now))
+        except InvalidInput as refusal:
+            raise InvalidInput(f"{refusal.message} Now {current}.") from refusal
+        if deadline <= uow.now:
+            raise InvalidInput(f"That time has already passed. Now {current}.")
         if deadline <= go.deadline:
-            raise InvalidInput("The new deadline must be later than the current one.")
+            raise InvalidInput(
+                f"The new deadline must be later than the current one: now {current}. "
+                f'To bring it earlier: /editgo {go.code} deadline="…".'
+            )
         old = go.deadline
         go.deadline = deadline
         go.updated_at = uow.now
@@ -317,7 +347,7 @@ async def _drop_waitlist(uow: UnitOfWork, go: GroupOrder) -> None:
     )
 
 
-def _check_limits(moq: int, capacity: int, per_buyer: int | None, window: int) -> None:
+def check_limits(moq: int, capacity: int, per_buyer: int | None, window: int) -> None:
     if not 1 <= capacity <= MAX_CAPACITY:
         raise InvalidInput(f"Capacity must be between 1 and {MAX_CAPACITY:,}.")
     if not 0 <= moq <= capacity:
@@ -328,12 +358,12 @@ def _check_limits(moq: int, capacity: int, per_buyer: int | None, window: int) -
         raise InvalidInput(f"The payment window must be between 1 and {MAX_WINDOW_HOURS} hours.")
 
 
-def _check_stock(stock: int | None, name: str) -> None:
+def check_stock(stock: int | None, name: str) -> None:
     if stock is not None and not 0 <= stock <= MAX_CAPACITY:
         raise InvalidInput(f"Stock of {name[:40]} must be between 0 and {MAX_CAPACITY:,}.")
 
 
-def _text(value: str, label: str, limit: int, *, required: bool = False) -> str:
+def clean_text(value: str, label: str, limit: int, *, required: bool = False) -> str:
     cleaned = " ".join(value.split()) if "\n" not in value else value.strip()
     if required and not cleaned:
         raise InvalidInput(f"{label} cannot be empty.")

@@ -258,9 +258,17 @@ async def _card(uow: UnitOfWork, go: GroupOrder) -> GroupOrderView:
                 left=None if item.stock is None else item.stock - item.reserved,
                 reserved=item.reserved,
                 variants=[
-                    VariantView(v.code, v.name, None if v.stock is None else v.stock - v.reserved)
+                    VariantView(
+                        v.code,
+                        v.name,
+                        None if v.stock is None else v.stock - v.reserved,
+                        None if v.price_minor is None else format_money(v.price_minor, go.currency),
+                        v.price_minor,
+                        v.retired,
+                    )
                     for v in item.variants
                 ],
+                retired=item.retired,
             )
             for item in items
         ],

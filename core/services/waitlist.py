@@ -167,7 +167,9 @@ async def _line_for(uow: UnitOfWork, entry: WaitlistEntry) -> ResolvedLine:
     variant = await uow.session.get(Variant, entry.variant_id) if entry.variant_id else None
     label = f"{item.name} ({variant.name})" if variant else item.name
     token = f"{item.code}:{variant.code}" if variant else item.code
-    return ResolvedLine(item.id, entry.variant_id, entry.quantity, item.price_minor, label, token)
+    own = variant.price_minor if variant is not None else None
+    price = item.price_minor if own is None else own
+    return ResolvedLine(item.id, entry.variant_id, entry.quantity, price, label, token)
 
 
 async def _room_for(uow: UnitOfWork, go: GroupOrder, line: ResolvedLine) -> bool:

@@ -60,6 +60,7 @@ def test_demo_plays_a_group_order_end_to_end(tmp_path: Path) -> None:
     assert "SVT-FML is full" in out
     assert "You're #1 on the SVT-FML waitlist" in out
     assert "📨 to zoe: 🎉 A slot freed up" in out
+    assert "now, before its deadline" in out and "Close it? /close SVT-FML confirm" in out
     assert "MOQ reached — the group order is confirmed" in out
     assert "MOQ not reached — the group order failed" in out
     assert "Traceback" not in out + result.stderr

@@ -226,7 +226,7 @@ async def test_a_go_that_filled_up_since_the_card_answers_with_an_alert(
 
 
 async def closed_by_the_gom(app: App) -> None:
-    reply = await say(app, "gina", "/close SVT-FML")
+    reply = await say(app, "gina", "/close SVT-FML confirm")
     assert "SVT-FML" in reply.text
 
 

@@ -124,7 +124,7 @@ async def test_stage_changes_tell_buyers_in_their_own_words(any_app: App) -> Non
     await _setup(app)
     ok(await say(app, "ana", "/order SVT-FML ALB:A 1"))
     await _pay(app, "ana", "SVT-FML-1")
-    ok(await say(app, "gina", "/close SVT-FML"))
+    ok(await say(app, "gina", "/close SVT-FML confirm"))
     for stage in ("ordered", "arrived", "packing", "shipping", "completed"):
         ok(await say(app, "gina", f"/status SVT-FML {stage}"))
     texts = [app.bot.renderer.render("go_status", "console", c).text for c in await _outbox(app, "go_status")]

@@ -116,7 +116,7 @@ async def test_mail_about_ones_own_order_still_goes_and_has_no_one_click_link(
     await broadcasts.prepare_broadcast(app.core.uow(), gina, "SVT-FML", "all", "Restock!", confirm_over=10)
     from tests.conftest import say
 
-    await say(app, "gina", "/close SVT-FML")  # the MOQ is met: each buyer is told
+    await say(app, "gina", "/close SVT-FML confirm")  # the MOQ is met: each buyer is told
     await app.dispatcher.run_once()
     (told,) = out.to(AMY)
     assert "Restock!" not in told.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -184,7 +184,7 @@ async def test_messages_go_to_the_chosen_app_and_fall_back_when_it_blocks_the_bo
     refused = await say(app, "bob", "/prefer discord")
     assert "no discord account linked" in refused.text
 
-    ok(await say(app, "gina", "/close SVT-FML"))  # the MOQ is met: buyers are told
+    ok(await say(app, "gina", "/close SVT-FML confirm"))  # the MOQ is met: buyers are told
     await app.dispatcher.run_once()
     assert any("SVT-FML" in c.params["text"] for c in fake.calls_to("sendMessage", chat))
     assert not [line for line in outbox_log if line.startswith("📨 to bob:")]

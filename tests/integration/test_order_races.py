@@ -185,7 +185,7 @@ async def test_group_order_cancelled_while_buyers_cancel_releases_once(any_app: 
     """The GO's lock is taken before any order's, so the two paths never deadlock."""
     numbers = await _orders(any_app)
     commands = [say(any_app, f"fan{i}", f"/cancel {n}") for i, n in enumerate(numbers)]
-    commands.insert(BUYERS // 2, say(any_app, "gina", "/cancelgo SVT-FML"))
+    commands.insert(BUYERS // 2, say(any_app, "gina", "/cancelgo SVT-FML confirm"))
     replies = await asyncio.gather(*commands)
     assert not [r.text for r in replies if FAILURE in r.text]
     assert set((await _statuses(any_app)).values()) == {"cancelled"}

@@ -195,7 +195,7 @@ async def test_cancelled_go_queues_manual_refunds_the_gom_confirms(
     ok(await say(app, "amy", "/order SVT-FML ALB:B 1"))
     ok(await say(app, "bob", "/paid SVT-FML-1 TXN1"))
     ok(await say(app, "gina", "/approve SVT-FML-1"))
-    ok(await say(app, "gina", "/cancelgo SVT-FML"))
+    ok(await say(app, "gina", "/cancelgo SVT-FML confirm"))
     assert await request_statuses(app) == [("items", "paid")]
     assert await order_status(app, "SVT-FML-2") == "cancelled"
     report = ok(await say(app, "gina", "/payments SVT-FML"))
@@ -285,7 +285,7 @@ async def test_a_go_that_fails_its_moq_refunds_gateway_payments_and_tells_the_bu
     await payments.record_webhook(
         app.core.uow, [payments.WebhookEvent("stripe", "evt_9", "paid", "fake_1", None, 2590, "SGD", "pi_9")]
     )
-    closed = ok(await say(app, "gina", "/close SVT-FML"))
+    closed = ok(await say(app, "gina", "/close SVT-FML confirm"))
     assert "MOQ not reached" in closed.text
     assert [(r.charge_ref, r.amount_minor) for r in fake.refunds] == [("pi_9", 2590)]
     assert await request_statuses(app) == [("items", "refunded"), ("items", "void")]

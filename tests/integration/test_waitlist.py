@@ -72,7 +72,7 @@ async def test_closing_drops_the_waitlist(app: App) -> None:
     bob, amy = await buyer(app, "bob"), await buyer(app, "amy")
     await ordering.place_order(app.core.uow(), bob, "SVT-FML", [LineRequest("POB", None, 1)])
     await waitlist.join_waitlist(app.core.uow(), amy, "SVT-FML", LineRequest("POB", None, 1))
-    gina = await say(app, "gina", "/close SVT-FML")
+    gina = await say(app, "gina", "/close SVT-FML confirm")
     assert "confirmed" in gina.text
     async with app.core.reader() as uow:
         assert (await uow.session.scalars(select(WaitlistEntry.status))).all() == ["dropped"]

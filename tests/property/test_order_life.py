@@ -246,7 +246,7 @@ class Life:
         )
 
     async def close(self, step: Step) -> None:
-        await self.chat(STAFF[step.who % 2], f"/close {GO}")
+        await self.chat(STAFF[step.who % 2], f"/close {GO} confirm")
 
     async def expire(self, step: Step) -> None:
         """An hour passes (a payment window is two); the scheduler's jobs run as they would."""
