@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, due, refunds
+from core.services import broadcasts, due, refunds, staff_notices
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,11 @@ class Ticker:
             ("expire_unpaid_orders", lambda: due.expire_unpaid_orders(core.uow())),
             ("remind_unpaid_orders", lambda: due.remind_unpaid_orders(core.uow(), lead)),
             ("remind_deadlines", lambda: due.remind_deadlines(core.uow(), leads)),
-            ("announce_milestones", lambda: due.announce_milestones(core.uow())),
+            # a GO's status before its milestones: a channel reads that it opened before it sold out
             ("announce_statuses", lambda: due.announce_statuses(core.uow())),
+            ("announce_milestones", lambda: due.announce_milestones(core.uow())),
+            ("tell_scheduler_decisions", lambda: staff_notices.tell_scheduler_decisions(core.uow())),
+            ("tell_staff_milestones", lambda: staff_notices.tell_staff_milestones(core.uow())),
             ("release_due_broadcasts", lambda: broadcasts.release_due_broadcasts(core.uow())),
             ("expire_payment_requests", lambda: due.expire_due(core.uow())),
             # items requests are covered by the order's reminder; shipping and adjustments are not

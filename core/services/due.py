@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core.db.models import GroupOrder, LinkedChannel, Order, OutboxMessage, PaymentRequest
+from core.db.models import GroupOrder, LinkedChannel, Order, PaymentRequest
 from core.errors import InvalidTransition, OrderLocked
 from core.lookups import load_go, lock_order
 from core.money import format_money
@@ -24,7 +24,7 @@ from core.payments.status import RequestKind, RequestStatus
 from core.services.accounts import Actor, require_admin
 from core.services.group_orders import ClosingOutcome, close_group_order, due_for_closing
 from core.services.linked_channels import notify_linked
-from core.services.notices import go_context
+from core.services.notices import MILESTONES, go_context, sent_keys, untold_milestones
 from core.services.payments import request_to_pay
 from core.services.waitlist import promote_waitlist
 from core.status import GOStatus, OrderStatus
@@ -196,42 +196,15 @@ async def remind_deadlines(uow: UnitOfWork, leads: list[timedelta]) -> int:
         return sent
 
 
-MILESTONES = ("half_moq", "moq_reached", "sold_out")
-
-
-def milestone_reached(go: GroupOrder) -> str | None:
-    """The highest quota milestone a GO has reached."""
-    if go.reserved_units >= go.capacity:
-        return "sold_out"
-    if go.reserved_units >= go.moq > 0:
-        return "moq_reached"
-    if go.moq >= 2 and go.reserved_units * 2 >= go.moq:
-        return "half_moq"
-    return None
-
-
 async def announce_milestones(uow: UnitOfWork) -> int:
     """Half of MOQ, MOQ reached, sold out: each told to linked channels once, highest first.
 
     A GO that jumps from nothing to sold out between ticks announces only that it sold out.
     """
     async with uow:
-        gos = (
-            await uow.session.scalars(
-                select(GroupOrder)
-                .where(GroupOrder.status == GOStatus.OPEN, GroupOrder.id.in_(select(LinkedChannel.go_id)))
-                .order_by(GroupOrder.id)
-            )
-        ).all()
         sent = 0
-        for go in gos:
-            reached = milestone_reached(go)
-            if reached is None:
-                continue
-            done = await _sent_keys(uow, f"milestone:{go.id}:")
-            rank = MILESTONES.index(reached)
-            if any(f"milestone:{go.id}:{m}" in done for m in MILESTONES[rank:]):
-                continue
+        linked = GroupOrder.id.in_(select(LinkedChannel.go_id))
+        for go, reached in await untold_milestones(uow, "milestone", MILESTONES, linked):
             sent += await notify_linked(
                 uow,
                 go,
@@ -260,20 +233,13 @@ async def announce_statuses(uow: UnitOfWork) -> int:
         sent = 0
         for go in gos:
             key = f"go_status:{go.id}:{go.status}"
-            if await _sent_keys(uow, key + ":"):
+            if await sent_keys(uow, key + ":"):
                 continue
             sent += await notify_linked(
                 uow, go, "go_announcement", go_context(go), dedupe=key, priority=NOTICE
             )
         await uow.commit()
         return sent
-
-
-async def _sent_keys(uow: UnitOfWork, prefix: str) -> set[str]:
-    rows = await uow.session.scalars(
-        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
-    )
-    return {key.rsplit(":", 1)[0] for key in rows.all()}
 
 
 # --- reminders and expiry (the scheduler calls the *_due functions) ----------------------

@@ -1,0 +1,29 @@
+"""Render cases for what GOMs and helpers are told (issue 15), added to test_templates.CASES."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.services.notice_settings import NoticeSettings
+
+TITLE = "세븐틴 <b>FML</b> 🎵"
+GO = {
+    "code": "SVT-FML",
+    "title": TITLE,
+    "deadline": "Tue 01 Dec 2026, 20:00 +08",
+    "reserved": 6,
+    "moq": 5,
+    "capacity": 10,
+}
+GOM_SETTINGS = NoticeSettings(9, None, False, True, ("OLD-GO",))
+HELPER_SETTINGS = NoticeSettings(None, "Asia/Seoul", False, False, ())
+
+NOTICE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("staff_go_decided", {**GO, "status": "confirmed"}, ["closed at its deadline", "goes ahead", TITLE]),
+    ("staff_go_decided", {**GO, "status": "failed"}, ["below its MOQ of 5", "does not go ahead"]),
+    ("staff_milestone", {**GO, "milestone": "moq_reached"}, ["reached its MOQ: 6 of 5", "/notices mute"]),
+    ("staff_milestone", {**GO, "milestone": "sold_out"}, ["sold out: all 10 units"]),
+    ("notice_settings", {"settings": GOM_SETTINGS, "changed": ""}, ["at 09:00", "Muted: OLD-GO"]),
+    ("notice_settings", {"settings": HELPER_SETTINGS, "changed": "off"}, ["/notices on", "No daily digest"]),
+    ("notice_settings", {"settings": GOM_SETTINGS, "changed": "mute", "code": "OLD-GO"}, ["Muted OLD-GO"]),
+]
