@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, due, refunds, staff_notices
+from core.services import broadcasts, due, notices, refunds, staff_notices
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Ticker:
             # a GO's status before its milestones: a channel reads that it opened before it sold out
             ("announce_statuses", lambda: due.announce_statuses(core.uow())),
             ("announce_milestones", lambda: due.announce_milestones(core.uow())),
+            ("tell_waitlist_ended", lambda: notices.tell_waitlist_ended(core.uow())),
             ("tell_scheduler_decisions", lambda: staff_notices.tell_scheduler_decisions(core.uow())),
             ("tell_staff_milestones", lambda: staff_notices.tell_staff_milestones(core.uow())),
             ("release_due_broadcasts", lambda: broadcasts.release_due_broadcasts(core.uow())),

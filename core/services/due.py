@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core.db.models import GroupOrder, LinkedChannel, Order, PaymentRequest
+from core.db.models import AuditEntry, GroupOrder, LinkedChannel, Order, PaymentRequest
 from core.errors import InvalidTransition, OrderLocked
 from core.lookups import load_go, lock_order
 from core.money import format_money
@@ -37,6 +37,7 @@ ANNOUNCED = (
     GOStatus.FAILED,
     GOStatus.ORDERED,
     GOStatus.ARRIVED,
+    GOStatus.PACKING,
     GOStatus.SHIPPING,
     GOStatus.COMPLETED,
     GOStatus.CANCELLED,
@@ -217,27 +218,40 @@ async def announce_milestones(uow: UnitOfWork) -> int:
 
 
 async def announce_statuses(uow: UnitOfWork) -> int:
-    """Tell linked channels where a GO stands (opened, confirmed, failed, ordered, shipping…)."""
+    """Tell linked channels each step of a GO (opened, confirmed, failed, ordered, shipping…), in order.
+
+    The steps are read from the audit log, so two changes between ticks are both told.
+    A channel hears the steps taken since it was linked, and the one the GO is at.
+    """
     async with uow:
-        gos = (
-            await uow.session.scalars(
-                select(GroupOrder)
-                .where(
-                    GroupOrder.status.in_(ANNOUNCED),
-                    GroupOrder.updated_at >= uow.now - ANNOUNCE_WITHIN,
-                    GroupOrder.id.in_(select(LinkedChannel.go_id)),
+        first_linked = (
+            select(LinkedChannel.go_id, func.min(LinkedChannel.created_at).label("at"))
+            .group_by(LinkedChannel.go_id)
+            .subquery()
+        )
+        rows = (
+            await uow.session.execute(
+                select(GroupOrder, AuditEntry.to_status)
+                .join(
+                    AuditEntry, (AuditEntry.entity == "group_order") & (AuditEntry.entity_id == GroupOrder.id)
                 )
-                .order_by(GroupOrder.id)
+                .join(first_linked, first_linked.c.go_id == GroupOrder.id)
+                .where(
+                    AuditEntry.entity == "group_order",
+                    AuditEntry.to_status.in_(ANNOUNCED),
+                    AuditEntry.at >= uow.now - ANNOUNCE_WITHIN,
+                    (AuditEntry.at >= first_linked.c.at) | (AuditEntry.to_status == GroupOrder.status),
+                )
+                .order_by(AuditEntry.id)
             )
         ).all()
         sent = 0
-        for go in gos:
-            key = f"go_status:{go.id}:{go.status}"
-            if await sent_keys(uow, key + ":"):
+        for go, status in rows:
+            key = f"go_status:{go.id}:{status}"
+            if await sent_keys(uow, key + ":", template="go_announcement"):  # buyers' keys look alike
                 continue
-            sent += await notify_linked(
-                uow, go, "go_announcement", go_context(go), dedupe=key, priority=NOTICE
-            )
+            context = {**go_context(go), "status": status}
+            sent += await notify_linked(uow, go, "go_announcement", context, dedupe=key, priority=NOTICE)
         await uow.commit()
         return sent
 

@@ -27,3 +27,7 @@ NOTICE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("notice_settings", {"settings": HELPER_SETTINGS, "changed": "off"}, ["/notices on", "No daily digest"]),
     ("notice_settings", {"settings": GOM_SETTINGS, "changed": "mute", "code": "OLD-GO"}, ["Muted OLD-GO"]),
 ]
+NOTICE_CASES += [
+    ("waitlist_ended", {**GO, "status": "confirmed"}, ["has closed and no slot freed up", "not charged"]),
+    ("waitlist_ended", {**GO, "status": "cancelled"}, ["was cancelled by its GOM"]),
+]

@@ -367,7 +367,9 @@ CASES += [
     ("milestone", {**go_notice(), "milestone": "moq_reached"}, ["reached its MOQ"]),
     ("milestone", {**go_notice(), "milestone": "sold_out"}, ["sold out"]),
     ("go_announcement", go_notice("open"), ["is open for orders until " + DEADLINE]),
-    ("go_announcement", go_notice("failed"), ["without reaching its MOQ (3/5)", "refunded"]),
+    ("go_announcement", go_notice("failed"), ["below its MOQ of 5", "refunded"]),
+    ("go_announcement", go_notice("packing"), ["is being packed"]),
+    ("go_announcement", go_notice("completed"), ["is complete"]),
     ("go_announcement", go_notice("shipping"), ["is shipping"]),
     (
         "broadcast_preview",
