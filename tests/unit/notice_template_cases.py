@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.services.gom_accounts import GomRow
 from core.services.notice_settings import NoticeSettings
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
@@ -30,4 +31,12 @@ NOTICE_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 NOTICE_CASES += [
     ("waitlist_ended", {**GO, "status": "confirmed"}, ["has closed and no slot freed up", "not charged"]),
     ("waitlist_ended", {**GO, "status": "cancelled"}, ["was cancelled by its GOM"]),
+]
+NOTICE_CASES += [
+    ("gom_list", {"goms": []}, ["no GOMs yet", "gomflow gom add"]),
+    (
+        "gom_list",
+        {"goms": [GomRow("Gina", ("telegram:12345", "email:g@example.com"), 1, 2)]},
+        ["1 GOM:", "Gina — telegram:12345, email:g@example.com · 1 group order running · 2 helpers"],
+    ),
 ]
