@@ -40,3 +40,7 @@ NOTICE_CASES += [
         ["1 GOM:", "Gina — telegram:12345, email:g@example.com · 1 group order running · 2 helpers"],
     ),
 ]
+NOTICE_CASES += [
+    ("unknown_command", {"name": "ordr", "suggestion": "order"}, ["/ordr. Did you mean /order?"]),
+    ("not_understood", {"suggestion": "order"}, ["Did you mean /order?"]),
+]

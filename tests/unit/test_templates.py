@@ -235,7 +235,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"intro": False, "error": None, "number": 1, "total": 7, "prompt": "Code?"},
         ["(1/7) Code?"],
     ),
-    ("not_understood", {}, ["I didn't catch that."]),
+    ("not_understood", {"suggestion": None}, ["I didn't catch that."]),
     ("order_cancelled", {"order": make_order("cancelled")}, ["Order SVT-FML-0001 is cancelled"]),
     ("order_changed", {"order": make_order()}, ["✏️ Order changed.", "Total S$54.80", "Please pay by Sun"]),
     (
@@ -264,7 +264,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("progress", {"go": make_go(reserved=1, paid=0)}, ["MOQ 5 (needs 4 more) · 0 paid"]),
     ("start", {"name": "Carat <3", "is_admin": True}, ["Hi Carat <3!", "You run group orders too"]),
     ("start", {"name": "Carat", "is_admin": False}, ["Hi Carat!", "/help lists everything"]),
-    ("unknown_command", {"name": "dance"}, ["I don't know /dance."]),
+    ("unknown_command", {"name": "dance", "suggestion": None}, ["I don't know /dance."]),
     (
         "waitlist_joined",
         {"entry": make_entry()},
