@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, due, notices, refunds, staff_notices
+from core.services import broadcasts, digest, due, notices, refunds, staff_notices
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class Ticker:
             ("tell_waitlist_ended", lambda: notices.tell_waitlist_ended(core.uow())),
             ("tell_scheduler_decisions", lambda: staff_notices.tell_scheduler_decisions(core.uow())),
             ("tell_staff_milestones", lambda: staff_notices.tell_staff_milestones(core.uow())),
+            ("send_digests", lambda: digest.send_digests(core.uow())),
             ("release_due_broadcasts", lambda: broadcasts.release_due_broadcasts(core.uow())),
             ("expire_payment_requests", lambda: due.expire_due(core.uow())),
             # items requests are covered by the order's reminder; shipping and adjustments are not

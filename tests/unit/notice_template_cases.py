@@ -44,3 +44,23 @@ NOTICE_CASES += [
     ("unknown_command", {"name": "ordr", "suggestion": "order"}, ["/ordr. Did you mean /order?"]),
     ("not_understood", {"suggestion": "order"}, ["Did you mean /order?"]),
 ]
+DIGEST_LINE = {
+    "code": "SVT-FML",
+    "title": TITLE,
+    "new_orders": 1,
+    "proofs_waiting": 2,
+    "payments": 3,
+    "received": "S$77.70",
+}
+NOTICE_CASES += [
+    (
+        "staff_digest",
+        {"date": "Sat 21 Nov", "lines": [DIGEST_LINE, {**DIGEST_LINE, "code": "NJZ-OMG", "payments": 0}]},
+        [
+            "on Sat 21 Nov",
+            "1 new order, 2 proofs of payment waiting",
+            "S$77.70 received in 3 payments",
+            "NJZ-OMG",
+        ],
+    ),
+]
