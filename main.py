@@ -175,7 +175,7 @@ async def _serve(app: App, stop: asyncio.Event | None) -> None:
         await stop.wait()
         log.info("stopping")
     finally:
-        app.ticker.shutdown()
+        await app.ticker.stop()
         for task in tasks:
             task.cancel()
         # let them unwind (a claim in progress rolls back) before their database closes
@@ -392,6 +392,10 @@ def cli(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # APScheduler says "Running job … executed successfully" at INFO on every tick: in a
+        # terminal that buries the console chat. Its warnings and errors still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "demo":
         logging.getLogger().setLevel(logging.WARNING)
     if args.command == "check":

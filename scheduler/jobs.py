@@ -8,6 +8,7 @@ down, then every ``tick_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Ticker:
         self._core = core
         self._interval = interval_seconds or core.settings.tick_seconds
         self._scheduler: AsyncIOScheduler | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
         settings = core.settings
         lead = timedelta(hours=settings.payment_reminder_hours)
         leads = due.parse_leads(settings.deadline_reminders)
@@ -75,7 +77,7 @@ class Ticker:
         """Tick every ``interval`` seconds on the running event loop."""
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
-            self.tick,
+            self._scheduled_tick,
             "interval",
             seconds=self._interval,
             id="tick",
@@ -86,7 +88,27 @@ class Ticker:
         self._scheduler.start()
         log.info("scheduler ticking every %gs", self._interval)
 
+    async def _scheduled_tick(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            await self.tick()
+        finally:
+            self._in_flight.discard(task)
+
     def shutdown(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop ticking, letting a tick under way finish first (each job commits or rolls
+        back on its own): shutting APScheduler down cancels a running job mid-statement,
+        and it reports that with a traceback."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.pause()
+        await asyncio.sleep(0)  # a tick the scheduler started just now registers itself first
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=timeout)
+        self.shutdown()
