@@ -64,3 +64,11 @@ NOTICE_CASES += [
         ],
     ),
 ]
+NOTICE_CASES += [  # buyers read sentences, not status codes or app ids
+    (
+        "channel_fallback",
+        {"lost": "email", "now": "telegram"},
+        ["couldn't reach you by email", "come here on Telegram"],
+    ),
+    ("go_status", {**GO, "status": "cancelled"}, ["SVT-FML", "it was cancelled"]),
+]

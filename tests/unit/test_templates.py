@@ -150,7 +150,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "go_card",
         {"go": make_go()},
         [
-            f"SVT-FML · {TITLE} [open]",
+            f"SVT-FML · {TITLE} — open for orders",
             DESCRIPTION,
             "▓▓▓▓▓▓▓░░░ 7/10 taken · MOQ 5 ✓ · 3 paid",
             "• ALB — FML <album>: S$25.90",
@@ -169,7 +169,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "go_card",
         {"go": make_go(status="closed", reserved=2)},
-        ["[closed]", "2/10 taken · MOQ 5 · 3 paid"],
+        ["— closed", "2/10 taken · MOQ 5 · 3 paid"],
     ),
     (
         "go_closed",
@@ -192,7 +192,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("go_opened", {"go": make_go()}, [f"SVT-FML is open for orders until {DEADLINE}."]),
     ("go_status", go_notice("shipping"), [f"Update on SVT-FML ({TITLE}): it is on its way"]),
     ("go_status", go_notice("arrived"), [f"Update on SVT-FML ({TITLE}): it has arrived at the GOM"]),
-    ("go_status_changed", {"go": make_go(status="arrived")}, ["SVT-FML is now arrived."]),
+    ("go_status_changed", {"go": make_go(status="arrived")}, ["SVT-FML has arrived at the GOM."]),
     (
         "help",
         {"commands": HELP, "is_admin": False},
@@ -217,7 +217,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "my_orders",
         {"orders": [make_order()], "everything": False},
         [
-            f"Order SVT-FML-0001 (SVT-FML · {TITLE}) [placed]",
+            f"Order SVT-FML-0001 (SVT-FML · {TITLE}) — waiting for payment",
             "2 × FML <album> (Faded Mono Life) [ALB:A] — S$51.80",
             "Total S$54.80",
             "Pay by Sun 22 Nov 2026, 20:00 +08",
@@ -428,7 +428,7 @@ CASES += [
     (
         "channel_fallback",
         {"lost": "telegram", "now": "email"},
-        ["couldn't reach you on telegram", "here (email)"],
+        ["couldn't reach you on Telegram", "come here by email"],
     ),
     ("preferred", {"chosen": "email", "channels": ["telegram", "email"]}, ["now go to email first"]),
     ("preferred", {"chosen": None, "channels": ["telegram"]}, ["Choose one with /prefer APP"]),
@@ -520,7 +520,7 @@ def test_user_text_passes_through_plain_text_unchanged(renderer: JinjaRenderer) 
     text = renderer.render("go_opened", "console", {"go": make_go()}).text
     assert text.splitlines()[0] == f"SVT-FML is open for orders until {DEADLINE}."
     card = renderer.render("go_card", "console", {"go": make_go()}).text
-    assert card.splitlines()[0] == "SVT-FML · 세븐틴 <b>FML</b> 🎵 [open]"
+    assert card.splitlines()[0] == "SVT-FML · 세븐틴 <b>FML</b> 🎵 — open for orders"
 
 
 # --- filters --------------------------------------------------------------------------------
