@@ -40,6 +40,7 @@ from core.db.migrate import upgrade
 from core.delivery import tracking_import
 from core.delivery.carriers import carrier_table
 from core.errors import DatabaseNotReady, GomflowError
+from core.services import gom_accounts
 from core.services.accounts import identify, register_gom
 from platforms import PLATFORMS, Inbound, Platform, Wiring, rate_limits, template_variants
 from scheduler.jobs import Ticker
@@ -176,7 +177,7 @@ async def _serve(app: App, stop: asyncio.Event | None) -> None:
         await stop.wait()
         log.info("stopping")
     finally:
-        app.ticker.shutdown()
+        await app.ticker.stop()
         for task in tasks:
             task.cancel()
         # let them unwind (a claim in progress rolls back) before their database closes
@@ -271,6 +272,25 @@ async def add_gom(settings: Settings, channel: str, external_id: str, name: str)
     print(f"{actor.name} ({channel}:{external_id}) can now run group orders")
 
 
+async def gom_task(settings: Settings, args: argparse.Namespace) -> None:
+    if args.action == "add":
+        await add_gom(settings, args.channel, args.external_id, args.name)
+        return
+    app = bootstrap(settings)
+    try:
+        await upgrade(app.core.db)
+        if args.action == "list":
+            rows = await gom_accounts.list_goms(app.core.reader())
+            print(app.bot.renderer.render("gom_list", "console", {"goms": rows}).text)
+            return
+        name = await gom_accounts.remove_gom(app.core.uow(), args.channel, args.external_id)
+        print(f"{name} ({args.channel}:{args.external_id}) no longer runs group orders")
+    except GomflowError as refusal:
+        sys.exit(f"gomflow gom {args.action}: {refusal.message}")
+    finally:
+        await app.core.close()
+
+
 async def check(settings: Settings) -> int:
     """Print each invariant with OK or FAIL; 0 if all hold, 1 if one does not, 2 if unreadable."""
     db = None
@@ -347,11 +367,14 @@ def parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
     sub.add_parser("check", help="verify the database's invariants (read-only); exit 1 on a violation")
-    gom = sub.add_parser("gom", help="GOM accounts")
-    gom.add_argument("action", choices=["add"])
-    gom.add_argument("channel", choices=[p.name for p in PLATFORMS])
-    gom.add_argument("external_id", help="the platform's id: Telegram user id, phone number, address…")
-    gom.add_argument("name")
+    gom = sub.add_parser("gom", help="GOM accounts").add_subparsers(dest="action", required=True)
+    gom_add = gom.add_parser("add", help="let someone run group orders")
+    gom_remove = gom.add_parser("remove", help="take that away (refused while their GOs run)")
+    for action in (gom_add, gom_remove):
+        action.add_argument("channel", choices=[p.name for p in PLATFORMS])
+        action.add_argument("external_id", help="the platform's id: Telegram user id, phone number, address…")
+    gom_add.add_argument("name")
+    gom.add_parser("list", help="every GOM, where they write from, and their running group orders")
     tracking = sub.add_parser("tracking", help="tracking numbers from a CSV file (order,carrier,tracking)")
     tracking.add_argument("action", choices=["import"])
     tracking.add_argument("code", help="the group order's code")
@@ -373,6 +396,10 @@ def cli(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # APScheduler says "Running job … executed successfully" at INFO on every tick: in a
+        # terminal that buries the console chat. Its warnings and errors still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "demo":
         logging.getLogger().setLevel(logging.WARNING)
     if args.command == "check":
@@ -387,7 +414,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         "run": lambda: run(settings, console=not args.no_console, numbered=args.numbered),
         "demo": demo,
         "db": lambda: db_upgrade(settings),
-        "gom": lambda: add_gom(settings, args.channel, args.external_id, args.name),
+        "gom": lambda: gom_task(settings, args),
         "discord": lambda: discord_sync(settings, getattr(args, "guild", None)),
     }
     try:

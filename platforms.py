@@ -144,9 +144,15 @@ class ConsoleInput:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _read(self) -> None:
-        chat = ConsoleChat(self._bot, lambda text: print(text, flush=True), numbered=self._numbered)
+        chat = ConsoleChat(
+            self._bot, lambda text: print(text, flush=True), numbered=self._numbered, prompt=_prompt
+        )
         await chat.run(_stdin_lines())
         log.info("console input ended; still serving HTTP (Ctrl-C to stop)")
+
+
+def _prompt(text: str) -> None:
+    print(text, end="", flush=True)
 
 
 async def _stdin_lines() -> AsyncIterator[str]:

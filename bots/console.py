@@ -31,18 +31,27 @@ class ConsoleChat:
         export_dir: Path = Path("exports"),
         *,
         numbered: bool = False,
+        prompt: Callable[[str], None] | None = None,
     ) -> None:
         self._bot = bot
         self._numbered = numbered
         self._write = write
+        # in a terminal: shows who speaks next, before each line is typed (no newline)
+        self._prompt = prompt
         self._export_dir = export_dir
         self.speaker: str | None = None
         self._buttons: list[Button] = []
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         self._write("gomflow console chat. " + HELP)
+        self._ask()
         async for line in lines:
             await self.feed(line)
+            self._ask()
+
+    def _ask(self) -> None:
+        if self._prompt is not None:
+            self._prompt(f"{self.speaker or 'nobody'}> ")
 
     async def feed(self, line: str) -> None:
         text = line.strip()

@@ -7,9 +7,10 @@ logged and turned into a polite answer; refusals from the core become their mess
 from __future__ import annotations
 
 import logging
+from difflib import get_close_matches
 
 from bots.chat import MAX_TEXT, ChatReply, ChatRequest
-from bots.commands import COMMANDS, Audience, BotContext, Call
+from bots.commands import COMMANDS, Audience, BotContext, Call, commands_for
 from bots.commands.address_flow import FLOW as ADDRESS_FLOW
 from bots.commands.address_flow import continue_address
 from bots.commands.args import split_args
@@ -71,7 +72,9 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
             return call.reply("conversation_ended")
         entry = COMMANDS.get(name)
         if entry is None:
-            return call.reply("unknown_command", name=name[:30], alert=True)
+            return call.reply(
+                "unknown_command", name=name[:30], suggestion=nearest_command(name, actor), alert=True
+            )
         if not request.sender_verified and entry.needs_verified_sender(args):  # typed, or picked by number
             return call.reply("error", message=UNVERIFIED.format(name=name), alert=True)
         if entry.audience is Audience.GOM and not actor.may_administer:
@@ -87,4 +90,15 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
         return await FLOWS[state.flow](call, state, text)
     if request.attachment is not None:
         return await proof_without_command(call)
-    return call.reply("not_understood")
+    first_word = text.split(maxsplit=1)[0] if text else ""
+    return call.reply("not_understood", suggestion=nearest_command(first_word, actor))
+
+
+def nearest_command(word: str, actor: Actor) -> str | None:
+    """The command the sender most likely meant by ``word`` (/ordr, or order without its
+    slash): the closest name among those they may run, or None when nothing is close."""
+    word = word.lower()[:30]
+    if len(word) < 3:
+        return None
+    found = get_close_matches(word, [c.name for c in commands_for(actor)], n=1, cutoff=0.75)
+    return found[0] if found else None

@@ -97,8 +97,13 @@ def check_transition(what: str, edges: Mapping[S, frozenset[S]], current: str, t
         raise InvalidTransition(_refusal(what, current, target, allowed))
 
 
+# How a status reads after "This {what} is …" where its code does not read as a sentence.
+STATUS_READS = {("payment", "paid"): "complete"}
+
+
 def _refusal(what: str, current: str, target: str, allowed: frozenset[S]) -> str:
+    reads = STATUS_READS.get((what, current), current)
     if not allowed:
-        return f"This {what} is {current}; it cannot change any more."
+        return f"This {what} is {reads}; it cannot change any more."
     options = ", ".join(sorted(allowed))
-    return f"This {what} is {current}; it cannot become {target} (next can be: {options})."
+    return f"This {what} is {reads}; it cannot become {target} (next can be: {options})."

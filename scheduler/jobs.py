@@ -8,6 +8,7 @@ down, then every ``tick_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, due, refunds
+from core.services import broadcasts, digest, due, notices, refunds, staff_notices
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class Ticker:
         self._core = core
         self._interval = interval_seconds or core.settings.tick_seconds
         self._scheduler: AsyncIOScheduler | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
         settings = core.settings
         lead = timedelta(hours=settings.payment_reminder_hours)
         leads = due.parse_leads(settings.deadline_reminders)
@@ -43,8 +45,13 @@ class Ticker:
             ("expire_unpaid_orders", lambda: due.expire_unpaid_orders(core.uow())),
             ("remind_unpaid_orders", lambda: due.remind_unpaid_orders(core.uow(), lead)),
             ("remind_deadlines", lambda: due.remind_deadlines(core.uow(), leads)),
-            ("announce_milestones", lambda: due.announce_milestones(core.uow())),
+            # a GO's status before its milestones: a channel reads that it opened before it sold out
             ("announce_statuses", lambda: due.announce_statuses(core.uow())),
+            ("announce_milestones", lambda: due.announce_milestones(core.uow())),
+            ("tell_waitlist_ended", lambda: notices.tell_waitlist_ended(core.uow())),
+            ("tell_scheduler_decisions", lambda: staff_notices.tell_scheduler_decisions(core.uow())),
+            ("tell_staff_milestones", lambda: staff_notices.tell_staff_milestones(core.uow())),
+            ("send_digests", lambda: digest.send_digests(core.uow())),
             ("release_due_broadcasts", lambda: broadcasts.release_due_broadcasts(core.uow())),
             ("expire_payment_requests", lambda: due.expire_due(core.uow())),
             # items requests are covered by the order's reminder; shipping and adjustments are not
@@ -70,7 +77,7 @@ class Ticker:
         """Tick every ``interval`` seconds on the running event loop."""
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
-            self.tick,
+            self._scheduled_tick,
             "interval",
             seconds=self._interval,
             id="tick",
@@ -81,7 +88,27 @@ class Ticker:
         self._scheduler.start()
         log.info("scheduler ticking every %gs", self._interval)
 
+    async def _scheduled_tick(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            await self.tick()
+        finally:
+            self._in_flight.discard(task)
+
     def shutdown(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop ticking, letting a tick under way finish first (each job commits or rolls
+        back on its own): shutting APScheduler down cancels a running job mid-statement,
+        and it reports that with a traceback."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.pause()
+        await asyncio.sleep(0)  # a tick the scheduler started just now registers itself first
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=timeout)
+        self.shutdown()

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from core.render import Markup, Rendered
+from templates import wording
 
 HERE = Path(__file__).parent
 
@@ -47,6 +48,9 @@ class JinjaRenderer:
         )
         self._env.filters["bar"] = progress_bar
         self._env.filters["md"] = escape_markdown
+        self._env.filters["go_state"] = wording.go_state
+        self._env.filters["order_state"] = wording.order_state
+        self._env.filters["on_app"] = wording.on_app
 
     def render(self, template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
         for variant in self._variants.get(channel, PLAIN):

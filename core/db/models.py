@@ -614,3 +614,34 @@ class PackingLink(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NoticePreference(Base):
+    """How one GOM or helper wants to hear about their group orders.
+
+    No row means the defaults: a GOM gets notices and a digest at ``DEFAULT_DIGEST_HOUR`` in
+    the timezone of their newest GO; a helper gets nothing until they opt in (``/notices on``).
+    """
+
+    __tablename__ = "notice_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # local hour of the daily digest (0–23), or None for no digest
+    digest_hour: Mapped[int | None] = mapped_column(Integer)
+    # the IANA zone the digest hour is read in; None for the newest GO's
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # a helper who asked to be told what the GOM is told
+    helper_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NoticeMute(Base):
+    """A GO one GOM or helper no longer wants notices or digest lines about."""
+
+    __tablename__ = "notice_mutes"
+    __table_args__ = (UniqueConstraint("user_id", "go_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core.db.models import GroupOrder, LinkedChannel, Order, OutboxMessage, PaymentRequest
+from core.db.models import AuditEntry, GroupOrder, LinkedChannel, Order, PaymentRequest
 from core.errors import InvalidTransition, OrderLocked
 from core.lookups import load_go, lock_order
 from core.money import format_money
@@ -24,7 +24,7 @@ from core.payments.status import RequestKind, RequestStatus
 from core.services.accounts import Actor, require_admin
 from core.services.group_orders import ClosingOutcome, close_group_order, due_for_closing
 from core.services.linked_channels import notify_linked
-from core.services.notices import go_context
+from core.services.notices import MILESTONES, go_context, sent_keys, untold_milestones
 from core.services.payments import request_to_pay
 from core.services.waitlist import promote_waitlist
 from core.status import GOStatus, OrderStatus
@@ -37,6 +37,7 @@ ANNOUNCED = (
     GOStatus.FAILED,
     GOStatus.ORDERED,
     GOStatus.ARRIVED,
+    GOStatus.PACKING,
     GOStatus.SHIPPING,
     GOStatus.COMPLETED,
     GOStatus.CANCELLED,
@@ -196,42 +197,15 @@ async def remind_deadlines(uow: UnitOfWork, leads: list[timedelta]) -> int:
         return sent
 
 
-MILESTONES = ("half_moq", "moq_reached", "sold_out")
-
-
-def milestone_reached(go: GroupOrder) -> str | None:
-    """The highest quota milestone a GO has reached."""
-    if go.reserved_units >= go.capacity:
-        return "sold_out"
-    if go.reserved_units >= go.moq > 0:
-        return "moq_reached"
-    if go.moq >= 2 and go.reserved_units * 2 >= go.moq:
-        return "half_moq"
-    return None
-
-
 async def announce_milestones(uow: UnitOfWork) -> int:
     """Half of MOQ, MOQ reached, sold out: each told to linked channels once, highest first.
 
     A GO that jumps from nothing to sold out between ticks announces only that it sold out.
     """
     async with uow:
-        gos = (
-            await uow.session.scalars(
-                select(GroupOrder)
-                .where(GroupOrder.status == GOStatus.OPEN, GroupOrder.id.in_(select(LinkedChannel.go_id)))
-                .order_by(GroupOrder.id)
-            )
-        ).all()
         sent = 0
-        for go in gos:
-            reached = milestone_reached(go)
-            if reached is None:
-                continue
-            done = await _sent_keys(uow, f"milestone:{go.id}:")
-            rank = MILESTONES.index(reached)
-            if any(f"milestone:{go.id}:{m}" in done for m in MILESTONES[rank:]):
-                continue
+        linked = GroupOrder.id.in_(select(LinkedChannel.go_id))
+        for go, reached in await untold_milestones(uow, "milestone", MILESTONES, linked):
             sent += await notify_linked(
                 uow,
                 go,
@@ -244,36 +218,42 @@ async def announce_milestones(uow: UnitOfWork) -> int:
 
 
 async def announce_statuses(uow: UnitOfWork) -> int:
-    """Tell linked channels where a GO stands (opened, confirmed, failed, ordered, shipping…)."""
+    """Tell linked channels each step of a GO (opened, confirmed, failed, ordered, shipping…), in order.
+
+    The steps are read from the audit log, so two changes between ticks are both told.
+    A channel hears the steps taken since it was linked, and the one the GO is at.
+    """
     async with uow:
-        gos = (
-            await uow.session.scalars(
-                select(GroupOrder)
-                .where(
-                    GroupOrder.status.in_(ANNOUNCED),
-                    GroupOrder.updated_at >= uow.now - ANNOUNCE_WITHIN,
-                    GroupOrder.id.in_(select(LinkedChannel.go_id)),
+        first_linked = (
+            select(LinkedChannel.go_id, func.min(LinkedChannel.created_at).label("at"))
+            .group_by(LinkedChannel.go_id)
+            .subquery()
+        )
+        rows = (
+            await uow.session.execute(
+                select(GroupOrder, AuditEntry.to_status)
+                .join(
+                    AuditEntry, (AuditEntry.entity == "group_order") & (AuditEntry.entity_id == GroupOrder.id)
                 )
-                .order_by(GroupOrder.id)
+                .join(first_linked, first_linked.c.go_id == GroupOrder.id)
+                .where(
+                    AuditEntry.entity == "group_order",
+                    AuditEntry.to_status.in_(ANNOUNCED),
+                    AuditEntry.at >= uow.now - ANNOUNCE_WITHIN,
+                    (AuditEntry.at >= first_linked.c.at) | (AuditEntry.to_status == GroupOrder.status),
+                )
+                .order_by(AuditEntry.id)
             )
         ).all()
         sent = 0
-        for go in gos:
-            key = f"go_status:{go.id}:{go.status}"
-            if await _sent_keys(uow, key + ":"):
+        for go, status in rows:
+            key = f"go_status:{go.id}:{status}"
+            if await sent_keys(uow, key + ":", template="go_announcement"):  # buyers' keys look alike
                 continue
-            sent += await notify_linked(
-                uow, go, "go_announcement", go_context(go), dedupe=key, priority=NOTICE
-            )
+            context = {**go_context(go), "status": status}
+            sent += await notify_linked(uow, go, "go_announcement", context, dedupe=key, priority=NOTICE)
         await uow.commit()
         return sent
-
-
-async def _sent_keys(uow: UnitOfWork, prefix: str) -> set[str]:
-    rows = await uow.session.scalars(
-        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
-    )
-    return {key.rsplit(":", 1)[0] for key in rows.all()}
 
 
 # --- reminders and expiry (the scheduler calls the *_due functions) ----------------------

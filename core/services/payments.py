@@ -127,7 +127,7 @@ async def request_to_pay(uow: UnitOfWork, order: Order) -> PaymentRequest:
     if later is not None:
         return later
     if order.status == OrderStatus.PAID:
-        raise OrderLocked(f"{order.number} is paid; there is nothing more to pay right now.")
+        raise OrderLocked(f"This payment is complete: {order.number} has nothing more to pay right now.")
     raise OrderLocked(f"{order.number} is {order.status}; it can no longer be paid.")
 
 

@@ -75,7 +75,7 @@ def test_db_upgrade_and_gom_add_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
-def type_and_read(process: subprocess.Popen[str], typed: str, until: str) -> list[str]:
+def type_and_read(process: subprocess.Popen[str], typed: str, until: str, limit: float = 60) -> list[str]:
     """Type into a running console and read its answers up to the line holding ``until``,
     however long they take; if they never come, the process is stopped after a generous
     minute and the caller's assertions say what is missing."""
@@ -83,7 +83,7 @@ def type_and_read(process: subprocess.Popen[str], typed: str, until: str) -> lis
     process.stdin.write(typed)
     process.stdin.flush()
     lines: list[str] = []
-    give_up = threading.Timer(60, process.terminate)
+    give_up = threading.Timer(limit, process.terminate)
     give_up.start()
     try:
         for line in process.stdout:
@@ -95,18 +95,23 @@ def type_and_read(process: subprocess.Popen[str], typed: str, until: str) -> lis
     return lines
 
 
-def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
-    port = free_port()
-    env = dict(os.environ, GOMFLOW_HTTP_PORT=str(port), GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/run.db")
-    process = subprocess.Popen(
+def run_with_console(cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A real ``gomflow run`` reading the console from a pipe we type into."""
+    return subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "run"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_run_serves_health_and_reads_the_console(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, GOMFLOW_HTTP_PORT=str(port), GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/run.db")
+    process = run_with_console(tmp_path, env)
     lines: list[str] = []
     try:
         body = None

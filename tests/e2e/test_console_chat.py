@@ -59,7 +59,7 @@ async def test_a_whole_group_order_from_the_terminal(app: App, tmp_path: Path, o
     assert "'yesterday' is not a time I understand" in transcript
     assert "Created SVT-FML as a draft" in transcript
     assert "[2] Order 1 × FML album (Fallen Misfit)" in transcript
-    assert "Order SVT-FML-1 (SVT-FML · Seventeen FML 세븐틴 🎵) [placed]" in transcript
+    assert "Order SVT-FML-1 (SVT-FML · Seventeen FML 세븐틴 🎵) — waiting for payment" in transcript
     assert "1 × FML album (Fallen Misfit) [ALB:B] — S$25.90" in transcript
     assert "Only 2 slot(s) left in SVT-FML; you asked for 3." in transcript
     assert "SVT-FML is full" in transcript

@@ -195,7 +195,7 @@ async def test_messages_go_to_the_chosen_app_and_fall_back_when_it_blocks_the_bo
     await deliver_until(app, clock, lambda: sum("📨 to bob:" in line for line in outbox_log) >= 2)
     told = [line for line in outbox_log if line.startswith("📨 to bob:")]
     assert any("it has been ordered from the supplier" in line for line in told), told
-    assert any("reach you on telegram" in line for line in told), told
+    assert any("reach you on Telegram" in line for line in told), told
     async with app.core.reader() as uow:
         reachable = await uow.session.scalar(
             select(Identity.reachable).where(

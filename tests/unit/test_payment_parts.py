@@ -75,5 +75,5 @@ def test_methods_are_parsed_per_currency() -> None:
 
 def test_a_paid_request_can_only_be_refunded() -> None:
     check_transition("payment", REQUEST_TRANSITIONS, "paid", RequestStatus.REFUNDED)
-    with pytest.raises(InvalidTransition, match="This payment is paid; it cannot become open"):
+    with pytest.raises(InvalidTransition, match="This payment is complete; it cannot become open"):
         check_transition("payment", REQUEST_TRANSITIONS, "paid", RequestStatus.OPEN)

@@ -25,6 +25,7 @@ from platforms import template_variants
 from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
+from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
@@ -150,7 +151,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "go_card",
         {"go": make_go()},
         [
-            f"SVT-FML · {TITLE} [open]",
+            f"SVT-FML · {TITLE} — open for orders",
             DESCRIPTION,
             "▓▓▓▓▓▓▓░░░ 7/10 taken · MOQ 5 ✓ · 3 paid",
             "• ALB — FML <album>: S$25.90",
@@ -169,7 +170,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "go_card",
         {"go": make_go(status="closed", reserved=2)},
-        ["[closed]", "2/10 taken · MOQ 5 · 3 paid"],
+        ["— closed", "2/10 taken · MOQ 5 · 3 paid"],
     ),
     (
         "go_closed",
@@ -192,7 +193,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("go_opened", {"go": make_go()}, [f"SVT-FML is open for orders until {DEADLINE}."]),
     ("go_status", go_notice("shipping"), [f"Update on SVT-FML ({TITLE}): it is on its way"]),
     ("go_status", go_notice("arrived"), [f"Update on SVT-FML ({TITLE}): it has arrived at the GOM"]),
-    ("go_status_changed", {"go": make_go(status="arrived")}, ["SVT-FML is now arrived."]),
+    ("go_status_changed", {"go": make_go(status="arrived")}, ["SVT-FML has arrived at the GOM."]),
     (
         "help",
         {"commands": HELP, "is_admin": False},
@@ -217,7 +218,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "my_orders",
         {"orders": [make_order()], "everything": False},
         [
-            f"Order SVT-FML-0001 (SVT-FML · {TITLE}) [placed]",
+            f"Order SVT-FML-0001 (SVT-FML · {TITLE}) — waiting for payment",
             "2 × FML <album> (Faded Mono Life) [ALB:A] — S$51.80",
             "Total S$54.80",
             "Pay by Sun 22 Nov 2026, 20:00 +08",
@@ -235,7 +236,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"intro": False, "error": None, "number": 1, "total": 7, "prompt": "Code?"},
         ["(1/7) Code?"],
     ),
-    ("not_understood", {}, ["I didn't catch that."]),
+    ("not_understood", {"suggestion": None}, ["I didn't catch that."]),
     ("order_cancelled", {"order": make_order("cancelled")}, ["Order SVT-FML-0001 is cancelled"]),
     ("order_changed", {"order": make_order()}, ["✏️ Order changed.", "Total S$54.80", "Please pay by Sun"]),
     (
@@ -264,7 +265,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("progress", {"go": make_go(reserved=1, paid=0)}, ["MOQ 5 (needs 4 more) · 0 paid"]),
     ("start", {"name": "Carat <3", "is_admin": True}, ["Hi Carat <3!", "You run group orders too"]),
     ("start", {"name": "Carat", "is_admin": False}, ["Hi Carat!", "/help lists everything"]),
-    ("unknown_command", {"name": "dance"}, ["I don't know /dance."]),
+    ("unknown_command", {"name": "dance", "suggestion": None}, ["I don't know /dance."]),
     (
         "waitlist_joined",
         {"entry": make_entry()},
@@ -320,6 +321,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 CASES += PAYMENT_CASES
 CASES += DELIVERY_CASES
 CASES += EDITING_CASES
+CASES += NOTICE_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
@@ -367,7 +369,9 @@ CASES += [
     ("milestone", {**go_notice(), "milestone": "moq_reached"}, ["reached its MOQ"]),
     ("milestone", {**go_notice(), "milestone": "sold_out"}, ["sold out"]),
     ("go_announcement", go_notice("open"), ["is open for orders until " + DEADLINE]),
-    ("go_announcement", go_notice("failed"), ["without reaching its MOQ (3/5)", "refunded"]),
+    ("go_announcement", go_notice("failed"), ["below its MOQ of 5", "refunded"]),
+    ("go_announcement", go_notice("packing"), ["is being packed"]),
+    ("go_announcement", go_notice("completed"), ["is complete"]),
     ("go_announcement", go_notice("shipping"), ["is shipping"]),
     (
         "broadcast_preview",
@@ -426,7 +430,7 @@ CASES += [
     (
         "channel_fallback",
         {"lost": "telegram", "now": "email"},
-        ["couldn't reach you on telegram", "here (email)"],
+        ["couldn't reach you on Telegram", "come here by email"],
     ),
     ("preferred", {"chosen": "email", "channels": ["telegram", "email"]}, ["now go to email first"]),
     ("preferred", {"chosen": None, "channels": ["telegram"]}, ["Choose one with /prefer APP"]),
@@ -518,7 +522,7 @@ def test_user_text_passes_through_plain_text_unchanged(renderer: JinjaRenderer) 
     text = renderer.render("go_opened", "console", {"go": make_go()}).text
     assert text.splitlines()[0] == f"SVT-FML is open for orders until {DEADLINE}."
     card = renderer.render("go_card", "console", {"go": make_go()}).text
-    assert card.splitlines()[0] == "SVT-FML · 세븐틴 <b>FML</b> 🎵 [open]"
+    assert card.splitlines()[0] == "SVT-FML · 세븐틴 <b>FML</b> 🎵 — open for orders"
 
 
 # --- filters --------------------------------------------------------------------------------
