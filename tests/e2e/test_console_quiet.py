@@ -10,6 +10,7 @@ from tests.e2e.test_command_line import free_port, run_with_console, type_and_re
 TYPED = """/as gom gina
 /newgo QUICK "Quick drop" currency=SGD moq=1 cap=5 deadline=+1m
 /additem QUICK ALB 10 "Album"
+/paymethods QUICK manual
 /open QUICK
 /as buyer bob
 /order QUICK ALB 1
