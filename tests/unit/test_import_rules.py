@@ -34,6 +34,8 @@ CORE_ALLOWED: dict[str, frozenset[str] | None] = {
     "phonenumbers": frozenset({"core/delivery/addresses.py"}),
     "alembic": frozenset({"core/db/migrate.py", "core/check.py"}),
     "stripe": frozenset({"core/payments/stripe_checkout.py"}),
+    "cryptography": frozenset({"core/privacy/keys.py"}),
+    "PIL": frozenset({"core/privacy/images.py"}),
 }
 
 
