@@ -2,7 +2,9 @@
 
 Addresses, payout details and proof images already stored are sealed under the data
 keys (the same ones ``gomflow run`` loads: GOMFLOW_DATA_KEYS, GOMFLOW_DATA_KEY or the key
-file). Address columns become text, as a sealed value is longer than the clear one.
+file). Address columns become text, as a sealed value is longer than the clear one. The
+phone number or email address of an SMS, WhatsApp or email identity moves, sealed, to
+``identities.address``; ``external_id`` keeps its blind index.
 
 Revision ID: i1701
 Revises: i1401
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 
 from alembic import op
 from core.config import Settings
+from core.privacy.identities import PERSONAL_CHANNELS, stored_id
 from core.privacy.keys import Keyring
 from core.privacy.setup import DIALECT_ATTRIBUTE, keyring_for, load_keyring
 
@@ -23,6 +26,7 @@ down_revision = "i1401"
 branch_labels = None
 depends_on = None
 
+PURPOSE = "identities.address"
 ADDRESS_COLUMNS = {"recipient": 120, "phone": 20, "line1": 200, "line2": 200, "postal_code": 12}
 
 
@@ -58,7 +62,28 @@ def _convert(table: str, key: str, columns: list[str], change: str) -> None:
         )
 
 
+def _identities(change: str) -> None:
+    """Index (``change="seal"``) or restore the platform ids of SMS, WhatsApp and email identities."""
+    ring = _ring()
+    bind = op.get_bind()
+    query = sa.text("SELECT id, channel, external_id, address FROM identities WHERE channel IN :channels")
+    channels = sa.bindparam("channels", sorted(PERSONAL_CHANNELS), expanding=True)
+    rows = bind.execute(query.bindparams(channels)).all()
+    for identity_id, channel, external_id, address in rows:
+        if change == "seal":
+            values = {"e": stored_id(channel, external_id, ring), "a": ring.seal_text(external_id, PURPOSE)}
+        else:
+            values = {"e": ring.open_text(address, PURPOSE), "a": None}
+        bind.execute(
+            sa.text("UPDATE identities SET external_id = :e, address = :a WHERE id = :id"),
+            {**values, "id": identity_id},
+        )
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("identities", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("address", sa.Text(), nullable=True))
+    _identities("seal")
     with op.batch_alter_table("addresses", schema=None) as batch_op:
         for name, length in ADDRESS_COLUMNS.items():
             batch_op.alter_column(name, existing_type=sa.String(length=length), type_=sa.Text())
@@ -68,6 +93,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _identities("open")
+    with op.batch_alter_table("identities", schema=None) as batch_op:
+        batch_op.drop_column("address")
     _convert("payment_proofs", "id", ["image"], "open")
     _convert("payment_settings", "go_id", ["methods"], "open")
     _convert("addresses", "id", list(ADDRESS_COLUMNS), "open")

@@ -65,6 +65,9 @@ class Identity(Base):
     # When the person last wrote to us here: WhatsApp takes free-form messages only within
     # 24 hours of it (the customer-service window), templates at any time.
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The phone number or email address of an SMS, WhatsApp or email identity, sealed;
+    # ``external_id`` then holds its blind index (core.privacy.identities).
+    address: Mapped[str | None] = mapped_column(EncryptedText("identities.address"))
 
 
 class StaffMember(Base):

@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bots.chat import Attachment, ChatRequest
 from bots.dispatch import handle
-from core.db.models import Address, PaymentProof, PaymentSettings
+from core.db.migrate import upgrade
+from core.db.models import Address, Identity, PaymentProof, PaymentSettings
+from core.services.accounts import identify
 from main import App
-from tests.conftest import POSTGRES_URL, open_go, say
+from tests.conftest import POSTGRES_URL, START, open_go, say
 from tests.images import screenshot
 
 PHONE = "+6591234567"
@@ -50,24 +52,30 @@ async def _personal_data(app: App) -> bytes:
     return image
 
 
-async def _raw_columns(url: str) -> bytes:
+PERSONAL_COLUMNS = (
+    "SELECT recipient, phone, line1, postal_code FROM addresses",
+    "SELECT methods FROM payment_settings",
+    "SELECT image FROM payment_proofs",
+)
+
+
+async def _raw_columns(url: str, queries: tuple[str, ...]) -> bytes:
+    """The columns as PostgreSQL holds them, read with asyncpg (no gomflow type in between)."""
     connection = await asyncpg.connect(url)
     try:
-        rows = await connection.fetch("SELECT recipient, phone, line1, postal_code FROM addresses")
-        rows += await connection.fetch("SELECT methods FROM payment_settings")
-        images = await connection.fetch("SELECT image FROM payment_proofs")
+        rows = [row for query in queries for row in await connection.fetch(query)]
     finally:
         await connection.close()
-    text = "".join(str(value) for row in rows for value in row).encode()
-    return text + b"".join(bytes(row["image"]) for row in images)
+    return b"".join(v if isinstance(v, bytes) else str(v).encode() for row in rows for v in row)
 
 
-async def _stored_bytes(app: App, tmp_path: Path) -> bytes:
+async def _stored_bytes(app: App, tmp_path: Path, *queries: str) -> bytes:
+    """SQLite: the database file and its write-ahead log, byte for byte; PostgreSQL: the columns."""
     if app.core.db.is_sqlite:
-        await app.core.db.dispose()  # checkpoint nothing away: read the file and its WAL as they are
+        await app.core.db.dispose()
         return b"".join(p.read_bytes() for p in tmp_path.glob("gomflow.db*") if not p.name.endswith(".keys"))
     assert POSTGRES_URL is not None
-    return await _raw_columns(POSTGRES_URL)
+    return await _raw_columns(POSTGRES_URL, queries or PERSONAL_COLUMNS)
 
 
 async def test_no_phone_address_payout_or_image_is_stored_in_clear(any_app: App, tmp_path: Path) -> None:
@@ -86,3 +94,67 @@ async def test_no_phone_address_payout_or_image_is_stored_in_clear(any_app: App,
     for secret in (PHONE, PAYNOW, LINE1, RECIPIENT, "91234567", "87654321", "Orchard"):
         assert secret.encode() not in stored, secret
     assert proof.image[8:40] not in stored and image[16:48] not in stored
+
+
+async def test_phone_and_email_identities_are_found_by_blind_index_and_kept_sealed(
+    any_app: App, tmp_path: Path
+) -> None:
+    app = any_app
+    by_mail = await identify(app.core.uow(), "email", "Ana.Lim@Example.com", "Ana")
+    by_sms = await identify(app.core.uow(), "sms", PHONE, "…4567")
+    assert (await identify(app.core.uow(), "email", " ana.lim@example.COM", "Ana")).user_id == by_mail.user_id
+    assert (await identify(app.core.uow(), "sms", PHONE, "x")).identity_id == by_sms.identity_id
+    async with app.core.reader() as uow:
+        rows = (await uow.session.scalars(select(Identity).order_by(Identity.id))).all()
+    assert [(i.channel, i.address) for i in rows] == [("email", "Ana.Lim@Example.com"), ("sms", PHONE)]
+    assert all(i.external_id.startswith("bi:") for i in rows)
+    stored = await _stored_bytes(app, tmp_path, "SELECT external_id, address FROM identities")
+    for secret in (PHONE, "91234567", "Ana.Lim", "ana.lim", "Example.com", "example.com"):
+        assert secret.encode() not in stored, secret
+
+
+async def test_the_migration_seals_what_was_stored_in_clear(any_app: App) -> None:
+    app = any_app
+    await app.core.db.dispose()
+    async with app.core.db.engine.begin() as connection:
+        for table in ("identities", "addresses", "payment_proofs", "payment_settings", "users"):
+            await connection.execute(text(f"DELETE FROM {table}"))
+        await connection.execute(text("DELETE FROM alembic_version"))
+        await connection.execute(text("INSERT INTO alembic_version VALUES ('i1401')"))
+        await connection.execute(text("ALTER TABLE identities DROP COLUMN address"))
+        await connection.execute(
+            text(
+                "INSERT INTO users (id, display_name, is_gom, created_at, muted) VALUES (1, 'A', :f, :t, :f)"
+            ),
+            {"f": False, "t": START},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO identities (user_id, channel, external_id, reachable, created_at, kind) "
+                "VALUES (1, 'whatsapp', :p, :y, :t, 'person'), (1, 'telegram', '5551', :y, :t, 'person')"
+            ),
+            {"p": PHONE, "y": True, "t": START},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO addresses (user_id, recipient, phone, line1, line2, postal_code, country, "
+                "created_at, updated_at) VALUES (1, :r, :p, :l, '', :c, 'SG', :t, :t)"
+            ),
+            {"r": RECIPIENT, "p": PHONE, "l": LINE1, "c": POSTAL, "t": START},
+        )
+    await upgrade(app.core.db)
+    async with app.core.reader() as uow:
+        address = await uow.session.scalar(select(Address))
+        identities = (await uow.session.scalars(select(Identity).order_by(Identity.id))).all()
+    assert address is not None and (address.recipient, address.phone, address.line1) == (
+        RECIPIENT,
+        PHONE,
+        LINE1,
+    )
+    assert [(i.channel, i.address) for i in identities] == [("whatsapp", PHONE), ("telegram", None)]
+    assert identities[1].external_id == "5551"
+    assert (await identify(app.core.uow(), "whatsapp", PHONE, "Ana")).user_id == 1
+    async with app.core.db.engine.connect() as connection:
+        raw = (await connection.execute(text("SELECT phone, line1 FROM addresses"))).one()
+        ids = (await connection.execute(text("SELECT external_id, address FROM identities"))).all()
+    assert PHONE not in repr(raw) + repr(ids) and "Orchard" not in repr(raw)
