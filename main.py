@@ -40,6 +40,8 @@ from core.db.migrate import upgrade
 from core.delivery import tracking_import
 from core.delivery.carriers import carrier_table
 from core.errors import DatabaseNotReady, GomflowError
+from core.privacy.rotate import DEFAULT_BATCH, rotate
+from core.privacy.setup import add_key_to_file
 from core.services.accounts import identify, register_gom
 from platforms import PLATFORMS, Inbound, Platform, Wiring, rate_limits, template_variants
 from scheduler.jobs import Ticker
@@ -267,6 +269,29 @@ async def add_gom(settings: Settings, channel: str, external_id: str, name: str)
     print(f"{actor.name} ({channel}:{external_id}) can now run group orders")
 
 
+async def keys_rotate(settings: Settings, batch: int) -> None:
+    """Seal every personal value again under the newest data key, in short transactions.
+
+    With a key file, a fresh key is added to it first; with GOMFLOW_DATA_KEYS, the first
+    key listed is the newest (add it there, and restart the servers, before rotating)."""
+    app = bootstrap(settings)
+    try:
+        await upgrade(app.core.db)
+        ring = app.core.keyring
+        assert ring is not None
+        if ring.source is not None:
+            print(f"added data key {add_key_to_file(ring)} to {ring.source}")
+        done = await rotate(app.core.uow, ring, batch=batch)
+    finally:
+        await app.core.close()
+    for table_name, count in done.resealed.items():
+        print(f"{table_name}: {count} values sealed again")
+    if done.still_old:
+        print(f"{done.still_old} values changed meanwhile under an older key: run it again")
+    else:
+        print(f"every personal value is under key {ring.current}; older keys may now leave the ring")
+
+
 async def check(settings: Settings) -> int:
     """Print each invariant with OK or FAIL; 0 if all hold, 1 if one does not, 2 if unreadable."""
     db = None
@@ -358,6 +383,9 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     tracking.add_argument("--carrier", default="", help="the carrier of every line (no carrier column)")
     tracking.add_argument("--apply", action="store_true", help="apply at once when every line checks out")
+    keys = sub.add_parser("keys", help="the data keys that seal personal data")
+    keys.add_argument("action", choices=["rotate"], help="seal everything again under the newest key")
+    keys.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="rows per short transaction")
     discord_cmd = sub.add_parser("discord", help="Discord tasks")
     discord_cmd.add_argument("action", choices=["sync"], help="publish the chat commands as slash commands")
     discord_cmd.add_argument("--guild", type=int, help="only in this server (shows at once)")
@@ -385,6 +413,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         "db": lambda: db_upgrade(settings),
         "gom": lambda: add_gom(settings, args.channel, args.external_id, args.name),
         "discord": lambda: discord_sync(settings, getattr(args, "guild", None)),
+        "keys": lambda: keys_rotate(settings, max(1, getattr(args, "batch", DEFAULT_BATCH))),
     }
     try:
         asyncio.run(jobs[args.command]())

@@ -39,7 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class _Sealed:
+class Sealed:
     """A column type bound to one column's ``purpose`` (sealed into every value)."""
 
     def __init__(self, purpose: str) -> None:
@@ -47,7 +47,7 @@ class _Sealed:
         self.purpose = purpose
 
 
-class EncryptedText(_Sealed, TypeDecorator[str]):
+class EncryptedText(Sealed, TypeDecorator[str]):
     """Text sealed with AES-GCM under the engine's data keys; clear text in Python only.
 
     ``purpose`` names the column: it is bound into each value, so a value moved to another
@@ -65,7 +65,7 @@ class EncryptedText(_Sealed, TypeDecorator[str]):
         return None if value is None else keyring_for(dialect).open_text(str(value), self.purpose)
 
 
-class EncryptedBytes(_Sealed, TypeDecorator[bytes]):
+class EncryptedBytes(Sealed, TypeDecorator[bytes]):
     """Bytes (an image) sealed like ``EncryptedText``, stored as binary."""
 
     impl = LargeBinary

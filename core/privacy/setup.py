@@ -70,3 +70,17 @@ def keyring_for(dialect: Dialect | None) -> Keyring:
     if _last_loaded:
         return _last_loaded[0]
     raise RuntimeError("no data keyring loaded: the composition root loads one (core.app.build_core)")
+
+
+def add_key_to_file(ring: Keyring) -> str:
+    """A fresh key at the head of a ring kept in a key file (it seals from now on); its id.
+
+    The file keeps every older key, so values sealed under them stay readable, and a
+    server that has the file open picks the new key up the first time it meets it.
+    """
+    assert ring.source is not None, "only a ring read from a key file grows here"
+    key_id, key = new_key()
+    write_key_file(ring.source, [(key_id, key), *((i, k) for i, k in ring.keys.items() if i != key_id)])
+    ring.keys[key_id] = key
+    ring.current = key_id
+    return key_id
