@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -40,6 +41,7 @@ from core.db.migrate import upgrade
 from core.delivery import tracking_import
 from core.delivery.carriers import carrier_table
 from core.errors import DatabaseNotReady, GomflowError
+from core.privacy import redact
 from core.privacy.rotate import DEFAULT_BATCH, rotate
 from core.privacy.setup import add_key_to_file
 from core.services.accounts import identify, register_gom
@@ -354,6 +356,21 @@ async def discord_sync(settings: Settings, guild: int | None) -> None:
     print(f"synced {count} slash commands " + (f"to server {guild}" if guild else "globally"))
 
 
+def configured_secrets(settings: Settings, telegram: TelegramSettings) -> list[str]:
+    """Every secret the environment gave, and the forms it travels in, for the log filter."""
+    named = [
+        (f.name, value)
+        for config in (settings, telegram)
+        for f in dataclasses.fields(config)
+        if isinstance(value := getattr(config, f.name), str)
+    ]
+    found = redact.secrets_of(named)
+    found.append(redact.basic_credentials(settings.twilio_account_sid, settings.twilio_auth_token))
+    if telegram.bot_token:
+        found.append(telegram.secret())
+    return found
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gomflow", description="Group orders, run from chat.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -397,6 +414,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install(configured_secrets(settings, TelegramSettings.from_env()))
     if args.command == "demo":
         logging.getLogger().setLevel(logging.WARNING)
     if args.command == "check":
