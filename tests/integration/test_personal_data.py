@@ -3,6 +3,7 @@ it, and the books still add up (``gomflow check``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -35,6 +36,14 @@ async def _ana_with_history(app: App) -> bytes:
     return image
 
 
+async def _buyer_of(app: App, number: str) -> User:
+    async with app.core.reader() as uow:
+        query = select(User).join(Order, Order.buyer_id == User.id).where(Order.number == number)
+        user = await uow.session.scalar(query)
+    assert user is not None
+    return user
+
+
 async def test_mydata_is_a_file_with_everything_held_about_the_buyer(any_app: App) -> None:
     app = any_app
     image = await _ana_with_history(app)
@@ -61,10 +70,8 @@ async def test_forgetme_asks_then_erases_and_the_books_still_add_up(any_app: App
     done = await say(app, "ana", "/forgetme confirm")
     assert "Erased" in done.text
     async with app.core.reader() as uow:
-        ana = await uow.session.scalar(
-            select(User).join(Order, Order.buyer_id == User.id).where(Order.number == "SVT-FML-1")
-        )
-        assert ana is not None and ana.display_name == f"erased buyer #{ana.id}"
+        ana = await _buyer_of(app, "SVT-FML-1")
+        assert ana.display_name == f"erased buyer #{ana.id}"
         assert await uow.session.scalar(select(func.count()).select_from(Address)) == 0
         proof = await uow.session.scalar(select(PaymentProof))
         assert (
@@ -103,4 +110,22 @@ async def test_a_gom_erases_a_buyer_of_their_own_go_only(any_app: App) -> None:
         named = {number: (name, user_id) for number, name, user_id in buyers}
     assert named["SVT-FML-2"] == (f"erased buyer #{named['SVT-FML-2'][1]}", named["SVT-FML-2"][1])
     assert named["SVT-FML-1"][0] == "ana"
+    await assert_checks_pass(app)
+
+
+async def test_a_double_tap_on_forgetme_and_the_gom_erasing_at_once_all_end_erased(any_app: App) -> None:
+    app = any_app
+    await _ana_with_history(app)
+    ana = await _buyer_of(app, "SVT-FML-1")
+    replies = await asyncio.gather(
+        say(app, "ana", "/forgetme confirm"),
+        say(app, "ana", "/forgetme confirm"),
+        say(app, "gina", "/forgetbuyer SVT-FML-1 confirm"),
+    )
+    assert all(not r.text.startswith("⚠️") for r in replies), [r.text for r in replies]
+    erased = await _buyer_of(app, "SVT-FML-1")
+    assert erased.id == ana.id and erased.display_name == f"erased buyer #{ana.id}"
+    async with app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Address)) == 0
+        assert await uow.session.scalar(select(func.count()).select_from(Order)) == 2
     await assert_checks_pass(app)
