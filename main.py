@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -40,6 +41,9 @@ from core.db.migrate import upgrade
 from core.delivery import tracking_import
 from core.delivery.carriers import carrier_table
 from core.errors import DatabaseNotReady, GomflowError
+from core.privacy import redact
+from core.privacy.rotate import DEFAULT_BATCH, rotate
+from core.privacy.setup import add_key_to_file
 from core.services import gom_accounts
 from core.services.accounts import identify, register_gom
 from platforms import PLATFORMS, Inbound, Platform, Wiring, rate_limits, template_variants
@@ -291,6 +295,29 @@ async def gom_task(settings: Settings, args: argparse.Namespace) -> None:
         await app.core.close()
 
 
+async def keys_rotate(settings: Settings, batch: int) -> None:
+    """Seal every personal value again under the newest data key, in short transactions.
+
+    With a key file, a fresh key is added to it first; with GOMFLOW_DATA_KEYS, the first
+    key listed is the newest (add it there, and restart the servers, before rotating)."""
+    app = bootstrap(settings)
+    try:
+        await upgrade(app.core.db)
+        ring = app.core.keyring
+        assert ring is not None
+        if ring.source is not None:
+            print(f"added data key {add_key_to_file(ring)} to {ring.source}")
+        done = await rotate(app.core.uow, ring, batch=batch)
+    finally:
+        await app.core.close()
+    for table_name, count in done.resealed.items():
+        print(f"{table_name}: {count} values sealed again")
+    if done.still_old:
+        print(f"{done.still_old} values changed meanwhile under an older key: run it again")
+    else:
+        print(f"every personal value is under key {ring.current}; older keys may now leave the ring")
+
+
 async def check(settings: Settings) -> int:
     """Print each invariant with OK or FAIL; 0 if all hold, 1 if one does not, 2 if unreadable."""
     db = None
@@ -353,6 +380,21 @@ async def discord_sync(settings: Settings, guild: int | None) -> None:
     print(f"synced {count} slash commands " + (f"to server {guild}" if guild else "globally"))
 
 
+def configured_secrets(settings: Settings, telegram: TelegramSettings) -> list[str]:
+    """Every secret the environment gave, and the forms it travels in, for the log filter."""
+    named = [
+        (f.name, value)
+        for config in (settings, telegram)
+        for f in dataclasses.fields(config)
+        if isinstance(value := getattr(config, f.name), str)
+    ]
+    found = redact.secrets_of(named)
+    found.append(redact.basic_credentials(settings.twilio_account_sid, settings.twilio_auth_token))
+    if telegram.bot_token:
+        found.append(telegram.secret())
+    return found
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gomflow", description="Group orders, run from chat.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -385,6 +427,9 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     tracking.add_argument("--carrier", default="", help="the carrier of every line (no carrier column)")
     tracking.add_argument("--apply", action="store_true", help="apply at once when every line checks out")
+    keys = sub.add_parser("keys", help="the data keys that seal personal data")
+    keys.add_argument("action", choices=["rotate"], help="seal everything again under the newest key")
+    keys.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="rows per short transaction")
     discord_cmd = sub.add_parser("discord", help="Discord tasks")
     discord_cmd.add_argument("action", choices=["sync"], help="publish the chat commands as slash commands")
     discord_cmd.add_argument("--guild", type=int, help="only in this server (shows at once)")
@@ -400,6 +445,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         # APScheduler says "Running job … executed successfully" at INFO on every tick: in a
         # terminal that buries the console chat. Its warnings and errors still show.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    redact.install(configured_secrets(settings, TelegramSettings.from_env()))
     if args.command == "demo":
         logging.getLogger().setLevel(logging.WARNING)
     if args.command == "check":
@@ -416,6 +462,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         "db": lambda: db_upgrade(settings),
         "gom": lambda: gom_task(settings, args),
         "discord": lambda: discord_sync(settings, getattr(args, "guild", None)),
+        "keys": lambda: keys_rotate(settings, max(1, getattr(args, "batch", DEFAULT_BATCH))),
     }
     try:
         asyncio.run(jobs[args.command]())

@@ -11,6 +11,8 @@ from core.config import Settings
 from core.db.engine import Database, connect
 from core.desk import OrderDesk
 from core.payments.gateway import PaymentGateway
+from core.privacy.keys import Keyring
+from core.privacy.setup import attach, load_keyring
 from core.uow import UnitOfWork
 from core.verification import ChannelVerifier, LinkTarget
 
@@ -32,6 +34,8 @@ class Core:
     channel_verifiers: dict[str, ChannelVerifier] = field(default_factory=dict)
     # What a linkable destination looks like, by platform (from the platform registry).
     link_targets: dict[str, LinkTarget] = field(default_factory=dict)
+    # The data keys that seal personal values (attached to the engine by build_core).
+    keyring: Keyring | None = None
 
     desk: OrderDesk = field(init=False)
 
@@ -68,4 +72,6 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
     )
-    return Core(db=db, settings=settings, clock=clock or SystemClock())
+    keyring = load_keyring(settings.database_url, settings.data_keys, settings.index_key)
+    attach(db.engine.sync_engine.dialect, keyring)
+    return Core(db=db, settings=settings, clock=clock or SystemClock(), keyring=keyring)

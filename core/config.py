@@ -77,6 +77,9 @@ class Settings:
     db_pool_timeout: float = 30.0  # seconds to wait for a free connection before "busy"
     # Delivery: carriers added to or replacing the built-in table, "key=Name|https://…{tracking};…"
     carrier_links: str = ""
+    # Personal data at rest: the data keys ("id:base64,…", newest first) and the blind index key.
+    data_keys: str = ""
+    index_key: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +107,8 @@ class Settings:
             db_max_overflow=max(0, int(env.get("GOMFLOW_DB_MAX_OVERFLOW", cls.db_max_overflow))),
             db_pool_timeout=max(0.0, float(env.get("GOMFLOW_DB_POOL_TIMEOUT", cls.db_pool_timeout))),
             carrier_links=env.get("GOMFLOW_CARRIER_LINKS", ""),
+            data_keys=env.get("GOMFLOW_DATA_KEYS") or env.get("GOMFLOW_DATA_KEY", ""),
+            index_key=env.get("GOMFLOW_INDEX_KEY", ""),
             **notification_settings(env),
         )
 

@@ -24,6 +24,7 @@ from sqlalchemy import case, select, update
 from core.db.models import Identity, OutboxMessage, User
 from core.db.raw import Plan, Statement
 from core.desk import OrderDesk
+from core.privacy.identities import reach
 from core.uow import UnitOfWork
 
 LEASE = timedelta(seconds=60)
@@ -92,6 +93,7 @@ async def claim_due(
                 OutboxMessage,
                 Identity.channel,
                 Identity.external_id,
+                Identity.address,
                 Identity.kind,
                 Identity.reachable,
                 Identity.last_inbound_at,
@@ -108,7 +110,8 @@ async def claim_due(
             query = query.where(OutboxMessage.id.not_in(list(exclude_ids)))
         rows = (await uow.session.execute(query)).all()
         claimed = []
-        for message, channel, address, kind, reachable, last_inbound_at in rows:
+        for message, channel, external_id, sealed, kind, reachable, last_inbound_at in rows:
+            address = reach(external_id, sealed)
             if not reachable:
                 message.status = "failed"
                 message.last_error = "recipient unreachable"

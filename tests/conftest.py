@@ -119,12 +119,14 @@ async def confirmation_token(app: App, address: str) -> str:
     from sqlalchemy import select
 
     from core.db.models import Identity, OutboxMessage
+    from core.privacy.identities import stored_id
 
     async with app.core.reader() as uow:
         context = await uow.session.scalar(
             select(OutboxMessage.context)
             .join(Identity, Identity.id == OutboxMessage.identity_id)
-            .where(Identity.external_id == address, OutboxMessage.template == "link_confirm")
+            .where(Identity.external_id == stored_id("email", address))
+            .where(OutboxMessage.template == "link_confirm")
             .order_by(OutboxMessage.id.desc())
             .limit(1)
         )

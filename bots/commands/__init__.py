@@ -1,6 +1,16 @@
 """The command table; importing this package registers every command."""
 
-from bots.commands import broadcast, buyer, delivery, editing, gom, linking, notices, payments  # noqa: F401  (registration)
+from bots.commands import (  # noqa: F401  (registration)
+    broadcast,
+    buyer,
+    delivery,
+    editing,
+    gom,
+    linking,
+    notices,
+    payments,
+    privacy,
+)
 from bots.commands.table import COMMANDS, Audience, BotContext, Call, Command, commands_for
 
 __all__ = ["COMMANDS", "Audience", "BotContext", "Call", "Command", "commands_for"]

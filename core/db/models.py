@@ -15,7 +15,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.db.types import UTCDateTime
+from core.db.types import EncryptedBytes, EncryptedText, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -67,6 +66,9 @@ class Identity(Base):
     # When the person last wrote to us here: WhatsApp takes free-form messages only within
     # 24 hours of it (the customer-service window), templates at any time.
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The phone number or email address of an SMS, WhatsApp or email identity, sealed;
+    # ``external_id`` then holds its blind index (core.privacy.identities).
+    address: Mapped[str | None] = mapped_column(EncryptedText("identities.address"))
 
 
 class StaffMember(Base):
@@ -308,7 +310,8 @@ class PaymentSettings(Base):
     __tablename__ = "payment_settings"
 
     go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), primary_key=True)
-    methods: Mapped[str] = mapped_column(Text, default="[]")
+    # Payout details (PayNow numbers, bank accounts): sealed at rest.
+    methods: Mapped[str] = mapped_column(EncryptedText("payment_settings.methods"), default="[]")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -369,7 +372,7 @@ class PaymentProof(Base):
     # What the buyer says arrived (the request's amount unless they stated another);
     # approving credits exactly this, in the request's currency.
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image: Mapped[bytes | None] = mapped_column(EncryptedBytes("payment_proofs.image"))
     mime_type: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -551,11 +554,12 @@ class Address(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    recipient: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str] = mapped_column(String(20))
-    line1: Mapped[str] = mapped_column(String(200))
-    line2: Mapped[str] = mapped_column(String(200), default="")
-    postal_code: Mapped[str] = mapped_column(String(12))
+    # Sealed at rest (core.privacy): only the country is readable in the database.
+    recipient: Mapped[str] = mapped_column(EncryptedText("addresses.recipient"))
+    phone: Mapped[str] = mapped_column(EncryptedText("addresses.phone"))
+    line1: Mapped[str] = mapped_column(EncryptedText("addresses.line1"))
+    line2: Mapped[str] = mapped_column(EncryptedText("addresses.line2"), default="")
+    postal_code: Mapped[str] = mapped_column(EncryptedText("addresses.postal_code"))
     country: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

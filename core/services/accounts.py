@@ -14,6 +14,7 @@ from core.db.models import GroupOrder, Identity, StaffInvite, StaffMember, User
 from core.db.raw import Plan, Statement
 from core.db.upsert import insert_ignoring_conflict
 from core.errors import Conflict, InvalidInput, PermissionDenied, UnknownUser
+from core.privacy.identities import sealed_address, stored_id
 from core.uow import UnitOfWork
 
 MAX_NAME = 120
@@ -87,7 +88,7 @@ def known_actor_plan(caller: Caller, now: datetime, *, lock: bool = False) -> Pl
     stays share-locked to the end of the transaction (an order's: see the order desk)."""
     known = yield Statement(
         LOOKUP,
-        (now - HANDLE_REFRESH, caller.channel, caller.external_id),
+        (now - HANDLE_REFRESH, caller.channel, stored_id(caller.channel, caller.external_id)),
         "row",
         lock=" FOR SHARE OF i" if lock else "",
     )
@@ -102,8 +103,9 @@ def known_actor_plan(caller: Caller, now: datetime, *, lock: bool = False) -> Pl
 async def _identify_in(
     uow: UnitOfWork, channel: str, external_id: str, display_name: str, handle: str | None
 ) -> Actor:
+    key = stored_id(channel, external_id)
     async with uow:
-        identity = await _find_identity(uow, channel, external_id)
+        identity = await _find_identity(uow, channel, key)
         if identity is None:
             user = User(display_name=_clean_name(display_name), is_gom=False, created_at=uow.now)
             uow.session.add(user)
@@ -115,7 +117,8 @@ async def _identify_in(
                     {
                         "user_id": user.id,
                         "channel": channel,
-                        "external_id": external_id,
+                        "external_id": key,
+                        "address": sealed_address(channel, external_id),
                         "handle": None,
                         "reachable": True,
                         "created_at": uow.now,
@@ -123,7 +126,7 @@ async def _identify_in(
                     ["channel", "external_id"],
                 )
             )
-            identity = await _find_identity(uow, channel, external_id)
+            identity = await _find_identity(uow, channel, key)
             assert identity is not None
             if identity.user_id != user.id:  # a concurrent first contact won the race
                 await uow.session.delete(user)
@@ -160,7 +163,7 @@ async def register_gom(uow: UnitOfWork, channel: str, external_id: str, display_
     """Make a person a GOM (an operator's decision: the CLI, or the console chat)."""
     await identify(uow, channel, external_id, display_name)
     async with uow:
-        identity = await _find_identity(uow, channel, external_id)
+        identity = await _find_identity(uow, channel, stored_id(channel, external_id))
         assert identity is not None
         user = await uow.session.get_one(User, identity.user_id)
         if not user.is_gom:
@@ -341,7 +344,9 @@ async def _current_holder(uow: UnitOfWork, channel: str, handle: str) -> User:
     cleaned = _required_handle(handle)
     by_id = await uow.session.scalar(
         select(Identity).where(
-            Identity.channel == channel, Identity.external_id == cleaned, Identity.kind == "person"
+            Identity.channel == channel,
+            Identity.external_id == stored_id(channel, cleaned),
+            Identity.kind == "person",
         )
     )
     if by_id is not None:
@@ -383,7 +388,7 @@ async def _own_helper(uow: UnitOfWork, gom: Actor, handle: str) -> User:
             .join(Identity, Identity.user_id == User.id)
             .join(StaffMember, StaffMember.member_id == User.id)
             .where(StaffMember.gom_id == gom.user_id, StaffMember.role == "helper")
-            .where((Identity.handle == cleaned) | (Identity.external_id == cleaned))
+            .where((Identity.handle == cleaned) | Identity.external_id.in_(_any_stored_id(cleaned)))
             .distinct()
         )
     ).all()
@@ -392,6 +397,11 @@ async def _own_helper(uow: UnitOfWork, gom: Actor, handle: str) -> User:
     if not members:
         raise InvalidInput(f"@{cleaned} is not one of your helpers.")
     return members[0]
+
+
+def _any_stored_id(cleaned: str) -> set[str]:
+    """A helper named by id: a platform's id, or a phone number or address (its index)."""
+    return {cleaned, stored_id("email", cleaned), stored_id("sms", cleaned)}
 
 
 def _required_handle(handle: str) -> str:
@@ -432,7 +442,7 @@ async def _mark_unreachable(uow: UnitOfWork, channel: str, external_id: str) -> 
     async with uow:
         await uow.session.execute(
             update(Identity)
-            .where(Identity.channel == channel, Identity.external_id == external_id)
+            .where(Identity.channel == channel, Identity.external_id == stored_id(channel, external_id))
             .values(reachable=False)
         )
         await uow.commit()

@@ -22,6 +22,7 @@ from core.db.upsert import insert_ignoring_conflict
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.lookups import load_go
 from core.outbox import NOTICE
+from core.privacy.identities import reach, sealed_address, stored_id
 from core.services.accounts import Actor, require_admin
 from core.uow import UnitOfWork
 from core.verification import ChannelVerifier, LinkTarget
@@ -146,7 +147,7 @@ async def pending_link(uow: UnitOfWork, token: str) -> tuple[str, str, LinkedVie
     """
     async with uow:
         link, identity, go = await _by_token(uow, token)
-        view = LinkedView(identity.channel, identity.external_id, pending=link.status == PENDING)
+        view = LinkedView(identity.channel, _reach(identity), pending=link.status == PENDING)
         expires = link.confirm_expires_at
         if view.pending and (expires is None or expires <= uow.now):
             raise InvalidInput(_expired(go.code))
@@ -161,7 +162,7 @@ async def confirm_link(uow: UnitOfWork, token: str) -> tuple[str, LinkedView]:
     """
     async with uow:
         link, identity, go = await _by_token(uow, token)
-        view = LinkedView(identity.channel, identity.external_id)
+        view = LinkedView(identity.channel, _reach(identity))
         if link.status == CONFIRMED:
             return go.code, view
         confirmed = await uow.session.execute(
@@ -183,7 +184,7 @@ async def confirm_link(uow: UnitOfWork, token: str) -> tuple[str, LinkedView]:
             entity="group_order",
             entity_id=go.id,
             action="channel_linked",
-            detail=f"{identity.channel} {identity.external_id}",
+            detail=f"{identity.channel} {_reach(identity)}",
         )
         await uow.commit()
         return go.code, view
@@ -199,24 +200,28 @@ async def _by_token(uow: UnitOfWork, token: str) -> tuple[LinkedChannel, Identit
     return link, identity, go
 
 
+def _reach(identity: Identity) -> str:
+    return reach(identity.external_id, identity.address)
+
+
 def _expired(code: str) -> str:
     return f"This confirmation link has expired. Ask the GOM to run /linkchannel {code} again."
 
 
 async def _own_account(uow: UnitOfWork, actor: Actor, platform: str) -> str:
     """The actor's own account id on ``platform``: whose control the platform is asked about."""
-    external_id = await uow.session.scalar(
-        select(Identity.external_id)
+    mine = await uow.session.scalar(
+        select(Identity)
         .where(Identity.user_id == actor.user_id, Identity.channel == platform, Identity.kind == "person")
         .order_by(Identity.id)
         .limit(1)
     )
-    if external_id is None:
+    if mine is None:
         raise PermissionDenied(
             f"Write to me on {platform} first (say /start there), so I know which {platform} "
             "account is yours and can check that you run that chat."
         )
-    return external_id
+    return _reach(mine)
 
 
 async def _group_identity(uow: UnitOfWork, actor: Actor, platform: str, address: str) -> Identity:
@@ -228,7 +233,8 @@ async def _group_identity(uow: UnitOfWork, actor: Actor, platform: str, address:
             {
                 "user_id": actor.user_id,
                 "channel": platform,
-                "external_id": address,
+                "external_id": stored_id(platform, address),
+                "address": sealed_address(platform, address),
                 "handle": None,
                 "reachable": True,
                 "created_at": uow.now,
@@ -238,7 +244,9 @@ async def _group_identity(uow: UnitOfWork, actor: Actor, platform: str, address:
         )
     )
     identity = await uow.session.scalar(
-        select(Identity).where(Identity.channel == platform, Identity.external_id == address)
+        select(Identity).where(
+            Identity.channel == platform, Identity.external_id == stored_id(platform, address)
+        )
     )
     assert identity is not None
     if identity.kind != "group":
@@ -265,7 +273,9 @@ async def unlink_channel(
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
         identity_id = await uow.session.scalar(
-            select(Identity.id).where(Identity.channel == platform, Identity.external_id == address)
+            select(Identity.id).where(
+                Identity.channel == platform, Identity.external_id == stored_id(platform, address)
+            )
         )
         result = await uow.session.execute(
             delete(LinkedChannel).where(
@@ -290,12 +300,15 @@ async def list_channels(uow: UnitOfWork, actor: Actor, go_code: str) -> list[Lin
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
         rows = await uow.session.execute(
-            select(Identity.channel, Identity.external_id, LinkedChannel.status)
+            select(Identity.channel, Identity.external_id, Identity.address, LinkedChannel.status)
             .join(LinkedChannel, LinkedChannel.identity_id == Identity.id)
             .where(LinkedChannel.go_id == go.id)
             .order_by(LinkedChannel.id)
         )
-        return [LinkedView(channel, address, status == PENDING) for channel, address, status in rows.all()]
+        return [
+            LinkedView(channel, reach(external_id, address), status == PENDING)
+            for channel, external_id, address, status in rows.all()
+        ]
 
 
 async def _linked(uow: UnitOfWork, go: GroupOrder) -> list[tuple[int, str, str]]:

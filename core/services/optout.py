@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from core.db.models import Identity, User
+from core.privacy.identities import stored_id
 from core.services.accounts import Actor
 from core.uow import UnitOfWork
 
@@ -37,7 +38,9 @@ async def sms_keyword(uow: UnitOfWork, channel: str, external_id: str, text: str
     muted = word in STOP_WORDS
     async with uow:
         user_id = await uow.session.scalar(
-            select(Identity.user_id).where(Identity.channel == channel, Identity.external_id == external_id)
+            select(Identity.user_id).where(
+                Identity.channel == channel, Identity.external_id == stored_id(channel, external_id)
+            )
         )
         if user_id is None:
             return None

@@ -311,17 +311,6 @@ async def record_webhook(make_uow: UowFactory, events: list[WebhookEvent]) -> li
 # --- proofs -----------------------------------------------------------------------------
 
 
-def image_type(content: bytes) -> str | None:
-    """The image type by its magic bytes; None for anything else."""
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if len(content) >= 12 and content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 # --- second-stage requests --------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ ledger.credit``); reviews lock the order first, so of two at once the second is 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,8 +15,9 @@ from core.lookups import load_order, lock_order
 from core.money import format_money, parse_amount
 from core.payments import ledger, methods
 from core.payments.status import PAYABLE, AttemptStatus, ProofStatus, RequestStatus
+from core.privacy.images import clean_image
 from core.services.accounts import Actor, require_admin
-from core.services.payments import MAX_PROOF_BYTES, MAX_REFERENCE, image_type, methods_of, request_to_pay
+from core.services.payments import MAX_PROOF_BYTES, MAX_REFERENCE, methods_of, request_to_pay
 from core.status import OrderStatus
 from core.transitions import transition
 from core.uow import UnitOfWork
@@ -54,9 +56,9 @@ async def submit_proof(
     if image is not None:
         if len(image) > MAX_PROOF_BYTES:
             raise InvalidInput("That image is larger than 5 MB; please send a smaller screenshot.")
-        mime = image_type(image)
-        if mime is None:
-            raise InvalidInput("Please send the proof as a PNG, JPEG or WebP image.")
+        # decoding and drawing again is CPU work: off the event loop, beside other chats
+        cleaned = await asyncio.to_thread(clean_image, image)
+        image, mime = cleaned.content, cleaned.mime_type
     reference = " ".join(reference.split())[:MAX_REFERENCE]
     if image is None and not reference:
         raise InvalidInput("Send a screenshot of the transfer, or type its reference.")

@@ -30,6 +30,7 @@ from core.money import format_money, minor_to_plain
 from core.orders import order_views
 from core.payments import ledger
 from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestStatus
+from core.privacy.identities import reach
 from core.services.accounts import Actor, is_admin_of, require_admin
 from core.services.service_window import WAITING
 from core.status import ORDER_LIVE, GOStatus, OrderStatus
@@ -130,18 +131,13 @@ async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tupl
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
         filename = f"{go.code}-orders.csv"
-        contact = (
-            select(func.min(Identity.channel + ":" + func.coalesce(Identity.handle, Identity.external_id)))
-            .where(Identity.user_id == User.id)
-            .scalar_subquery()
-        )
         rows = (
             await uow.session.execute(
                 select(
                     Order.number,
                     Order.status,
                     User.display_name,
-                    contact,
+                    User.id,
                     Item.name,
                     Variant.name,
                     OrderLine.quantity,
@@ -158,10 +154,11 @@ async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tupl
                 .order_by(Order.id, OrderLine.id)
             )
         ).all()
+        contacts = await _contacts(uow, {row[3] for row in rows})
     buffer = io.StringIO()
     writer = csv.writer(buffer, SPREADSHEET)
     writer.writerow(CSV_COLUMNS)
-    for number, status, buyer, who, item, variant, qty, price, currency, placed, due in rows:
+    for number, status, buyer, buyer_id, item, variant, qty, price, currency, placed, due in rows:
         writer.writerow(
             [
                 safe_cell(v)
@@ -169,7 +166,7 @@ async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tupl
                     number,
                     status,
                     buyer,
-                    who or "",
+                    contacts.get(buyer_id, ""),
                     item,
                     variant or "",
                     qty,
@@ -470,14 +467,9 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
-        contact = (
-            select(func.min(Identity.channel + ":" + func.coalesce(Identity.handle, Identity.external_id)))
-            .where(Identity.user_id == User.id)
-            .scalar_subquery()
-        )
         rows = (
             await uow.session.execute(
-                select(Order.number, User.display_name, contact, PaymentRequest, Payment, Refund)
+                select(Order.number, User.display_name, User.id, PaymentRequest, Payment, Refund)
                 .join(User, User.id == Order.buyer_id)
                 .join(PaymentRequest, PaymentRequest.order_id == Order.id)
                 .join(Payment, Payment.request_id == PaymentRequest.id)
@@ -488,7 +480,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
         ).all()
         proofs = (
             await uow.session.execute(
-                select(Order.number, User.display_name, contact, PaymentRequest, PaymentProof)
+                select(Order.number, User.display_name, User.id, PaymentRequest, PaymentProof)
                 .join(User, User.id == Order.buyer_id)
                 .join(PaymentRequest, PaymentRequest.order_id == Order.id)
                 .join(PaymentProof, PaymentProof.request_id == PaymentRequest.id)
@@ -503,6 +495,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
                 )
             ).all()
         )
+        contacts = await _contacts(uow, {row[2] for row in rows} | {row[2] for row in proofs})
     kept: dict[int, int] = {}
     for _number, _buyer, _who, request, payment, _refund in rows:
         if payment.status == AttemptStatus.SUCCEEDED:
@@ -511,7 +504,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
         (
             number,
             buyer,
-            who or "",
+            contacts.get(who, ""),
             request.kind,
             request.reference,
             request.status,
@@ -535,7 +528,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
         (
             number,
             buyer,
-            who or "",
+            contacts.get(who, ""),
             request.kind,
             request.reference,
             request.status,
@@ -559,6 +552,18 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
     for line in lines:
         writer.writerow([safe_cell(v) for v in line])
     return f"{go.code}-payments.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+async def _contacts(uow: UnitOfWork, user_ids: set[int]) -> dict[int, str]:
+    """How the GOM's sheets name each buyer's contact: ``channel:handle`` (or the platform
+    id, or the address, opened here), the first in order when they have several."""
+    identities = await uow.session.scalars(select(Identity).where(Identity.user_id.in_(user_ids)))
+    labels: dict[int, str] = {}
+    for identity in identities:
+        label = f"{identity.channel}:{identity.handle or reach(identity.external_id, identity.address)}"
+        if identity.user_id not in labels or label < labels[identity.user_id]:
+            labels[identity.user_id] = label
+    return labels
 
 
 def _money_note(

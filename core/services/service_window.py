@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from core import inbound
 from core.db.models import Identity, OutboxMessage
 from core.outbox import Outgoing
+from core.privacy.identities import stored_id
 from core.uow import UnitOfWork
 
 WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
@@ -35,7 +36,7 @@ async def note_inbound(uow: UnitOfWork, channel: str, external_id: str) -> int:
         async with uow:
             identity_id = await uow.session.scalar(  # locked: see mark_waiting
                 select(Identity.id)
-                .where(Identity.channel == channel, Identity.external_id == external_id)
+                .where(Identity.channel == channel, Identity.external_id == stored_id(channel, external_id))
                 .with_for_update()
             )
             if identity_id is None:

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from core.db.models import Identity, User
 from core.errors import NotFound
+from core.privacy.identities import reach
 from core.uow import UnitOfWork
 
 ROUTE = "/unsubscribe/"
@@ -43,14 +44,14 @@ async def recipient(uow: UnitOfWork, secret: str, token: str) -> tuple[str, bool
     async with uow:
         row = (
             await uow.session.execute(
-                select(Identity.external_id, User.muted)
+                select(Identity.external_id, Identity.address, User.muted)
                 .join(User, User.id == Identity.user_id)
                 .where(Identity.id == _required(secret, token))
             )
         ).first()
         if row is None:
             raise NotFound(NOT_VALID)
-        return str(row[0]), bool(row[1])
+        return reach(row[0], row[1]), bool(row[2])
 
 
 async def unsubscribe(uow: UnitOfWork, secret: str, token: str) -> str:
@@ -68,7 +69,7 @@ async def unsubscribe(uow: UnitOfWork, secret: str, token: str) -> str:
             detail=f"one-click unsubscribe from {identity.channel}",
         )
         await uow.commit()
-        return identity.external_id
+        return reach(identity.external_id, identity.address)
 
 
 def _required(secret: str, token: str) -> int:

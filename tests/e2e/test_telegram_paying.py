@@ -26,13 +26,14 @@ from main import App, bootstrap
 from tests.conftest import say
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_handled import HandledUpdates
+from tests.images import screenshot
 from tests.telegram_bots import telegram_bot
 
 GINA = FakeTelegram.user(1001, "Gina", "gina_gom")
 BOB = FakeTelegram.user(2002, "Bob", "bob")
 AMY = FakeTelegram.user(2003, "Amy")
 PROVIDER_TOKEN = "284685063:TEST:provider"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200  # enough of a PNG for the magic-byte check
+PNG = screenshot()
 
 
 @pytest.fixture

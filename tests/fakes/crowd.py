@@ -22,6 +22,7 @@ from core.db.models import (
     User,
     Variant,
 )
+from core.privacy.identities import sealed_address, stored_id
 
 
 async def seed_buyers(
@@ -47,7 +48,8 @@ async def seed_buyers(
             {
                 "user_id": first + i,
                 "channel": channel,
-                "external_id": address(i),
+                "external_id": stored_id(channel, address(i)),
+                "address": sealed_address(channel, address(i)),
                 "handle": f"fan{i}",
                 "reachable": True,
                 "created_at": now,

@@ -15,8 +15,9 @@ from bots.dispatch import handle
 from core.services.reports import safe_cell
 from main import App
 from tests.conftest import open_go, say
+from tests.images import screenshot
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = screenshot()
 ATTACK = "x;=cmd|' /C calc'!A0"
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,6 +17,7 @@ from core.clock import FrozenClock
 from core.config import Settings
 from core.db.migrate import upgrade
 from core.db.models import Identity, User
+from core.privacy.identities import stored_id
 from core.services import broadcasts
 from core.services.unsubscribe import token_for
 from main import App, bootstrap
@@ -62,7 +63,7 @@ async def muted(app: App, address: str) -> bool:
         value = await uow.session.scalar(
             select(User.muted)
             .join(Identity, Identity.user_id == User.id)
-            .where(Identity.external_id == address)
+            .where(Identity.external_id == stored_id("email", address))
         )
     return bool(value)
 
@@ -107,7 +108,9 @@ async def test_mail_about_ones_own_order_still_goes_and_has_no_one_click_link(
     await open_go(app, moq=1)
     await seed_buyers(app.core, "SVT-FML", 1, "email", lambda i: f"amy{i}@example.test")
     async with app.core.reader() as uow:
-        identity_id = await uow.session.scalar(select(Identity.id).where(Identity.external_id == AMY))
+        identity_id = await uow.session.scalar(
+            select(Identity.id).where(Identity.external_id == stored_id("email", AMY))
+        )
     assert identity_id is not None
     url = f"{base}/unsubscribe/{token_for(SECRET, identity_id)}"
     async with aiohttp.ClientSession() as http, http.post(url) as done:

@@ -18,6 +18,7 @@ from core.clock import FrozenClock
 from core.config import Settings, TelegramSettings
 from core.db.migrate import upgrade
 from core.db.models import Address, Identity, LinkTries, Order, Parcel, PickupSlot
+from core.privacy.identities import stored_id
 from core.services.linking import MAX_TRIES
 from main import App, bootstrap
 from tests.conftest import BACKENDS, assert_checks_pass, fresh_database_url, open_go, say
@@ -42,7 +43,9 @@ async def code_of(app: App, who: str, channel: str = "console") -> str:
 async def person_of(app: App, channel: str, external_id: str) -> int:
     async with app.core.reader() as uow:
         user_id = await uow.session.scalar(
-            select(Identity.user_id).where(Identity.channel == channel, Identity.external_id == external_id)
+            select(Identity.user_id).where(
+                Identity.channel == channel, Identity.external_id == stored_id(channel, external_id)
+            )
         )
     assert user_id is not None
     return user_id

@@ -17,9 +17,10 @@ from core.payments.gateway import FakeGateway
 from core.services import due, payments, refunds
 from main import App
 from tests.conftest import buyer, open_go, say
+from tests.images import screenshot
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
+PNG = screenshot()
+JPEG = screenshot("JPEG")
 
 
 async def send(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from core.clock import FrozenClock
 from core.db.models import AuditEntry, Identity, OutboxMessage
+from core.privacy.identities import stored_id
 from tests.conftest import BACKENDS, fresh_database_url
 from tests.fakes.twilio_api import SID
 from tests.fakes.twilio_rig import PUBLIC_BASE, SMS_FROM, TwilioRig, twilio_rig
@@ -67,7 +68,9 @@ async def delivery(rig: TwilioRig) -> tuple[str | None, int | None]:
 
 async def reachable(rig: TwilioRig) -> bool:
     async with rig.app.core.reader() as uow:
-        value = await uow.session.scalar(select(Identity.reachable).where(Identity.external_id == BOB))
+        value = await uow.session.scalar(
+            select(Identity.reachable).where(Identity.external_id == stored_id("sms", BOB))
+        )
     return bool(value)
 
 

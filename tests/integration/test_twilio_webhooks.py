@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from core.clock import FrozenClock
 from core.db.models import Identity, InboundUpdate, Order, User
+from core.privacy.identities import stored_id
 from tests.fakes.twilio_api import inbound_form
 from tests.fakes.twilio_rig import SMS_FROM, WHATSAPP_FROM, TwilioRig, twilio_rig
 from tests.integration.test_twilio_go import BOB, CARA, GINA, open_go_by_sms, orders
@@ -121,7 +122,7 @@ async def muted(rig: TwilioRig, number: str, channel: str = "sms") -> bool:
         value = await uow.session.scalar(
             select(User.muted)
             .join(Identity, Identity.user_id == User.id)
-            .where(Identity.channel == channel, Identity.external_id == number)
+            .where(Identity.channel == channel, Identity.external_id == stored_id(channel, number))
         )
     return bool(value)
 

@@ -12,7 +12,6 @@ from core.payments import emvco, methods
 from core.payments.amounts import dumps_with_amount, loads_exact, minor_from_decimal
 from core.payments.hitpay import sign
 from core.payments.status import REQUEST_TRANSITIONS, RequestStatus
-from core.services.payments import image_type
 from core.status import check_transition
 
 
@@ -41,14 +40,6 @@ def test_json_amounts_are_written_and_read_without_floats() -> None:
     assert b'"amount": 25.90' in body
     assert loads_exact(body)["amount"] == Decimal("25.90")
     assert json.loads(body)["external_id"] == "k"
-
-
-def test_proof_images_are_recognised_by_their_magic_bytes() -> None:
-    assert image_type(b"\x89PNG\r\n\x1a\nrest") == "image/png"
-    assert image_type(b"\xff\xd8\xff\xdbrest") == "image/jpeg"
-    assert image_type(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
-    assert image_type(b"GIF89a") is None
-    assert image_type(b"<svg xmlns=") is None
 
 
 def test_hitpay_signature_is_hex_hmac_sha256_of_the_raw_body() -> None:

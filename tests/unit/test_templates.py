@@ -27,6 +27,7 @@ from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
+from tests.unit.privacy_template_cases import PRIVACY_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_NAMES = sorted(p.name for p in TEMPLATE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
@@ -322,6 +323,7 @@ CASES += PAYMENT_CASES
 CASES += DELIVERY_CASES
 CASES += EDITING_CASES
 CASES += NOTICE_CASES
+CASES += PRIVACY_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
