@@ -11,6 +11,7 @@ from core.errors import GomflowError, PaymentError
 from core.payments import methods
 from core.payments.qr import qr_png
 from core.payments.status import RequestKind
+from core.permissions import Permission
 from core.services import due, payments, proofs, refunds, reports, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
@@ -19,7 +20,12 @@ PROOF_FLOW = "payproof"
 IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat."
 
 
-@command("pay", "ORDER [METHOD]", "Pay for an order: QR code, transfer or payment link")
+@command(
+    "pay",
+    "ORDER [METHOD]",
+    "Pay for an order: QR code, transfer or payment link",
+    permission=Permission.ORDERS,
+)
 async def pay(call: Call) -> ChatReply:
     need(call.args, 1, "/pay ORDER")
     number = call.args[0]
@@ -127,14 +133,26 @@ def _ordinal(args: list[str]) -> tuple[int | None, list[str]]:
     return None, args
 
 
-@command("paymethods", "CODE METHOD […]", "Choose how buyers pay: paynow:+65… stripe manual …", audience=GOM)
+@command(
+    "paymethods",
+    "CODE METHOD […]",
+    "Choose how buyers pay: paynow:+65… stripe manual …",
+    audience=GOM,
+    permission=Permission.PAYOUTS,
+)
 async def paymethods(call: Call) -> ChatReply:
     need(call.args, 2, methods.USAGE)
     labels = await payments.set_methods(call.uow(), call.actor, call.args[0], call.args[1:])
     return call.reply("pay_methods_set", code=call.args[0].upper(), labels=labels)
 
 
-@command("payments", "CODE", "Who paid, who has not, totals, proofs to review", audience=GOM)
+@command(
+    "payments",
+    "CODE",
+    "Who paid, who has not, totals, proofs to review",
+    audience=GOM,
+    permission=Permission.ORDERS,
+)
 async def payments_(call: Call) -> ChatReply:
     need(call.args, 1, "/payments CODE")
     report = await reports.payments_report(call.reader(), call.actor, call.args[0])
@@ -144,7 +162,7 @@ async def payments_(call: Call) -> ChatReply:
     return call.reply("payments_report", report=report, buttons=buttons)
 
 
-@command("proof", "ORDER [#N]", "See the proofs of payment sent for an order")
+@command("proof", "ORDER [#N]", "See the proofs of payment sent for an order", permission=Permission.PROOFS)
 async def proof(call: Call) -> ChatReply:
     need(call.args, 1, "/proof ORDER [#N]")
     ordinal, _rest = _ordinal(call.args[1:])
@@ -170,7 +188,11 @@ async def proof(call: Call) -> ChatReply:
 
 
 @command(
-    "approve", "ORDER [#N]", "Accept a buyer's proof of payment (name it when several wait)", audience=GOM
+    "approve",
+    "ORDER [#N]",
+    "Accept a buyer's proof of payment (name it when several wait)",
+    audience=GOM,
+    permission=Permission.PROOFS,
 )
 async def approve(call: Call) -> ChatReply:
     need(call.args, 1, "/approve ORDER [#N]")
@@ -179,7 +201,13 @@ async def approve(call: Call) -> ChatReply:
     return call.reply("proof_reviewed", proof=view)
 
 
-@command("reject", "ORDER [#N] REASON", "Turn down a proof of payment, saying why", audience=GOM)
+@command(
+    "reject",
+    "ORDER [#N] REASON",
+    "Turn down a proof of payment, saying why",
+    audience=GOM,
+    permission=Permission.PROOFS,
+)
 async def reject(call: Call) -> ChatReply:
     need(call.args, 2, "/reject ORDER [#N] REASON")
     ordinal, rest = _ordinal(call.args[1:])
@@ -187,7 +215,13 @@ async def reject(call: Call) -> ChatReply:
     return call.reply("proof_reviewed", proof=view)
 
 
-@command("refund", "ORDER [REASON]", "Refund a paid order (through the gateway, or by hand)", audience=GOM)
+@command(
+    "refund",
+    "ORDER [REASON]",
+    "Refund a paid order (through the gateway, or by hand)",
+    audience=GOM,
+    permission=Permission.REFUNDS,
+)
 async def refund(call: Call) -> ChatReply:
     need(call.args, 1, "/refund ORDER [REASON]")
     await refunds.refund_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
@@ -195,7 +229,13 @@ async def refund(call: Call) -> ChatReply:
     return await _refund_state(call, call.args[0])
 
 
-@command("refunded", "ORDER REFERENCE", "Record a refund you sent by hand", audience=GOM)
+@command(
+    "refunded",
+    "ORDER REFERENCE",
+    "Record a refund you sent by hand",
+    audience=GOM,
+    permission=Permission.REFUNDS,
+)
 async def refunded(call: Call) -> ChatReply:
     need(call.args, 2, "/refunded ORDER REFERENCE")
     await refunds.confirm_manual_refund(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
@@ -212,7 +252,7 @@ async def _refund_state(call: Call, number: str) -> ChatReply:
     )
 
 
-@command("remind", "CODE", "Nudge every buyer who has not paid", audience=GOM)
+@command("remind", "CODE", "Nudge every buyer who has not paid", audience=GOM, permission=Permission.ORDERS)
 async def remind(call: Call) -> ChatReply:
     need(call.args, 1, "/remind CODE")
     count = await due.remind_unpaid(call.uow(), call.actor, call.args[0])

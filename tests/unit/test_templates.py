@@ -25,6 +25,7 @@ from platforms import template_variants
 from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
+from tests.unit.team_template_cases import TEAM_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_NAMES = sorted(p.name for p in TEMPLATE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
@@ -318,6 +319,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 
 CASES += PAYMENT_CASES
 CASES += DELIVERY_CASES
+CASES += TEAM_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
