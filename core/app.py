@@ -11,6 +11,7 @@ from core.config import Settings
 from core.db.engine import Database, connect
 from core.desk import OrderDesk
 from core.payments.gateway import PaymentGateway
+from core.payments.qr import QrImages
 from core.uow import UnitOfWork
 from core.verification import ChannelVerifier, LinkTarget
 
@@ -30,6 +31,8 @@ class Core:
     channel_verifiers: dict[str, ChannelVerifier] = field(default_factory=dict)
     # What a linkable destination looks like, by platform (from the platform registry).
     link_targets: dict[str, LinkTarget] = field(default_factory=dict)
+    # QR images of payment requests, drawn off the event loop and kept (chat and pay page).
+    qr_images: QrImages = field(default_factory=QrImages)
 
     desk: OrderDesk = field(init=False)
 

@@ -9,7 +9,6 @@ from bots.commands.args import need
 from bots.commands.table import Audience, Call, command
 from core.errors import GomflowError, PaymentError
 from core.payments import methods
-from core.payments.qr import qr_png
 from core.payments.status import RequestKind
 from core.permissions import Permission
 from core.services import due, payments, proofs, refunds, reports, telegram_payments
@@ -70,7 +69,9 @@ async def pay(call: Call) -> ChatReply:
             reply = replace(reply, text=f"{reply.text}\n\n{IN_CHAT_HINT}", invoice=invoice)
         except GomflowError as refusal:  # the other ways to pay still stand
             reply = replace(reply, text=f"{reply.text}\n\n{refusal.message}")
-    return replace(reply, image=qr_png(view.qr_payload)) if view.qr_payload else reply
+    if not view.qr_payload:
+        return reply
+    return replace(reply, image=await call.bot.core.qr_images.png(view.qr_payload))
 
 
 async def _pay_in_chat(call: Call, number: str) -> ChatReply:
