@@ -18,6 +18,7 @@ from bots.commands.newgo_flow import FLOW as NEWGO_FLOW
 from bots.commands.newgo_flow import continue_newgo
 from bots.commands.payments import PROOF_FLOW, continue_proof, proof_without_command
 from bots.commands.table import render_reply
+from core import inbound
 from core.db.engine import database_busy
 from core.errors import GomflowError, PermissionDenied
 from core.permissions import DOES
@@ -32,6 +33,10 @@ UNVERIFIED = (
     "Nothing was changed; send it from the app you usually use, or see the help on email."
 )
 
+SLOW_DOWN = (
+    "You are sending messages faster than I can answer everyone fairly. Please slow down: "
+    "what you send in the next few seconds is skipped, then I answer again as usual."
+)
 NOT_YOUR_ROLE = "As a {role} you may not {does} (/{name}). /helpers shows your team and its roles."
 
 FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof, ADDRESS_FLOW: continue_address}
@@ -45,6 +50,9 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
         reply = render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
         return replace(reply, refusal=code)
 
+    handling = inbound.current()
+    if handling is not None and bot.core.inbound_limit.slowed(handling.source, handling.external_id):
+        return refuse(SLOW_DOWN, "slow_down")  # over the sender's limit (core.throttle): said once
     if len(request.text) > MAX_TEXT:
         return refuse(
             f"That message is too long ({len(request.text):,} characters; the limit is {MAX_TEXT:,})."

@@ -12,6 +12,7 @@ from core.db.engine import Database, connect
 from core.desk import OrderDesk
 from core.payments.gateway import PaymentGateway
 from core.payments.qr import QrImages
+from core.throttle import InboundLimit
 from core.uow import UnitOfWork
 from core.verification import ChannelVerifier, LinkTarget
 
@@ -33,6 +34,8 @@ class Core:
     link_targets: dict[str, LinkTarget] = field(default_factory=dict)
     # QR images of payment requests, drawn off the event loop and kept (chat and pay page).
     qr_images: QrImages = field(default_factory=QrImages)
+    # How fast one sender may write to us (core.throttle); built from the settings.
+    inbound_limit: InboundLimit = field(default_factory=InboundLimit)
 
     desk: OrderDesk = field(init=False)
 
@@ -65,4 +68,5 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
     )
-    return Core(db=db, settings=settings, clock=clock or SystemClock())
+    limit = InboundLimit(settings.inbound_rate, settings.inbound_burst)
+    return Core(db=db, settings=settings, clock=clock or SystemClock(), inbound_limit=limit)

@@ -77,6 +77,9 @@ class Settings:
     db_pool_timeout: float = 30.0  # seconds to wait for a free connection before "busy"
     # Delivery: carriers added to or replacing the built-in table, "key=Name|https://…{tracking};…"
     carrier_links: str = ""
+    # The inbound limit per sender (core.throttle): messages a second, and at once.
+    inbound_rate: float = 5.0
+    inbound_burst: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +107,8 @@ class Settings:
             db_max_overflow=max(0, int(env.get("GOMFLOW_DB_MAX_OVERFLOW", cls.db_max_overflow))),
             db_pool_timeout=max(0.0, float(env.get("GOMFLOW_DB_POOL_TIMEOUT", cls.db_pool_timeout))),
             carrier_links=env.get("GOMFLOW_CARRIER_LINKS", ""),
+            inbound_rate=max(0.01, float(env.get("GOMFLOW_INBOUND_RATE", cls.inbound_rate))),
+            inbound_burst=max(1, int(env.get("GOMFLOW_INBOUND_BURST", cls.inbound_burst))),
             **notification_settings(env),
         )
 

@@ -36,14 +36,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200  # enough of a PNG for the magic-byte
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def handled(fake: FakeTelegram) -> HandledUpdates:
     return HandledUpdates(fake)
 
