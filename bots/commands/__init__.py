@@ -1,6 +1,15 @@
 """The command table; importing this package registers every command."""
 
-from bots.commands import broadcast, buyer, delivery, gom, linking, payments, staff  # noqa: F401  (registration)
+from bots.commands import (  # noqa: F401  (registration)
+    broadcast,
+    buyer,
+    defaults,
+    delivery,
+    gom,
+    linking,
+    payments,
+    staff,
+)
 from bots.commands.table import COMMANDS, Audience, BotContext, Call, Command, commands_for
 
 __all__ = ["COMMANDS", "Audience", "BotContext", "Call", "Command", "commands_for"]

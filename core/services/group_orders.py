@@ -14,6 +14,7 @@ from core.lookups import load_go
 from core.money import get_currency
 from core.reservations import load_catalogue
 from core.services.accounts import Actor, require_admin
+from core.services.gom_defaults import default_limit
 from core.services.notices import notify_go_buyers
 from core.services.ordering import end_live_orders
 from core.status import GOStatus, WaitlistStatus, check_go_transition
@@ -74,6 +75,9 @@ async def create_group_order(uow: UnitOfWork, gom: Actor, command: NewGroupOrder
         deadline = future_deadline(command.deadline, command.timezone, uow.now)
         if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == code)) is not None:
             raise DuplicateCode(f"The code {code} is taken; pick another.")
+        per_buyer = command.per_buyer_limit
+        if per_buyer is None and (default := await default_limit(uow, gom.user_id)) is not None:
+            per_buyer = min(default, command.capacity)  # the GOM's /defaults, never above the GO
         go = GroupOrder(
             code=code,
             gom_id=gom.user_id,
@@ -83,7 +87,7 @@ async def create_group_order(uow: UnitOfWork, gom: Actor, command: NewGroupOrder
             timezone=command.timezone.strip(),
             moq=command.moq,
             capacity=command.capacity,
-            per_buyer_limit=command.per_buyer_limit,
+            per_buyer_limit=per_buyer,
             deadline=deadline,
             payment_window_hours=command.payment_window_hours,
             status=GOStatus.DRAFT,

@@ -1,4 +1,4 @@
-"""Render cases for the team's templates (roles and /helpers), shared with test_templates."""
+"""Render cases for the team's templates (roles, /helpers) and a GOM's /defaults, for test_templates."""
 
 from __future__ import annotations
 
@@ -24,4 +24,6 @@ TEAM_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("team_role_set", {"name": "Hana", "role": "manager"}, ["Hana is now a manager"]),
     ("team_role_set", {"name": "Hana", "role": "helper"}, ["no refunds, no cancelling a GO, no broadcasts"]),
+    ("gom_defaults", {"limit": 2, "changed": True}, ["Done: ", "at most 2 per buyer"]),
+    ("gom_defaults", {"limit": None, "changed": False}, ["no per-buyer limit", "/defaults limit N"]),
 ]
