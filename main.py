@@ -373,6 +373,25 @@ async def import_tracking(
         await app.core.close()
 
 
+async def matrix(target: Path | None, check_only: bool) -> int:
+    """Print the authorization matrix, or write it into ``target`` between its markers
+    (``--check``: exit 1 when the page differs from what is enforced)."""
+    import authz  # it builds apps with ``bootstrap``, so only imported when asked for
+
+    table = authz.markdown(*await authz.matrix())
+    if target is None:
+        print(table)
+        return 0
+    current = target.read_text(encoding="utf-8")
+    updated = authz.replace_in(current, table)
+    if check_only:
+        print(f"{target} is up to date" if updated == current else f"{target} differs from what is enforced")
+        return 0 if updated == current else 1
+    target.write_text(updated, encoding="utf-8")
+    print(f"wrote the authorization matrix into {target}")
+    return 0
+
+
 async def discord_sync(settings: Settings, guild: int | None) -> None:
     if not settings.discord_bot_token:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
@@ -430,6 +449,15 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="the data keys that seal personal data")
     keys.add_argument("action", choices=["rotate"], help="seal everything again under the newest key")
     keys.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="rows per short transaction")
+    matrix_cmd = sub.add_parser(
+        "matrix", help="who may run each command and route, tried on a temporary database"
+    )
+    matrix_cmd.add_argument(
+        "--write", type=Path, metavar="FILE", help="put the table into FILE (docs/security.md)"
+    )
+    matrix_cmd.add_argument(
+        "--check", action="store_true", help="with --write: only say whether FILE is current"
+    )
     discord_cmd = sub.add_parser("discord", help="Discord tasks")
     discord_cmd.add_argument("action", choices=["sync"], help="publish the chat commands as slash commands")
     discord_cmd.add_argument("--guild", type=int, help="only in this server (shows at once)")
@@ -450,6 +478,9 @@ def cli(argv: Sequence[str] | None = None) -> None:
         logging.getLogger().setLevel(logging.WARNING)
     if args.command == "check":
         sys.exit(asyncio.run(check(settings)))
+    if args.command == "matrix":
+        logging.getLogger().setLevel(logging.WARNING)
+        sys.exit(asyncio.run(matrix(args.write, args.check)))
     if args.command == "tracking":
         sys.exit(
             asyncio.run(

@@ -106,3 +106,6 @@ class ChatReply:
     # a GO card's order choices, for a platform that renders its own ordering controls
     # (Telegram's tap-to-order) instead of ``buttons``
     choices: OrderChoices | None = None
+    # the ``core.errors`` code of a refusal (``permission_denied``, ``unknown_order`` …):
+    # adapters show the text; the authorization matrix (``authz``) reads the code
+    refusal: str | None = None

@@ -7,6 +7,7 @@ logged and turned into a polite answer; refusals from the core become their mess
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from difflib import get_close_matches
 
 from bots.chat import MAX_TEXT, ChatReply, ChatRequest
@@ -18,8 +19,10 @@ from bots.commands.newgo_flow import FLOW as NEWGO_FLOW
 from bots.commands.newgo_flow import continue_newgo
 from bots.commands.payments import PROOF_FLOW, continue_proof, proof_without_command
 from bots.commands.table import render_reply
+from core import inbound
 from core.db.engine import database_busy
-from core.errors import GomflowError
+from core.errors import GomflowError, PermissionDenied
+from core.permissions import DOES
 from core.services.accounts import Actor, identify
 from core.services.conversations import end_conversation, load_conversation
 
@@ -31,6 +34,12 @@ UNVERIFIED = (
     "Nothing was changed; send it from the app you usually use, or see the help on email."
 )
 
+SLOW_DOWN = (
+    "You are sending messages faster than I can answer everyone fairly. Please slow down: "
+    "what you send in the next few seconds is skipped, then I answer again as usual."
+)
+NOT_YOUR_ROLE = "As a {role} you may not {does} (/{name}). /helpers shows your team and its roles."
+
 FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof, ADDRESS_FLOW: continue_address}
 
 
@@ -38,9 +47,13 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
     """Answer one request. ``actor`` is its sender when the adapter already looked them up
     for this update (each update identifies its sender once); otherwise it is done here."""
 
-    def refuse(message: str) -> ChatReply:
-        return render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
+    def refuse(message: str, code: str = GomflowError.code) -> ChatReply:
+        reply = render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
+        return replace(reply, refusal=code)
 
+    handling = inbound.current()
+    if handling is not None and bot.core.inbound_limit.slowed(handling.source, handling.external_id):
+        return refuse(SLOW_DOWN, "slow_down")  # over the sender's limit (core.throttle): said once
     if len(request.text) > MAX_TEXT:
         return refuse(
             f"That message is too long ({len(request.text):,} characters; the limit is {MAX_TEXT:,})."
@@ -52,7 +65,7 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
             )
         return await _route(bot, request, actor)
     except GomflowError as refusal:
-        return refuse(refusal.message)
+        return refuse(refusal.message, refusal.code)
     except Exception as exc:
         if (busy := database_busy(exc)) is not None:
             log.warning("database busy: %r from %s:%s", request.text[:80], request.channel, request.user_id)
@@ -78,9 +91,13 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
         if not request.sender_verified and entry.needs_verified_sender(args):  # typed, or picked by number
             return call.reply("error", message=UNVERIFIED.format(name=name), alert=True)
         if entry.audience is Audience.GOM and not actor.may_administer:
-            return call.reply(
-                "error", message=f"/{name} is for GOMs. /help shows what you can do.", alert=True
-            )
+            raise PermissionDenied(f"/{name} is for GOMs. /help shows what you can do.")
+        if (permission := entry.staff_permission) is not None:
+            if entry.audience is Audience.GOM and not actor.may(permission):
+                raise PermissionDenied(
+                    NOT_YOUR_ROLE.format(role=actor.top_role, does=DOES[permission], name=name)
+                )
+            call.actor = actor.acting_for(permission)  # core checks it against the GO's team
         if request.in_group and not entry.in_groups:
             return call.reply("error", message=f"Please use /{name} in a private chat with me.", alert=True)
         return await entry.handler(call)

@@ -11,8 +11,10 @@ from core.config import Settings
 from core.db.engine import Database, connect
 from core.desk import OrderDesk
 from core.payments.gateway import PaymentGateway
+from core.payments.qr import QrImages
 from core.privacy.keys import Keyring
 from core.privacy.setup import attach, load_keyring
+from core.throttle import InboundLimit
 from core.uow import UnitOfWork
 from core.verification import ChannelVerifier, LinkTarget
 
@@ -36,6 +38,10 @@ class Core:
     link_targets: dict[str, LinkTarget] = field(default_factory=dict)
     # The data keys that seal personal values (attached to the engine by build_core).
     keyring: Keyring | None = None
+    # QR images of payment requests, drawn off the event loop and kept (chat and pay page).
+    qr_images: QrImages = field(default_factory=QrImages)
+    # How fast one sender may write to us (core.throttle); built from the settings.
+    inbound_limit: InboundLimit = field(default_factory=InboundLimit)
 
     desk: OrderDesk = field(init=False)
 
@@ -74,4 +80,5 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
     )
     keyring = load_keyring(settings.database_url, settings.data_keys, settings.index_key)
     attach(db.engine.sync_engine.dialect, keyring)
-    return Core(db=db, settings=settings, clock=clock or SystemClock(), keyring=keyring)
+    limit = InboundLimit(settings.inbound_rate, settings.inbound_burst)
+    return Core(db=db, settings=settings, clock=clock or SystemClock(), keyring=keyring, inbound_limit=limit)

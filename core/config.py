@@ -80,6 +80,9 @@ class Settings:
     # Personal data at rest: the data keys ("id:base64,…", newest first) and the blind index key.
     data_keys: str = ""
     index_key: str = ""
+    # The inbound limit per sender (core.throttle): messages a second, and at once.
+    inbound_rate: float = 5.0
+    inbound_burst: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +112,8 @@ class Settings:
             carrier_links=env.get("GOMFLOW_CARRIER_LINKS", ""),
             data_keys=env.get("GOMFLOW_DATA_KEYS") or env.get("GOMFLOW_DATA_KEY", ""),
             index_key=env.get("GOMFLOW_INDEX_KEY", ""),
+            inbound_rate=max(0.01, float(env.get("GOMFLOW_INBOUND_RATE", cls.inbound_rate))),
+            inbound_burst=max(1, int(env.get("GOMFLOW_INBOUND_BURST", cls.inbound_burst))),
             **notification_settings(env),
         )
 

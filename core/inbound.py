@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import InboundUpdate
 from core.db.raw import Plan, Statement, run_session
+from core.throttle import Admission, InboundLimit
 
 T = TypeVar("T")
 
@@ -83,6 +84,10 @@ CLAIM = (
 RECORD = (
     "INSERT INTO inbound_updates (source, external_id, payload, received_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
+)
+RECORD_HANDLED = (
+    "INSERT INTO inbound_updates (source, external_id, payload, received_at, handled_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
 )
 MARK = "UPDATE inbound_updates SET handled_at = ? WHERE source = ? AND external_id = ? AND handled_at IS NULL"
 
@@ -162,11 +167,18 @@ def aside() -> Iterator[None]:
         _HANDLING.reset(token)
 
 
-def record_plan(source: str, updates: Sequence[tuple[str, str]], now: datetime) -> Plan[list[bool]]:
-    """Insert each (external id, payload); True for each one not seen before."""
+def record_plan(
+    source: str, updates: Sequence[tuple[str, str]], now: datetime, dropped: Sequence[bool] = ()
+) -> Plan[list[bool]]:
+    """Insert each (external id, payload); True for each one not seen before. A dropped
+    one is inserted already handled, so nothing handles it again (not even a restart)."""
     fresh = []
-    for external_id, payload in updates:
-        inserted = yield Statement(RECORD, (source, external_id[:MAX_ID], payload, now), "scalar")
+    for n, (external_id, payload) in enumerate(updates):
+        if n < len(dropped) and dropped[n]:
+            params: tuple[object, ...] = (source, external_id[:MAX_ID], payload, now, now)
+            inserted = yield Statement(RECORD_HANDLED, params, "scalar")
+        else:
+            inserted = yield Statement(RECORD, (source, external_id[:MAX_ID], payload, now), "scalar")
         fresh.append(inserted is not None)
     return fresh
 
@@ -177,14 +189,35 @@ def mark_plan(source: str, external_id: str, now: datetime) -> Plan[bool]:
     return bool(marked == 1)
 
 
-async def record(desk: PlanRunner, source: str, updates: Sequence[tuple[str, str]]) -> list[bool]:
-    """Commit updates before they are acknowledged; True for each one not seen before.
+async def record(
+    desk: PlanRunner,
+    source: str,
+    updates: Sequence[tuple[str, str]],
+    *,
+    limit: InboundLimit | None = None,
+    senders: Sequence[str | None] = (),
+) -> list[bool]:
+    """Commit updates before they are acknowledged; True for each one to handle: not seen
+    before, and not dropped by the inbound ``limit``.
 
-    One statement per update in one order-desk batch, so a burst costs one transaction.
+    ``senders`` names who sent each update, for the limit (None: never limited, such as a
+    payment Telegram took). An update over its sender's limit is still recorded, but as
+    handled, and reported as not to handle, like a repeat; the first one over the limit is
+    handled, as "slow down" (``InboundLimit.slowed``). One statement per update in one
+    order-desk batch, so a burst costs one transaction.
     """
     if not updates:
         return []
-    return await desk.run(lambda now: record_plan(source, updates, now))
+    verdicts = [
+        limit.admit(f"{source}:{sender}") if limit is not None and sender is not None else Admission.ADMIT
+        for sender in (*senders, *([None] * (len(updates) - len(senders))))
+    ]
+    dropped = [verdict is Admission.DROP for verdict in verdicts]
+    fresh = await desk.run(lambda now: record_plan(source, updates, now, dropped))
+    for (external_id, _), verdict, new in zip(updates, verdicts, fresh, strict=True):
+        if new and verdict is Admission.SLOW_DOWN and limit is not None:
+            limit.tell(source, external_id[:MAX_ID])
+    return [new and not gone for new, gone in zip(fresh, dropped, strict=True)]
 
 
 async def mark(uow: OpenWork, state: Handling) -> bool:

@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from core.app import Core
+from web.headers import secure_every_response
 from web.links import add_link_routes
 from web.packing import add_packing_routes
 from web.payments import add_payment_routes
@@ -27,6 +28,7 @@ async def health(request: web.Request) -> web.Response:
 def build_web_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[CORE] = core
+    secure_every_response(app)
     app.router.add_get("/health", health)
     add_payment_routes(app, core)
     add_link_routes(app, core)

@@ -17,7 +17,6 @@ from core.app import Core
 from core.db.engine import database_busy
 from core.errors import DatabaseBusy, GomflowError, NotFound, WebhookRejected
 from core.payments.gateway import PaymentGateway
-from core.payments.qr import qr_png
 from core.services import payments
 from core.views import PayView
 
@@ -36,7 +35,8 @@ async def pay_qr(request: web.Request) -> web.Response:
     view = await _view(request)
     if not view.qr_payload:
         raise web.HTTPNotFound(text="This payment has no QR code.")
-    return web.Response(body=qr_png(view.qr_payload), content_type="image/png", headers=_private())
+    png = await request.app[CORE_KEY].qr_images.png(view.qr_payload)
+    return web.Response(body=png, content_type="image/png", headers=_private())
 
 
 async def _view(request: web.Request) -> PayView:

@@ -3,6 +3,7 @@
 from bots.commands import (  # noqa: F401  (registration)
     broadcast,
     buyer,
+    defaults,
     delivery,
     editing,
     gom,
@@ -10,6 +11,7 @@ from bots.commands import (  # noqa: F401  (registration)
     notices,
     payments,
     privacy,
+    staff,
 )
 from bots.commands.table import COMMANDS, Audience, BotContext, Call, Command, commands_for
 

@@ -8,6 +8,7 @@ from bots.chat import Button, ChatReply
 from bots.commands.args import need, whole_number
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
+from core.permissions import Permission
 from core.services import broadcasts, linked_channels, optout
 
 GOM = Audience.GOM
@@ -41,7 +42,11 @@ def _reply_for(call: Call, view: broadcasts.BroadcastView) -> ChatReply:
 
 
 @command(
-    "broadcast", "CODE AUDIENCE MESSAGE", "Message a GO's buyers, waitlist or linked channels", audience=GOM
+    "broadcast",
+    "CODE AUDIENCE MESSAGE",
+    "Message a GO's buyers, waitlist or linked channels",
+    audience=GOM,
+    permission=Permission.BROADCASTS,
 )
 async def broadcast(call: Call) -> ChatReply:
     if call.args and call.args[0].lower() == "confirm":
@@ -61,7 +66,13 @@ async def broadcast(call: Call) -> ChatReply:
     return _reply_for(call, view)
 
 
-@command("schedule", "CODE WHEN AUDIENCE MESSAGE", "Broadcast later (in the GO's timezone)", audience=GOM)
+@command(
+    "schedule",
+    "CODE WHEN AUDIENCE MESSAGE",
+    "Broadcast later (in the GO's timezone)",
+    audience=GOM,
+    permission=Permission.BROADCASTS,
+)
 async def schedule(call: Call) -> ChatReply:
     need(call.args, 4, SCHEDULE_USAGE)
     when, used = call.args[1], 2
@@ -79,14 +90,14 @@ async def schedule(call: Call) -> ChatReply:
     return _reply_for(call, view)
 
 
-@command("scheduled", "", "Broadcasts waiting for their time", audience=GOM)
+@command("scheduled", "", "Broadcasts waiting for their time", audience=GOM, permission=Permission.BROADCASTS)
 async def scheduled(call: Call) -> ChatReply:
     items = await broadcasts.list_broadcasts(call.reader(), call.actor, scheduled_only=True)
     buttons = [[Button(f"Cancel #{b.id}", command=f"/unschedule {b.id}")] for b in items[:10]]
     return call.reply("broadcast_list", items=items, scheduled_only=True, buttons=buttons)
 
 
-@command("unschedule", "ID", "Cancel a scheduled broadcast", audience=GOM)
+@command("unschedule", "ID", "Cancel a scheduled broadcast", audience=GOM, permission=Permission.BROADCASTS)
 async def unschedule(call: Call) -> ChatReply:
     need(call.args, 1, "/unschedule ID")
     broadcast_id = whole_number(call.args[0].lstrip("#"), "Broadcast number", minimum=1, maximum=10**9)
@@ -94,13 +105,25 @@ async def unschedule(call: Call) -> ChatReply:
     return call.reply("broadcast_preview", b=view)
 
 
-@command("broadcasts", "", "Your broadcasts: sent, pending and failed", audience=GOM)
+@command(
+    "broadcasts",
+    "",
+    "Your broadcasts: sent, pending and failed",
+    audience=GOM,
+    permission=Permission.BROADCASTS,
+)
 async def broadcasts_(call: Call) -> ChatReply:
     items = await broadcasts.list_broadcasts(call.reader(), call.actor, scheduled_only=False)
     return call.reply("broadcast_list", items=items, scheduled_only=False)
 
 
-@command("linkchannel", "CODE PLATFORM TARGET", "Send a GO's announcements to a group", audience=GOM)
+@command(
+    "linkchannel",
+    "CODE PLATFORM TARGET",
+    "Send a GO's announcements to a group",
+    audience=GOM,
+    permission=Permission.BROADCASTS,
+)
 async def linkchannel(call: Call) -> ChatReply:
     need(call.args, 3, "/linkchannel CODE PLATFORM TARGET")
     linked = await linked_channels.link_channel(
@@ -114,7 +137,13 @@ async def linkchannel(call: Call) -> ChatReply:
     return call.reply("channel_linked", channel=linked, code=call.args[0].upper(), linked=True)
 
 
-@command("unlinkchannel", "CODE PLATFORM TARGET", "Stop a group's announcements", audience=GOM)
+@command(
+    "unlinkchannel",
+    "CODE PLATFORM TARGET",
+    "Stop a group's announcements",
+    audience=GOM,
+    permission=Permission.BROADCASTS,
+)
 async def unlinkchannel(call: Call) -> ChatReply:
     need(call.args, 3, "/unlinkchannel CODE PLATFORM TARGET")
     unlinked = await linked_channels.unlink_channel(
@@ -123,7 +152,7 @@ async def unlinkchannel(call: Call) -> ChatReply:
     return call.reply("channel_linked", channel=unlinked, code=call.args[0].upper(), linked=False)
 
 
-@command("channels", "CODE", "The groups linked to a GO", audience=GOM)
+@command("channels", "CODE", "The groups linked to a GO", audience=GOM, permission=Permission.BROADCASTS)
 async def channels(call: Call) -> ChatReply:
     need(call.args, 1, "/channels CODE")
     found = await linked_channels.list_channels(call.reader(), call.actor, call.args[0])

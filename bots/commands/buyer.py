@@ -9,6 +9,7 @@ from bots.chat import Button, ChatReply
 from bots.commands.args import need
 from bots.commands.table import Call, command, commands_for
 from core.choices import OrderChoice, OrderChoices
+from core.permissions import Permission
 from core.quantities import parse_line_pairs
 from core.services import ordering, reports, waitlist
 
@@ -77,7 +78,13 @@ async def change(call: Call) -> ChatReply:
     return call.reply("order_changed", order=changed)
 
 
-@command("cancel", "ORDER", "Cancel an unpaid order (or leave a conversation)", verified_only=True)
+@command(
+    "cancel",
+    "ORDER",
+    "Cancel an unpaid order (or leave a conversation)",
+    verified_only=True,
+    permission=Permission.ORDERS,
+)
 async def cancel(call: Call) -> ChatReply:
     need(call.args, 1, "/cancel ORDER")
     cancelled = await ordering.cancel_order(call.uow(), call.actor, call.args[0])

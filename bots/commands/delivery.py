@@ -9,6 +9,7 @@ from bots.commands.table import Audience, Call, command
 from core.delivery import addresses, options, packing, printable, shipfees, shipments, tracking_import
 from core.delivery.carriers import Carrier, carrier_table
 from core.errors import InvalidInput
+from core.permissions import Permission
 from core.when import local_text
 
 GOM = Audience.GOM
@@ -117,7 +118,11 @@ async def address(call: Call) -> ChatReply:
 
 
 @command(
-    "ship", "ORDER CARRIER TRACKING", "Record a parcel's tracking number and tell the buyer", audience=GOM
+    "ship",
+    "ORDER CARRIER TRACKING",
+    "Record a parcel's tracking number and tell the buyer",
+    audience=GOM,
+    permission=Permission.SHIPMENTS,
 )
 async def ship(call: Call) -> ChatReply:
     need(call.args, 3, "/ship ORDER CARRIER TRACKING")
@@ -127,7 +132,13 @@ async def ship(call: Call) -> ChatReply:
     return call.reply("shipment_recorded", ship=view)
 
 
-@command("weigh", "ORDER GRAMS", "Record a parcel's weight (for weight-tiered fees)", audience=GOM)
+@command(
+    "weigh",
+    "ORDER GRAMS",
+    "Record a parcel's weight (for weight-tiered fees)",
+    audience=GOM,
+    permission=Permission.SHIPMENTS,
+)
 async def weigh(call: Call) -> ChatReply:
     need(call.args, 2, "/weigh ORDER GRAMS")
     grams = whole_number(call.args[1].lower().removesuffix("g"), "Weight (grams)", minimum=1)
@@ -135,7 +146,13 @@ async def weigh(call: Call) -> ChatReply:
     return call.reply("parcel_weighed", number=call.args[0].upper(), grams=grams, fee=fee)
 
 
-@command("shipfees", "CODE [with a CSV order,fee]", "Ask every parcel for its shipping fee", audience=GOM)
+@command(
+    "shipfees",
+    "CODE [with a CSV order,fee]",
+    "Ask every parcel for its shipping fee",
+    audience=GOM,
+    permission=Permission.SHIPMENTS,
+)
 async def ship_fees(call: Call) -> ChatReply:
     need(call.args, 1, "/shipfees CODE")
     attachment = call.request.attachment
@@ -150,6 +167,7 @@ async def ship_fees(call: Call) -> ChatReply:
     "CODE [CARRIER] (with a CSV) | apply ID",
     "Tracking numbers from a CSV file: checked first, applied when you confirm",
     audience=GOM,
+    permission=Permission.SHIPMENTS,
 )
 async def import_tracking(call: Call) -> ChatReply:
     usage = "Usage: send a CSV (order,carrier,tracking) with /importtracking CODE [CARRIER]"
@@ -181,7 +199,13 @@ async def track(call: Call) -> ChatReply:
     return call.reply("track", parcels=parcels)
 
 
-@command("packing", "CODE", "The packing list as a CSV file (addresses and pickup slots)", audience=GOM)
+@command(
+    "packing",
+    "CODE",
+    "The packing list as a CSV file (addresses and pickup slots)",
+    audience=GOM,
+    permission=Permission.SHIPMENTS,
+)
 async def packing_list(call: Call) -> ChatReply:
     need(call.args, 1, "/packing CODE")
     filename, content = await packing.packing_list_csv(call.reader(), call.actor, call.args[0])
@@ -197,7 +221,11 @@ def _address_fields(words: list[str]) -> dict[str, str]:
 
 
 @command(
-    "labels", "CODE", "A printable packing page: labels per parcel, pickup sheets (24 h link)", audience=GOM
+    "labels",
+    "CODE",
+    "A printable packing page: labels per parcel, pickup sheets (24 h link)",
+    audience=GOM,
+    permission=Permission.SHIPMENTS,
 )
 async def labels(call: Call) -> ChatReply:
     need(call.args, 1, "/labels CODE")

@@ -8,9 +8,10 @@ from bots.commands.newgo_flow import start_newgo_conversation
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.money import parse_amount
-from core.services import accounts, group_orders, impact, refunds, reports
+from core.permissions import Permission
+from core.services import group_orders, impact, refunds, reports
 from core.services.group_orders import NewGroupOrder, NewItem, NewVariant
-from core.when import local_text, timezone_for
+from core.when import timezone_for
 
 GOM = Audience.GOM
 NEWGO_USAGE = (
@@ -22,7 +23,13 @@ CANCELGO_USAGE = "/cancelgo CODE — then /cancelgo CODE confirm"
 ADDITEM_USAGE = '/additem CODE ITEM PRICE "Name" [stock=40] [versions="A:Photobook@20,B:Digipack"]'
 
 
-@command("newgo", '[CODE "Title" currency= moq= cap= deadline= …]', "Create a group order", audience=GOM)
+@command(
+    "newgo",
+    '[CODE "Title" currency= moq= cap= deadline= …]',
+    "Create a group order",
+    audience=GOM,
+    permission=Permission.OPEN_GO,
+)
 async def newgo(call: Call) -> ChatReply:
     if not call.args:
         return await start_newgo_conversation(call)
@@ -123,7 +130,9 @@ async def status(call: Call) -> ChatReply:
     return call.reply("go_status_changed", go=card)
 
 
-@command("cancelgo", "CODE [confirm]", "Cancel a whole group order", audience=GOM)
+@command(
+    "cancelgo", "CODE [confirm]", "Cancel a whole group order", audience=GOM, permission=Permission.CANCEL_GO
+)
 async def cancelgo(call: Call) -> ChatReply:
     need(call.args, 1, CANCELGO_USAGE)
     if not _choice(call, {"confirm"}, CANCELGO_USAGE):
@@ -157,55 +166,35 @@ def _ask_first(call: Call, preview: impact.GoImpact, action: str) -> ChatReply:
     return call.reply("go_impact", impact=preview, action=action, buttons=buttons)
 
 
-@command("mygos", "", "The group orders you run", audience=GOM)
+@command("mygos", "", "The group orders you run", audience=GOM, permission=Permission.ORDERS)
 async def mygos(call: Call) -> ChatReply:
     gos = await reports.managed_group_orders(call.reader(), call.actor)
     return call.reply("my_gos", gos=gos)
 
 
-@command("orders", "CODE", "Every order of a group order", audience=GOM)
+@command("orders", "CODE", "Every order of a group order", audience=GOM, permission=Permission.ORDERS)
 async def orders(call: Call) -> ChatReply:
     need(call.args, 1, "/orders CODE")
     card, views = await reports.list_orders(call.reader(), call.actor, call.args[0])
     return call.reply("orders_list", go=card, orders=views)
 
 
-@command("progress", "CODE", "Units against MOQ and capacity, per item", audience=GOM)
+@command(
+    "progress", "CODE", "Units against MOQ and capacity, per item", audience=GOM, permission=Permission.ORDERS
+)
 async def progress(call: Call) -> ChatReply:
     need(call.args, 1, "/progress CODE")
     card = await reports.progress(call.reader(), call.actor, call.args[0])
     return call.reply("progress", go=card)
 
 
-@command("export", "CODE", "The orders as a CSV file for a spreadsheet", audience=GOM)
+@command(
+    "export", "CODE", "The orders as a CSV file for a spreadsheet", audience=GOM, permission=Permission.ORDERS
+)
 async def export(call: Call) -> ChatReply:
     need(call.args, 1, "/export CODE")
     filename, content = await reports.export_orders_csv(call.reader(), call.actor, call.args[0])
     return call.reply("export_ready", filename=filename, document=Document(filename, content))
-
-
-@command("helper", "invite | add|remove HANDLE", "Let someone help run your group orders", audience=GOM)
-async def helper(call: Call) -> ChatReply:
-    usage = "Usage: /helper invite, or /helper add|remove HANDLE"
-    action = call.args[0].lower() if call.args else ""
-    if action == "invite" and len(call.args) == 1:
-        invite = await accounts.invite_helper(call.uow(), call.actor)
-        expires = local_text(invite.expires_at, call.bot.core.settings.default_timezone)
-        return call.reply("helper_invite", code=invite.code, expires=expires)
-    if action not in {"add", "remove"} or len(call.args) != 2:
-        raise InvalidInput(usage)
-    if action == "add":
-        name = await accounts.add_helper(call.uow(), call.actor, call.args[1])
-    else:
-        name = await accounts.remove_helper(call.uow(), call.actor, call.args[1])
-    return call.reply("helper_changed", name=name, added=action == "add")
-
-
-@command("join", "CODE", "Become a GOM's helper with the invite code they gave you")
-async def join(call: Call) -> ChatReply:
-    need(call.args, 1, "/join CODE")
-    gom_name = await accounts.join_staff(call.uow(), call.actor, call.raw_args)
-    return call.reply("helper_joined", gom=gom_name)
 
 
 def parse_versions(text: str) -> tuple[NewVariant, ...]:

@@ -9,8 +9,8 @@ from bots.commands.args import need
 from bots.commands.table import Audience, Call, command
 from core.errors import GomflowError, PaymentError
 from core.payments import methods
-from core.payments.qr import qr_png
 from core.payments.status import RequestKind
+from core.permissions import Permission
 from core.services import due, payments, proofs, refunds, reports, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 from core.views import PayView
@@ -20,7 +20,12 @@ PROOF_FLOW = "payproof"
 IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat."
 
 
-@command("pay", "ORDER [METHOD]", "Pay for an order: QR code, transfer or payment link")
+@command(
+    "pay",
+    "ORDER [METHOD]",
+    "Pay for an order: QR code, transfer or payment link",
+    permission=Permission.ORDERS,
+)
 async def pay(call: Call) -> ChatReply:
     need(call.args, 1, "/pay ORDER")
     number = call.args[0]
@@ -65,7 +70,9 @@ async def pay(call: Call) -> ChatReply:
             reply = replace(reply, text=f"{reply.text}\n\n{IN_CHAT_HINT}", invoice=invoice)
         except GomflowError as refusal:  # the other ways to pay still stand
             reply = replace(reply, text=f"{reply.text}\n\n{refusal.message}")
-    return replace(reply, image=qr_png(view.qr_payload)) if view.qr_payload else reply
+    if not view.qr_payload:
+        return reply
+    return replace(reply, image=await call.bot.core.qr_images.png(view.qr_payload))
 
 
 def _copy_buttons(view: PayView) -> list[list[Button]]:
@@ -142,6 +149,7 @@ def _ordinal(args: list[str]) -> tuple[int | None, list[str]]:
     "CODE METHOD […]",
     "Choose how buyers pay: paynow:+65… bank=… manual stripe …, or send a photo of your bank QR",
     audience=GOM,
+    permission=Permission.PAYOUTS,
 )
 async def paymethods(call: Call) -> ChatReply:
     """A photo sent with the command is the GOM's static bank QR."""
@@ -158,7 +166,13 @@ async def paymethods(call: Call) -> ChatReply:
     return call.reply("pay_methods_set", methods=view)
 
 
-@command("payments", "CODE", "Who paid, who has not, totals, proofs to review", audience=GOM)
+@command(
+    "payments",
+    "CODE",
+    "Who paid, who has not, totals, proofs to review",
+    audience=GOM,
+    permission=Permission.ORDERS,
+)
 async def payments_(call: Call) -> ChatReply:
     need(call.args, 1, "/payments CODE")
     report = await reports.payments_report(call.reader(), call.actor, call.args[0])
@@ -168,7 +182,7 @@ async def payments_(call: Call) -> ChatReply:
     return call.reply("payments_report", report=report, buttons=buttons)
 
 
-@command("proof", "ORDER [#N]", "See the proofs of payment sent for an order")
+@command("proof", "ORDER [#N]", "See the proofs of payment sent for an order", permission=Permission.PROOFS)
 async def proof(call: Call) -> ChatReply:
     need(call.args, 1, "/proof ORDER [#N]")
     ordinal, _rest = _ordinal(call.args[1:])
@@ -194,7 +208,11 @@ async def proof(call: Call) -> ChatReply:
 
 
 @command(
-    "approve", "ORDER [#N]", "Accept a buyer's proof of payment (name it when several wait)", audience=GOM
+    "approve",
+    "ORDER [#N]",
+    "Accept a buyer's proof of payment (name it when several wait)",
+    audience=GOM,
+    permission=Permission.PROOFS,
 )
 async def approve(call: Call) -> ChatReply:
     need(call.args, 1, "/approve ORDER [#N]")
@@ -203,7 +221,13 @@ async def approve(call: Call) -> ChatReply:
     return call.reply("proof_reviewed", proof=view)
 
 
-@command("reject", "ORDER [#N] REASON", "Turn down a proof of payment, saying why", audience=GOM)
+@command(
+    "reject",
+    "ORDER [#N] REASON",
+    "Turn down a proof of payment, saying why",
+    audience=GOM,
+    permission=Permission.PROOFS,
+)
 async def reject(call: Call) -> ChatReply:
     need(call.args, 2, "/reject ORDER [#N] REASON")
     ordinal, rest = _ordinal(call.args[1:])
@@ -211,7 +235,13 @@ async def reject(call: Call) -> ChatReply:
     return call.reply("proof_reviewed", proof=view)
 
 
-@command("refund", "ORDER [REASON]", "Refund a paid order (through the gateway, or by hand)", audience=GOM)
+@command(
+    "refund",
+    "ORDER [REASON]",
+    "Refund a paid order (through the gateway, or by hand)",
+    audience=GOM,
+    permission=Permission.REFUNDS,
+)
 async def refund(call: Call) -> ChatReply:
     need(call.args, 1, "/refund ORDER [REASON]")
     await refunds.refund_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
@@ -219,7 +249,13 @@ async def refund(call: Call) -> ChatReply:
     return await _refund_state(call, call.args[0])
 
 
-@command("refunded", "ORDER REFERENCE", "Record a refund you sent by hand", audience=GOM)
+@command(
+    "refunded",
+    "ORDER REFERENCE",
+    "Record a refund you sent by hand",
+    audience=GOM,
+    permission=Permission.REFUNDS,
+)
 async def refunded(call: Call) -> ChatReply:
     need(call.args, 2, "/refunded ORDER REFERENCE")
     await refunds.confirm_manual_refund(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
@@ -236,7 +272,7 @@ async def _refund_state(call: Call, number: str) -> ChatReply:
     )
 
 
-@command("remind", "CODE", "Nudge every buyer who has not paid", audience=GOM)
+@command("remind", "CODE", "Nudge every buyer who has not paid", audience=GOM, permission=Permission.ORDERS)
 async def remind(call: Call) -> ChatReply:
     need(call.args, 1, "/remind CODE")
     count = await due.remind_unpaid(call.uow(), call.actor, call.args[0])

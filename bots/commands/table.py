@@ -14,6 +14,7 @@ from typing import Any
 
 from bots.chat import Button, ChatReply, ChatRequest, Document
 from core.app import Core
+from core.permissions import Permission
 from core.render import Renderer
 from core.services.accounts import Actor
 from core.uow import UnitOfWork
@@ -77,6 +78,16 @@ class Command:
     # where a sender can be forged (email), taken only from a verified sender, like every
     # GOM command; a word list names the first arguments that do so (``/waitlist leave``)
     verified_only: bool | frozenset[str] = False
+    # what a GOM's team member needs to run it (core.permissions), checked in core against
+    # their role on the GO's team; GOM commands that name none need MANAGE, and a buyer
+    # command names one only where staff may also act with it on others' orders (/cancel)
+    permission: Permission | None = None
+
+    @property
+    def staff_permission(self) -> Permission | None:
+        if self.permission is None and self.audience is Audience.GOM:
+            return Permission.MANAGE
+        return self.permission
 
     def needs_verified_sender(self, args: list[str]) -> bool:
         if self.audience is Audience.GOM or self.verified_only is True:
@@ -96,19 +107,28 @@ def command(
     audience: Audience = Audience.EVERYONE,
     in_groups: bool = False,
     verified_only: bool | frozenset[str] = False,
+    permission: Permission | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise ValueError(f"command /{name} is declared twice")
-        COMMANDS[name] = Command(name, usage, summary, audience, handler, in_groups, verified_only)
+        COMMANDS[name] = Command(
+            name, usage, summary, audience, handler, in_groups, verified_only, permission
+        )
         return handler
 
     return register
 
 
 def commands_for(actor: Actor) -> list[Command]:
-    """What this person may run, in table order: buyers never see GOM commands."""
-    return [c for c in COMMANDS.values() if c.audience is Audience.EVERYONE or actor.may_administer]
+    """What this person may run, in table order: buyers never see GOM commands, and a
+    team member sees those their highest role allows."""
+    return [c for c in COMMANDS.values() if c.audience is Audience.EVERYONE or _allowed(c, actor)]
+
+
+def _allowed(entry: Command, actor: Actor) -> bool:
+    permission = entry.staff_permission
+    return actor.may_administer and (permission is None or actor.may(permission))
 
 
 def render_reply(

@@ -201,7 +201,13 @@ class DiscordBot:
         # the sender's lookup is safe to repeat and not the interaction's effect, so it
         # rides in the same order-desk batch as the record instead of waiting for it
         (fresh,), actor = await asyncio.gather(
-            inbound.record(self.bot.core.desk, CHANNEL, [(str(interaction.id), record)]),
+            inbound.record(
+                self.bot.core.desk,
+                CHANNEL,
+                [(str(interaction.id), record)],
+                limit=self.bot.core.inbound_limit,
+                senders=[str(interaction.user.id)],
+            ),
             self._identify(request),
         )
         if not fresh:
@@ -243,7 +249,13 @@ class DiscordBot:
             }
             request = self._dm_request(stored, attachment)
             (fresh,), actor = await asyncio.gather(
-                inbound.record(self.bot.core.desk, CHANNEL, [(str(message.id), json.dumps(stored))]),
+                inbound.record(
+                    self.bot.core.desk,
+                    CHANNEL,
+                    [(str(message.id), json.dumps(stored))],
+                    limit=self.bot.core.inbound_limit,
+                    senders=[str(message.author.id)],
+                ),
                 self._identify(request),
             )
             if fresh:

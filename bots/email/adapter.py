@@ -144,7 +144,13 @@ class EmailBot:
         """Record one message (then it may be acknowledged) and queue it if it is new."""
         external_id = message_id(raw)
         payload = json.dumps({"mail_from": mail_from, "raw": base64.b64encode(raw).decode("ascii")})
-        (fresh,) = await inbound.record(self.bot.core.desk, CHANNEL, [(external_id, payload)])
+        (fresh,) = await inbound.record(
+            self.bot.core.desk,
+            CHANNEL,
+            [(external_id, payload)],
+            limit=self.bot.core.inbound_limit,
+            senders=[mail_from.lower() if mail_from else None],
+        )
         if fresh:
             self._queue(external_id, raw, mail_from)
 

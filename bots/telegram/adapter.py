@@ -46,7 +46,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bots.chat import Attachment, ChatReply
 from bots.commands import COMMANDS, Audience, BotContext
-from bots.dispatch import handle
+from bots.dispatch import SLOW_DOWN, handle
 from bots.telegram import codec, files
 from bots.telegram.render import MAX_CAPTION, Outgoing, render
 from bots.telegram.tap_order import card_rows, handle_tap
@@ -169,6 +169,8 @@ class TelegramBot:
             self.bot.core.desk,
             CHANNEL,
             [(str(update.update_id), json.dumps(data, ensure_ascii=False)) for update, data in updates],
+            limit=self.bot.core.inbound_limit,
+            senders=[_sender(update) for update, _ in updates],
         )
         for (update, _), new in zip(updates, fresh, strict=True):
             if new:
@@ -228,12 +230,22 @@ class TelegramBot:
         try:
             with inbound.handling(CHANNEL, str(update.update_id)) as state:
                 try:
-                    await self._dispatch(update)
+                    if self.bot.core.inbound_limit.slowed(CHANNEL, state.external_id):
+                        await self._slow_down(update)
+                    else:
+                        await self._dispatch(update)
                 except Exception:  # the outermost boundary of an update: never handle it again
                     log.exception("Telegram update %s failed", update.update_id)
                 await inbound.finish(self.bot.core.desk, state)
         finally:
             self._taken.discard(update.update_id)
+
+    async def _slow_down(self, update: Update) -> None:
+        """The first update over its sender's inbound limit: say so, once (the rest are dropped)."""
+        if update.callback_query is not None:
+            await self._answer(update.callback_query, SLOW_DOWN, alert=True)
+        elif update.effective_chat is not None and update.effective_chat.type == "private":
+            await self._send(update.effective_chat.id, _plain(SLOW_DOWN))
 
     async def _dispatch(self, update: Update) -> None:
         if update.pre_checkout_query is not None:
@@ -571,6 +583,17 @@ class TelegramBot:
 
 def _menu(commands: list[Any]) -> list[BotCommand]:
     return [BotCommand(c.name, c.summary[:256]) for c in commands]
+
+
+def _sender(update: Update) -> str | None:
+    """Whose inbound limit an update counts against; None for what is never limited: a
+    payment (Telegram took the money, and asks before it does), or an update with no sender."""
+    if update.pre_checkout_query is not None:
+        return None
+    if update.message is not None and update.message.successful_payment is not None:
+        return None
+    user = update.effective_user
+    return None if user is None else str(user.id)
 
 
 def _plain(text: str) -> Outgoing:

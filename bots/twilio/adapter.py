@@ -80,7 +80,13 @@ class TwilioBot:
         if isinstance(message, Refused):
             return message.message
         payload = json.dumps(dict(params), ensure_ascii=False, sort_keys=True)
-        (fresh,) = await inbound.record(self.bot.core.desk, self.source, [(message.sid, payload)])
+        (fresh,) = await inbound.record(
+            self.bot.core.desk,
+            self.source,
+            [(message.sid, payload)],
+            limit=self.bot.core.inbound_limit,
+            senders=[message.number],
+        )
         if fresh:
             self._queue(message)
         return None

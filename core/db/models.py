@@ -43,6 +43,8 @@ class User(Base):
     muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Where notifications go first (/prefer): a channel name, or None for where they last wrote.
     preferred_channel: Mapped[str | None] = mapped_column(String(20))
+    # The per-buyer limit a GOM's new group orders get when none is given (/defaults).
+    default_buyer_limit: Mapped[int | None] = mapped_column(Integer)
 
 
 class Identity(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select, update
@@ -14,6 +14,7 @@ from core.db.models import GroupOrder, Identity, StaffInvite, StaffMember, User
 from core.db.raw import Plan, Statement
 from core.db.upsert import insert_ignoring_conflict
 from core.errors import Conflict, InvalidInput, PermissionDenied, UnknownUser
+from core.permissions import ASSIGNABLE, DOES, RANKED, Permission, Role, grants, rank
 from core.privacy.identities import sealed_address, stored_id
 from core.uow import UnitOfWork
 
@@ -40,10 +41,23 @@ class Actor:
     name: str
     is_gom: bool
     is_staff: bool  # a GOM or a helper of one
+    # the highest role held on any team: what menus and the dispatcher's first gate go by
+    top_role: Role | None = None
+    # what the command being run needs, declared in the command table (core.permissions);
+    # checked against the role held on the team of the GO a service acts on
+    acting: Permission = Permission.MANAGE
 
     @property
     def may_administer(self) -> bool:
         return self.is_gom or self.is_staff
+
+    def may(self, permission: Permission) -> bool:
+        """Whether some team this person is on lets them do ``permission`` (its GO decides)."""
+        return grants(self.top_role, permission)
+
+    def acting_for(self, permission: Permission) -> Actor:
+        """This actor running something that needs ``permission``."""
+        return replace(self, acting=permission)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +108,11 @@ def known_actor_plan(caller: Caller, now: datetime, *, lock: bool = False) -> Pl
     )
     if known is None or not known[2]:
         return None
-    identity_id, held, _, user_id, name, is_gom, is_staff, fresh = known
+    identity_id, held, _, user_id, name, is_gom, top_rank, fresh = known
     if caller.handle and (held != _clean_handle(caller.handle) or not fresh):
         return None
-    return Actor(user_id, identity_id, caller.channel, name, bool(is_gom), bool(is_staff))
+    top_role = None if top_rank is None else RANKED[int(top_rank)]
+    return Actor(user_id, identity_id, caller.channel, name, bool(is_gom), top_role is not None, top_role)
 
 
 async def _identify_in(
@@ -140,7 +155,8 @@ async def _identify_in(
 
 LOOKUP = (
     "SELECT i.id, i.handle, i.reachable, u.id, u.display_name, u.is_gom, "
-    "EXISTS (SELECT 1 FROM staff s WHERE s.member_id = u.id), "
+    "(SELECT MIN(CASE s.role WHEN 'owner' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END) "
+    "FROM staff s WHERE s.member_id = u.id), "
     "CASE WHEN i.handle_seen_at >= ? THEN 1 ELSE 0 END "
     "FROM identities i JOIN users u ON u.id = i.user_id WHERE i.channel = ? AND i.external_id = ?"
 )
@@ -175,16 +191,16 @@ async def register_gom(uow: UnitOfWork, channel: str, external_id: str, display_
         return actor
 
 
-async def add_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
+async def add_helper(uow: UnitOfWork, gom: Actor, handle: str, role: Role = Role.HELPER) -> str:
     """Let someone administer this GOM's group orders; they must have written to gomflow."""
-    _require_gom(gom)
+    require_gom(gom)
     async with uow:
         helper = await _current_holder(uow, gom.channel, handle)
         if helper.id == gom.user_id:
             raise InvalidInput("You already run your own group orders.")
-        if not await _add_staff(uow, gom.user_id, helper.id):  # a double tap: the unique key decides
-            raise Conflict(f"{helper.display_name} is already your helper.")
-        uow.audit(actor_id=gom.user_id, entity="user", entity_id=helper.id, action="helper_added")
+        if not await _add_staff(uow, gom.user_id, helper.id, role):  # a double tap: the unique key decides
+            raise Conflict(f"{helper.display_name} is already your helper; /helper role changes their role.")
+        uow.audit(actor_id=gom.user_id, entity="user", entity_id=helper.id, action=f"{role.value}_added")
         await uow.commit()
         return helper.display_name
 
@@ -200,7 +216,7 @@ async def invite_helper(uow: UnitOfWork, gom: Actor) -> Invite:
 
     Only its hash is stored, so the table alone cannot be used to join.
     """
-    _require_gom(gom)
+    require_gom(gom)
     raw = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
     async with uow:
         expires_at = uow.now + INVITE_VALID
@@ -256,13 +272,13 @@ async def join_staff(uow: UnitOfWork, actor: Actor, code: str) -> str:
         return gom_name
 
 
-async def _add_staff(uow: UnitOfWork, gom_id: int, member_id: int) -> bool:
-    """Make ``member_id`` a helper of ``gom_id``; False if they already were (no error, no write)."""
+async def _add_staff(uow: UnitOfWork, gom_id: int, member_id: int, role: Role = Role.HELPER) -> bool:
+    """Put ``member_id`` on ``gom_id``'s team; False if they already were (no error, no write)."""
     added = await uow.session.execute(
         insert_ignoring_conflict(
             uow.session,
             StaffMember,
-            {"gom_id": gom_id, "member_id": member_id, "role": "helper", "created_at": uow.now},
+            {"gom_id": gom_id, "member_id": member_id, "role": role.value, "created_at": uow.now},
             ["gom_id", "member_id"],
         )
     )
@@ -276,14 +292,14 @@ def require_may_open_group_orders(actor: Actor) -> None:
 
 
 async def remove_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
-    _require_gom(gom)
+    require_gom(gom)
     async with uow:
-        helper = await _own_helper(uow, gom, handle)
+        helper = await own_team_member(uow, gom, handle)
         result = await uow.session.execute(
             delete(StaffMember).where(
                 StaffMember.gom_id == gom.user_id,
                 StaffMember.member_id == helper.id,
-                StaffMember.role == "helper",
+                StaffMember.role.in_([role.value for role in ASSIGNABLE]),
             )
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -294,20 +310,31 @@ async def remove_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
 
 
 async def is_admin_of(uow: UnitOfWork, actor: Actor, go: GroupOrder) -> bool:
-    """Whether ``actor`` is the GO's own GOM or one of that GOM's helpers."""
-    allowed = await uow.session.scalar(
-        select(StaffMember.id).where(StaffMember.gom_id == go.gom_id, StaffMember.member_id == actor.user_id)
+    """Whether ``actor`` is on the team of the GO's GOM, in any role."""
+    return await role_on_team(uow, actor.user_id, go.gom_id) is not None
+
+
+async def role_on_team(uow: UnitOfWork, member_id: int, gom_id: int) -> str | None:
+    """The role ``member_id`` holds on ``gom_id``'s team, or None."""
+    return await uow.session.scalar(
+        select(StaffMember.role).where(StaffMember.gom_id == gom_id, StaffMember.member_id == member_id)
     )
-    return allowed is not None
 
 
 async def require_admin(uow: UnitOfWork, actor: Actor, go: GroupOrder) -> None:
-    """Only the GO's own GOM and that GOM's helpers may administer it."""
-    if not await is_admin_of(uow, actor, go):
+    """Only the GO's own team may administer it, each member as far as their role allows
+    what the command being run needs (``actor.acting``, from the command table)."""
+    role = await role_on_team(uow, actor.user_id, go.gom_id)
+    if role is None:
         raise PermissionDenied(f"{go.code} is run by another GOM; you cannot manage it.")
+    if not grants(role, actor.acting):
+        raise PermissionDenied(
+            f"Your role on {go.code}'s team is {role}, and a {role} may not {DOES[actor.acting]}. "
+            "Ask the GOM."
+        )
 
 
-def _require_gom(actor: Actor) -> None:
+def require_gom(actor: Actor) -> None:
     if not actor.is_gom:
         raise PermissionDenied("Only a GOM can do that.")
 
@@ -324,14 +351,18 @@ def _is_staff(user_id: SQLColumnExpression[int]) -> Exists:
 
 async def _actor_for(uow: UnitOfWork, identity: Identity) -> Actor:
     user = await uow.session.get_one(User, identity.user_id)
-    staff = await uow.session.scalar(select(StaffMember.id).where(StaffMember.member_id == user.id).limit(1))
+    roles = (
+        await uow.session.scalars(select(StaffMember.role).where(StaffMember.member_id == user.id))
+    ).all()
+    top_role = RANKED[min(rank(role) for role in roles)] if roles else None
     return Actor(
         user_id=user.id,
         identity_id=identity.id,
         channel=identity.channel,
         name=user.display_name,
         is_gom=user.is_gom,
-        is_staff=staff is not None,
+        is_staff=top_role is not None,
+        top_role=top_role,
     )
 
 
@@ -377,7 +408,7 @@ async def _current_holder(uow: UnitOfWork, channel: str, handle: str) -> User:
     return await uow.session.get_one(User, holder.user_id)
 
 
-async def _own_helper(uow: UnitOfWork, gom: Actor, handle: str) -> User:
+async def own_team_member(uow: UnitOfWork, gom: Actor, handle: str) -> User:
     """One of this GOM's helpers by handle or id, on any platform (a helper who joined with
     an invite may write from another app). Only one's own helpers can match, so removing
     needs no freshness, only a single match."""
@@ -387,7 +418,7 @@ async def _own_helper(uow: UnitOfWork, gom: Actor, handle: str) -> User:
             select(User)
             .join(Identity, Identity.user_id == User.id)
             .join(StaffMember, StaffMember.member_id == User.id)
-            .where(StaffMember.gom_id == gom.user_id, StaffMember.role == "helper")
+            .where(StaffMember.gom_id == gom.user_id, StaffMember.role.in_([r.value for r in ASSIGNABLE]))
             .where((Identity.handle == cleaned) | Identity.external_id.in_(_any_stored_id(cleaned)))
             .distinct()
         )

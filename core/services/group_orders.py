@@ -17,6 +17,7 @@ from core.money import get_currency
 from core.payments import methods
 from core.reservations import load_catalogue
 from core.services.accounts import Actor, require_admin
+from core.services.gom_defaults import default_limit
 from core.services.notices import notify_go_buyers
 from core.services.ordering import end_live_orders
 from core.services.payments import methods_of
@@ -76,6 +77,9 @@ async def create_group_order(uow: UnitOfWork, gom: Actor, command: NewGroupOrder
     check_limits(command.moq, command.capacity, command.per_buyer_limit, command.payment_window_hours)
     async with uow:
         deadline = future_deadline(command.deadline, command.timezone, uow.now)
+        per_buyer = command.per_buyer_limit
+        if per_buyer is None and (default := await default_limit(uow, gom.user_id)) is not None:
+            per_buyer = min(default, command.capacity)  # the GOM's /defaults, never above the GO
         await add_draft(
             uow,
             gom.user_id,
@@ -87,7 +91,7 @@ async def create_group_order(uow: UnitOfWork, gom: Actor, command: NewGroupOrder
             timezone=command.timezone.strip(),
             moq=command.moq,
             capacity=command.capacity,
-            per_buyer_limit=command.per_buyer_limit,
+            per_buyer_limit=per_buyer,
             deadline=deadline,
             payment_window_hours=command.payment_window_hours,
         )

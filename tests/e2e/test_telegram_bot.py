@@ -39,14 +39,6 @@ AMY = FakeTelegram.user(2003, "Amy")
 GROUP = -100500
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 def settings_for(fake: FakeTelegram, **more: str) -> TelegramSettings:
     return TelegramSettings(bot_token=fake.token, api_base_url=fake.base_url, **more)
 

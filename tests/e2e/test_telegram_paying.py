@@ -37,14 +37,6 @@ PNG = screenshot()
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def handled(fake: FakeTelegram) -> HandledUpdates:
     return HandledUpdates(fake)
 

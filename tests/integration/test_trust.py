@@ -162,7 +162,7 @@ async def test_a_helper_is_refused_newgo_before_the_first_question(any_app: App)
 
     refused = await say(any_app, "hana", "/newgo")
 
-    assert refused.alert and "Only a GOM can open group orders" in refused.text
+    assert refused.alert and "may not open group orders (only a GOM can)" in refused.text
     assert "Pick a short code" not in refused.text
     after = await say(any_app, "hana", "HANA-GO")  # no conversation was started to answer
     assert "Title" not in after.text and "called?" not in after.text

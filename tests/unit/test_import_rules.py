@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EDGE_LIBRARIES = {"telegram", "discord", "twilio", "jinja2", "apscheduler", "aiohttp"}
 RULES: dict[str, set[str]] = {
-    "core": EDGE_LIBRARIES | {"bots", "channels", "scheduler", "web", "templates", "main", "platforms"},
-    "channels": {"bots", "web", "platforms"},
-    "bots": {"channels", "web", "scheduler", "platforms"},
+    "core": EDGE_LIBRARIES
+    | {"bots", "channels", "scheduler", "web", "templates", "main", "platforms", "authz"},
+    "channels": {"bots", "web", "platforms", "authz"},
+    "bots": {"channels", "web", "scheduler", "platforms", "authz"},
 }
 
 

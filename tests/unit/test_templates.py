@@ -28,6 +28,7 @@ from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
+from tests.unit.team_template_cases import TEAM_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_NAMES = sorted(p.name for p in TEMPLATE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
@@ -324,6 +325,7 @@ CASES += DELIVERY_CASES
 CASES += EDITING_CASES
 CASES += NOTICE_CASES
 CASES += PRIVACY_CASES
+CASES += TEAM_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
