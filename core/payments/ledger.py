@@ -116,6 +116,36 @@ async def lock_for_change(uow: UnitOfWork, order: Order) -> None:
         )
 
 
+async def manual_payment(
+    uow: UnitOfWork,
+    request: PaymentRequest,
+    amount_minor: int,
+    *,
+    key: str,
+    provider_ref: str | None,
+    charge_ref: str | None,
+    note: str,
+) -> Payment:
+    """A payment no gateway reports (an approved proof, cash the GOM recorded), written as
+    just created: ``credit`` then takes exactly its amount."""
+    payment = Payment(
+        request_id=request.id,
+        provider="manual",
+        status=AttemptStatus.CREATED,
+        idempotency_key=key,
+        provider_ref=provider_ref,
+        charge_ref=charge_ref,
+        amount_minor=amount_minor,
+        currency=request.currency,
+        note=note,
+        created_at=uow.now,
+        updated_at=uow.now,
+    )
+    uow.session.add(payment)
+    await uow.session.flush()
+    return payment
+
+
 def new_token() -> str:
     """An unguessable pay-page token (192 random bits)."""
     return secrets.token_urlsafe(24)

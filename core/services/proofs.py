@@ -337,21 +337,15 @@ async def _credit_proof(
 ) -> str:
     """A payment of exactly the proof's amount, credited by the ledger; the words say what
     it did beyond paying the request."""
-    payment = Payment(
-        request_id=request.id,
-        provider="manual",
-        status=AttemptStatus.CREATED,
-        idempotency_key=f"gf-proof-{proof.id}",
+    payment = await ledger.manual_payment(
+        uow,
+        request,
+        proof.amount_minor,
+        key=f"gf-proof-{proof.id}",
         provider_ref=f"proof-{proof.id}",
         charge_ref=proof.reference or None,
-        amount_minor=proof.amount_minor,
-        currency=request.currency,
         note=f"approved by {actor.name}",
-        created_at=uow.now,
-        updated_at=uow.now,
     )
-    uow.session.add(payment)
-    await uow.session.flush()
     done = await ledger.credit(uow, order, request, payment, actor.user_id, f"proof approved by {actor.name}")
     return _credit_words(done, order, request.currency)
 

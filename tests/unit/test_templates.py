@@ -24,6 +24,7 @@ from core.views import (
 from platforms import template_variants
 from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
+from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
@@ -318,6 +319,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 
 CASES += PAYMENT_CASES
 CASES += DELIVERY_CASES
+CASES += LEDGER_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
