@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bots.chat import Button, ChatReply, Document, Invoice
+from bots.commands import ledger
 from bots.commands.args import need
 from bots.commands.table import Audience, Call, command
 from core.errors import GomflowError, PaymentError
@@ -170,10 +171,15 @@ async def proof(call: Call) -> ChatReply:
 
 
 @command(
-    "approve", "ORDER [#N]", "Accept a buyer's proof of payment (name it when several wait)", audience=GOM
+    "approve",
+    "ORDER [#N] | all CODE",
+    "Accept a buyer's proof of payment (name it when several wait), or every exact match of a GO",
+    audience=GOM,
 )
 async def approve(call: Call) -> ChatReply:
-    need(call.args, 1, "/approve ORDER [#N]")
+    need(call.args, 1, "/approve ORDER [#N] or /approve all CODE")
+    if call.args[0].lower() == "all":
+        return await ledger.approve_all(call)
     ordinal, _rest = _ordinal(call.args[1:])
     view = await proofs.approve_proof(call.uow(), call.actor, call.args[0], ordinal)
     return call.reply("proof_reviewed", proof=view)
