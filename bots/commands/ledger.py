@@ -3,10 +3,10 @@ match exactly, approved together (/approve all, reached through /approve)."""
 
 from __future__ import annotations
 
-from bots.chat import Button, ChatReply
+from bots.chat import Button, ChatReply, Document
 from bots.commands.args import key_values, need, whole_number
 from bots.commands.table import Audience, Call, command
-from core.services import marked_payments, proof_batches
+from core.services import buyer_sheet, marked_payments, proof_batches
 
 MARKPAID_USAGE = "/markpaid ORDER AMOUNT [NOTE]"
 APPROVE_ALL_USAGE = "/approve all CODE"
@@ -41,3 +41,9 @@ async def approve_all(call: Call) -> ChatReply:
     newest = whole_number(options["confirm"], "confirm=", maximum=2_000_000_000)
     batch = await proof_batches.approve_matching(call.bot.core.uow, call.actor, code, newest)
     return call.reply("proofs_matched", batch=batch, confirm="")
+
+
+async def buyers_csv(call: Call) -> ChatReply:
+    """``/payments CODE csv``: the per-buyer totals as a spreadsheet."""
+    filename, content = await buyer_sheet.buyer_totals_csv(call.reader(), call.actor, call.args[0])
+    return call.reply("buyer_totals_ready", filename=filename, document=Document(filename, content))

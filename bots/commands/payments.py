@@ -8,7 +8,7 @@ from bots.chat import Button, ChatReply, Document, Invoice
 from bots.commands import ledger
 from bots.commands.args import need
 from bots.commands.table import Audience, Call, command
-from core.errors import GomflowError, PaymentError
+from core.errors import GomflowError, InvalidInput, PaymentError
 from core.payments import methods
 from core.payments.qr import qr_png
 from core.payments.status import RequestKind
@@ -135,9 +135,13 @@ async def paymethods(call: Call) -> ChatReply:
     return call.reply("pay_methods_set", code=call.args[0].upper(), labels=labels)
 
 
-@command("payments", "CODE", "Who paid, who has not, totals, proofs to review", audience=GOM)
+@command("payments", "CODE [csv]", "Who paid, who has not, totals per buyer, proofs to review", audience=GOM)
 async def payments_(call: Call) -> ChatReply:
-    need(call.args, 1, "/payments CODE")
+    need(call.args, 1, "/payments CODE [csv]")
+    if len(call.args) > 1:
+        if call.args[1].lower() != "csv":
+            raise InvalidInput("Usage: /payments CODE [csv]")
+        return await ledger.buyers_csv(call)
     report = await reports.payments_report(call.reader(), call.actor, call.args[0])
     buttons = [
         [Button(f"Review {number}", command=f"/proof {number}")] for number in report.review_orders[:10]
