@@ -176,7 +176,7 @@ async def proof(call: Call) -> ChatReply:
 
 @command(
     "approve",
-    "ORDER [#N] | all CODE",
+    "ORDER [#N] [or all CODE]",
     "Accept a buyer's proof of payment (name it when several wait), or every exact match of a GO",
     audience=GOM,
 )
