@@ -46,7 +46,7 @@ from core.db.models import (
     Variant,
 )
 from core.errors import DatabaseNotReady
-from core.payments.ledger import MANUAL_PROVIDERS
+from core.payments.ledger import MANUAL_PROVIDERS, MARKED_KEY, MARKED_PAID
 from core.payments.status import PAYABLE, AttemptStatus, RequestKind, RequestStatus
 from core.status import GO_LIVE, ORDER_LIVE, OrderStatus
 
@@ -342,6 +342,21 @@ def _provider_events_once() -> list[Query]:
     ]
 
 
+def _recorded_by_hand_audited() -> list[Query]:
+    """Money a GOM recorded by hand (/markpaid) names who recorded it: its audit row is
+    written in the same transaction as the payment."""
+    audited = exists().where(
+        AuditEntry.entity == "payment",
+        AuditEntry.entity_id == Payment.id,
+        AuditEntry.action == MARKED_PAID,
+    )
+    return [
+        select(Payment.id.label("payment"), Payment.amount_minor, Payment.status)
+        .where(Payment.idempotency_key.like(f"{MARKED_KEY}%"), ~audited)
+        .order_by(Payment.id)
+    ]
+
+
 # --- messages ---------------------------------------------------------------------------
 
 
@@ -403,6 +418,7 @@ CHECKS: list[Check] = [
     Check("paid orders have a paid items request", _paid_orders),
     Check("money taken is paid for or refunded", _taken_money_accounted),
     Check("provider payments counted once", _provider_events_once),
+    Check("money recorded by hand is audited", _recorded_by_hand_audited),
     Check("outbox rows sent, pending or failed with a reason", _outbox_settled),
     Check("inbound updates handled", _inbound_handled),
     Check("pickup slots reserved = parcels in them", _pickup_slots_held),

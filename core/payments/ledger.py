@@ -31,6 +31,9 @@ from core.uow import UnitOfWork
 
 MANUAL_PROVIDERS = frozenset({"manual", "paynow", "promptpay", "bankqr"})
 REFERENCE_LIMIT = 25
+# money a GOM recorded by hand (/markpaid): its payments' key prefix and audit action
+MARKED_KEY = "gf-mark-"
+MARKED_PAID = "marked_paid"
 PENDING_PROOF = ProofStatus.PENDING
 Row = TypeVar("Row", Order, PaymentRequest, Payment, PaymentProof, Refund)
 

@@ -32,7 +32,6 @@ from core.status import ORDER_LIVE
 from core.uow import UnitOfWork
 from core.when import local_text
 
-KEY_PREFIX = "gf-mark-"
 NOTE_LIMIT = 200
 REPEAT_WINDOW = timedelta(minutes=2)
 
@@ -86,7 +85,7 @@ async def mark_paid(uow: UnitOfWork, actor: Actor, number: str, amount_text: str
             uow,
             request,
             amount,
-            key=f"{KEY_PREFIX}{request.token[:16]}-{(count or 0) + 1}",
+            key=f"{ledger.MARKED_KEY}{request.token[:16]}-{(count or 0) + 1}",
             provider_ref=None,
             charge_ref=note or None,
             note=f"marked paid by {actor.name}",
@@ -95,7 +94,7 @@ async def mark_paid(uow: UnitOfWork, actor: Actor, number: str, amount_text: str
             actor_id=actor.user_id,
             entity="payment",
             entity_id=payment.id,
-            action="marked_paid",
+            action=ledger.MARKED_PAID,
             detail=f"{format_money(amount, order.currency)} by {actor.name}: {note}".rstrip(": "),
         )
         done = await ledger.credit(
@@ -113,7 +112,7 @@ async def _same_payment(uow: UnitOfWork, order_id: int, amount: int, note: str) 
         .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
         .where(
             PaymentRequest.order_id == order_id,
-            Payment.idempotency_key.like(f"{KEY_PREFIX}%"),
+            Payment.idempotency_key.like(f"{ledger.MARKED_KEY}%"),
             Payment.status == AttemptStatus.SUCCEEDED,
             Payment.amount_minor == amount,
             Payment.charge_ref.is_(None) if not note else Payment.charge_ref == note,

@@ -161,6 +161,11 @@ DAMAGE = [
         ("UPDATE payments SET charge_ref = 'pi_2' WHERE provider_ref = 'fake_2'",),
     ),
     Damage(
+        "money recorded by hand is audited",
+        ("UPDATE audit_log SET action = 'forgotten' WHERE action = 'marked_paid'",),
+        ("UPDATE audit_log SET action = 'marked_paid' WHERE action = 'forgotten'",),
+    ),
+    Damage(
         "outbox rows sent, pending or failed with a reason",
         ("UPDATE outbox SET status = 'failed', last_error = NULL WHERE id = (SELECT min(id) FROM outbox)",),
         ("UPDATE outbox SET status = 'sent' WHERE id = (SELECT min(id) FROM outbox)",),
