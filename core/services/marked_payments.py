@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
-from core.db.models import GroupOrder, Payment, PaymentRequest, User
+from core.db.models import GroupOrder, Payment, PaymentBundle, PaymentRequest, User
 from core.errors import InvalidInput, OrderLocked
 from core.lookups import load_order, lock_order
 from core.money import format_money, parse_amount
-from core.payments import ledger
+from core.payments import bundles, ledger
 from core.payments.status import PAYABLE, AttemptStatus
 from core.services.accounts import Actor, require_admin
 from core.services.payments import request_to_pay
@@ -53,13 +54,14 @@ class MarkedPaid:
 async def mark_paid(uow: UnitOfWork, actor: Actor, number: str, amount_text: str, note: str) -> MarkedPaid:
     note = " ".join(note.split())[:NOTE_LIMIT]
     async with uow:
+        bundle = await bundles.find(uow, number)
+        if bundle is not None:
+            return await _mark_bundle_paid(uow, actor, bundle, amount_text, note)
         found = await load_order(uow, number)
         go = await uow.session.get_one(GroupOrder, found.go_id)
         await require_admin(uow, actor, go)
         order = await lock_order(uow, found.id)
-        amount = parse_amount(amount_text, order.currency)
-        if amount <= 0:
-            raise InvalidInput("The amount received must be more than zero.")
+        amount = _amount(amount_text, order.currency)
         if order.status not in ORDER_LIVE:
             raise OrderLocked(
                 f"{order.number} is {order.status}; nothing was recorded. Hand the money back to the buyer."
@@ -69,7 +71,9 @@ async def mark_paid(uow: UnitOfWork, actor: Actor, number: str, amount_text: str
         if earlier is not None:
             paid_to = await uow.session.get_one(PaymentRequest, earlier.request_id)
             still = await ledger.outstanding(uow, paid_to) if paid_to.status in PAYABLE else 0
-            return _view(order.number, buyer, paid_to, earlier, still, go.timezone, repeat=True)
+            return _view(
+                order.number, buyer, paid_to.reference, earlier, amount, still, go.timezone, repeat=True
+            )
         request = await request_to_pay(uow, order)
         owed = await ledger.outstanding(uow, request)
         if amount > owed:
@@ -78,31 +82,109 @@ async def mark_paid(uow: UnitOfWork, actor: Actor, number: str, amount_text: str
                 f"({request.reference}); {format_money(amount, order.currency)} is more, so nothing "
                 "was recorded. Record what is owed and hand the rest back."
             )
-        count = await uow.session.scalar(
-            select(func.count()).select_from(Payment).where(Payment.request_id == request.id)
-        )
+        count = await _payments_where(uow, Payment.request_id == request.id)
         payment = await ledger.manual_payment(
             uow,
             request,
             amount,
-            key=f"{ledger.MARKED_KEY}{request.token[:16]}-{(count or 0) + 1}",
+            key=f"{ledger.MARKED_KEY}{request.token[:16]}-{count + 1}",
             provider_ref=None,
             charge_ref=note or None,
             note=f"marked paid by {actor.name}",
         )
-        uow.audit(
-            actor_id=actor.user_id,
-            entity="payment",
-            entity_id=payment.id,
-            action=ledger.MARKED_PAID,
-            detail=f"{format_money(amount, order.currency)} by {actor.name}: {note}".rstrip(": "),
-        )
+        _audit(uow, actor, payment, f"{format_money(amount, order.currency)} by {actor.name}: {note}")
         done = await ledger.credit(
             uow, order, request, payment, actor.user_id, f"marked paid by {actor.name}"
         )
-        view = _view(order.number, buyer, request, payment, done.remaining_minor, go.timezone)
+        view = _view(
+            order.number, buyer, request.reference, payment, amount, done.remaining_minor, go.timezone
+        )
         await uow.commit()
         return view
+
+
+async def _mark_bundle_paid(
+    uow: UnitOfWork, actor: Actor, bundle: PaymentBundle, amount_text: str, note: str
+) -> MarkedPaid:
+    """/markpaid against a bundle's reference: shared out over its orders, oldest first."""
+    go = await uow.session.get_one(GroupOrder, bundle.go_id)
+    await require_admin(uow, actor, go)
+    amount = _amount(amount_text, bundle.currency)
+    buyer = await uow.session.get_one(User, bundle.buyer_id)
+    await bundles.covered_by(uow, bundle)  # locks the orders before anything is read
+    earlier = await _same_bundle_payment(uow, bundle, note)
+    if earlier is not None and earlier[1] == amount:
+        still = bundle.amount_minor - await bundles.paid_on(uow, bundle)
+        return _view(
+            bundle.reference, buyer, bundle.reference, earlier[0], amount, still, go.timezone, repeat=True
+        )
+    count = await _payments_where(uow, Payment.bundle_id == bundle.id)
+    shared = await bundles.pay(
+        uow,
+        bundle,
+        amount,
+        key=f"{ledger.MARKED_KEY}b{bundle.id}-{count + 1}",
+        note=note,
+        actor_id=actor.user_id,
+        why=f"marked paid by {actor.name} on {bundle.reference}",
+    )
+    total = format_money(amount, bundle.currency)
+    for payment in shared.payments:
+        part = format_money(payment.amount_minor, bundle.currency)
+        _audit(uow, actor, payment, f"{part} of {total} on {bundle.reference} by {actor.name}: {note}")
+    first = shared.payments[0]
+    view = _view(
+        bundle.reference, buyer, bundle.reference, first, amount, shared.remaining_minor, go.timezone
+    )
+    await uow.commit()
+    return view
+
+
+async def _same_bundle_payment(
+    uow: UnitOfWork, bundle: PaymentBundle, note: str
+) -> tuple[Payment, int] | None:
+    """The last /markpaid on the bundle if it was just recorded with the same note, and its total."""
+    last = await uow.session.scalar(
+        select(Payment)
+        .where(
+            Payment.bundle_id == bundle.id,
+            Payment.idempotency_key.like(f"{ledger.MARKED_KEY}%"),
+            Payment.status == AttemptStatus.SUCCEEDED,
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+    if last is None or (last.charge_ref or "") != note or last.created_at < uow.now - REPEAT_WINDOW:
+        return None
+    mark = last.idempotency_key.rsplit("-", 1)[0]  # one /markpaid: its parts share this
+    total = await uow.session.scalar(
+        select(func.sum(Payment.amount_minor)).where(
+            Payment.bundle_id == bundle.id, Payment.idempotency_key.like(f"{mark}-%")
+        )
+    )
+    return last, int(total or 0)
+
+
+def _amount(text: str, currency: str) -> int:
+    amount = parse_amount(text, currency)
+    if amount <= 0:
+        raise InvalidInput("The amount received must be more than zero.")
+    return amount
+
+
+async def _payments_where(uow: UnitOfWork, where: Any) -> int:
+    return int(await uow.session.scalar(select(func.count()).select_from(Payment).where(where)) or 0)
+
+
+def _audit(uow: UnitOfWork, actor: Actor, payment: Payment, detail: str) -> None:
+    """The audit row naming who recorded money by hand (``gomflow check`` looks for it)."""
+    uow.audit(
+        actor_id=actor.user_id,
+        entity="payment",
+        entity_id=payment.id,
+        action=ledger.MARKED_PAID,
+        detail=detail.rstrip(": "),
+    )
 
 
 async def _same_payment(uow: UnitOfWork, order_id: int, amount: int, note: str) -> Payment | None:
@@ -126,8 +208,9 @@ async def _same_payment(uow: UnitOfWork, order_id: int, amount: int, note: str) 
 def _view(
     number: str,
     buyer: User,
-    request: PaymentRequest,
+    reference: str,
     payment: Payment,
+    amount: int,
     remaining: int,
     timezone: str,
     *,
@@ -136,10 +219,10 @@ def _view(
     return MarkedPaid(
         number=number,
         buyer=buyer.display_name,
-        amount=format_money(payment.amount_minor, payment.currency),
-        reference=request.reference,
+        amount=format_money(amount, payment.currency),
+        reference=reference,
         note=payment.charge_ref or "",
-        remaining=format_money(remaining, request.currency) if remaining else "",
+        remaining=format_money(remaining, payment.currency) if remaining else "",
         recorded_at=local_text(payment.created_at, timezone),
         repeat=repeat,
     )

@@ -133,10 +133,15 @@ async def cancel_order(uow: UnitOfWork, actor: Actor, number: str) -> OrderView:
 
 async def my_orders(uow: UnitOfWork, buyer: Actor, include_ended: bool = False) -> list[OrderView]:
     async with uow:
-        query = select(Order).where(Order.buyer_id == buyer.user_id).order_by(Order.id.desc()).limit(50)
-        if not include_ended:
-            query = query.where(Order.status.in_(ORDER_LIVE))
-        return await order_views(uow, list((await uow.session.scalars(query)).all()))
+        return await order_views_of(uow, buyer, include_ended)
+
+
+async def order_views_of(uow: UnitOfWork, buyer: Actor, include_ended: bool) -> list[OrderView]:
+    """The buyer's latest orders, newest first, inside the caller's unit of work."""
+    query = select(Order).where(Order.buyer_id == buyer.user_id).order_by(Order.id.desc()).limit(50)
+    if not include_ended:
+        query = query.where(Order.status.in_(ORDER_LIVE))
+    return await order_views(uow, list((await uow.session.scalars(query)).all()))
 
 
 async def end_live_orders(uow: UnitOfWork, go: GroupOrder, actor_id: int | None, reason: str) -> int:

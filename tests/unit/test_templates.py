@@ -10,6 +10,7 @@ import jinja2
 import pytest
 
 from bots.commands import COMMANDS
+from core.payments.bundles import BundleOffer
 from core.services.group_orders import ClosingOutcome
 from core.services.linking import Linked
 from core.views import (
@@ -215,7 +216,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("my_gos", {"gos": []}, ["You don't run any group orders yet."]),
     (
         "my_orders",
-        {"orders": [make_order()], "everything": False},
+        {"orders": [make_order()], "bundles": [], "everything": False},
         [
             f"Order SVT-FML-0001 (SVT-FML · {TITLE}) [placed]",
             "2 × FML <album> (Faded Mono Life) [ALB:A] — S$51.80",
@@ -223,8 +224,24 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "Pay by Sun 22 Nov 2026, 20:00 +08",
         ],
     ),
-    ("my_orders", {"orders": [], "everything": False}, ["You have no open orders. (/myorders all"]),
-    ("my_orders", {"orders": [], "everything": True}, ["You have no orders."]),
+    (
+        "my_orders",
+        {
+            "orders": [make_order()],
+            "bundles": [BundleOffer("SVT-FML", "SVT-FML-B7", "S$63.60", ("SVT-FML-2", "SVT-FML-3"))],
+            "everything": False,
+        },
+        [
+            "SVT-FML: S$63.60 for 2 orders (SVT-FML-2, SVT-FML-3)",
+            "Reference for all of them: SVT-FML-B7",
+        ],
+    ),
+    (
+        "my_orders",
+        {"orders": [], "bundles": [], "everything": False},
+        ["You have no open orders. (/myorders all"],
+    ),
+    ("my_orders", {"orders": [], "bundles": [], "everything": True}, ["You have no orders."]),
     (
         "newgo_step",
         {"intro": True, "error": "Bad <code>", "number": 2, "total": 7, "prompt": "Title?"},
