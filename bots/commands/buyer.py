@@ -9,6 +9,7 @@ from bots.chat import Button, ChatReply
 from bots.commands.args import need
 from bots.commands.table import Call, command, commands_for
 from core.choices import OrderChoice, OrderChoices
+from core.payments.qr import qr_png
 from core.quantities import parse_line_pairs
 from core.services import bundled_orders, ordering, reports, waitlist
 
@@ -65,9 +66,11 @@ async def my_orders(call: Call) -> ChatReply:
         for o in mine.orders
         if o.status == "placed"
     ][:10]
-    return call.reply(
+    reply = call.reply(
         "my_orders", orders=mine.orders, bundles=mine.bundles, everything=everything, buttons=buttons
     )
+    qr = next((b.qr_payload for b in mine.bundles if b.qr_payload), None)
+    return replace(reply, image=qr_png(qr)) if qr else reply
 
 
 @command("change", "ORDER ITEM QTY [ITEM QTY …]", "Replace what an unpaid order holds", verified_only=True)

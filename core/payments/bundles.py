@@ -43,7 +43,9 @@ class BundleOffer:
     go_code: str
     reference: str
     amount: str  # still to pay on the bundle
+    amount_minor: int
     orders: tuple[str, ...]  # the numbers of the orders that still owe something
+    qr_payload: str | None = None  # the GO's QR with the total and the reference, if it has one
 
 
 async def offer(uow: UnitOfWork, go: GroupOrder, buyer_id: int) -> BundleOffer | None:
@@ -101,6 +103,7 @@ def _offer_view(go: GroupOrder, bundle: PaymentBundle, owing: list[Covered]) -> 
         go_code=go.code,
         reference=bundle.reference,
         amount=format_money(sum(c.owed_minor for c in owing), bundle.currency),
+        amount_minor=sum(c.owed_minor for c in owing),
         orders=tuple(c.order.number for c in owing),
     )
 

@@ -3,14 +3,15 @@ total and one reference to pay them all at once (``core.payments.bundles``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
-from core.db.models import GroupOrder, Order
-from core.payments import bundles
+from core.db.models import GroupOrder, Order, User
+from core.payments import bundles, methods
 from core.services.accounts import Actor
 from core.services.ordering import order_views_of
+from core.services.payments import methods_of
 from core.status import OrderStatus
 from core.uow import UnitOfWork
 from core.views import OrderView
@@ -39,7 +40,24 @@ async def my_orders(uow: UnitOfWork, buyer: Actor, include_ended: bool = False) 
         for go_id in go_ids:
             offered = await bundles.offer(uow, await uow.session.get_one(GroupOrder, go_id), buyer.user_id)
             if offered is not None:
-                offers.append(offered)
+                offers.append(await _with_qr(uow, go_id, offered))
         views = await order_views_of(uow, buyer, include_ended)
         await uow.commit()
         return MyOrders(views, offers)
+
+
+async def _with_qr(uow: UnitOfWork, go_id: int, offer: bundles.BundleOffer) -> bundles.BundleOffer:
+    """The offer with the GO's QR (PayNow, PromptPay, a bank QR) for its total and reference."""
+    qr = next((m for m in await methods_of(uow, go_id) if m.method in methods.QR_METHODS), None)
+    if qr is None:
+        return offer
+    go = await uow.session.get_one(GroupOrder, go_id)
+    gom = await uow.session.get_one(User, go.gom_id)
+    payload = methods.qr_payload(
+        qr,
+        amount_minor=offer.amount_minor,
+        currency=go.currency,
+        reference=offer.reference,
+        name=gom.display_name,
+    )
+    return replace(offer, qr_payload=payload)

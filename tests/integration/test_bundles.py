@@ -5,11 +5,15 @@ PostgreSQL; a bundle the orders no longer match is refused rather than mis-alloc
 from __future__ import annotations
 
 import asyncio
+import io
 
+import zxingcpp
+from PIL import Image
 from sqlalchemy import func, select
 
 from core.db.models import Order, Payment, PaymentRequest
 from core.errors import GomflowError
+from core.payments import emvco
 from core.services.accounts import Actor
 from core.services.marked_payments import mark_paid
 from main import App
@@ -55,6 +59,10 @@ async def test_one_payment_covers_three_orders_part_paid_then_completed(any_app:
     reference = bundle_reference(offered.text)
     assert reference == "SVT-FML-B1"
     assert bundle_reference(ok(await say(app, "bob", "/myorders")).text) == reference  # asked again: same one
+    assert offered.image is not None  # one QR for all three, with their total and the one reference
+    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(offered.image)).convert("L"))
+    described = emvco.describe(decoded.text)
+    assert (described.amount, described.reference) == ("103.60", reference)
 
     part = ok(await say(app, "gina", f"/markpaid {reference} 40 cash"))
     assert "S$40.00" in part.text and "S$63.60 still to pay" in part.text

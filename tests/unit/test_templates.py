@@ -228,7 +228,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "my_orders",
         {
             "orders": [make_order()],
-            "bundles": [BundleOffer("SVT-FML", "SVT-FML-B7", "S$63.60", ("SVT-FML-2", "SVT-FML-3"))],
+            "bundles": [BundleOffer("SVT-FML", "SVT-FML-B7", "S$63.60", 6360, ("SVT-FML-2", "SVT-FML-3"))],
             "everything": False,
         },
         [
