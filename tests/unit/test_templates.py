@@ -261,6 +261,15 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["✅ Order placed!", "1 × Photocard 🎴 [PC] — S$3.00", "/change SVT-FML-0001 ITEM QTY"],
     ),
     (
+        "order_placed_for",
+        {"order": make_order()},
+        [
+            "Order SVT-FML-0001 placed for @carat_<3 (SVT-FML), recorded as placed by you for them.",
+            "1 × Photocard 🎴 [PC] — S$3.00",
+            "Total S$54.80, to pay by Sun 22 Nov 2026, 20:00 +08. /pay SVT-FML-0001",
+        ],
+    ),
+    (
         "orders_list",
         {"go": make_go(), "orders": [make_order(), make_order("paid")]},
         [
