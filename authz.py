@@ -37,6 +37,7 @@ from core.config import Settings
 from core.db.migrate import upgrade
 from core.errors import NotFound, PermissionDenied, UnknownGroupOrder, UnknownOrder
 from core.permissions import Permission, grants
+from core.privacy.setup import key_file_for
 from core.services.accounts import register_gom
 from main import App, bootstrap
 from web.app import build_web_app
@@ -172,8 +173,12 @@ async def _say(app: App, who: str, text: str, attachment: Attachment | None = No
     return await handle(app.bot, request)
 
 
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
 async def _prepare(path: Path) -> None:
-    app = bootstrap(Settings(database_url=f"sqlite+aiosqlite:///{path}"), write=lambda _: None)
+    app = bootstrap(Settings(database_url=sqlite_url(path)), write=lambda _: None)
     try:
         await upgrade(app.core.db)
         for gom in ("gina", "otto"):
@@ -188,7 +193,9 @@ async def _prepare(path: Path) -> None:
 
 async def _try_command(seed: Path, work: Path, entry: Command) -> Row:
     shutil.copyfile(seed, work)
-    app = bootstrap(Settings(database_url=f"sqlite+aiosqlite:///{work}"), write=lambda _: None)
+    # the copy's personal data is sealed under the seed's key, generated beside it
+    shutil.copyfile(key_file_for(sqlite_url(seed)), key_file_for(sqlite_url(work)))
+    app = bootstrap(Settings(database_url=sqlite_url(work)), write=lambda _: None)
     try:
         attachment = PROBE_FILES.get(entry.name)
         allowed = [
@@ -206,7 +213,7 @@ async def _try_command(seed: Path, work: Path, entry: Command) -> Row:
 async def _try_routes(seed: Path, command_rows: dict[str, Row]) -> list[Row]:
     """Each route without its link or signature; a link route is otherwise open to whoever
     the chat gives the link (its command's row)."""
-    app = bootstrap(Settings(database_url=f"sqlite+aiosqlite:///{seed}"), write=lambda _: None)
+    app = bootstrap(Settings(database_url=sqlite_url(seed)), write=lambda _: None)
     web_app = build_web_app(app.core)
     rows = []
     try:

@@ -46,8 +46,8 @@ from core.db.models import (
     Variant,
 )
 from core.errors import DatabaseNotReady
-from core.payments.ledger import MANUAL_PROVIDERS
-from core.payments.status import AttemptStatus, RequestKind, RequestStatus
+from core.payments.ledger import MANUAL_PROVIDERS, MARKED_KEY, MARKED_PAID
+from core.payments.status import PAYABLE, AttemptStatus, RequestKind, RequestStatus
 from core.status import GO_LIVE, ORDER_LIVE, OrderStatus
 
 Query: TypeAlias = Select[*tuple[Any, ...]]  # a query of any columns
@@ -282,12 +282,22 @@ def _paid_orders() -> list[Query]:
 
 
 def _taken_money_accounted() -> list[Query]:
-    """Money taken pays a request of a live order, or a refund of it is recorded (due or sent).
+    """Money taken pays a request of a live order (all of it, or part of one still owed),
+    or a refund of it is recorded (due or sent).
 
     An order that ended after it was paid (cancelled, refunded) keeps its request paid
-    until the refund goes out; the refund row is what says the money is owed back.
+    until the refund goes out; the refund row is what says the money is owed back. A
+    request still payable may hold part payments (a short proof, cash recorded with
+    /markpaid), never as much as it asks: that much would have paid it.
     """
     refunded = exists().where(Refund.payment_id == Payment.id)
+    each = aliased(Payment)
+    received = (
+        select(func.coalesce(func.sum(each.amount_minor), 0))
+        .where(each.request_id == PaymentRequest.id, each.status == AttemptStatus.SUCCEEDED)
+        .scalar_subquery()
+    )
+    part_paid = and_(PaymentRequest.status.in_(PAYABLE), received < PaymentRequest.amount_minor)
     return [
         select(
             Payment.id.label("payment"),
@@ -301,7 +311,10 @@ def _taken_money_accounted() -> list[Query]:
         .join(Order, Order.id == PaymentRequest.order_id)
         .where(
             Payment.status == AttemptStatus.SUCCEEDED,
-            or_(PaymentRequest.status != RequestStatus.PAID, Order.status.not_in(ORDER_LIVE)),
+            or_(
+                and_(PaymentRequest.status != RequestStatus.PAID, ~part_paid),
+                Order.status.not_in(ORDER_LIVE),
+            ),
             ~refunded,
         )
         .order_by(Payment.id)
@@ -326,6 +339,21 @@ def _provider_events_once() -> list[Query]:
         .group_by(Payment.provider, Payment.charge_ref)
         .having(func.count() > 1)
         .order_by(Payment.provider, Payment.charge_ref),
+    ]
+
+
+def _recorded_by_hand_audited() -> list[Query]:
+    """Money a GOM recorded by hand (/markpaid) names who recorded it: its audit row is
+    written in the same transaction as the payment."""
+    audited = exists().where(
+        AuditEntry.entity == "payment",
+        AuditEntry.entity_id == Payment.id,
+        AuditEntry.action == MARKED_PAID,
+    )
+    return [
+        select(Payment.id.label("payment"), Payment.amount_minor, Payment.status)
+        .where(Payment.idempotency_key.like(f"{MARKED_KEY}%"), ~audited)
+        .order_by(Payment.id)
     ]
 
 
@@ -390,6 +418,7 @@ CHECKS: list[Check] = [
     Check("paid orders have a paid items request", _paid_orders),
     Check("money taken is paid for or refunded", _taken_money_accounted),
     Check("provider payments counted once", _provider_events_once),
+    Check("money recorded by hand is audited", _recorded_by_hand_audited),
     Check("outbox rows sent, pending or failed with a reason", _outbox_settled),
     Check("inbound updates handled", _inbound_handled),
     Check("pickup slots reserved = parcels in them", _pickup_slots_held),

@@ -68,11 +68,19 @@ class PlaceOrder:
     # the identity the buyer writes from: the order goes to whoever holds it when it is
     # written (an app linked to another person meanwhile takes its orders along)
     identity_id: int | None = None
+    # a GOM or helper placing it for the buyer (user id, name): the audit row names them
+    placed_by: tuple[int, str] | None = None
+    # a new named buyer with no chat account (placed by a GOM or helper): written under the
+    # order's savepoint, so a refused order leaves no buyer behind
+    new_buyer: str | None = None
 
 
 # The person behind an identity now, the row share-locked until the batch commits, so a
 # link that moves the identity to another person waits for the order, or the order for it.
 IDENTITY_OWNER = "SELECT i.user_id FROM identities i WHERE i.id = ?"
+
+
+USER_INSERT = "INSERT INTO users (display_name, is_gom, created_at, muted) VALUES (?, ?, ?, ?) RETURNING id"
 
 
 class SenderUnknown(GomflowError):
@@ -338,7 +346,7 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                         raise AlreadyClaimed("Already on it — that order was sent once.")
                     claim = None  # claimed once, whatever the attempts that follow
                 try:
-                    placed = yield from _place_in_savepoint(go, command, lines, now)
+                    placed, command = yield from _place_in_savepoint(go, command, lines, now)
                 except CatalogueChanged:  # the GOM edited the GO since this batch read it
                     del catalogues[key]
                     if attempt == ATTEMPTS:
@@ -369,17 +377,27 @@ def _catalogue(
 
 def _place_in_savepoint(
     go: GoFacts, command: PlaceOrder, lines: list[ResolvedLine], now: datetime
-) -> Plan[PlacedOrder]:
-    """One order under its own savepoint: a refusal undoes only this order."""
+) -> Plan[tuple[PlacedOrder, PlaceOrder]]:
+    """One order under its own savepoint: a refusal undoes only this order (and the new
+    buyer staff named for it, who exists only with their order)."""
     yield Statement("SAVEPOINT order_desk")
     try:
-        placed = yield from place_plan(go, command.buyer_id, command.channel, lines, now)
+        if command.new_buyer is not None:
+            new_id = yield Statement(USER_INSERT, (command.new_buyer, False, now, False), "scalar")
+            command = replace(command, buyer_id=int(new_id), buyer_name=command.new_buyer)
+        on_behalf = command.placed_by and (
+            command.placed_by[0],
+            f"placed by {command.placed_by[1]} for {command.buyer_name}",
+        )
+        placed = yield from place_plan(
+            go, command.buyer_id, command.channel, lines, now, on_behalf=on_behalf or None
+        )
     except GomflowError:
         yield Statement("ROLLBACK TO SAVEPOINT order_desk")
         yield Statement("RELEASE SAVEPOINT order_desk")
         raise
     yield Statement("RELEASE SAVEPOINT order_desk")
-    return placed
+    return placed, command
 
 
 def _check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:

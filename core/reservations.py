@@ -261,9 +261,18 @@ def release_plan(go_id: int, buyer_id: int, lines: list[ResolvedLine]) -> Plan[N
 
 
 def place_plan(
-    go: GoFacts, buyer_id: int, channel: str, lines: list[ResolvedLine], now: datetime
+    go: GoFacts,
+    buyer_id: int,
+    channel: str,
+    lines: list[ResolvedLine],
+    now: datetime,
+    *,
+    on_behalf: tuple[int, str] | None = None,
 ) -> Plan[PlacedOrder]:
-    """Reserve, then write the order, its lines and its audit row; nothing if refused."""
+    """Reserve, then write the order, its lines and its audit row; nothing if refused.
+
+    ``on_behalf`` (who, what to say) is a GOM or helper placing it for the buyer: the audit
+    row names them as the actor, so who placed it for whom is kept with the order."""
     seq = yield from reserve_plan(go, buyer_id, lines, now)
     number = f"{go.code}-{seq}"
     units = sum(line.quantity for line in lines)
@@ -292,7 +301,16 @@ def place_plan(
     )
     yield Statement(
         AUDIT_INSERT,
-        (now, buyer_id, "order", order_id, "placed", None, OrderStatus.PLACED.value, f"{units} units"),
+        (
+            now,
+            on_behalf[0] if on_behalf else buyer_id,
+            "order",
+            order_id,
+            "placed",
+            None,
+            OrderStatus.PLACED.value,
+            f"{units} units, {on_behalf[1]}" if on_behalf else f"{units} units",
+        ),
     )
     return PlacedOrder(order_id, number, OrderStatus.PLACED.value, units, total, go.currency, due)
 

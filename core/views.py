@@ -176,6 +176,7 @@ class PaymentsReport:
     review_orders: list[str] = field(default_factory=list)  # orders with a proof to review
     # messages to this GO's buyers that wait for them to write first (WhatsApp's 24 hours)
     waiting: list[str] = field(default_factory=list)
+    buyers: list[BuyerTotal] = field(default_factory=list)  # per buyer, across their orders
 
 
 @dataclass(frozen=True)
@@ -184,3 +185,26 @@ class RefundView:
     amount: str
     provider: str
     status: str
+
+
+@dataclass(frozen=True)
+class BuyerTotal:
+    """One buyer's money across all their orders in one GO (minor units, and as read).
+
+    ``owed`` is what their live orders ask (items, shipping, adjustments); ``paid`` what
+    arrived, refunded or not; ``due`` what their live orders still wait for.
+    """
+
+    buyer: str
+    orders: list[str]
+    currency: str
+    owed_minor: int
+    paid_minor: int
+    refunded_minor: int
+    due_minor: int
+    owed: str
+    paid: str
+    refunded: str
+    due: str
+    references: list[str]
+    last_paid: str  # in the GO's timezone; "" when nothing arrived

@@ -82,3 +82,9 @@ def local_text(moment: datetime, tz: str) -> str:
     """How a deadline reads to people in the GO's timezone."""
     local = moment.astimezone(zone(tz))
     return local.strftime("%a %d %b %Y, %H:%M ") + (local.tzname() or tz)
+
+
+def local_stamp(moment: datetime, tz: str) -> str:
+    """A moment in the GO's timezone the way a spreadsheet sorts it: ``2026-11-20 20:00 +08``."""
+    local = moment.astimezone(zone(tz))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or tz)

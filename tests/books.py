@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable
 
 from sqlalchemy import select
 
 from core.db.models import Order, Payment, PaymentProof, PaymentRequest, Refund
+from core.errors import GomflowError
 from main import App
 from tests.conftest import assert_checks_pass
 
@@ -69,3 +71,14 @@ async def assert_books(app: App) -> dict[str, int]:
         "refunds": len(refunds),
         "paid_orders": sum(1 for o in orders.values() if o.status == "paid"),
     }
+
+
+async def refused_or(call: Awaitable[object], refusal_says: str, done: str) -> str:
+    """``done`` once the call went through, "refused" when it was refused with a message
+    saying ``refusal_says`` (any other refusal fails the test)."""
+    try:
+        await call
+    except GomflowError as refusal:
+        assert refusal_says in refusal.message, refusal.message
+        return "refused"
+    return done

@@ -9,9 +9,10 @@ from bots.chat import Button, ChatReply
 from bots.commands.args import need
 from bots.commands.table import Call, command, commands_for
 from core.choices import OrderChoice, OrderChoices
+from core.payments.qr import qr_png
 from core.permissions import Permission
 from core.quantities import parse_line_pairs
-from core.services import ordering, reports, waitlist
+from core.services import bundled_orders, ordering, reports, waitlist
 
 
 @command("start", "", "Say hello and see what gomflow can do")
@@ -57,16 +58,20 @@ async def order(call: Call) -> ChatReply:
 @command("myorders", "", "Your orders and what is still to pay")
 async def my_orders(call: Call) -> ChatReply:
     everything = bool(call.args and call.args[0].lower() == "all")
-    orders = await ordering.my_orders(call.reader(), call.actor, include_ended=everything)
+    mine = await bundled_orders.my_orders(call.uow(), call.actor, include_ended=everything)
     buttons = [
         [
             Button(f"Pay {o.number}", command=f"/pay {o.number}"),
             Button(f"Cancel {o.number}", command=f"/cancel {o.number}"),
         ]
-        for o in orders
+        for o in mine.orders
         if o.status == "placed"
     ][:10]
-    return call.reply("my_orders", orders=orders, everything=everything, buttons=buttons)
+    reply = call.reply(
+        "my_orders", orders=mine.orders, bundles=mine.bundles, everything=everything, buttons=buttons
+    )
+    qr = next((b.qr_payload for b in mine.bundles if b.qr_payload), None)
+    return replace(reply, image=qr_png(qr)) if qr else reply
 
 
 @command("change", "ORDER ITEM QTY [ITEM QTY …]", "Replace what an unpaid order holds", verified_only=True)

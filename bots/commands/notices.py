@@ -5,6 +5,7 @@ from __future__ import annotations
 from bots.chat import ChatReply
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
+from core.permissions import Permission
 from core.services import notice_settings
 
 USAGE = (
@@ -18,6 +19,7 @@ USAGE = (
     "[digest HH:MM [ZONE] | digest off | mute|unmute CODE | on|off]",
     "What you are told about your group orders, and when",
     audience=Audience.GOM,
+    permission=Permission.ORDERS,
 )
 async def notices(call: Call) -> ChatReply:
     action = call.args[0].lower() if call.args else ""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bots.chat import Button, ChatReply, Document, Invoice
+from bots.commands import ledger
 from bots.commands.args import need
 from bots.commands.table import Audience, Call, command
-from core.errors import GomflowError, PaymentError
+from core.errors import GomflowError, InvalidInput, PaymentError
 from core.payments import methods
 from core.payments.status import RequestKind
 from core.permissions import Permission
@@ -168,13 +169,17 @@ async def paymethods(call: Call) -> ChatReply:
 
 @command(
     "payments",
-    "CODE",
-    "Who paid, who has not, totals, proofs to review",
+    "CODE [csv]",
+    "Who paid, who has not, totals per buyer, proofs to review",
     audience=GOM,
     permission=Permission.ORDERS,
 )
 async def payments_(call: Call) -> ChatReply:
-    need(call.args, 1, "/payments CODE")
+    need(call.args, 1, "/payments CODE [csv]")
+    if len(call.args) > 1:
+        if call.args[1].lower() != "csv":
+            raise InvalidInput("Usage: /payments CODE [csv]")
+        return await ledger.buyers_csv(call)
     report = await reports.payments_report(call.reader(), call.actor, call.args[0])
     buttons = [
         [Button(f"Review {number}", command=f"/proof {number}")] for number in report.review_orders[:10]
@@ -209,13 +214,15 @@ async def proof(call: Call) -> ChatReply:
 
 @command(
     "approve",
-    "ORDER [#N]",
-    "Accept a buyer's proof of payment (name it when several wait)",
+    "ORDER [#N] [or all CODE]",
+    "Accept a buyer's proof of payment (name it when several wait), or every exact match of a GO",
     audience=GOM,
     permission=Permission.PROOFS,
 )
 async def approve(call: Call) -> ChatReply:
-    need(call.args, 1, "/approve ORDER [#N]")
+    need(call.args, 1, "/approve ORDER [#N] or /approve all CODE")
+    if call.args[0].lower() == "all":
+        return await ledger.approve_all(call)
     ordinal, _rest = _ordinal(call.args[1:])
     view = await proofs.approve_proof(call.uow(), call.actor, call.args[0], ordinal)
     return call.reply("proof_reviewed", proof=view)

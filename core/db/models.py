@@ -360,6 +360,10 @@ class Payment(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The bundle this money was paid against (one payment for several orders), if any.
+    bundle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_bundles.id", ondelete="SET NULL", name="fk_payments_bundle_id"), index=True
+    )
 
 
 class PaymentProof(Base):
@@ -651,3 +655,34 @@ class NoticeMute(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaymentBundle(Base):
+    """One payment for all of a buyer's unpaid orders in a GO, as ``/myorders`` offered it:
+    one total and one reference. What it covers, and how much of each, is what was shown
+    (``BundleRequest``); money paid against it is shared out oldest order first, and once
+    the orders no longer owe what was shown the bundle is refused, never mis-allocated."""
+
+    __tablename__ = "payment_bundles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(25), unique=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BundleRequest(Base):
+    """A payment request a bundle covers and what was still owed on it when offered."""
+
+    __tablename__ = "bundle_requests"
+
+    bundle_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_bundles.id", ondelete="CASCADE"), primary_key=True
+    )
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger)

@@ -31,6 +31,9 @@ from core.uow import UnitOfWork
 
 MANUAL_PROVIDERS = frozenset({"manual", "paynow", "promptpay", "bankqr"})
 REFERENCE_LIMIT = 25
+# money a GOM recorded by hand (/markpaid): its payments' key prefix and audit action
+MARKED_KEY = "gf-mark-"
+MARKED_PAID = "marked_paid"
 PENDING_PROOF = ProofStatus.PENDING
 Row = TypeVar("Row", Order, PaymentRequest, Payment, PaymentProof, Refund)
 
@@ -114,6 +117,36 @@ async def lock_for_change(uow: UnitOfWork, order: Order) -> None:
             f"{current.number} is part paid ({format_money(int(part_paid), current.currency)} received); "
             "ask the GOM before changing it."
         )
+
+
+async def manual_payment(
+    uow: UnitOfWork,
+    request: PaymentRequest,
+    amount_minor: int,
+    *,
+    key: str,
+    provider_ref: str | None,
+    charge_ref: str | None,
+    note: str,
+) -> Payment:
+    """A payment no gateway reports (an approved proof, cash the GOM recorded), written as
+    just created: ``credit`` then takes exactly its amount."""
+    payment = Payment(
+        request_id=request.id,
+        provider="manual",
+        status=AttemptStatus.CREATED,
+        idempotency_key=key,
+        provider_ref=provider_ref,
+        charge_ref=charge_ref,
+        amount_minor=amount_minor,
+        currency=request.currency,
+        note=note,
+        created_at=uow.now,
+        updated_at=uow.now,
+    )
+    uow.session.add(payment)
+    await uow.session.flush()
+    return payment
 
 
 def new_token() -> str:

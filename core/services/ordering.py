@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.choices import OrderChoices, order_choices
-from core.db.models import BuyerQuota, GroupOrder, Order
+from core.db.models import BuyerQuota, GroupOrder, Order, User
 from core.desk import PlaceOrder, SenderUnknown
 from core.errors import InvalidInput, OrderLocked, PermissionDenied
 from core.lookups import load_order
@@ -28,6 +28,8 @@ async def place_order(
     requests: list[LineRequest],
     expected_prices: dict[str, int] | None = None,
     claim: tuple[str, str] | None = None,
+    placed_by: Actor | None = None,
+    new_buyer: str | None = None,
 ) -> OrderView:
     """Place an order through the order desk (group commit).
 
@@ -69,6 +71,8 @@ async def place_order(
             prices,
             claim,
             identity_id=buyer.identity_id or None,
+            placed_by=(placed_by.user_id, placed_by.name) if placed_by else None,
+            new_buyer=new_buyer,
         )
     )
 
@@ -93,6 +97,7 @@ async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: lis
         raise InvalidInput("Give the new lines: /change ORDER ITEM QTY [ITEM QTY …].")
     async with uow:
         order = await _own_order(uow, buyer, number)
+        owner = await uow.session.get_one(User, order.buyer_id)
         _require_changeable(order)
         await lock_for_change(uow, order)  # refuses while a proof waits for review
         go = await uow.session.get_one(GroupOrder, order.go_id)  # locked by _own_order
@@ -106,12 +111,13 @@ async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: lis
             entity="order",
             entity_id=order.id,
             action="changed",
-            detail=f"{old_units} -> {order.units} units",
+            detail=f"{old_units} -> {order.units} units"
+            + ("" if owner.id == buyer.user_id else f", by {buyer.name} for {owner.display_name}"),
         )
         if order.units < old_units:
             await promote_waitlist(uow, go)
         await uow.commit()
-        return view_of(go, order, lines, buyer.name)
+        return view_of(go, order, lines, owner.display_name)
 
 
 async def cancel_order(uow: UnitOfWork, actor: Actor, number: str) -> OrderView:
@@ -133,10 +139,15 @@ async def cancel_order(uow: UnitOfWork, actor: Actor, number: str) -> OrderView:
 
 async def my_orders(uow: UnitOfWork, buyer: Actor, include_ended: bool = False) -> list[OrderView]:
     async with uow:
-        query = select(Order).where(Order.buyer_id == buyer.user_id).order_by(Order.id.desc()).limit(50)
-        if not include_ended:
-            query = query.where(Order.status.in_(ORDER_LIVE))
-        return await order_views(uow, list((await uow.session.scalars(query)).all()))
+        return await order_views_of(uow, buyer, include_ended)
+
+
+async def order_views_of(uow: UnitOfWork, buyer: Actor, include_ended: bool) -> list[OrderView]:
+    """The buyer's latest orders, newest first, inside the caller's unit of work."""
+    query = select(Order).where(Order.buyer_id == buyer.user_id).order_by(Order.id.desc()).limit(50)
+    if not include_ended:
+        query = query.where(Order.status.in_(ORDER_LIVE))
+    return await order_views(uow, list((await uow.session.scalars(query)).all()))
 
 
 async def end_live_orders(uow: UnitOfWork, go: GroupOrder, actor_id: int | None, reason: str) -> int:
@@ -152,10 +163,13 @@ async def end_live_orders(uow: UnitOfWork, go: GroupOrder, actor_id: int | None,
 
 
 async def _own_order(uow: UnitOfWork, buyer: Actor, number: str) -> Order:
-    """The buyer's order, locked (with its GO) for a change: two changes take turns."""
+    """The buyer's order, locked (with its GO) for a change: two changes take turns. The
+    GO's GOM and helpers may change it for the buyer (one who wrote to them elsewhere)."""
     order = await load_order(uow, number, lock=True)
     if order.buyer_id != buyer.user_id:
-        raise PermissionDenied(f"{order.number} is not your order.")
+        if not buyer.may_administer:
+            raise PermissionDenied(f"{order.number} is not your order.")
+        await require_admin(uow, buyer, await uow.session.get_one(GroupOrder, order.go_id))
     return order
 
 

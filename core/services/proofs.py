@@ -155,7 +155,7 @@ async def proof_image(uow: UnitOfWork, actor: Actor, number: str, ordinal: int |
         if not proofs:
             raise NotFound(f"{order.number} has no proof of payment.")
         shown = _named(order, proofs, ordinal) if ordinal is not None else proofs[-1]
-        views = {p[1].id: await _proof_view(uow, order, *p) for p in proofs}
+        views = {p[1].id: await proof_view(uow, order, *p) for p in proofs}
         return ProofsShown(
             views[shown[1].id],
             shown[1].image,
@@ -189,7 +189,7 @@ def _named(order: Order, proofs: list[Numbered], ordinal: int) -> Numbered:
     raise NotFound(f"{order.number} has no proof #{ordinal}. /proof {order.number} lists them.")
 
 
-async def _proof_view(
+async def proof_view(
     uow: UnitOfWork,
     order: Order,
     ordinal: int,
@@ -220,14 +220,14 @@ async def approve_proof(uow: UnitOfWork, actor: Actor, number: str, ordinal: int
     amount), approving accepts that payment (``accept_held_payment``).
     """
     async with uow:
-        order, proofs, pending = await _open_review(uow, actor, number)
+        order, proofs, pending = await open_review(uow, actor, number)
         if ordinal is None and not pending and (held := await _accept_held(uow, actor, order)) is not None:
             await uow.commit()
             return held
         i, proof, request = _chosen(order, proofs, pending, ordinal, f"/approve {order.number} #N")
-        proof, request = await _decide(uow, actor, order, i, proof, request, ProofStatus.APPROVED, "")
-        outcome = await _credit_proof(uow, actor, order, request, proof)
-        view = await _proof_view(uow, order, i, proof, request, outcome)
+        proof, request = await decide(uow, actor, order, i, proof, request, ProofStatus.APPROVED, "")
+        outcome = await credit_proof(uow, actor, order, request, proof)
+        view = await proof_view(uow, order, i, proof, request, outcome)
         await uow.commit()
         return view
 
@@ -241,9 +241,9 @@ async def reject_proof(
     if not reason:
         raise InvalidInput(f"Say why, so the buyer knows what to fix: /reject {number} REASON")
     async with uow:
-        order, proofs, pending = await _open_review(uow, actor, number)
+        order, proofs, pending = await open_review(uow, actor, number)
         i, proof, request = _chosen(order, proofs, pending, ordinal, f"/reject {order.number} #N REASON")
-        proof, request = await _decide(uow, actor, order, i, proof, request, ProofStatus.REJECTED, reason)
+        proof, request = await decide(uow, actor, order, i, proof, request, ProofStatus.REJECTED, reason)
         others = [p for p in pending if p[1].id != proof.id and p[2].id == request.id]
         if request.status == RequestStatus.REVIEW and not others:
             await ledger.set_request_status(uow, request, RequestStatus.OPEN, actor.user_id, reason)
@@ -253,7 +253,7 @@ async def reject_proof(
             {"number": order.number, "reason": reason},
             dedupe_key=f"proof-rejected:{proof.id}",
         )
-        view = await _proof_view(uow, order, i, proof, request)
+        view = await proof_view(uow, order, i, proof, request)
         await uow.commit()
         return view
 
@@ -261,7 +261,7 @@ async def reject_proof(
 async def accept_held_payment(uow: UnitOfWork, actor: Actor, number: str) -> ProofView:
     """Accept a gateway payment held for an order still owing (say, a different amount)."""
     async with uow:
-        order, _, _ = await _open_review(uow, actor, number)
+        order, _, _ = await open_review(uow, actor, number)
         held = await _accept_held(uow, actor, order)
         if held is None:
             raise NotFound(f"{order.number} has no held payment to accept.")
@@ -269,7 +269,7 @@ async def accept_held_payment(uow: UnitOfWork, actor: Actor, number: str) -> Pro
         return held
 
 
-async def _open_review(
+async def open_review(
     uow: UnitOfWork, actor: Actor, number: str
 ) -> tuple[Order, list[Numbered], list[Numbered]]:
     """The order, locked, with its proofs and those waiting for review.
@@ -306,7 +306,7 @@ def _chosen(
     return max((p for p in proofs if p[1].reviewed_at is not None), key=lambda p: p[0], default=proofs[-1])
 
 
-async def _decide(
+async def decide(
     uow: UnitOfWork,
     actor: Actor,
     order: Order,
@@ -318,7 +318,7 @@ async def _decide(
 ) -> tuple[PaymentProof, PaymentRequest]:
     """Move a waiting proof to ``status`` (compare-and-set); a proof already reviewed says by whom."""
     if proof.status != ledger.PENDING_PROOF:
-        done = await _proof_view(uow, order, i, proof, request)
+        done = await proof_view(uow, order, i, proof, request)
         by = f" by {done.reviewer}" if done.reviewer else ""
         raise Conflict(f"That proof was already {proof.status}{by}.")
     request = await ledger.locked(uow, PaymentRequest, request.id)
@@ -334,26 +334,20 @@ async def _decide(
     return proof, request
 
 
-async def _credit_proof(
+async def credit_proof(
     uow: UnitOfWork, actor: Actor, order: Order, request: PaymentRequest, proof: PaymentProof
 ) -> str:
     """A payment of exactly the proof's amount, credited by the ledger; the words say what
     it did beyond paying the request."""
-    payment = Payment(
-        request_id=request.id,
-        provider="manual",
-        status=AttemptStatus.CREATED,
-        idempotency_key=f"gf-proof-{proof.id}",
+    payment = await ledger.manual_payment(
+        uow,
+        request,
+        proof.amount_minor,
+        key=f"gf-proof-{proof.id}",
         provider_ref=f"proof-{proof.id}",
         charge_ref=proof.reference or None,
-        amount_minor=proof.amount_minor,
-        currency=request.currency,
         note=f"approved by {actor.name}",
-        created_at=uow.now,
-        updated_at=uow.now,
     )
-    uow.session.add(payment)
-    await uow.session.flush()
     done = await ledger.credit(uow, order, request, payment, actor.user_id, f"proof approved by {actor.name}")
     return _credit_words(done, order, request.currency)
 

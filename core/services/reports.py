@@ -32,6 +32,7 @@ from core.payments import ledger
 from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestStatus
 from core.privacy.identities import reach
 from core.services.accounts import Actor, is_admin_of, require_admin
+from core.services.buyer_totals import buyer_totals, orders_with_buyers, requests_of
 from core.services.service_window import WAITING
 from core.status import ORDER_LIVE, GOStatus, OrderStatus
 from core.uow import UnitOfWork
@@ -281,22 +282,8 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
-        orders = (
-            await uow.session.execute(
-                select(Order, User.display_name)
-                .join(User, User.id == Order.buyer_id)
-                .where(Order.go_id == go.id)
-                .order_by(Order.id)
-            )
-        ).all()
-        requests = (
-            await uow.session.scalars(
-                select(PaymentRequest)
-                .join(Order, Order.id == PaymentRequest.order_id)
-                .where(Order.go_id == go.id)
-                .order_by(PaymentRequest.id)
-            )
-        ).all()
+        orders = await orders_with_buyers(uow, go.id)
+        requests = await requests_of(uow, go.id)
         kept = dict(
             (
                 await uow.session.execute(
@@ -349,6 +336,7 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
                 .order_by(OutboxMessage.id)
             )
         ).all()
+        buyers = await buyer_totals(uow, go)
     by_order: dict[int, list[PaymentRequest]] = {}
     for request in requests:
         by_order.setdefault(request.order_id, []).append(request)
@@ -438,6 +426,7 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
         ],
         overpaid=overpaid,
         review_orders=list(dict.fromkeys(line.split(" ")[0] for line in review)),
+        buyers=buyers,
     )
 
 

@@ -66,6 +66,8 @@ async def a_group_order_lived(app: App, clock: FrozenClock) -> None:
     report = await app.ticker.tick()
     assert not report.failed
     ok(await say(app, "gus", "/order SVT-FML POB 1"))  # 7: placed, not paid yet
+    ok(await say(app, "hal", "/order SVT-FML ALB:B 1"))  # 8: part paid in cash
+    ok(await say(app, "gina", "/markpaid SVT-FML-8 5 deposit-8"))
     await app.dispatcher.run_once()
 
 
@@ -149,9 +151,19 @@ DAMAGE = [
         ),
     ),
     Damage(
+        "money taken is paid for or refunded",  # a part payment as large as what is owed
+        ("UPDATE payments SET amount_minor = 2590 WHERE charge_ref = 'deposit-8'",),
+        ("UPDATE payments SET amount_minor = 500 WHERE charge_ref = 'deposit-8'",),
+    ),
+    Damage(
         "provider payments counted once",  # one charge recorded as two payments
         ("UPDATE payments SET charge_ref = 'pi_1' WHERE charge_ref = 'pi_2'",),
         ("UPDATE payments SET charge_ref = 'pi_2' WHERE provider_ref = 'fake_2'",),
+    ),
+    Damage(
+        "money recorded by hand is audited",
+        ("UPDATE audit_log SET action = 'forgotten' WHERE action = 'marked_paid'",),
+        ("UPDATE audit_log SET action = 'marked_paid' WHERE action = 'forgotten'",),
     ),
     Damage(
         "outbox rows sent, pending or failed with a reason",
@@ -200,7 +212,7 @@ async def test_over_capacity_fails_even_with_the_schema_guard_gone(any_app: App,
     results = await check_database(app.core.db)
     assert [r.name for r in results if not r.ok] == ["within capacity, stock and limits"]
     [over] = [r for r in results if not r.ok]
-    assert over.detail == "go=SVT-FML reserved_units=4 capacity=1"
+    assert over.detail == "go=SVT-FML reserved_units=5 capacity=1"
 
 
 async def test_the_command_line_prints_each_check_and_exits_non_zero_on_damage(

@@ -12,6 +12,7 @@ from core.db.models import Order, Payment, PaymentProof, PaymentRequest, Refund,
 from core.errors import OrderLocked
 from core.payments.gateway import FakeGateway
 from core.services import payments
+from core.services.accounts import Actor
 from core.services.ordering import cancel_order
 from main import App
 from tests.books import assert_books
@@ -47,6 +48,17 @@ async def links(app: App, fake: FakeGateway, numbers: dict[str, str]) -> None:
     for reply in await asyncio.gather(*(say(app, who, f"/pay {n} stripe") for n, who in numbers.items())):
         ok(reply)
     assert {link.provider_ref for link in fake.created.values()} == {f"fake_{i}" for i in range(1, PAIRS + 1)}
+
+
+async def buyer_cancels(app: App, who: Actor, number: str) -> str:
+    """The buyer's /cancel, called straight so that it reaches the database as fast as the
+    payment racing it does; a refusal (the order was paid first) is an answer too."""
+    try:
+        await cancel_order(app.core.uow(), who, number)
+    except OrderLocked as refusal:
+        assert "is paid; ask the GOM for a refund" in refusal.message
+        return "refused"
+    return "cancelled"
 
 
 async def with_proofs(app: App, numbers: dict[str, str]) -> None:
@@ -123,18 +135,7 @@ async def test_a_gateway_payment_and_the_buyers_cancel_at_once(any_app: App) -> 
         assert outcome.result in ("paid", "held")
 
     buyers = {n: await buyer(app, who) for n, who in numbers.items()}
-
-    async def cancel(number: str) -> str:
-        """The buyer's /cancel, called straight so that it reaches the database as fast as
-        the webhook does; a refusal is an answer too."""
-        try:
-            await cancel_order(app.core.uow(), buyers[number], number)
-        except OrderLocked as refusal:
-            assert "is paid; ask the GOM for a refund" in refusal.message
-            return "refused"
-        return "cancelled"
-
-    cancels = [cancel(n) for n in numbers]
+    cancels = [buyer_cancels(app, buyers[n], n) for n in numbers]
     webhooks = [webhook(i + 1) for i in range(PAIRS)]
     # half the pairs start with the cancel, half with the payment, so that both can win
     started = await asyncio.gather(*cancels[::2], *webhooks, *cancels[1::2])

@@ -10,6 +10,7 @@ import jinja2
 import pytest
 
 from bots.commands import COMMANDS
+from core.payments.bundles import BundleOffer
 from core.services.group_orders import ClosingOutcome
 from core.services.linking import Linked
 from core.views import (
@@ -25,6 +26,7 @@ from platforms import template_variants
 from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
+from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
@@ -218,7 +220,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("my_gos", {"gos": []}, ["You don't run any group orders yet."]),
     (
         "my_orders",
-        {"orders": [make_order()], "everything": False},
+        {"orders": [make_order()], "bundles": [], "everything": False},
         [
             f"Order SVT-FML-0001 (SVT-FML · {TITLE}) — waiting for payment",
             "2 × FML <album> (Faded Mono Life) [ALB:A] — S$51.80",
@@ -226,8 +228,24 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "Pay by Sun 22 Nov 2026, 20:00 +08",
         ],
     ),
-    ("my_orders", {"orders": [], "everything": False}, ["You have no open orders. (/myorders all"]),
-    ("my_orders", {"orders": [], "everything": True}, ["You have no orders."]),
+    (
+        "my_orders",
+        {
+            "orders": [make_order()],
+            "bundles": [BundleOffer("SVT-FML", "SVT-FML-B7", "S$63.60", 6360, ("SVT-FML-2", "SVT-FML-3"))],
+            "everything": False,
+        },
+        [
+            "SVT-FML: S$63.60 for 2 orders (SVT-FML-2, SVT-FML-3)",
+            "Reference for all of them: SVT-FML-B7",
+        ],
+    ),
+    (
+        "my_orders",
+        {"orders": [], "bundles": [], "everything": False},
+        ["You have no open orders. (/myorders all"],
+    ),
+    ("my_orders", {"orders": [], "bundles": [], "everything": True}, ["You have no orders."]),
     (
         "newgo_step",
         {"intro": True, "error": "Bad <code>", "number": 2, "total": 7, "prompt": "Title?"},
@@ -245,6 +263,15 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "order_placed",
         {"order": make_order()},
         ["✅ Order placed!", "1 × Photocard 🎴 [PC] — S$3.00", "/change SVT-FML-0001 ITEM QTY"],
+    ),
+    (
+        "order_placed_for",
+        {"order": make_order()},
+        [
+            "Order SVT-FML-0001 placed for @carat_<3 (SVT-FML), recorded as placed by you for them.",
+            "1 × Photocard 🎴 [PC] — S$3.00",
+            "Total S$54.80, to pay by Sun 22 Nov 2026, 20:00 +08. /pay SVT-FML-0001",
+        ],
     ),
     (
         "orders_list",
@@ -326,6 +353,7 @@ CASES += EDITING_CASES
 CASES += NOTICE_CASES
 CASES += PRIVACY_CASES
 CASES += TEAM_CASES
+CASES += LEDGER_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
