@@ -109,6 +109,13 @@ PROBES: dict[str, str] = {
     "link": "/link",
     "unlink": "/unlink",
     "prefer": "/prefer console",
+    "markpaid": f"/markpaid {ORDER} 1",
+    "orderfor": f"/orderfor {GO} @bob POB 1",
+    "editgo": f'/editgo {GO} title="New title"',
+    "edititem": f"/edititem {GO} POB price=4",
+    "removeitem": f"/removeitem {GO} POB",
+    "retire": f"/retire {GO} POB",
+    "copygo": f"/copygo {GO} COPY-GO",
 }
 
 # The files some probes carry, as a person would send them with the command.

@@ -74,7 +74,13 @@ async def my_orders(call: Call) -> ChatReply:
     return replace(reply, image=qr_png(qr)) if qr else reply
 
 
-@command("change", "ORDER ITEM QTY [ITEM QTY …]", "Replace what an unpaid order holds", verified_only=True)
+@command(
+    "change",
+    "ORDER ITEM QTY [ITEM QTY …]",
+    "Replace what an unpaid order holds",
+    verified_only=True,
+    permission=Permission.ORDERS,
+)
 async def change(call: Call) -> ChatReply:
     need(call.args, 3, "/change ORDER ITEM QTY [ITEM QTY …]")
     changed = await ordering.change_order(
