@@ -29,6 +29,7 @@ class Permission(StrEnum):
     TEAM = "team"  # who is on the team, and in which role
     OPEN_GO = "open_go"  # open group orders of one's own: being a GOM
     PAYOUTS = "payouts"  # where buyers' money goes (pay methods)
+    ERASE_BUYERS = "erase_buyers"  # erase a buyer's personal data (the GOM controls it)
     MANAGE = "manage"  # create and change group orders, open and close them, ask for money
     CANCEL_GO = "cancel_go"  # cancel a whole group order
     REFUNDS = "refunds"
@@ -43,6 +44,7 @@ DOES: dict[Permission, str] = {
     Permission.TEAM: "change the team",
     Permission.OPEN_GO: "open group orders (only a GOM can)",
     Permission.PAYOUTS: "change where buyers' money goes",
+    Permission.ERASE_BUYERS: "erase a buyer's personal data",
     Permission.MANAGE: "set up or change a group order",
     Permission.CANCEL_GO: "cancel a whole group order",
     Permission.REFUNDS: "refund",
@@ -54,7 +56,8 @@ DOES: dict[Permission, str] = {
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
-    Role.MANAGER: frozenset(Permission) - {Permission.TEAM, Permission.PAYOUTS, Permission.OPEN_GO},
+    Role.MANAGER: frozenset(Permission)
+    - {Permission.TEAM, Permission.PAYOUTS, Permission.OPEN_GO, Permission.ERASE_BUYERS},
     Role.HELPER: frozenset({Permission.ORDERS, Permission.PROOFS, Permission.SHIPMENTS}),
 }
 

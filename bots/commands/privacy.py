@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bots.chat import Button, ChatReply, Document
 from bots.commands.table import Audience, Call, command
+from core.permissions import Permission
 from core.services import personal_data
 
 CONFIRM = "confirm"
@@ -33,11 +34,12 @@ async def forgetme(call: Call) -> ChatReply:
     "Erase a buyer's personal data on their written request",
     audience=Audience.GOM,
     verified_only=True,
+    permission=Permission.ERASE_BUYERS,
 )
 async def forgetbuyer(call: Call) -> ChatReply:
     if not call.args:
         return call.reply("forget_ask", buyer="usage")
-    order = call.args[0]
+    order = await personal_data.buyer_to_forget(call.reader(), call.actor, call.args[0])
     if call.args[1:2] != [CONFIRM]:
         confirm = [[Button("Erase this buyer's data", command=f"/forgetbuyer {order} {CONFIRM}")]]
         return call.reply("forget_ask", buyer=order, buttons=confirm)

@@ -71,16 +71,28 @@ async def forget_me(uow: UnitOfWork, actor: Actor) -> int:
     return actor.user_id
 
 
+async def buyer_to_forget(uow: UnitOfWork, gom: Actor, order_number: str) -> str:
+    """The order whose buyer the GOM asks to erase, checked before the question is asked:
+    only the GO's own GOM (the data's controller) may, not their team."""
+    async with uow:
+        return (await _owned_order(uow, gom, order_number)).number
+
+
 async def forget_buyer(uow: UnitOfWork, gom: Actor, order_number: str) -> int:
     """A GOM erases the buyer of one of their orders, on that buyer's written request."""
     async with uow:
-        order = await load_order(uow, order_number)
-        go = await uow.session.get_one(GroupOrder, order.go_id)
-        if not gom.is_gom or go.gom_id != gom.user_id:
-            raise PermissionDenied(f"{order.number} is not in one of your group orders.")
+        order = await _owned_order(uow, gom, order_number)
         await _erase(uow, order.buyer_id, gom.user_id, f"by their GOM, for {order.number}")
         await uow.commit()
     return order.buyer_id
+
+
+async def _owned_order(uow: UnitOfWork, gom: Actor, order_number: str) -> Order:
+    order = await load_order(uow, order_number)
+    go = await uow.session.get_one(GroupOrder, order.go_id)
+    if not gom.is_gom or go.gom_id != gom.user_id:
+        raise PermissionDenied(f"{order.number} is not in one of your group orders.")
+    return order
 
 
 async def _erase(uow: UnitOfWork, user_id: int, actor_id: int, why: str) -> None:
