@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from core.services.accounts import register_gom
 from main import App
-from tests.e2e.test_telegram_paying import BOB, GINA, fake, go_taking, handled, said, tg
+from tests.e2e.test_telegram_paying import BOB, GINA, go_taking, handled, said, tg
 from tests.fakes.telegram_api import FakeTelegram
 from tests.qr_pictures import blank_photo, photo_of, static_paynow
 
-__all__ = ["fake", "handled", "tg"]  # the fixtures these tests share with test_telegram_paying
+__all__ = ["handled", "tg"]  # the fixtures these tests share with test_telegram_paying
 
 BANK = 'bank="DBS Bank" name="Gina Tan" account=123-456789-0'
 

@@ -12,7 +12,8 @@ from core.clock import FrozenClock
 from core.services.accounts import register_gom
 from main import App
 from tests.conftest import fresh_database_url, gom, say
-from tests.e2e.test_telegram_bot import BOB, fake, handled, said, telegram  # noqa: F401  (fixtures)
+from tests.e2e.conftest import fake  # noqa: F401  (fixture)
+from tests.e2e.test_telegram_bot import BOB, handled, said, telegram  # noqa: F401  (fixture)
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_rig import TwilioRig, twilio_rig
 
