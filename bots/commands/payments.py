@@ -244,16 +244,22 @@ async def reject(call: Call) -> ChatReply:
 
 @command(
     "refund",
-    "ORDER [REASON]",
-    "Refund a paid order (through the gateway, or by hand)",
+    "ORDER [confirm] [REASON]",
+    "Refund a paid order (through the gateway, or by hand), after seeing what goes back",
     audience=GOM,
     permission=Permission.REFUNDS,
 )
 async def refund(call: Call) -> ChatReply:
-    need(call.args, 1, "/refund ORDER [REASON]")
-    await refunds.refund_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
+    need(call.args, 1, "/refund ORDER [confirm] [REASON]")
+    number, rest = call.args[0], call.args[1:]
+    if rest[:1] != ["confirm"]:
+        preview = await refunds.preview_refund(call.reader(), call.actor, number)
+        again = " ".join([preview.number, "confirm", *rest])
+        buttons = [[Button(f"Refund {preview.amount}", command=f"/refund {again}")]]
+        return call.reply("refund_preview", refund=preview, confirm=f"/refund {again}", buttons=buttons)
+    await refunds.refund_order(call.uow(), call.actor, number, " ".join(rest[1:]))
     await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways, call.args[0])
-    return await _refund_state(call, call.args[0])
+    return await _refund_state(call, number)
 
 
 @command(

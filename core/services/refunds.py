@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core.db.models import GroupOrder, Order, Payment, PaymentRequest, Refund
+from core.db.models import GroupOrder, Order, Payment, PaymentRequest, Refund, User
 from core.errors import GatewayError, InvalidInput
 from core.lookups import load_order, lock_order
 from core.money import format_money
@@ -25,6 +26,46 @@ from core.uow import UnitOfWork
 from core.views import RefundView
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefundPreview:
+    """What ``/refund ORDER`` would do, shown before the GOM confirms it: money leaves once."""
+
+    number: str
+    buyer: str
+    amount: str
+    providers: tuple[str, ...]  # how the money came in, so how it goes back
+    by_hand: bool  # some of it the GOM sends back herself, then records with /refunded
+    frees_units: int  # a paid order's units go back to the GO (0 for money held on an ended order)
+
+
+async def preview_refund(uow: UnitOfWork, actor: Actor, number: str) -> RefundPreview:
+    """The money a refund of this order would send back, refused as ``refund_order`` would be."""
+    async with uow:
+        order = await load_order(uow, number)
+        await require_admin(uow, actor, await uow.session.get_one(GroupOrder, order.go_id))
+        kind = AttemptStatus.SUCCEEDED if order.status == OrderStatus.PAID else AttemptStatus.HELD
+        payments = (
+            await uow.session.scalars(
+                select(Payment)
+                .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+                .where(PaymentRequest.order_id == order.id, Payment.status == kind)
+                .order_by(Payment.id)
+            )
+        ).all()
+        if not payments:
+            raise InvalidInput(f"{order.number} has no payment to refund.")
+        buyer = await uow.session.get_one(User, order.buyer_id)
+        providers = tuple(dict.fromkeys(p.provider for p in payments))
+        return RefundPreview(
+            number=order.number,
+            buyer=buyer.display_name,
+            amount=format_money(sum(p.amount_minor for p in payments), order.currency),
+            providers=providers,
+            by_hand=any(p in ledger.MANUAL_PROVIDERS | {"telegram"} for p in providers),
+            frees_units=order.units if order.status == OrderStatus.PAID else 0,
+        )
 
 
 async def refund_order(uow: UnitOfWork, actor: Actor, number: str, reason: str = "") -> list[RefundView]:

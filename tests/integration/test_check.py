@@ -48,7 +48,7 @@ async def a_group_order_lived(app: App, clock: FrozenClock) -> None:
     ok(await say(app, "amy", "/change SVT-FML-2 ALB:B 1 POB 1"))
     ok(await say(app, "amy", "/pay SVT-FML-2 stripe"))
     await stripe_paid(app, "evt_2", "fake_2", 2890, "pi_2")
-    ok(await say(app, "gina", "/refund SVT-FML-2 out of stock"))
+    ok(await say(app, "gina", "/refund SVT-FML-2 confirm out of stock"))
     ok(await say(app, "cat", "/order SVT-FML ALB:A 1"))  # 3: paid by proof, then shipping
     ok(await say(app, "cat", "/paid SVT-FML-3 TXN3"))
     ok(await say(app, "gina", "/approve SVT-FML-3"))

@@ -194,7 +194,7 @@ async def test_stripe_checkout_link_then_signed_webhook_pays_the_order(
     assert await order_status(app) == "paid"
 
     # refund through Stripe's API with an idempotency key
-    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1")).text
+    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1 confirm")).text
     refund_path, refund_headers, refund_body = fake.calls[-1]
     assert refund_path == "/v1/refunds" and refund_headers["Idempotency-Key"].startswith("gf-refund-")
     assert "payment_intent=pi_test_1" in refund_body.decode()
@@ -322,7 +322,7 @@ async def test_a_late_payment_for_a_cancelled_order_is_held_and_can_be_refunded(
     response = await web_client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
     assert (await response.json())["results"] == ["held"]
     assert await order_status(app) == "cancelled"
-    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1 order was cancelled")).text
+    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1 confirm order was cancelled")).text
     assert fake.calls[-1][0] == "/v1/refunds"
 
 
@@ -355,7 +355,7 @@ async def test_xendit_invoice_and_callback_token(
         )
         assert good.status == 200
     assert await order_status(app) == "paid" and await paid_audits(app) == 1
-    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1")).text
+    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1 confirm")).text
     assert fake.calls[-1][0] == "/refunds" and fake.calls[-1][1]["Idempotency-key"].startswith("gf-refund-")
 
 
@@ -388,7 +388,7 @@ async def test_hitpay_payment_request_and_hmac_webhook(
         "/webhooks/hitpay", data=event, headers={"Hitpay-Signature": sign(event, HITPAY_SALT)}
     )
     assert good.status == 200 and await order_status(app) == "paid"
-    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1")).text
+    assert "succeeded" in (await say(app, "gina", "/refund SVT-FML-1 confirm")).text
     assert json.loads(fake.calls[-1][2]) == {"payment_id": "hp_pay_1", "amount": 25.9}
 
 

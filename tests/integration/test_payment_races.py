@@ -175,7 +175,9 @@ async def test_a_refund_tapped_twice_refunds_once(any_app: App) -> None:
     outcomes = await asyncio.gather(*(payments.record_webhook(app.core.uow, [event]) for event in events))
     assert [o.result for [o] in outcomes] == ["paid"] * PAIRS
 
-    replies = await asyncio.gather(*(say(app, "gina", f"/refund {n}") for n in numbers for _ in range(2)))
+    replies = await asyncio.gather(
+        *(say(app, "gina", f"/refund {n} confirm") for n in numbers for _ in range(2))
+    )
 
     assert not any(WENT_WRONG in r.text for r in replies)
     async with app.core.reader() as uow:

@@ -227,7 +227,12 @@ async def test_gom_refund_goes_through_the_gateway_the_payment_came_from(
         [payments.WebhookEvent("stripe", "evt_1", "paid", "fake_1", None, 2590, "SGD", "pi_1")],
     )
     assert await order_status(app, "SVT-FML-1") == "paid"
-    reply = ok(await say(app, "gina", "/refund SVT-FML-1 sold out at the supplier"))
+    asked = ok(await say(app, "gina", "/refund SVT-FML-1 sold out at the supplier"))
+    assert "S$25.90 goes back, as it came: stripe" in asked.text and "1 unit(s)" in asked.text
+    assert fake.refunds == [] and await order_status(app, "SVT-FML-1") == "paid"  # only asked
+    [[button]] = asked.buttons
+    assert button.command == "/refund SVT-FML-1 confirm sold out at the supplier"
+    reply = ok(await say(app, "gina", button.command))
     assert "succeeded" in reply.text
     assert [(r.charge_ref, r.amount_minor) for r in fake.refunds] == [("pi_1", 2590)]
     assert await order_status(app, "SVT-FML-1") == "refunded"
@@ -354,7 +359,7 @@ async def test_a_failed_gateway_refund_is_retried_with_the_same_key(app: App) ->
     await payments.record_webhook(
         app.core.uow, [payments.WebhookEvent("stripe", "evt_1", "paid", "fake_1", None, 2590, "SGD", "pi_1")]
     )
-    assert "pending" in ok(await say(app, "gina", "/refund SVT-FML-1")).text
+    assert "pending" in ok(await say(app, "gina", "/refund SVT-FML-1 confirm")).text
     assert await refunds.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 1
     assert await refunds.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 0
     assert len({r.idempotency_key for r in flaky.refunds}) == 1 and len(flaky.refunds) == 2

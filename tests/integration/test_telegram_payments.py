@@ -62,7 +62,7 @@ async def test_successful_payment_pays_once_however_often_it_arrives(any_app: Ap
             .where(AuditEntry.to_status == "paid", AuditEntry.entity == "order")
         )
     assert paid == 1
-    refund = await say(app, "gina", "/refund SVT-FML-1")
+    refund = await say(app, "gina", "/refund SVT-FML-1 confirm")
     assert "/refunded SVT-FML-1 REFERENCE" in refund.text  # Telegram payments are refunded by the GOM
 
 

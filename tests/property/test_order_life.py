@@ -238,7 +238,9 @@ class Life:
         )
 
     async def refund(self, step: Step) -> None:
-        await self.chat(STAFF[step.who % 2], f"/refund {await self.pick(step, where=PAID)} out of stock")
+        await self.chat(
+            STAFF[step.who % 2], f"/refund {await self.pick(step, where=PAID)} confirm out of stock"
+        )
 
     async def refunded(self, step: Step) -> None:
         await self.chat(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.services.proofs import ProofView
+from core.services.refunds import RefundPreview
 from core.views import BankView, PaymentRow, PaymentsReport, PayMethodsView, PayView, RefundView
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
@@ -125,6 +126,20 @@ PAYMENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "manual": True,
         },
         ["• S$25.90 via manual — manual", "/refunded SVT-FML-3 REFERENCE"],
+    ),
+    (
+        "refund_preview",
+        {
+            "refund": RefundPreview("SVT-FML-3", "bob", "S$25.90", ("paynow", "stripe"), True, 2),
+            "confirm": "/refund SVT-FML-3 confirm sold out",
+        },
+        [
+            "Refund SVT-FML-3 (bob)?",
+            "S$25.90 goes back, as it came: paynow, stripe.",
+            "its 2 unit(s) go back",
+            "/refunded SVT-FML-3 REFERENCE",
+            "Refund it? /refund SVT-FML-3 confirm sold out",
+        ],
     ),
     ("reminders_sent", {"code": "SVT-FML", "count": 3}, ["Reminded 3 buyer(s) of SVT-FML"]),
     (
