@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select, update
 
 from core.db.models import GroupOrder, Identity, StaffMember, User
 from core.errors import Conflict, InvalidInput, UnknownUser
+from core.privacy.identities import reach, stored_id
 from core.status import GOStatus
 from core.uow import UnitOfWork
 
@@ -29,7 +30,7 @@ async def list_goms(uow: UnitOfWork) -> list[GomRow]:
         rows = []
         for user in goms:
             identities = await uow.session.execute(
-                select(Identity.channel, Identity.external_id)
+                select(Identity.channel, Identity.external_id, Identity.address)
                 .where(Identity.user_id == user.id, Identity.kind == "person")
                 .order_by(Identity.id)
             )
@@ -42,7 +43,9 @@ async def list_goms(uow: UnitOfWork) -> list[GomRow]:
             rows.append(
                 GomRow(
                     user.display_name,
-                    tuple(f"{channel}:{external_id}" for channel, external_id in identities.all()),
+                    tuple(
+                        f"{channel}:{reach(found, address)}" for channel, found, address in identities.all()
+                    ),
                     running or 0,
                     helpers or 0,
                 )
@@ -61,7 +64,9 @@ async def remove_gom(uow: UnitOfWork, channel: str, external_id: str) -> str:
         user = await uow.session.scalar(
             select(User)
             .join(Identity, Identity.user_id == User.id)
-            .where(Identity.channel == channel, Identity.external_id == external_id.strip())
+            .where(
+                Identity.channel == channel, Identity.external_id == stored_id(channel, external_id.strip())
+            )
         )
         if user is None:
             raise UnknownUser(f"Nobody has written to gomflow as {who}; `gomflow gom list` shows the GOMs.")

@@ -103,11 +103,14 @@ async def seed_buyers(
         await uow.commit()
 
 
-async def outbox_counts(core: Core) -> dict[str, int]:
+async def outbox_counts(core: Core, *, broadcasts_only: bool = False) -> dict[str, int]:
+    """Outbox rows by status; ``broadcasts_only`` leaves out what a running scheduler adds
+    beside a broadcast (the GOM told that the MOQ was reached, say)."""
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if broadcasts_only:
+        query = query.where(OutboxMessage.broadcast_id.is_not(None))
     async with core.reader() as uow:
-        rows = await uow.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        )
+        rows = await uow.session.execute(query)
         return {status: n for status, n in rows.all()}
 
 
