@@ -40,16 +40,18 @@ async def assert_books(app: App) -> dict[str, int]:
         if o.status == "paid":
             assert any(r.status == "paid" for r in items), o.number
 
-    # an approved proof is exactly one payment of the proof's amount; any other proof none
+    # an approved proof is exactly one payment of the proof's amount (a bundle's proof: one
+    # per order it was shared over, adding up to it, or one held); any other proof none
     by_key = Counter(p.idempotency_key for p in payments)
     assert all(n == 1 for n in by_key.values())
     for proof in proofs:
         key = f"gf-proof-{proof.id}"
+        paid = [p for p in payments if p.idempotency_key == key or p.idempotency_key.startswith(f"{key}-")]
         if proof.status == "approved":
-            [payment] = [p for p in payments if p.idempotency_key == key]
-            assert payment.amount_minor == proof.amount_minor
+            assert sum(p.amount_minor for p in paid) == proof.amount_minor, (proof.id, paid)
+            assert len(paid) == 1 or proof.bundle_id is not None
         else:
-            assert key not in by_key, (proof.id, proof.status)
+            assert not paid, (proof.id, proof.status)
 
     # one refund per payment at most, never more than was paid; money on an ended order
     # is refunded, queued for refund, or held for the GOM

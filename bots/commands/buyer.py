@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bots.chat import Button, ChatReply
 from bots.commands.args import need
+from bots.commands.payments import expect_proof
 from bots.commands.table import Call, command, commands_for
 from core.choices import OrderChoice, OrderChoices
 from core.payments.qr import qr_png
@@ -70,6 +71,8 @@ async def my_orders(call: Call) -> ChatReply:
     reply = call.reply(
         "my_orders", orders=mine.orders, bundles=mine.bundles, everything=everything, buttons=buttons
     )
+    if len(mine.bundles) == 1 and mine.bundles[0].takes_proof:
+        await expect_proof(call, mine.bundles[0].reference)
     qr = next((b.qr_payload for b in mine.bundles if b.qr_payload), None)
     return replace(reply, image=qr_png(qr)) if qr else reply
 

@@ -61,9 +61,7 @@ async def pay(call: Call) -> ChatReply:
         if method in call.bot.core.payment_gateways
     ]
     if view.manual:
-        await save_conversation(
-            call.uow(), call.actor.identity_id, ConversationState(PROOF_FLOW, "proof", {"order": view.number})
-        )
+        await expect_proof(call, view.number)
     reply = call.reply("pay_options", pay=view, url=url, buttons=buttons + _copy_buttons(view))
     if view.payable and call.request.in_chat_payments and telegram_payments.PROVIDER in dict(view.gateways):
         try:
@@ -74,6 +72,14 @@ async def pay(call: Call) -> ChatReply:
     if not view.qr_payload:
         return reply
     return replace(reply, image=await call.bot.core.qr_images.png(view.qr_payload))
+
+
+async def expect_proof(call: Call, number: str) -> None:
+    """The buyer's next message (a screenshot, a typed reference) is proof for ``number``:
+    an order after /pay, a bundle's reference after /myorders."""
+    await save_conversation(
+        call.uow(), call.actor.identity_id, ConversationState(PROOF_FLOW, "proof", {"order": number})
+    )
 
 
 def _copy_buttons(view: PayView) -> list[list[Button]]:

@@ -385,6 +385,11 @@ class PaymentProof(Base):
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the proof pays a bundle: approving shares it out over the bundle's orders
+    # (``request_id`` is then the oldest of them, whose order the review locks first).
+    bundle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_bundles.id", ondelete="SET NULL", name="fk_payment_proofs_bundle_id"), index=True
+    )
 
 
 class Refund(Base):

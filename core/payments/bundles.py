@@ -46,6 +46,7 @@ class BundleOffer:
     amount_minor: int
     orders: tuple[str, ...]  # the numbers of the orders that still owe something
     qr_payload: str | None = None  # the GO's QR with the total and the reference, if it has one
+    takes_proof: bool = False  # the GO takes transfers: a screenshot sent next is proof for it
 
 
 async def offer(uow: UnitOfWork, go: GroupOrder, buyer_id: int) -> BundleOffer | None:
@@ -155,6 +156,18 @@ async def covered_by(uow: UnitOfWork, bundle: PaymentBundle) -> tuple[list[Cover
     return covered, problem
 
 
+async def owing(uow: UnitOfWork, bundle: PaymentBundle) -> list[Covered]:
+    """The bundle's requests that still owe something, locked, oldest first; refused
+    (nothing written) once the bundle no longer matches the orders it covered."""
+    covered, problem = await covered_by(uow, bundle)
+    if problem:
+        raise OrderLocked(
+            f"{bundle.reference} no longer matches the orders it covered: {problem}. Nothing was "
+            "recorded; /myorders gives the buyer a new total and reference."
+        )
+    return [c for c in covered if c.owed_minor]
+
+
 @dataclass(frozen=True)
 class Shared:
     """How money paid against a bundle was shared out: one payment per request it reached."""
@@ -176,12 +189,7 @@ async def pay(
     """Share ``amount_minor`` out over the bundle's orders, oldest first, each part credited
     by the ledger. Refused (nothing written) once the bundle no longer matches the orders,
     or for more than it still owes."""
-    covered, problem = await covered_by(uow, bundle)
-    if problem:
-        raise OrderLocked(
-            f"{bundle.reference} no longer matches the orders it covered: {problem}. Nothing was "
-            "recorded; /myorders gives the buyer a new total and reference."
-        )
+    covered = await owing(uow, bundle)
     owed = sum(c.owed_minor for c in covered)
     if amount_minor > owed:
         raise InvalidInput(

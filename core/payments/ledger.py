@@ -498,6 +498,14 @@ async def _attempt_of(uow: UnitOfWork, provider: str, match: Any) -> tuple[int, 
     return None if row is None else (row[0], row[1], row[2])
 
 
+async def hold(
+    uow: UnitOfWork, payment: Payment, request: PaymentRequest, order: Order, problem: str
+) -> None:
+    """Keep money that arrived on the books for the GOM to decide (``payment_held``),
+    crediting no order: for money that cannot be applied as it was meant."""
+    await _hold(uow, payment, request, order, problem)
+
+
 async def _hold(
     uow: UnitOfWork, payment: Payment, request: PaymentRequest, order: Order, problem: str
 ) -> Outcome:

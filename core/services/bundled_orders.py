@@ -48,7 +48,9 @@ async def my_orders(uow: UnitOfWork, buyer: Actor, include_ended: bool = False) 
 
 async def _with_qr(uow: UnitOfWork, go_id: int, offer: bundles.BundleOffer) -> bundles.BundleOffer:
     """The offer with the GO's QR (PayNow, PromptPay, a bank QR) for its total and reference."""
-    qr = next((m for m in await methods_of(uow, go_id) if m.method in methods.QR_METHODS), None)
+    chosen = await methods_of(uow, go_id)
+    offer = replace(offer, takes_proof=methods.takes_transfers(chosen))
+    qr = next((m for m in chosen if m.method in methods.QR_METHODS), None)
     if qr is None:
         return offer
     go = await uow.session.get_one(GroupOrder, go_id)

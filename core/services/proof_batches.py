@@ -23,6 +23,7 @@ from core.lookups import load_go
 from core.money import format_money
 from core.payments import ledger
 from core.payments.status import PAYABLE, ProofStatus
+from core.services import bundle_proofs
 from core.services.accounts import Actor, require_admin
 from core.services.proofs import ProofView, credit_proof, decide, open_review, proof_view
 from core.status import ORDER_LIVE
@@ -125,6 +126,8 @@ async def _batch(uow: UnitOfWork, go: GroupOrder) -> ProofBatch:
 
 async def _mismatch(uow: UnitOfWork, order: Order, proof: PaymentProof, request: PaymentRequest) -> str:
     """Why a proof does not match its request exactly; "" when it does."""
+    if proof.bundle_id is not None:
+        return await bundle_proofs.mismatch(uow, proof)
     if order.status not in ORDER_LIVE:
         return f"the order is {order.status}"
     if request.status not in PAYABLE:

@@ -13,9 +13,10 @@ from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequ
 from core.errors import Conflict, InvalidInput, NotFound, PaymentError, PermissionDenied
 from core.lookups import load_order, lock_order
 from core.money import format_money, parse_amount
-from core.payments import ledger, methods
+from core.payments import bundles, ledger, methods
 from core.payments.status import PAYABLE, AttemptStatus, ProofStatus, RequestStatus
 from core.privacy.images import clean_image
+from core.services import bundle_proofs
 from core.services.accounts import Actor, require_admin
 from core.services.payments import MAX_PROOF_BYTES, MAX_REFERENCE, methods_of, request_to_pay
 from core.status import OrderStatus
@@ -63,16 +64,15 @@ async def submit_proof(
     if image is None and not reference:
         raise InvalidInput("Send a screenshot of the transfer, or type its reference.")
     async with uow:
-        found = await (load_order(uow, number) if number else _latest_unpaid(uow, buyer))
-        if found.buyer_id != buyer.user_id:
-            raise PermissionDenied(f"{found.number} is not your order.")
-        order = await lock_order(uow, found.id)
+        bundle = await bundles.find(uow, number) if number else None
+        if bundle is not None:
+            paying = await bundle_proofs.target(uow, buyer, bundle)
+        else:
+            paying = await _order_target(uow, buyer, number)
+        order, request, owed = paying.order, paying.request, paying.owed_minor
         go = await uow.session.get_one(GroupOrder, order.go_id)
-        view_methods = await methods_of(uow, go.id)
-        if not methods.takes_transfers(view_methods):
+        if not methods.takes_transfers(await methods_of(uow, go.id)):
             raise PaymentError(f"{go.code} does not take bank transfers; use /pay {order.number}.")
-        request = await request_to_pay(uow, order)
-        owed = await ledger.outstanding(uow, request)
         stated = None if amount_text is None else parse_amount(amount_text, request.currency)
         if stated is not None and stated <= 0:
             raise InvalidInput("The amount you sent must be more than zero.")
@@ -86,6 +86,7 @@ async def submit_proof(
             status=ledger.PENDING_PROOF,
             reason="",
             created_at=uow.now,
+            bundle_id=None if bundle is None else bundle.id,
         )
         uow.session.add(proof)
         if request.status == RequestStatus.OPEN:
@@ -95,24 +96,35 @@ async def submit_proof(
         amount = format_money(proof.amount_minor, request.currency)
         if proof.amount_minor != owed:
             amount += f" (owed: {format_money(owed, request.currency)})"
+        named = order.number if bundle is None else bundle.reference
         await ledger.notify_staff(
             uow,
             order,
             "proof_review",
             {
-                "number": order.number,
+                "number": named,
                 "ordinal": ordinal,
                 "buyer": buyer.name,
                 "amount": amount,
-                "reference": reference or request.reference,
+                "reference": reference or (request.reference if bundle is None else bundle.reference),
                 "has_image": image is not None,
+                "covers": paying.covers,
             },
             dedupe=f"proof:{proof.id}",
         )
         await uow.commit()
-        return ProofView(
-            order.number, buyer.name, amount, reference, image is not None, "pending", ordinal=ordinal
-        )
+        return ProofView(named, buyer.name, amount, reference, image is not None, "pending", ordinal=ordinal)
+
+
+async def _order_target(uow: UnitOfWork, buyer: Actor, number: str | None) -> bundle_proofs.Target:
+    """The order a proof is for (the one named, else the newest unpaid), locked, with the
+    request it pays and what that still owes."""
+    found = await (load_order(uow, number) if number else _latest_unpaid(uow, buyer))
+    if found.buyer_id != buyer.user_id:
+        raise PermissionDenied(f"{found.number} is not your order.")
+    order = await lock_order(uow, found.id)
+    request = await request_to_pay(uow, order)
+    return bundle_proofs.Target(order, request, await ledger.outstanding(uow, request), "")
 
 
 async def _latest_unpaid(uow: UnitOfWork, buyer: Actor) -> Order:
@@ -147,7 +159,7 @@ class ProofsShown:
 async def proof_image(uow: UnitOfWork, actor: Actor, number: str, ordinal: int | None = None) -> ProofsShown:
     """A proof of an order: only for its buyer and the GO's GOM and helpers."""
     async with uow:
-        order = await load_order(uow, number)
+        order = await _order_named(uow, number)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if order.buyer_id != actor.user_id:
             await require_admin(uow, actor, go)
@@ -277,12 +289,18 @@ async def open_review(
     The order is locked first, so of two reviews at once (a double tap, the GOM and a
     helper, approve and reject) the second sees the first's result and is told so.
     """
-    found = await load_order(uow, number)
+    found = await _order_named(uow, number)
     go = await uow.session.get_one(GroupOrder, found.go_id)
     await require_admin(uow, actor, go)
     order = await lock_order(uow, found.id)
     proofs = await _proofs_of(uow, order)
     return order, proofs, [p for p in proofs if p[1].status == ledger.PENDING_PROOF]
+
+
+async def _order_named(uow: UnitOfWork, number: str) -> Order:
+    """The order named, or for a bundle's reference the order its proof is filed on."""
+    bundle = await bundles.find(uow, number)
+    return await (load_order(uow, number) if bundle is None else bundle_proofs.order_of(uow, bundle))
 
 
 def _chosen(
@@ -338,7 +356,9 @@ async def credit_proof(
     uow: UnitOfWork, actor: Actor, order: Order, request: PaymentRequest, proof: PaymentProof
 ) -> str:
     """A payment of exactly the proof's amount, credited by the ledger; the words say what
-    it did beyond paying the request."""
+    it did beyond paying the request. A bundle's proof is shared out over its orders."""
+    if proof.bundle_id is not None:
+        return await bundle_proofs.credit(uow, actor, order, request, proof)
     payment = await ledger.manual_payment(
         uow,
         request,
@@ -375,6 +395,7 @@ async def _accept_held(uow: UnitOfWork, actor: Actor, order: Order) -> ProofView
                 PaymentRequest.order_id == order.id,
                 PaymentRequest.status.in_(PAYABLE),
                 Payment.status == AttemptStatus.HELD,
+                Payment.bundle_id.is_(None),  # a bundle's money is not one order's to accept
             )
             .order_by(Payment.id)
             .limit(1)

@@ -177,6 +177,20 @@ PAYMENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["bob <3 sent proof of payment for SVT-FML-3", "with a screenshot", "/approve SVT-FML-3 #2"],
     ),
     (
+        "proof_review",
+        {
+            "number": "SVT-FML-B4",
+            "buyer": "bob",
+            "amount": "S$103.60",
+            "reference": "SVT-FML-B4",
+            "has_image": False,
+            "go_code": "SVT-FML",
+            "ordinal": 1,
+            "covers": "SVT-FML-1, SVT-FML-2, SVT-FML-3",
+        },
+        ["proof of payment for SVT-FML-B4", "S$103.60 for all of SVT-FML-1, SVT-FML-2, SVT-FML-3"],
+    ),
+    (
         "proof_reviewed",
         {
             "proof": PROOF.__class__(
