@@ -124,7 +124,7 @@ async def test_run_starts_every_configured_platform_through_the_registry(
 
 
 async def _sent(app: App) -> bool:
-    counts = await outbox_counts(app.core)
+    counts = await outbox_counts(app.core, broadcasts_only=True)
     return counts.get("sent", 0) == 3 and set(counts) == {"sent"}
 
 
