@@ -96,6 +96,7 @@ PROBES: dict[str, str] = {
     "newgo": '/newgo NEW-GO "New" currency=SGD moq=1 cap=5 deadline=+3d',
     "additem": f'/additem {GO} PC2 4 "Poster"',
     "extend": f"/extend {GO} +5d",
+    "reopen": f"/reopen {GO} +3d",
     "status": f"/status {GO} ordered",
     "paymethods": f"/paymethods {GO} manual",
     "paid": f"/paid {ORDER} REF-2",

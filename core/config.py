@@ -37,6 +37,7 @@ class Settings:
     tick_seconds: float = 30.0
     payment_reminder_hours: float = 12.0
     deadline_reminders: str = "24h,1h"
+    decision_window_hours: float = 48.0  # a GO below its MOQ waits this long for the GOM
     broadcast_confirm_over: int = 10
     discord_bot_token: str = ""
     discord_api_base: str = "https://discord.com/api/v10"
@@ -181,6 +182,7 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "tick_seconds": float(env.get("GOMFLOW_TICK_SECONDS", d.tick_seconds)),
         "payment_reminder_hours": float(env.get("GOMFLOW_PAYMENT_REMINDER_HOURS", d.payment_reminder_hours)),
         "deadline_reminders": env.get("GOMFLOW_DEADLINE_REMINDERS", d.deadline_reminders),
+        "decision_window_hours": float(env.get("GOMFLOW_DECISION_WINDOW_HOURS", d.decision_window_hours)),
         "broadcast_confirm_over": int(env.get("GOMFLOW_BROADCAST_CONFIRM_OVER", d.broadcast_confirm_over)),
         "discord_bot_token": env.get("DISCORD_BOT_TOKEN", ""),
         "discord_api_base": env.get("DISCORD_API_BASE", d.discord_api_base),

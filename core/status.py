@@ -32,7 +32,9 @@ class GOStatus(StrEnum):
 GO_TRANSITIONS: dict[GOStatus, frozenset[GOStatus]] = {
     GOStatus.DRAFT: frozenset({GOStatus.OPEN, GOStatus.CANCELLED}),
     GOStatus.OPEN: frozenset({GOStatus.CLOSED, GOStatus.CANCELLED}),
-    GOStatus.CLOSED: frozenset({GOStatus.CONFIRMED, GOStatus.FAILED, GOStatus.CANCELLED}),
+    # CLOSED rests only while a GO below its MOQ waits for the GOM's decision: go ahead,
+    # fail, or reopen with a new deadline.
+    GOStatus.CLOSED: frozenset({GOStatus.CONFIRMED, GOStatus.FAILED, GOStatus.CANCELLED, GOStatus.OPEN}),
     GOStatus.CONFIRMED: frozenset({GOStatus.ORDERED, GOStatus.CANCELLED}),
     GOStatus.FAILED: frozenset(),
     GOStatus.ORDERED: frozenset({GOStatus.ARRIVED, GOStatus.CANCELLED}),

@@ -38,10 +38,12 @@ class Ticker:
         settings = core.settings
         lead = timedelta(hours=settings.payment_reminder_hours)
         leads = due.parse_leads(settings.deadline_reminders)
+        window = settings.decision_window_hours
         # Order matters: close and expire before reminding, so nobody is reminded of a
         # deadline or a payment window that has just ended.
         self.jobs: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
             ("close_due_group_orders", lambda: due.close_due_group_orders(core.uow())),
+            ("fail_undecided_group_orders", lambda: due.fail_undecided_group_orders(core.uow(), window)),
             ("expire_unpaid_orders", lambda: due.expire_unpaid_orders(core.uow())),
             ("remind_unpaid_orders", lambda: due.remind_unpaid_orders(core.uow(), lead)),
             ("remind_deadlines", lambda: due.remind_deadlines(core.uow(), leads)),
@@ -49,7 +51,7 @@ class Ticker:
             ("announce_statuses", lambda: due.announce_statuses(core.uow())),
             ("announce_milestones", lambda: due.announce_milestones(core.uow())),
             ("tell_waitlist_ended", lambda: notices.tell_waitlist_ended(core.uow())),
-            ("tell_scheduler_decisions", lambda: staff_notices.tell_scheduler_decisions(core.uow())),
+            ("tell_scheduler_decisions", lambda: staff_notices.tell_scheduler_decisions(core.uow(), window)),
             ("tell_staff_milestones", lambda: staff_notices.tell_staff_milestones(core.uow())),
             ("send_digests", lambda: digest.send_digests(core.uow())),
             ("release_due_broadcasts", lambda: broadcasts.release_due_broadcasts(core.uow())),

@@ -99,11 +99,13 @@ async def open_go(
     owner: str = "gina",
     items: tuple[str, ...] = ('ALB 25.90 "FML album" versions="A:Faded Mono Life,B:Fallen Misfit"',),
     methods: str = "manual",
+    window: int | None = None,
 ) -> None:
     """Create and open a GO through the real GOM commands (a GO opens only with a way to
     pay: ``methods``, proofs of transfer by default); fail loudly if any step is refused."""
     await gom(app, owner)
     limit_part = f" limit={limit}" if limit else ""
+    limit_part += f" window={window}" if window else ""
     steps = [f'/newgo {code} "Test GO" currency=SGD moq={moq} cap={cap}{limit_part} deadline=+3d']
     steps += [f"/additem {code} {item}" for item in items]
     steps += [f"/paymethods {code} {methods}", f"/open {code}"]

@@ -13,6 +13,7 @@ from bots.commands import (  # noqa: F401  (registration)
     on_behalf,
     payments,
     privacy,
+    reopen,
     staff,
 )
 from bots.commands.table import COMMANDS, Audience, BotContext, Call, Command, commands_for

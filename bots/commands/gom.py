@@ -18,7 +18,10 @@ NEWGO_USAGE = (
     '/newgo CODE "Title" currency=SGD moq=20 cap=100 deadline="2026-12-01 20:00" '
     '[limit=2] [window=48] [tz=Asia/Singapore] [desc="…"] — or just /newgo to be asked step by step'
 )
-CLOSE_USAGE = "/close CODE — then confirm, or /close CODE proceed to go ahead below the MOQ"
+CLOSE_USAGE = (
+    "/close CODE — then confirm; below the MOQ, /close CODE proceed to go ahead anyway "
+    "or /close CODE fail to fail it"
+)
 CANCELGO_USAGE = "/cancelgo CODE — then /cancelgo CODE confirm"
 ADDITEM_USAGE = '/additem CODE ITEM PRICE "Name" [stock=40] [versions="A:Photobook@20,B:Digipack"]'
 
@@ -96,13 +99,13 @@ async def open_(call: Call) -> ChatReply:
 @command("close", "CODE [confirm|proceed]", "Stop taking orders and decide the MOQ", audience=GOM)
 async def close(call: Call) -> ChatReply:
     need(call.args, 1, CLOSE_USAGE)
-    choice = _choice(call, {"confirm", "proceed"}, CLOSE_USAGE)
+    choice = _choice(call, {"confirm", "proceed", "fail"}, CLOSE_USAGE)
     if not choice:
         preview = await impact.go_impact(call.reader(), call.actor, call.args[0])
         if preview.asks_first:
             return _ask_first(call, preview, "close")
     outcome = await group_orders.close_group_order(
-        call.uow(), call.actor, call.args[0], proceed=choice == "proceed"
+        call.uow(), call.actor, call.args[0], proceed=choice == "proceed", fail=choice == "fail"
     )
     await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)
     card = await reports.group_order_card(call.reader(), call.args[0])
@@ -161,8 +164,14 @@ def _ask_first(call: Call, preview: impact.GoImpact, action: str) -> ChatReply:
     else:
         buttons = [
             [Button("Go ahead anyway", command=f"/close {code} proceed")],
-            [Button(f"Close and fail {code}", command=f"/close {code} confirm")],
+            [
+                Button(
+                    f"{'Fail' if preview.waiting else 'Close and fail'} {code}", command=f"/close {code} fail"
+                )
+            ],
         ]
+        if preview.waiting:
+            buttons.append([Button("Reopen for 3 days", command=f"/reopen {code} +3d")])
     return call.reply("go_impact", impact=preview, action=action, buttons=buttons)
 
 

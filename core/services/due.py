@@ -21,6 +21,7 @@ from core.orders import end_order
 from core.outbox import NOTICE, TRANSACTIONAL
 from core.payments import ledger
 from core.payments.status import RequestKind, RequestStatus
+from core.services import go_decision
 from core.services.accounts import Actor, require_admin
 from core.services.group_orders import ClosingOutcome, close_group_order, due_for_closing
 from core.services.linked_channels import notify_linked
@@ -85,6 +86,17 @@ async def close_due_group_orders(uow: UnitOfWork) -> list[ClosedGO]:
         except InvalidTransition:
             continue  # someone closed or cancelled it in the meantime
     return closed
+
+
+async def fail_undecided_group_orders(uow: UnitOfWork, window_hours: float) -> list[str]:
+    """Fail the GOs below their MOQ whose GOM did not decide within the window (buyers told,
+    orders ended, refunds queued); returns their codes."""
+    window = timedelta(hours=window_hours)
+    return [
+        code
+        for code in await go_decision.undecided_group_orders(uow, window)
+        if await go_decision.fail_undecided_group_order(uow, code, window)
+    ]
 
 
 async def expire_unpaid_orders(uow: UnitOfWork) -> int:
@@ -221,7 +233,9 @@ async def announce_statuses(uow: UnitOfWork) -> int:
     """Tell linked channels each step of a GO (opened, confirmed, failed, ordered, shipping…), in order.
 
     The steps are read from the audit log, so two changes between ticks are both told.
-    A channel hears the steps taken since it was linked, and the one the GO is at.
+    A channel hears the steps taken since it was linked, and the one the GO is at. A GO
+    waiting below its MOQ for its GOM's decision is not announced (it has not failed); a
+    reopened one is announced as open again, each time.
     """
     async with uow:
         first_linked = (
@@ -231,7 +245,7 @@ async def announce_statuses(uow: UnitOfWork) -> int:
         )
         rows = (
             await uow.session.execute(
-                select(GroupOrder, AuditEntry.to_status)
+                select(GroupOrder, AuditEntry.id, AuditEntry.action, AuditEntry.to_status)
                 .join(
                     AuditEntry, (AuditEntry.entity == "group_order") & (AuditEntry.entity_id == GroupOrder.id)
                 )
@@ -246,8 +260,10 @@ async def announce_statuses(uow: UnitOfWork) -> int:
             )
         ).all()
         sent = 0
-        for go, status in rows:
+        for go, entry_id, action, status in rows:
             key = f"go_status:{go.id}:{status}"
+            if action == go_decision.REOPENED:  # open again: told each time, not as its first opening
+                status, key = "reopened", f"go_status:{go.id}:reopened:{entry_id}"
             if await sent_keys(uow, key + ":", template="go_announcement"):  # buyers' keys look alike
                 continue
             context = {**go_context(go), "status": status}

@@ -209,49 +209,55 @@ async def open_group_order(
 
 @dataclass(frozen=True)
 class ClosingOutcome:
-    status: str  # confirmed or failed
+    status: str  # confirmed, failed, or closed (waiting for the GOM's decision)
     units: int  # live units when it closed
     moq: int
 
 
 async def close_group_order(
-    uow: UnitOfWork, actor: Actor | None, go_code: str, *, proceed: bool = False
+    uow: UnitOfWork, actor: Actor | None, go_code: str, *, proceed: bool = False, fail: bool = False
 ) -> ClosingOutcome:
-    """Stop taking orders and decide the MOQ at once: confirmed, or failed and unwound.
+    """Stop taking orders and decide the MOQ.
 
-    ``actor`` is None when the scheduler closes a GO at its deadline. ``proceed`` is the
-    GOM's choice to go ahead below the MOQ (``/close CODE proceed``): confirmed anyway.
+    ``actor`` is None when the scheduler closes a GO at its deadline: past its MOQ it is
+    confirmed; below it the GO rests CLOSED with its orders kept, waiting for the GOM's
+    decision (``go_decision``), because nobody but the GOM may give up a drop. The GOM
+    decides an open or waiting GO: confirmed when the MOQ is reached or she chooses to
+    ``proceed`` below it, else failed and unwound; ``fail`` says so outright and is
+    refused for a GO that reached its MOQ, so a tap meant for another GO confirms nothing.
     """
     async with uow:
         go = await load_go(uow, go_code, lock=True)
         if actor is not None:
             await require_admin(uow, actor, go)
         actor_id = actor.user_id if actor else None
-        await transition(uow, go, GOStatus.CLOSED, actor_id=actor_id)
-        await _drop_waitlist(uow, go)
-        outcome_units = go.reserved_units
-        if go.reserved_units >= go.moq or (proceed and actor is not None):
-            below = " (below the MOQ, by the GOM's choice)" if go.reserved_units < go.moq else ""
+        units, reached = go.reserved_units, go.reserved_units >= go.moq
+        if fail and reached:
+            raise InvalidInput(
+                f"{go.code} reached its MOQ ({units}/{go.moq}): /close {go.code} confirm confirms it, "
+                f"/cancelgo {go.code} cancels it."
+            )
+        if go.status != GOStatus.CLOSED or actor is None:  # a waiting GO is closed already
+            waiting = "" if reached else f"MOQ not met: {units}/{go.moq}; waiting for the GOM's decision"
+            await transition(uow, go, GOStatus.CLOSED, actor_id=actor_id, detail=waiting)
+            await _drop_waitlist(uow, go)
+        if reached or (proceed and actor is not None):
+            below = " (below the MOQ, by the GOM's choice)" if not reached else ""
             await transition(
-                uow,
-                go,
-                GOStatus.CONFIRMED,
-                actor_id=actor_id,
-                detail=f"{go.reserved_units}/{go.moq} units{below}",
+                uow, go, GOStatus.CONFIRMED, actor_id=actor_id, detail=f"{units}/{go.moq} units{below}"
             )
             await notify_go_buyers(uow, go, "go_confirmed")
-        else:
-            await transition(
-                uow,
-                go,
-                GOStatus.FAILED,
-                actor_id=actor_id,
-                detail=f"MOQ not met: {go.reserved_units}/{go.moq}",
-            )
-            await notify_go_buyers(uow, go, "go_failed")
-            await end_live_orders(uow, go, actor_id, reason="the group order did not reach its MOQ")
+        elif actor is not None:
+            await fail_group_order(uow, go, actor_id, f"MOQ not met: {units}/{go.moq}")
         await uow.commit()
-        return ClosingOutcome(go.status, outcome_units, go.moq)
+        return ClosingOutcome(go.status, units, go.moq)
+
+
+async def fail_group_order(uow: UnitOfWork, go: GroupOrder, actor_id: int | None, detail: str) -> None:
+    """Fail a closed GO below its MOQ: buyers told, live orders ended, refunds queued."""
+    await transition(uow, go, GOStatus.FAILED, actor_id=actor_id, detail=detail)
+    await notify_go_buyers(uow, go, "go_failed")
+    await end_live_orders(uow, go, actor_id, reason="the group order did not reach its MOQ")
 
 
 async def cancel_group_order(uow: UnitOfWork, actor: Actor, go_code: str) -> None:

@@ -42,8 +42,13 @@ class GoImpact:
 
     @property
     def asks_first(self) -> bool:
-        """Closing asks for confirmation while the GO is open and its deadline is ahead."""
-        return self.status == GOStatus.OPEN and self.before_deadline
+        """Closing asks for confirmation while the GO is open and its deadline is ahead, or
+        while it waits below its MOQ for the GOM's decision."""
+        return (self.status == GOStatus.OPEN and self.before_deadline) or self.waiting
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == GOStatus.CLOSED
 
 
 async def go_impact(uow: UnitOfWork, actor: Actor, go_code: str) -> GoImpact:

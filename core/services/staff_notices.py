@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from core.db.models import AuditEntry, GroupOrder, NoticeMute, NoticePreference, StaffMember
 from core.outbox import NOTICE
+from core.services import go_decision
 from core.services.notices import go_context, sent_keys, untold_milestones
 from core.status import GOStatus
 from core.uow import UnitOfWork
 
 # How far back the tick looks for decisions it has not told yet (gomflow may have been down).
 LOOK_BACK = timedelta(days=7)
-DECISIONS = (GOStatus.CONFIRMED, GOStatus.FAILED)
+DECISIONS = (GOStatus.CLOSED, GOStatus.CONFIRMED, GOStatus.FAILED)
 STAFF_MILESTONES = ("moq_reached", "sold_out")
 
 
@@ -53,17 +54,19 @@ async def tell_staff(
     return told
 
 
-async def tell_scheduler_decisions(uow: UnitOfWork) -> int:
-    """Tell the staff each GO the scheduler confirmed or failed at its deadline.
+async def tell_scheduler_decisions(uow: UnitOfWork, window_hours: float = 48.0) -> int:
+    """Tell the staff each GO the scheduler confirmed or failed, or left waiting for their
+    decision below its MOQ (with the choices, and when it fails if nobody chooses).
 
     The decision is read from the audit log (a status change with no actor is the
     scheduler's), written in the same transaction as the change itself, so a crash
-    between closing and telling loses nothing: the next tick tells.
+    between closing and telling loses nothing: the next tick tells. A wait is told only
+    while the GO still waits, once per closing (a reopened GO may wait again).
     """
     async with uow:
         rows = (
             await uow.session.execute(
-                select(AuditEntry.entity_id, AuditEntry.to_status)
+                select(AuditEntry.id, AuditEntry.entity_id, AuditEntry.to_status)
                 .where(
                     AuditEntry.entity == "group_order",
                     AuditEntry.actor_id.is_(None),
@@ -74,14 +77,20 @@ async def tell_scheduler_decisions(uow: UnitOfWork) -> int:
             )
         ).all()
         told = 0
-        for go_id, status in rows:
+        for entry_id, go_id, status in rows:
+            go = await uow.session.get_one(GroupOrder, go_id)
+            context = {**go_context(go), "status": status}
             key = f"staff_decided:{go_id}:{status}"
+            if status == GOStatus.CLOSED:
+                waiting = await go_decision.waiting_since(uow, go_id)
+                if go.status != GOStatus.CLOSED or waiting.entry_id != entry_id:
+                    continue  # decided already, or an earlier wait
+                window = timedelta(hours=window_hours)
+                context["decide_by"] = go_decision.decision_due(waiting.since, window, go.timezone)
+                key = f"staff_decided:{go_id}:closed-{entry_id}"
             if await sent_keys(uow, key + ":"):
                 continue
-            go = await uow.session.get_one(GroupOrder, go_id)
-            told += await tell_staff(
-                uow, go, "staff_go_decided", {**go_context(go), "status": status}, key=key
-            )
+            told += await tell_staff(uow, go, "staff_go_decided", context, key=key)
         await uow.commit()
         return told
 

@@ -254,12 +254,12 @@ async def test_below_the_moq_the_gom_may_go_ahead_anyway(app: App) -> None:
     assert "not reached (2/5)" in preview.text
     assert [b.command for row in preview.buttons for b in row] == [
         "/close SVT-FML proceed",
-        "/close SVT-FML confirm",
+        "/close SVT-FML fail",
     ]
     closed = ok(await say(app, "gina", "/close SVT-FML proceed"))
     assert "going ahead anyway" in closed.text
     assert (await _go(app)).status == "confirmed"
-    assert "placed" in ok(await say(app, "bob", "/myorders")).text
+    assert "waiting for payment" in ok(await say(app, "bob", "/myorders")).text
 
 
 async def test_after_the_deadline_close_acts_at_once(app: App, clock: FrozenClock) -> None:

@@ -63,7 +63,9 @@ async def test_gom_hears_once_that_the_scheduler_confirmed_her_go_even_from_two_
     assert await notices_to(app, "bob", "staff_go_decided") == []  # buyers hear it their own way
 
 
-async def test_gom_hears_once_that_the_scheduler_failed_her_go(any_app: App) -> None:
+async def test_gom_hears_once_that_her_go_waits_below_its_moq_then_that_the_scheduler_failed_it(
+    any_app: App,
+) -> None:
     app = any_app
     await open_go(app, moq=5, cap=10)
     bob = await buyer(app, "bob")
@@ -72,10 +74,16 @@ async def test_gom_hears_once_that_the_scheduler_failed_her_go(any_app: App) -> 
 
     await tick_on_two_workers(app)
     await tick_on_two_workers(app)
+    decided = await notices_to(app, "gina", "staff_go_decided")
+    assert [n["status"] for n in decided] == ["closed"]
+
+    app.core.clock.advance(days=2)  # the GOM's decision window (48 hours) ends
+    await tick_on_two_workers(app)
+    await tick_on_two_workers(app)
 
     decided = await notices_to(app, "gina", "staff_go_decided")
-    assert [n["status"] for n in decided] == ["failed"]
-    text = app.bot.renderer.render("staff_go_decided", "console", decided[0]).text
+    assert [n["status"] for n in decided] == ["closed", "failed"]
+    text = app.bot.renderer.render("staff_go_decided", "console", decided[1]).text
     assert "does not go ahead" in text and "SVT-FML" in text
 
 

@@ -27,6 +27,7 @@ GO_EDGES = {
     ("closed", "confirmed"),
     ("closed", "failed"),
     ("closed", "cancelled"),
+    ("closed", "open"),  # reopened by the GOM while it waits below its MOQ
     ("confirmed", "ordered"),
     ("confirmed", "cancelled"),
     ("ordered", "arrived"),
@@ -75,7 +76,7 @@ def test_allows_each_listed_go_transition(current: str, target: str) -> None:
         ("open", "confirmed"),
         ("open", "failed"),
         ("open", "draft"),
-        ("closed", "open"),
+        ("closed", "draft"),
         ("confirmed", "shipping"),
         ("ordered", "completed"),
         ("arrived", "cancelled"),
@@ -96,9 +97,10 @@ def test_refuses_skipping_or_reversing_a_go_step_and_names_the_current_status(
 
 def test_go_refusal_lists_the_allowed_next_statuses_in_order() -> None:
     with pytest.raises(InvalidTransition) as refused:
-        check_go_transition("closed", GOStatus.OPEN)
+        check_go_transition("closed", GOStatus.DRAFT)
     assert refused.value.message == (
-        "This group order is closed; it cannot become open (next can be: cancelled, confirmed, failed)."
+        "This group order is closed; it cannot become draft "
+        "(next can be: cancelled, confirmed, failed, open)."
     )
 
 

@@ -30,6 +30,7 @@ from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
+from tests.unit.reopen_template_cases import REOPEN_CASES
 from tests.unit.team_template_cases import TEAM_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
@@ -349,6 +350,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 
 CASES += PAYMENT_CASES
 CASES += DELIVERY_CASES
+CASES += REOPEN_CASES
 CASES += EDITING_CASES
 CASES += NOTICE_CASES
 CASES += PRIVACY_CASES
