@@ -85,6 +85,7 @@ async def ours(interactions: int) -> dict[str, Any]:
                     gw.slash(
                         GOM, "additem", {"code": "DROP", "item": "ALB", "price": "20", "details": '"Album"'}
                     ),
+                    gw.slash(GOM, "paymethods", {"code": "DROP", "method": "manual"}),
                     gw.slash(GOM, "open", {"code": "DROP"}),
                 ):
                     answer = await gw.interact(step)

@@ -30,6 +30,7 @@ async def test_two_hundred_buyers_at_once_never_oversell_and_all_get_an_answer(
                 GOM_ID, "newgo", {"more": f'DROP "Drop" currency=SGD moq=1 cap={CAPACITY} deadline=+3d'}
             ),
             gw.slash(GOM_ID, "additem", {"code": "DROP", "item": "ALB", "price": "20", "details": '"Album"'}),
+            gw.slash(GOM_ID, "paymethods", {"code": "DROP", "method": "manual"}),
             gw.slash(GOM_ID, "open", {"code": "DROP"}),
         ):
             assert "⚠️" not in (await gw.interact(step)).content

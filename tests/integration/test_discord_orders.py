@@ -63,6 +63,7 @@ async def test_a_whole_group_order_by_slash_commands_and_components(
                     "details": '"FML album" versions="A:Faded,B:Fallen"',
                 },
             ),
+            gw.slash(GOM_ID, "paymethods", {"code": "SVT", "method": "manual"}),
             gw.slash(GOM_ID, "open", {"code": "SVT"}),
         ):
             answer = await gw.interact(step)
@@ -117,6 +118,7 @@ async def test_autocomplete_suggests_codes_and_choices_and_explains_an_unknown_g
                     "details": '"FML album" versions="A:Faded,B:Fallen"',
                 },
             ),
+            gw.slash(GOM_ID, "paymethods", {"code": "SVT", "method": "manual"}),
             gw.slash(GOM_ID, "open", {"code": "SVT"}),
         ):
             await gw.interact(step)

@@ -37,12 +37,15 @@ async def linked_count(app: App) -> int:
         return int(await uow.session.scalar(select(func.count()).select_from(LinkedChannel)) or 0)
 
 
-async def join_as_helper(app: App, who: str, channel: str) -> None:
-    """Gina's helper on another platform, through an invite code (a handle is per platform)."""
+async def join_as_manager(app: App, who: str, channel: str) -> None:
+    """Gina's manager on another platform, through an invite code (a handle is per platform):
+    linked channels carry broadcasts, which a helper may not send."""
     code = re.search(r"/join (\S+)", (await say(app, "gina", "/helper invite")).text)
     assert code is not None
     joined = await say(app, who, f"/join {code.group(1)}", channel=channel)
     assert "You now help gina" in joined.text, joined.text
+    promoted = await say(app, "gina", f"/helper role {who} manager")
+    assert "⚠️" not in promoted.text, promoted.text
 
 
 async def broadcast_reach(app: App, owner: str, channel: str = "console") -> str:
@@ -68,7 +71,7 @@ async def telegram(request: pytest.FixtureRequest) -> AsyncIterator[FakeTelegram
     app.core.channel_verifiers["telegram"] = verifier
     await register_gom(app.core.uow(), "telegram", str(GOM_TG), "Gina")
     await open_go(app, owner="gina")
-    await join_as_helper(app, str(GOM_TG), "telegram")
+    await join_as_manager(app, str(GOM_TG), "telegram")
     yield fake
     await verifier.close()
     await fake.stop()
@@ -135,7 +138,7 @@ async def test_a_channel_named_by_username_is_linked_by_its_permanent_id(
 async def test_a_gom_unknown_on_telegram_cannot_link_a_telegram_chat(
     app: App, telegram: FakeTelegram
 ) -> None:
-    await join_as_helper(app, "otto", "console")
+    await join_as_manager(app, "otto", "console")
     telegram.chat_members[GROUP] = {telegram.bot["id"]: "administrator", GOM_TG: "creator"}
 
     reply = await say(app, "otto", f"/linkchannel SVT-FML telegram {GROUP}")
@@ -182,7 +185,7 @@ async def discord(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscordAP
     app.core.channel_verifiers["discord"] = verifier
     await register_gom(app.core.uow(), "discord", GOM_DC, "Gina")
     await open_go(app, owner="gina")
-    await join_as_helper(app, GOM_DC, "discord")
+    await join_as_manager(app, GOM_DC, "discord")
     yield fake
     await verifier.close()
     await fake.stop()

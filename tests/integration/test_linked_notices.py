@@ -7,6 +7,7 @@ import json
 from sqlalchemy import select
 
 from core.db.models import Identity, OutboxMessage
+from core.privacy.identities import stored_id
 from core.quantities import LineRequest
 from core.services import group_orders, ordering, waitlist
 from main import App
@@ -20,7 +21,7 @@ async def channel_story(app: App, address: str) -> list[str]:
         rows = await uow.session.execute(
             select(OutboxMessage.template, OutboxMessage.context)
             .join(Identity, Identity.id == OutboxMessage.identity_id)
-            .where(Identity.external_id == address)
+            .where(Identity.external_id == stored_id("email", address, app.core.keyring))
             .where(OutboxMessage.template.in_(["go_announcement", "milestone"]))
             .order_by(OutboxMessage.id)
         )
