@@ -8,9 +8,10 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import select, text
 
+from alembic import command
 from bots.chat import Attachment, ChatRequest
 from bots.dispatch import handle
-from core.db.migrate import upgrade
+from core.db.migrate import alembic_config, upgrade
 from core.db.models import Address, Identity, PaymentProof, PaymentSettings
 from core.services.accounts import identify
 from main import App
@@ -22,6 +23,10 @@ PAYNOW = "+6587654321"
 LINE1 = "1 Orchard Rd #05-01 Tanglin"
 RECIPIENT = "Trần Thị Bình"
 POSTAL = "238823"
+
+
+# The revision personal data was sealed after (the privacy migration's down_revision).
+BEFORE_SEALING = "i1504"
 
 
 async def _personal_data(app: App) -> bytes:
@@ -119,9 +124,8 @@ async def test_the_migration_seals_what_was_stored_in_clear(any_app: App) -> Non
     async with app.core.db.engine.begin() as connection:
         for table in ("identities", "addresses", "payment_proofs", "payment_settings", "users"):
             await connection.execute(text(f"DELETE FROM {table}"))
-        await connection.execute(text("DELETE FROM alembic_version"))
-        await connection.execute(text("INSERT INTO alembic_version VALUES ('i1401')"))
-        await connection.execute(text("ALTER TABLE identities DROP COLUMN address"))
+        # back to the schema just before personal data was sealed, as a database of then was
+        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), BEFORE_SEALING))
         await connection.execute(
             text(
                 "INSERT INTO users (id, display_name, is_gom, created_at, muted) VALUES (1, 'A', :f, :t, :f)"
