@@ -73,4 +73,4 @@ async def test_a_wrong_amount_in_successful_payment_is_held(any_app: App) -> Non
         app.core.uow, payload=invoice.payload, currency="SGD", total_amount=1, telegram_charge_id="tg_2"
     )
     assert outcome.result == "held"
-    assert "placed" in (await say(app, "bob", "/myorders")).text
+    assert "waiting for payment" in (await say(app, "bob", "/myorders")).text
