@@ -104,9 +104,7 @@ async def add_draft(uow: UnitOfWork, actor_id: int, *, detail: str = "", **field
 
     Its code must be free; nothing is reserved and no order is numbered yet.
     """
-    code = fields["code"]
-    if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == code)) is not None:
-        raise DuplicateCode(f"The code {code} is taken; pick another.")
+    await _require_free_code(uow, fields["code"])
     go = GroupOrder(
         status=GOStatus.DRAFT, reserved_units=0, order_seq=0, created_at=uow.now, updated_at=uow.now, **fields
     )
@@ -127,9 +125,13 @@ async def code_available(uow: UnitOfWork, code: str) -> str:
     """Check a GO code before a conversation asks the next question; returns it cleaned."""
     cleaned = normalise_go_code(code)
     async with uow:
-        if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == cleaned)) is not None:
-            raise DuplicateCode(f"The code {cleaned} is taken; pick another.")
+        await _require_free_code(uow, cleaned)
     return cleaned
+
+
+async def _require_free_code(uow: UnitOfWork, code: str) -> None:
+    if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == code)) is not None:
+        raise DuplicateCode(f"The code {code} is taken; pick another.")
 
 
 async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
