@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,15 +185,31 @@ def format_entry(key_id: str, key: bytes) -> str:
     return f"{key_id}:{base64.urlsafe_b64encode(key).decode()}"
 
 
-def write_key_file(path: Path, entries: list[tuple[str, bytes]]) -> None:
-    """Write the ring, readable by its owner only (0600), replacing the file in one rename."""
-    temporary = path.with_name(path.name + ".new")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as file:
-        file.write("# gomflow data keys, newest first: keep this file secret and backed up\n")
-        file.writelines(format_entry(key_id, key) + "\n" for key_id, key in entries)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+def write_key_file(path: Path, entries: list[tuple[str, bytes]], *, only_if_new: bool = False) -> bool:
+    """Write the ring, readable by its owner only (0600), in one step; whether it was written.
+
+    The ring goes to a temporary file of this process's own first, then takes ``path``
+    at once: by a rename, or with ``only_if_new`` by a hard link, which fails when the
+    file exists. Workers starting together on a new database thus keep the one key that
+    won, instead of each sealing with a key of its own.
+    """
+    fd, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".new", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write("# gomflow data keys, newest first: keep this file secret and backed up\n")
+            file.writelines(format_entry(key_id, key) + "\n" for key_id, key in entries)
+        os.chmod(temporary, 0o600)
+        if not only_if_new:
+            os.replace(temporary, path)
+            return True
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def ring_from_config(data_keys: str, index_key: str = "") -> Keyring | None:

@@ -42,7 +42,7 @@ def load_keyring(database_url: str, data_keys: str = "", index_key: str = "") ->
         path = key_file_for(database_url)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_key_file(path, [new_key()])
+        if not path.exists() and write_key_file(path, [new_key()], only_if_new=True):
             log.warning(
                 "no GOMFLOW_DATA_KEY set: generated a data key in %s (mode 0600); "
                 "back it up, personal data cannot be read without it",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +73,27 @@ def test_without_a_key_one_is_generated_beside_the_database_readable_by_its_owne
     again = load_keyring(url)
     assert again.keys == first.keys and again.index_key == first.index_key
     assert key_file_for("postgresql://u@h/db", tmp_path) == tmp_path / "gomflow.keys"
+
+
+def _first_run(folder: str, barrier: Any, keys: Any) -> None:
+    """One worker process starting on a database that has no key yet: the key it will seal with."""
+    barrier.wait()
+    keys.put(load_keyring(f"sqlite+aiosqlite:///{folder}/gomflow.db").current)
+
+
+def test_workers_starting_together_on_a_new_database_share_one_generated_key(tmp_path: Path) -> None:
+    # Several `gomflow run` processes started at once (a supervisor, `--workers N`) must not
+    # each generate and keep a key of their own: values one sealed would be lost to the rest.
+    context = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        folder = tmp_path / f"attempt-{attempt}"
+        folder.mkdir()
+        barrier, keys = context.Barrier(8), context.Queue()
+        workers = [context.Process(target=_first_run, args=(str(folder), barrier, keys)) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        started = [keys.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=60)
+        on_disk = load_keyring(f"sqlite+aiosqlite:///{folder}/gomflow.db").current
+        assert set(started) == {on_disk}
