@@ -51,7 +51,9 @@ def test(args: list[str]) -> None:
     os.chdir(ROOT)
     for step in (["-m", "ruff", "check", "."], ["-m", "ruff", "format", "--check", "."], ["-m", "mypy"]):
         subprocess.run([str(PYTHON), *step], check=True)
-    os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *args])
+    # one test process per core unless told otherwise (``-n 0`` runs in this one)
+    spread = [] if any(arg.startswith(("-n", "--numprocesses")) for arg in args) else ["-n", "auto"]
+    os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *spread, *args])
 
 
 def main() -> None:

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import wipe_postgres
 from bots.chat import ChatReply, ChatRequest
 from bots.dispatch import handle
 from core.check import check_database
 from core.clock import FrozenClock
 from core.config import Settings
-from core.db.migrate import upgrade
 from core.services.accounts import Actor, identify, register_gom
 from main import App, bootstrap
+from tests.databases import fresh_postgres, fresh_sqlite, worker_postgres_url
 
-POSTGRES_URL = os.environ.get("GOMFLOW_TEST_POSTGRES_URL")
+POSTGRES_URL = worker_postgres_url(os.environ.get("GOMFLOW_TEST_POSTGRES_URL"))
+if POSTGRES_URL:
+    os.environ["GOMFLOW_TEST_POSTGRES_URL"] = POSTGRES_URL  # subprocesses and benchmarks use the same
 NO_POSTGRES = "GOMFLOW_TEST_POSTGRES_URL is not set; set it to a PostgreSQL URL to run these tests"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -34,19 +35,16 @@ def clock() -> FrozenClock:
 
 
 async def fresh_database_url(backend: str, tmp_path: Path) -> str:
-    """A fresh database for one test: a SQLite file, or the wiped test PostgreSQL database."""
+    """A fresh database at the newest schema: a SQLite file, or the emptied test PostgreSQL database."""
     if backend == "postgres":
         assert POSTGRES_URL is not None
-        await wipe_postgres(POSTGRES_URL)
-        return POSTGRES_URL
-    return f"sqlite+aiosqlite:///{tmp_path}/gomflow.db"
+        return await fresh_postgres(POSTGRES_URL)
+    return await fresh_sqlite(tmp_path / "gomflow.db")
 
 
 async def make_app(backend: str, tmp_path: Path, clock: FrozenClock, outbox: list[str]) -> App:
     url = await fresh_database_url(backend, tmp_path)
-    app = bootstrap(Settings(database_url=url), clock=clock, write=outbox.append)
-    await upgrade(app.core.db)
-    return app
+    return bootstrap(Settings(database_url=url), clock=clock, write=outbox.append)
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aioimaplib.imap_testing_server import Mail, MockImapServer
 from sqlalchemy import func, select
 
 from bots.email.adapter import EmailBot
@@ -23,6 +23,11 @@ from platforms import PLATFORMS
 from tests.conftest import open_go
 from tests.e2e.test_command_line import free_port
 from tests.fakes.mail import GOMFLOW, Relay, mail, relay, text_of
+
+if TYPE_CHECKING:
+    # aioimaplib's test server asks for the current event loop as it is imported, so the
+    # tests import it inside their running loop (a test process may have no loop before)
+    from aioimaplib.imap_testing_server import MockImapServer
 
 BOB = "bob@example.test"
 
@@ -78,6 +83,8 @@ async def reading(
 async def test_mail_waiting_and_mail_arriving_while_idle_are_answered_once(
     tmp_path: Path, clock: FrozenClock
 ) -> None:
+    from aioimaplib.imap_testing_server import Mail, MockImapServer
+
     imap = MockImapServer()
     waiting = mail(BOB, "ORDER SVT-FML ALB:A 1")
     imap.receive(Mail(waiting), imap_user=GOMFLOW)
@@ -95,6 +102,8 @@ async def test_mail_waiting_and_mail_arriving_while_idle_are_answered_once(
 
 
 async def test_a_server_without_idle_is_polled(tmp_path: Path, clock: FrozenClock) -> None:
+    from aioimaplib.imap_testing_server import Mail, MockImapServer
+
     imap = MockImapServer(capabilities="UIDPLUS")
     async with reading(tmp_path, clock, imap) as (_, out):
         asked = mail(BOB, "/help")

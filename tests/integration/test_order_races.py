@@ -31,7 +31,7 @@ from core.status import ORDER_LIVE
 from main import App
 from tests.conftest import assert_checks_pass, open_go, say
 
-BUYERS = 200
+BUYERS = 80  # enough pairs to interleave every way on both databases
 CAPACITY = 400
 STOCK = 400
 PER_BUYER = 2

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -28,15 +27,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import exists, select, text
+from sqlalchemy import exists, select
 
-from bench.common import wipe_postgres
 from core.check import check_database
 from core.clock import FrozenClock
 from core.config import Settings
-from core.db.engine import connect
-from core.db.migrate import upgrade
-from core.db.models import Base, Order, Payment, PaymentRequest, Refund, User
+from core.db.models import Order, Payment, PaymentRequest, Refund, User
 from core.errors import GomflowError
 from core.payments.gateway import FakeGateway
 from core.payments.status import RefundStatus, RequestStatus
@@ -45,6 +41,7 @@ from core.services.accounts import identify
 from core.status import ORDER_LIVE, OrderStatus
 from main import App, bootstrap
 from tests.conftest import BACKENDS, POSTGRES_URL, START, gom, say
+from tests.databases import fresh_postgres, fresh_sqlite
 
 EXAMPLES = int(os.environ.get("GOMFLOW_PROPERTY_EXAMPLES", "10"))
 LONG_RUN = EXAMPLES > 50
@@ -259,31 +256,12 @@ class Life:
 
 
 async def fresh_app(backend: str, workdir: Path, clock: FrozenClock) -> App:
-    """A migrated, empty database: SQLite copies a file migrated once, PostgreSQL empties its tables."""
+    """A migrated, empty database for one example (see tests/databases.py)."""
     if backend == "postgres":
         assert POSTGRES_URL is not None
-        url = POSTGRES_URL
-        if not (workdir / "migrated").exists():
-            await wipe_postgres(POSTGRES_URL)
-            db = connect(url)
-            await upgrade(db)
-            await db.dispose()
-            (workdir / "migrated").touch()
-        else:
-            db = connect(url)
-            tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            async with db.engine.begin() as connection:
-                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            await db.dispose()
+        url = await fresh_postgres(POSTGRES_URL)
     else:
-        template = workdir / "template.db"
-        if not template.exists():
-            db = connect(f"sqlite+aiosqlite:///{template}")
-            await upgrade(db)
-            await db.dispose()
-        example = workdir / f"example-{uuid.uuid4().hex}.db"
-        shutil.copyfile(template, example)
-        url = f"sqlite+aiosqlite:///{example}"
+        url = await fresh_sqlite(workdir / f"example-{uuid.uuid4().hex}.db")
     return bootstrap(Settings(database_url=url), clock=clock, write=lambda _line: None)
 
 
