@@ -45,8 +45,12 @@ def _load() -> Any:
         if _engine is None:
             try:
                 from rapidocr_onnxruntime import RapidOCR
-            except ImportError as exc:
+            except ModuleNotFoundError as exc:
+                if exc.name != "rapidocr_onnxruntime":
+                    raise OcrUnavailable(f"{MISSING} (installed, but {exc.name} is missing)") from exc
                 raise OcrUnavailable(MISSING) from exc
+            except ImportError as exc:  # OpenCV wants the system's libGL: say which library
+                raise OcrUnavailable(f"the OCR engine is installed but cannot load: {exc}") from exc
             _engine = RapidOCR(
                 use_cls=False,  # screenshots are upright; the angle classifier only costs time
                 det_limit_side_len=DETECT_SIDE,
