@@ -123,6 +123,7 @@ def test_uses_the_expected_currency_only_when_the_receipt_shows_none() -> None:
     assert read("Amount 49.00", "SGD").currency == "SGD"
     assert read("Amount RM 49.00", "SGD").currency == "MYR"
     assert read("Amount 49.00").amount_minor is None
+    assert "no currency is shown" in read("Amount 49.00").notes[0]
 
 
 def test_the_labelled_amount_wins_over_fees_and_balances() -> None:

@@ -165,9 +165,12 @@ def _read_amount(
     valued = [(i, a, code, minor) for i, a in pool for code in [_currency_of(a, brand, expect)] if code
               for minor in [a.minor(code)] if minor is not None]  # fmt: skip
     if not valued:
-        fields.notes.append(
-            "the amount could not be read as money (too large, or decimals the currency lacks)"
-        )
+        if all(_currency_of(a, brand, expect) is None for _, a in pool):
+            fields.notes.append("an amount was found but no currency is shown on it and none was expected")
+        else:
+            fields.notes.append(
+                "the amount could not be read as money (too large, or decimals the currency lacks)"
+            )
         return
     # A 0.00 row (no fee) is never the sum sent; drop it when anything else was found.
     valued = [v for v in valued if v[3] > 0] or valued

@@ -4,7 +4,8 @@ The models ship inside the ``rapidocr-onnxruntime`` wheel: nothing is downloaded
 and no system binary is needed. Its recogniser reads Latin letters, digits and Chinese, not
 Thai script: on a Thai slip the digits (amounts, dates with numeric months, ids) are read and
 the Thai words are not. The engine is optional (``pip install 'gomflow[ocr]'``), loaded once
-per process on first use, under a lock so two threads never build it twice.
+per process on first use, under a lock so two threads never build it twice, and run by one
+thread at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ MISSING = "reading screenshots needs `pip install 'gomflow[ocr]'`"
 DETECT_SIDE = 960
 
 _lock = threading.Lock()
+# RapidOCR keeps per-call state on its detector (the resize step chosen for the last image),
+# so two threads must not run it at once: reads queue here, one at a time per process.
+_run_lock = threading.Lock()
 _engine: Any = None
 
 
@@ -68,7 +72,9 @@ def read_lines(image: Image.Image) -> list[TextLine]:
 
     Raises OcrUnavailable when the extra is not installed."""
     engine = _load()
-    result, _ = engine(image.convert("RGB"))
+    rgb = image.convert("RGB")
+    with _run_lock:
+        result, _ = engine(rgb)
     boxes: list[TextLine] = []
     for points, text, score in result or ():
         xs = [float(p[0]) for p in points]
