@@ -175,6 +175,11 @@ def test_digits_of_other_scripts_read_as_ascii() -> None:
     assert read("Amount S$４９．００").amount_minor == 4900
 
 
+def test_a_unit_ocr_could_not_read_stuck_to_the_amount_still_leaves_the_amount() -> None:
+    assert read("K PLUS\n595.53unn\nAnsssuiuau:  0.00unn").amount_minor == 59553
+    assert amounts_in("REF 123ABC 12.50X") == []
+
+
 def test_ids_references_and_dates_are_not_amounts() -> None:
     assert amounts_in("KPOP1-0007-P1 DBS2612020001234 02/12/2026 14:35") == []
 
@@ -205,6 +210,9 @@ def test_a_recipient_label_does_not_match_inside_another_word() -> None:
         ("5 Hunyo 2026", date(2026, 6, 5)),
         ("13/04/2026", date(2026, 4, 13)),
         ("16Jul202620:35", date(2026, 7, 16)),
+        ("180ct2026,04:51AM", date(2026, 10, 18)),
+        ("31 0g0s 2026", date(2026, 8, 31)),
+        ("280ktober202619:03WIB", date(2026, 10, 28)),
     ],
 )
 def test_reads_dates_in_every_layout(text: str, expected: date) -> None:

@@ -117,7 +117,7 @@ def amounts_in(text: str) -> list[AmountSeen]:
         if currency is None:
             if start and (text[start - 1] in _NOT_BEFORE or text[start - 1].isupper()):
                 continue
-            if end < len(text) and (text[end] in _NOT_AFTER or text[end].isalpha()):
+            if end < len(text) and (text[end] in _NOT_AFTER or _letter_after(text[end], match)):
                 continue
             if not match.group("frac") and not match.group("sep"):
                 continue
@@ -130,6 +130,12 @@ def amounts_in(text: str) -> list[AmountSeen]:
         last = after_end if after_mark and not before_mark else end
         found.append(AmountSeen(integer, fraction, currency, first, last, text[first:last].strip()))
     return found
+
+
+def _letter_after(char: str, match: re.Match[str]) -> bool:
+    """A letter right after a plain number makes it an id ("123ABC"), except lowercase after
+    decimals: OCR's reading of a unit it cannot read, like "595.53unn" for "595.53 บาท"."""
+    return char.isalpha() and not (match.group("frac") and char.islower())
 
 
 def _read_separators(match: re.Match[str]) -> tuple[str | None, str]:

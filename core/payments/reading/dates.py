@@ -77,6 +77,7 @@ def find_date(text: str, *, month_first: bool = False, buddhist: bool = False) -
 
     ``month_first`` reads an ambiguous 03/04 as March 4 (the Philippines); ``buddhist``
     reads a two-digit year as Buddhist era (Thai apps), as a Thai month name beside it does."""
+    text = _letters_not_zeros(text)
     candidates: list[tuple[int, int, date]] = []
     for match in _DAY_MONTH_YEAR.finditer(text):
         thai = bool(_THAI_MONTH.search(match.group(2)))
@@ -102,6 +103,17 @@ def find_date(text: str, *, month_first: bool = False, buddhist: bool = False) -
         return None
     _, end, found = min(candidates, key=lambda c: c[0])
     return found, end
+
+
+_ZERO_IN_WORD = re.compile(r"(?<=[A-Za-z])0|0(?=[A-Za-z]{2})")
+
+
+def _letters_not_zeros(text: str) -> str:
+    """OCR reads the O of a month as a zero ("180ct2026", "0g0s"): a zero touching letters
+    is taken for an O. Same length, so positions in the text stay true."""
+    for _ in range(2):
+        text = _ZERO_IN_WORD.sub("o", text)
+    return text
 
 
 def find_time(text: str) -> time | None:
