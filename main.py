@@ -414,6 +414,31 @@ def configured_secrets(settings: Settings, telegram: TelegramSettings) -> list[s
     return found
 
 
+def proof_read(image: Path, currency: str | None) -> int:
+    """``gomflow proof read``: what a transfer screenshot was read to say, as one JSON object.
+
+    Exit 2, with one line on stderr, when the file cannot be read as a screenshot."""
+    import json
+
+    from core.payments.reading.proof import MAX_BYTES, read_proof
+
+    try:
+        if image.stat().st_size > MAX_BYTES:
+            print(f"{image}: larger than 20 MB; a screenshot is far smaller", file=sys.stderr)
+            return 2
+        data = image.read_bytes()
+    except OSError as exc:
+        print(f"{image}: cannot be read ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    try:
+        reading = read_proof(data, expect_currency=currency)
+    except GomflowError as exc:
+        print(f"{image}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(reading.as_json(), ensure_ascii=False))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gomflow", description="Group orders, run from chat.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -458,6 +483,12 @@ def parser() -> argparse.ArgumentParser:
     matrix_cmd.add_argument(
         "--check", action="store_true", help="with --write: only say whether FILE is current"
     )
+    proof_cmd = sub.add_parser("proof", help="transfer screenshots")
+    proof_cmd.add_argument("action", choices=["read"], help="print what a screenshot says, as JSON")
+    proof_cmd.add_argument("image", type=Path, help="a PNG, JPEG or WebP screenshot of a transfer")
+    proof_cmd.add_argument(
+        "--currency", help="the currency to assume when the screenshot shows none (e.g. THB)"
+    )
     discord_cmd = sub.add_parser("discord", help="Discord tasks")
     discord_cmd.add_argument("action", choices=["sync"], help="publish the chat commands as slash commands")
     discord_cmd.add_argument("--guild", type=int, help="only in this server (shows at once)")
@@ -481,6 +512,9 @@ def cli(argv: Sequence[str] | None = None) -> None:
     if args.command == "matrix":
         logging.getLogger().setLevel(logging.WARNING)
         sys.exit(asyncio.run(matrix(args.write, args.check)))
+    if args.command == "proof":
+        logging.getLogger().setLevel(logging.WARNING)
+        sys.exit(proof_read(args.image, args.currency))
     if args.command == "tracking":
         sys.exit(
             asyncio.run(
