@@ -38,6 +38,8 @@ CORE_ALLOWED: dict[str, frozenset[str] | None] = {
     "zxingcpp": frozenset({"core/payments/qr_photo.py"}),
     "PIL": frozenset({"core/payments/qr_photo.py", "core/privacy/images.py"}),
     "cryptography": frozenset({"core/privacy/keys.py"}),
+    "rapidfuzz": frozenset({"core/payments/statements/matching.py"}),
+    "python_calamine": frozenset({"core/payments/statements/read.py"}),
 }
 
 
