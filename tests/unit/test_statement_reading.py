@@ -7,7 +7,19 @@ from datetime import date
 
 import pytest
 
-from bench.statement_corpus import EPOCH, Line, bca, cimb_xlsx, dbs, kasikorn, maybank, mt940, ocbc, scb_ofx, xlsx
+from bench.statement_corpus import (
+    EPOCH,
+    Line,
+    bca,
+    cimb_xlsx,
+    dbs,
+    kasikorn,
+    maybank,
+    mt940,
+    ocbc,
+    scb_ofx,
+    xlsx,
+)
 from core.errors import InvalidInput, UnknownCurrency
 from core.payments.statements import MAX_BYTES, read_statement
 from core.payments.statements.values import decode, parse_amount, parse_date
@@ -53,10 +65,14 @@ def test_the_header_is_found_below_a_preamble_and_totals_are_skipped() -> None:
 
 
 def test_xlsx_numbers_become_exact_minor_units() -> None:
-    content = xlsx([["Date", "Description", "Amount"], ["2026-11-01", "A", 0.1 + 0.2], ["2026-11-02", "B", 49.07]])
+    content = xlsx(
+        [["Date", "Description", "Amount"], ["2026-11-01", "A", 0.1 + 0.2], ["2026-11-02", "B", 49.07]]
+    )
     odd = read_statement(content, "SGD")  # 0.30000000000000004 is no amount a bank wrote
     assert [t.row for t in odd.transactions] == [3] and odd.skipped_rows == (2,)
-    good = xlsx([["Date", "Description", "Amount"], ["2026-11-02", "B", 49.07], ["2026-11-03", "C", 1234567.1]])
+    good = xlsx(
+        [["Date", "Description", "Amount"], ["2026-11-02", "B", 49.07], ["2026-11-03", "C", 1234567.1]]
+    )
     assert [t.amount_minor for t in read_statement(good, "SGD").transactions] == [4907, 123456710]
 
 
@@ -73,7 +89,8 @@ def test_amounts_in_every_separator_style(text: str, minor: int | None) -> None:
     ("text", "day"),
     [("31/12/2025", date(2025, 12, 31)), ("2026-01-05", date(2026, 1, 5)), ("05 Jan 2026", date(2026, 1, 5)),
      ("5 Ogos 2026", date(2026, 8, 5)), ("01/02/2569", date(2026, 2, 1)), ("12 ม.ค. 2569", date(2026, 1, 12)),
-     ("Dec 01, 2026", date(2026, 12, 1)), ("20260105", date(2026, 1, 5)), ("Total", None), ("31/02/2026", None)],
+     ("Dec 01, 2026", date(2026, 12, 1)), ("20260105", date(2026, 1, 5)), ("Total", None),
+     ("31/02/2026", None)],
 )  # fmt: skip
 def test_dates_in_every_style_and_buddhist_years(text: str, day: date | None) -> None:
     assert parse_date(text) == day
