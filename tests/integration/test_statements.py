@@ -5,6 +5,8 @@ same moment) counting the money once. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -14,9 +16,9 @@ from sqlalchemy import select
 from bots.chat import Attachment, ChatReply, ChatRequest
 from bots.dispatch import handle
 from core.config import Settings
-from core.db.models import AuditEntry, Order, Payment, PaymentRequest
+from core.db.models import AuditEntry, Order, Payment, PaymentRequest, Refund
 from core.errors import AlreadyChanged
-from core.payments.status import AttemptStatus
+from core.payments.status import AttemptStatus, RefundStatus
 from core.permissions import Permission
 from core.services import statements
 from core.services.accounts import identify
@@ -134,6 +136,25 @@ async def test_a_statement_is_reported_then_applied_once_and_a_resend_changes_no
             )
         ).all()
     assert len(evidence) == 2 and all("dbs.csv row" in e and "2026-12-01" in e for e in evidence)
+    ok(await say(app, "cat", "/paid SVT-FML-3 TXN-3"))
+    ok(await say(app, "gina", "/approve SVT-FML-3"))
+    ok(await say(app, "gina", "/markpaid SVT-FML-4 25.90 cash at the meet-up"))
+    books = ok(await say(app, "gina", "/reconcile SVT-FML"))
+    assert books.document is not None
+    rows = list(csv.reader(io.StringIO(books.document.content.decode("utf-8-sig"))))
+    assert rows[0][-2:] == ["settled by", "evidence"]
+    settled = {row[0]: row[-2:] for row in rows[1:]}
+    assert settled["SVT-FML-1"] == [
+        "statement line",
+        f"dbs.csv row 4, 2026-12-01: PAYNOW OTHR {owed['ana'][0]} TAN",
+    ]
+    assert settled["SVT-FML-3"] == ["proof", "proof-1, reference typed: TXN-3; approved by gina"]
+    assert settled["SVT-FML-4"] == ["manual", "marked paid by gina; cash at the meet-up"]
+    ok(
+        await say(app, "gina", "/refund SVT-FML-2 confirm sold out")
+    )  # money from a transfer: sent back by hand
+    async with app.core.reader() as uow:
+        assert (await uow.session.scalars(select(Refund.status))).all() == [RefundStatus.MANUAL]
     await assert_checks_pass(app)
 
 

@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 
 from core.errors import InvalidInput
-from core.payments.statements import banking
+from core.payments.statements.banking import read_mt940, read_ofx
 from core.payments.statements.model import Statement
 from core.payments.statements.table import Cell, read_table
 from core.payments.statements.values import decode
@@ -45,9 +45,9 @@ def read_statement(content: bytes, currency: str | None = None) -> Statement:
     text = decode(content)
     head = text[:2000].upper()
     if "OFXHEADER" in head or "<OFX>" in head:
-        return banking.read_ofx(text, currency)
+        return read_ofx(text, currency)
     if ":20:" in head and ":61:" in text:
-        return banking.read_mt940(text, currency)
+        return read_mt940(text, currency)
     return read_table(_csv_rows(text), "csv", currency)
 
 
