@@ -213,9 +213,11 @@ async def _apply_line(
     )
     uow.session.add(payment)
     await uow.session.flush()
+    # the description (often the payer's name) stays sealed on the line; the audit row,
+    # kept in clear, points at it
     evidence = (
         f"{imported.filename or 'statement'} row {line.row}, {line.posted_on}, "
-        f"{format_money(line.amount_minor, line.currency)}: {line.description}"
+        f"{format_money(line.amount_minor, line.currency)} (statement #{imported.id}, line {line.id})"
     )
     uow.audit(
         actor_id=actor.user_id,

@@ -124,3 +124,22 @@ def test_an_unknown_or_missing_currency_is_refused() -> None:
         read_statement(b"Date,Description,Amount,Currency\n01/11/2026,A,1.00,EUR\n")
     with pytest.raises(UnknownCurrency, match="does not say its currency"):
         read_statement(b"Date,Description,Amount\n01/11/2026,A,1.00\n")
+
+
+def test_ofx_xml_and_mt940_details_over_several_lines() -> None:
+    ofx = (
+        '<?xml version="1.0"?>\n<?OFX OFXHEADER="200" VERSION="220"?>\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS>'
+        "<CURDEF>PHP</CURDEF><BANKTRANLIST>\n<STMTTRN><TRNTYPE>CREDIT</TRNTYPE><DTPOSTED>20261201</DTPOSTED>"
+        "<TRNAMT>1500.25</TRNAMT><FITID>A1</FITID><NAME>INSTAPAY SVT-FML-2-I1</NAME></STMTTRN>\n"
+        "</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
+    )
+    [line] = read_statement(ofx.encode()).transactions
+    assert (line.row, line.date, line.amount_minor, line.currency) == (4, date(2026, 12, 1), 150025, "PHP")
+    assert line.description == "INSTAPAY SVT-FML-2-I1"
+    swift = (
+        ":20:X\n:25:ACC\n:60F:C261130SGD0,00\n:61:2612011201C49,07NTRFNONREF//B1\n:86:PAYNOW FROM TAN\n"
+        "SVT-FML-2-I1\n:61:2612021202RC10,00NTRFNONREF\n:86:REVERSAL\n:62F:C261202SGD39,07\n-\n"
+    )
+    lines = read_statement(swift.encode()).transactions
+    assert [(t.row, t.amount_minor) for t in lines] == [(4, 4907), (7, -1000)]
+    assert lines[0].description == "PAYNOW FROM TAN SVT-FML-2-I1 NONREF"

@@ -180,6 +180,8 @@ def _amount(value: Cell, currency: str) -> tuple[int, int] | None:
     if isinstance(value, int | float):
         minor = decimal_text_minor(repr(value), currency)
         return None if minor is None else (minor, 0)
+    if value is None or value == "":
+        return None
     text, mark = split_mark(_text(value))
     minor = parse_amount(text, currency)
     return None if minor is None else (minor, mark)

@@ -41,6 +41,7 @@ _MONTH_FIRST = re.compile(r"^([^\d\s,]+)\.?\s+(\d{1,2}),?\s+(\d{4})(?:\s.*)?$") 
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})")
 _CREDIT_MARKS = ("CR", "C", "K", "KR")  # credit, kredit
 _DEBIT_MARKS = ("DR", "D", "DB", "DEBET")
+_MARKS = sorted([(m, 1) for m in _CREDIT_MARKS] + [(m, -1) for m in _DEBIT_MARKS], key=lambda p: -len(p[0]))
 
 
 def decode(content: bytes) -> str:
@@ -102,14 +103,15 @@ def _date(year: int, month: int, day: int) -> date:
 
 
 def split_mark(text: str) -> tuple[str, int]:
-    """An amount cell less a trailing or leading CR/DR marker, and the sign the marker
-    gives (1 credit, -1 debit, 0 none)."""
+    """An amount cell less a trailing CR/DR marker, and the sign the marker gives
+    (1 credit, -1 debit, 0 none)."""
     raw = text.strip()
+    if not raw or not raw[-1].isalpha():
+        return raw, 0
     upper = raw.upper()
-    for marks, sign in ((_CREDIT_MARKS, 1), (_DEBIT_MARKS, -1)):
-        for mark in sorted(marks, key=len, reverse=True):
-            if upper.endswith(mark) and (len(raw) == len(mark) or not upper[-len(mark) - 1].isalpha()):
-                return raw[: -len(mark)].strip(), sign
+    for mark, sign in _MARKS:
+        if upper.endswith(mark) and (len(raw) == len(mark) or not upper[-len(mark) - 1].isalpha()):
+            return raw[: -len(mark)].strip(), sign
     return raw, 0
 
 
