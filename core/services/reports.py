@@ -34,7 +34,7 @@ from core.privacy.identities import reach
 from core.services.accounts import Actor, is_admin_of, require_admin
 from core.services.buyer_totals import buyer_totals, orders_with_buyers, requests_of
 from core.services.service_window import WAITING
-from core.services.statements import how_settled, statement_evidence
+from core.services.settlement import how_settled, statement_evidence
 from core.status import ORDER_LIVE, GOStatus, OrderStatus
 from core.uow import UnitOfWork
 from core.views import (
