@@ -132,8 +132,16 @@ async def preview_statement(
             for t in credits
             if t.fingerprint in seen
         ]
+        waiting = await _under_review(uow, [d.request_id for d in decisions.decisions if d.request_id])
         rows += [
-            _line(imported.id, d.transaction, d.outcome, d.request_id, d.how, d.why)
+            _line(
+                imported.id,
+                d.transaction,
+                d.outcome,
+                d.request_id,
+                d.how,
+                waiting.get(d.request_id or 0, d.why),
+            )
             for d in decisions.decisions
         ]
         uow.session.add_all(rows)
@@ -228,6 +236,24 @@ async def _apply_line(
     )
     await ledger.credit(uow, order, request, payment, actor.user_id, f"bank statement #{imported.id}")
     line.outcome, line.payment_id = "applied", payment.id
+
+
+async def _under_review(uow: UnitOfWork, request_ids: list[int]) -> dict[int, str]:
+    """Matched requests whose buyer's proof waits for review: Apply leaves those to the
+    review, so the report says so beside the line."""
+    found: dict[int, str] = {}
+    for start in range(0, len(request_ids), _CHUNK):
+        rows = await uow.session.execute(
+            select(PaymentRequest.id, Order.number)
+            .join(Order, Order.id == PaymentRequest.order_id)
+            .where(
+                PaymentRequest.id.in_(request_ids[start : start + _CHUNK]),
+                PaymentRequest.status == RequestStatus.REVIEW,
+            )
+        )
+        for request_id, number in rows:
+            found[request_id] = f"a proof waits for review: /approve {number} (this line confirms it)"
+    return found
 
 
 async def _teams(uow: UnitOfWork, actor: Actor) -> list[int]:

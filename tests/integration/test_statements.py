@@ -169,8 +169,9 @@ async def test_a_double_tap_on_apply_while_a_proof_is_approved_counts_the_money_
     app = any_app
     owed = await _requests(app)
     gina = await _gina(app)
-    report = await statements.preview_statement(app.core.uow(), gina, _statement(owed), "dbs.csv")
     ok(await say(app, "ana", "/paid SVT-FML-1 TXN-1"))
+    report = await statements.preview_statement(app.core.uow(), gina, _statement(owed), "dbs.csv")
+    assert report.matched[0].why == "a proof waits for review: /approve SVT-FML-1 (this line confirms it)"
 
     *applies, approved = await asyncio.gather(
         *(statements.apply_statement(app.core.uow(), gina, report.import_id) for _ in range(2)),
