@@ -117,12 +117,18 @@ PROBES: dict[str, str] = {
     "removeitem": f"/removeitem {GO} POB",
     "retire": f"/retire {GO} POB",
     "copygo": f"/copygo {GO} COPY-GO",
+    "statement": "/statement",
 }
 
 # The files some probes carry, as a person would send them with the command.
 PROBE_FILES: dict[str, Attachment] = {
     "importtracking": Attachment(
         "tracking.csv", b"order,carrier,tracking\nSVT-FML-1,jnt,JT1234567890\n", "text/csv"
+    ),
+    "statement": Attachment(
+        "statement.csv",
+        b"Date,Description,Amount,Currency\n01/12/2026,PAYNOW SVT-FML-1-I1,3.00,SGD\n",
+        "text/csv",
     ),
 }
 

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import signal
 import sys
@@ -373,6 +374,58 @@ async def import_tracking(
         await app.core.close()
 
 
+def read_statement_file(path: Path, currency: str | None) -> int:
+    """``gomflow statement read``: one JSON object per transaction understood, so whoever
+    looks at a new bank's export sees at once what was read (exit 2 when nothing could be)."""
+    from core.services import statements  # only what reading a file needs
+
+    try:
+        statement = statements.read_file(path.read_bytes(), currency)
+    except OSError as exc:
+        print(f"gomflow statement: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except GomflowError as refusal:
+        print(f"gomflow statement: {refusal.message}", file=sys.stderr)
+        return 2
+    for transaction in statement.transactions:
+        print(json.dumps(transaction.as_json(), ensure_ascii=False))
+    if statement.skipped_rows:
+        rows = ", ".join(map(str, statement.skipped_rows[:20]))
+        print(f"gomflow statement: skipped rows that are not transactions: {rows}", file=sys.stderr)
+    return 0
+
+
+async def import_statement(
+    settings: Settings, gom: list[str], path: Path, currency: str | None, apply: bool
+) -> int:
+    """Match a statement as the GOM (or helper) ``gom`` names, as ``/statement`` does, and
+    apply the matches with ``--apply``; the report is printed as the chat shows it."""
+    from core.permissions import Permission
+    from core.services import statements
+
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        print(f"gomflow statement: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    app = bootstrap(settings)
+    try:
+        await upgrade(app.core.db)
+        channel, external_id = gom
+        actor = await identify(app.core.uow(), channel, external_id, external_id)
+        actor = actor.acting_for(Permission.PROOFS)
+        report = await statements.preview_statement(app.core.uow(), actor, content, path.name, currency)
+        if apply and report.to_apply:
+            report = await statements.apply_statement(app.core.uow(), actor, report.import_id)
+        print(app.bot.renderer.render("statement_report", "console", {"report": report}).text)
+        return 0
+    except GomflowError as refusal:
+        print(f"gomflow statement: {refusal.message}", file=sys.stderr)
+        return 2
+    finally:
+        await app.core.close()
+
+
 async def matrix(target: Path | None, check_only: bool) -> int:
     """Print the authorization matrix, or write it into ``target`` between its markers
     (``--check``: exit 1 when the page differs from what is enforced)."""
@@ -471,6 +524,15 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     tracking.add_argument("--carrier", default="", help="the carrier of every line (no carrier column)")
     tracking.add_argument("--apply", action="store_true", help="apply at once when every line checks out")
+    statement = sub.add_parser("statement", help="bank statement exports: read one, or match and apply it")
+    statement.add_argument("action", choices=["read", "import"])
+    statement.add_argument("file", type=Path, help="the bank's export: CSV, XLSX, OFX or MT940")
+    statement.add_argument("--currency", help="the currency of a file that does not name one")
+    statement.add_argument(
+        "--gom", nargs=2, metavar=("CHANNEL", "ID"),
+        help="import: the GOM or helper importing, as they are known in chat, e.g. telegram 12345",
+    )  # fmt: skip
+    statement.add_argument("--apply", action="store_true", help="import: apply the matches at once")
     keys = sub.add_parser("keys", help="the data keys that seal personal data")
     keys.add_argument("action", choices=["rotate"], help="seal everything again under the newest key")
     keys.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="rows per short transaction")
@@ -521,6 +583,12 @@ def cli(argv: Sequence[str] | None = None) -> None:
                 import_tracking(settings, args.as_who, args.code, args.file, args.carrier, args.apply)
             )
         )
+    if args.command == "statement":
+        if args.action == "read":
+            sys.exit(read_statement_file(args.file, args.currency))
+        if not args.gom:
+            sys.exit("gomflow statement import: say who imports with --gom CHANNEL ID")
+        sys.exit(asyncio.run(import_statement(settings, args.gom, args.file, args.currency, args.apply)))
     jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "run": lambda: run(settings, console=not args.no_console, numbered=args.numbered),
         "demo": demo,

@@ -15,6 +15,7 @@ from bots.commands import (  # noqa: F401  (registration)
     privacy,
     reopen,
     staff,
+    statements,
 )
 from bots.commands.table import COMMANDS, Audience, BotContext, Call, Command, commands_for
 

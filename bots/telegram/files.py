@@ -28,6 +28,10 @@ SHEET_TYPES = {
     "text/plain",
     "application/vnd.ms-excel",
 }
+# bank statement exports (/statement) travel the same way; their reader tells the kinds
+# apart by what is inside, not by the name
+STATEMENT_SUFFIXES = (".xlsx", ".ofx", ".qfx", ".sta", ".mt940")
+SHEET_TYPES |= {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/x-ofx"}
 MAX_SHEET_BYTES = 1_000_000  # the sheet reader's own limit (core.delivery.sheets)
 TOO_BIG = "That image is larger than 5 MB; please send a smaller screenshot."
 SHEET_TOO_BIG = "That file is larger than 1 MB; please split it."
@@ -68,7 +72,7 @@ def wanted_file(message: Message) -> WantedFile | None:
     if document is not None:
         mime = (document.mime_type or "").lower()
         name = document.file_name or ""
-        if name.lower().endswith(".csv") or mime in SHEET_TYPES:
+        if name.lower().endswith((".csv", *STATEMENT_SUFFIXES)) or mime in SHEET_TYPES:
             if document.file_size is not None and document.file_size > MAX_SHEET_BYTES:
                 raise FileRefused(SHEET_TOO_BIG)
             return WantedFile(document.file_id, document.file_size, (name or "sheet.csv")[:100], "text/csv")

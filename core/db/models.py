@@ -691,3 +691,47 @@ class BundleRequest(Base):
         ForeignKey("payment_requests.id", ondelete="CASCADE"), primary_key=True
     )
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatementImport(Base):
+    """A bank statement export a GOM (or a helper) sent, read and matched, waiting for
+    confirmation. The same file (``content_hash``) sent again by the same person is this
+    import again, not a new one. Confirming moves it from pending to applied once (a
+    compare-and-set)."""
+
+    __tablename__ = "statement_imports"
+    __table_args__ = (UniqueConstraint("author_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    layout: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10))
+    lines: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StatementLine(Base):
+    """One credit of an import and what matching decided for it: the evidence kept for the
+    books (``/reconcile``) once it pays a request (``payment_id``)."""
+
+    __tablename__ = "statement_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("statement_imports.id", ondelete="CASCADE"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    posted_on: Mapped[str] = mapped_column(String(10))  # ISO date, as the bank dated it
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # the payer's name is often in it: sealed at rest
+    description: Mapped[str] = mapped_column(EncryptedText("statement_lines.description"))
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(12))  # matched, ambiguous, unmatched, applied, skipped
+    how: Mapped[str] = mapped_column(String(20), default="")
+    why: Mapped[str] = mapped_column(Text, default="")
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="SET NULL"), index=True
+    )
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"), index=True)

@@ -29,7 +29,7 @@ from core.status import ORDER_LIVE, OrderStatus
 from core.transitions import transition, transition_all
 from core.uow import UnitOfWork
 
-MANUAL_PROVIDERS = frozenset({"manual", "paynow", "promptpay", "bankqr"})
+MANUAL_PROVIDERS = frozenset({"manual", "paynow", "promptpay", "bankqr", "statement"})
 REFERENCE_LIMIT = 25
 # money a GOM recorded by hand (/markpaid): its payments' key prefix and audit action
 MARKED_KEY = "gf-mark-"

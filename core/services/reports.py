@@ -34,6 +34,7 @@ from core.privacy.identities import reach
 from core.services.accounts import Actor, is_admin_of, require_admin
 from core.services.buyer_totals import buyer_totals, orders_with_buyers, requests_of
 from core.services.service_window import WAITING
+from core.services.settlement import how_settled, statement_evidence
 from core.status import ORDER_LIVE, GOStatus, OrderStatus
 from core.uow import UnitOfWork
 from core.views import (
@@ -448,6 +449,8 @@ RECONCILIATION_COLUMNS = [
     "created (UTC)",
     "updated (UTC)",
     "note",
+    "settled by",
+    "evidence",
 ]
 
 
@@ -485,6 +488,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
             ).all()
         )
         contacts = await _contacts(uow, {row[2] for row in rows} | {row[2] for row in proofs})
+        lines_of = await statement_evidence(uow, [row[4].id for row in rows])
     kept: dict[int, int] = {}
     for _number, _buyer, _who, request, payment, _refund in rows:
         if payment.status == AttemptStatus.SUCCEEDED:
@@ -510,6 +514,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
             "; ".join(
                 n for n in (payment.note, _money_note(number in ended, request, payment, refund, kept)) if n
             ),
+            *how_settled(payment, lines_of.get(payment.id)),
         )
         for number, buyer, who, request, payment, refund in rows
     ]
@@ -532,6 +537,10 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
             proof.created_at.strftime("%Y-%m-%d %H:%M"),
             proof.created_at.strftime("%Y-%m-%d %H:%M"),
             f"waiting for review; order {'ended: refund due if approved' if number in ended else 'live'}",
+            "proof pending",
+            f"proof-{proof.id}, reference typed: {proof.reference}"
+            if proof.reference
+            else f"proof-{proof.id}",
         )
         for number, buyer, who, request, proof in proofs
     ]

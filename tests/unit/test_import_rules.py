@@ -40,6 +40,8 @@ CORE_ALLOWED: dict[str, frozenset[str] | None] = {
     | {f"core/payments/reading/{name}.py" for name in ("proof", "ocr", "forensics")},
     "rapidocr_onnxruntime": frozenset({"core/payments/reading/ocr.py"}),
     "cryptography": frozenset({"core/privacy/keys.py"}),
+    "rapidfuzz": frozenset({"core/payments/statements/matching.py"}),
+    "python_calamine": frozenset({"core/payments/statements/read.py"}),
 }
 
 
