@@ -196,11 +196,8 @@ async def orders(call: Call) -> ChatReply:
     page = await order_pages.orders_page(call.reader(), call.actor, call.args[0], query)
     if page.whole is not None:  # every order fits in one message: listed as always
         return call.reply("orders_list", go=page.whole, orders=page.orders)
-    return call.reply(
-        "orders_page",
-        p=page,
-        buttons=page_buttons(page.command, page.page, page.pages, f"/export {page.go_code}"),
-    )
+    whole = Button("The whole list as a file", command=f"/export {page.go_code}")
+    return call.reply("orders_page", p=page, buttons=page_buttons(page.command, page.page, page.pages, whole))
 
 
 @command(

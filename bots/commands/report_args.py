@@ -42,7 +42,7 @@ def page_number(text: str) -> int:
     return number
 
 
-def page_buttons(command: str, page: int, pages: int, whole: str | None = None) -> list[list[Button]]:
+def page_buttons(command: str, page: int, pages: int, whole: Button | None = None) -> list[list[Button]]:
     """Previous and Next under a page (numbered replies where a platform has no buttons),
     and the whole list as a file."""
     row = []
@@ -51,6 +51,6 @@ def page_buttons(command: str, page: int, pages: int, whole: str | None = None) 
     if page < pages:
         row.append(Button(f"Page {page + 1} ▶", command=f"{command} page {page + 1}"))
     rows = [row] if row else []
-    if whole:
-        rows.append([Button("The whole list as a file", command=whole)])
+    if whole is not None:
+        rows.append([whole])
     return rows

@@ -16,13 +16,14 @@ import pytest
 
 from bench.reports import CODE, GOM, STATUSES, seed
 from bots.chat import ChatReply
-from core.services import order_pages, report_files
+from core.services import order_pages, report_files, reports
 from core.services.accounts import identify
 from core.uow import UnitOfWork
 from main import App
 from tests.conftest import open_go, say
 
 ORDERS = 45  # three pages of 20: 20, 20, 5
+FITS = order_pages.FITS_IN_ONE_MESSAGE
 
 
 def numbers(reply: ChatReply) -> list[str]:
@@ -185,3 +186,36 @@ async def test_the_file_is_written_without_holding_the_list(
 
 def test_page_size_keeps_a_page_inside_one_chat_message() -> None:
     assert order_pages.PAGE_SIZE * 150 < 4_000
+
+
+async def test_payments_of_a_large_go_add_up_to_the_full_report(any_app: App) -> None:
+    await open_go(any_app, cap=60)
+    buyers = FITS + 2
+    for i in range(buyers):
+        assert "⚠️" not in (await say(any_app, f"fan{i}", "/order SVT-FML ALB:A 1")).text
+    for number in (1, 2, 3):
+        assert "⚠️" not in (await say(any_app, "gina", f"/markpaid SVT-FML-{number} 25.90")).text
+    assert "⚠️" not in (await say(any_app, "gina", "/markpaid SVT-FML-4 10")).text  # a part
+    assert "⚠️" not in (await say(any_app, "fan5", "/cancel SVT-FML-6")).text
+    gina = await identify(any_app.core.uow(), "console", "gina", "gina", "gina")
+    full = await reports.payments_report(any_app.core.reader(), gina, "SVT-FML")
+
+    first = await say(any_app, "gina", "/payments SVT-FML")
+    assert first.text.startswith(
+        f"💰 Payments for SVT-FML: {full.paid_count} paid ({full.paid_total}), "
+        f"{full.unpaid_count} unpaid ({full.unpaid_total})."
+    ), (first.text, full)
+    assert "Page 1 of 2" in first.text
+    assert commands(first) == ["/payments SVT-FML page 2", "/payments SVT-FML csv"]
+    rows = full.rows
+    shown = [line for line in first.text.splitlines() if line.startswith("• ")]
+    assert shown == [f"• {r.number} {r.buyer} — {r.kind} {r.amount} [{r.status}]" for r in rows][: len(shown)]
+
+    second = await say(any_app, "gina", "/payments SVT-FML page 2")
+    assert "SVT-FML-27" in second.text and "SVT-FML-1 " not in second.text
+    paid = await say(any_app, "gina", "/payments SVT-FML paid")
+    assert "(3 order(s))" in paid.text and "SVT-FML-4 " not in paid.text
+    assert "There is no page 3" in (await say(any_app, "gina", "/payments SVT-FML page 3")).text
+    assert "I don't understand 'cvs'" in (await say(any_app, "gina", "/payments SVT-FML cvs")).text
+    sheet = await say(any_app, "gina", "/payments SVT-FML csv")
+    assert sheet.document is not None and sheet.document.filename == "SVT-FML-buyers.csv"

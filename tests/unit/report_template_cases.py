@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.services.order_pages import OrderQuery, OrdersPage, OrdersSummary, Show, StatusLine
-from core.views import LineView, OrderView
+from core.services.payment_pages import MoneySummary, PaymentsPage
+from core.views import LineView, OrderView, PaymentRow
 
 SUMMARY = OrdersSummary(
     orders=45,
@@ -48,4 +49,22 @@ REPORT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ],
     ),
     ("orders_page", {"p": NONE}, ["No orders paid of @amy.", "/export SVT-FML"]),
+]
+
+MONEY = MoneySummary(12, "S$310.80", 30, "S$767.00", 2, 1, 0)
+ROW = PaymentRow("SVT-FML-21", "bob <3", "placed", "items", "S$51.80", "open, S$10.00 received, S$41.80 owed")
+PAYMENTS = PaymentsPage("SVT-FML", OrderQuery(2, Show.UNPAID, None), 2, 2, 30, MONEY, [ROW])
+REPORT_CASES += [
+    (
+        "payments_page",
+        {"p": PAYMENTS},
+        [
+            "💰 Payments for SVT-FML: 12 paid (S$310.80), 30 unpaid (S$767.00).",
+            "To act on: 2 proof(s) to review, 1 payment(s) held, 0 refund(s) due",
+            "/reconcile SVT-FML",
+            "Page 2 of 2, unpaid (30 order(s)):",
+            "• SVT-FML-21 bob <3 — items S$51.80 [open, S$10.00 received, S$41.80 owed]",
+            "/payments SVT-FML csv",
+        ],
+    ),
 ]
