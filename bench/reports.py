@@ -144,8 +144,11 @@ async def ask(url: str, text: str, whole: bool) -> dict[str, float]:
     return {"seconds": seconds, "bytes": size, "before_mb": before, "peak_mb": peak_rss_mb()}
 
 
-def measure(url: str, text: str, whole: bool = False) -> dict[str, float]:
-    """Run ``ask`` in a fresh process, so its peak memory is this command's alone."""
+def measure(url: str, text: str, whole: bool = False, here: bool = False) -> dict[str, float]:
+    """Run ``ask`` in a fresh process, so its peak memory is this command's alone (``here``:
+    in this process, for a quick check that the benchmark still runs)."""
+    if here:
+        return asyncio.run(ask(url, text, whole))
     command = [sys.executable, "-m", "bench.reports", "--ask", text, "--url", url]
     if whole:
         command.append("--whole")
@@ -171,6 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--orders", type=int, default=2_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--skip-whole", action="store_true", help="leave out the old one-message answer")
+    parser.add_argument("--here", action="store_true", help="measure in this process (no RSS figures)")
     parser.add_argument("--ask", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--whole", action="store_true", help=argparse.SUPPRESS)
@@ -192,10 +196,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         pages = max(1, args.orders * 6 // 10 // 20)
         results: dict[str, dict[str, float]] = {}
         if not args.skip_whole:
-            results["whole"] = measure(url, f"/orders {CODE}", whole=True)
-        results["first page"] = measure(url, f"/orders {CODE}")
-        results["deep page"] = measure(url, f"/orders {CODE} unpaid page {min(40, pages)}")
-        results["export"] = measure(url, f"/export {CODE}")
+            results["whole"] = measure(url, f"/orders {CODE}", whole=True, here=args.here)
+        results["first page"] = measure(url, f"/orders {CODE}", here=args.here)
+        results["deep page"] = measure(url, f"/orders {CODE} unpaid page {min(40, pages)}", here=args.here)
+        results["export"] = measure(url, f"/export {CODE}", here=args.here)
     rows = [
         ("backend", args.backend),
         ("orders in the GO", f"{args.orders:,} (seeded in {seeded:.1f} s)"),
