@@ -16,7 +16,7 @@ import pytest
 
 from bench.reports import CODE, GOM, STATUSES, seed
 from bots.chat import ChatReply
-from core.services import order_pages, report_files, reports
+from core.services import buyer_sheet, order_pages, report_files, reports
 from core.services.accounts import identify
 from core.uow import UnitOfWork
 from main import App
@@ -188,7 +188,9 @@ def test_page_size_keeps_a_page_inside_one_chat_message() -> None:
     assert order_pages.PAGE_SIZE * 150 < 4_000
 
 
-async def test_payments_of_a_large_go_add_up_to_the_full_report(any_app: App) -> None:
+async def test_payments_of_a_large_go_add_up_to_the_full_report(
+    any_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await open_go(any_app, cap=60)
     buyers = FITS + 2
     for i in range(buyers):
@@ -217,5 +219,9 @@ async def test_payments_of_a_large_go_add_up_to_the_full_report(any_app: App) ->
     assert "(3 order(s))" in paid.text and "SVT-FML-4 " not in paid.text
     assert "There is no page 3" in (await say(any_app, "gina", "/payments SVT-FML page 3")).text
     assert "I don't understand 'cvs'" in (await say(any_app, "gina", "/payments SVT-FML cvs")).text
+    # the per-buyer sheet, written a few buyers at a time, lists them all, first order first
+    monkeypatch.setattr(buyer_sheet, "CHUNK", 4)
     sheet = await say(any_app, "gina", "/payments SVT-FML csv")
     assert sheet.document is not None and sheet.document.filename == "SVT-FML-buyers.csv"
+    lines = list(csv.reader(io.StringIO(sheet.document.content.decode("utf-8-sig"), newline="")))[1:]
+    assert [(line[0], line[5]) for line in lines] == [(b.buyer, b.due.replace("S$", "")) for b in full.buyers]
