@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 
 from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, Refund, User
 from core.errors import InvalidInput
@@ -26,6 +26,7 @@ from core.services.order_pages import (
     OrderQuery,
     Show,
     buyers_with_handle,
+    page_ids,
 )
 from core.services.reports import payments_report
 from core.status import OrderStatus
@@ -92,7 +93,7 @@ async def payments_page(uow: UnitOfWork, actor: Actor, go_code: str, query: Orde
 
 
 async def _page(uow: UnitOfWork, go: GroupOrder, query: OrderQuery, counts: dict[str, int]) -> PaymentsPage:
-    where = [Order.go_id == go.id]
+    where: list[ColumnElement[bool]] = [Order.go_id == go.id]
     if query.show is not Show.ALL:
         statuses = SHOWN_STATUSES[query.show]
         where.append(Order.status.in_([s.value for s in statuses]))
@@ -113,10 +114,8 @@ async def _page(uow: UnitOfWork, go: GroupOrder, query: OrderQuery, counts: dict
         await uow.session.execute(
             select(Order, User.display_name)
             .join(User, User.id == Order.buyer_id)
-            .where(*where)
+            .where(Order.id.in_(page_ids(where, page)))
             .order_by(Order.id)
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
         )
     ).all()
     ids = [order.id for order, _ in orders]
