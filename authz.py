@@ -163,6 +163,7 @@ class Access(StrEnum):
     PUBLIC = "public"
     LINK = "link"  # an unguessable token that only a chat reply gives out
     SIGNED = "signed"  # a payment provider's or platform's signature
+    OPERATOR = "operator"  # GOMFLOW_METRICS_TOKEN as a bearer token, or from this machine only
 
 
 # Every route of the web app, with how it is reached and (for a link) the command that
@@ -179,6 +180,7 @@ ROUTES: dict[str, tuple[Access, str | None]] = {
     "GET /unsubscribe/{token}": (Access.LINK, None),
     "POST /unsubscribe/{token}": (Access.LINK, None),
     "GET /packing/{token}": (Access.LINK, "labels"),
+    "GET /metrics": (Access.OPERATOR, None),
 }
 
 
@@ -238,13 +240,15 @@ async def _try_routes(seed: Path, command_rows: dict[str, Row]) -> list[Row]:
                 access, issued_by = ROUTES[key]
                 method, path = key.split(" ", 1)
                 guessed = path.replace("{token}", "not-a-real-token").replace("{provider}", "manual")
-                response = await client.request(method, guessed, data=b"{}")
+                # an operator route is tried as a stranger reaching it through the proxy
+                stranger = {"X-Forwarded-For": "203.0.113.7"} if access is Access.OPERATOR else None
+                response = await client.request(method, guessed, data=b"{}", headers=stranger)
                 anonymous_ok = response.status < 400
                 if access is Access.LINK and issued_by:
                     others = command_rows[f"/{issued_by}"].allowed[1:]
                     via = f"link from /{issued_by}"
                 else:
-                    others = (access is not Access.SIGNED,) * (len(PERSONAS) - 1)
+                    others = (access not in (Access.SIGNED, Access.OPERATOR),) * (len(PERSONAS) - 1)
                     via = "link in each email" if access is Access.LINK else access.value
                 rows.append(Row(key, via, (anonymous_ok, *others)))
     finally:

@@ -42,6 +42,7 @@ from channels.base import (
     WindowedChannel,
 )
 from channels.limits import ChannelLimits, Limiter, limits_from
+from core import metrics
 from core.app import Core
 from core.outbox import (
     MAX_ATTEMPTS,
@@ -254,22 +255,28 @@ class Dispatcher:
                 return
             except RecipientUnreachable as exc:
                 self.stats.failed += 1
+                metrics.record(metrics.SEND_ERROR, channel=message.channel, kind="unreachable")
                 await _to_the_end(mark_failed(self._core.uow(), message, str(exc), unreachable=True))
                 return
             except MessageRefused as exc:  # the same message would be refused again
                 self.stats.failed += 1
+                metrics.record(metrics.SEND_ERROR, channel=message.channel, kind="refused")
                 await _to_the_end(mark_failed(self._core.uow(), message, str(exc), unreachable=False))
                 return
             except DeliveryError as exc:
+                kind = "retry" if exc.retry_after is None else "rate_limited"
+                metrics.record(metrics.SEND_ERROR, channel=message.channel, kind=kind)
                 await self._retry_later(message, exc)
                 return
             except Exception as exc:
                 log.exception("delivering outbox message %s failed", message.id)
                 self.stats.retried += 1
+                metrics.record(metrics.SEND_ERROR, channel=message.channel, kind="retry")
                 await _to_the_end(mark_retry(self._core.uow(), message, repr(exc), **self._retry_options()))
                 return
             await self._record_sent(message, lease_ends)
         self.stats.sent += 1
+        metrics.record(metrics.SENT, channel=message.channel)
 
     async def _record_sent(self, message: Outgoing, lease_ends: float) -> None:
         """Record one accepted send now; a failed write is tried again while the lease holds."""

@@ -84,6 +84,8 @@ class Settings:
     # The inbound limit per sender (core.throttle): messages a second, and at once.
     inbound_rate: float = 5.0
     inbound_burst: int = 20
+    # The bearer token /metrics asks for; without one, only this machine may read it.
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -211,4 +213,5 @@ def notification_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "imap_mailbox": env.get("IMAP_MAILBOX", d.imap_mailbox),
         "imap_ssl": env.get("IMAP_SSL", "true").strip().lower() not in {"0", "false", "no"},
         "imap_poll_seconds": max(1.0, float(env.get("IMAP_POLL_SECONDS", d.imap_poll_seconds))),
+        "metrics_token": env.get("GOMFLOW_METRICS_TOKEN", ""),
     }

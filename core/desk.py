@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core import inbound
+from core import inbound, metrics
 from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
@@ -124,6 +124,8 @@ class OrderDesk:
         outcome = await self._submit(command)
         if handling is not None and not isinstance(outcome, AlreadyHandled | SenderUnknown):
             handling.marked = True
+        if not isinstance(outcome, AlreadyHandled | SenderUnknown):  # no order was tried
+            metrics.order_outcome(outcome)
         if isinstance(outcome, GomflowError):
             raise outcome
         assert isinstance(outcome, OrderView)
@@ -172,6 +174,7 @@ class OrderDesk:
                 await self._settle(batch)
 
     async def _settle(self, batch: list[tuple[Command, asyncio.Future[Outcome]]]) -> None:
+        started = time.perf_counter()
         try:
             outcomes = await self._run([command for command, _ in batch], self._clock.now())
         except asyncio.CancelledError:
@@ -185,6 +188,7 @@ class OrderDesk:
                 return
             batch[0][1].set_exception(failure)
             return
+        metrics.desk_batch(len(batch), time.perf_counter() - started)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)

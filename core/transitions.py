@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core import metrics
 from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, Refund, WaitlistEntry
 from core.errors import AlreadyChanged
 from core.payments.status import (
@@ -101,6 +102,7 @@ async def transition(
         to_status=target.value,
         detail=detail,
     )
+    metrics.status_changed(uow, life.entity, target.value, row)
     return current
 
 

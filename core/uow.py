@@ -52,6 +52,7 @@ class UnitOfWork:
         self._clock = clock
         self._on_outbox = on_outbox
         self._queued = 0
+        self._after_commit: list[Callable[[], None]] = []
         self.now: datetime = clock.now()
 
     @property
@@ -67,6 +68,7 @@ class UnitOfWork:
         self.session = self._sessions()
         self.now = self._clock.now()
         self._queued = 0
+        self._after_commit = []
         return self
 
     async def __aexit__(
@@ -94,6 +96,13 @@ class UnitOfWork:
         if self._queued and self._on_outbox is not None:
             self._on_outbox()
         self._queued = 0
+        done, self._after_commit = self._after_commit, []
+        for callback in done:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     def mark_queued(self, count: int = 1) -> None:
         """Messages were written to the outbox directly (in bulk): wake the dispatcher on commit."""

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from core.app import Core
 from web.headers import secure_every_response
 from web.links import add_link_routes
+from web.metrics import add_metrics_routes
 from web.packing import add_packing_routes
 from web.payments import add_payment_routes
 from web.unsubscribe import add_unsubscribe_routes
@@ -34,4 +35,5 @@ def build_web_app(core: Core) -> web.Application:
     add_link_routes(app, core)
     add_unsubscribe_routes(app, core)
     add_packing_routes(app, core)
+    add_metrics_routes(app, core)
     return app

@@ -5,11 +5,12 @@ from __future__ import annotations
 from bots.chat import Button, ChatReply, Document
 from bots.commands.args import key_values, need, whole_number
 from bots.commands.newgo_flow import start_newgo_conversation
+from bots.commands.report_args import page_buttons, parse_query
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.money import parse_amount
 from core.permissions import Permission
-from core.services import group_orders, impact, refunds, reports
+from core.services import group_orders, impact, order_pages, refunds, report_files, reports
 from core.services.group_orders import NewGroupOrder, NewItem, NewVariant
 from core.when import timezone_for
 
@@ -23,6 +24,7 @@ CLOSE_USAGE = (
     "or /close CODE fail to fail it"
 )
 CANCELGO_USAGE = "/cancelgo CODE — then /cancelgo CODE confirm"
+ORDERS_USAGE = "/orders CODE [page N] [unpaid|paid] [@buyer]"
 ADDITEM_USAGE = '/additem CODE ITEM PRICE "Name" [stock=40] [versions="A:Photobook@20,B:Digipack"]'
 
 
@@ -181,11 +183,21 @@ async def mygos(call: Call) -> ChatReply:
     return call.reply("my_gos", gos=gos)
 
 
-@command("orders", "CODE", "Every order of a group order", audience=GOM, permission=Permission.ORDERS)
+@command(
+    "orders",
+    "CODE [page N] [unpaid|paid] [@buyer]",
+    "The orders of a group order: a summary and a page at a time",
+    audience=GOM,
+    permission=Permission.ORDERS,
+)
 async def orders(call: Call) -> ChatReply:
-    need(call.args, 1, "/orders CODE")
-    card, views = await reports.list_orders(call.reader(), call.actor, call.args[0])
-    return call.reply("orders_list", go=card, orders=views)
+    need(call.args, 1, ORDERS_USAGE)
+    query = parse_query(call.args[1:], ORDERS_USAGE)
+    page = await order_pages.orders_page(call.reader(), call.actor, call.args[0], query)
+    if page.whole is not None:  # every order fits in one message: listed as always
+        return call.reply("orders_list", go=page.whole, orders=page.orders)
+    whole = Button("The whole list as a file", command=f"/export {page.go_code}")
+    return call.reply("orders_page", p=page, buttons=page_buttons(page.command, page.page, page.pages, whole))
 
 
 @command(
@@ -202,7 +214,7 @@ async def progress(call: Call) -> ChatReply:
 )
 async def export(call: Call) -> ChatReply:
     need(call.args, 1, "/export CODE")
-    filename, content = await reports.export_orders_csv(call.reader(), call.actor, call.args[0])
+    filename, content = await report_files.export_orders_csv(call.reader(), call.actor, call.args[0])
     return call.reply("export_ready", filename=filename, document=Document(filename, content))
 
 

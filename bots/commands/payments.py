@@ -7,12 +7,13 @@ from dataclasses import replace
 from bots.chat import Button, ChatReply, Document, Invoice
 from bots.commands import ledger
 from bots.commands.args import need
+from bots.commands.report_args import page_buttons, parse_query
 from bots.commands.table import Audience, Call, command
-from core.errors import GomflowError, InvalidInput, PaymentError
+from core.errors import GomflowError, PaymentError
 from core.payments import methods
 from core.payments.status import RequestKind
 from core.permissions import Permission
-from core.services import due, payments, proofs, refunds, reports, telegram_payments
+from core.services import due, payment_pages, payments, proofs, refunds, reports, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 from core.views import PayView
 
@@ -173,24 +174,31 @@ async def paymethods(call: Call) -> ChatReply:
     return call.reply("pay_methods_set", methods=view)
 
 
+PAYMENTS_USAGE = "/payments CODE [csv] [page N] [unpaid|paid] [@buyer]"
+
+
 @command(
     "payments",
-    "CODE [csv]",
+    "CODE [csv] [page N] [unpaid|paid] [@buyer]",
     "Who paid, who has not, totals per buyer, proofs to review",
     audience=GOM,
     permission=Permission.ORDERS,
 )
 async def payments_(call: Call) -> ChatReply:
-    need(call.args, 1, "/payments CODE [csv]")
-    if len(call.args) > 1:
-        if call.args[1].lower() != "csv":
-            raise InvalidInput("Usage: /payments CODE [csv]")
+    need(call.args, 1, PAYMENTS_USAGE)
+    if len(call.args) == 2 and call.args[1].lower() == "csv":
         return await ledger.buyers_csv(call)
-    report = await reports.payments_report(call.reader(), call.actor, call.args[0])
-    buttons = [
-        [Button(f"Review {number}", command=f"/proof {number}")] for number in report.review_orders[:10]
-    ]
-    return call.reply("payments_report", report=report, buttons=buttons)
+    query = parse_query(call.args[1:], PAYMENTS_USAGE)
+    page = await payment_pages.payments_page(call.reader(), call.actor, call.args[0], query)
+    if page.whole is not None:  # everything fits in one message: the full report, as always
+        report = page.whole
+        buttons = [
+            [Button(f"Review {number}", command=f"/proof {number}")] for number in report.review_orders[:10]
+        ]
+        return call.reply("payments_report", report=report, buttons=buttons)
+    whole = Button("Per buyer, as a file", command=f"/payments {page.go_code} csv")
+    buttons = page_buttons(page.command, page.page, page.pages, whole)
+    return call.reply("payments_page", p=page, buttons=buttons)
 
 
 @command("proof", "ORDER [#N]", "See the proofs of payment sent for an order", permission=Permission.PROOFS)

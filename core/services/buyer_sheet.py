@@ -1,16 +1,25 @@
-"""``/payments CODE csv``: the per-buyer totals of a GO as a spreadsheet."""
+"""``/payments CODE csv``: the per-buyer totals of a GO as a spreadsheet, written a chunk of
+buyers at a time."""
 
 from __future__ import annotations
 
 import csv
 import io
+import tempfile
+from typing import IO
 
+from sqlalchemy import func, select
+
+from core.db.models import Order
 from core.lookups import load_go
 from core.money import minor_to_plain
 from core.services.accounts import Actor, require_admin
 from core.services.buyer_totals import buyer_totals
+from core.services.report_files import BOM, SPOOL_BYTES
 from core.services.reports import SPREADSHEET, safe_cell
 from core.uow import UnitOfWork
+
+CHUNK = 500  # buyers whose totals are read and written together
 
 CSV_COLUMNS = [
     "buyer",
@@ -27,16 +36,44 @@ CSV_COLUMNS = [
 
 async def buyer_totals_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tuple[str, bytes]:
     """The per-buyer totals as a spreadsheet: plain amounts, local times, no formulas."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        filename = await write_buyer_totals_csv(uow, actor, go_code, spool)
+        spool.seek(0)
+        return filename, spool.read()
+
+
+async def write_buyer_totals_csv(uow: UnitOfWork, actor: Actor, go_code: str, out: IO[bytes]) -> str:
+    """Write the totals to ``out`` ``CHUNK`` buyers at a time, in the order of their first
+    order (a keyset on it), so a GO of many buyers is never held whole."""
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
-        totals = await buyer_totals(uow, go)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, SPREADSHEET)
-    writer.writerow(CSV_COLUMNS)
-    for t in totals:
-        amounts = [t.owed_minor, t.paid_minor, t.refunded_minor, t.due_minor]
-        line = [t.buyer, " ".join(t.orders), *(minor_to_plain(a, t.currency) for a in amounts)]
-        line += [t.currency, " ".join(t.references), t.last_paid]
-        writer.writerow([safe_cell(v) for v in line])
-    return f"{go.code}-buyers.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+        try:
+            out.write(BOM)
+            writer = csv.writer(text, SPREADSHEET)
+            writer.writerow(CSV_COLUMNS)
+            last = 0
+            while True:
+                firsts = (
+                    await uow.session.execute(
+                        select(Order.buyer_id, func.min(Order.id).label("first"))
+                        .where(Order.go_id == go.id)
+                        .group_by(Order.buyer_id)
+                        .having(func.min(Order.id) > last)
+                        .order_by("first")
+                        .limit(CHUNK)
+                    )
+                ).all()
+                if not firsts:
+                    break
+                for t in await buyer_totals(uow, go, [buyer for buyer, _ in firsts]):
+                    amounts = [t.owed_minor, t.paid_minor, t.refunded_minor, t.due_minor]
+                    line = [t.buyer, " ".join(t.orders), *(minor_to_plain(a, t.currency) for a in amounts)]
+                    line += [t.currency, " ".join(t.references), t.last_paid]
+                    writer.writerow([safe_cell(v) for v in line])
+                last = firsts[-1][1]
+        finally:
+            text.flush()
+            text.detach()  # leave ``out`` open for the caller
+    return f"{go.code}-buyers.csv"

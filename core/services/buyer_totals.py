@@ -6,9 +6,10 @@ read the same totals from here."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from core.db.models import GroupOrder, Order, Payment, PaymentRequest, Refund, User
 from core.money import format_money
@@ -21,29 +22,39 @@ from core.when import local_stamp
 ENDED_REQUEST = (RequestStatus.VOID, RequestStatus.EXPIRED)
 
 
-async def orders_with_buyers(uow: UnitOfWork, go_id: int) -> list[tuple[Order, str]]:
-    """Every order of a GO, oldest first, with its buyer's name."""
-    rows = await uow.session.execute(
-        select(Order, User.display_name)
-        .join(User, User.id == Order.buyer_id)
-        .where(Order.go_id == go_id)
-        .order_by(Order.id)
-    )
+async def orders_with_buyers(
+    uow: UnitOfWork, go_id: int, buyers: Collection[int] | None = None
+) -> list[tuple[Order, str]]:
+    """Every order of a GO (of ``buyers`` only, when given), oldest first, with its buyer's name."""
+    query = select(Order, User.display_name).join(User, User.id == Order.buyer_id).where(Order.go_id == go_id)
+    if buyers is not None:
+        query = query.where(Order.buyer_id.in_(list(buyers)))
+    rows = await uow.session.execute(query.order_by(Order.id))
     return [(order, name) for order, name in rows.all()]
 
 
-async def requests_of(uow: UnitOfWork, go_id: int) -> list[PaymentRequest]:
-    """Every payment request of a GO's orders, oldest first."""
-    in_go = select(Order.id).where(Order.go_id == go_id)
+async def requests_of(
+    uow: UnitOfWork, go_id: int, buyers: Collection[int] | None = None
+) -> list[PaymentRequest]:
+    """Every payment request of a GO's orders (``buyers``' only, when given), oldest first."""
+    in_go = _orders_of(go_id, buyers)
     query = select(PaymentRequest).where(PaymentRequest.order_id.in_(in_go)).order_by(PaymentRequest.id)
     return list((await uow.session.scalars(query)).all())
 
 
-async def buyer_totals(uow: UnitOfWork, go: GroupOrder) -> list[BuyerTotal]:
-    """Every buyer of the GO in the order of their first order, inside the caller's unit of work."""
-    orders = await orders_with_buyers(uow, go.id)
-    requests = await requests_of(uow, go.id)
-    in_go = select(Order.id).where(Order.go_id == go.id)
+def _orders_of(go_id: int, buyers: Collection[int] | None) -> Select[int]:
+    query = select(Order.id).where(Order.go_id == go_id)
+    return query if buyers is None else query.where(Order.buyer_id.in_(list(buyers)))
+
+
+async def buyer_totals(
+    uow: UnitOfWork, go: GroupOrder, buyers: Collection[int] | None = None
+) -> list[BuyerTotal]:
+    """Every buyer of the GO (or those of ``buyers``) in the order of their first order,
+    inside the caller's unit of work."""
+    orders = await orders_with_buyers(uow, go.id, buyers)
+    requests = await requests_of(uow, go.id, buyers)
+    in_go = _orders_of(go.id, buyers)
     arrived = {
         request_id: (int(kept), int(credited or 0), moment)
         for request_id, kept, credited, moment in (

@@ -22,12 +22,10 @@ from core.db.models import (
     PaymentRequest,
     Refund,
     User,
-    Variant,
 )
 from core.errors import UnknownGroupOrder
 from core.lookups import load_go
 from core.money import format_money, minor_to_plain
-from core.orders import order_views
 from core.payments import ledger
 from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestStatus
 from core.privacy.identities import reach
@@ -40,7 +38,6 @@ from core.uow import UnitOfWork
 from core.views import (
     GroupOrderView,
     ItemView,
-    OrderView,
     PaymentRow,
     PaymentsReport,
     ProgressView,
@@ -115,72 +112,6 @@ async def progress(uow: UnitOfWork, actor: Actor, go_code: str) -> GroupOrderVie
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
         return await _card(uow, go)
-
-
-async def list_orders(uow: UnitOfWork, actor: Actor, go_code: str) -> tuple[GroupOrderView, list[OrderView]]:
-    async with uow:
-        go = await load_go(uow, go_code)
-        await require_admin(uow, actor, go)
-        orders = list(
-            (await uow.session.scalars(select(Order).where(Order.go_id == go.id).order_by(Order.id))).all()
-        )
-        return await _card(uow, go), await order_views(uow, orders)
-
-
-async def export_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tuple[str, bytes]:
-    """One row per order line; UTF-8 with a BOM and CRLF so spreadsheets open it cleanly."""
-    async with uow:
-        go = await load_go(uow, go_code)
-        await require_admin(uow, actor, go)
-        filename = f"{go.code}-orders.csv"
-        rows = (
-            await uow.session.execute(
-                select(
-                    Order.number,
-                    Order.status,
-                    User.display_name,
-                    User.id,
-                    Item.name,
-                    Variant.name,
-                    OrderLine.quantity,
-                    OrderLine.unit_price_minor,
-                    Order.currency,
-                    Order.placed_at,
-                    Order.payment_due_at,
-                )
-                .join(OrderLine, OrderLine.order_id == Order.id)
-                .join(Item, Item.id == OrderLine.item_id)
-                .outerjoin(Variant, Variant.id == OrderLine.variant_id)
-                .join(User, User.id == Order.buyer_id)
-                .where(Order.go_id == go.id)
-                .order_by(Order.id, OrderLine.id)
-            )
-        ).all()
-        contacts = await _contacts(uow, {row[3] for row in rows})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, SPREADSHEET)
-    writer.writerow(CSV_COLUMNS)
-    for number, status, buyer, buyer_id, item, variant, qty, price, currency, placed, due in rows:
-        writer.writerow(
-            [
-                safe_cell(v)
-                for v in (
-                    number,
-                    status,
-                    buyer,
-                    contacts.get(buyer_id, ""),
-                    item,
-                    variant or "",
-                    qty,
-                    minor_to_plain(price, currency),
-                    minor_to_plain(price * qty, currency),
-                    currency,
-                    placed.strftime("%Y-%m-%d %H:%M"),
-                    due.strftime("%Y-%m-%d %H:%M"),
-                )
-            ]
-        )
-    return filename, b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
 class SPREADSHEET(csv.excel):

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import InvalidTransition, PermissionDenied
 from core.quantities import LineRequest
-from core.services import group_orders, ordering, reports
+from core.services import group_orders, ordering, report_files, reports
 from main import App
 from tests.conftest import buyer, gom, open_go, say
 
@@ -75,7 +75,7 @@ async def test_export_is_a_csv_a_spreadsheet_opens_cleanly(app: App) -> None:
     await buyer(app, "=cmd|calc")
     await say(app, "=cmd|calc", "/order SVT-FML ALB:A 2")
     gina = await gom(app)
-    filename, content = await reports.export_orders_csv(app.core.reader(), gina, "SVT-FML")
+    filename, content = await report_files.export_orders_csv(app.core.reader(), gina, "SVT-FML")
     assert filename == "SVT-FML-orders.csv"
     assert content.startswith(b"\xef\xbb\xbf") and b"\r\n" in content
     rows = list(csv.reader(io.StringIO(content[3:].decode("utf-8"))))
@@ -83,7 +83,7 @@ async def test_export_is_a_csv_a_spreadsheet_opens_cleanly(app: App) -> None:
     assert rows[1][0] == "SVT-FML-1" and rows[1][2] == "'=cmd|calc"
     assert rows[1][4:9] == ["FML album", "Faded", "2", "25.90", "51.80"]
     with pytest.raises(PermissionDenied):
-        await reports.export_orders_csv(app.core.reader(), await buyer(app, "bob"), "SVT-FML")
+        await report_files.export_orders_csv(app.core.reader(), await buyer(app, "bob"), "SVT-FML")
 
 
 async def test_extend_moves_the_deadline_later_only(app: App) -> None:

@@ -31,6 +31,7 @@ from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
 from tests.unit.reopen_template_cases import REOPEN_CASES
+from tests.unit.report_template_cases import REPORT_CASES
 from tests.unit.statement_template_cases import STATEMENT_CASES
 from tests.unit.team_template_cases import TEAM_CASES
 
@@ -358,6 +359,7 @@ CASES += PRIVACY_CASES
 CASES += TEAM_CASES
 CASES += LEDGER_CASES
 CASES += STATEMENT_CASES
+CASES += REPORT_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
