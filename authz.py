@@ -117,6 +117,8 @@ PROBES: dict[str, str] = {
     "removeitem": f"/removeitem {GO} POB",
     "retire": f"/retire {GO} POB",
     "copygo": f"/copygo {GO} COPY-GO",
+    "proofpolicy": f"/proofpolicy {GO} auto",
+    "uniqueamounts": f"/uniqueamounts {GO} 0.10",
 }
 
 # The files some probes carry, as a person would send them with the command.

@@ -30,6 +30,7 @@ from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
+from tests.unit.proof_reading_template_cases import PROOF_READING_CASES
 from tests.unit.reopen_template_cases import REOPEN_CASES
 from tests.unit.team_template_cases import TEAM_CASES
 
@@ -356,6 +357,7 @@ CASES += NOTICE_CASES
 CASES += PRIVACY_CASES
 CASES += TEAM_CASES
 CASES += LEDGER_CASES
+CASES += PROOF_READING_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
