@@ -119,6 +119,7 @@ PROBES: dict[str, str] = {
     "copygo": f"/copygo {GO} COPY-GO",
     "proofpolicy": f"/proofpolicy {GO} auto",
     "uniqueamounts": f"/uniqueamounts {GO} 0.10",
+    "unapprove": f"/unapprove {ORDER}",
 }
 
 # The files some probes carry, as a person would send them with the command.

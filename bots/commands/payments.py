@@ -12,7 +12,7 @@ from core.errors import GomflowError, InvalidInput, PaymentError
 from core.payments import methods, unique_amounts
 from core.payments.status import RequestKind
 from core.permissions import Permission
-from core.services import due, payments, proof_policy, proofs, refunds, reports, telegram_payments
+from core.services import due, payments, proof_policy, proof_undo, proofs, refunds, reports, telegram_payments
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 from core.views import PayView
 
@@ -347,3 +347,17 @@ async def uniqueamounts(call: Call) -> ChatReply:
     need(call.args, 2, unique_amounts.USAGE)
     view = await unique_amounts.set_unique(call.uow(), call.actor, call.args[0], call.args[1])
     return call.reply("unique_amounts_set", view=view)
+
+
+@command(
+    "unapprove",
+    "ORDER [#N]",
+    "Undo a proof's approval (say, an automatic one): the payment is reversed, the proof waits again",
+    audience=GOM,
+    permission=Permission.PROOFS,
+)
+async def unapprove(call: Call) -> ChatReply:
+    need(call.args, 1, "/unapprove ORDER [#N]")
+    ordinal, _rest = _ordinal(call.args[1:])
+    view = await proof_undo.unapprove(call.uow(), call.actor, call.args[0], ordinal)
+    return call.reply("proof_unapproved", proof=view)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import FrozenClock
-from core.db.models import AuditEntry, Order, PaymentProof, PaymentRequest
+from core.db.models import AuditEntry, Order, Payment, PaymentProof, PaymentRequest
 from core.payments.reading import ProofReading
 from core.payments.reading import use as reading_use
 from main import App
@@ -254,3 +254,36 @@ async def test_auto_approval_racing_the_buyers_cancel_settles_once(
         outcomes.add(cancel)
     books = await assert_books(app)
     assert books["payments"] == books["paid_orders"]
+
+
+async def test_unapprove_reverses_an_automatic_approval_exactly_once(
+    any_app: App, clock: FrozenClock, readings: Readings
+) -> None:
+    app = any_app
+    await auto_go(app, 1)
+    ok(await send(app, "fan1", "/paid SVT-FML-1", readings.picture(1, matching(clock, 1))))
+    assert await order_status(app, "SVT-FML-1") == "paid"
+    # a double tap: one undoes it, the other is told
+    texts = [
+        r.text for r in await asyncio.gather(*(say(app, "gina", "/unapprove SVT-FML-1") for _ in (1, 2)))
+    ]
+    assert sum(t.startswith("↩️ Approval undone") for t in texts) == 1, texts
+    assert any("no approved proof to undo" in t for t in texts), texts
+    assert await order_status(app, "SVT-FML-1") == "placed"
+    proof = await proof_of(app, "SVT-FML-1")
+    assert (proof.status, proof.decided_by, proof.reviewed_by) == ("pending", None, None)
+    async with app.core.reader() as uow:
+        payments = (await uow.session.scalars(select(Payment))).all()
+        undone = await uow.session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "approval_undone")
+        )
+    assert [(p.status, p.amount_minor) for p in payments] == [("void", PRICE)]
+    assert undone is not None and "voided" in undone
+    await assert_books(app)
+    # checked by hand and approved again: paid once, with a fresh payment
+    ok(await say(app, "gina", "/approve SVT-FML-1"))
+    assert await order_status(app, "SVT-FML-1") == "paid"
+    books = await assert_books(app)
+    assert books["payments"] == 1
+    refused = await say(app, "gina", "/unapprove SVT-FML-9")
+    assert refused.text.startswith("⚠️")

@@ -9,6 +9,8 @@ import asyncio
 from sqlalchemy import select
 
 from core.db.models import Order, PaymentRequest, User
+from core.lookups import load_go
+from core.services.buyer_totals import buyer_totals
 from main import App
 from tests.books import assert_books
 from tests.conftest import say
@@ -59,6 +61,11 @@ async def test_thirty_buyers_at_once_never_ask_the_same_amount(any_app: App) -> 
     # paid: the books and every check stay right with the extra cents
     ok(await say(app, "gina", f"/markpaid {number} {whole[2:]}"))
     await assert_books(app)
+    async with app.core.reader() as uow:
+        totals = await buyer_totals(uow, await load_go(uow, "SVT-FML"))
+    [paid] = [t for t in totals if number in t.orders]
+    assert paid.owed_minor == paid.paid_minor == mine.amount_minor  # nothing shown as overpaid
+    assert "overpaid" not in ok(await say(app, "gina", "/payments SVT-FML")).text
 
 
 async def test_when_every_amount_within_the_maximum_is_taken_the_plain_amount_is_asked(any_app: App) -> None:

@@ -8,6 +8,7 @@ from core.payments.reading.policy import FieldCheck
 from core.payments.unique_amounts import UniqueView
 from core.services.proof_policy import PolicyView
 from core.services.proofs import ProofView
+from tests.unit.payment_template_cases import pay_view
 
 CHECKS = (
     FieldCheck("amount", "S$25.00", "S$25.90", False),
@@ -88,5 +89,23 @@ PROOF_READING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "unique_amounts_set",
         {"view": UniqueView("SVT-FML", "")},
         ["SVT-FML: new payments ask the plain amount."],
+    ),
+    (
+        "pay_options",
+        {
+            "pay": pay_view(
+                amount="S$25.97",
+                amount_plain="25.97",
+                unique_line="S$25.90 + S$0.07 = S$25.97",
+                pay_to="+659",
+            ),
+            "url": "u",
+        },
+        ["S$25.90 + S$0.07 = S$25.97: send exactly", "the extra cents tell your payment apart"],
+    ),
+    (
+        "proof_unapproved",
+        {"proof": ProofView("SVT-FML-3", "bob <3", "S$25.90", "", True, "pending", ordinal=2)},
+        ["Approval undone: proof #2 for SVT-FML-3 (S$25.90) from bob <3", "/approve SVT-FML-3 #2"],
     ),
 ]
