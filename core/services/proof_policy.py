@@ -28,6 +28,7 @@ from core.lookups import load_go
 from core.money import format_money
 from core.payments import ledger
 from core.payments.reading import ProofReading, hash_distance
+from core.payments.reading import use as reading_use
 from core.payments.reading.policy import DEFAULT_POLICY, SAME_IMAGE_BITS, Expected, Policy, Verdict, judge
 from core.services.accounts import Actor, require_admin, require_gom
 from core.uow import UnitOfWork
@@ -43,6 +44,7 @@ class PolicyView:
     target: str  # a GO code, or "default"
     policy: str
     inherited: bool = False  # the GO has none of its own: the GOM's default applies
+    unreadable: bool = False  # reading is on but this server has no reader installed
 
 
 def parse_policy(word: str) -> Policy:
@@ -86,7 +88,9 @@ async def set_policy(uow: UnitOfWork, actor: Actor, target: str, word: str | Non
             detail=policy.value,
         )
         await uow.commit()
-        return PolicyView(shown, policy.value)
+        return PolicyView(
+            shown, policy.value, unreadable=policy != Policy.OFF and not reading_use.available()
+        )
 
 
 async def _stored(uow: UnitOfWork, gom_id: int, go_id: int) -> str | None:

@@ -71,8 +71,8 @@ PROOF_READING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "proof_policy_set",
-        {"view": PolicyView("SVT-FML", "auto")},
-        ["Proofs for SVT-FML: auto", "new transaction id"],
+        {"view": PolicyView("SVT-FML", "auto", unreadable=True)},
+        ["Proofs for SVT-FML: auto", "new transaction id", "This server cannot read screenshots yet"],
     ),
     ("proof_policy_set", {"view": PolicyView("default", "off")}, ["Your proofs: off", "not read"]),
     (

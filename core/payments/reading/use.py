@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,12 @@ def _reader() -> Reader | None:
         return None
     found: Reader | None = getattr(module, "read_proof", None)
     return found
+
+
+def available() -> bool:
+    """Whether this server can read screenshots at all (the reader is installed); found
+    without importing it, so asking costs nothing."""
+    return importlib.util.find_spec(READER_MODULE) is not None
 
 
 def read_now(image: bytes, currency: str | None, reader: Reader | None = None) -> ProofReading:
