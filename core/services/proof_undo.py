@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db.models import Payment, Refund
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 from core.payments import ledger
 from core.payments.status import AttemptStatus, ProofStatus, RequestKind, RequestStatus
 from core.services.accounts import Actor
@@ -105,4 +105,4 @@ def _approved(number: str, proofs: list[Numbered], ordinal: int | None) -> Numbe
         raise Conflict(
             f"{number}'s proof #{ordinal} is {chosen[0][1].status}, not approved: nothing to undo."
         )
-    raise NotFound(f"{number} has no approved proof to undo.")
+    raise Conflict(f"{number} has no approved proof to undo.")

@@ -287,3 +287,30 @@ async def test_unapprove_reverses_an_automatic_approval_exactly_once(
     assert books["payments"] == 1
     refused = await say(app, "gina", "/unapprove SVT-FML-9")
     assert refused.text.startswith("⚠️")
+
+
+async def test_auto_approval_racing_the_gom_s_reject_decides_once(
+    any_app: App, clock: FrozenClock, readings: Readings
+) -> None:
+    app = any_app
+    count = 6
+    await auto_go(app, count)
+    pictures = {n: readings.picture(n, matching(clock, n)) for n in range(1, count + 1)}
+    texts = await asyncio.gather(
+        *(
+            call
+            for n in pictures
+            for call in (
+                send(app, f"fan{n}", f"/paid SVT-FML-{n}", pictures[n]),
+                say(app, "gina", f"/reject SVT-FML-{n} not in my bank app"),
+            )
+        )
+    )
+    assert not any("something went wrong" in t.text for t in texts)
+    for n in pictures:
+        reject = texts[2 * n - 1].text
+        # the reject came first (no proof yet) or second (the proof was already approved)
+        assert reject.startswith("⚠️") and ("no proof" in reject or "already approved" in reject), reject
+        assert await order_status(app, f"SVT-FML-{n}") == "paid"
+    books = await assert_books(app)
+    assert books["payments"] == books["paid_orders"] == count
