@@ -87,13 +87,6 @@ async def proof_of(app: App, number: str) -> PaymentProof:
         return proof
 
 
-def review_of(outbox_log: list[str], number: str) -> str:
-    """The GOM's review message for ``number``'s proof, as the outbox sent it."""
-    found = [m for m in outbox_log if f"proof of payment for {number} " in m]
-    assert found, outbox_log[-3:]
-    return found[-1]
-
-
 async def auto_go(app: App, buyers: int, policy: str = "auto") -> None:
     await paynow_go(app, cap=buyers + 5, moq=1)
     ok(await say(app, "gina", f"/proofpolicy SVT-FML {policy}"))
@@ -102,7 +95,7 @@ async def auto_go(app: App, buyers: int, policy: str = "auto") -> None:
 
 
 async def test_auto_approves_a_screenshot_that_matches_exactly(
-    any_app: App, clock: FrozenClock, readings: Readings, outbox_log: list[str]
+    any_app: App, clock: FrozenClock, readings: Readings
 ) -> None:
     app = any_app
     await auto_go(app, 1)
@@ -166,7 +159,7 @@ async def test_auto_leaves_every_kind_of_mismatch_for_the_gom(
 
 
 async def test_suggest_shows_the_reading_and_approve_all_takes_an_exact_one(
-    any_app: App, clock: FrozenClock, readings: Readings, outbox_log: list[str]
+    any_app: App, clock: FrozenClock, readings: Readings
 ) -> None:
     app = any_app
     await auto_go(app, 2, policy="suggest")

@@ -57,7 +57,7 @@ PROOF_READING_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "proof_review",
         review(auto_approved=True, outcome="", flags=[], checks=[c.__dict__ for c in CHECKS[1:]]),
-        ["✓ currency: SGD", "Approved automatically: everything read matches"],
+        ["✓ currency: SGD", "Approved automatically: everything read matches", "/unapprove SVT-FML-3."],
     ),
     (
         "proof_view",
