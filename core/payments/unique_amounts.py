@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import AmountClaim, GroupOrder, PaymentRequest, UniqueAmountSetting
@@ -93,6 +93,7 @@ async def claim(uow: UnitOfWork, go: GroupOrder, request: PaymentRequest) -> int
         return 0
     base = request.amount_minor
     live = exists().where(PaymentRequest.id == AmountClaim.request_id, PaymentRequest.status.in_(PAYABLE))
+    payable = select(PaymentRequest.id).where(PaymentRequest.status.in_(PAYABLE))
     taken = set(
         (
             await uow.session.scalars(
@@ -115,7 +116,9 @@ async def claim(uow: UnitOfWork, go: GroupOrder, request: PaymentRequest) -> int
         statement = statement.on_conflict_do_update(
             index_elements=["gom_id", "currency", "amount_minor"],
             set_={"request_id": request.id},
-            where=and_(~live),
+            # uncorrelated on purpose: inside ON CONFLICT a correlated subquery would not
+            # name the conflicting row; the open requests are few, so the set is small
+            where=AmountClaim.request_id.not_in(payable),
         )
         done = await uow.session.execute(statement)
         if getattr(done, "rowcount", 0) == 1:
