@@ -118,6 +118,9 @@ PROBES: dict[str, str] = {
     "retire": f"/retire {GO} POB",
     "copygo": f"/copygo {GO} COPY-GO",
     "statement": "/statement",
+    "proofpolicy": f"/proofpolicy {GO} auto",
+    "uniqueamounts": f"/uniqueamounts {GO} 0.10",
+    "unapprove": f"/unapprove {ORDER}",
 }
 
 # The files some probes carry, as a person would send them with the command.

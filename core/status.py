@@ -59,7 +59,8 @@ class OrderStatus(StrEnum):
 
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.EXPIRED}),
-    OrderStatus.PAID: frozenset({OrderStatus.REFUNDED, OrderStatus.CANCELLED}),
+    # back to placed: the approval that paid it was undone (/unapprove)
+    OrderStatus.PAID: frozenset({OrderStatus.REFUNDED, OrderStatus.CANCELLED, OrderStatus.PLACED}),
     OrderStatus.CANCELLED: frozenset(),
     OrderStatus.EXPIRED: frozenset(),
     OrderStatus.REFUNDED: frozenset(),

@@ -121,6 +121,9 @@ class PayView:
     received: str = ""  # what already arrived for this request, when part of it is paid
     pay_to: str = ""  # the number or account the QR pays, shown as text beside it
     bank: BankView | None = None  # the account to transfer to, when the GO takes bank transfers
+    # "S$49.00 + S$0.07 = S$49.07" when the GO asks unique amounts; "" otherwise
+    unique_line: str = ""
+    amount_plain: str = ""  # the amount as a banking app takes it typed: "49.07"
 
     @property
     def payable(self) -> bool:

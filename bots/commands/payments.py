@@ -10,10 +10,20 @@ from bots.commands.args import need
 from bots.commands.report_args import page_buttons, parse_query
 from bots.commands.table import Audience, Call, command
 from core.errors import GomflowError, PaymentError
-from core.payments import methods
+from core.payments import methods, unique_amounts
 from core.payments.status import RequestKind
 from core.permissions import Permission
-from core.services import due, payment_pages, payments, proofs, refunds, reports, telegram_payments
+from core.services import (
+    due,
+    payment_pages,
+    payments,
+    proof_policy,
+    proof_undo,
+    proofs,
+    refunds,
+    reports,
+    telegram_payments,
+)
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 from core.views import PayView
 
@@ -89,7 +99,8 @@ def _copy_buttons(view: PayView) -> list[list[Button]]:
         return []
     row = [Button("📋 Number", copy=view.pay_to)] if view.pay_to else []
     row += [Button("📋 Account number", copy=view.bank.account)] if view.bank else []
-    return [[*row, Button("📋 Reference", copy=view.reference)]] if row else []
+    exact = [Button("📋 Amount", copy=view.amount_plain)] if view.unique_line and view.amount_plain else []
+    return [[*row, Button("📋 Reference", copy=view.reference)], *([exact] if exact else [])] if row else []
 
 
 async def _pay_in_chat(call: Call, number: str) -> ChatReply:
@@ -327,3 +338,44 @@ async def reconcile(call: Call) -> ChatReply:
     need(call.args, 1, "/reconcile CODE")
     filename, content = await reports.reconciliation_csv(call.reader(), call.actor, call.args[0])
     return call.reply("reconciliation_ready", filename=filename, document=Document(filename, content))
+
+
+@command(
+    "proofpolicy",
+    "CODE|default [suggest|auto|off]",
+    "How screenshots are checked: suggest (you approve), auto (exact matches approve themselves), off",
+    audience=GOM,
+    permission=Permission.PAYOUTS,
+)
+async def proofpolicy(call: Call) -> ChatReply:
+    need(call.args, 1, proof_policy.USAGE)
+    word = call.args[1] if len(call.args) > 1 else None
+    view = await proof_policy.set_policy(call.uow(), call.actor, call.args[0], word)
+    return call.reply("proof_policy_set", view=view)
+
+
+@command(
+    "uniqueamounts",
+    "CODE MAX|off",
+    "Ask each payment a unique amount (a few cents more or less, at most MAX) so bank lines match",
+    audience=GOM,
+    permission=Permission.PAYOUTS,
+)
+async def uniqueamounts(call: Call) -> ChatReply:
+    need(call.args, 2, unique_amounts.USAGE)
+    view = await unique_amounts.set_unique(call.uow(), call.actor, call.args[0], call.args[1])
+    return call.reply("unique_amounts_set", view=view)
+
+
+@command(
+    "unapprove",
+    "ORDER [#N]",
+    "Undo a proof's approval (say, an automatic one): the payment is reversed, the proof waits again",
+    audience=GOM,
+    permission=Permission.PROOFS,
+)
+async def unapprove(call: Call) -> ChatReply:
+    need(call.args, 1, "/unapprove ORDER [#N]")
+    ordinal, _rest = _ordinal(call.args[1:])
+    view = await proof_undo.unapprove(call.uow(), call.actor, call.args[0], ordinal)
+    return call.reply("proof_unapproved", proof=view)

@@ -339,6 +339,9 @@ class PaymentRequest(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The cents added (or taken) to make ``amount_minor`` unique among the GOM's open
+    # requests (``core.payments.unique_amounts``); 0 when the GO does not ask for it.
+    adjust_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 
 class Payment(Base):
@@ -390,6 +393,13 @@ class PaymentProof(Base):
     bundle_id: Mapped[int | None] = mapped_column(
         ForeignKey("payment_bundles.id", ondelete="SET NULL", name="fk_payment_proofs_bundle_id"), index=True
     )
+    # What the screenshot was read to say (``ProofReading.as_json``), its perceptual hash and
+    # the bank's transaction id: "sent before?" is asked of both for every new proof.
+    reading: Mapped[str | None] = mapped_column(Text)
+    image_hash: Mapped[str | None] = mapped_column(String(16), index=True)
+    txn_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Who decided it: "policy" (approved automatically) or "human"; None while pending.
+    decided_by: Mapped[str | None] = mapped_column(String(10))
 
 
 class Refund(Base):
@@ -740,3 +750,40 @@ class StatementLine(Base):
 # A GO's orders in the order they were placed: a page of /orders, a chunk of /export and
 # the keyset walk of a report read this index instead of sorting the whole GO.
 Index("ix_orders_go_id", Order.go_id, Order.id)
+
+
+class ProofPolicySetting(Base):
+    """How a GOM's proofs are decided once read (``suggest``, ``auto``, ``off``): the GOM's
+    default (``go_id`` 0) or one GO's own, which wins."""
+
+    __tablename__ = "proof_policies"
+
+    gom_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    go_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UniqueAmountSetting(Base):
+    """A GO whose payment requests each ask a unique amount, off by at most ``max_minor``."""
+
+    __tablename__ = "unique_amount_settings"
+
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), primary_key=True)
+    max_minor: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AmountClaim(Base):
+    """One amount a GOM's open request asks in one currency: the primary key is what keeps
+    two open requests from asking the same. A claim whose request is no longer payable is
+    taken over by the next request that wants its amount."""
+
+    __tablename__ = "amount_claims"
+
+    gom_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="CASCADE"), unique=True
+    )

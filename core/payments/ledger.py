@@ -16,6 +16,7 @@ from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequ
 from core.errors import NotFound, OrderLocked
 from core.lookups import lock_order
 from core.money import CURRENCIES, format_money
+from core.payments import unique_amounts
 from core.payments.status import (
     PAYABLE,
     AttemptStatus,
@@ -177,13 +178,16 @@ async def open_request(
     )
     uow.session.add(request)
     await uow.session.flush()
+    go = await uow.session.get_one(GroupOrder, order.go_id)
+    adjust = await unique_amounts.claim(uow, go, request)
     uow.audit(
         actor_id=None,
         entity="payment_request",
         entity_id=request.id,
         action="opened",
         to_status=RequestStatus.OPEN,
-        detail=f"{kind} {format_money(amount_minor, order.currency)}",
+        detail=f"{kind} {format_money(amount_minor, order.currency)}"
+        + (f" {adjust:+d} unique" if adjust else ""),
     )
     return request
 
@@ -208,7 +212,7 @@ async def items_request(uow: UnitOfWork, order: Order) -> PaymentRequest | None:
         return current
     if order.status != OrderStatus.PLACED:
         return None
-    if current is not None and current.amount_minor == order.total_minor:
+    if current is not None and current.amount_minor - current.adjust_minor == order.total_minor:
         return current
     if current is not None:  # the order changed since: the old amount may no longer be paid
         await set_request_status(uow, current, RequestStatus.VOID, None, "order changed")

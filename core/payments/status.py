@@ -20,7 +20,8 @@ REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
         {RequestStatus.REVIEW, RequestStatus.PAID, RequestStatus.VOID, RequestStatus.EXPIRED}
     ),
     RequestStatus.REVIEW: frozenset({RequestStatus.OPEN, RequestStatus.PAID, RequestStatus.VOID}),
-    RequestStatus.PAID: frozenset({RequestStatus.REFUNDED}),
+    # back to review: a GOM undid the approval that paid it (/unapprove)
+    RequestStatus.PAID: frozenset({RequestStatus.REFUNDED, RequestStatus.REVIEW}),
     RequestStatus.VOID: frozenset(),
     RequestStatus.EXPIRED: frozenset(),
     RequestStatus.REFUNDED: frozenset(),
@@ -54,7 +55,8 @@ ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
     AttemptStatus.FAILED: frozenset({AttemptStatus.SUCCEEDED, AttemptStatus.HELD}),
     AttemptStatus.VOID: frozenset({AttemptStatus.SUCCEEDED, AttemptStatus.HELD}),
     AttemptStatus.HELD: frozenset({AttemptStatus.SUCCEEDED}),  # the GOM accepts it (or refunds it)
-    AttemptStatus.SUCCEEDED: frozenset({AttemptStatus.REFUNDED}),
+    # void: a proof's approval undone (/unapprove), so the money it recorded never arrived
+    AttemptStatus.SUCCEEDED: frozenset({AttemptStatus.REFUNDED, AttemptStatus.VOID}),
     AttemptStatus.REFUNDED: frozenset(),
 }
 
@@ -67,7 +69,7 @@ class ProofStatus(StrEnum):
 
 PROOF_TRANSITIONS: dict[ProofStatus, frozenset[ProofStatus]] = {
     ProofStatus.PENDING: frozenset({ProofStatus.APPROVED, ProofStatus.REJECTED}),
-    ProofStatus.APPROVED: frozenset(),
+    ProofStatus.APPROVED: frozenset({ProofStatus.PENDING}),  # the approval undone (/unapprove)
     ProofStatus.REJECTED: frozenset(),
 }
 

@@ -129,6 +129,7 @@ class _Sums:
                 continue
             if request.kind == RequestKind.ITEMS:
                 items_live = True
+                self.owed += request.adjust_minor  # a unique amount's cents are owed too
             else:
                 self.owed += request.amount_minor
             if request.status in PAYABLE:

@@ -17,8 +17,8 @@ from core.db.models import GroupOrder, Order, Payment, PaymentRequest, PaymentSe
 from core.errors import InvalidInput, NotFound, OrderLocked, PaymentError, PermissionDenied
 from core.inbound import first_delivery
 from core.lookups import load_go, load_order, lock_order
-from core.money import format_money, parse_amount
-from core.payments import emvco, ledger, methods
+from core.money import format_money, minor_to_plain, parse_amount
+from core.payments import emvco, ledger, methods, unique_amounts
 from core.payments.gateway import PaymentGateway, PaymentLinkRequest, WebhookEvent
 from core.payments.ledger import Outcome
 from core.payments.qr_photo import read_payment_qr
@@ -166,6 +166,8 @@ async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: Paym
         received=format_money(got, request.currency) if got and request.status in PAYABLE else "",
         pay_to=methods.payee(qr) if qr else "",
         bank=next((BankView(m.bank, m.holder, m.target) for m in accepted if m.method == "bank"), None),
+        unique_line=unique_amounts.unique_line(request) if not got and request.status in PAYABLE else "",
+        amount_plain=minor_to_plain(owed, request.currency),
     )
 
 

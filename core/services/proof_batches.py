@@ -2,7 +2,9 @@
 
 A proof matches exactly when the amount it records is what its payment request still
 owes and the reference the buyer typed is the request's own reference (letter case and
-spaces around it aside). Anything else (a short amount, a reference that is not ours, no
+spaces around it aside), or its screenshot was read to show exactly that amount, currency
+and reference. A screenshot flagged as reused or edited, or read to show another amount,
+never matches. Anything else (a short amount, a reference that is not ours, no
 reference, an order that has ended) stays waiting for the GOM to look at it.
 
 The list is shown first; confirming names the newest proof that was on it, so a proof
@@ -23,7 +25,7 @@ from core.lookups import load_go
 from core.money import format_money
 from core.payments import ledger
 from core.payments.status import PAYABLE, ProofStatus
-from core.services import bundle_proofs
+from core.services import bundle_proofs, proof_policy
 from core.services.accounts import Actor, require_admin
 from core.services.proofs import ProofView, credit_proof, decide, open_review, proof_view
 from core.status import ORDER_LIVE
@@ -135,6 +137,14 @@ async def _mismatch(uow: UnitOfWork, order: Order, proof: PaymentProof, request:
     owed = await ledger.outstanding(uow, request)
     if proof.amount_minor != owed:
         return f"{format_money(owed, request.currency)} is owed"
+    verdict = await proof_policy.verdict_of(uow, order, proof, request)
+    if verdict is not None and verdict.flags:
+        return "; ".join(verdict.flags)
+    amount_read = next((c for c in verdict.checks if c.field == "amount"), None) if verdict else None
+    if amount_read is not None and amount_read.read != "not read" and not amount_read.ok:
+        return f"the screenshot shows {amount_read.read}"
+    if verdict is not None and verdict.exact and verdict.confident:
+        return ""  # the screenshot shows the amount, currency and reference asked
     if not proof.reference:
         return f"no reference typed (expected {request.reference})"
     if proof.reference.strip().casefold() != request.reference.casefold():

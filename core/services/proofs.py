@@ -10,18 +10,26 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, User
-from core.errors import Conflict, InvalidInput, NotFound, PaymentError, PermissionDenied
+from core.errors import Conflict, GomflowError, InvalidInput, NotFound, PaymentError, PermissionDenied
 from core.lookups import load_order, lock_order
 from core.money import format_money, parse_amount
 from core.payments import bundles, ledger, methods
+from core.payments.reading import ProofReading
+from core.payments.reading import use as reading_use
+from core.payments.reading.policy import FieldCheck, Policy, Verdict
 from core.payments.status import PAYABLE, AttemptStatus, ProofStatus, RequestStatus
 from core.privacy.images import clean_image
-from core.services import bundle_proofs
+from core.services import bundle_proofs, proof_policy
 from core.services.accounts import Actor, require_admin
 from core.services.payments import MAX_PROOF_BYTES, MAX_REFERENCE, methods_of, request_to_pay
 from core.status import OrderStatus
 from core.transitions import transition
 from core.uow import UnitOfWork
+
+# Longer than any screenshot takes to read; past it the proof goes in unread.
+READ_TIMEOUT = 30.0
+POLICY_CHANNEL = "policy"
+DECIDED_BY_POLICY = "policy"
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,10 @@ class ProofView:
     ordinal: int = 1  # the proof's place among its order's proofs: "/approve ORDER #2"
     outcome: str = ""  # what an approval did beyond paying: still owed, overpaid, refund due
     reviewer: str = ""
+    # what the screenshot was read to say against what was asked (empty when not read)
+    checks: tuple[FieldCheck, ...] = ()
+    flags: tuple[str, ...] = ()
+    read_note: str = ""
 
 
 async def submit_proof(
@@ -54,11 +66,18 @@ async def submit_proof(
     the order either comes first and is what the proof pays, or waits and is refused).
     """
     mime = None
+    reading: ProofReading | None = None
     if image is not None:
         if len(image) > MAX_PROOF_BYTES:
             raise InvalidInput("That image is larger than 5 MB; please send a smaller screenshot.")
-        # decoding and drawing again is CPU work: off the event loop, beside other chats
-        cleaned = await asyncio.to_thread(clean_image, image)
+        # read from the bytes as sent (before cleaning re-encodes them), beside the cleaning:
+        # both are CPU work, off the event loop
+        wanted = await _reading_wanted(uow, buyer, number)
+        cleaning = asyncio.to_thread(clean_image, image)
+        if wanted is None:
+            cleaned = await cleaning
+        else:
+            cleaned, reading = await asyncio.gather(cleaning, _read_bounded(image, wanted))
         image, mime = cleaned.content, cleaned.mime_type
     reference = " ".join(reference.split())[:MAX_REFERENCE]
     if image is None and not reference:
@@ -97,6 +116,18 @@ async def submit_proof(
         if proof.amount_minor != owed:
             amount += f" (owed: {format_money(owed, request.currency)})"
         named = order.number if bundle is None else bundle.reference
+        verdict = None
+        if reading is not None:
+            proof_policy.store(proof, reading, await proof_policy.duplicates(uow, go, proof.id, reading))
+            verdict = await proof_policy.verdict_of(uow, order, proof, request)
+        auto = (
+            verdict is not None
+            and verdict.approvable
+            and await proof_policy.policy_of(uow, go) == Policy.AUTO
+        )
+        outcome = ""
+        if auto and verdict is not None:
+            outcome = await _approve_by_policy(uow, go, order, ordinal, proof, request, verdict)
         await ledger.notify_staff(
             uow,
             order,
@@ -109,11 +140,94 @@ async def submit_proof(
                 "reference": reference or (request.reference if bundle is None else bundle.reference),
                 "has_image": image is not None,
                 "covers": paying.covers,
+                **review_context(reading, verdict),
+                "auto_approved": auto,
+                "outcome": outcome,
             },
             dedupe=f"proof:{proof.id}",
         )
         await uow.commit()
-        return ProofView(named, buyer.name, amount, reference, image is not None, "pending", ordinal=ordinal)
+        return ProofView(
+            named,
+            buyer.name,
+            amount,
+            reference,
+            image is not None,
+            str(proof.status),
+            ordinal=ordinal,
+            outcome=outcome,
+        )
+
+
+async def _reading_wanted(uow: UnitOfWork, buyer: Actor, number: str | None) -> str | None:
+    """The currency to expect when the proof's GO reads screenshots; None when it does not
+    (policy ``off``) or the order cannot be told yet (the proof's own checks will say why)."""
+    try:
+        async with uow:
+            bundle = await bundles.find(uow, number) if number else None
+            if bundle is not None:
+                go = await uow.session.get_one(GroupOrder, bundle.go_id)
+            else:
+                order = await (load_order(uow, number) if number else _latest_unpaid(uow, buyer))
+                go = await uow.session.get_one(GroupOrder, order.go_id)
+            if await proof_policy.policy_of(uow, go) == Policy.OFF:
+                return None
+            return go.currency
+    except GomflowError:
+        return None
+
+
+async def _read_bounded(image: bytes, currency: str) -> ProofReading:
+    """The reading, or a note when the reader takes too long: the buyer's proof never waits on it."""
+    try:
+        return await asyncio.wait_for(reading_use.read_image(image, currency), READ_TIMEOUT)
+    except TimeoutError:
+        return ProofReading(note="Reading the screenshot took too long; look at it yourself.")
+
+
+def review_context(reading: ProofReading | None, verdict: Verdict | None) -> dict[str, object]:
+    """What the GOM's review shows beside the image: each field read against what was asked."""
+    if reading is None:
+        return {"read": False}
+    checks = [
+        {"field": c.field, "read": c.read, "expected": c.expected, "ok": c.ok}
+        for c in (verdict.checks if verdict else ())
+    ]
+    return {
+        "read": True,
+        "note": reading.note,
+        "checks": checks if reading.note == "" or reading.amount_minor is not None else [],
+        "flags": list(verdict.flags if verdict else ()),
+        "exact": bool(verdict and verdict.exact),
+    }
+
+
+def policy_actor(go: GroupOrder) -> Actor:
+    """Who an automatic approval is recorded as: the GO's GOM, through the policy they set."""
+    return Actor(go.gom_id, 0, POLICY_CHANNEL, "automatic check", is_gom=True, is_staff=True)
+
+
+async def _approve_by_policy(
+    uow: UnitOfWork,
+    go: GroupOrder,
+    order: Order,
+    ordinal: int,
+    proof: PaymentProof,
+    request: PaymentRequest,
+    verdict: Verdict,
+) -> str:
+    """The ``auto`` policy approves through the same compare-and-set and ledger credit as
+    ``/approve``, under the order lock the proof was filed under, and audits what was read."""
+    actor = policy_actor(go)
+    proof, request = await decide(uow, actor, order, ordinal, proof, request, ProofStatus.APPROVED, "")
+    uow.audit(
+        actor_id=go.gom_id,
+        entity="payment_proof",
+        entity_id=proof.id,
+        action="approved_by_policy",
+        detail=proof.reading or "",
+    )
+    return await credit_proof(uow, actor, order, request, proof)
 
 
 async def _order_target(uow: UnitOfWork, buyer: Actor, number: str | None) -> bundle_proofs.Target:
@@ -167,7 +281,8 @@ async def proof_image(uow: UnitOfWork, actor: Actor, number: str, ordinal: int |
         if not proofs:
             raise NotFound(f"{order.number} has no proof of payment.")
         shown = _named(order, proofs, ordinal) if ordinal is not None else proofs[-1]
-        views = {p[1].id: await proof_view(uow, order, *p) for p in proofs}
+        staff = order.buyer_id != actor.user_id  # what was read, and whose it copies: the GOM's eyes only
+        views = {p[1].id: await proof_view(uow, order, *p, reading=staff) for p in proofs}
         return ProofsShown(
             views[shown[1].id],
             shown[1].image,
@@ -208,9 +323,16 @@ async def proof_view(
     proof: PaymentProof,
     request: PaymentRequest,
     outcome: str = "",
+    *,
+    reading: bool = True,
 ) -> ProofView:
     buyer = await uow.session.get_one(User, order.buyer_id)
     reviewer = await uow.session.get(User, proof.reviewed_by) if proof.reviewed_by else None
+    reviewed = reviewer.display_name if reviewer else ""
+    if proof.decided_by == DECIDED_BY_POLICY:
+        reviewed = "automatic check"
+    found = proof_policy.stored_reading(proof) if reading else None
+    verdict = await proof_policy.verdict_of(uow, order, proof, request) if found else None
     return ProofView(
         order.number,
         buyer.display_name,
@@ -221,7 +343,10 @@ async def proof_view(
         proof.reason,
         ordinal=ordinal,
         outcome=outcome,
-        reviewer=reviewer.display_name if reviewer else "",
+        reviewer=reviewed,
+        checks=verdict.checks if verdict else (),
+        flags=verdict.flags if verdict else (),
+        read_note=found[0].note if found else "",
     )
 
 
@@ -347,7 +472,12 @@ async def decide(
         status,
         actor_id=actor.user_id,
         detail=reason,
-        also={"reason": reason, "reviewed_by": actor.user_id, "reviewed_at": uow.now},
+        also={
+            "reason": reason,
+            "reviewed_by": actor.user_id,
+            "reviewed_at": uow.now,
+            "decided_by": DECIDED_BY_POLICY if actor.channel == POLICY_CHANNEL else "human",
+        },
     )
     return proof, request
 

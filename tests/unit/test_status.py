@@ -43,6 +43,7 @@ ORDER_EDGES = {
     ("placed", "expired"),
     ("paid", "refunded"),
     ("paid", "cancelled"),
+    ("paid", "placed"),  # a proof's approval undone (/unapprove)
 }
 GO_TERMINAL = ("failed", "completed", "cancelled")
 ORDER_TERMINAL = ("cancelled", "expired", "refunded")
@@ -166,7 +167,7 @@ def test_allows_each_listed_order_transition(current: str, target: str) -> None:
 
 @pytest.mark.parametrize(
     ("current", "target"),
-    [("placed", "refunded"), ("placed", "placed"), ("paid", "placed"), ("paid", "expired")],
+    [("placed", "refunded"), ("placed", "placed"), ("paid", "paid"), ("paid", "expired")],
 )
 def test_refuses_an_order_transition_off_the_table_and_names_the_current_status(
     current: str, target: str
@@ -180,7 +181,7 @@ def test_order_refusal_lists_the_allowed_next_statuses() -> None:
     with pytest.raises(InvalidTransition) as refused:
         check_order_transition("paid", OrderStatus.EXPIRED)
     assert refused.value.message == (
-        "This order is paid; it cannot become expired (next can be: cancelled, refunded)."
+        "This order is paid; it cannot become expired (next can be: cancelled, placed, refunded)."
     )
 
 

@@ -30,6 +30,7 @@ from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
+from tests.unit.proof_reading_template_cases import PROOF_READING_CASES
 from tests.unit.reopen_template_cases import REOPEN_CASES
 from tests.unit.report_template_cases import REPORT_CASES
 from tests.unit.statement_template_cases import STATEMENT_CASES
@@ -360,6 +361,7 @@ CASES += TEAM_CASES
 CASES += LEDGER_CASES
 CASES += STATEMENT_CASES
 CASES += REPORT_CASES
+CASES += PROOF_READING_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:

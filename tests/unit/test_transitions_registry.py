@@ -46,7 +46,7 @@ def test_money_taken_is_never_taken_again_and_a_refund_is_final() -> None:
     with pytest.raises(InvalidTransition, match="cannot become held"):
         check_transition("payment attempt", ATTEMPT_TRANSITIONS, "succeeded", AttemptStatus.HELD)
     assert LIFECYCLES[Refund].edges[RefundStatus.SUCCEEDED] == frozenset()
-    assert LIFECYCLES[PaymentProof].edges[ProofStatus.APPROVED] == frozenset()
+    assert LIFECYCLES[PaymentProof].edges[ProofStatus.APPROVED] == frozenset({ProofStatus.PENDING})
     assert LIFECYCLES[PaymentProof].edges[ProofStatus.REJECTED] == frozenset()
 
 
