@@ -26,8 +26,9 @@ from core.status import OrderStatus
 from core.transitions import transition
 from core.uow import UnitOfWork
 
-# Longer than any screenshot takes to read; past it the proof goes in unread.
-READ_TIMEOUT = 30.0
+# The longest a buyer's /paid waits for its screenshot to be read (about a second of CPU each,
+# one at a time); a read still queued behind a burst then is given up before it starts.
+READ_TIMEOUT = 10.0
 POLICY_CHANNEL = "policy"
 DECIDED_BY_POLICY = "policy"
 

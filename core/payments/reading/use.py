@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from core.payments.reading import ProofReading
@@ -56,6 +57,12 @@ def read_now(image: bytes, currency: str | None, reader: Reader | None = None) -
     return reading
 
 
+# One thread of its own: the OCR engine reads one image at a time anyway, and a burst of
+# screenshots queued on the shared default executor would hold up everything else that
+# runs there (proof images cleaned, QR codes drawn).
+_READING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gomflow-proof-reader")
+
+
 async def read_image(image: bytes, currency: str | None, reader: Reader | None = None) -> ProofReading:
-    """``read_now`` in a worker thread, off the event loop."""
-    return await asyncio.to_thread(read_now, image, currency, reader)
+    """``read_now`` in the reader's own thread, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_READING, read_now, image, currency, reader)
