@@ -123,6 +123,7 @@ class DiscordInbound:
     """The Discord bot on the gateway; it has no route (interactions come over the gateway)."""
 
     leader_only = True  # one gateway session per bot
+
     def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
         assert isinstance(channel, DiscordChannel)
         settings = wiring.settings
