@@ -173,6 +173,9 @@ ROUTES: dict[str, tuple[Access, str | None]] = {
     "GET /unsubscribe/{token}": (Access.LINK, None),
     "POST /unsubscribe/{token}": (Access.LINK, None),
     "GET /packing/{token}": (Access.LINK, "labels"),
+    # for load balancers and supervisors: alive, and ready (database, schema, role); no data
+    "GET /healthz": (Access.PUBLIC, None),
+    "GET /readyz": (Access.PUBLIC, None),
 }
 
 
