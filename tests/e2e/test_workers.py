@@ -12,15 +12,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -33,93 +30,22 @@ from core.services import broadcasts
 from core.services.accounts import register_gom
 from main import App, bootstrap
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, fresh_database_url, gom, open_go
-from tests.e2e.test_command_line import free_port, gomflow, spawn_gomflow_run
+from tests.e2e.test_command_line import gomflow
 from tests.fakes.crowd import outbox_counts, seed_buyers
 from tests.fakes.telegram_api import FakeTelegram
-from web.telegram import PATH, SECRET_HEADER
+from tests.fakes.workers_rig import (
+    DATA_KEY,
+    GINA,
+    WAIT,
+    Rig,
+    Worker,
+    both_ready,
+    busiest_second,
+    post,
+    until,
+)
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
-
-DATA_KEY = base64.urlsafe_b64encode(b"workers-" * 4).decode()  # made up, for this test only
-SECRET = "workers-" + "test-secret"
-GINA = FakeTelegram.user(1001, "Gina")
-WAIT = 60.0  # seconds: generous, a busy machine is slow
-
-
-@dataclass
-class Worker:
-    process: asyncio.subprocess.Process
-    port: int
-    log: Path
-
-    async def role(self, client: aiohttp.ClientSession) -> str | None:
-        """What its /readyz says it is, or None while it does not answer."""
-        try:
-            async with client.get(f"http://127.0.0.1:{self.port}/readyz") as reply:
-                body = await reply.json()
-                return str(body["role"]) if reply.status == 200 else None
-        except (aiohttp.ClientError, ValueError, KeyError):
-            return None
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-async def until(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> None:
-    """Wait for ``condition()`` (a value or an awaitable) to be true."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-class Rig:
-    """The database, the Telegram fake and the workers of one test."""
-
-    def __init__(self, tmp_path: Path, fake: FakeTelegram, url: str, app: App) -> None:
-        self.tmp_path = tmp_path
-        self.fake = fake
-        self.url = url
-        self.app = app
-        self.workers: list[Worker] = []
-
-    async def start(self, name: str, *, webhook: bool = True, **extra: str) -> Worker:
-        port = free_port()
-        env = dict(
-            os.environ,
-            GOMFLOW_DATABASE_URL=self.url,
-            GOMFLOW_DATA_KEY=DATA_KEY,
-            GOMFLOW_HTTP_PORT=str(port),
-            GOMFLOW_LOG_LEVEL="INFO",
-            GOMFLOW_LEADER_RETRY_SECONDS="0.3",
-            GOMFLOW_DB_POOL_SIZE="4",
-            GOMFLOW_DB_MAX_OVERFLOW="4",
-            TELEGRAM_BOT_TOKEN=self.fake.token,
-            TELEGRAM_API_BASE_URL=self.fake.base_url,
-            **extra,
-        )
-        if webhook:
-            env.update(TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}{PATH}", TELEGRAM_WEBHOOK_SECRET=SECRET)
-        log = self.tmp_path / f"{name}.log"
-        worker = Worker(await spawn_gomflow_run(self.tmp_path, env, log), port, log)
-        self.workers.append(worker)
-        return worker
-
-    async def stop(self) -> None:
-        for worker in self.workers:
-            if worker.process.returncode is None:
-                worker.process.send_signal(signal.SIGTERM)
-        for worker in self.workers:
-            try:
-                await asyncio.wait_for(worker.process.wait(), 30)
-            except TimeoutError:
-                worker.process.kill()
-                await worker.process.wait()
 
 
 @pytest.fixture
@@ -138,31 +64,6 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         await fake.stop()
     for worker in rig.workers:  # killed ones included: nothing may have gone wrong in any
         assert "Traceback" not in worker.text(), worker.text()[-4000:]
-
-
-async def post(client: aiohttp.ClientSession, worker: Worker, update: dict[str, Any]) -> int:
-    """Deliver an update to one worker as Telegram does: again until it answers 200."""
-    for _ in range(200):
-        try:
-            url = f"http://127.0.0.1:{worker.port}{PATH}"
-            async with client.post(url, json=update, headers={SECRET_HEADER: SECRET}) as reply:
-                if reply.status == 200:
-                    return 200
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"worker on port {worker.port} never took update {update['update_id']}")
-
-
-async def both_ready(client: aiohttp.ClientSession, workers: list[Worker]) -> list[str]:
-    roles: list[str | None] = []
-
-    async def ready() -> bool:
-        roles[:] = [await w.role(client) for w in workers]
-        return None not in roles and roles.count("leader") == 1
-
-    await until(ready, "both workers ready, one of them the leader")
-    return [str(r) for r in roles]
 
 
 async def test_a_burst_spread_over_two_workers_is_handled_once_each_and_never_oversells(rig: Rig) -> None:
@@ -195,7 +96,7 @@ async def test_a_burst_spread_over_two_workers_is_handled_once_each_and_never_ov
         for n, text in enumerate(steps):
             before = len(fake.chat(1001))
             await post(client, (one, two)[n % 2], fake.message_update(GINA, text=text))
-            await until(lambda before=before: len(fake.chat(1001)) > before, f"an answer to {text!r}")
+            await until(_more_than(fake, before), f"an answer to {text!r}")
         assert "(3/7)" in fake.last(1001).text, fake.last(1001).text
 
     async with app.core.reader() as uow:
@@ -213,17 +114,6 @@ RATE = 50  # messages per second: the fake's ceiling and gomflow's, low so the t
 RECIPIENTS = 300
 
 
-def busiest_second(times: list[float]) -> int:
-    """The most sends inside any one-second window."""
-    times = sorted(times)
-    most, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 async def test_a_broadcast_drained_with_two_workers_goes_once_to_each_within_the_limit(rig: Rig) -> None:
     app, fake = rig.app, rig.fake
     fake.global_per_second = RATE
@@ -233,7 +123,7 @@ async def test_a_broadcast_drained_with_two_workers_goes_once_to_each_within_the
     gina = await gom(app)
     await broadcasts.prepare_broadcast(app.core.uow(), gina, "SVT-FML", "all", "Restock!", confirm_over=10**6)
     limits = {"GOMFLOW_RATE_LIMITS": f"telegram={RATE}/1s"}
-    one, two = await rig.start("one", **limits), await rig.start("two", **limits)
+    one, two = await rig.start("one", extra=limits), await rig.start("two", extra=limits)
     async with aiohttp.ClientSession() as client:
         await both_ready(client, [one, two])
     await until(lambda: _all_sent(app, RECIPIENTS), "the broadcast sent", timeout=WAIT + RECIPIENTS / RATE)
@@ -245,6 +135,10 @@ async def test_a_broadcast_drained_with_two_workers_goes_once_to_each_within_the
     assert busiest_second([c.at for c in sent]) <= RATE
 
 
+def _more_than(fake: FakeTelegram, count: int) -> Callable[[], bool]:
+    return lambda: len(fake.chat(1001)) > count
+
+
 async def _all_sent(app: App, count: int) -> bool:
     return await outbox_counts(app.core, broadcasts_only=True) == {"sent": count}
 
@@ -253,7 +147,7 @@ async def test_when_the_leader_is_killed_the_other_takes_over_and_closes_a_due_g
     app, fake = rig.app, rig.fake
     await open_go(app, cap=10)
     fast = {"GOMFLOW_TICK_SECONDS": "0.5"}
-    workers = [await rig.start(name, webhook=False, **fast) for name in ("one", "two")]
+    workers = [await rig.start(name, webhook=False, extra=fast) for name in ("one", "two")]
     async with aiohttp.ClientSession() as client:
         roles = await both_ready(client, workers)
         first, second = workers if roles[0] == "leader" else workers[::-1]

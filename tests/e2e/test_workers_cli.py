@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, fresh_database_url
 from tests.e2e.test_command_line import ROOT, free_port, gomflow
-from tests.e2e.test_workers import DATA_KEY, until
+from tests.fakes.workers_rig import DATA_KEY, until
 
 
 def test_several_workers_on_sqlite_are_refused_with_the_reason(tmp_path: Path) -> None:
