@@ -239,6 +239,7 @@ async def _serve(
             break
         log.warning("this worker lost the leader lock: its scheduler, outbox and polling stopped")
     log.info("stopping")
+    await leadership.step_down()  # before the slower goodbyes, so another worker leads sooner
 
 
 DEMO_SCRIPT = """

@@ -197,8 +197,14 @@ class Leadership:
                 return True
         return False
 
+    async def step_down(self) -> None:
+        """Give the lead up now (stopping): another worker may take it at its next try."""
+        if self._lock is not None:
+            self.role = "follower"
+            await self._lock.release()
+
     async def close(self) -> None:
-        self.role = "follower" if not self._single else self.role
+        await self.step_down()
         if self._lock is not None:
             await self._lock.close()
 

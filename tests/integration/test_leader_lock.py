@@ -9,7 +9,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from core.leader import LeaderLock, Leadership, migration_lock, session_engine
+from core.leader import LeaderLock, Leadership, OutboxNotifier, migration_lock, session_engine
 from tests.conftest import NO_POSTGRES
 
 POSTGRES_URL = os.environ.get("GOMFLOW_TEST_POSTGRES_URL")
@@ -114,3 +114,22 @@ async def test_migrations_wait_for_each_other() -> None:
     await asyncio.wait_for(asyncio.gather(migrate("a"), migrate("b")), 20)
     assert order[0].split()[0] == order[1].split()[0]  # one finished before the other began
     assert order[2].split()[0] == order[3].split()[0]
+
+
+async def test_a_follower_that_queues_outbox_messages_wakes_the_leader() -> None:
+    stop, woken = asyncio.Event(), asyncio.Event()
+    leader = Leadership(url(), retry_seconds=0.2, check_seconds=0.2, key=KEY, on_notify=woken.set)
+    follower = Leadership(url(), retry_seconds=0.2, check_seconds=0.2, key=KEY)
+    engine = session_engine(url())
+    notifier = OutboxNotifier(engine, follower, gap=0.01)
+    try:
+        assert await asyncio.wait_for(leader.acquire(stop), 10)
+        notifier()  # as the follower's unit of work does after committing outbox rows
+        notifier()  # a second one meanwhile rides on the first NOTIFY
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        stop.set()
+        await notifier.close()
+        await engine.dispose()
+        await leader.close()
+        await follower.close()
