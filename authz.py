@@ -184,6 +184,9 @@ ROUTES: dict[str, tuple[Access, str | None]] = {
     "POST /unsubscribe/{token}": (Access.LINK, None),
     "GET /packing/{token}": (Access.LINK, "labels"),
     "GET /metrics": (Access.OPERATOR, None),
+    # for load balancers and supervisors: alive, and ready (database, schema, role); no data
+    "GET /healthz": (Access.PUBLIC, None),
+    "GET /readyz": (Access.PUBLIC, None),
 }
 
 

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from core.db.migrate import upgrade
 from core.delivery import tracking_import
 from core.delivery.carriers import carrier_table
 from core.errors import DatabaseNotReady, GomflowError
+from core.leader import Leadership, OutboxNotifier, migration_lock
 from core.privacy import redact
 from core.privacy.rotate import DEFAULT_BATCH, rotate
 from core.privacy.setup import add_key_to_file
@@ -52,6 +54,7 @@ from scheduler.jobs import Ticker
 from templates import JinjaRenderer
 from web.app import build_web_app
 from web.gateways import build_gateways
+from workers import leader_only, leader_work, refuse_workers, supervise, worker_name
 
 log = logging.getLogger("gomflow")
 
@@ -106,6 +109,18 @@ def bootstrap(
     )
 
 
+async def run_workers(settings: Settings, count: int) -> int:
+    """``gomflow run --workers N``: migrate once, then keep N ``gomflow run`` children serving."""
+    app = bootstrap(settings)
+    try:
+        async with migration_lock(settings.database_direct_url or settings.database_url):
+            await upgrade(app.core.db)
+    finally:
+        await app.core.close()
+    command = [sys.executable, str(Path(__file__).resolve()), "run", "--no-console"]
+    return await supervise(count, command, dict(os.environ))
+
+
 async def run(settings: Settings, console: bool, numbered: bool = False) -> None:
     app = bootstrap(
         settings, telegram=TelegramSettings.from_env(), console_input=console, console_numbered=numbered
@@ -120,11 +135,23 @@ async def serve(
 
     Every configured platform's inbound adapter is mounted on the web app and started; one
     that cannot start is logged and the others go on. Unconfigured ones are named in the log.
+    Adapters that pull their messages, the scheduler and the outbox run only while this
+    worker leads (``workers.leader_work``); on SQLite, or alone, it always does.
     """
     settings = app.wiring.settings
-    await upgrade(app.core.db)
-    web_app = build_web_app(app.core)
+    async with migration_lock(settings.database_direct_url or settings.database_url):
+        await upgrade(app.core.db)
+    leadership = Leadership(
+        settings.database_direct_url or settings.database_url,
+        retry_seconds=settings.leader_retry_seconds,
+        on_notify=app.dispatcher.wake,
+    )
+    notifier = OutboxNotifier(app.core.db.engine, leadership)
+    if not leadership.leading:
+        app.core.outbox_listeners.append(notifier)
+    web_app = build_web_app(app.core, role=lambda: leadership.role)
     inbound: list[tuple[str, Inbound]] = []
+    leader_inbound: list[tuple[str, Callable[[], contextlib.AbstractAsyncContextManager[object]]]] = []
     for platform in platforms:
         if platform not in app.platforms:
             log.info("%s: not started (%s not set)", platform.name, platform.needs)
@@ -133,13 +160,16 @@ async def serve(
         adapter = platform.inbound(app.wiring, app.bot, channel) if platform.inbound is not None else None
         if adapter is None:
             log.info("%s: sending", platform.name)
-            continue
-        adapter.mount(web_app)
-        inbound.append((platform.name, adapter))
+        elif leader_only(adapter):
+            leader_inbound.append((platform.name, _fresh_running(app, platform, adapter)))
+        else:
+            adapter.mount(web_app)
+            inbound.append((platform.name, adapter))
     # on stop, requests in flight get a few seconds, not aiohttp's default minute
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    reuse = True if settings.http_reuse_port else None
+    await web.TCPSite(runner, settings.http_host, settings.http_port, reuse_port=reuse).start()
     log.info("web server on http://%s:%s (health: /health)", settings.http_host, settings.http_port)
     log.info("database: %s", settings.database_url.split("@")[-1])
     try:
@@ -151,14 +181,34 @@ async def serve(
                     log.error("%s: not started: %s", name, exc)
                 else:
                     log.info("%s: receiving and sending", name)
-            await _serve(app, stop)
+            await _serve(app, stop, leadership, leader_inbound)
     finally:
         await runner.cleanup()
+        await notifier.close()
+        await leadership.close()
         await close_all(app.channels)
         await close_verifiers(app.core)
         for gateway in app.core.payment_gateways.values():
             await gateway.close()
         await app.core.close()
+
+
+def _fresh_running(
+    app: App, platform: Platform, first: Inbound
+) -> Callable[[], contextlib.AbstractAsyncContextManager[object]]:
+    """A leader-only adapter's ``running()``, from a new adapter for each turn as leader
+    (a client stopped when leadership was lost is not started again)."""
+    made = [first]
+
+    def running() -> contextlib.AbstractAsyncContextManager[object]:
+        if made:
+            return made.pop().running()
+        assert platform.inbound is not None
+        adapter = platform.inbound(app.wiring, app.bot, app.channels[platform.name])
+        assert adapter is not None
+        return adapter.running()
+
+    return running
 
 
 async def close_verifiers(core: Core) -> None:
@@ -169,24 +219,28 @@ async def close_verifiers(core: Core) -> None:
             await close()
 
 
-async def _serve(app: App, stop: asyncio.Event | None) -> None:
+async def _serve(
+    app: App,
+    stop: asyncio.Event | None,
+    leadership: Leadership,
+    leader_inbound: Sequence[tuple[str, Callable[[], contextlib.AbstractAsyncContextManager[object]]]] = (),
+) -> None:
     if stop is None:
         stop = asyncio.Event()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
-    # Catch up first: deadlines, expiries and reminders that fell due while gomflow was down.
-    await app.ticker.tick()
-    app.ticker.start()
-    tasks = [asyncio.create_task(app.dispatcher.run(), name="outbox")]
-    try:
-        await stop.wait()
-        log.info("stopping")
-    finally:
-        await app.ticker.stop()
-        for task in tasks:
-            task.cancel()
-        # let them unwind (a claim in progress rolls back) before their database closes
-        await asyncio.gather(*tasks, return_exceptions=True)
+    if not leadership.leading:
+        log.info("this worker follows; it leads when no other worker does")
+    while await leadership.acquire(stop):
+        if leadership.shared:
+            log.info("this worker is now the leader: scheduler, outbox and polling run here")
+        async with leader_work(app.ticker, app.dispatcher, leader_inbound):
+            lost = await leadership.lost(stop)
+        if not lost:
+            break
+        log.warning("this worker lost the leader lock: its scheduler, outbox and polling stopped")
+    log.info("stopping")
+    await leadership.step_down()  # before the slower goodbyes, so another worker leads sooner
 
 
 DEMO_SCRIPT = """
@@ -502,6 +556,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the console chat shows buttons as numbered replies, as SMS and WhatsApp do",
     )
+    run_cmd.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="start N worker processes sharing the HTTP port (PostgreSQL only; see docs/workers.md)",
+    )
     sub.add_parser("demo", help="play a scripted group order on a temporary database")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
@@ -561,7 +621,9 @@ def cli(argv: Sequence[str] | None = None) -> None:
     load_dotenv()
     args = parser().parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format=f"%(asctime)s{worker_name()} %(levelname)s %(name)s: %(message)s"
+    )
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # APScheduler says "Running job … executed successfully" at INFO on every tick: in a
         # terminal that buries the console chat. Its warnings and errors still show.
@@ -577,6 +639,12 @@ def cli(argv: Sequence[str] | None = None) -> None:
     if args.command == "proof":
         logging.getLogger().setLevel(logging.WARNING)
         sys.exit(proof_read(args.image, args.currency))
+    if args.command == "run" and args.workers is not None:
+        refusal = refuse_workers(args.workers, settings.database_url)
+        if refusal is not None:
+            sys.exit(f"gomflow run: {refusal}")
+        with contextlib.suppress(KeyboardInterrupt):
+            sys.exit(asyncio.run(run_workers(settings, args.workers)))
     if args.command == "tracking":
         sys.exit(
             asyncio.run(

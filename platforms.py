@@ -51,7 +51,12 @@ log = logging.getLogger("gomflow")
 
 
 class Inbound(Protocol):
-    """A platform's inbound adapter: what gomflow runs to hear from people on it."""
+    """A platform's inbound adapter: what gomflow runs to hear from people on it.
+
+    An adapter that pulls its messages (long polling, a gateway, a listening port) sets
+    ``leader_only = True``: with several workers only the leader runs it (docs/workers.md);
+    one that is pushed to (a webhook) runs in every worker.
+    """
 
     def mount(self, web_app: web.Application) -> None:
         """Add the adapter's routes (a webhook) to the web app; called before it serves."""
@@ -101,6 +106,11 @@ class TelegramInbound:
         self._settings = wiring.telegram
         self.bot = TelegramBot(bot, wiring.telegram, client=channel.bot, errors=delivery_error)
 
+    @property
+    def leader_only(self) -> bool:
+        """Long polling runs in one worker; webhooks reach any."""
+        return not self._settings.webhook_url
+
     def mount(self, web_app: web.Application) -> None:
         if self._settings.webhook_url:
             add_telegram_webhook(web_app, self._settings.secret(), self.bot.feed)
@@ -111,6 +121,8 @@ class TelegramInbound:
 
 class DiscordInbound:
     """The Discord bot on the gateway; it has no route (interactions come over the gateway)."""
+
+    leader_only = True  # one gateway session per bot
 
     def __init__(self, wiring: Wiring, bot: BotContext, channel: Channel) -> None:
         assert isinstance(channel, DiscordChannel)

@@ -110,6 +110,10 @@ class Dispatcher:
         self._wake = asyncio.Event()
         core.outbox_listeners.append(self._wake.set)
 
+    def wake(self) -> None:
+        """Look at the outbox now: another worker queued messages (it said so by NOTIFY)."""
+        self._wake.set()
+
     async def run_once(self) -> int:
         """Deliver everything due now (waiting out rate limits); returns how many were delivered."""
         before = self.stats.sent

@@ -77,6 +77,7 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
+        pgbouncer=settings.db_pgbouncer,
     )
     keyring = load_keyring(settings.database_url, settings.data_keys, settings.index_key)
     attach(db.engine.sync_engine.dialect, keyring)

@@ -76,6 +76,13 @@ class Settings:
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_timeout: float = 30.0  # seconds to wait for a free connection before "busy"
+    # Several workers on one PostgreSQL (docs/workers.md): PgBouncer in transaction mode (no
+    # server-side prepared statements), the direct URL the leader lock needs past it, the
+    # port shared by every worker (SO_REUSEPORT), and how often the leader lock is tried.
+    db_pgbouncer: bool = False
+    database_direct_url: str = ""
+    http_reuse_port: bool = False
+    leader_retry_seconds: float = 2.0
     # Delivery: carriers added to or replacing the built-in table, "key=Name|https://…{tracking};…"
     carrier_links: str = ""
     # Personal data at rest: the data keys ("id:base64,…", newest first) and the blind index key.
@@ -112,6 +119,10 @@ class Settings:
             db_pool_size=max(1, int(env.get("GOMFLOW_DB_POOL_SIZE", cls.db_pool_size))),
             db_max_overflow=max(0, int(env.get("GOMFLOW_DB_MAX_OVERFLOW", cls.db_max_overflow))),
             db_pool_timeout=max(0.0, float(env.get("GOMFLOW_DB_POOL_TIMEOUT", cls.db_pool_timeout))),
+            db_pgbouncer=_flag(env.get("GOMFLOW_DB_PGBOUNCER", "")),
+            database_direct_url=env.get("GOMFLOW_DATABASE_DIRECT_URL", ""),
+            http_reuse_port=_flag(env.get("GOMFLOW_HTTP_REUSE_PORT", "")),
+            leader_retry_seconds=max(0.2, float(env.get("GOMFLOW_LEADER_RETRY_SECONDS", 2.0))),
             carrier_links=env.get("GOMFLOW_CARRIER_LINKS", ""),
             data_keys=env.get("GOMFLOW_DATA_KEYS") or env.get("GOMFLOW_DATA_KEY", ""),
             index_key=env.get("GOMFLOW_INDEX_KEY", ""),
@@ -119,6 +130,10 @@ class Settings:
             inbound_burst=max(1, int(env.get("GOMFLOW_INBOUND_BURST", cls.inbound_burst))),
             **notification_settings(env),
         )
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 TELEGRAM_API = "https://api.telegram.org/bot"

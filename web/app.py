@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from sqlalchemy import text
 
 from core.app import Core
 from web.headers import secure_every_response
+from web.health import add_health_routes
 from web.links import add_link_routes
 from web.metrics import add_metrics_routes
 from web.packing import add_packing_routes
@@ -26,11 +29,13 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok"})
 
 
-def build_web_app(core: Core) -> web.Application:
+def build_web_app(core: Core, role: Callable[[], str] = lambda: "leader") -> web.Application:
+    """The web app; ``role`` tells ``/readyz`` whether this worker leads (one process always does)."""
     app = web.Application(client_max_size=1024 * 1024)
     app[CORE] = core
     secure_every_response(app)
     app.router.add_get("/health", health)
+    add_health_routes(app, core, role)
     add_payment_routes(app, core)
     add_link_routes(app, core)
     add_unsubscribe_routes(app, core)

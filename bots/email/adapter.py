@@ -71,6 +71,8 @@ class EmailBot:
         self._working = asyncio.Semaphore(WORKERS)  # messages handled at once
         self.reader: ImapReader | None = None
 
+    leader_only = True  # one listener port and one mailbox reader: with several workers, the leader's
+
     def mount(self, web_app: web.Application) -> None:
         """The listener is its own server: no route."""
 

@@ -9,8 +9,10 @@ so they never wait for a writer in WAL mode.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -36,6 +38,29 @@ def normalise_url(url: str) -> str:
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
     return url
+
+
+def strip_pgbouncer(url: str) -> tuple[str, bool]:
+    """The URL without gomflow's own ``pgbouncer=true`` query flag, and whether it was set
+    (the driver would refuse a parameter it does not know)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    flags = [v for k, v in query if k == "pgbouncer"]
+    if not flags:
+        return url, False
+    kept = urlencode([(k, v) for k, v in query if k != "pgbouncer"])
+    on = flags[-1].strip().lower() in {"1", "true", "yes", "on"}
+    return urlunsplit(parts._replace(query=kept)), on
+
+
+def pgbouncer_args() -> dict[str, Any]:
+    """asyncpg behind PgBouncer in transaction mode: each transaction may land on another
+    server connection, so no statement is kept prepared under a name another one reuses."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4().hex}__",
+    }
 
 
 # PostgreSQL's too_many_connections and cannot_connect_now: the server is full or starting.
@@ -90,6 +115,7 @@ def connect(
     pool_size: int = 10,
     max_overflow: int | None = None,
     pool_timeout: float = 30.0,
+    pgbouncer: bool = False,
 ) -> Database:
     """Build the engine; nothing connects until the first unit of work.
 
@@ -97,8 +123,10 @@ def connect(
     Every process holds up to ``pool_size + max_overflow`` connections, so a PostgreSQL
     server's ``max_connections`` must cover that times the number of processes; a unit of
     work that waits ``pool_timeout`` seconds for one fails, and ``database_busy`` says so.
+    ``pgbouncer`` (or ``?pgbouncer=true`` in the URL) turns server-side prepared statements off.
     """
-    url = normalise_url(url)
+    url, flagged = strip_pgbouncer(normalise_url(url))
+    pgbouncer = pgbouncer or flagged
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -109,6 +137,8 @@ def connect(
         overflow = pool_size * 2 if max_overflow is None else max_overflow
         kwargs.update(pool_size=pool_size, max_overflow=overflow, pool_timeout=pool_timeout)
         kwargs["pool_pre_ping"] = True
+        if pgbouncer:
+            kwargs["connect_args"] = pgbouncer_args()
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

@@ -38,7 +38,7 @@ async def test_nobody_reaches_a_private_route_without_its_link_or_signature() ->
     _, routes = await enforced()
 
     assert {row.name for row in routes} == set(authz.ROUTES)
-    assert [row.name for row in routes if row.allowed[0]] == ["GET /health"]
+    assert [row.name for row in routes if row.allowed[0]] == ["GET /health", "GET /healthz", "GET /readyz"]
 
 
 async def test_docs_security_md_shows_what_is_enforced() -> None:
