@@ -1,10 +1,11 @@
 """The Discord adapter: discord.py's gateway client in front of the shared command table.
 
 Started inside the running loop (``async with client`` + ``client.start()``), never with
-``run()``. Every interaction — a slash command, a click, a select — is recorded
-(``core.inbound.record``) before anything is done for it (DESIGN rule 5: the gateway
-acknowledges events by the heartbeat's sequence, not by our answer), handled once, and
-marked handled with its effect. Autocomplete only reads, so it is answered at once.
+``run()``. Every interaction — a slash command, a click, a select — is stored in the
+same transaction as its effect (DESIGN rule 5; the gateway acknowledges events by the
+heartbeat's sequence, not by our answer, see ``_acting``) and handled once. A direct
+message is recorded before it is acted on: it has no deadline, and is answered after a
+restart. Autocomplete only reads, so it is answered at once.
 
 Discord wants an answer within 3 seconds: an answer not ready within ``defer_after`` is
 deferred (Discord shows "thinking…") and sent as an edit of the deferred response when it
