@@ -2,7 +2,8 @@
 
 ``place_order`` given a ``Caller`` (someone not looked up yet, as /order is run) looks
 them up, or signs them up, inside the order's batch: what ``identify`` would have written
-(the person, their identity, their handle, reachable again) is written there instead.
+(the person, their identity, their handle, reachable again) is written there instead. An
+update not stored before its handling (a Discord interaction) is stored with the order.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from core.db.models import Identity, Order, User
+from core.db.models import Identity, InboundUpdate, Order, User
 from core.desk import Command, OrderDesk
+from core.errors import AlreadyHandled
+from core.inbound import finish, handling
 from core.quantities import LineRequest
 from core.services import ordering
 from core.services.accounts import Caller, identify, mark_unreachable
@@ -79,3 +82,22 @@ async def test_an_unreachable_buyer_comes_back_and_a_new_one_ordering_twice_at_o
             select(func.count()).select_from(Order).where(Order.buyer_id == eve_id)
         )
     assert eves == 1 and hers == 2
+
+
+async def test_an_update_stored_with_its_order_is_acted_on_once(any_app: App) -> None:
+    await open_go(any_app)
+    fay = Caller("console", "fay", "Fay", "fay")
+    answers = []
+    for _ in range(2):  # the same update delivered twice
+        with handling("discord", "1234", payload='{"type": 2}') as state:
+            try:
+                answers.append(await ordering.place_order(any_app.core.uow(), fay, "SVT-FML", ONE))
+            except AlreadyHandled:
+                answers.append(None)
+            await finish(any_app.core.desk, state)
+    assert answers[0] is not None and answers[1] is None and state.repeated
+    async with any_app.core.reader() as uow:
+        stored = (await uow.session.execute(select(InboundUpdate.payload, InboundUpdate.handled_at))).all()
+        orders = await uow.session.scalar(select(func.count()).select_from(Order))
+    assert len(stored) == 1 and stored[0][0] == '{"type": 2}' and stored[0][1] is not None
+    assert orders == 1
