@@ -65,8 +65,9 @@ class PlaceOrder:
     # that update as received, when it was not stored before (``inbound.handling``'s
     # payload): stored, handled, with the order instead of marked
     stores: str | None = None
-    # when set, the buyer is looked up in the order's own batch (a read giving an object
-    # with ``user_id`` and ``name``, or None): one trip to the desk instead of two
+    # when set, the buyer is looked up in the order's own batch (giving an object with
+    # ``user_id`` and ``name``, or None before writing anything; a first contact may be
+    # signed up there, ``accounts.caller_plan``): one trip to the desk instead of two
     who: Callable[[datetime], Plan[Any]] | None = None
     # the identity the buyer writes from: the order goes to whoever holds it when it is
     # written (an app linked to another person meanwhile takes its orders along)
