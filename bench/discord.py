@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import tempfile
 import time
@@ -134,7 +135,11 @@ async def floor(interactions: int) -> dict[str, Any]:
         async with client:
             task = asyncio.create_task(client.start(TOKEN))
             await asyncio.wait_for(connected.wait(), 60)
-            result = await drive(fake.gateway, interactions)
+            gc.freeze()  # as the adapter does once connected: the same collector for both
+            try:
+                result = await drive(fake.gateway, interactions)
+            finally:
+                gc.unfreeze()
             await client.close()
             await asyncio.gather(task, return_exceptions=True)
     finally:

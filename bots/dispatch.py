@@ -11,7 +11,7 @@ from dataclasses import replace
 from difflib import get_close_matches
 
 from bots.chat import MAX_TEXT, ChatReply, ChatRequest
-from bots.commands import COMMANDS, Audience, BotContext, Call, commands_for
+from bots.commands import COMMANDS, Audience, BotContext, Call, Command, commands_for
 from bots.commands.address_flow import FLOW as ADDRESS_FLOW
 from bots.commands.address_flow import continue_address
 from bots.commands.args import split_args
@@ -23,7 +23,7 @@ from core import inbound
 from core.db.engine import database_busy
 from core.errors import GomflowError, PermissionDenied
 from core.permissions import DOES
-from core.services.accounts import Actor, identify
+from core.services.accounts import Actor, Caller, identify
 from core.services.conversations import end_conversation, load_conversation
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof, ADDRESS_FLOW: c
 
 async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = None) -> ChatReply:
     """Answer one request. ``actor`` is its sender when the adapter already looked them up
-    for this update (each update identifies its sender once); otherwise it is done here."""
+    for this update (each update identifies its sender once); otherwise it is done here,
+    when the command needs them: one declared ``for_caller`` (/order) gets the sender as a
+    ``Caller``, looked up in its own trip to the order desk."""
 
     def refuse(message: str, code: str = GomflowError.code) -> ChatReply:
         reply = render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
@@ -59,11 +61,7 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
             f"That message is too long ({len(request.text):,} characters; the limit is {MAX_TEXT:,})."
         )
     try:
-        if actor is None:
-            actor = await identify(
-                bot.core.uow(), request.channel, request.user_id, request.name, request.handle
-            )
-        return await _route(bot, request, actor)
+        return await _route(bot, request, Sender(bot, request, actor))
     except GomflowError as refusal:
         return refuse(refusal.message, refusal.code)
     except Exception as exc:
@@ -74,16 +72,39 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
         return refuse("Sorry, something went wrong on our side. Nothing was changed; please try again.")
 
 
-async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatReply:
+class Sender:
+    """Who sent a request, looked up at most once, and only when something needs them."""
+
+    def __init__(self, bot: BotContext, request: ChatRequest, actor: Actor | None) -> None:
+        self._bot, self._request, self._actor = bot, request, actor
+
+    async def actor(self) -> Actor:
+        if self._actor is None:
+            r = self._request
+            self._actor = await identify(self._bot.core.uow(), r.channel, r.user_id, r.name, r.handle)
+        return self._actor
+
+    def caller(self) -> Actor | Caller:
+        """The sender if looked up already, else who wrote (for a ``for_caller`` command)."""
+        r = self._request
+        return self._actor or Caller(r.channel, r.user_id, r.name, r.handle)
+
+
+async def _route(bot: BotContext, request: ChatRequest, sender: Sender) -> ChatReply:
     text = request.text.strip()
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
         name = head.split("@", 1)[0].lower()  # /go@gomflow_bot in groups
         args = split_args(rest)
+        entry = COMMANDS.get(name)
+        if entry is not None and entry.for_caller and not _needs_actor(entry):
+            call = Call(bot, request, sender.caller(), args, rest.strip())
+            refusal = _refusal(call, entry)
+            return refusal if refusal is not None else await entry.handler(call)
+        actor = await sender.actor()
         call = Call(bot, request, actor, args, rest.strip())
         if name == "cancel" and not args and await end_conversation(bot.core.uow(), actor.identity_id):
             return call.reply("conversation_ended")
-        entry = COMMANDS.get(name)
         if entry is None:
             return call.reply(
                 "unknown_command", name=name[:30], suggestion=nearest_command(name, actor), alert=True
@@ -98,9 +119,8 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
                     NOT_YOUR_ROLE.format(role=actor.top_role, does=DOES[permission], name=name)
                 )
             call.actor = actor.acting_for(permission)  # core checks it against the GO's team
-        if request.in_group and not entry.in_groups:
-            return call.reply("error", message=f"Please use /{name} in a private chat with me.", alert=True)
-        return await entry.handler(call)
+        return _refusal(call, entry) or await entry.handler(call)
+    actor = await sender.actor()
     call = Call(bot, request, actor, split_args(text), text)
     state = await load_conversation(bot.core.reader(), actor.identity_id)
     if state is not None and state.flow in FLOWS:
@@ -109,6 +129,21 @@ async def _route(bot: BotContext, request: ChatRequest, actor: Actor) -> ChatRep
         return await proof_without_command(call)
     first_word = text.split(maxsplit=1)[0] if text else ""
     return call.reply("not_understood", suggestion=nearest_command(first_word, actor))
+
+
+def _refusal(call: Call, entry: Command) -> ChatReply | None:
+    """Why ``entry`` may not run here whoever sent it: unverified, or in a group."""
+    request, name = call.request, entry.name
+    if not request.sender_verified and entry.needs_verified_sender(call.args):
+        return call.reply("error", message=UNVERIFIED.format(name=name), alert=True)
+    if request.in_group and not entry.in_groups:
+        return call.reply("error", message=f"Please use /{name} in a private chat with me.", alert=True)
+    return None
+
+
+def _needs_actor(entry: Command) -> bool:
+    """Whether the sender must be looked up before ``entry`` runs: to check their rights."""
+    return entry.audience is Audience.GOM or entry.staff_permission is not None or entry.name == "cancel"
 
 
 def nearest_command(word: str, actor: Actor) -> str | None:

@@ -27,7 +27,7 @@ from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
 from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, GomflowError, PriceChanged
-from core.inbound import claim_plan, mark_plan
+from core.inbound import claim_plan, settle_plan
 from core.money import format_money
 from core.order_view import view_of
 from core.quantities import LineRequest
@@ -62,8 +62,12 @@ class PlaceOrder:
     claim: tuple[str, str] | None = None
     # the inbound update this order answers (source, id): marked handled with the order
     handles: tuple[str, str] | None = None
-    # when set, the buyer is looked up in the order's own batch (a read giving an object
-    # with ``user_id`` and ``name``, or None): one trip to the desk instead of two
+    # that update as received, when it was not stored before (``inbound.handling``'s
+    # payload): stored, handled, with the order instead of marked
+    stores: str | None = None
+    # when set, the buyer is looked up in the order's own batch (giving an object with
+    # ``user_id`` and ``name``, or None before writing anything; a first contact may be
+    # signed up there, ``accounts.caller_plan``): one trip to the desk instead of two
     who: Callable[[datetime], Plan[Any]] | None = None
     # the identity the buyer writes from: the order goes to whoever holds it when it is
     # written (an app linked to another person meanwhile takes its orders along)
@@ -120,12 +124,15 @@ class OrderDesk:
         """
         handling = inbound.current() if command.handles is None else None
         if handling is not None:
-            command = replace(command, handles=(handling.source, handling.external_id))
+            handles = (handling.source, handling.external_id)
+            command = replace(command, handles=handles, stores=handling.payload)
         outcome = await self._submit(command)
         if handling is not None and not isinstance(outcome, AlreadyHandled | SenderUnknown):
             handling.marked = True
         if not isinstance(outcome, AlreadyHandled | SenderUnknown):  # no order was tried
             metrics.order_outcome(outcome)
+        if handling is not None and isinstance(outcome, AlreadyHandled):
+            handling.repeated = True
         if isinstance(outcome, GomflowError):
             raise outcome
         assert isinstance(outcome, OrderView)
@@ -338,7 +345,9 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                 owner = yield Statement(IDENTITY_OWNER, (command.identity_id,), "scalar", lock=" FOR SHARE")
                 if owner is not None and owner != command.buyer_id:
                     command = replace(command, buyer_id=int(owner))
-            if command.handles is not None and not (yield from mark_plan(*command.handles, now)):
+            if command.handles is not None and not (
+                yield from settle_plan(*command.handles, command.stores, now)
+            ):
                 raise AlreadyHandled("Already done: that message was handled once.")
             claim = command.claim
             for attempt in range(1, ATTEMPTS + 1):

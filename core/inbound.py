@@ -16,6 +16,13 @@ that commits inside it marks the update handled in the same transaction. Work th
 safely be repeated and is not the update's effect (recognising the sender) runs
 ``aside()`` so it does not use up the mark. An update whose handling writes nothing is
 marked by ``finish`` after its reply.
+
+Where nothing waits for an update to be stored (a Discord interaction: the gateway
+acknowledges events by its heartbeat, not by our answer, and one left unanswered expires
+in seconds), it can be stored with its effect instead of before it: ``handling`` is given
+its ``payload``, and the first commit inserts it already handled in place of the mark. A
+repeat then finds it stored and rolls back like any second handling (``repeated``), and
+the update costs one transaction instead of two.
 """
 
 from __future__ import annotations
@@ -120,12 +127,16 @@ async def first_delivery(uow: OpenWork, source: str, external_id: str) -> bool:
 @dataclass(slots=True)
 class Handling:
     """The inbound update being handled in this task; ``marked`` once its mark committed,
-    ``waiting`` when it could not take effect and must be handled again (``leave_waiting``)."""
+    ``waiting`` when it could not take effect and must be handled again (``leave_waiting``).
+    ``payload``: the update as received, when it was not stored before its handling (it
+    is stored with its effect); ``repeated`` once that found it handled already."""
 
     source: str
     external_id: str
     marked: bool = False
     waiting: bool = False
+    payload: str | None = None
+    repeated: bool = False
 
 
 _HANDLING: ContextVar[Handling | None] = ContextVar("gomflow_inbound_handling", default=None)
@@ -138,9 +149,10 @@ def current() -> Handling | None:
 
 
 @contextlib.contextmanager
-def handling(source: str, external_id: str) -> Iterator[Handling]:
-    """Handle one recorded update: the first commit inside marks it handled."""
-    state = Handling(source, external_id[:MAX_ID])
+def handling(source: str, external_id: str, payload: str | None = None) -> Iterator[Handling]:
+    """Handle one recorded update: the first commit inside marks it handled. With its
+    ``payload``, an update not stored yet: the first commit stores it, handled."""
+    state = Handling(source, external_id[:MAX_ID], payload=payload)
     token = _HANDLING.set(state)
     try:
         yield state
@@ -189,6 +201,15 @@ def mark_plan(source: str, external_id: str, now: datetime) -> Plan[bool]:
     return bool(marked == 1)
 
 
+def settle_plan(source: str, external_id: str, payload: str | None, now: datetime) -> Plan[bool]:
+    """Mark an update handled, or, given the ``payload`` of one not stored yet, store it
+    handled; False when it was handled already (a repeat)."""
+    if payload is None:
+        return (yield from mark_plan(source, external_id, now))
+    params = (source, external_id[:MAX_ID], payload, now, now)
+    return (yield Statement(RECORD_HANDLED, params, "scalar")) is not None
+
+
 async def record(
     desk: PlanRunner,
     source: str,
@@ -220,17 +241,45 @@ async def record(
     return [new and not gone for new, gone in zip(fresh, dropped, strict=True)]
 
 
+async def admit(
+    desk: PlanRunner, source: str, external_id: str, payload: str, *, limit: InboundLimit, sender: str
+) -> bool:
+    """The inbound ``limit`` for an update stored with its effect (``handling`` with its
+    payload) rather than by ``record``: False for one dropped, which is stored here,
+    handled; the first one over the limit is handled, as "slow down", like ``record``'s."""
+    verdict = limit.admit(f"{source}:{sender}")
+    if verdict is Admission.DROP:
+        await desk.run(lambda now: record_plan(source, [(external_id, payload)], now, [True]))
+        return False
+    if verdict is Admission.SLOW_DOWN:
+        limit.tell(source, external_id[:MAX_ID])
+    return True
+
+
 async def mark(uow: OpenWork, state: Handling) -> bool:
-    """Inside ``uow``'s open transaction: mark the update handled; False if it already was."""
-    return await run_session(uow.session, mark_plan(state.source, state.external_id, uow.now))
+    """Inside ``uow``'s open transaction: mark the update handled (or store it, handled);
+    False if it already was."""
+    settled = await run_session(
+        uow.session, settle_plan(state.source, state.external_id, state.payload, uow.now)
+    )
+    state.repeated = not settled
+    return settled
 
 
 async def finish(desk: PlanRunner, state: Handling) -> None:
     """After an update's reply: mark it handled if nothing it did carried the mark (and it
-    is not left waiting)."""
-    if not state.marked and not state.waiting:
-        await desk.run(lambda now: mark_plan(state.source, state.external_id, now))
-        state.marked = True
+    is not left waiting). One not stored yet is stored now: handled, or left waiting."""
+    if state.marked:
+        return
+    source, external_id, payload = state.source, state.external_id, state.payload
+    if state.waiting:
+        if payload is not None:
+            await desk.run(lambda now: record_plan(source, [(external_id, payload)], now))
+            state.payload = None
+        return
+    if not await desk.run(lambda now: settle_plan(source, external_id, payload, now)):
+        state.repeated = True
+    state.marked = True
 
 
 async def unhandled(uow: Work, source: str) -> list[tuple[str, str]]:

@@ -43,10 +43,10 @@ async def go(call: Call) -> ChatReply:
     return replace(call.reply("go_card", go=card, buttons=order_buttons(choices)), choices=choices)
 
 
-@command("order", "CODE ITEM QTY [ITEM QTY …]", "Order items, e.g. /order SVT-FML ALB:A 2")
+@command("order", "CODE ITEM QTY [ITEM QTY …]", "Order items, e.g. /order SVT-FML ALB:A 2", for_caller=True)
 async def order(call: Call) -> ChatReply:
     need(call.args, 3, "/order CODE ITEM QTY [ITEM QTY …]")
-    placed = await ordering.place_order(call.uow(), call.actor, call.args[0], parse_line_pairs(call.args[1:]))
+    placed = await ordering.place_order(call.uow(), call.buyer, call.args[0], parse_line_pairs(call.args[1:]))
     buttons = [
         [Button("Pay", command=f"/pay {placed.number}")],
         [Button("Cancel order", command=f"/cancel {placed.number}")],

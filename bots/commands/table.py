@@ -16,7 +16,7 @@ from bots.chat import Button, ChatReply, ChatRequest, Document
 from core.app import Core
 from core.permissions import Permission
 from core.render import Renderer
-from core.services.accounts import Actor
+from core.services.accounts import Actor, Caller
 from core.uow import UnitOfWork
 
 
@@ -39,9 +39,26 @@ class Call:
 
     bot: BotContext
     request: ChatRequest
-    actor: Actor
+    # who asked: looked up, or (for a command declared ``for_caller``) not yet
+    sender: Actor | Caller
     args: list[str]
     raw_args: str
+
+    @property
+    def actor(self) -> Actor:
+        """Who asked, looked up (every command not declared ``for_caller`` has them)."""
+        if not isinstance(self.sender, Actor):
+            raise RuntimeError("this command runs before its sender is looked up: use Call.buyer")
+        return self.sender
+
+    @actor.setter
+    def actor(self, actor: Actor) -> None:
+        self.sender = actor
+
+    @property
+    def buyer(self) -> Actor | Caller:
+        """Who asked, for a service that takes a ``Caller`` and looks them up itself."""
+        return self.sender
 
     def uow(self) -> UnitOfWork:
         return self.bot.core.uow()
@@ -82,6 +99,9 @@ class Command:
     # their role on the GO's team; GOM commands that name none need MANAGE, and a buyer
     # command names one only where staff may also act with it on others' orders (/cancel)
     permission: Permission | None = None
+    # runs before its sender is looked up: its one service call takes ``Call.buyer`` and
+    # looks them up in its own trip to the order desk (one trip for the message, not two)
+    for_caller: bool = False
 
     @property
     def staff_permission(self) -> Permission | None:
@@ -108,12 +128,13 @@ def command(
     in_groups: bool = False,
     verified_only: bool | frozenset[str] = False,
     permission: Permission | None = None,
+    for_caller: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise ValueError(f"command /{name} is declared twice")
         COMMANDS[name] = Command(
-            name, usage, summary, audience, handler, in_groups, verified_only, permission
+            name, usage, summary, audience, handler, in_groups, verified_only, permission, for_caller
         )
         return handler
 

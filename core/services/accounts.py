@@ -115,6 +115,51 @@ def known_actor_plan(caller: Caller, now: datetime, *, lock: bool = False) -> Pl
     return Actor(user_id, identity_id, caller.channel, name, bool(is_gom), top_role is not None, top_role)
 
 
+def caller_plan(caller: Caller, now: datetime) -> Plan[Actor | None]:
+    """The caller as an ``Actor``, signed up first when ``identify`` would write, in one
+    plan that may ride in an order's batch (the identity share-locked, as
+    ``known_actor_plan(lock=True)``): a first contact then costs the order's own trip to
+    the desk, not a transaction of its own, and four statements. None only where an
+    identity's address is sealed (phone numbers, email): that sign-up is ``identify``'s."""
+    known = yield from known_actor_plan(caller, now, lock=True)
+    if known is not None or sealed_address(caller.channel, caller.external_id) is not None:
+        return known
+    key, name = stored_id(caller.channel, caller.external_id), _clean_name(caller.display_name)
+    user_id = yield Statement(NEW_USER, (name, False, now, False), "scalar")
+    identity_id = yield Statement(NEW_IDENTITY, (user_id, caller.channel, key, True, now), "scalar")
+    fresh = identity_id is not None
+    if not fresh:  # known but with something to write, or a concurrent first contact
+        yield Statement("DELETE FROM users WHERE id = ?", (user_id,))
+        identity_id = yield Statement(IDENTITY_ID, (caller.channel, key), "scalar")
+    handle = _clean_handle(caller.handle)
+    if handle is None:
+        yield Statement("UPDATE identities SET reachable = TRUE WHERE id = ?", (identity_id,))
+    else:  # held by one identity per channel (as _take_handle); they wrote, so reachable
+        params = (identity_id, handle, identity_id, now, identity_id, identity_id, caller.channel, handle)
+        yield Statement(TAKE_HANDLE, params)
+    if not fresh:
+        return (yield from known_actor_plan(caller, now, lock=True))
+    return Actor(int(user_id), int(identity_id), caller.channel, name, False, False)
+
+
+IDENTITY_ID = "SELECT id FROM identities WHERE channel = ? AND external_id = ?"
+NEW_USER = "INSERT INTO users (display_name, is_gom, created_at, muted) VALUES (?, ?, ?, ?) RETURNING id"
+NEW_IDENTITY = (
+    "INSERT INTO identities (user_id, channel, external_id, reachable, created_at, kind) "
+    "VALUES (?, ?, ?, ?, ?, 'person') ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
+)
+# One statement: the caller's identity takes the handle (and is reachable again); any other
+# identity on the channel that held it lets it go. NULLIF(x, x) is a NULL of the column's
+# type, which PostgreSQL needs to type the parameter beside it.
+TAKE_HANDLE = (
+    "UPDATE identities SET "
+    "handle = CASE WHEN id = ? THEN ? ELSE NULLIF(handle, handle) END, "
+    "handle_seen_at = CASE WHEN id = ? THEN ? ELSE NULLIF(handle_seen_at, handle_seen_at) END, "
+    "reachable = CASE WHEN id = ? THEN TRUE ELSE reachable END "
+    "WHERE id = ? OR (channel = ? AND handle = ?)"
+)
+
+
 async def _identify_in(
     uow: UnitOfWork, channel: str, external_id: str, display_name: str, handle: str | None
 ) -> Actor:

@@ -14,7 +14,7 @@ from core.orders import end_order, held_lines, order_views, replace_lines
 from core.payments.ledger import lock_for_change
 from core.quantities import LineRequest
 from core.reservations import load_catalogue, release, reserve, resolve_lines
-from core.services.accounts import Actor, Caller, identify_caller, known_actor_plan, require_admin
+from core.services.accounts import Actor, Caller, caller_plan, identify_caller, require_admin
 from core.services.waitlist import promote_waitlist
 from core.status import ORDER_LIVE, OrderStatus
 from core.uow import UnitOfWork
@@ -33,9 +33,9 @@ async def place_order(
 ) -> OrderView:
     """Place an order through the order desk (group commit).
 
-    ``buyer`` may be a ``Caller`` not yet looked up: the desk looks them up in the order's
-    own batch, so a known buyer's order costs one trip to the desk; someone ``identify``
-    must write for first is identified, then the order is placed.
+    ``buyer`` may be a ``Caller`` not yet looked up: the desk looks them up (signing up a
+    first contact) in the order's own batch, so the order costs one trip to the desk; a
+    first contact whose address is sealed is identified first, then the order is placed.
     ``expected_prices`` (by token, ``ALB`` or ``ALB:A``) are the prices the buyer was
     shown; if one has changed the order is refused with ``PriceChanged``, never placed
     at a price they did not see. ``claim`` (source, id) is recorded with the order, so a
@@ -56,7 +56,7 @@ async def place_order(
                     tuple(requests),
                     prices,
                     claim,
-                    who=lambda now: known_actor_plan(caller, now, lock=True),
+                    who=lambda now: caller_plan(caller, now),
                 )
             )
         except SenderUnknown:

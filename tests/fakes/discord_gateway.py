@@ -333,6 +333,26 @@ class Gateway:
             await asyncio.sleep(0.01)
         return sent.responses
 
+    async def settled(self, sent: list[Sent], *, idle: float = 30.0) -> list[Response]:
+        """Wait until each interaction has its final answer (its response, or the edit or
+        follow-up after a deferral), or was refused as late; the final answers, in order.
+
+        Bounded by progress, not by the clock: it fails only when none of those still
+        waiting got anything for ``idle`` seconds, so a busy machine that answers slowly
+        passes and a bot that stopped answering fails."""
+        seen, quiet_since = -1, time.monotonic()
+        while True:
+            waiting = [s for s in sent if not s.late and not _final(s)]
+            if not waiting:
+                return [r for s in sent if (r := _final(s)) is not None]
+            progress = sum(len(s.responses) for s in waiting)
+            if progress != seen:
+                seen, quiet_since = progress, time.monotonic()
+            assert time.monotonic() - quiet_since < idle, (
+                f"{len(waiting)} interactions still unanswered, none answered for {idle:.0f} s"
+            )
+            await asyncio.sleep(0.02)
+
     # ------------------------------------------------------------------ websocket
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -479,6 +499,16 @@ class Gateway:
         if content is None:
             return web.Response(status=404)
         return web.Response(body=content, content_type="image/png")
+
+
+def _final(sent: Sent) -> Response | None:
+    """An interaction's final answer: its response, or what followed a deferral."""
+    if not sent.responses:
+        return None
+    first = sent.responses[0]
+    if first.type != 5:
+        return first
+    return sent.responses[1] if len(sent.responses) > 1 else None
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
