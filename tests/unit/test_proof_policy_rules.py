@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from core.payments.reading import ProofReading
@@ -55,3 +56,10 @@ def test_an_unknown_currency_read_is_shown_as_read() -> None:
 
 def test_references_compare_without_spaces_dashes_or_case() -> None:
     assert normal_reference(" svt-fml 3-i1 ") == normal_reference("SVT-FML-3-I1")
+
+
+def test_letters_ocr_takes_for_digits_compare_as_those_digits() -> None:
+    # screenshots are read by OCR, which cannot tell O from 0 or I and l from 1 in many fonts;
+    # the reference is checked against the one request the proof was sent for, never looked up
+    assert judge(reading(reference="KP0P1-971-Pl"), replace(ASKED, reference="KPOP1-971-P1")).exact
+    assert normal_reference("KPOP-3-I1") != normal_reference("KPOP-3-I2")

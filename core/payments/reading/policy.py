@@ -78,9 +78,14 @@ class Verdict:
         return [f"{c.field} read {c.read}, expected {c.expected}" for c in self.checks if not c.ok]
 
 
+# What OCR cannot tell apart in many fonts, read as the digit.
+_LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
 def normal_reference(text: str) -> str:
-    """References compared as a bank keeps them: no spaces or dashes, any letter case."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    """References compared as a bank keeps them (no spaces or dashes, any letter case) and
+    as OCR reads them (O for 0, I or l for 1)."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum()).translate(_LOOKALIKES)
 
 
 def judge(reading: ProofReading, expected: Expected, flags: tuple[str, ...] = ()) -> Verdict:
