@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from core import inbound
 from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
-from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
+from core.db.raw import Plan, Statement, run_sqlite
 from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, GomflowError, PriceChanged
 from core.inbound import claim_plan, mark_plan
 from core.money import format_money
@@ -191,11 +191,12 @@ class OrderDesk:
 
     async def _run(self, commands: list[Command], now: datetime) -> list[Outcome]:
         if not self._db.is_sqlite:
+            from core.pg_batches import run_batch  # it builds on this module's commands
+
             async with self._db.engine.connect() as connection:
                 raw = (await connection.get_raw_connection()).driver_connection
                 assert raw is not None
-                async with raw.transaction():
-                    return await run_asyncpg(raw, batch_plan(commands, now))
+                return await run_batch(raw, commands, now)
         if self._sqlite is None:
             self._sqlite = SqliteBatches(self._db.engine.url.database or "")
         if self._write_lock is None:
@@ -338,9 +339,9 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                 raise AlreadyHandled("Already done: that message was handled once.")
             claim = command.claim
             for attempt in range(1, ATTEMPTS + 1):
-                go, items = yield from _catalogue(catalogues, key)
+                go, items = yield from catalogue_of(catalogues, key)
                 lines = resolve_lines(go, items, list(command.requests))
-                _check_prices(go, lines, dict(command.expected_prices))
+                check_prices(go, lines, dict(command.expected_prices))
                 if claim is not None:
                     if not (yield from claim_plan(*claim, now)):
                         raise AlreadyClaimed("Already on it — that order was sent once.")
@@ -359,7 +360,7 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
     return outcomes
 
 
-def _catalogue(
+def catalogue_of(
     catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError], key: str
 ) -> Plan[tuple[GoFacts, list[CatalogueItem]]]:
     """A GO and its catalogue, read once per batch (again after an edit refused an order)."""
@@ -400,7 +401,7 @@ def _place_in_savepoint(
     return placed, command
 
 
-def _check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:
+def check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:
     for line in lines:
         seen = expected.get(line.token)
         if seen is not None and seen != line.unit_price_minor:
