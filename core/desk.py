@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from core import inbound
 from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
-from core.db.raw import Plan, Statement, run_sqlite
+from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
 from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, GomflowError, PriceChanged
 from core.inbound import claim_plan, mark_plan
 from core.money import format_money
@@ -46,6 +46,7 @@ from core.views import OrderView
 MAX_BATCH = 128
 ATTEMPTS = 2  # an order refused because the GOM edited its GO meanwhile is read afresh once
 CHECKPOINT_EVERY = 1.0  # seconds between passive checkpoints while orders commit
+DESK_CACHE_KIB = 65_536  # the desk connection's SQLite page cache
 T = TypeVar("T")
 
 
@@ -101,9 +102,21 @@ Command = PlaceOrder | RunPlan
 Outcome = Any
 
 
+# Runs a batch on an asyncpg connection (``core.pg_batches.run_batch``: one server-side
+# call); handed in by the composition root, since it builds on this module's commands.
+PostgresBatches = Callable[[Any, list[Command], datetime], Awaitable[list[Outcome]]]
+
+
 class OrderDesk:
-    def __init__(self, db: Database, clock: Clock, write_lock: asyncio.Lock | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        write_lock: asyncio.Lock | None,
+        postgres_batches: PostgresBatches | None = None,
+    ) -> None:
         self._db = db
+        self._postgres_batches = postgres_batches
         self._clock = clock
         self._write_lock = write_lock
         self._pending: list[tuple[Command, asyncio.Future[Outcome]]] = []
@@ -191,12 +204,13 @@ class OrderDesk:
 
     async def _run(self, commands: list[Command], now: datetime) -> list[Outcome]:
         if not self._db.is_sqlite:
-            from core.pg_batches import run_batch  # it builds on this module's commands
-
             async with self._db.engine.connect() as connection:
                 raw = (await connection.get_raw_connection()).driver_connection
                 assert raw is not None
-                return await run_batch(raw, commands, now)
+                if self._postgres_batches is not None:
+                    return await self._postgres_batches(raw, commands, now)
+                async with raw.transaction():  # statement by statement: no server function needed
+                    return await run_asyncpg(raw, batch_plan(commands, now))
         if self._sqlite is None:
             self._sqlite = SqliteBatches(self._db.engine.url.database or "")
         if self._write_lock is None:
@@ -304,6 +318,9 @@ class SqliteBatches:
                 "foreign_keys=ON",
                 "busy_timeout=0",  # the loop never waits for another process (see run)
                 "wal_autocheckpoint=0",  # commits here never checkpoint (see _maybe_checkpoint)
+                # the indexes an order writes to stay in memory once a table holds a million
+                # orders (the default 2 MiB page cache made every batch read them back)
+                f"cache_size=-{DESK_CACHE_KIB}",
             ):
                 connection.execute(f"PRAGMA {pragma}")
             self._connection = connection
