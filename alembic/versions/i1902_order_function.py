@@ -2,12 +2,16 @@
 
 The order desk sends a whole batch to ``gomflow_place_orders`` instead of about nine
 round trips per order. Each limit is still one conditional UPDATE whose row count is
-checked (DESIGN rule 4), each order runs in its own BEGIN … EXCEPTION block (a
-subtransaction: one buyer's refusal undoes only their order), and the group orders of
-the batch are locked first, in id order, so two batches on several GOs never deadlock.
-On a refusal the block reads the state that explains it before it rolls back; Python
-words the refusal (``core.reservations``). SQLite has no server-side functions: there
-the desk runs the same statements itself.
+checked (DESIGN rule 4), and the group orders of the batch are locked first, in id
+order, so two batches on several GOs never deadlock. One buyer's refusal undoes only
+their order: what it took is given back at once, on rows this transaction holds locked
+(so nobody can have seen or used it), which leaves the rows as a rolled-back savepoint
+would. A savepoint per order (a BEGIN … EXCEPTION block, a subtransaction) did the
+same, but cost more than the order's own statements (docs/benchmarks.md). The
+refusal's numbers are read before anything is given back; Python words the refusal
+(``core.reservations``). An unexpected error fails the whole call, and the desk
+retries the batch order by order.
+SQLite has no server-side functions: there the desk runs the same statements itself.
 
 Revision ID: i1902
 Revises: i1506
@@ -51,6 +55,10 @@ DECLARE
     v_held integer;
     v_order integer;
     v_count integer;
+    v_new integer;
+    v_slots boolean;
+    v_items integer;
+    v_variants integer;
 BEGIN
     PERFORM 1 FROM group_orders
      WHERE id IN (SELECT DISTINCT (e ->> 'go')::integer FROM jsonb_array_elements(p_batch) e WHERE e ? 'go')
@@ -95,26 +103,30 @@ BEGIN
         v_units := (v_entry ->> 'units')::integer;
         v_limit := (v_entry ->> 'limit')::integer;
         v_answer := NULL;
-        BEGIN
-            IF v_entry ? 'new_buyer' THEN
-                INSERT INTO users (display_name, is_gom, created_at, muted)
-                VALUES (v_entry ->> 'new_buyer', false, p_now, false) RETURNING id INTO v_buyer;
-            END IF;
+        v_new := NULL;
+        v_items := 0;
+        v_variants := 0;
+        IF v_entry ? 'new_buyer' THEN
+            INSERT INTO users (display_name, is_gom, created_at, muted)
+            VALUES (v_entry ->> 'new_buyer', false, p_now, false) RETURNING id INTO v_buyer;
+            v_new := v_buyer;
+        END IF;
 
-            UPDATE group_orders SET reserved_units = reserved_units + v_units, order_seq = order_seq + 1
-             WHERE id = v_go AND status = 'open' AND deadline > p_now
-               AND reserved_units + v_units <= capacity
-               AND catalogue_version = (v_entry ->> 'version')::integer
-            RETURNING order_seq INTO v_seq;
-            GET DIAGNOSTICS v_count = ROW_COUNT;
-            IF v_count <> 1 THEN
-                SELECT jsonb_build_object('r', 'go', 'status', g.status, 'deadline', g.deadline,
-                                          'reserved', g.reserved_units, 'capacity', g.capacity,
-                                          'version', g.catalogue_version)
-                  INTO v_answer FROM group_orders g WHERE g.id = v_go;
-                RAISE SQLSTATE 'GF001';
-            END IF;
+        UPDATE group_orders SET reserved_units = reserved_units + v_units, order_seq = order_seq + 1
+         WHERE id = v_go AND status = 'open' AND deadline > p_now
+           AND reserved_units + v_units <= capacity
+           AND catalogue_version = (v_entry ->> 'version')::integer
+        RETURNING order_seq INTO v_seq;
+        GET DIAGNOSTICS v_count = ROW_COUNT;
+        v_slots := v_count = 1;
+        IF NOT v_slots THEN
+            SELECT jsonb_build_object('r', 'go', 'status', g.status, 'deadline', g.deadline,
+                                      'reserved', g.reserved_units, 'capacity', g.capacity,
+                                      'version', g.catalogue_version)
+              INTO v_answer FROM group_orders g WHERE g.id = v_go;
+        END IF;
 
+        IF v_answer IS NULL THEN
             FOR v_take IN SELECT value FROM jsonb_array_elements(v_entry -> 'items') LOOP
                 UPDATE items SET reserved = reserved + (v_take ->> 1)::integer
                  WHERE id = (v_take ->> 0)::integer
@@ -125,10 +137,13 @@ BEGIN
                                               'stock', t.stock, 'reserved', t.reserved,
                                               'quantity', (v_take ->> 1)::integer)
                       INTO v_answer FROM items t WHERE t.id = (v_take ->> 0)::integer;
-                    RAISE SQLSTATE 'GF001';
+                    EXIT;
                 END IF;
+                v_items := v_items + 1;
             END LOOP;
+        END IF;
 
+        IF v_answer IS NULL THEN
             FOR v_take IN SELECT value FROM jsonb_array_elements(v_entry -> 'variants') LOOP
                 UPDATE variants SET reserved = reserved + (v_take ->> 1)::integer
                  WHERE id = (v_take ->> 0)::integer
@@ -139,10 +154,13 @@ BEGIN
                                               'stock', t.stock, 'reserved', t.reserved,
                                               'quantity', (v_take ->> 1)::integer)
                       INTO v_answer FROM variants t WHERE t.id = (v_take ->> 0)::integer;
-                    RAISE SQLSTATE 'GF001';
+                    EXIT;
                 END IF;
+                v_variants := v_variants + 1;
             END LOOP;
+        END IF;
 
+        IF v_answer IS NULL THEN
             v_held := NULL;
             IF v_units <= v_limit THEN
                 INSERT INTO buyer_quotas AS q (go_id, buyer_id, reserved) VALUES (v_go, v_buyer, v_units)
@@ -153,25 +171,43 @@ BEGIN
             IF v_held IS NULL THEN
                 SELECT jsonb_build_object('r', 'quota', 'held', COALESCE(max(q.reserved), 0))
                   INTO v_answer FROM buyer_quotas q WHERE q.go_id = v_go AND q.buyer_id = v_buyer;
-                RAISE SQLSTATE 'GF001';
             END IF;
+        END IF;
 
-            INSERT INTO orders (number, go_id, buyer_id, status, units, total_minor, currency, channel,
-                                placed_at, payment_due_at, updated_at)
-            VALUES ((v_entry ->> 'code') || '-' || v_seq, v_go, v_buyer, 'placed', v_units,
-                    (v_entry ->> 'total')::bigint, v_entry ->> 'currency', v_entry ->> 'channel',
-                    p_now, (v_entry ->> 'due')::timestamptz, p_now)
-            RETURNING id INTO v_order;
-            INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor)
-            SELECT v_order, (l ->> 0)::integer, (l ->> 1)::integer, (l ->> 2)::integer, (l ->> 3)::bigint
-              FROM jsonb_array_elements(v_entry -> 'lines') l;
-            INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail)
-            VALUES (p_now, COALESCE((v_entry ->> 'actor')::integer, v_buyer), 'order', v_order, 'placed',
-                    NULL, 'placed', v_entry ->> 'detail');
-            v_answer := jsonb_build_object('r', 'ok', 'id', v_order, 'seq', v_seq, 'buyer', v_buyer);
-        EXCEPTION WHEN SQLSTATE 'GF001' THEN
-            NULL;  -- v_answer already holds what refused the order; its writes are undone
-        END;
+        IF v_answer IS NOT NULL THEN
+            -- refused: give back what this order took. Every row it changed is locked by
+            -- this transaction until it commits, so nobody saw or took anything meanwhile:
+            -- the same rows as a rolled-back savepoint, without a subtransaction per order.
+            IF v_slots THEN
+                UPDATE group_orders SET reserved_units = reserved_units - v_units, order_seq = order_seq - 1
+                 WHERE id = v_go;
+            END IF;
+            UPDATE items t SET reserved = t.reserved - (x.value ->> 1)::integer
+              FROM jsonb_array_elements(v_entry -> 'items') WITH ORDINALITY AS x
+             WHERE x.ordinality <= v_items AND t.id = (x.value ->> 0)::integer;
+            UPDATE variants t SET reserved = t.reserved - (x.value ->> 1)::integer
+              FROM jsonb_array_elements(v_entry -> 'variants') WITH ORDINALITY AS x
+             WHERE x.ordinality <= v_variants AND t.id = (x.value ->> 0)::integer;
+            IF v_new IS NOT NULL THEN
+                DELETE FROM users WHERE id = v_new;
+            END IF;
+            v_answers := v_answers || v_answer;
+            CONTINUE;
+        END IF;
+
+        INSERT INTO orders (number, go_id, buyer_id, status, units, total_minor, currency, channel,
+                            placed_at, payment_due_at, updated_at)
+        VALUES ((v_entry ->> 'code') || '-' || v_seq, v_go, v_buyer, 'placed', v_units,
+                (v_entry ->> 'total')::bigint, v_entry ->> 'currency', v_entry ->> 'channel',
+                p_now, (v_entry ->> 'due')::timestamptz, p_now)
+        RETURNING id INTO v_order;
+        INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor)
+        SELECT v_order, (l ->> 0)::integer, (l ->> 1)::integer, (l ->> 2)::integer, (l ->> 3)::bigint
+          FROM jsonb_array_elements(v_entry -> 'lines') l;
+        INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail)
+        VALUES (p_now, COALESCE((v_entry ->> 'actor')::integer, v_buyer), 'order', v_order, 'placed',
+                NULL, 'placed', v_entry ->> 'detail');
+        v_answer := jsonb_build_object('r', 'ok', 'id', v_order, 'seq', v_seq, 'buyer', v_buyer);
         v_answers := v_answers || v_answer;
     END LOOP;
     RETURN to_jsonb(v_answers);
