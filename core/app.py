@@ -12,6 +12,7 @@ from core.db.engine import Database, connect
 from core.desk import OrderDesk
 from core.payments.gateway import PaymentGateway
 from core.payments.qr import QrImages
+from core.pg_batches import run_batch
 from core.privacy.keys import Keyring
 from core.privacy.setup import attach, load_keyring
 from core.throttle import InboundLimit
@@ -48,7 +49,7 @@ class Core:
     def __post_init__(self) -> None:
         if self.db.is_sqlite and self.write_lock is None:
             self.write_lock = asyncio.Lock()
-        self.desk = OrderDesk(self.db, self.clock, self.write_lock)
+        self.desk = OrderDesk(self.db, self.clock, self.write_lock, run_batch)
 
     async def close(self) -> None:
         await self.desk.close()

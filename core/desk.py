@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -46,6 +46,7 @@ from core.views import OrderView
 MAX_BATCH = 128
 ATTEMPTS = 2  # an order refused because the GOM edited its GO meanwhile is read afresh once
 CHECKPOINT_EVERY = 1.0  # seconds between passive checkpoints while orders commit
+DESK_CACHE_KIB = 65_536  # the desk connection's SQLite page cache
 T = TypeVar("T")
 
 
@@ -105,9 +106,21 @@ Command = PlaceOrder | RunPlan
 Outcome = Any
 
 
+# Runs a batch on an asyncpg connection (``core.pg_batches.run_batch``: one server-side
+# call); handed in by the composition root, since it builds on this module's commands.
+PostgresBatches = Callable[[Any, list[Command], datetime], Awaitable[list[Outcome]]]
+
+
 class OrderDesk:
-    def __init__(self, db: Database, clock: Clock, write_lock: asyncio.Lock | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        write_lock: asyncio.Lock | None,
+        postgres_batches: PostgresBatches | None = None,
+    ) -> None:
         self._db = db
+        self._postgres_batches = postgres_batches
         self._clock = clock
         self._write_lock = write_lock
         self._pending: list[tuple[Command, asyncio.Future[Outcome]]] = []
@@ -205,7 +218,9 @@ class OrderDesk:
             async with self._db.engine.connect() as connection:
                 raw = (await connection.get_raw_connection()).driver_connection
                 assert raw is not None
-                async with raw.transaction():
+                if self._postgres_batches is not None:
+                    return await self._postgres_batches(raw, commands, now)
+                async with raw.transaction():  # statement by statement: no server function needed
                     return await run_asyncpg(raw, batch_plan(commands, now))
         if self._sqlite is None:
             self._sqlite = SqliteBatches(self._db.engine.url.database or "")
@@ -314,6 +329,9 @@ class SqliteBatches:
                 "foreign_keys=ON",
                 "busy_timeout=0",  # the loop never waits for another process (see run)
                 "wal_autocheckpoint=0",  # commits here never checkpoint (see _maybe_checkpoint)
+                # the indexes an order writes to stay in memory once a table holds a million
+                # orders (the default 2 MiB page cache made every batch read them back)
+                f"cache_size=-{DESK_CACHE_KIB}",
             ):
                 connection.execute(f"PRAGMA {pragma}")
             self._connection = connection
@@ -351,9 +369,9 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                 raise AlreadyHandled("Already done: that message was handled once.")
             claim = command.claim
             for attempt in range(1, ATTEMPTS + 1):
-                go, items = yield from _catalogue(catalogues, key)
+                go, items = yield from catalogue_of(catalogues, key)
                 lines = resolve_lines(go, items, list(command.requests))
-                _check_prices(go, lines, dict(command.expected_prices))
+                check_prices(go, lines, dict(command.expected_prices))
                 if claim is not None:
                     if not (yield from claim_plan(*claim, now)):
                         raise AlreadyClaimed("Already on it — that order was sent once.")
@@ -372,7 +390,7 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
     return outcomes
 
 
-def _catalogue(
+def catalogue_of(
     catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError], key: str
 ) -> Plan[tuple[GoFacts, list[CatalogueItem]]]:
     """A GO and its catalogue, read once per batch (again after an edit refused an order)."""
@@ -413,7 +431,7 @@ def _place_in_savepoint(
     return placed, command
 
 
-def _check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:
+def check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:
     for line in lines:
         seen = expected.get(line.token)
         if seen is not None and seen != line.unit_price_minor:

@@ -234,19 +234,14 @@ def reserve_plan(
     if seq is None:
         raise (yield from _group_order_refusal(go, units, now))
     for table, by_variant in (("items", False), ("variants", True)):
-        for row_id, quantity in _totals(lines, by_variant=by_variant):
+        for row_id, quantity in totals(lines, by_variant=by_variant):
             taken = yield Statement(TAKE.format(table=table), (quantity, row_id, quantity), "count")
             if taken != 1:
                 raise (yield from _stock_refusal(table, row_id, quantity))
     limit = NO_LIMIT if go.per_buyer_limit is None else go.per_buyer_limit
     held = None if units > limit else (yield Statement(QUOTA_TAKE, (go.id, buyer_id, units, limit), "scalar"))
     if held is None:
-        held_before = yield Statement(QUOTA_STATE, (go.id, buyer_id), "scalar")
-        left = max(0, limit - (held_before or 0))
-        raise BuyerLimitReached(
-            f"{go.code} allows {go.per_buyer_limit} per buyer; you hold {held_before or 0}, "
-            f"so you can add {left} more."
-        )
+        raise quota_refusal(go, (yield Statement(QUOTA_STATE, (go.id, buyer_id), "scalar")))
     return int(seq)
 
 
@@ -255,7 +250,7 @@ def release_plan(go_id: int, buyer_id: int, lines: list[ResolvedLine]) -> Plan[N
     units = sum(line.quantity for line in lines)
     yield Statement(GO_RELEASE, (units, go_id))
     for table, by_variant in (("items", False), ("variants", True)):
-        for row_id, quantity in _totals(lines, by_variant=by_variant):
+        for row_id, quantity in totals(lines, by_variant=by_variant):
             yield Statement(RELEASE.format(table=table), (quantity, row_id))
     yield Statement(QUOTA_RELEASE, (units, go_id, buyer_id))
 
@@ -331,7 +326,7 @@ async def release(session: AsyncSession, go_id: int, buyer_id: int, lines: list[
     await run_session(session, release_plan(go_id, buyer_id, lines))
 
 
-def _totals(lines: list[ResolvedLine], *, by_variant: bool) -> list[tuple[int, int]]:
+def totals(lines: list[ResolvedLine], *, by_variant: bool) -> list[tuple[int, int]]:
     """Quantities per row id, in id order so every transaction locks rows alike."""
     totals: dict[int, int] = defaultdict(int)
     for line in lines:
@@ -343,16 +338,45 @@ def _totals(lines: list[ResolvedLine], *, by_variant: bool) -> list[tuple[int, i
 
 def _stock_refusal(table: str, row_id: int, quantity: int) -> Plan[GomflowError]:
     name, stock, reserved = yield Statement(STOCK_STATE.format(table=table), (row_id,), "row")
+    return stock_refusal(name, stock, reserved, quantity)
+
+
+def stock_refusal(name: str, stock: int | None, reserved: int, quantity: int) -> GomflowError:
+    """Why an item or version could not give ``quantity``, from its row as it stood."""
     left = max(0, (stock or 0) - reserved)
     if left == 0:
         return OutOfStock(f"{name} is sold out. Use /waitlist to queue for a freed slot.")
     return OutOfStock(f"Only {left} of {name} left; you asked for {quantity}.")
 
 
+def quota_refusal(go: GoLimits, held_before: int | None) -> GomflowError:
+    """Why the buyer's quota could not take more, from what they already hold."""
+    limit = NO_LIMIT if go.per_buyer_limit is None else go.per_buyer_limit
+    left = max(0, limit - (held_before or 0))
+    return BuyerLimitReached(
+        f"{go.code} allows {go.per_buyer_limit} per buyer; you hold {held_before or 0}, "
+        f"so you can add {left} more."
+    )
+
+
 def _group_order_refusal(go: GoLimits, units: int, now: datetime) -> Plan[GomflowError]:
     status, deadline, reserved, capacity, version = yield Statement(GO_STATE, (go.id,), "row")
     if isinstance(deadline, str):
         deadline = sqlite_datetime(deadline)
+    return group_order_refusal(go, units, now, status, deadline, reserved, capacity, version)
+
+
+def group_order_refusal(
+    go: GoLimits,
+    units: int,
+    now: datetime,
+    status: str,
+    deadline: datetime,
+    reserved: int,
+    capacity: int,
+    version: int,
+) -> GomflowError:
+    """Why the group order row refused ``units``, from the row as it stood."""
     if status != GOStatus.OPEN:
         return NotOpenForOrders(f"{go.code} is {status}, not taking orders.")
     if deadline <= now:

@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    select_autoescape,
+)
 
 from core.render import Markup, Rendered
 from templates import wording
@@ -45,7 +52,11 @@ class JinjaRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the code; no stat per render
         )
+        # (template, channel) -> the variant found and its markup: each is looked for on
+        # disk once, a missing per-channel variant included, not on every message
+        self._chosen: dict[tuple[str, str], tuple[Template, Markup]] = {}
         self._env.filters["bar"] = progress_bar
         self._env.filters["md"] = escape_markdown
         self._env.filters["go_state"] = wording.go_state
@@ -53,11 +64,17 @@ class JinjaRenderer:
         self._env.filters["on_app"] = wording.on_app
 
     def render(self, template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
+        chosen = self._chosen.get((template, channel))
+        if chosen is None:
+            chosen = self._chosen[(template, channel)] = self._choose(template, channel)
+        compiled, markup = chosen
+        return Rendered(text=compiled.render(**context).strip(), markup=markup)
+
+    def _choose(self, template: str, channel: str) -> tuple[Template, Markup]:
         for variant in self._variants.get(channel, PLAIN):
             try:
                 compiled = self._env.get_template(f"{template}/{variant}.j2")
             except TemplateNotFound:
                 continue
-            text = compiled.render(**context).strip()
-            return Rendered(text=text, markup=_MARKUP[variant.rsplit(".", 1)[1]])
+            return compiled, _MARKUP[variant.rsplit(".", 1)[1]]
         raise KeyError(f"no template {template} for {channel}")

@@ -49,6 +49,13 @@ def _sqlite_text(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+# The desk's batches hand datetimes to sqlite3 as they are: converting them in C as they
+# are bound costs nothing per parameter, where a Python pass over every parameter of every
+# statement was a tenth of a batch. (This replaces Python's own datetime adapter, which
+# writes an offset SQLAlchemy's stored values do not have, and is deprecated since 3.12.)
+sqlite3.register_adapter(datetime, _sqlite_text)
+
+
 def sqlite_datetime(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
 
@@ -68,7 +75,7 @@ def run_sqlite(connection: sqlite3.Connection, plan: Plan[T]) -> T:
             statement = plan.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        cursor = connection.execute(statement.sql, [sqlite_value(v) for v in statement.params])
+        cursor = connection.execute(statement.sql, statement.params)  # datetimes: the adapter
         result = _sqlite_result(cursor, statement.returns)
 
 

@@ -45,3 +45,23 @@ def test_qr_photo_benchmark_reads_the_qr_and_prints_its_figures(capsys: pytest.C
     result = qr_photo.main(["--megapixels", "1", "--rounds", "1"])
     assert result["read ms"] > 0 and result["pause ms (inline)"] > 0
     assert "longest loop pause, read in a thread" in capsys.readouterr().out
+
+
+def test_scale_benchmark_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import scale
+
+    figures = scale.main(
+        ["--backend", "sqlite", "--buyers", "120", "--concurrency", "30", "--existing", "2000"]
+    )
+    assert figures["sqlite_empty"].oversell == 0 and figures["sqlite_full"].oversell == 0
+    assert figures["sqlite_empty"].floor > 0 and figures["sqlite_empty"].chat.rate > 0
+    assert "as a share of the floor" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
+def test_scale_benchmark_runs_on_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import scale
+
+    monkeypatch.setenv("GOMFLOW_BENCH_POSTGRES_URL", POSTGRES_URL or "")
+    figures = scale.main(["--backend", "postgres", "--buyers", "80", "--concurrency", "20", "--workers", "2"])
+    assert figures["postgres"].oversell == 0 and figures["postgres"].floor > 0

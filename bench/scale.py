@@ -1,0 +1,436 @@
+"""The order path against what the database can do, printed side by side.
+
+* SQLite: ``place_order`` (the order desk) against a bare sqlite3 loop doing the same
+  statements in batches of 128 with a savepoint per order, on an empty table and with
+  ``--existing`` orders already in it (built by one INSERT … SELECT);
+* the chat path (parse → service → render through the command table) against the desk
+  alone, at ``--concurrency`` buyers at once;
+* PostgreSQL (when ``GOMFLOW_BENCH_POSTGRES_URL`` or ``GOMFLOW_TEST_POSTGRES_URL`` is set;
+  its public schema is wiped): ``place_order`` against a bare asyncpg loop sending the same
+  batches to the same server-side function, and 1, 2, 4 worker processes each running
+  the desk against one GO.
+
+Run: ``python -m bench.scale [--buyers 5000] [--existing 1000000] [--workers 1,2,4]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import sqlite3
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import select
+
+from bench import worker
+from bench.common import Drop, percentile, postgres_url, seed_buyers, seed_drop, table, wipe_postgres
+from bench.drop import WISHES, count_oversell
+from bench.worker import Run, desk_drop, timed
+from bots.chat import ChatRequest
+from bots.dispatch import handle
+from core.app import Core
+from core.config import Settings
+from core.db.migrate import upgrade
+from core.db.models import GroupOrder, Item
+from core.db.raw import sqlite_value
+from core.quantities import LineRequest, parse_line_pairs
+from core.reservations import (
+    AUDIT_INSERT,
+    GO_TAKE,
+    LINE_INSERT,
+    LINE_VALUES,
+    ORDER_INSERT,
+    QUOTA_TAKE,
+    TAKE,
+)
+from core.services.accounts import Actor
+from main import App, bootstrap
+
+BATCH = 128
+PRICES = {"ALB": 2590, "POB": 300}
+
+
+def room(code: str, buyers: int) -> Drop:
+    """Room for every buyer: each call does the whole order transaction."""
+    return Drop(code=code, capacity=buyers * 4, stock=buyers * 4, per_buyer=4)
+
+
+def wishes_for(count: int) -> list[str]:
+    return [WISHES[(i * 7) % len(WISHES)] for i in range(count)]
+
+
+async def chat_drop(
+    app: App, actors: Sequence[Actor], wishes: Sequence[str], code: str, concurrency: int
+) -> Run:
+    """The same orders typed as ``/order CODE …`` through the command table."""
+    requests = [
+        ChatRequest("console", a.name, a.name, f"/order {code} {w}")
+        for a, w in zip(actors, wishes, strict=True)
+    ]
+
+    async def one(index: int) -> None:
+        await handle(app.bot, requests[index])
+
+    return await timed(len(actors), concurrency, one)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A seeded GO as a bare loop needs it: its id, catalogue version and item ids."""
+
+    go_id: int
+    version: int
+    items: dict[str, int]
+
+
+async def target(core: Core, code: str) -> Target:
+    async with core.reader() as uow:
+        go = (await uow.session.scalars(select(GroupOrder).where(GroupOrder.code == code))).one()
+        items = (await uow.session.scalars(select(Item).where(Item.go_id == go.id))).all()
+        return Target(go.id, go.catalogue_version, {item.code: item.id for item in items})
+
+
+# --- SQLite -------------------------------------------------------------------------------
+
+
+def sqlite_floor(path: str, floor: Target, actors: Sequence[Actor], wishes: Sequence[str]) -> float:
+    """The desk's statements by hand: 128 orders a transaction, a savepoint per order."""
+    now = datetime.now(UTC)
+    stamp, due = sqlite_value(now), sqlite_value(now + timedelta(hours=48))
+    go_id = floor.go_id
+    orders = [_lines(floor.items, parse_line_pairs(w.split())) for w in wishes]
+    connection = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        connection.execute(f"PRAGMA {pragma}")
+    take = TAKE.format(table="items")
+    started = time.perf_counter()
+    for start in range(0, len(actors), BATCH):
+        connection.execute("BEGIN IMMEDIATE")
+        for actor, lines in zip(actors[start : start + BATCH], orders[start : start + BATCH], strict=True):
+            units = sum(q for _, q, _ in lines)
+            connection.execute("SAVEPOINT o")
+            (seq,) = connection.execute(GO_TAKE, (units, 1, go_id, stamp, units, floor.version)).fetchone()
+            for item_id, quantity, _ in lines:
+                assert connection.execute(take, (quantity, item_id, quantity)).rowcount == 1
+            assert connection.execute(QUOTA_TAKE, (go_id, actor.user_id, units, 4)).fetchone()
+            (order_id,) = connection.execute(
+                ORDER_INSERT,
+                (
+                    f"FLOOR-{seq}",
+                    go_id,
+                    actor.user_id,
+                    "placed",
+                    units,
+                    sum(q * p for _, q, p in lines),
+                    "SGD",
+                    "console",
+                    stamp,
+                    due,
+                    stamp,
+                ),
+            ).fetchone()
+            connection.execute(
+                LINE_INSERT + ", ".join([LINE_VALUES] * len(lines)),
+                [v for i, q, p in lines for v in (order_id, i, None, q, p)],
+            )
+            audit = (stamp, actor.user_id, "order", order_id, "placed", None, "placed", f"{units} units")
+            connection.execute(AUDIT_INSERT, audit)
+            connection.execute("RELEASE o")
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return len(actors) / elapsed
+
+
+def _lines(items: dict[str, int], requests: list[LineRequest]) -> list[tuple[int, int, int]]:
+    merged: dict[str, int] = {}
+    for request in requests:
+        merged[request.item_code] = merged.get(request.item_code, 0) + request.quantity
+    return sorted((items[code], quantity, PRICES[code]) for code, quantity in merged.items())
+
+
+EXISTING_SQLITE = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+    "INSERT INTO orders (number, go_id, buyer_id, status, units, total_minor, currency, channel, "
+    "placed_at, payment_due_at, updated_at) "
+    "SELECT 'OLD-' || i, ?, ? + (i * 7919) % ?, 'placed', 1, 2590, 'SGD', 'console', ?, ?, ? FROM n"
+)
+EXISTING_LINES = (
+    "INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor) "
+    "SELECT id, ?, NULL, 1, 2590 FROM orders WHERE go_id = ?"
+)
+EXISTING_AUDIT = (
+    "INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail) "
+    "SELECT placed_at, buyer_id, 'order', id, 'placed', NULL, 'placed', '1 units' FROM orders WHERE go_id = ?"
+)
+
+
+def fill_sqlite(path: str, go_id: int, item_id: int, first_buyer: int, buyers: int, count: int) -> float:
+    """``count`` old orders, their lines and audit rows, by three INSERT … SELECTs."""
+    stamp = sqlite_value(datetime.now(UTC) - timedelta(days=30))
+    started = time.perf_counter()
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute(EXISTING_SQLITE, (count, go_id, first_buyer, buyers, stamp, stamp, stamp))
+    connection.execute(EXISTING_LINES, (item_id, go_id))
+    connection.execute(EXISTING_AUDIT, (go_id,))
+    connection.execute("COMMIT")
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.execute("ANALYZE")
+    connection.close()
+    return time.perf_counter() - started
+
+
+@dataclass
+class SqliteFigures:
+    existing: int
+    desk: Run
+    floor: float
+    oversell: int
+    chat: Run | None = None
+
+
+async def sqlite_case(buyers: int, concurrency: int, existing: int, with_chat: bool) -> SqliteFigures:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/scale.db"
+        app = bootstrap(Settings(database_url=f"sqlite+aiosqlite:///{path}"), write=lambda _: None)
+        core = app.core
+        await upgrade(core.db)
+        try:
+            for code in ("DROP-1", "DROP-2", "FLOOR-1", "OLD-1"):
+                await seed_drop(core, room(code, buyers))
+            actors = await seed_buyers(core, buyers)
+            wishes = wishes_for(buyers)
+            if existing:
+                old = await target(core, "OLD-1")
+                await asyncio.to_thread(
+                    fill_sqlite, path, old.go_id, old.items["ALB"], actors[0].user_id, buyers, existing
+                )
+            desk = await desk_drop(core, actors, wishes, "DROP-1", concurrency)
+            chat = await chat_drop(app, actors, wishes, "DROP-2", concurrency) if with_chat else None
+            oversell = await count_oversell(core, room("DROP-1", buyers))
+            floor = await asyncio.to_thread(sqlite_floor, path, await target(core, "FLOOR-1"), actors, wishes)
+            return SqliteFigures(existing, desk, floor, oversell, chat)
+        finally:
+            await core.close()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def bare_url(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def postgres_floor(url: str, floor: Target, actors: Sequence[Actor], wishes: Sequence[str]) -> float:
+    """The same batches of 128 sent by a bare asyncpg connection to the same server-side
+    function, their entries built beforehand: what is left is the database's own work."""
+    now = datetime.now(UTC)
+    due = (now + timedelta(hours=48)).isoformat()
+    entries = []
+    for actor, wish in zip(actors, wishes, strict=True):
+        lines = _lines(floor.items, parse_line_pairs(wish.split()))
+        units = sum(q for _, q, _ in lines)
+        entries.append(
+            {
+                "go": floor.go_id,
+                "code": "FLOOR-1",
+                "version": floor.version,
+                "limit": 4,
+                "units": units,
+                "total": sum(q * p for _, q, p in lines),
+                "currency": "SGD",
+                "channel": "console",
+                "due": due,
+                "buyer": actor.user_id,
+                "items": [[i, q] for i, q, _ in lines],
+                "variants": [],
+                "lines": [[i, None, q, p] for i, q, p in lines],
+                "detail": f"{units} units",
+            }
+        )
+    connection: Any = await asyncpg.connect(bare_url(url))
+    started = time.perf_counter()
+    for start in range(0, len(entries), BATCH):
+        async with connection.transaction():
+            answers = json.loads(
+                await connection.fetchval(
+                    "SELECT gomflow_place_orders($1::jsonb, $2)",
+                    json.dumps(entries[start : start + BATCH]),
+                    now,
+                )
+            )
+            assert all(a["r"] == "ok" for a in answers), answers[:3]
+    elapsed = time.perf_counter() - started
+    await connection.close()
+    return len(entries) / elapsed
+
+
+async def workers_case(
+    url: str,
+    core: Core,
+    actors: Sequence[Actor],
+    wishes: Sequence[str],
+    workers: int,
+    concurrency: int,
+    drop: Drop | None = None,
+) -> tuple[Run, float]:
+    """Returns the drop as all workers together served it, and their CPU seconds.
+
+    ``drop`` (by default room for all, as ``WORK-<workers>``) is seeded first."""
+    drop = drop or room(f"WORK-{workers}", len(actors))
+    code = drop.code
+    await seed_drop(core, drop)
+    context = multiprocessing.get_context("spawn")
+    ready, results, start = context.Queue(), context.Queue(), context.Event()
+    processes = []
+    for n in range(workers):
+        share = slice(n, None, workers)
+        people = [(a.user_id, a.name) for a in actors[share]]
+        args = (url, code, people, list(wishes[share]), max(1, concurrency // workers), ready, start, results)
+        process = context.Process(target=worker.run, args=args)
+        process.start()
+        processes.append(process)
+    for _ in range(workers):
+        await asyncio.to_thread(ready.get, True, 120)
+    start.set()
+    outcomes = [await asyncio.to_thread(results.get, True, 900) for _ in range(workers)]
+    for process in processes:
+        await asyncio.to_thread(process.join, 60)
+    began = min(o[0] for o in outcomes)
+    ended = max(o[1] for o in outcomes)
+    latencies = [ms for o in outcomes for ms in o[3]]
+    return Run(len(actors), ended - began, latencies), sum(o[2] for o in outcomes)
+
+
+@dataclass
+class PostgresFigures:
+    desk: Run
+    floor: float
+    oversell: int
+    workers: list[tuple[int, Run, float]]
+
+
+async def postgres_case(url: str, buyers: int, concurrency: int, workers: Sequence[int]) -> PostgresFigures:
+    await wipe_postgres(url)
+    app = bootstrap(Settings(database_url=url), write=lambda _: None)
+    core = app.core
+    await upgrade(core.db)
+    try:
+        for code in ("DROP-1", "FLOOR-1"):
+            await seed_drop(core, room(code, buyers))
+        actors = await seed_buyers(core, buyers)
+        wishes = wishes_for(buyers)
+        desk = await desk_drop(core, actors, wishes, "DROP-1", concurrency)
+        oversell = await count_oversell(core, room("DROP-1", buyers))
+        floor = await postgres_floor(url, await target(core, "FLOOR-1"), actors, wishes)
+        spread = []
+        for count in workers:
+            run, cpu = await workers_case(url, core, actors, wishes, count, concurrency)
+            oversell += await count_oversell(core, room(f"WORK-{count}", buyers))
+            spread.append((count, run, cpu))
+        return PostgresFigures(desk, floor, oversell, spread)
+    finally:
+        await core.close()
+
+
+# --- printing -----------------------------------------------------------------------------
+
+
+def share(ours: float, floor: float) -> str:
+    return f"{ours / floor:.0%}" if floor else "-"
+
+
+def sqlite_rows(empty: SqliteFigures, full: SqliteFigures | None, concurrency: int) -> list[tuple[str, str]]:
+    rows = [("SQLite", f"{concurrency} buyers at once, room for all")]
+    for case in (empty, full):
+        if case is None:
+            continue
+        label = f"{case.existing:,} orders already in the table"
+        rows += [
+            (f"[{label}] place_order orders/s", f"{case.desk.rate:,.0f}"),
+            (
+                f"[{label}] place_order p50 / p99",
+                f"{percentile(sorted(case.desk.latencies_ms), 0.5):.0f} / {case.desk.p99:.0f} ms",
+            ),
+            (f"[{label}] bare sqlite3 floor orders/s", f"{case.floor:,.0f}"),
+            (f"[{label}] place_order as a share of the floor", share(case.desk.rate, case.floor)),
+            (f"[{label}] oversell", str(case.oversell)),
+        ]
+    if full is not None:
+        rows.append(
+            (f"{full.existing:,} orders against an empty table", share(full.desk.rate, empty.desk.rate))
+        )
+    if empty.chat is not None:
+        rows += [
+            ("chat path (/order through the command table) orders/s", f"{empty.chat.rate:,.0f}"),
+            ("chat path p99", f"{empty.chat.p99:.0f} ms"),
+            ("chat path as a share of the desk alone", share(empty.chat.rate, empty.desk.rate)),
+        ]
+    return rows
+
+
+def postgres_rows(figures: PostgresFigures, concurrency: int) -> list[tuple[str, str]]:
+    rows = [
+        ("PostgreSQL", f"{concurrency} buyers at once, room for all"),
+        ("place_order orders/s", f"{figures.desk.rate:,.0f}"),
+        (
+            "place_order p50 / p99",
+            f"{percentile(sorted(figures.desk.latencies_ms), 0.5):.0f} / {figures.desk.p99:.0f} ms",
+        ),
+        ("bare asyncpg floor (one server call per batch) orders/s", f"{figures.floor:,.0f}"),
+        ("place_order as a share of the floor", share(figures.desk.rate, figures.floor)),
+        ("oversell (every drop)", str(figures.oversell)),
+    ]
+    one = figures.workers[0][1].rate if figures.workers else 0.0
+    for count, run, cpu in figures.workers:
+        rows.append(
+            (
+                f"{count} worker process(es): orders/s, p99, worker CPU",
+                f"{run.rate:,.0f}  ({share(run.rate, one).rstrip('%')}% of one), "
+                f"p99 {run.p99:.0f} ms, {cpu:.1f} CPU-s in {run.seconds:.1f} s",
+            )
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--buyers", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=500)
+    parser.add_argument("--existing", type=int, default=100_000, help="orders already in the table (0: skip)")
+    parser.add_argument("--workers", default="1,2,4", help="worker processes to compare on PostgreSQL")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args(argv)
+    figures: dict[str, Any] = {}
+    if args.backend in ("sqlite", "both"):
+        empty = asyncio.run(sqlite_case(args.buyers, args.concurrency, 0, with_chat=True))
+        full = (
+            asyncio.run(sqlite_case(args.buyers, args.concurrency, args.existing, False))
+            if args.existing
+            else None
+        )
+        figures.update(sqlite_empty=empty, sqlite_full=full)
+        print(table(sqlite_rows(empty, full, args.concurrency)), end="\n\n", flush=True)
+    url = postgres_url()
+    if args.backend in ("postgres", "both") and url is not None:
+        counts = [int(n) for n in args.workers.split(",") if n.strip()]
+        pg = asyncio.run(postgres_case(url, args.buyers, args.concurrency, counts))
+        figures["postgres"] = pg
+        print(table(postgres_rows(pg, args.concurrency)), end="\n\n", flush=True)
+    elif args.backend == "postgres":
+        raise SystemExit("set GOMFLOW_BENCH_POSTGRES_URL (its public schema is wiped) to run on PostgreSQL")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
