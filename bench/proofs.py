@@ -19,13 +19,17 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bench.common import table
 from bench.proof_corpus import Sample, build
 from core.payments.reading import ProofReading
+from core.payments.reading.policy import Expected, judge
 from core.payments.reading.proof import read_proof
+from core.when import timezone_for
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -44,6 +48,27 @@ def right(sample: Sample, reading: ProofReading) -> dict[str, bool]:
     }
 
 
+def approvals(sample: Sample, reading: ProofReading) -> tuple[bool, int]:
+    """Whether the ``auto`` policy approves the screenshot for the request it pays (ordered an
+    hour before), and for how many requests it does not pay would it: one asking 1.00 more,
+    one with another reference, one ordered after the transfer. An edited screenshot pays
+    none, even the request its typed-over amount matches."""
+    zone = timezone_for(sample.currency, "UTC")
+    shown = datetime.fromisoformat(sample.paid_at).replace(tzinfo=ZoneInfo(zone))
+    asked = Expected(sample.amount_minor, sample.currency, sample.reference, shown - timedelta(hours=1), zone)
+    other = "8" if sample.reference.endswith("9") else "9"
+    unpaid = [
+        replace(asked, amount_minor=asked.amount_minor + 100),
+        replace(asked, reference=asked.reference[:-1] + other),
+        replace(asked, ordered_at=shown + timedelta(hours=2)),
+    ]
+    wrong = sum(judge(reading, request).approvable for request in unpaid)
+    own = judge(reading, asked).approvable
+    if sample.edited:
+        return False, wrong + own
+    return own, wrong
+
+
 def run(count: int, edited: int, seed: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         samples = build(Path(folder), count, edited, seed)
@@ -56,13 +81,16 @@ def run(count: int, edited: int, seed: int) -> None:
         hits: Counter[str] = Counter()
         by_layout: Counter[str] = Counter()
         layouts: Counter[str] = Counter()
-        flagged = false_flags = clean = 0
+        flagged = false_flags = clean = approved = wrongly_approved = 0
         misses: list[str] = []
         for sample in samples:
             started, busy = time.perf_counter(), time.process_time()
             reading = read_proof(files[sample.name])
             took.append(time.perf_counter() - started)
             cpu.append(time.process_time() - busy)
+            own, wrong = approvals(sample, reading)
+            approved += own
+            wrongly_approved += wrong
             if sample.edited:
                 flagged += bool(reading.edited)
                 continue
@@ -84,6 +112,8 @@ def run(count: int, edited: int, seed: int) -> None:
         ("date and time read right", f"{hits['date']}/{clean}", f"{hits['date'] / clean:.0%}"),
         ("edited ones flagged", f"{flagged}/{edited}", f"{flagged / max(1, edited):.0%}"),
         ("clean ones flagged (false alarms)", f"{false_flags}/{clean}", f"{false_flags / clean:.0%}"),
+        ("clean ones the auto policy approves", f"{approved}/{clean}", f"{approved / clean:.0%}"),
+        ("wrong automatic approvals", f"{wrongly_approved}/{3 * clean + 4 * edited}", ""),
         ("first read (loads the models), s", f"{first:.2f}", ""),
         ("seconds per screenshot, median", f"{statistics.median(took):.2f}", ""),
         ("seconds per screenshot, p95", f"{percentile(took, 0.95):.2f}", ""),

@@ -10,13 +10,14 @@ from core.permissions import Permission
 from core.services import statements
 
 USAGE = (
-    "Send your bank's export (CSV, XLSX, OFX or MT940) with the caption /statement; then /statement apply ID"
+    "Send your bank's export (CSV, XLSX, OFX or MT940) with the caption /statement, or paste the "
+    "bank's notification of a transfer after /statement; then /statement apply ID"
 )
 
 
 @command(
     "statement",
-    "(with the bank's export) | apply ID",
+    "(with the bank's export) | NOTIFICATION TEXT | apply ID",
     "Match your bank statement to open payments; applied when you confirm",
     audience=Audience.GOM,
     permission=Permission.PROOFS,
@@ -27,11 +28,14 @@ async def statement(call: Call) -> ChatReply:
         report = await statements.apply_statement(call.uow(), call.actor, number)
         return call.reply("statement_report", report=report)
     attachment = call.request.attachment
-    if call.args or attachment is None:
+    if attachment is not None and not call.args:
+        report = await statements.preview_statement(
+            call.uow(), call.actor, attachment.content, attachment.filename
+        )
+    elif attachment is None and call.args:
+        report = await statements.preview_notification(call.uow(), call.actor, call.raw_args)
+    else:
         raise InvalidInput(f"Usage: {USAGE}")
-    report = await statements.preview_statement(
-        call.uow(), call.actor, attachment.content, attachment.filename
-    )
     buttons = []
     if report.to_apply:
         label = f"Apply {report.to_apply} payment(s)"

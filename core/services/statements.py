@@ -15,6 +15,7 @@ or ``/markpaid``, is skipped and reported; one with a proof waiting is left to t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -37,6 +38,7 @@ from core.money import format_money
 from core.payments import ledger
 from core.payments.statements import Statement, Transaction, read_statement
 from core.payments.statements.matching import OpenRequest, match
+from core.payments.statements.notification import read_notification
 from core.payments.status import PAYABLE, AttemptStatus, RequestStatus
 from core.permissions import DOES, grants
 from core.services.accounts import Actor
@@ -95,6 +97,35 @@ async def preview_statement(
 ) -> StatementReport:
     """Read and match a statement and keep it, waiting for confirmation; the same file
     sent again by the same person is answered with the import it already is."""
+    return await _preview(
+        uow, actor, content, filename, currency, lambda fallback: read_statement(content, fallback)
+    )
+
+
+async def preview_notification(
+    uow: UnitOfWork, actor: Actor, text: str, currency: str | None = None
+) -> StatementReport:
+    """A bank's notification of one incoming transfer, pasted or forwarded, previewed as a
+    statement of one line: the same matching, the same confirmation, counted once."""
+    text = text.strip()
+    return await _preview(
+        uow,
+        actor,
+        text.encode("utf-8"),
+        "notification",
+        currency,
+        lambda fallback: read_notification(text, fallback, today=uow.now.date()),
+    )
+
+
+async def _preview(
+    uow: UnitOfWork,
+    actor: Actor,
+    content: bytes,
+    filename: str,
+    currency: str | None,
+    read: Callable[[str | None], Statement],
+) -> StatementReport:
     digest = hashlib.sha256(content).hexdigest()
     async with uow:
         teams = await _teams(uow, actor)
@@ -102,7 +133,7 @@ async def preview_statement(
         if earlier is not None:
             return await _report(uow, earlier, teams, again=True)
         fallback = currency or await _only_currency(uow, teams)
-    statement = read_statement(content, fallback)
+    statement = read(fallback)
     async with uow:
         credits = [t for t in statement.transactions if t.amount_minor > 0]
         seen = await _applied_fingerprints(uow, teams, [t.fingerprint for t in credits])

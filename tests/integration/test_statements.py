@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bots.chat import Attachment, ChatReply, ChatRequest
 from bots.dispatch import handle
 from core.config import Settings
-from core.db.models import AuditEntry, Order, Payment, PaymentRequest, Refund
+from core.db.models import AuditEntry, Order, Payment, PaymentRequest, Refund, StatementImport
 from core.payments.status import AttemptStatus, RefundStatus
 from core.permissions import Permission
 from core.services import statements
@@ -212,3 +212,46 @@ async def test_the_command_line_reads_a_file_and_imports_it(
     assert await import_statement(settings, ["console", "gina"], path, None, True) == 0
     assert "2 payment(s) recorded" in capsys.readouterr().out
     assert len(await _paid(app)) == 2
+
+
+async def test_a_pasted_bank_notification_is_matched_shown_and_applied_once(any_app: App) -> None:
+    app = any_app
+    owed = await _requests(app)
+    reference, amount = owed["ben"]
+    money = f"{amount // 100}.{amount % 100:02d}"
+    notification = f"DBS: You've received S${money} via PayNow from BEN LIM.\nComments: {reference}"
+
+    preview = ok(await say(app, "gina", f"/statement {notification}"))
+    assert "1" in preview.text and preview.buttons, preview.text
+    assert await _paid(app) == []  # nothing applied before the GOM confirms
+    apply = preview.buttons[0][0].command
+    assert apply is not None and apply.startswith("/statement apply ")
+    ok(await say(app, "gina", apply))
+    assert await _paid(app) == [("SVT-FML-2", "statement", amount)]
+
+    # the same notification forwarded again, or applied again, changes nothing
+    await say(app, "gina", f"/statement {notification}")
+    await say(app, "gina", apply)
+    assert await _paid(app) == [("SVT-FML-2", "statement", amount)]
+    await assert_checks_pass(app)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You have sent SGD 10.00 to BOB. Ref: SVT-FML-1-I1",  # money going out
+        "Your OTP is 123456. Do not share it.",  # not about money received
+        "You have received a parcel.",  # received, but no amount
+        "received " + "x" * 3500,  # a long text, and no amount in it
+    ],
+)
+async def test_a_pasted_text_that_is_not_money_received_is_refused_and_nothing_kept(
+    app: App, text: str
+) -> None:
+    await _requests(app)
+    answer = await say(app, "gina", f"/statement {text}")
+    refused(answer)
+    assert "notification" in answer.text or "received" in answer.text, answer.text
+    async with app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(StatementImport)) == 0
+    assert await _paid(app) == []
