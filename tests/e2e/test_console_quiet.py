@@ -24,19 +24,19 @@ def test_the_console_prompts_and_the_gom_hears_the_scheduler_without_its_routine
         os.environ,
         GOMFLOW_HTTP_PORT=str(free_port()),
         GOMFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/run.db",
-        GOMFLOW_TICK_SECONDS="0.5",  # many ticks while the deadline comes
+        GOMFLOW_TICK_SECONDS="0.5",
         GOMFLOW_LOG_LEVEL="INFO",
     )
     process = run_with_console(tmp_path, env)
     try:
-        # the deadline is a minute away: the scheduler closes the GO and the GOM is told here
-        out = "".join(type_and_read(process, TYPED, "closed at its deadline", limit=240))
+        # bob's order reaches the MOQ: a scheduler tick finds it and the GOM is told here
+        out = "".join(type_and_read(process, TYPED, "reached its MOQ", limit=240))
     finally:
         process.terminate()
         rest, err = process.communicate(timeout=60)
     out += rest
     assert "Order placed" in out
-    assert "closed at its deadline" in out, out[-2000:]
+    assert "QUICK (Quick drop) reached its MOQ" in out, out[-2000:]
     assert "nobody> " in out and "gina> " in out and "bob> " in out  # who is typing, before each line
     assert "Running job" not in err and "executed successfully" not in err
     assert "Running job" not in out and "apscheduler" not in out
