@@ -32,7 +32,7 @@ from core.privacy.identities import reach
 from core.services.accounts import Actor, is_admin_of, require_admin
 from core.services.buyer_totals import buyer_totals, orders_with_buyers, requests_of
 from core.services.service_window import WAITING
-from core.services.settlement import how_settled, statement_evidence
+from core.services.settlement import how_settled, proof_evidence, statement_evidence
 from core.status import ORDER_LIVE, GOStatus, OrderStatus
 from core.uow import UnitOfWork
 from core.views import (
@@ -420,6 +420,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
         )
         contacts = await _contacts(uow, {row[2] for row in rows} | {row[2] for row in proofs})
         lines_of = await statement_evidence(uow, [row[4].id for row in rows])
+        readings = await proof_evidence(uow, [row[4] for row in rows])
     kept: dict[int, int] = {}
     for _number, _buyer, _who, request, payment, _refund in rows:
         if payment.status == AttemptStatus.SUCCEEDED:
@@ -445,7 +446,7 @@ async def reconciliation_csv(uow: UnitOfWork, actor: Actor, go_code: str) -> tup
             "; ".join(
                 n for n in (payment.note, _money_note(number in ended, request, payment, refund, kept)) if n
             ),
-            *how_settled(payment, lines_of.get(payment.id)),
+            *how_settled(payment, lines_of.get(payment.id), readings.get(payment.id)),
         )
         for number, buyer, who, request, payment, refund in rows
     ]

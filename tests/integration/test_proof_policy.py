@@ -5,6 +5,8 @@ the reader failing never stands in the buyer's way."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -112,6 +114,13 @@ async def test_auto_approves_an_exact_match_and_unapprove_reverses_it_exactly_on
     assert audited is not None and '"txn_id": "TXN000001"' in audited
     books = await assert_books(app)
     assert books["paid_orders"] == 1
+    # the books say how it was settled: a proof whose screenshot was read, by the policy
+    reconcile = ok(await say(app, "gina", "/reconcile SVT-FML"))
+    assert reconcile.document is not None
+    rows = list(csv.reader(io.StringIO(reconcile.document.content.decode("utf-8-sig"))))
+    how, evidence = {row[0]: row[-2:] for row in rows[1:]}["SVT-FML-1"]
+    assert how == "proof read", (how, evidence)
+    assert "txn TXN000001" in evidence and "approved by the proof policy" in evidence, evidence
     # a double tap: one undoes it, the other is told
     texts = [
         r.text for r in await asyncio.gather(*(say(app, "gina", "/unapprove SVT-FML-1") for _ in (1, 2)))
