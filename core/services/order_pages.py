@@ -57,6 +57,23 @@ class OrderQuery:
     def plain(self) -> bool:
         return self.page is None and self.show is Show.ALL and self.buyer is None
 
+    @property
+    def label(self) -> str:
+        """How the filter reads after "orders": "unpaid", "of @bob", "unpaid of @bob"."""
+        parts = [] if self.show is Show.ALL else [self.show.value]
+        if self.buyer:
+            parts.append(f"of @{self.buyer}")
+        return " ".join(parts)
+
+    def command(self, name: str, go_code: str) -> str:
+        """The command that shows another page of the same list, without its page number."""
+        words = [f"/{name} {go_code}"]
+        if self.show is not Show.ALL:
+            words.append(self.show.value)
+        if self.buyer:
+            words.append(f"@{self.buyer}")
+        return " ".join(words)
+
 
 @dataclass(frozen=True)
 class StatusLine:
@@ -100,21 +117,11 @@ class OrdersPage:
 
     @property
     def label(self) -> str:
-        """How the filter reads after "orders": "unpaid", "of @bob", "unpaid of @bob"."""
-        parts = [] if self.query.show is Show.ALL else [self.query.show.value]
-        if self.query.buyer:
-            parts.append(f"of @{self.query.buyer}")
-        return " ".join(parts)
+        return self.query.label
 
     @property
     def command(self) -> str:
-        """The command that shows another page of the same list, without its page number."""
-        words = [f"/orders {self.go_code}"]
-        if self.query.show is not Show.ALL:
-            words.append(self.query.show.value)
-        if self.query.buyer:
-            words.append(f"@{self.query.buyer}")
-        return " ".join(words)
+        return self.query.command("orders", self.go_code)
 
 
 async def orders_page(uow: UnitOfWork, actor: Actor, go_code: str, query: OrderQuery) -> OrdersPage:

@@ -60,19 +60,11 @@ class PaymentsPage:
 
     @property
     def label(self) -> str:
-        parts = [] if self.query.show is Show.ALL else [self.query.show.value]
-        if self.query.buyer:
-            parts.append(f"of @{self.query.buyer}")
-        return " ".join(parts)
+        return self.query.label
 
     @property
     def command(self) -> str:
-        words = [f"/payments {self.go_code}"]
-        if self.query.show is not Show.ALL:
-            words.append(self.query.show.value)
-        if self.query.buyer:
-            words.append(f"@{self.query.buyer}")
-        return " ".join(words)
+        return self.query.command("payments", self.go_code)
 
 
 async def payments_page(uow: UnitOfWork, actor: Actor, go_code: str, query: OrderQuery) -> PaymentsPage:
