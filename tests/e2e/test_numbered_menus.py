@@ -105,7 +105,10 @@ async def test_a_double_tapped_number_orders_once_per_tap_and_never_oversells(an
     await chat.feed("/go SVT-FML")
     await asyncio.gather(chat.feed("1"), chat.feed("1"))
     assert await orders(any_app) == 1
-    assert sum("full" in line for line in out) == 1
+    assert sum("Order placed" in line for line in out) == 1
+    # the other tap lost the race for the slot, or (on a slow machine) was read after the
+    # order's own menu had replaced the GO's, where 1 is Pay: a number means the newest menu
+    assert sum("full" in line or "Pay for order" in line for line in out) == 1, out[-2:]
 
 
 async def test_a_conversations_question_with_buttons_is_answered_by_number(any_app: App) -> None:
