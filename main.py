@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from core.privacy import redact
 from core.privacy.rotate import DEFAULT_BATCH, rotate
 from core.privacy.setup import add_key_to_file
 from core.services import gom_accounts
-from core.services.accounts import identify, register_gom
+from core.services.accounts import Actor, identify, register_gom
 from platforms import PLATFORMS, Inbound, Platform, Wiring, rate_limits, template_variants
 from scheduler.jobs import Ticker
 from templates import JinjaRenderer
@@ -400,32 +400,54 @@ async def check(settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def _read_input(path: Path, tool: str) -> bytes | None:
+    """The file a command-line tool was given, or None after saying on stderr why not."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        print(f"gomflow {tool}: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return None
+
+
+async def _as_chat_person(
+    settings: Settings,
+    who: list[str],
+    tool: str,
+    refused: int,
+    act: Callable[[App, Actor], Awaitable[int]],
+) -> int:
+    """Run ``act`` as the person ``who`` names (``CHANNEL ID``), as their chat command
+    would; a refusal goes to stderr and exits ``refused``."""
+    app = bootstrap(settings)
+    try:
+        await upgrade(app.core.db)
+        channel, external_id = who
+        return await act(app, await identify(app.core.uow(), channel, external_id, external_id))
+    except GomflowError as refusal:
+        print(f"gomflow {tool}: {refusal.message}", file=sys.stderr)
+        return refused
+    finally:
+        await app.core.close()
+
+
 async def import_tracking(
     settings: Settings, as_who: list[str], go_code: str, path: Path, carrier: str, apply: bool
 ) -> int:
     """Check a tracking CSV for a GO as the GOM (or helper) ``as_who`` names, and apply it
     with ``--apply`` when every line is clean; the report is printed as the chat shows it."""
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        print(f"gomflow tracking: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+    content = _read_input(path, "tracking")
+    if content is None:
         return 2
-    app = bootstrap(settings)
-    try:
-        await upgrade(app.core.db)
-        channel, external_id = as_who
-        actor = await identify(app.core.uow(), channel, external_id, external_id)
+
+    async def check(app: App, actor: Actor) -> int:
         carriers = carrier_table(settings.carrier_links)
         report = await tracking_import.check_file(app.core.uow(), actor, go_code, content, carriers, carrier)
         if apply and report.import_id is not None:
             report = await tracking_import.apply_import(app.core.uow(), actor, report.import_id, carriers)
         print(app.bot.renderer.render("tracking_import_report", "console", {"report": report}).text)
         return 0 if report.import_id is not None else 1
-    except GomflowError as refusal:
-        print(f"gomflow tracking: {refusal.message}", file=sys.stderr)
-        return 1
-    finally:
-        await app.core.close()
+
+    return await _as_chat_person(settings, as_who, "tracking", 1, check)
 
 
 def read_statement_file(path: Path, currency: str | None) -> int:
@@ -433,11 +455,11 @@ def read_statement_file(path: Path, currency: str | None) -> int:
     looks at a new bank's export sees at once what was read (exit 2 when nothing could be)."""
     from core.services import statements  # only what reading a file needs
 
-    try:
-        statement = statements.read_file(path.read_bytes(), currency)
-    except OSError as exc:
-        print(f"gomflow statement: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+    content = _read_input(path, "statement")
+    if content is None:
         return 2
+    try:
+        statement = statements.read_file(content, currency)
     except GomflowError as refusal:
         print(f"gomflow statement: {refusal.message}", file=sys.stderr)
         return 2
@@ -457,27 +479,19 @@ async def import_statement(
     from core.permissions import Permission
     from core.services import statements
 
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        print(f"gomflow statement: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+    content = _read_input(path, "statement")
+    if content is None:
         return 2
-    app = bootstrap(settings)
-    try:
-        await upgrade(app.core.db)
-        channel, external_id = gom
-        actor = await identify(app.core.uow(), channel, external_id, external_id)
-        actor = actor.acting_for(Permission.PROOFS)
+
+    async def match(app: App, person: Actor) -> int:
+        actor = person.acting_for(Permission.PROOFS)
         report = await statements.preview_statement(app.core.uow(), actor, content, path.name, currency)
         if apply and report.to_apply:
             report = await statements.apply_statement(app.core.uow(), actor, report.import_id)
         print(app.bot.renderer.render("statement_report", "console", {"report": report}).text)
         return 0
-    except GomflowError as refusal:
-        print(f"gomflow statement: {refusal.message}", file=sys.stderr)
-        return 2
-    finally:
-        await app.core.close()
+
+    return await _as_chat_person(settings, gom, "statement", 2, match)
 
 
 async def matrix(target: Path | None, check_only: bool) -> int:
@@ -525,8 +539,6 @@ def proof_read(image: Path, currency: str | None) -> int:
     """``gomflow proof read``: what a transfer screenshot was read to say, as one JSON object.
 
     Exit 2, with one line on stderr, when the file cannot be read as a screenshot."""
-    import json
-
     from core.payments.reading.proof import MAX_BYTES, read_proof
 
     try:

@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,3 +149,16 @@ async def assert_checks_pass(app: App) -> None:
     """``gomflow check`` would be green: every invariant of the database holds."""
     failed = [f"{r.name}: {r.detail}" for r in await check_database(app.core.db) if not r.ok]
     assert not failed, "\n".join(failed)
+
+
+def count_desk_trips(app: App, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every piece of work handed to the order desk from now on (an order, a lookup…)."""
+    trips: list[Any] = []
+    submit = app.core.desk._submit
+
+    async def counted(command: Any) -> Any:
+        trips.append(command)
+        return await submit(command)
+
+    monkeypatch.setattr(app.core.desk, "_submit", counted)
+    return trips

@@ -14,28 +14,15 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db.models import Identity, InboundUpdate, Order, User
-from core.desk import Command, OrderDesk
 from core.errors import AlreadyHandled
 from core.inbound import finish, handling
 from core.quantities import LineRequest
 from core.services import ordering
 from core.services.accounts import Caller, identify, mark_unreachable
 from main import App
-from tests.conftest import open_go
+from tests.conftest import count_desk_trips, open_go
 
 ONE = [LineRequest("ALB", "A", 1)]
-
-
-def count_trips(desk: OrderDesk, monkeypatch: pytest.MonkeyPatch) -> list[Command]:
-    trips: list[Command] = []
-    submit = desk._submit
-
-    async def counted(command: Command) -> object:
-        trips.append(command)
-        return await submit(command)
-
-    monkeypatch.setattr(desk, "_submit", counted)
-    return trips
 
 
 async def identities(app: App) -> dict[str, tuple[int, str | None, bool]]:
@@ -51,7 +38,7 @@ async def test_a_first_contact_orders_and_is_signed_up_in_one_trip_taking_their_
 ) -> None:
     await open_go(any_app)
     await identify(any_app.core.uow(), "console", "old", "Old", "cleo")  # held the handle before
-    trips = count_trips(any_app.core.desk, monkeypatch)
+    trips = count_desk_trips(any_app, monkeypatch)
     cleo = Caller("console", "cleo1", "  Cleo  ", "@Cleo")
     placed = await ordering.place_order(any_app.core.uow(), cleo, "SVT-FML", ONE)
     assert len(trips) == 1 and placed.buyer == "Cleo"

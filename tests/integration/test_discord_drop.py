@@ -13,26 +13,12 @@ from pathlib import Path
 import pytest
 
 from core.clock import FrozenClock
-from core.desk import Command, OrderDesk
 from core.services.accounts import register_gom
-from tests.conftest import BACKENDS, assert_checks_pass
+from tests.conftest import BACKENDS, assert_checks_pass, count_desk_trips
 from tests.integration.discord_harness import GOM_ID, GUILD, discord_gomflow
 
 BUYERS = 200
 CAPACITY = 150
-
-
-def count_desk_trips(desk: OrderDesk, monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every piece of work handed to the order desk from now on (an order, a lookup…)."""
-    trips: list[object] = []
-    submit = desk._submit
-
-    async def counted(command: Command) -> object:
-        trips.append(command)
-        return await submit(command)
-
-    monkeypatch.setattr(desk, "_submit", counted)
-    return trips
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -55,7 +41,7 @@ async def test_two_hundred_buyers_at_once_never_oversell_and_all_get_an_answer(
             gw.slash(str(10_000 + i), "order", {"code": "DROP", "item": "ALB", "qty": 1}, guild=GUILD)
             for i in range(BUYERS)
         ]
-        trips = count_desk_trips(h.app.core.desk, monkeypatch)
+        trips = count_desk_trips(h.app, monkeypatch)
         sent = await asyncio.gather(*(gw.send(o) for o in orders))
         finals = await gw.settled(sent)
         assert len(trips) == BUYERS  # one trip to the order desk each: sign-up, record and order

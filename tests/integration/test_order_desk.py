@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +16,7 @@ from core.quantities import LineRequest
 from core.services import ordering
 from core.services.accounts import Actor, Caller
 from main import App
-from tests.conftest import buyer, open_go
+from tests.conftest import buyer, count_desk_trips, open_go
 from tests.integration.test_ordering import counters
 
 
@@ -141,25 +140,13 @@ async def test_the_wal_is_checkpointed_off_the_loop(app: App, monkeypatch: pytes
     assert busy == 0 and frames > 0 and copied == frames  # the order's pages went back to the file
 
 
-def count_trips(app: App, monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    trips: list[object] = []
-    submit = app.core.desk._submit
-
-    async def counted(command: Any) -> Any:
-        trips.append(command)
-        return await submit(command)
-
-    monkeypatch.setattr(app.core.desk, "_submit", counted)
-    return trips
-
-
 async def test_a_known_caller_is_looked_up_in_the_orders_own_batch(
     any_app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = any_app
     await open_go(app, cap=50, items=('POB 3 "Photocard"',))
     await buyer(app, "bob")
-    trips = count_trips(app, monkeypatch)
+    trips = count_desk_trips(app, monkeypatch)
     placed = await ordering.place_order(
         app.core.uow(), Caller("console", "bob", "Bob", "bob"), "SVT-FML", [LineRequest("POB", None, 2)]
     )
