@@ -43,6 +43,7 @@ from core.db.migrate import upgrade
 from core.delivery import tracking_import
 from core.delivery.carriers import carrier_table
 from core.errors import DatabaseNotReady, GomflowError
+from core.heap import settled_heap
 from core.leader import Leadership, OutboxNotifier, migration_lock
 from core.privacy import redact
 from core.privacy.rotate import DEFAULT_BATCH, rotate
@@ -181,7 +182,8 @@ async def serve(
                     log.error("%s: not started: %s", name, exc)
                 else:
                     log.info("%s: receiving and sending", name)
-            await _serve(app, stop, leadership, leader_inbound)
+            with settled_heap():  # start-up is over: what it made stays out of the collector's way
+                await _serve(app, stop, leadership, leader_inbound)
     finally:
         await runner.cleanup()
         await notifier.close()

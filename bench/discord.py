@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import tempfile
 import time
@@ -26,6 +25,7 @@ from bench.common import percentile, table
 from bots.discord.adapter import DiscordBot, find_gateway, point_at
 from core.config import Settings
 from core.db.migrate import upgrade
+from core.heap import settled_heap
 from core.services.accounts import identify, register_gom
 from main import bootstrap
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
@@ -135,11 +135,8 @@ async def floor(interactions: int) -> dict[str, Any]:
         async with client:
             task = asyncio.create_task(client.start(TOKEN))
             await asyncio.wait_for(connected.wait(), 60)
-            gc.freeze()  # as the adapter does once connected: the same collector for both
-            try:
+            with settled_heap():  # as the adapter does once connected: the same collector for both
                 result = await drive(fake.gateway, interactions)
-            finally:
-                gc.unfreeze()
             await client.close()
             await asyncio.gather(task, return_exceptions=True)
     finally:

@@ -16,7 +16,6 @@ in a server channel answers in the channel, and then with mentions disabled.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,6 +36,7 @@ from bots.discord.slash import ATTACHMENT, OptionError, command_line
 from bots.dispatch import handle
 from core import inbound
 from core.errors import GomflowError
+from core.heap import settled_heap
 from core.services.accounts import Actor, identify
 from core.services.payments import MAX_PROOF_BYTES
 
@@ -107,22 +107,17 @@ class DiscordBot:
                 if not connected.done():
                     raise TimeoutError("the Discord gateway did not answer")
                 log.info("Discord adapter started as %s (gateway)", self.client.user)
-                # Everything made at start-up (modules, mappers, discord.py's state: some
-                # 200,000 objects) lives as long as the process: moved out of the garbage
-                # collector's way, a full collection falling inside a burst of interactions
-                # walks only what the burst made. Measured on a busy 2-core machine: such a
-                # collection took 1-1.7 s of a 200-interaction burst's 3-second deadline.
-                gc.freeze()
                 replaying = asyncio.create_task(self._replay_dms(), name="discord-replay")
                 shared = nullcontext() if self._channel is None else self._channel.sharing(self.client.http)
                 try:
-                    async with shared:  # one discord.py session for the bot and the outbox
-                        yield self
+                    # discord.py's state made while connecting is frozen with the rest
+                    with settled_heap():
+                        async with shared:  # one discord.py session for the bot and the outbox
+                            yield self
                 finally:
                     replaying.cancel()
                     await asyncio.gather(replaying, return_exceptions=True)
             finally:
-                gc.unfreeze()
                 connected.cancel()
                 await self.client.close()
                 await asyncio.gather(started, connected, return_exceptions=True)
