@@ -1,11 +1,12 @@
 """Sending rates per channel, per recipient and per group chat, and the limiter that keeps them.
 
 Each limit is ``count`` messages per ``seconds``. The limiter spaces messages evenly
-(``seconds / count`` apart, plus a small headroom), which keeps every sliding window of
-``seconds`` at or under ``count`` however the platform counts. It plans (``reserve``)
-so the dispatcher can see how far ahead a channel is booked; at the moment of sending,
-one pacer per channel hands out turns by actual time (``wait_turn``), so a task that runs
-late cannot bunch up with the next one.
+(``seconds / count`` apart, plus a small headroom). It plans (``reserve``) so the
+dispatcher can see how far ahead a channel is booked; at the moment of sending, one pacer
+per channel hands out turns (``wait_turn``) by a ``Schedule`` per key: evenly spaced by
+plan, so a pacer that wakes late catches up instead of losing the time for good, and never
+more than ``count`` turns in any window of ``seconds`` (plus the headroom) by the times the
+turns were actually given, however late or bunched they were.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 HEADROOM = 0.03  # run 3% under each ceiling so network jitter cannot push a window over it
+CATCH_UP = 0.02  # how far behind its plan a late pacer may be (a share of the window) and catch up
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,49 @@ def limits_from(text: str, base: Mapping[str, ChannelLimits] | None = None) -> d
     return limits
 
 
-Key = tuple[tuple[str, str], float]  # (channel, chat or "" for the whole channel), spacing
+FORGET_OVER = 4096  # schedules kept before the idle ones are forgotten
+
+Key = tuple[tuple[str, str], Rate]  # (channel, chat or "" for the whole channel), its rate
+
+
+class Schedule:
+    """The turns of one rate: when the next may go, and taking one.
+
+    The plan moves by the spacing from where the last turn was planned, not from when it
+    was given, so the time a late pacer loses is made up (at most ``CATCH_UP`` of a window,
+    so a quiet spell does not let a burst through). What keeps the platform's ceiling is the
+    window: the last ``count`` turns as given, and no turn while ``count`` of them fall
+    within ``seconds`` plus the headroom.
+    """
+
+    __slots__ = ("given", "planned", "rate")
+
+    def __init__(self, rate: Rate) -> None:
+        self.rate = rate
+        self.planned = float("-inf")
+        self.given: deque[float] = deque(maxlen=rate.count)
+
+    @property
+    def window(self) -> float:
+        return self.rate.seconds * (1 + HEADROOM)
+
+    def ready(self, units: int) -> float:
+        """The earliest time ``units`` turns may be taken at once."""
+        given, keep = self.given, self.rate.count - units  # turns that may stay in the window
+        if not given or len(given) <= keep:
+            return self.planned
+        if keep < 0:  # costs more than the whole window: alone in it
+            return max(self.planned, given[-1] + self.window)
+        return max(self.planned, given[len(given) - keep - 1] + self.window)
+
+    def take(self, units: int, now: float) -> None:
+        self.given.extend([now] * units)
+        behind = now - self.rate.seconds * CATCH_UP
+        self.planned = max(self.planned, behind) + self.rate.spacing * units
+
+    def idle(self, now: float) -> bool:
+        """Forgettable: nothing it remembers limits a turn from now on."""
+        return self.planned <= now and (not self.given or self.given[-1] + self.window <= now)
 
 
 class Limiter:
@@ -84,10 +128,9 @@ class Limiter:
         self._limits = dict(limits)
         self._clock = clock
         self._booked: dict[tuple[str, str], float] = {}  # key -> next free planned time
-        self._sent: dict[tuple[str, str], float] = {}  # key -> when its last turn was given
-        self._queues: dict[
-            str, deque[tuple[list[tuple[tuple[str, str], float]], int, asyncio.Future[None]]]
-        ] = {}
+        self._schedules: dict[tuple[str, str], Schedule] = {}
+        self._forget_over = FORGET_OVER
+        self._queues: dict[str, deque[tuple[list[Key], int, asyncio.Future[None]]]] = {}
         self._pacers: dict[str, asyncio.Task[None]] = {}
         self._paused: dict[str, float] = {}
 
@@ -98,10 +141,10 @@ class Limiter:
         limits = self.limits(channel)
         keys = []
         if limits.overall is not None:
-            keys.append(((channel, ""), limits.overall.spacing))
+            keys.append(((channel, ""), limits.overall))
         chat = limits.per_group if group else limits.per_chat
         if chat is not None:
-            keys.append(((channel, address), chat.spacing))
+            keys.append(((channel, address), chat))
         return keys
 
     def backlog(self, channel: str) -> float:
@@ -128,8 +171,8 @@ class Limiter:
         keys = self._keys(channel, address, group)
         booked = [self._booked.get(k, 0.0) for k, _ in keys]
         at = max([self._clock(), self._paused.get(channel, 0.0), *booked])
-        for key, spacing in keys:
-            self._booked[key] = at + spacing * (cost if key[1] == "" else 1)
+        for key, rate in keys:
+            self._booked[key] = at + rate.spacing * _units(key, cost)
         return at
 
     async def wait_turn(self, channel: str, address: str, group: bool, cost: int = 1) -> None:
@@ -153,14 +196,25 @@ class Limiter:
                 queue.popleft()
                 continue
             now = self._clock()
-            ready = max([self._paused.get(channel, 0.0)] + [self._sent.get(k, -1e18) + s for k, s in keys])
+            schedules = [(self._schedule(key, rate), _units(key, cost)) for key, rate in keys]
+            ready = max([self._paused.get(channel, 0.0)] + [s.ready(units) for s, units in schedules])
             if ready > now:
                 await asyncio.sleep(ready - now)
                 continue
             queue.popleft()
-            for key, spacing in keys:
-                self._sent[key] = now + (spacing * (cost - 1) if key[1] == "" else 0.0)
+            for schedule, units in schedules:
+                schedule.take(units, now)
             turn.set_result(None)
+
+    def _schedule(self, key: tuple[str, str], rate: Rate) -> Schedule:
+        schedule = self._schedules.get(key)
+        if schedule is None:
+            if len(self._schedules) >= self._forget_over:  # a broadcast's recipients, long done
+                now = self._clock()
+                self._schedules = {k: s for k, s in self._schedules.items() if not s.idle(now)}
+                self._forget_over = max(FORGET_OVER, 2 * len(self._schedules))
+            schedule = self._schedules[key] = Schedule(rate)
+        return schedule
 
     def pause(self, channel: str, seconds: float) -> None:
         """The platform said slow down (429 with retry_after): nothing goes on it until then."""
@@ -168,3 +222,8 @@ class Limiter:
         self._paused[channel] = max(self._paused.get(channel, 0.0), until)
         booked = self._booked.get((channel, ""), 0.0)
         self._booked[(channel, "")] = max(booked, until)
+
+
+def _units(key: tuple[str, str], cost: int) -> int:
+    """What a message costs against a key: ``cost`` on the whole channel, 1 in its chat."""
+    return cost if key[1] == "" else 1

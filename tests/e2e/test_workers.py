@@ -110,7 +110,10 @@ async def test_a_burst_spread_over_two_workers_is_handled_once_each_and_never_ov
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-RATE = 50  # messages per second: the fake's ceiling and gomflow's, low so the test is short
+RATE = 50  # messages per second: the fake's ceiling, low so the test is short
+# gomflow's: the fake times requests from two busy processes by when its own loop gets to
+# them, so gomflow is told 4/5 of it (the pacer's precision: tests/unit/test_send_schedule.py)
+TOLD = RATE * 4 // 5
 RECIPIENTS = 300
 
 
@@ -122,11 +125,11 @@ async def test_a_broadcast_drained_with_two_workers_goes_once_to_each_within_the
     await seed_buyers(app.core, "SVT-FML", RECIPIENTS, "telegram", lambda i: str(50_000 + i))
     gina = await gom(app)
     await broadcasts.prepare_broadcast(app.core.uow(), gina, "SVT-FML", "all", "Restock!", confirm_over=10**6)
-    limits = {"GOMFLOW_RATE_LIMITS": f"telegram={RATE}/1s"}
+    limits = {"GOMFLOW_RATE_LIMITS": f"telegram={TOLD}/1s"}
     one, two = await rig.start("one", extra=limits), await rig.start("two", extra=limits)
     async with aiohttp.ClientSession() as client:
         await both_ready(client, [one, two])
-    await until(lambda: _all_sent(app, RECIPIENTS), "the broadcast sent", timeout=WAIT + RECIPIENTS / RATE)
+    await until(lambda: _all_sent(app, RECIPIENTS), "the broadcast sent", timeout=WAIT + RECIPIENTS / TOLD)
     sent = [c for c in fake.calls_to("sendMessage") if "Restock!" in str(c.params.get("text"))]
     per_chat = Counter(c.params["chat_id"] for c in sent)
     assert len(per_chat) == RECIPIENTS and set(per_chat.values()) == {1}  # each exactly once
