@@ -378,11 +378,22 @@ class DiscordBot:
         """Answer within Discord's deadline: at once when ready in time, else defer first.
         The time allowed counts from when Discord made the interaction."""
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, self.defer_after - _age(interaction)))
-        deferred = not done
-        if deferred:
-            await interaction.response.defer(ephemeral=ephemeral, thinking=not update)
-        out = await task
+        deferring: list[asyncio.Task[Any]] = []
+
+        def defer() -> None:  # not ready in time: tell Discord an answer is coming
+            if not task.done():
+                deferral = interaction.response.defer(ephemeral=ephemeral, thinking=not update)
+                deferring.append(asyncio.ensure_future(deferral))
+
+        # a timer, not asyncio.wait: most interactions are answered long before it fires
+        timer = asyncio.get_running_loop().call_later(max(0.0, self.defer_after - _age(interaction)), defer)
+        try:
+            out = await task
+        finally:
+            timer.cancel()
+            for deferral in deferring:
+                await deferral
+        deferred = bool(deferring)
         if out is None:  # a repeat of an interaction already answered
             return
         if panels and not panels[0].update:

@@ -318,10 +318,13 @@ class Gateway:
         return sent
 
     async def interact(self, payload: dict[str, Any], timeout: float = 20.0) -> Response:
-        """Send an interaction and wait for its first response."""
+        """Send an interaction and wait for its answer: the response, or, when a busy
+        machine made gomflow defer it, what followed the deferral."""
         sent = await self.send(payload)
         await asyncio.wait_for(sent.answered.wait(), timeout)
-        return sent.responses[0]
+        if sent.responses[0].type in DEFERRALS:
+            await self.last(sent.id, 2, timeout)
+        return _final(sent) or sent.responses[0]
 
     async def last(self, sent_id: str, count: int, timeout: float = 30.0) -> list[Response]:
         """Wait until an interaction has ``count`` responses (callback, follow-ups, edits);
@@ -484,6 +487,9 @@ class Gateway:
         if sent is None or time.monotonic() - sent.at > self.followup_seconds:
             return _error(404, 10015, "Unknown Webhook")
         data = await read_body(request)
+        if kind == "edit" and sent.responses and "flags" not in data:
+            # the original keeps its flags when edited (ephemeral stays ephemeral)
+            data["flags"] = sent.responses[0].data.get("flags")
         self._respond(sent, Response(kind, 0, data, time.monotonic() - sent.at))
         message_id = sent.message_id if kind == "edit" else self.next_id()
         return json_response(
@@ -501,12 +507,15 @@ class Gateway:
         return web.Response(body=content, content_type="image/png")
 
 
+DEFERRALS = (5, 6)  # "thinking…", and a component's deferred update
+
+
 def _final(sent: Sent) -> Response | None:
     """An interaction's final answer: its response, or what followed a deferral."""
     if not sent.responses:
         return None
     first = sent.responses[0]
-    if first.type != 5:
+    if first.type not in DEFERRALS:
         return first
     return sent.responses[1] if len(sent.responses) > 1 else None
 
