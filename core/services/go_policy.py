@@ -54,7 +54,7 @@ MAX_LEADS = 5
 MAX_LEAD_MINUTES = 30 * 24 * 60
 MAX_GRACE_MINUTES = 30 * 24 * 60
 MAX_FEE_MAJOR = 100_000  # the most a fee may be, in whole units of its currency
-_DURATION = re.compile(r"^(\d{1,5})(m|h|d)$")
+_DURATION = re.compile(r"^([0-9]{1,5})(m|h|d)$")
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
 
 
