@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.db.models import AuditEntry, GOPolicySetting, GroupOrder, LinkedChannel, Order, PaymentRequest
 from core.errors import InvalidTransition, OrderLocked
@@ -145,11 +145,39 @@ async def expire_unpaid_orders(uow: UnitOfWork) -> int:
                 prefer_channel=order.channel,
                 priority=TRANSACTIONAL,
             )
-            if policy.unclaimed is Unclaimed.WAITLIST:
-                await promote_waitlist(uow, go)
+            await after_release(uow, go, policy, order.units)
             await uow.commit()
             expired += 1
     return expired
+
+
+async def after_release(uow: UnitOfWork, go: GroupOrder, policy: GOPolicy, units: int) -> None:
+    """What becomes of the units an unpaid claim gave back, by the policy's ``unclaimed``:
+    offered to the waitlist, left on sale for anyone, or kept by the GOM (taken off the
+    capacity, one conditional UPDATE that never goes below what is held or the MOQ)."""
+    if go.status != GOStatus.OPEN:
+        return
+    if policy.unclaimed is Unclaimed.WAITLIST:
+        await promote_waitlist(uow, go)
+    elif policy.unclaimed is Unclaimed.KEEP:
+        kept = await uow.session.execute(
+            update(GroupOrder)
+            .where(
+                GroupOrder.id == go.id,
+                GroupOrder.capacity - units >= GroupOrder.reserved_units,
+                GroupOrder.capacity - units >= GroupOrder.moq,
+            )
+            .values(capacity=GroupOrder.capacity - units, updated_at=uow.now)
+            .execution_options(synchronize_session=False)
+        )
+        uow.audit(
+            actor_id=None,
+            entity="group_order",
+            entity_id=go.id,
+            action="unclaimed_kept" if kept.rowcount else "unclaimed_on_sale",  # type: ignore[attr-defined]
+            detail=f"{units} unit(s) released unpaid; policy unclaimed=keep"
+            + ("" if kept.rowcount else " (the capacity cannot go below the MOQ or what is held)"),  # type: ignore[attr-defined]
+        )
 
 
 class Policies:
@@ -452,7 +480,7 @@ async def expire_due(uow: UnitOfWork) -> int:
                 .order_by(PaymentRequest.id)
             )
         ).all()
-        promote: set[int] = set()
+        released: dict[int, int] = {}
         policies = Policies(uow)
         expired = 0
         for due in overdue:
@@ -468,16 +496,15 @@ async def expire_due(uow: UnitOfWork) -> int:
             expired += 1
             if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
                 await end_order(uow, order, OrderStatus.EXPIRED, None, reason="payment window ran out")
-                promote.add(order.go_id)
+                released[order.go_id] = released.get(order.go_id, 0) + order.units
                 await uow.notify_user(
                     order.buyer_id,
                     "payment_expired",
                     {"number": order.number},
                     dedupe_key=f"expired:{request.id}",
                 )
-        for go_id in sorted(promote):
+        for go_id, units in sorted(released.items()):
             go = await uow.session.get_one(GroupOrder, go_id)
-            if go.status == GOStatus.OPEN and (await policies.of(go)).unclaimed is Unclaimed.WAITLIST:
-                await promote_waitlist(uow, go)
+            await after_release(uow, go, await policies.of(go), units)
         await uow.commit()
         return expired

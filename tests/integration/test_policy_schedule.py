@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from core.clock import FrozenClock
-from core.db.models import AuditEntry, LateFee, Order, OutboxMessage, PaymentRequest
+from core.db.models import AuditEntry, GroupOrder, LateFee, Order, OutboxMessage, PaymentRequest
 from core.policy import GOPolicy, late_fee_for
 from core.services import due, late_fees
 from core.services.late_fees import days_late
@@ -184,3 +184,19 @@ async def test_unclaimed_items_reopened_for_anyone_are_not_offered_to_the_waitli
     app.core.clock.advance(hours=49)
     assert (await app.ticker.tick()).done["expire_unpaid_orders"] == 1
     assert await keys(app, "waitlist_promoted:") == []
+
+
+async def test_unclaimed_items_the_gom_keeps_come_off_the_capacity(any_app: App) -> None:
+    app = any_app
+    await open_go(app, moq=1, cap=3)
+    await say(app, "gina", "/policy SVT-FML unclaimed=keep")
+    await say(app, "bob", "/agree SVT-FML")
+    assert "Order placed" in (await say(app, "bob", "/order SVT-FML ALB:A 2")).text
+    app.core.clock.advance(hours=49)
+    assert (await app.ticker.tick()).done["expire_unpaid_orders"] == 1
+    async with app.core.reader() as uow:
+        capacity, reserved = (
+            await uow.session.execute(select(GroupOrder.capacity, GroupOrder.reserved_units))
+        ).one()
+    assert (capacity, reserved) == (1, 0)
+    await assert_checks_pass(app)
