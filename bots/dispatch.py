@@ -64,7 +64,7 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
     try:
         return await _route(bot, request, Sender(bot, request, actor))
     except PolicyNotAgreed as ask:  # a first order in a GO with rules: show them, "I agree"
-        return await ask_to_agree(bot, request, ask)
+        return await ask_to_agree(bot, request.channel, ask)
     except GomflowError as refusal:
         return refuse(refusal.message, refusal.code)
     except Exception as exc:

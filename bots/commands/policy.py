@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bots.chat import Button, ChatReply, ChatRequest
+from bots.chat import Button, ChatReply
 from bots.commands.args import need
 from bots.commands.buyer import order
 from bots.commands.table import Audience, BotContext, Call, command, render_reply
@@ -47,16 +47,21 @@ async def agree(call: Call) -> ChatReply:
     return call.reply("policy_agreed", code=call.args[0].strip().upper(), version=version)
 
 
-async def ask_to_agree(bot: BotContext, request: ChatRequest, ask: PolicyNotAgreed) -> ChatReply:
-    """A buyer's first order in a GO with rules: the rules, and "I agree" that places it."""
+async def ask_to_agree(bot: BotContext, channel: str, ask: PolicyNotAgreed) -> ChatReply:
+    """A buyer's first order in a GO with rules: the rules, and "I agree" that places it
+    (a button running ``agree_command(ask)``, or a numbered reply where there are none)."""
     view = await go_policy.policy_for_buyer(bot.core.reader(), ask.go_code, _standard_minutes(bot))
-    lines = " ".join(_token(line) for line in ask.requests if isinstance(line, LineRequest))
-    agree_command = f"/agree {ask.go_code} {lines}".strip()
-    buttons = [[Button("I agree", command=agree_command)]]
+    buttons = [[Button("I agree", command=agree_command(ask))]]
     reply = render_reply(
-        bot.renderer, request.channel, "policy", {"view": view, "ask": True, "saved": False}, buttons
+        bot.renderer, channel, "policy", {"view": view, "ask": True, "saved": False}, buttons
     )
     return replace(reply, refusal=ask.code)
+
+
+def agree_command(ask: PolicyNotAgreed) -> str:
+    """``/agree CODE ITEM QTY …``: agree, then place the order that was asked for."""
+    lines = " ".join(_token(line) for line in ask.requests if isinstance(line, LineRequest))
+    return f"/agree {ask.go_code} {lines}".strip()
 
 
 def _token(line: LineRequest) -> str:

@@ -179,3 +179,34 @@ async def test_a_banned_buyer_is_told_only_that_they_cannot_order_and_the_team_s
     assert await count(any_app, WaitlistEntry) == 1
     assert len(await actions(any_app, "banned")) == 1 and len(await actions(any_app, "unbanned")) == 1
     assert "no-show twice" in (await actions(any_app, "banned"))[0]
+
+
+async def test_double_taps_agree_ban_and_set_once(any_app: App) -> None:
+    import asyncio
+
+    await open_go(any_app)
+    await buyer(any_app, "bob")
+    await say(any_app, "gina", "/policy SVT-FML grace=1h")
+    replies = await asyncio.gather(
+        *(say(any_app, "amy", "/agree SVT-FML ALB:A 1") for _ in range(3)),
+        *(say(any_app, "gina", "/ban @bob no-show") for _ in range(3)),
+        *(say(any_app, "gina", f"/policy default late_fee={n}") for n in (1, 2, 3)),
+    )
+    assert not [r.text for r in replies if "went wrong" in r.text]
+    assert await count(any_app, PolicyAgreement) == 1 and len(await actions(any_app, "policy_agreed")) == 1
+    assert await count(any_app, Order) == 3  # each tap carried an order: agreed once, ordered each time
+    assert len(await actions(any_app, "banned")) == 1
+    saved = [r for r in replies[6:] if "Saved" in r.text]
+    # each change applied in turn or refused as concurrent: never one silently lost
+    assert len(saved) + sum("same moment" in r.text for r in replies[6:]) == 3
+    async with any_app.core.reader() as uow:
+        version = await uow.session.scalar(select(GOPolicySetting.version).where(GOPolicySetting.go_id == 0))
+    assert version == len(saved) and len(await actions(any_app, "policy_set")) == 1 + len(saved)
+
+
+async def test_a_default_in_another_currency_gives_its_rules_without_its_fees(any_app: App) -> None:
+    await open_go(any_app)
+    assert "Saved" in (await say(any_app, "gina", "/policy default currency=KRW late_fee=1000 grace=2h")).text
+    shown = (await say(any_app, "bob", "/policy SVT-FML")).text
+    assert "(the GOM's default)" in shown and "2 hours after" in shown and "no late fee" in shown
+    assert "₩1,000" in (await say(any_app, "gina", "/policy default")).text
