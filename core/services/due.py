@@ -484,9 +484,10 @@ async def expire_due(uow: UnitOfWork) -> int:
         policies = Policies(uow)
         expired = 0
         for due in overdue:
-            order = await lock_order(uow, due.order_id)
-            if uow.now < due.due_at + await policies.grace(order.go_id):
+            go_id = await uow.session.scalar(select(Order.go_id).where(Order.id == due.order_id))
+            if go_id is not None and uow.now < due.due_at + await policies.grace(go_id):
                 continue  # within the GO's grace: still payable (late fees may run)
+            order = await lock_order(uow, due.order_id)
             request = await ledger.locked(uow, PaymentRequest, due.id)
             if request.status != RequestStatus.OPEN:  # paid or reviewed meanwhile
                 continue
