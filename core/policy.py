@@ -14,13 +14,15 @@ stored policy whose GOM bans nobody costs the order path nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
 
-from core.db.models import GOPolicySetting, GroupOrder
+from core.db.models import GOPolicySetting, GroupOrder, Order, PaymentRequest
 from core.db.raw import Plan, Statement, run_session
 from core.errors import BuyerBanned, PolicyNotAgreed
+from core.payments.status import RequestKind
 from core.quantities import LineRequest
 from core.uow import UnitOfWork
 
@@ -145,6 +147,15 @@ def late_fee_for(policy: GOPolicy, days: int) -> int:
         return 0
     owed = days * policy.late_fee_minor
     return min(owed, policy.late_fee_cap_minor) if policy.late_fee_cap_minor > 0 else owed
+
+
+async def payable_until(uow: UnitOfWork, order: Order, request: PaymentRequest) -> datetime:
+    """Until when ``request`` may be paid: its due time and the GO's grace; a late fee is
+    owed until it is paid or its order ends."""
+    if request.kind == RequestKind.LATE_FEE:
+        return datetime.max.replace(tzinfo=UTC)
+    go = await uow.session.get_one(GroupOrder, order.go_id)
+    return request.due_at + timedelta(minutes=(await policy_of(uow, go)).grace_minutes)
 
 
 # --- the gate before an order: bans and "I agree" ------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.clock import FrozenClock
 from core.db.models import AuditEntry, GroupOrder, LateFee, Order, OutboxMessage, PaymentRequest
-from core.policy import GOPolicy, late_fee_for
+from core.policy import GOPolicy, late_fee_for, payable_until
 from core.services import due, late_fees
 from core.services.late_fees import days_late
 from main import App
@@ -200,3 +200,21 @@ async def test_unclaimed_items_the_gom_keeps_come_off_the_capacity(any_app: App)
         ).one()
     assert (capacity, reserved) == (1, 0)
     await assert_checks_pass(app)
+
+
+async def test_a_request_stays_payable_through_the_grace_and_a_late_fee_until_paid(app: App) -> None:
+    await open_go(app, moq=1)
+    await say(app, "gina", "/policy SVT-FML late_fee=0.50 grace=1d")
+    await say(app, "bob", "/agree SVT-FML")
+    assert "Order placed" in (await say(app, "bob", "/order SVT-FML ALB:A 1")).text
+    app.core.clock.advance(hours=49)
+    await app.ticker.tick()
+    async with app.core.reader() as uow:
+        order = await uow.session.scalar(select(Order))
+        assert order is not None
+        until = {
+            r.kind: await payable_until(uow, order, r)
+            for r in (await uow.session.scalars(select(PaymentRequest))).all()
+        }
+    assert until["items"] == START + timedelta(hours=48 + 24)
+    assert until["late_fee"] > START + timedelta(days=3650)
