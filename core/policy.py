@@ -13,7 +13,7 @@ stored policy whose GOM bans nobody costs the order path nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -112,14 +112,8 @@ async def policy_of(uow: UnitOfWork, go: GroupOrder) -> GOPolicy:
         return DEFAULT_POLICY
     policy = policy_from(default, PolicySource.GOM_DEFAULT)
     if policy.currency != go.currency:
-        policy = GOPolicy(
-            **{
-                **policy.__dict__,
-                "late_fee_minor": 0,
-                "late_fee_cap_minor": 0,
-                "backout_fee_minor": 0,
-                "currency": go.currency,
-            }
+        policy = replace(
+            policy, late_fee_minor=0, late_fee_cap_minor=0, backout_fee_minor=0, currency=go.currency
         )
     return policy
 
