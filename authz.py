@@ -112,6 +112,8 @@ PROBES: dict[str, str] = {
     "prefer": "/prefer console",
     "markpaid": f"/markpaid {ORDER} 1",
     "orderfor": f"/orderfor {GO} @bob POB 1",
+    "ban": "/ban @bob never paid",
+    "unban": "/unban @bob",
     "editgo": f'/editgo {GO} title="New title"',
     "edititem": f"/edititem {GO} POB price=4",
     "removeitem": f"/removeitem {GO} POB",

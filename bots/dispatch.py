@@ -18,10 +18,11 @@ from bots.commands.args import split_args
 from bots.commands.newgo_flow import FLOW as NEWGO_FLOW
 from bots.commands.newgo_flow import continue_newgo
 from bots.commands.payments import PROOF_FLOW, continue_proof, proof_without_command
+from bots.commands.policy import ask_to_agree
 from bots.commands.table import render_reply
 from core import inbound
 from core.db.engine import database_busy
-from core.errors import GomflowError, PermissionDenied
+from core.errors import GomflowError, PermissionDenied, PolicyNotAgreed
 from core.permissions import DOES
 from core.services.accounts import Actor, Caller, identify
 from core.services.conversations import end_conversation, load_conversation
@@ -62,6 +63,8 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
         )
     try:
         return await _route(bot, request, Sender(bot, request, actor))
+    except PolicyNotAgreed as ask:  # a first order in a GO with rules: show them, "I agree"
+        return await ask_to_agree(bot, request.channel, ask)
     except GomflowError as refusal:
         return refuse(refusal.message, refusal.code)
     except Exception as exc:

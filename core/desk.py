@@ -30,6 +30,7 @@ from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, Gomflo
 from core.inbound import claim_plan, settle_plan
 from core.money import format_money
 from core.order_view import view_of
+from core.policy import gate_plan
 from core.quantities import LineRequest
 from core.reservations import (
     CatalogueItem,
@@ -372,6 +373,8 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                 go, items = yield from catalogue_of(catalogues, key)
                 lines = resolve_lines(go, items, list(command.requests))
                 check_prices(go, lines, dict(command.expected_prices))
+                if attempt == 1 and go.gated and command.placed_by is None:
+                    yield from gate_plan(go.id, go.code, command.buyer_id, command.requests)
                 if claim is not None:
                     if not (yield from claim_plan(*claim, now)):
                         raise AlreadyClaimed("Already on it — that order was sent once.")

@@ -167,3 +167,25 @@ class DatabaseNotReady(GomflowError):
     """The database cannot be checked: it does not exist, or is not at the newest schema."""
 
     code = "database_not_ready"
+
+
+class BuyerBanned(PermissionDenied):
+    """The GO's GOM takes no orders from this buyer; the message never says why."""
+
+    code = "banned"
+
+
+class PolicyNotAgreed(GomflowError):
+    """The buyer has not agreed to the GO's policy yet: show it with an "I agree" that
+    carries the order they asked for (``go_code``, ``requests``)."""
+
+    code = "policy_not_agreed"
+
+    def __init__(self, go_code: str, requests: tuple[object, ...] = ()) -> None:
+        code = go_code.strip().upper()
+        super().__init__(
+            f"Before your first order in {code}, read its rules (/policy {code}) and agree to them "
+            f"with /agree {code}."
+        )
+        self.go_code = code
+        self.requests = requests

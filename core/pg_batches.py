@@ -33,6 +33,7 @@ from core.desk import (
 )
 from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, GomflowError
 from core.order_view import view_of
+from core.policy import gate_plan
 from core.reservations import (
     NO_LIMIT,
     CatalogueItem,
@@ -134,6 +135,10 @@ class _Batch:
             go, items = await self._catalogue(command.go_code.strip().upper())
             lines = resolve_lines(go, items, list(command.requests))
             check_prices(go, lines, dict(command.expected_prices))
+            if order.attempt == 1 and go.gated and command.placed_by is None:
+                await run_asyncpg(
+                    self._connection, gate_plan(go.id, go.code, command.buyer_id, command.requests)
+                )
         except GomflowError as refusal:
             order.refusal = refusal
             return entry or None

@@ -63,6 +63,9 @@ class GoFacts:
     payment_window_hours: int
     delivery_options: bool = False  # the GOM offers ways to deliver: a buyer chooses one
     catalogue_version: int = 0  # as read with the catalogue; taking slots checks it still is
+    # the GO runs under a stored policy, or its GOM bans someone: each order passes
+    # ``core.policy.gate_plan`` (one statement) first; otherwise it costs nothing
+    gated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,9 @@ class PlacedOrder:
 
 GO_FACTS = (
     "SELECT g.id, g.code, g.title, g.currency, g.timezone, g.per_buyer_limit, g.payment_window_hours, "
-    "EXISTS (SELECT 1 FROM shipping_options s WHERE s.go_id = g.id), g.catalogue_version "
+    "EXISTS (SELECT 1 FROM shipping_options s WHERE s.go_id = g.id), g.catalogue_version, "
+    "EXISTS (SELECT 1 FROM go_policies p WHERE p.gom_id = g.gom_id AND p.go_id IN (0, g.id)) "
+    "OR EXISTS (SELECT 1 FROM buyer_bans b WHERE b.gom_id = g.gom_id) "
     "FROM group_orders g WHERE g.code = ?"
 )
 ITEMS = "SELECT id, code, name, price_minor, retired FROM items WHERE go_id = ? ORDER BY position"
@@ -154,8 +159,10 @@ def load_go_facts(go_code: str) -> Plan[GoFacts]:
         raise UnknownGroupOrder(
             f"There is no group order {code[:20] or '(none given)'}. /browse lists open ones."
         )
-    go_id, code, title, currency, timezone, limit, window, offers_delivery, version = row
-    return GoFacts(go_id, code, title, currency, timezone, limit, window, bool(offers_delivery), version)
+    go_id, code, title, currency, timezone, limit, window, offers_delivery, version, gated = row
+    return GoFacts(
+        go_id, code, title, currency, timezone, limit, window, bool(offers_delivery), version, bool(gated)
+    )
 
 
 def load_catalogue_plan(go_id: int) -> Plan[list[CatalogueItem]]:

@@ -12,6 +12,7 @@ from bots.commands import (  # noqa: F401  (registration)
     notices,
     on_behalf,
     payments,
+    policy,
     privacy,
     reopen,
     staff,

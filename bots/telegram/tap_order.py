@@ -23,12 +23,13 @@ from telegram import InlineKeyboardButton
 from bots.chat import ChatReply
 from bots.commands import BotContext
 from bots.commands.buyer import order_buttons
+from bots.commands.policy import agree_command, ask_to_agree
 from bots.commands.table import render_reply
 from bots.telegram import codec
 from bots.telegram.render import deep_link
 from bots.telegram.translate import CHANNEL, Incoming
 from core.choices import MAX_STEP, OrderChoice, OrderChoices
-from core.errors import AlreadyClaimed, GomflowError, PriceChanged
+from core.errors import AlreadyClaimed, GomflowError, PolicyNotAgreed, PriceChanged
 from core.money import format_money
 from core.quantities import LineRequest
 from core.services import ordering, reports
@@ -201,6 +202,9 @@ async def _confirm(
         return await _quantity(
             bot, incoming, sender, code, token, quantity, None, bot_username, changed.message
         )
+    except PolicyNotAgreed as ask:  # the GO's rules first, with "I agree" that places this order
+        asked = await ask_to_agree(bot, CHANNEL, ask)
+        return Tap(asked, [[await _button(bot, "✅ I agree", f"c:{agree_command(ask)}")]])
     except GomflowError as refusal:
         shown = await _show_card(bot, incoming, sender, code, bot_username)
         return Tap(shown.reply, shown.rows, alert=refusal.message)

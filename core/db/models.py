@@ -787,3 +787,69 @@ class AmountClaim(Base):
     request_id: Mapped[int] = mapped_column(
         ForeignKey("payment_requests.id", ondelete="CASCADE"), unique=True
     )
+
+
+class GOPolicySetting(Base):
+    """A GO's rules (``core.policy``): the GOM's default (``go_id`` 0) or one GO's own, which
+    wins. Money is in minor units of ``currency`` (a GO's own: the GO's currency);
+    ``version`` counts the changes, so an agreement names the rules a buyer saw."""
+
+    __tablename__ = "go_policies"
+
+    gom_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    go_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    # payment reminder leads in minutes, longest first ("2880,1440,60"); "" for the configured one
+    reminders: Mapped[str] = mapped_column(String(200), default="")
+    late_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    late_fee_cap_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    backout: Mapped[str] = mapped_column(String(12))
+    backout_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    shortfall_rule: Mapped[str] = mapped_column(String(12))
+    shortfall_remedy: Mapped[str] = mapped_column(String(12))
+    unclaimed: Mapped[str] = mapped_column(String(12))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PolicyAgreement(Base):
+    """A buyer agreed to a GO's policy (the ``version`` they were shown) before ordering."""
+
+    __tablename__ = "policy_agreements"
+
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    agreed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BuyerBan(Base):
+    """A buyer a GOM will not take orders from; the reason is for the GOM's team only."""
+
+    __tablename__ = "buyer_bans"
+
+    gom_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    banned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LateFee(Base):
+    """The late fee one overdue payment request has run up: charged on a request of kind
+    ``late_fee`` (``fee_request_id``) whose amount grows with ``days_charged``, each step a
+    compare-and-set on ``days_charged``, so two ticks never charge one day twice."""
+
+    __tablename__ = "late_fees"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    fee_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="SET NULL"), index=True
+    )
+    days_charged: Mapped[int] = mapped_column(Integer, default=0)
+    amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

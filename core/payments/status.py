@@ -88,6 +88,7 @@ class RequestKind(StrEnum):
     ITEMS = "items"
     SHIPPING = "shipping"
     ADJUSTMENT = "adjustment"
+    LATE_FEE = "late_fee"  # run up after another request's due time passed (core.services.late_fees)
 
 
 class RefundStatus(StrEnum):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from core.db.models import AuditEntry, GroupOrder, LinkedChannel, Order, PaymentRequest
+from core.db.models import AuditEntry, GOPolicySetting, GroupOrder, LinkedChannel, Order, PaymentRequest
 from core.errors import InvalidTransition, OrderLocked
 from core.lookups import load_go, lock_order
 from core.money import format_money
@@ -21,6 +21,7 @@ from core.orders import end_order
 from core.outbox import NOTICE, TRANSACTIONAL
 from core.payments import ledger
 from core.payments.status import RequestKind, RequestStatus
+from core.policy import GOPolicy, Unclaimed, policy_of
 from core.services import go_decision
 from core.services.accounts import Actor, require_admin
 from core.services.group_orders import ClosingOutcome, close_group_order, due_for_closing
@@ -100,28 +101,42 @@ async def fail_undecided_group_orders(uow: UnitOfWork, window_hours: float) -> l
 
 
 async def expire_unpaid_orders(uow: UnitOfWork) -> int:
-    """Orders still unpaid when their payment window ends expire; their slots go to the waitlist."""
+    """Orders still unpaid when their payment window and their GO's grace (``GOPolicy``)
+    end expire, once; their slots go to the waitlist when the policy offers them there."""
     async with uow:
         due = list(
             (
-                await uow.session.scalars(
-                    select(Order.id)
+                await uow.session.execute(
+                    select(Order.id, Order.go_id, Order.payment_due_at)
                     .where(Order.status == OrderStatus.PLACED, Order.payment_due_at <= uow.now)
                     .order_by(Order.id)
                 )
             ).all()
         )
+        policies = Policies(uow)
+        grace = {go_id: await policies.grace(go_id) for go_id in {go_id for _, go_id, _ in due}}
     expired = 0
-    for order_id in due:
+    for order_id, go_id, payment_due_at in due:
+        if uow.now < payment_due_at + grace[go_id]:
+            continue
         async with uow:
-            order = await uow.session.get(Order, order_id)
-            if order is None:
-                continue
-            order = await lock_order(uow, order.id)
-            if order.status != OrderStatus.PLACED or order.payment_due_at > uow.now:
-                continue
+            order = await lock_order(uow, order_id)
+            if order.status != OrderStatus.PLACED or order.payment_due_at + grace[go_id] > uow.now:
+                continue  # paid, ended or extended meanwhile, or released by another tick
             go = await uow.session.get_one(GroupOrder, order.go_id)  # locked with the order
-            await end_order(uow, order, OrderStatus.EXPIRED, None, reason="the payment window ended")
+            policy = await policy_of(uow, go)
+            reason = "the payment window ended" + (
+                f" and {lead_text(grace[go_id])} of grace" if grace[go_id] else ""
+            )
+            await end_order(uow, order, OrderStatus.EXPIRED, None, reason=reason)
+            uow.audit(
+                actor_id=None,
+                entity="order",
+                entity_id=order.id,
+                action="released",
+                detail=f"due {order.payment_due_at.isoformat()}, grace {policy.grace_minutes} min, "
+                f"unclaimed: {policy.unclaimed.value}",
+            )
             await uow.notify_user(
                 order.buyer_id,
                 "order_expired",
@@ -130,31 +145,88 @@ async def expire_unpaid_orders(uow: UnitOfWork) -> int:
                 prefer_channel=order.channel,
                 priority=TRANSACTIONAL,
             )
-            await promote_waitlist(uow, go)
+            await after_release(uow, go, policy, order.units)
             await uow.commit()
             expired += 1
     return expired
 
 
+async def after_release(uow: UnitOfWork, go: GroupOrder, policy: GOPolicy, units: int) -> None:
+    """What becomes of the units an unpaid claim gave back, by the policy's ``unclaimed``:
+    offered to the waitlist, left on sale for anyone, or kept by the GOM (taken off the
+    capacity, one conditional UPDATE that never goes below what is held or the MOQ)."""
+    if go.status != GOStatus.OPEN:
+        return
+    if policy.unclaimed is Unclaimed.WAITLIST:
+        await promote_waitlist(uow, go)
+    elif policy.unclaimed is Unclaimed.KEEP:
+        kept = await uow.session.execute(
+            update(GroupOrder)
+            .where(
+                GroupOrder.id == go.id,
+                GroupOrder.capacity - units >= GroupOrder.reserved_units,
+                GroupOrder.capacity - units >= GroupOrder.moq,
+            )
+            .values(capacity=GroupOrder.capacity - units, updated_at=uow.now)
+            .execution_options(synchronize_session=False)
+        )
+        uow.audit(
+            actor_id=None,
+            entity="group_order",
+            entity_id=go.id,
+            action="unclaimed_kept" if kept.rowcount else "unclaimed_on_sale",  # type: ignore[attr-defined]
+            detail=f"{units} unit(s) released unpaid; policy unclaimed=keep"
+            + ("" if kept.rowcount else " (the capacity cannot go below the MOQ or what is held)"),  # type: ignore[attr-defined]
+        )
+
+
+class Policies:
+    """Each GO's policy, read once per job run (a job meets the same GO many times)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._known: dict[int, GOPolicy] = {}
+
+    async def of(self, go: GroupOrder) -> GOPolicy:
+        if go.id not in self._known:
+            self._known[go.id] = await policy_of(self._uow, go)
+        return self._known[go.id]
+
+    async def grace(self, go_id: int) -> timedelta:
+        go = await self._uow.session.get_one(GroupOrder, go_id)
+        return timedelta(minutes=(await self.of(go)).grace_minutes)
+
+
 async def remind_unpaid_orders(uow: UnitOfWork, lead: timedelta) -> int:
-    """One reminder per unpaid order, ``lead`` before its window ends (or halfway, for short windows)."""
+    """Remind buyers of what they owe by each GO's reminder ladder (``GOPolicy``; ``lead``
+    for a GO without one): every unpaid order, and every open payment request of another
+    kind (shipping, instalments…) by its own due time.
+
+    Each lead is sent once per order or request (a dedupe key); after downtime only the
+    nearest lead that is due is sent, not a burst of stale ones. An order whose window is
+    shorter than a lead is reminded halfway through it instead.
+    """
     async with uow:
-        rows = (
+        horizon = max([lead, *[timedelta(minutes=m) for m in await _longest_leads(uow)]])
+        policies = Policies(uow)
+        orders = (
             await uow.session.execute(
                 select(Order, GroupOrder)
                 .join(GroupOrder, GroupOrder.id == Order.go_id)
                 .where(
                     Order.status == OrderStatus.PLACED,
                     Order.payment_due_at > uow.now,
-                    Order.payment_due_at <= uow.now + lead,
+                    Order.payment_due_at <= uow.now + horizon,
                 )
                 .order_by(Order.id)
             )
         ).all()
         queued = 0
-        for order, go in rows:
-            own_lead = min(lead, (order.payment_due_at - order.placed_at) / 2)
-            if uow.now < order.payment_due_at - own_lead:
+        for order, go in orders:
+            policy = await policies.of(go)
+            window = order.payment_due_at - order.placed_at
+            chosen = nearest_due_lead(_ladder(policy, lead), order.payment_due_at, uow.now, most=window / 2)
+            if chosen is None:
                 continue
             queued += await uow.notify_user(
                 order.buyer_id,
@@ -165,13 +237,63 @@ async def remind_unpaid_orders(uow: UnitOfWork, lead: timedelta) -> int:
                     "go_title": go.title,
                     "total": format_money(order.total_minor, order.currency),
                     "payment_due": local_text(order.payment_due_at, go.timezone),
+                    "late_fee": format_money(policy.late_fee_minor, order.currency)
+                    if policy.late_fee_minor
+                    else "",
+                    "grace": lead_text(timedelta(minutes=policy.grace_minutes))
+                    if policy.grace_minutes
+                    else "",
                 },
-                dedupe_key=f"order_reminder:{order.id}:{order.payment_due_at.isoformat()}",
+                dedupe_key=f"order_reminder:{order.id}:{order.payment_due_at.isoformat()}:"
+                f"{int(chosen.total_seconds()) // 60}",
                 prefer_channel=order.channel,
                 priority=TRANSACTIONAL,
             )
+        requests = (
+            await uow.session.execute(
+                select(PaymentRequest, Order, GroupOrder)
+                .join(Order, Order.id == PaymentRequest.order_id)
+                .join(GroupOrder, GroupOrder.id == Order.go_id)
+                .where(
+                    PaymentRequest.status == RequestStatus.OPEN,
+                    PaymentRequest.kind.not_in([RequestKind.ITEMS.value, RequestKind.LATE_FEE.value]),
+                    PaymentRequest.due_at > uow.now,
+                    PaymentRequest.due_at <= uow.now + horizon,
+                )
+                .order_by(PaymentRequest.id)
+            )
+        ).all()
+        for request, order, go in requests:
+            chosen = nearest_due_lead(_ladder(await policies.of(go), lead), request.due_at, uow.now)
+            if chosen is None:
+                continue
+            stamp = f"{request.due_at.isoformat()}:{int(chosen.total_seconds()) // 60}"
+            queued += await _remind(uow, go, order, request, stamp=stamp)
         await uow.commit()
         return queued
+
+
+def _ladder(policy: GOPolicy, lead: timedelta) -> list[timedelta]:
+    return [timedelta(minutes=m) for m in policy.reminder_minutes] or [lead]
+
+
+def nearest_due_lead(
+    ladder: list[timedelta], due_at: datetime, now: datetime, most: timedelta | None = None
+) -> timedelta | None:
+    """The shortest lead of ``ladder`` whose moment has come (``due_at - lead <= now``), or
+    None: after downtime the nearest one, never the stale longer ones. A lead longer than
+    ``most`` is taken as ``most`` (a short payment window is reminded halfway)."""
+    for lead in sorted(ladder):
+        effective = min(lead, most) if most is not None else lead
+        if now >= due_at - effective:
+            return lead
+    return None
+
+
+async def _longest_leads(uow: UnitOfWork) -> list[int]:
+    """The longest lead any stored policy asks for, in minutes (how far ahead to look)."""
+    stored = (await uow.session.scalars(select(GOPolicySetting.reminders).distinct())).all()
+    return [max(int(m) for m in text.split(",")) for text in stored if text]
 
 
 async def remind_deadlines(uow: UnitOfWork, leads: list[timedelta]) -> int:
@@ -350,12 +472,21 @@ async def expire_due(uow: UnitOfWork) -> int:
         overdue = (
             await uow.session.scalars(
                 select(PaymentRequest)
-                .where(PaymentRequest.status == RequestStatus.OPEN, PaymentRequest.due_at <= uow.now)
+                .where(
+                    PaymentRequest.status == RequestStatus.OPEN,
+                    PaymentRequest.due_at <= uow.now,
+                    PaymentRequest.kind != RequestKind.LATE_FEE.value,  # owed until paid or voided
+                )
                 .order_by(PaymentRequest.id)
             )
         ).all()
-        promote: set[int] = set()
+        released: dict[int, int] = {}
+        policies = Policies(uow)
+        expired = 0
         for due in overdue:
+            go_id = await uow.session.scalar(select(Order.go_id).where(Order.id == due.order_id))
+            if go_id is not None and uow.now < due.due_at + await policies.grace(go_id):
+                continue  # within the GO's grace: still payable (late fees may run)
             order = await lock_order(uow, due.order_id)
             request = await ledger.locked(uow, PaymentRequest, due.id)
             if request.status != RequestStatus.OPEN:  # paid or reviewed meanwhile
@@ -363,18 +494,18 @@ async def expire_due(uow: UnitOfWork) -> int:
             await ledger.set_request_status(
                 uow, request, RequestStatus.EXPIRED, None, "payment window ran out"
             )
+            expired += 1
             if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
                 await end_order(uow, order, OrderStatus.EXPIRED, None, reason="payment window ran out")
-                promote.add(order.go_id)
+                released[order.go_id] = released.get(order.go_id, 0) + order.units
                 await uow.notify_user(
                     order.buyer_id,
                     "payment_expired",
                     {"number": order.number},
                     dedupe_key=f"expired:{request.id}",
                 )
-        for go_id in sorted(promote):
+        for go_id, units in sorted(released.items()):
             go = await uow.session.get_one(GroupOrder, go_id)
-            if go.status == GOStatus.OPEN:
-                await promote_waitlist(uow, go)
+            await after_release(uow, go, await policies.of(go), units)
         await uow.commit()
-        return len(overdue)
+        return expired

@@ -18,6 +18,7 @@ from core.money import CURRENCIES
 from core.payments.gateway import WebhookEvent
 from core.payments.ledger import Outcome
 from core.payments.status import PAYABLE, AttemptStatus, EventKind, RequestKind
+from core.policy import payable_until
 from core.services.accounts import Actor
 from core.services.payments import UowFactory, methods_of, open_attempt, record_webhook, request_to_pay
 from core.status import OrderStatus
@@ -104,7 +105,7 @@ async def pre_checkout(uow: UnitOfWork, payload: str, currency: str, total_amoun
             return f"Order {order.number} no longer needs this payment."
         if request.kind == RequestKind.ITEMS and order.status != OrderStatus.PLACED:
             return f"Order {order.number} is {order.status}; it can no longer be paid."
-        if request.due_at <= uow.now:
+        if await payable_until(uow, order, request) <= uow.now:
             return f"The payment window for {order.number} has closed."
         if total_amount != request.amount_minor or currency.upper() != request.currency:
             return "The amount changed since this invoice was sent; please ask for a new one with /pay."

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.db.models import GroupOrder, Item, Variant, WaitlistEntry
+from core.db.models import BuyerBan, GroupOrder, Item, Variant, WaitlistEntry
 from core.errors import AlreadyWaitlisted, GomflowError, InvalidInput, NotOpenForOrders
 from core.lookups import load_go
 from core.order_view import view_of
 from core.orders import create_order
+from core.policy import check_gate
 from core.quantities import LineRequest
 from core.reservations import ResolvedLine, load_catalogue, resolve_lines
 from core.services.accounts import Actor
@@ -23,6 +24,7 @@ async def join_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str, request: Li
         go = await load_go(uow, go_code, lock=True)
         if go.status != GOStatus.OPEN or go.deadline <= uow.now:
             raise NotOpenForOrders(f"{go.code} is not taking orders, so there is no waitlist to join.")
+        await check_gate(uow, go, buyer.user_id)  # banned, or not agreed to the GO's policy yet
         (line,) = resolve_lines(go, await load_catalogue(uow.session, go.id), [request])
         if go.per_buyer_limit is not None and line.quantity > go.per_buyer_limit:
             raise InvalidInput(f"{go.code} allows {go.per_buyer_limit} per buyer.")
@@ -127,8 +129,13 @@ async def promote_waitlist(uow: UnitOfWork, go: GroupOrder) -> int:
             .order_by(WaitlistEntry.id)
         )
     ).all()
+    banned = set(
+        (await uow.session.scalars(select(BuyerBan.buyer_id).where(BuyerBan.gom_id == go.gom_id))).all()
+    )
     promoted = 0
     for entry in entries:
+        if entry.buyer_id in banned:  # banned since they queued: passed over, told nothing
+            continue
         left = await uow.session.scalar(
             select(GroupOrder.capacity - GroupOrder.reserved_units).where(GroupOrder.id == go.id)
         )

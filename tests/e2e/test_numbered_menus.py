@@ -139,3 +139,16 @@ async def test_a_conversations_question_with_buttons_is_answered_by_number(any_a
     async with any_app.core.reader() as uow:
         go = (await uow.session.execute(select(GroupOrder.currency, GroupOrder.moq))).one()
     assert tuple(go) == ("MYR", 2)
+
+
+async def test_i_agree_to_a_gos_rules_is_a_numbered_reply_that_places_the_order(any_app: App) -> None:
+    await open_go(any_app, cap=10)
+    chat, out = numbered(any_app)
+    await chat.feed("/as gom gina")
+    await chat.feed("/policy SVT-FML grace=1d")
+    await chat.feed("/as buyer bob")
+    await chat.feed("/order SVT-FML ALB:A 1")
+    assert "Before your first order in SVT-FML" in out[-1] and "Reply 1 for I agree." in out[-1]
+    assert await orders(any_app) == 0
+    await chat.feed("1")
+    assert "Order placed" in out[-1] and await orders(any_app) == 1

@@ -561,3 +561,21 @@ async def test_an_order_by_command_looks_its_sender_up_once(
     assert "Order placed" in await said(fake, BOB, "/order SVT-FML ALB:A 1")
     assert trips.count("place") == 1
     assert len([t for t in trips if "identify" in t]) == 1, trips
+
+
+async def test_a_first_tap_to_order_in_a_go_with_rules_shows_them_and_i_agree_places_it(
+    app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
+) -> None:
+    await open_go(app, cap=10)
+    assert "Saved" in (await say(app, "gina", "/policy SVT-FML late_fee=0.50 grace=1d")).text
+    await said(fake, BOB, "/go SVT-FML")
+    await tapped(handled, BOB, 2002, "Faded Mono Life")
+    await tapped(handled, BOB, 2002, "✅ Order 1")
+    asked = fake.last(2002).shown
+    assert "Before your first order in SVT-FML" in asked and "S$0.50 for each day" in asked
+    async with app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Order)) == 0
+    await tapped(handled, BOB, 2002, "✅ I agree")
+    await fake.wait_until(lambda: "Order placed" in fake.last(2002).shown)
+    async with app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Order)) == 1

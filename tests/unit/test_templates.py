@@ -29,6 +29,7 @@ from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
+from tests.unit.policy_template_cases import POLICY_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
 from tests.unit.proof_reading_template_cases import PROOF_READING_CASES
 from tests.unit.reopen_template_cases import REOPEN_CASES
@@ -362,6 +363,7 @@ CASES += LEDGER_CASES
 CASES += STATEMENT_CASES
 CASES += REPORT_CASES
 CASES += PROOF_READING_CASES
+CASES += POLICY_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
@@ -398,6 +400,19 @@ CASES += [
             "payment_due": DEADLINE,
         },
         ["SVT-FML-3", "Please pay S$25.90 by " + DEADLINE],
+    ),
+    (
+        "order_reminder",
+        {
+            "number": "SVT-FML-3",
+            "go_code": "SVT-FML",
+            "go_title": TITLE,
+            "total": "S$25.90",
+            "payment_due": DEADLINE,
+            "late_fee": "S$0.50",
+            "grace": "1 day",
+        },
+        ["released 1 day later", "costs S$0.50 for each day started"],
     ),
     (
         "order_expired",
