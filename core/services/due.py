@@ -20,7 +20,7 @@ from core.money import format_money
 from core.orders import end_order
 from core.outbox import NOTICE, TRANSACTIONAL
 from core.payments import ledger
-from core.payments.status import RequestKind, RequestStatus
+from core.payments.status import SECURING_KINDS, RequestStatus
 from core.services import go_decision
 from core.services.accounts import Actor, require_admin
 from core.services.group_orders import ClosingOutcome, close_group_order, due_for_closing
@@ -363,7 +363,7 @@ async def expire_due(uow: UnitOfWork) -> int:
             await ledger.set_request_status(
                 uow, request, RequestStatus.EXPIRED, None, "payment window ran out"
             )
-            if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
+            if request.kind in SECURING_KINDS and order.status == OrderStatus.PLACED:
                 await end_order(uow, order, OrderStatus.EXPIRED, None, reason="payment window ran out")
                 promote.add(order.go_id)
                 await uow.notify_user(
