@@ -58,6 +58,9 @@ CSV_COLUMNS = [
     "currency",
     "placed at (UTC)",
     "payment due (UTC)",
+    "GOM fee",  # the line's share of the GOM's fee
+    "surcharge paid",  # on each order's first line: methods' fees paid on top
+    "rate",  # the rate the order is locked to, when the GO is priced in another currency
 ]
 
 
