@@ -83,6 +83,8 @@ class OrderView:
     buyer: str
     lines: list[LineView] = field(default_factory=list)
     choose_delivery: bool = False  # just placed in a GO that offers ways to deliver
+    # the GOM's fee and what the items ask with it, and the rate the order is locked to
+    money_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

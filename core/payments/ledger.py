@@ -201,6 +201,9 @@ async def items_request(uow: UnitOfWork, order: Order) -> PaymentRequest | None:
     first, so two taps on Pay at once open one request, not two.
     """
     order = await lock_order(uow, order.id)
+    parts = await terms.parts_of(uow, order)
+    if parts:  # paid in parts (a deposit, instalments): the first still owed stands for them
+        return next((p for p in parts if p.status in PAYABLE), None)
     current = await uow.session.scalar(
         select(PaymentRequest)
         .where(

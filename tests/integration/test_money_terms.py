@@ -186,6 +186,8 @@ async def test_fee_and_card_surcharge_are_lines_of_their_own_in_the_pay_view_and
     ok(await say(app, "gina", "/fee SVT-FML 1.00"))
     ok(await say(app, "gina", "/surcharge SVT-FML stripe 0.50 3.4%"))
     ok(await say(app, "bob", "/order SVT-FML ALB:A 2"))
+    mine = ok(await say(app, "bob", "/myorders"))
+    assert "Total S$51.80\n  GOM fee S$2.00 · with the fee S$53.80" in mine.text, mine.text
     view = ok(await say(app, "bob", "/pay SVT-FML-1"))
     assert "Amount: S$53.80" in view.text and "GOM fee: S$2.00 (included)" in view.text, view.text
     assert "Paying by Card (Stripe) adds S$0.50 + 3.4% (S$56.13 in all)" in view.text
