@@ -243,15 +243,11 @@ async def set_request_status(
 
 async def settle(uow: UnitOfWork, request: PaymentRequest, actor_id: int | None, why: str) -> Order:
     """Mark a request paid; a paid items request, deposit or instalment secures the claim
-    and makes its order PAID (a deposit paid after the GO arrived opens the balance)."""
+    and makes its order PAID."""
     await set_request_status(uow, request, RequestStatus.PAID, actor_id, why)
     order = await uow.session.get_one(Order, request.order_id, with_for_update=True)
     if request.kind in SECURING_KINDS and order.status == OrderStatus.PLACED:
         await transition(uow, order, OrderStatus.PAID, actor_id=actor_id, detail=why)
-    if request.kind == RequestKind.DEPOSIT:
-        go = await uow.session.get_one(GroupOrder, order.go_id)
-        if go.status in terms.ARRIVED_OR_LATER:
-            await terms.open_balance(uow, go, order)
     await uow.notify_user(
         order.buyer_id,
         "payment_received",

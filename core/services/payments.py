@@ -18,7 +18,7 @@ from core.errors import InvalidInput, NotFound, OrderLocked, PaymentError, Permi
 from core.inbound import first_delivery
 from core.lookups import load_go, load_order, lock_order
 from core.money import format_money, minor_to_plain, parse_amount
-from core.payments import emvco, ledger, methods, terms, unique_amounts
+from core.payments import emvco, ledger, methods, part_requests, terms, unique_amounts
 from core.payments.gateway import PaymentGateway, PaymentLinkRequest, WebhookEvent
 from core.payments.ledger import Outcome
 from core.payments.parts import percent_text, surcharge_for
@@ -181,7 +181,7 @@ async def _part_to_pay(uow: UnitOfWork, order: Order, instalments: bool) -> Paym
             await ledger.set_request_status(
                 uow, items, RequestStatus.VOID, order.buyer_id, "paid in instalments"
             )
-        opened = await terms.open_instalments(uow, go, order, row, owed)
+        opened = await part_requests.open_instalments(uow, go, order, row, owed)
         if not opened:
             raise InvalidInput(
                 f"The instalment dates of {go.code} have passed; /pay {order.number} pays in full."
@@ -190,7 +190,7 @@ async def _part_to_pay(uow: UnitOfWork, order: Order, instalments: bool) -> Paym
     assert row is not None
     if items is not None:
         await ledger.set_request_status(uow, items, RequestStatus.VOID, None, "paid by deposit")
-    await terms.open_deposit(uow, go, order, row, owed)
+    await part_requests.open_deposit(uow, go, order, row, owed)
     return next(p for p in await terms.parts_of(uow, order) if p.status in PAYABLE)
 
 
