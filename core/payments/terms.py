@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import delete, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db.models import GOMoney, GroupOrder, Order, OrderLine, OrderTerms, PaymentRequest
@@ -240,3 +240,8 @@ async def fees_by_order(uow: UnitOfWork, go: GroupOrder, order_ids: list[int]) -
                 quantity, price, t.fee_fixed_minor, t.fee_bp
             )
     return fees
+
+
+async def forget(uow: UnitOfWork, order: Order) -> None:
+    """An order priced again (``/change``) is under the GO's current terms from now on."""
+    await uow.session.execute(delete(OrderTerms).where(OrderTerms.order_id == order.id))

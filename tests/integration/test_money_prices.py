@@ -44,6 +44,13 @@ async def test_a_krw_price_is_locked_into_the_order_when_the_rate_changes(any_ap
     assert "S$18.90" in new.text
     carol = ok(await say(app, "carol", "/pay SVT-FML-2"))
     assert "Amount: S$18.90" in carol.text and "100 KRW = 0.105 SGD" in carol.text
+    # bob changes his order: it is priced again, at today's prices, and says so
+    mine = ok(await say(app, "bob", "/myorders"))
+    assert "Prices at 100 KRW = 0.098 SGD, locked when ordered" in mine.text, mine.text
+    changed_order = ok(await say(app, "bob", "/change SVT-FML-1 ALB 2"))
+    assert "S$37.80" in changed_order.text, changed_order.text
+    mine = ok(await say(app, "bob", "/myorders"))
+    assert "Prices at 100 KRW = 0.105 SGD" in mine.text and "0.098" not in mine.text, mine.text
     await assert_checks_pass(app)
 
 
