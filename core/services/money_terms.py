@@ -138,7 +138,7 @@ async def set_rate(uow: UnitOfWork, actor: Actor, go_code: str, text: str) -> Mo
         stamped = await terms.stamp_orders(uow, go)
         row.source_currency = rate.source if rate else None
         row.rate_num, row.rate_den = (rate.numerator, rate.denominator) if rate else (None, None)
-        repriced = await _reprice(uow, go, rate) if rate else 0
+        repriced = await _reprice(uow, go, rate) if rate else await _forget_source_prices(uow, go)
         await _bump(uow, go)
         ratio = f" ({rate.numerator}/{rate.denominator})" if rate else ""
         _audit(
@@ -177,6 +177,16 @@ async def _reprice(uow: UnitOfWork, go: GroupOrder, rate: Rate) -> int:
             variant.price_minor = convert(variant.source_price_minor, rate)
             count += 1
     return count
+
+
+async def _forget_source_prices(uow: UnitOfWork, go: GroupOrder) -> int:
+    """Turned off: prices stay as converted, and no longer name a price in another currency."""
+    item_ids = select(Item.id).where(Item.go_id == go.id)
+    await uow.session.execute(
+        update(Variant).where(Variant.item_id.in_(item_ids)).values(source_price_minor=None)
+    )
+    await uow.session.execute(update(Item).where(Item.go_id == go.id).values(source_price_minor=None))
+    return 0
 
 
 async def set_source_price(

@@ -51,6 +51,11 @@ async def test_a_krw_price_is_locked_into_the_order_when_the_rate_changes(any_ap
     assert "S$37.80" in changed_order.text, changed_order.text
     mine = ok(await say(app, "bob", "/myorders"))
     assert "Prices at 100 KRW = 0.105 SGD" in mine.text and "0.098" not in mine.text, mine.text
+    # off: prices stay as converted; another currency later converts nothing it did not price
+    ok(await say(app, "gina", "/rate SVT-FML off"))
+    usd = ok(await say(app, "gina", "/rate SVT-FML 1 USD = 1.35 SGD"))
+    assert "0 prices converted" in usd.text and "ALB:" not in usd.text, usd.text
+    assert "S$18.90" in ok(await say(app, "dan", "/order SVT-FML ALB 1")).text
     await assert_checks_pass(app)
 
 
