@@ -123,6 +123,12 @@ PROBES: dict[str, str] = {
     "proofpolicy": f"/proofpolicy {GO} auto",
     "uniqueamounts": f"/uniqueamounts {GO} 0.10",
     "unapprove": f"/unapprove {ORDER}",
+    "rate": f"/rate {GO} 1000 KRW = 0.98 SGD",
+    "srcprice": f"/srcprice {GO} POB 3000",
+    "fee": f"/fee {GO} 1.00",
+    "surcharge": f"/surcharge {GO} stripe 0.50",
+    "deposit": f"/deposit {GO} 30%",
+    "instalments": f"/instalments {GO} 2099-01-10",
 }
 
 # The files some probes carry, as a person would send them with the command.

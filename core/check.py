@@ -47,7 +47,7 @@ from core.db.models import (
 )
 from core.errors import DatabaseNotReady
 from core.payments.ledger import MANUAL_PROVIDERS, MARKED_KEY, MARKED_PAID
-from core.payments.status import PAYABLE, AttemptStatus, RequestKind, RequestStatus
+from core.payments.status import PAYABLE, SECURING_KINDS, AttemptStatus, RequestStatus
 from core.status import GO_LIVE, ORDER_LIVE, OrderStatus
 
 Query: TypeAlias = Select[*tuple[Any, ...]]  # a query of any columns
@@ -239,7 +239,7 @@ RECORDED_DIFFERENCES: list[Callable[[Any], ColumnElement[bool]]] = [
 def _paid_requests_covered() -> list[Query]:
     """A paid request's succeeded payments add up to what it asked, unless the gap is on record."""
     paid = (
-        select(Payment.request_id, func.sum(Payment.amount_minor).label("paid"))
+        select(Payment.request_id, func.sum(Payment.amount_minor - Payment.surcharge_minor).label("paid"))
         .where(Payment.status == AttemptStatus.SUCCEEDED)
         .group_by(Payment.request_id)
         .subquery()
@@ -263,7 +263,7 @@ def _paid_orders() -> list[Query]:
     """A paid order has a paid items request, and a paid items request never leaves its order unpaid."""
     paid_items = exists().where(
         PaymentRequest.order_id == Order.id,
-        PaymentRequest.kind == RequestKind.ITEMS,
+        PaymentRequest.kind.in_(SECURING_KINDS),
         PaymentRequest.status == RequestStatus.PAID,
     )
     return [
@@ -273,7 +273,7 @@ def _paid_orders() -> list[Query]:
         select(Order.number.label("order"), Order.status, PaymentRequest.reference.label("paid_request"))
         .join(PaymentRequest, PaymentRequest.order_id == Order.id)
         .where(
-            PaymentRequest.kind == RequestKind.ITEMS,
+            PaymentRequest.kind.in_(SECURING_KINDS),
             PaymentRequest.status == RequestStatus.PAID,
             Order.status.in_([OrderStatus.PLACED, OrderStatus.EXPIRED]),
         )
@@ -293,7 +293,7 @@ def _taken_money_accounted() -> list[Query]:
     refunded = exists().where(Refund.payment_id == Payment.id)
     each = aliased(Payment)
     received = (
-        select(func.coalesce(func.sum(each.amount_minor), 0))
+        select(func.coalesce(func.sum(each.amount_minor - each.surcharge_minor), 0))
         .where(each.request_id == PaymentRequest.id, each.status == AttemptStatus.SUCCEEDED)
         .scalar_subquery()
     )

@@ -8,7 +8,9 @@ from core.db.models import GroupOrder, Item, Order, OrderLine, User, Variant
 from core.db.raw import run_session
 from core.lookups import lock_go
 from core.money import format_money
+from core.payments import terms
 from core.payments.ledger import on_order_ended
+from core.payments.parts import fee_for_line
 from core.reservations import GoFacts, PlacedOrder, ResolvedLine, place_plan, release
 from core.status import OrderStatus
 from core.transitions import transition
@@ -113,8 +115,14 @@ async def order_views(uow: UnitOfWork, orders: list[Order]) -> list[OrderView]:
             )
         ).all()
     }
+    locked: dict[int, terms.Terms] = {}
+    for go in gos.values():
+        locked |= await terms.terms_by_order(uow, go, [o.id for o in orders if o.go_id == go.id])
+    fees: dict[int, int] = dict.fromkeys(by_id, 0)
     lines: dict[int, list[LineView]] = {order_id: [] for order_id in by_id}
     for order_id, qty, price, item_code, item_name, variant_code, variant_name in rows:
+        held = locked[order_id]
+        fees[order_id] += fee_for_line(qty, price, held.fee_fixed_minor, held.fee_bp)
         lines[order_id].append(
             LineView(
                 label=f"{item_name} ({variant_name})" if variant_name else item_name,
@@ -134,6 +142,17 @@ async def order_views(uow: UnitOfWork, orders: list[Order]) -> list[OrderView]:
             payment_due=local_text(o.payment_due_at, gos[o.go_id].timezone),
             buyer=buyers.get(o.buyer_id, "?"),
             lines=lines[o.id],
+            money_lines=_money_lines(o, locked[o.id], fees[o.id]),
         )
         for o in orders
     ]
+
+
+def _money_lines(order: Order, held: terms.Terms, fee: int) -> list[str]:
+    said = []
+    if fee:
+        owed = format_money(order.total_minor + fee, order.currency)
+        said.append(f"GOM fee {format_money(fee, order.currency)} · with the fee {owed}")
+    if held.rate is not None:
+        said.append(f"Prices at {held.rate.text()}, locked when ordered")
+    return said

@@ -83,6 +83,8 @@ class OrderView:
     buyer: str
     lines: list[LineView] = field(default_factory=list)
     choose_delivery: bool = False  # just placed in a GO that offers ways to deliver
+    # the GOM's fee and what the items ask with it, and the rate the order is locked to
+    money_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,11 @@ class PayView:
     # "S$49.00 + S$0.07 = S$49.07" when the GO asks unique amounts; "" otherwise
     unique_line: str = ""
     amount_plain: str = ""  # the amount as a banking app takes it typed: "49.07"
+    # the order's money beyond its lines: GOM fee, locked rate, which part this is, surcharges
+    money_lines: list[str] = field(default_factory=list)
+    can_split: bool = False  # the buyer may still choose to pay this order in instalments
+    # what paying online by a method asks in all, where the method adds a surcharge
+    with_surcharge: dict[str, str] = field(default_factory=dict)
 
     @property
     def payable(self) -> bool:
@@ -211,3 +218,5 @@ class BuyerTotal:
     due: str
     references: list[str]
     last_paid: str  # in the GO's timezone; "" when nothing arrived
+    fee_minor: int = 0  # the GOM's fee included in ``owed``
+    surcharge_minor: int = 0  # methods' surcharges paid on top of ``paid``, not counted in it

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.db.models import Order, Payment, PaymentProof, PaymentRequest, Refund
 from core.errors import GomflowError
+from core.payments.status import SECURING_KINDS
 from main import App
 from tests.conftest import assert_checks_pass
 
@@ -29,14 +30,15 @@ async def assert_books(app: App) -> dict[str, int]:
     credited: Counter[int] = Counter()
     for p in payments:
         if p.status in KEPT:
-            credited[p.request_id] += p.amount_minor
+            credited[p.request_id] += p.amount_minor - p.surcharge_minor
     for r in requests.values():
         if r.status == "paid":
             assert credited[r.id] >= r.amount_minor, (r.reference, credited[r.id], r.amount_minor)
         if r.status in ("open", "review"):
             assert credited[r.id] < r.amount_minor, (r.reference, credited[r.id], r.amount_minor)
     for o in orders.values():
-        items = [r for r in requests.values() if r.order_id == o.id and r.kind == "items"]
+        # a paid items request, deposit or instalment secures the claim
+        items = [r for r in requests.values() if r.order_id == o.id and r.kind in SECURING_KINDS]
         if o.status == "paid":
             assert any(r.status == "paid" for r in items), o.number
 

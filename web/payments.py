@@ -59,6 +59,7 @@ def render_page(view: PayView, offered: Collection[str] = ()) -> str:
             if view.received
             else ""
         )
+        body += "".join(f"<p>{e(line)}</p>" for line in view.money_lines)
         body += f"<p>Pay by {e(view.due)}.</p>"
         if view.qr_payload:
             body += (

@@ -9,6 +9,7 @@ from bots.commands import (  # noqa: F401  (registration)
     gom,
     ledger,
     linking,
+    money,
     notices,
     on_behalf,
     payments,

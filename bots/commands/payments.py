@@ -34,13 +34,16 @@ IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat
 
 @command(
     "pay",
-    "ORDER [METHOD]",
-    "Pay for an order: QR code, transfer or payment link",
+    "ORDER [METHOD|instalments]",
+    "Pay for an order: QR code, transfer or payment link (or in instalments, where offered)",
     permission=Permission.ORDERS,
 )
 async def pay(call: Call) -> ChatReply:
     need(call.args, 1, "/pay ORDER")
     number = call.args[0]
+    choice = call.args[1].lower() if len(call.args) > 1 else ""
+    if choice == payments.INSTALMENTS:
+        return await _pay_options(call, number, choice)
     if len(call.args) > 1:
         provider = call.args[1].lower()
         if provider == telegram_payments.PROVIDER:
@@ -55,17 +58,24 @@ async def pay(call: Call) -> ChatReply:
         )
         view = await payments.pay_options(call.uow(), call.actor, number)
         label = methods.LABELS.get(provider, provider)
+        amount = view.with_surcharge.get(provider, view.amount)  # the link asks the surcharge too
         return call.reply(
             "checkout_link",
             number=view.number,
-            amount=view.amount,
+            amount=amount,
             label=label,
             url=url,
-            buttons=[[Button(f"Pay {view.amount} · {label}"[:60], url=url)]],
+            buttons=[[Button(f"Pay {amount} · {label}"[:60], url=url)]],
         )
-    view = await payments.pay_options(call.uow(), call.actor, number)
+    return await _pay_options(call, number, "")
+
+
+async def _pay_options(call: Call, number: str, choice: str) -> ChatReply:
+    view = await payments.pay_options(call.uow(), call.actor, number, choice)
     url = f"{call.bot.core.settings.public_base_url}/pay/{view.token}"
     buttons = [[Button("Open the pay page", url=url)]]
+    if view.can_split:
+        buttons.append([Button("Pay in instalments", command=f"/pay {view.number} {payments.INSTALMENTS}")])
     buttons += [
         [Button(f"Pay with {label}"[:60], command=f"/pay {view.number} {method}")]
         for method, label in view.gateways

@@ -137,6 +137,9 @@ class Item(Base):
     position: Mapped[int] = mapped_column(Integer)
     # Retired: kept for the orders that hold it, offered to nobody new.
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The price in the GO's price currency (``GOMoney.source_currency``), when it has one:
+    # ``price_minor`` is then this converted at the GO's current rate.
+    source_price_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     group_order: Mapped[GroupOrder] = relationship(back_populates="items", lazy="raise")
     variants: Mapped[list[Variant]] = relationship(
@@ -163,6 +166,8 @@ class Variant(Base):
     # None: the item's price. Album versions often cost differently.
     price_minor: Mapped[int | None] = mapped_column(BigInteger)
     retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its own price in the GO's price currency, when it has one (None: the item's).
+    source_price_minor: Mapped[int | None] = mapped_column(BigInteger)
 
     item: Mapped[Item] = relationship(back_populates="variants", lazy="raise")
 
@@ -367,6 +372,9 @@ class Payment(Base):
     bundle_id: Mapped[int | None] = mapped_column(
         ForeignKey("payment_bundles.id", ondelete="SET NULL", name="fk_payments_bundle_id"), index=True
     )
+    # The method's pass-through fee included in ``amount_minor`` (a card surcharge): paid
+    # by the buyer on top of what the request asks, never credited to the request.
+    surcharge_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 
 class PaymentProof(Base):
@@ -853,3 +861,47 @@ class LateFee(Base):
     days_charged: Mapped[int] = mapped_column(Integer, default=0)
     amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GOMoney(Base):
+    """A GO's money terms beyond its prices: a price currency and its rate, the GOM's fee,
+    surcharges per payment method, and a deposit or instalments.
+
+    The rate is an exact ratio (``rate_num / rate_den`` of the GO's currency per one unit
+    of ``source_currency``). ``surcharges`` is JSON: ``[{"method": "stripe", "fixed": 50,
+    "bp": 340}]``. ``deposit_kind`` is "percent" (``deposit_value`` in basis points) or
+    "per_unit" (minor units per unit), or None. ``instalment_dates`` are ISO dates, comma
+    separated: the due dates of the parts after the first.
+    """
+
+    __tablename__ = "go_money"
+
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), primary_key=True)
+    source_currency: Mapped[str | None] = mapped_column(String(3))
+    rate_num: Mapped[int | None] = mapped_column(BigInteger)
+    rate_den: Mapped[int | None] = mapped_column(BigInteger)
+    fee_fixed_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    fee_bp: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    surcharges: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    deposit_kind: Mapped[str | None] = mapped_column(String(10))
+    deposit_value: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    balance_days: Mapped[int] = mapped_column(Integer, default=14, server_default=text("14"))
+    instalment_dates: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderTerms(Base):
+    """The rate and fee an order was placed under, written for every order of the GO that
+    has none yet just before the GO's terms change (under the GO's row lock, which every
+    order placement takes too). An order without a row was placed under the GO's current
+    terms, so placing an order writes nothing more."""
+
+    __tablename__ = "order_terms"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True)
+    source_currency: Mapped[str | None] = mapped_column(String(3))
+    rate_num: Mapped[int | None] = mapped_column(BigInteger)
+    rate_den: Mapped[int | None] = mapped_column(BigInteger)
+    fee_fixed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_bp: Mapped[int] = mapped_column(Integer, default=0)
+    stamped_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,9 +16,10 @@ from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequ
 from core.errors import NotFound, OrderLocked
 from core.lookups import lock_order
 from core.money import CURRENCIES, format_money
-from core.payments import unique_amounts
+from core.payments import terms, unique_amounts
 from core.payments.status import (
     PAYABLE,
+    SECURING_KINDS,
     AttemptStatus,
     EventKind,
     ProofStatus,
@@ -60,9 +61,10 @@ async def locked(uow: UnitOfWork, table: type[Row], row_id: int) -> Row:
 
 
 async def received(uow: UnitOfWork, request_id: int) -> int:
-    """Money credited to a request and not sent back (minor units)."""
+    """Money credited to a request and not sent back (minor units); a method's surcharge
+    paid on top is the provider's, not the request's."""
     total = await uow.session.scalar(
-        select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+        select(func.coalesce(func.sum(Payment.amount_minor - Payment.surcharge_minor), 0)).where(
             Payment.request_id == request_id, Payment.status == AttemptStatus.SUCCEEDED
         )
     )
@@ -195,9 +197,13 @@ async def open_request(
 async def items_request(uow: UnitOfWork, order: Order) -> PaymentRequest | None:
     """The live items request of an unpaid order, opened (or renewed after a change) on demand.
 
-    The order is locked first, so two taps on Pay at once open one request, not two.
+    It asks the lines' total plus the GOM's fee (``terms.items_owed``). The order is locked
+    first, so two taps on Pay at once open one request, not two.
     """
     order = await lock_order(uow, order.id)
+    parts = await terms.parts_of(uow, order)
+    if parts:  # paid in parts (a deposit, instalments): the first still owed stands for them
+        return next((p for p in parts if p.status in PAYABLE), None)
     current = await uow.session.scalar(
         select(PaymentRequest)
         .where(
@@ -212,11 +218,12 @@ async def items_request(uow: UnitOfWork, order: Order) -> PaymentRequest | None:
         return current
     if order.status != OrderStatus.PLACED:
         return None
-    if current is not None and current.amount_minor - current.adjust_minor == order.total_minor:
+    owed = await terms.items_owed(uow, order)
+    if current is not None and current.amount_minor - current.adjust_minor == owed:
         return current
     if current is not None:  # the order changed since: the old amount may no longer be paid
         await set_request_status(uow, current, RequestStatus.VOID, None, "order changed")
-    return await open_request(uow, order, RequestKind.ITEMS, order.total_minor)
+    return await open_request(uow, order, RequestKind.ITEMS, owed)
 
 
 async def set_request_status(
@@ -235,10 +242,11 @@ async def set_request_status(
 
 
 async def settle(uow: UnitOfWork, request: PaymentRequest, actor_id: int | None, why: str) -> Order:
-    """Mark a request paid; a paid items request makes its order PAID."""
+    """Mark a request paid; a paid items request, deposit or instalment secures the claim
+    and makes its order PAID."""
     await set_request_status(uow, request, RequestStatus.PAID, actor_id, why)
     order = await uow.session.get_one(Order, request.order_id, with_for_update=True)
-    if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
+    if request.kind in SECURING_KINDS and order.status == OrderStatus.PLACED:
         await transition(uow, order, OrderStatus.PAID, actor_id=actor_id, detail=why)
     await uow.notify_user(
         order.buyer_id,
@@ -472,13 +480,14 @@ async def apply_event(
     owed = await outstanding(uow, request)
     if request.status not in PAYABLE:
         problem = f"paid after the request became {request.status}"
-    elif amount_minor != owed or (currency or "").upper() != request.currency:
+    elif amount_minor != owed + payment.surcharge_minor or (currency or "").upper() != request.currency:
         shown = (
             f"{amount_minor} {currency}"
             if amount_minor is not None
             else f"an unreadable amount in {currency}"
         )
-        problem = f"paid {shown}, expected {owed} {request.currency} (minor units)"
+        expected = owed + payment.surcharge_minor
+        problem = f"paid {shown}, expected {expected} {request.currency} (minor units)"
     if problem:
         arrived = (currency or "").upper()
         if amount_minor is not None and arrived in CURRENCIES:

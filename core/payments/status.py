@@ -89,6 +89,15 @@ class RequestKind(StrEnum):
     SHIPPING = "shipping"
     ADJUSTMENT = "adjustment"
     LATE_FEE = "late_fee"  # run up after another request's due time passed (core.services.late_fees)
+    # parts of the items payment (core.payments.terms): together they ask what ITEMS would
+    DEPOSIT = "deposit"  # secures the claim; the balance falls due after arrival
+    BALANCE = "balance"
+    INSTALMENT = "instalment"  # the first secures the claim, the rest fall due on set dates
+
+
+# Parts of the items payment, and those whose payment secures the claim (the order is paid).
+PART_KINDS = frozenset({RequestKind.DEPOSIT, RequestKind.BALANCE, RequestKind.INSTALMENT})
+SECURING_KINDS = frozenset({RequestKind.ITEMS, RequestKind.DEPOSIT, RequestKind.INSTALMENT})
 
 
 class RefundStatus(StrEnum):

@@ -31,6 +31,8 @@ CSV_COLUMNS = [
     "currency",
     "references",
     "last payment",
+    "GOM fee",
+    "surcharges",
 ]
 
 
@@ -71,6 +73,10 @@ async def write_buyer_totals_csv(uow: UnitOfWork, actor: Actor, go_code: str, ou
                     amounts = [t.owed_minor, t.paid_minor, t.refunded_minor, t.due_minor]
                     line = [t.buyer, " ".join(t.orders), *(minor_to_plain(a, t.currency) for a in amounts)]
                     line += [t.currency, " ".join(t.references), t.last_paid]
+                    line += [
+                        minor_to_plain(t.fee_minor, t.currency),
+                        minor_to_plain(t.surcharge_minor, t.currency),
+                    ]
                     writer.writerow([safe_cell(v) for v in line])
                 last = firsts[-1][1]
         finally:

@@ -13,7 +13,8 @@ from sqlalchemy import Select, func, select
 
 from core.db.models import GroupOrder, Order, Payment, PaymentRequest, Refund, User
 from core.money import format_money
-from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestKind, RequestStatus
+from core.payments import terms
+from core.payments.status import PART_KINDS, PAYABLE, AttemptStatus, RefundStatus, RequestKind, RequestStatus
 from core.status import ORDER_LIVE, OrderStatus
 from core.uow import UnitOfWork
 from core.views import BuyerTotal
@@ -55,14 +56,18 @@ async def buyer_totals(
     orders = await orders_with_buyers(uow, go.id, buyers)
     requests = await requests_of(uow, go.id, buyers)
     in_go = _orders_of(go.id, buyers)
+    fees = await terms.fees_by_order(uow, go, [order.id for order, _ in orders])
+    # a method's surcharge is paid on top of a request, never to it: counted apart
+    surcharges: dict[int, int] = defaultdict(int)
+    credited_amount = Payment.amount_minor - Payment.surcharge_minor
     arrived = {
         request_id: (int(kept), int(credited or 0), moment)
         for request_id, kept, credited, moment in (
             await uow.session.execute(
                 select(
                     Payment.request_id,
-                    func.sum(Payment.amount_minor),
-                    func.sum(Payment.amount_minor).filter(Payment.status == AttemptStatus.SUCCEEDED),
+                    func.sum(credited_amount),
+                    func.sum(credited_amount).filter(Payment.status == AttemptStatus.SUCCEEDED),
                     func.max(Payment.updated_at),
                 )
                 .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
@@ -85,13 +90,23 @@ async def buyer_totals(
             )
         ).all()
     )
+    for request_id, extra in (
+        await uow.session.execute(
+            select(Payment.request_id, func.sum(Payment.surcharge_minor))
+            .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
+            .where(PaymentRequest.order_id.in_(in_go), Payment.status == AttemptStatus.SUCCEEDED)
+            .group_by(Payment.request_id)
+        )
+    ).all():
+        surcharges[request_id] = int(extra or 0)
     by_order: dict[int, list[PaymentRequest]] = defaultdict(list)
     for request in requests:
         by_order[request.order_id].append(request)
     sums: dict[int, _Sums] = {}
     for order, name in orders:
         buyer = sums.setdefault(order.buyer_id, _Sums(name))
-        buyer.add(order, by_order[order.id], arrived, sent_back)
+        buyer.add(order, by_order[order.id], arrived, sent_back, fees.get(order.id, 0))
+        buyer.surcharges += sum(surcharges.get(r.id, 0) for r in by_order[order.id])
     return [s.view(go) for s in sums.values()]
 
 
@@ -101,7 +116,7 @@ class _Sums:
     def __init__(self, name: str) -> None:
         self.name = name
         self.orders: list[str] = []
-        self.owed = self.paid = self.refunded = self.due = 0
+        self.owed = self.paid = self.refunded = self.due = self.fees = self.surcharges = 0
         self.references: list[tuple[int, str]] = []
         self.last: datetime | None = None
 
@@ -111,12 +126,14 @@ class _Sums:
         requests: list[PaymentRequest],
         arrived: dict[int, tuple[int, int, datetime]],
         sent_back: dict[int, int],
+        fee: int = 0,
     ) -> None:
         self.orders.append(order.number)
         live = order.status in ORDER_LIVE
         items_live = False
         if live:
-            self.owed += order.total_minor
+            self.owed += order.total_minor + fee
+            self.fees += fee
         for request in requests:
             kept, credited, moment = arrived.get(request.id, (0, 0, None))
             self.paid += kept
@@ -127,7 +144,7 @@ class _Sums:
                 self.references.append((request.id, request.reference))
             if not live or request.status in ENDED_REQUEST:
                 continue
-            if request.kind == RequestKind.ITEMS:
+            if request.kind == RequestKind.ITEMS or request.kind in PART_KINDS:
                 items_live = True
                 self.owed += request.adjust_minor  # a unique amount's cents are owed too
             else:
@@ -135,7 +152,7 @@ class _Sums:
             if request.status in PAYABLE:
                 self.due += max(0, request.amount_minor - credited)
         if order.status == OrderStatus.PLACED and not items_live:
-            self.due += order.total_minor  # the items are owed before any request is opened
+            self.due += order.total_minor + fee  # the items are owed before any request is opened
 
     def view(self, go: GroupOrder) -> BuyerTotal:
         def money(minor: int) -> str:
@@ -155,4 +172,6 @@ class _Sums:
             due=money(self.due),
             references=[reference for _, reference in sorted(self.references)],
             last_paid=local_stamp(self.last, go.timezone) if self.last else "",
+            fee_minor=self.fees,
+            surcharge_minor=self.surcharges,
         )

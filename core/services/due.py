@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from core.db.models import AuditEntry, GOPolicySetting, GroupOrder, LinkedChannel, Order, PaymentRequest
 from core.errors import InvalidTransition, OrderLocked
@@ -20,7 +20,7 @@ from core.money import format_money
 from core.orders import end_order
 from core.outbox import NOTICE, TRANSACTIONAL
 from core.payments import ledger
-from core.payments.status import RequestKind, RequestStatus
+from core.payments.status import SECURING_KINDS, RequestKind, RequestStatus
 from core.policy import GOPolicy, Unclaimed, policy_of
 from core.services import go_decision
 from core.services.accounts import Actor, require_admin
@@ -257,6 +257,8 @@ async def remind_unpaid_orders(uow: UnitOfWork, lead: timedelta) -> int:
                 .where(
                     PaymentRequest.status == RequestStatus.OPEN,
                     PaymentRequest.kind.not_in([RequestKind.ITEMS.value, RequestKind.LATE_FEE.value]),
+                    # the first part of an unpaid order is its payment: reminded as the order above
+                    or_(PaymentRequest.kind.not_in(SECURING_KINDS), Order.status != OrderStatus.PLACED),
                     PaymentRequest.due_at > uow.now,
                     PaymentRequest.due_at <= uow.now + horizon,
                 )
@@ -495,7 +497,7 @@ async def expire_due(uow: UnitOfWork) -> int:
                 uow, request, RequestStatus.EXPIRED, None, "payment window ran out"
             )
             expired += 1
-            if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PLACED:
+            if request.kind in SECURING_KINDS and order.status == OrderStatus.PLACED:
                 await end_order(uow, order, OrderStatus.EXPIRED, None, reason="payment window ran out")
                 released[order.go_id] = released.get(order.go_id, 0) + order.units
                 await uow.notify_user(

@@ -14,7 +14,7 @@ from core.db.models import GroupOrder, Item, Variant, WaitlistEntry
 from core.errors import DuplicateCode, InvalidInput, PaymentError, PermissionDenied
 from core.lookups import load_go
 from core.money import get_currency
-from core.payments import methods
+from core.payments import methods, part_requests
 from core.reservations import load_catalogue
 from core.services.accounts import Actor, require_admin
 from core.services.gom_defaults import default_limit
@@ -287,6 +287,8 @@ async def advance_group_order(uow: UnitOfWork, actor: Actor, go_code: str, targe
         go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
         await transition(uow, go, status, actor_id=actor.user_id)
+        if status == GOStatus.ARRIVED:  # deposits: each balance falls due from now
+            await part_requests.open_balances(uow, go)
         await notify_go_buyers(uow, go, "go_status")
         await uow.commit()
 

@@ -25,7 +25,7 @@ from core.db.upsert import insert_ignoring_conflict
 from core.lookups import lock_order
 from core.money import format_money
 from core.payments import ledger
-from core.payments.status import RequestKind, RequestStatus
+from core.payments.status import PART_KINDS, RequestKind, RequestStatus
 from core.policy import GOPolicy, late_fee_for, policy_of
 from core.status import OrderStatus
 from core.uow import UnitOfWork
@@ -56,7 +56,8 @@ async def charge_late_fees(uow: UnitOfWork) -> int:
                     ~select(PaymentRequest.id)
                     .where(
                         PaymentRequest.order_id == Order.id,
-                        PaymentRequest.kind == RequestKind.ITEMS.value,
+                        # its items request, or the parts (a deposit, instalments) standing for it
+                        PaymentRequest.kind.in_([RequestKind.ITEMS.value, *PART_KINDS]),
                         PaymentRequest.status.in_([RequestStatus.OPEN, RequestStatus.REVIEW]),
                     )
                     .exists()

@@ -11,6 +11,7 @@ from core.errors import InvalidInput, OrderLocked, PermissionDenied
 from core.lookups import load_order
 from core.order_view import view_of
 from core.orders import end_order, held_lines, order_views, replace_lines
+from core.payments import terms
 from core.payments.ledger import lock_for_change
 from core.quantities import LineRequest
 from core.reservations import load_catalogue, release, reserve, resolve_lines
@@ -106,6 +107,8 @@ async def change_order(uow: UnitOfWork, buyer: Actor, number: str, requests: lis
         await release(uow.session, go.id, order.buyer_id, await held_lines(uow, order))
         await reserve(uow.session, go, order.buyer_id, lines, uow.now, new_order=False)
         await replace_lines(uow, order, lines)
+        # priced again at the GO's current prices: the order now keeps the current rate and fee
+        await terms.forget(uow, order)
         uow.audit(
             actor_id=buyer.user_id,
             entity="order",

@@ -18,11 +18,12 @@ from core.errors import InvalidInput, NotFound, OrderLocked, PaymentError, Permi
 from core.inbound import first_delivery
 from core.lookups import load_go, load_order, lock_order
 from core.money import format_money, minor_to_plain, parse_amount
-from core.payments import emvco, ledger, methods, unique_amounts
+from core.payments import emvco, ledger, methods, part_requests, terms, unique_amounts
 from core.payments.gateway import PaymentGateway, PaymentLinkRequest, WebhookEvent
 from core.payments.ledger import Outcome
+from core.payments.parts import percent_text, surcharge_for
 from core.payments.qr_photo import read_payment_qr
-from core.payments.status import PAYABLE, AttemptStatus, RequestKind
+from core.payments.status import PART_KINDS, PAYABLE, AttemptStatus, RequestKind, RequestStatus
 from core.services.accounts import Actor, require_admin
 from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
@@ -90,14 +91,19 @@ async def methods_of(uow: UnitOfWork, go_id: int) -> list[methods.Method]:
 # --- paying -----------------------------------------------------------------------------
 
 
-async def pay_options(uow: UnitOfWork, actor: Actor, number: str) -> PayView:
-    """The request an order owes now (items first, then shipping or adjustments)."""
+INSTALMENTS = "instalments"
+
+
+async def pay_options(uow: UnitOfWork, actor: Actor, number: str, choice: str = "") -> PayView:
+    """The request an order owes now (items first, then shipping or adjustments).
+
+    ``choice`` "instalments": the buyer splits the items payment into the GO's instalments."""
     async with uow:
         order = await load_order(uow, number)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if order.buyer_id != actor.user_id:
             await require_admin(uow, actor, go)
-        request = await request_to_pay(uow, order)
+        request = await request_to_pay(uow, order, instalments=choice == INSTALMENTS)
         view = await _pay_view(uow, go, order, request)
         await uow.commit()
         return view
@@ -114,7 +120,10 @@ async def pay_page(uow: UnitOfWork, token: str) -> PayView:
         return await _pay_view(uow, go, order, request)
 
 
-async def request_to_pay(uow: UnitOfWork, order: Order) -> PaymentRequest:
+async def request_to_pay(uow: UnitOfWork, order: Order, *, instalments: bool = False) -> PaymentRequest:
+    part = await _part_to_pay(uow, order, instalments)
+    if part is not None:
+        return part
     items = await ledger.items_request(uow, order)
     if items is not None and items.status in PAYABLE:
         return items
@@ -129,6 +138,102 @@ async def request_to_pay(uow: UnitOfWork, order: Order) -> PaymentRequest:
     if order.status == OrderStatus.PAID:
         raise OrderLocked(f"This payment is complete: {order.number} has nothing more to pay right now.")
     raise OrderLocked(f"{order.number} is {order.status}; it can no longer be paid.")
+
+
+async def _part_to_pay(uow: UnitOfWork, order: Order, instalments: bool) -> PaymentRequest | None:
+    """The items payment in parts: the first part still payable, opening the parts the
+    first time (a deposit when the GO takes one, instalments when the buyer chose them).
+    None: this order pays its items in one request."""
+    order = await lock_order(uow, order.id)
+    parts = await terms.parts_of(uow, order)
+    if parts:
+        if instalments and not any(p.kind == RequestKind.INSTALMENT for p in parts):
+            raise OrderLocked(f"{order.number} already pays by deposit; it cannot switch to instalments.")
+        return next((p for p in parts if p.status in PAYABLE), None) or await _later_request(uow, order)
+    if order.status != OrderStatus.PLACED:
+        if instalments:
+            raise OrderLocked(f"{order.number} is {order.status}; instalments are chosen before paying.")
+        return None
+    go = await uow.session.get_one(GroupOrder, order.go_id)
+    row = await terms.money_of(uow, go.id)
+    if not instalments and (row is None or row.deposit_kind is None):
+        return None
+    owed = await terms.items_owed(uow, order)
+    if not instalments and not terms.deposit_of(row, owed, order.units):
+        return None
+    items = await uow.session.scalar(
+        select(PaymentRequest)
+        .where(
+            PaymentRequest.order_id == order.id,
+            PaymentRequest.kind == RequestKind.ITEMS,
+            PaymentRequest.status.in_([*PAYABLE, RequestStatus.PAID]),
+        )
+        .limit(1)
+    )
+    if items is not None and (items.status != RequestStatus.OPEN or await ledger.received(uow, items.id)):
+        if instalments:
+            raise OrderLocked(f"{order.number} has a payment under way; it is paid in one go.")
+        return None
+    if instalments:
+        if not terms.instalment_dates(row):
+            raise InvalidInput(f"{go.code} does not offer instalments; /pay {order.number} pays in full.")
+        if items is not None:
+            await ledger.set_request_status(
+                uow, items, RequestStatus.VOID, order.buyer_id, "paid in instalments"
+            )
+        opened = await part_requests.open_instalments(uow, go, order, row, owed)
+        if not opened:
+            raise InvalidInput(
+                f"The instalment dates of {go.code} have passed; /pay {order.number} pays in full."
+            )
+        return opened[0]
+    assert row is not None
+    if items is not None:
+        await ledger.set_request_status(uow, items, RequestStatus.VOID, None, "paid by deposit")
+    await part_requests.open_deposit(uow, go, order, row, owed)
+    return next(p for p in await terms.parts_of(uow, order) if p.status in PAYABLE)
+
+
+async def _later_request(uow: UnitOfWork, order: Order) -> PaymentRequest | None:
+    return await uow.session.scalar(
+        select(PaymentRequest)
+        .where(
+            PaymentRequest.order_id == order.id,
+            PaymentRequest.status.in_(PAYABLE),
+            PaymentRequest.kind.not_in(PART_KINDS),
+        )
+        .order_by(PaymentRequest.id)
+        .limit(1)
+    )
+
+
+async def money_lines(
+    uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest | None, owed: int = 0
+) -> list[str]:
+    """The order's money beyond its lines, in words: the GOM's fee, the rate it is locked
+    to, the parts of its items payment and what each online method adds."""
+    locked = await terms.order_terms(uow, order)
+    lines = []
+    if locked.rate is not None:
+        lines.append(f"Prices converted at {locked.rate.text()} (locked when you ordered)")
+    if locked.has_fee:
+        fee = await terms.fee_of(uow, order, locked)
+        lines.append(f"GOM fee: {format_money(fee, order.currency)} (included)")
+    if request is not None and request.kind in PART_KINDS:
+        paid, count = await terms.part_count(uow, order.id)
+        if request.kind == RequestKind.DEPOSIT:
+            lines.append("Deposit now; the balance falls due after the items arrive")
+        else:
+            label = "Balance" if request.kind == RequestKind.BALANCE else f"Instalment {paid + 1} of {count}"
+            lines.append(f"{label}; {count - paid - 1} more after this" if count - paid > 1 else label)
+    row = await terms.money_of(uow, go.id)
+    for extra in terms.surcharges_of(row).values():
+        parts = [format_money(extra.fixed_minor, order.currency)] if extra.fixed_minor else []
+        parts += [percent_text(extra.bp)] if extra.bp else []
+        label = methods.LABELS.get(extra.method, extra.method)
+        in_all = format_money(owed + surcharge_for(owed, extra.fixed_minor, extra.bp), order.currency)
+        lines.append(f"Paying by {label} adds {' + '.join(parts)}" + (f" ({in_all} in all)" if owed else ""))
+    return lines
 
 
 async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest) -> PayView:
@@ -168,6 +273,18 @@ async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: Paym
         bank=next((BankView(m.bank, m.holder, m.target) for m in accepted if m.method == "bank"), None),
         unique_line=unique_amounts.unique_line(request) if not got and request.status in PAYABLE else "",
         amount_plain=minor_to_plain(owed, request.currency),
+        money_lines=await money_lines(uow, go, order, request, owed if request.status in PAYABLE else 0),
+        with_surcharge={
+            extra.method: format_money(
+                owed + surcharge_for(owed, extra.fixed_minor, extra.bp), request.currency
+            )
+            for extra in terms.surcharges_of(await terms.money_of(uow, go.id)).values()
+        },
+        can_split=request.kind == RequestKind.ITEMS
+        and request.status == RequestStatus.OPEN
+        and not got
+        and order.status == OrderStatus.PLACED
+        and bool(terms.instalment_dates(await terms.money_of(uow, go.id))),
     )
 
 
@@ -222,7 +339,9 @@ async def _checkout(
         if provider not in {m.method for m in await methods_of(uow, go.id)}:
             raise PaymentError(f"{go.code} does not take {methods.LABELS.get(provider, provider)}.")
         request = await request_to_pay(uow, order)
-        attempt = await open_attempt(uow, request, provider, await ledger.outstanding(uow, request))
+        owed = await ledger.outstanding(uow, request)
+        surcharge = await terms.surcharge_on(uow, go.id, provider, owed)
+        attempt = await open_attempt(uow, request, provider, owed + surcharge, surcharge_minor=surcharge)
         if attempt.checkout_url:
             return attempt.checkout_url
         await uow.commit()
@@ -245,13 +364,20 @@ async def _checkout(
 
 
 async def open_attempt(
-    uow: UnitOfWork, request: PaymentRequest, provider: str, amount_minor: int, *, key_is_ref: bool = False
+    uow: UnitOfWork,
+    request: PaymentRequest,
+    provider: str,
+    amount_minor: int,
+    *,
+    key_is_ref: bool = False,
+    surcharge_minor: int = 0,
 ) -> Payment:
     """The request's open attempt through ``provider`` for ``amount_minor``, or a new one.
 
     Reusing the open attempt reuses its idempotency key, so a second tap or a retry never
     asks the provider for a second charge. ``key_is_ref``: the provider knows the attempt
     by our key (a Telegram invoice payload), so it is its provider reference from the start.
+    ``surcharge_minor``: the method's pass-through fee included in ``amount_minor``.
     """
     attempt = await uow.session.scalar(
         select(Payment).where(
@@ -259,6 +385,7 @@ async def open_attempt(
             Payment.provider == provider,
             Payment.status == AttemptStatus.CREATED,
             Payment.amount_minor == amount_minor,
+            Payment.surcharge_minor == surcharge_minor,
         )
     )
     if attempt is not None:
@@ -278,6 +405,7 @@ async def open_attempt(
         note="",
         created_at=uow.now,
         updated_at=uow.now,
+        surcharge_minor=surcharge_minor,
     )
     uow.session.add(attempt)
     return attempt

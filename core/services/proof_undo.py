@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.db.models import Payment, Refund
+from core.db.models import Payment, PaymentRequest, Refund
 from core.errors import Conflict, InvalidInput
 from core.payments import ledger
-from core.payments.status import AttemptStatus, ProofStatus, RequestKind, RequestStatus
+from core.payments.status import SECURING_KINDS, AttemptStatus, ProofStatus, RequestStatus
 from core.services.accounts import Actor
 from core.services.proofs import Numbered, ProofView, open_review, proof_view
 from core.status import ORDER_LIVE, OrderStatus
@@ -78,7 +78,11 @@ async def unapprove(uow: UnitOfWork, actor: Actor, number: str, ordinal: int | N
                 detail=UNDONE,
                 also={"paid_at": None},
             )
-            if request.kind == RequestKind.ITEMS and order.status == OrderStatus.PAID:
+            if (
+                request.kind in SECURING_KINDS
+                and order.status == OrderStatus.PAID
+                and not await _still_secured(uow, order.id)
+            ):
                 await transition(uow, order, OrderStatus.PLACED, actor_id=actor.user_id, detail=UNDONE)
         elif request.status == RequestStatus.OPEN:
             await ledger.set_request_status(uow, request, RequestStatus.REVIEW, actor.user_id, UNDONE)
@@ -106,3 +110,17 @@ def _approved(number: str, proofs: list[Numbered], ordinal: int | None) -> Numbe
             f"{number}'s proof #{ordinal} is {chosen[0][1].status}, not approved: nothing to undo."
         )
     raise Conflict(f"{number} has no approved proof to undo.")
+
+
+async def _still_secured(uow: UnitOfWork, order_id: int) -> bool:
+    """Whether another paid request (a deposit or an earlier instalment) still secures the claim."""
+    found = await uow.session.scalar(
+        select(PaymentRequest.id)
+        .where(
+            PaymentRequest.order_id == order_id,
+            PaymentRequest.kind.in_(SECURING_KINDS),
+            PaymentRequest.status == RequestStatus.PAID,
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -18,11 +18,24 @@ from datetime import datetime
 from functools import lru_cache
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core.db.models import Identity, Item, Order, OrderLine, User, Variant
+from core.db.models import (
+    GroupOrder,
+    Identity,
+    Item,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentRequest,
+    User,
+    Variant,
+)
 from core.lookups import load_go
 from core.money import minor_to_plain
+from core.payments import terms
+from core.payments.parts import fee_for_line
+from core.payments.status import AttemptStatus
 from core.privacy.identities import reach
 from core.services.accounts import Actor, require_admin
 from core.services.reports import CSV_COLUMNS, SPREADSHEET, safe_cell
@@ -54,6 +67,7 @@ async def write_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str, out: IO[
             writer.writerow(CSV_COLUMNS)
             async for rows in _line_chunks(uow, go.id):
                 await contacts.load(uow, {row.buyer_id for row in rows})
+                money = await _money_of(uow, go, sorted({row.order_id for row in rows}))
                 writer.writerows(
                     (
                         guarded(row.number),
@@ -68,6 +82,7 @@ async def write_orders_csv(uow: UnitOfWork, actor: Actor, go_code: str, out: IO[
                         row.currency,
                         minutes(row.placed_at),
                         minutes(row.payment_due_at),
+                        *money.cells(row),
                     )
                     for row in rows
                 )
@@ -84,6 +99,38 @@ def guarded(value: str) -> str:
     """``safe_cell`` for text people typed, skipped (it is a regular expression per cell)
     where no character a formula could start with is present."""
     return safe_cell(value) if not _RISKY.isdisjoint(value) else value
+
+
+class _OrderMoney:
+    """The money columns of one chunk: each line's fee, each order's surcharges (on its
+    first line only, so a column sum counts them once) and its locked rate."""
+
+    def __init__(self, locked: dict[int, terms.Terms], surcharges: dict[int, int]) -> None:
+        self.locked, self.surcharges = locked, surcharges
+        self.seen: set[int] = set()
+
+    def cells(self, row: Any) -> tuple[str, str, str]:
+        t = self.locked.get(row.order_id, terms.Terms())
+        fee = fee_for_line(row.quantity, row.unit_price_minor, t.fee_fixed_minor, t.fee_bp)
+        first = row.order_id not in self.seen
+        self.seen.add(row.order_id)
+        extra = self.surcharges.get(row.order_id, 0) if first else 0
+        return plain(fee, row.currency), plain(extra, row.currency), t.rate.text() if t.rate else ""
+
+
+async def _money_of(uow: UnitOfWork, go: GroupOrder, order_ids: list[int]) -> _OrderMoney:
+    locked = await terms.terms_by_order(uow, go, order_ids)
+    found = await uow.session.execute(
+        select(PaymentRequest.order_id, func.sum(Payment.surcharge_minor))
+        .join(Payment, Payment.request_id == PaymentRequest.id)
+        .where(
+            PaymentRequest.order_id.in_(order_ids),
+            Payment.status == AttemptStatus.SUCCEEDED,
+            Payment.surcharge_minor > 0,
+        )
+        .group_by(PaymentRequest.order_id)
+    )
+    return _OrderMoney(locked, {order_id: int(total or 0) for order_id, total in found.all()})
 
 
 @lru_cache(maxsize=4096)
@@ -159,6 +206,7 @@ async def _line_chunks(uow: UnitOfWork, go_id: int) -> AsyncIterator[Sequence[An
         rows = (
             await uow.session.execute(
                 select(
+                    Order.id.label("order_id"),
                     Order.number,
                     Order.status,
                     User.display_name,

@@ -26,7 +26,7 @@ from core.db.models import (
 from core.errors import UnknownGroupOrder
 from core.lookups import load_go
 from core.money import format_money, minor_to_plain
-from core.payments import ledger
+from core.payments import ledger, terms
 from core.payments.status import PAYABLE, AttemptStatus, RefundStatus, RequestStatus
 from core.privacy.identities import reach
 from core.services.accounts import Actor, is_admin_of, require_admin
@@ -58,6 +58,9 @@ CSV_COLUMNS = [
     "currency",
     "placed at (UTC)",
     "payment due (UTC)",
+    "GOM fee",  # the line's share of the GOM's fee
+    "surcharge paid",  # on each order's first line: methods' fees paid on top
+    "rate",  # the rate the order is locked to, when the GO is priced in another currency
 ]
 
 
@@ -219,7 +222,8 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
         kept = dict(
             (
                 await uow.session.execute(
-                    select(Payment.request_id, func.sum(Payment.amount_minor))
+                    # a method's surcharge is paid on top of a request, not to it
+                    select(Payment.request_id, func.sum(Payment.amount_minor - Payment.surcharge_minor))
                     .join(PaymentRequest, PaymentRequest.id == Payment.request_id)
                     .join(Order, Order.id == PaymentRequest.order_id)
                     .where(Order.go_id == go.id, Payment.status == AttemptStatus.SUCCEEDED)
@@ -269,6 +273,7 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
             )
         ).all()
         buyers = await buyer_totals(uow, go)
+        fees = await terms.fees_by_order(uow, go, [order.id for order, _ in orders])
     by_order: dict[int, list[PaymentRequest]] = {}
     for request in requests:
         by_order.setdefault(request.order_id, []).append(request)
@@ -285,11 +290,11 @@ async def payments_report(uow: UnitOfWork, actor: Actor, go_code: str) -> Paymen
                     buyer,
                     order.status,
                     "items",
-                    format_money(order.total_minor, order.currency),
+                    format_money(order.total_minor + fees.get(order.id, 0), order.currency),
                     "unpaid",
                 )
             )
-            unpaid += order.total_minor
+            unpaid += order.total_minor + fees.get(order.id, 0)
             unpaid_count += 1
         for request in shown:
             got = int(kept.get(request.id) or 0)

@@ -27,6 +27,7 @@ from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.ledger_template_cases import LEDGER_CASES
+from tests.unit.money_template_cases import MONEY_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.policy_template_cases import POLICY_CASES
@@ -364,6 +365,7 @@ CASES += STATEMENT_CASES
 CASES += REPORT_CASES
 CASES += PROOF_READING_CASES
 CASES += POLICY_CASES
+CASES += MONEY_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
