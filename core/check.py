@@ -177,7 +177,10 @@ def _order_totals() -> list[Query]:
         select(
             OrderLine.order_id,
             func.sum(OrderLine.quantity).label("units"),
-            func.sum(OrderLine.quantity * OrderLine.unit_price_minor).label("total"),
+            # units stay as ordered (the reservation); the total is what is delivered
+            func.sum((OrderLine.quantity - OrderLine.short_units) * OrderLine.unit_price_minor).label(
+                "total"
+            ),
         )
         .group_by(OrderLine.order_id)
         .subquery()
@@ -229,10 +232,22 @@ def _overpaid_by_proof(request_id: Any) -> ColumnElement[bool]:
     )
 
 
+def _short_delivered(request_id: Any) -> ColumnElement[bool]:
+    """Units of the request's order went short after money arrived: what it received beyond
+    its lowered amount is given back (a refund or store credit, each on record)."""
+    request = aliased(PaymentRequest)
+    return exists().where(
+        request.id == request_id,
+        OrderLine.order_id == request.order_id,
+        OrderLine.short_units > 0,
+    )
+
+
 # Why a paid request's payments may differ from its amount, each a predicate on its id.
 RECORDED_DIFFERENCES: list[Callable[[Any], ColumnElement[bool]]] = [
     _accepted_held_payment,
     _overpaid_by_proof,
+    _short_delivered,
 ]
 
 
