@@ -121,6 +121,8 @@ PROBES: dict[str, str] = {
     "proofpolicy": f"/proofpolicy {GO} auto",
     "uniqueamounts": f"/uniqueamounts {GO} 0.10",
     "unapprove": f"/unapprove {ORDER}",
+    "shortfall": f"/shortfall {GO} POB=0",
+    "credit": "/credit @bob",
 }
 
 # The files some probes carry, as a person would send them with the command.

@@ -14,6 +14,7 @@ from bots.commands import (  # noqa: F401  (registration)
     payments,
     privacy,
     reopen,
+    shortfall,
     staff,
     statements,
 )

@@ -22,6 +22,7 @@ from core.services import (
     proofs,
     refunds,
     reports,
+    store_credit,
     telegram_payments,
 )
 from core.services.conversations import ConversationState, end_conversation, save_conversation
@@ -29,13 +30,14 @@ from core.views import PayView
 
 GOM = Audience.GOM
 PROOF_FLOW = "payproof"
+CREDIT_WORDS = frozenset({"credit", "store_credit"})
 IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat."
 
 
 @command(
     "pay",
-    "ORDER [METHOD]",
-    "Pay for an order: QR code, transfer or payment link",
+    "ORDER [METHOD|credit]",
+    "Pay for an order: QR code, transfer, payment link, or your store credit with the GOM",
     permission=Permission.ORDERS,
 )
 async def pay(call: Call) -> ChatReply:
@@ -45,6 +47,9 @@ async def pay(call: Call) -> ChatReply:
         provider = call.args[1].lower()
         if provider == telegram_payments.PROVIDER:
             return await _pay_in_chat(call, number)
+        if provider in CREDIT_WORDS:
+            used = await store_credit.pay_with_credit(call.uow(), call.actor, number)
+            return call.reply("credit_used", use=used)
         url = await payments.start_checkout(
             call.bot.core.uow,
             call.actor,
