@@ -31,12 +31,14 @@ async def shortfall(call: Call) -> ChatReply:
 
 @command(
     "credit",
-    "[@buyer]",
-    "Your store credit with each GOM (the GOM's team: a buyer's, with @buyer)",
+    "[@buyer [+AMOUNT|-AMOUNT [CURRENCY] REASON]]",
+    "Your store credit with each GOM; the GOM's team: a buyer's (@buyer), adjusted with a reason",
     permission=Permission.ORDERS,
 )
 async def credit(call: Call) -> ChatReply:
-    if call.args:
+    if len(call.args) > 1:
+        view = await store_credit.adjust_credit(call.uow(), call.actor, call.args[0], call.args[1:])
+    elif call.args:
         view = await store_credit.buyer_credit(call.reader(), call.actor, call.args[0])
     else:
         view = await store_credit.my_credit(call.reader(), call.actor)

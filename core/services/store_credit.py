@@ -9,7 +9,7 @@ under the order's lock and the balance row's, with one conditional UPDATE.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 
@@ -24,7 +24,7 @@ from core.db.models import (
 )
 from core.errors import InvalidInput, PermissionDenied
 from core.lookups import load_order, lock_order
-from core.money import format_money
+from core.money import CURRENCIES, format_money, parse_amount
 from core.payments import ledger, store_credit
 from core.payments.status import AttemptStatus
 from core.permissions import Permission, grants
@@ -34,6 +34,7 @@ from core.uow import UnitOfWork
 from core.when import local_text
 
 RECENT = 10
+ADJUST_USAGE = "/credit @buyer +AMOUNT|-AMOUNT [CURRENCY] REASON"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class CreditView:
     lines: tuple[CreditLine, ...]
     entries: tuple[CreditEntryView, ...]
     for_staff: bool
+    adjusted: str = ""  # the GOM's adjustment just made, signed ("+S$5.00")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,76 @@ async def buyer_credit(uow: UnitOfWork, staff: Actor, handle: str) -> CreditView
             raise PermissionDenied("Only a GOM's team sees a buyer's store credit; /credit shows yours.")
         user_id, name = await _person(uow, handle)
         return await _view(uow, user_id, name, goms, for_staff=True)
+
+
+async def adjust_credit(uow: UnitOfWork, staff: Actor, handle: str, words: list[str]) -> CreditView:
+    """The GOM (or a manager) corrects a buyer's credit with them: ``+5.00 goodwill`` or
+    ``-2.50 SGD paid in cash instead``. Taking away never goes below what the buyer holds."""
+    if len(words) < 2 or words[0][:1] not in "+-":
+        raise InvalidInput(f"Say how much, with + or -, and why.\nUsage: {ADJUST_USAGE}")
+    sign, amount_text, rest = words[0][0], words[0][1:], words[1:]
+    async with uow:
+        teams = (
+            await uow.session.execute(
+                select(StaffMember.gom_id, StaffMember.role).where(StaffMember.member_id == staff.user_id)
+            )
+        ).all()
+        goms = [gom_id for gom_id, role in teams if grants(role, Permission.REFUNDS)]
+        if len(goms) != 1:
+            raise PermissionDenied(
+                "Only a GOM, or a manager on one GOM's team, adjusts store credit."
+                if not goms
+                else "You may adjust store credit on several GOMs' teams; ask the GOM to do it."
+            )
+        [gom_id] = goms
+        currency = rest[0].upper() if rest[0].upper() in CURRENCIES and len(rest) > 1 else None
+        if currency is None:
+            currency = await uow.session.scalar(
+                select(GroupOrder.currency)
+                .where(GroupOrder.gom_id == gom_id)
+                .order_by(GroupOrder.id.desc())
+                .limit(1)
+            )
+        else:
+            rest = rest[1:]
+        if currency is None:
+            raise InvalidInput(f"Name the currency: {ADJUST_USAGE}")
+        reason = " ".join(rest)[:200]
+        amount = parse_amount(amount_text, currency)
+        if amount == 0:
+            raise InvalidInput("An adjustment of nothing changes nothing.")
+        user_id, name = await _person(uow, handle)
+        shown = f"{reason} (by {staff.name})"
+        if sign == "+":
+            await store_credit.grant(
+                uow,
+                buyer_id=user_id,
+                gom_id=gom_id,
+                currency=currency,
+                amount_minor=amount,
+                kind=store_credit.CreditKind.ADJUST,
+                actor_id=staff.user_id,
+                reason=shown,
+            )
+        else:
+            holds = await store_credit.balance(uow, user_id, gom_id, currency)
+            if amount > holds:
+                raise InvalidInput(
+                    f"{name} holds {format_money(holds, currency)} of credit with you; take at most that."
+                )
+            await store_credit.spend(
+                uow,
+                buyer_id=user_id,
+                gom_id=gom_id,
+                currency=currency,
+                most_minor=amount,
+                kind=store_credit.CreditKind.ADJUST,
+                actor_id=staff.user_id,
+                reason=shown,
+            )
+        view = await _view(uow, user_id, name, [gom_id], for_staff=True)
+        await uow.commit()
+        return replace(view, adjusted=f"{sign}{format_money(amount, currency)}")
 
 
 async def _person(uow: UnitOfWork, handle: str) -> tuple[int, str]:

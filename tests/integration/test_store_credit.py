@@ -120,3 +120,20 @@ async def test_two_payments_at_once_never_spend_the_same_credit_twice(any_app: A
     assert spent == len(buyers) * PRICE
     await assert_books(app)
     await assert_checks_pass(app)
+
+
+async def test_the_gom_adjusts_credit_with_a_reason_and_never_below_zero(any_app: App) -> None:
+    app = any_app
+    await credit_from_a_shortfall(app, {"ben": 1})
+    given = ok(await say(app, "gina", "/credit @ben +5 sorry for the wait"))
+    assert "Adjusted by +S$5.00." in given.text and "S$30.90 with gina" in given.text
+    assert await held(app, "ben") == (PRICE + 500, PRICE + 500)
+    refused(await say(app, "gina", "/credit @ben -40 too much"), "ben holds S$30.90 of credit with you")
+    refused(await say(app, "gina", "/credit @ben 5 no sign"), "Usage: /credit @buyer")
+    refused(await say(app, "gina", "/credit @ben +abc why"), "amount")
+    refused(await say(app, "ben", "/credit @ben +100 mine now"), "Only a GOM")
+    ok(await say(app, "gina", "/credit @ben -0.90 SGD paid in cash"))
+    assert await held(app, "ben") == (3000, 3000)
+    async with app.core.reader() as uow:
+        kinds = (await uow.session.scalars(select(StoreCreditEntry.kind).order_by(StoreCreditEntry.id))).all()
+    assert kinds == ["shortfall", "adjust", "adjust"]

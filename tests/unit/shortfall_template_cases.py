@@ -124,6 +124,11 @@ SHORTFALL_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["Mina's store credit with you:", "• none"],
     ),
     (
+        "credit_balance",
+        {"c": CreditView("Mina", CREDIT.lines, (), for_staff=True, adjusted="+S$5.00")},
+        ["✅ Adjusted by +S$5.00.", "Mina's store credit with you:", "S$25.90 with Gina"],
+    ),
+    (
         "credit_used",
         {"use": CreditUse("SVT-FML-5", "S$10.00", "S$15.90", "S$0.00", False)},
         ["S$10.00 of your store credit paid towards SVT-FML-5", "Still to pay: S$15.90", "Credit left"],
