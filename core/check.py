@@ -43,6 +43,8 @@ from core.db.models import (
     PaymentRequest,
     PickupSlot,
     Refund,
+    StoreCreditBalance,
+    StoreCreditEntry,
     Variant,
 )
 from core.errors import DatabaseNotReady
@@ -421,6 +423,43 @@ def _pickup_slots_held() -> list[Query]:
     ]
 
 
+def _credit_balanced() -> list[Query]:
+    """Each store credit balance is the sum of its entries, both ways (a balance row with
+    no entries, entries with no balance row), and none is below zero."""
+    entries = (
+        select(
+            StoreCreditEntry.buyer_id,
+            StoreCreditEntry.gom_id,
+            StoreCreditEntry.currency,
+            func.sum(StoreCreditEntry.amount_minor).label("entries"),
+        )
+        .group_by(StoreCreditEntry.buyer_id, StoreCreditEntry.gom_id, StoreCreditEntry.currency)
+        .subquery()
+    )
+    same = and_(
+        entries.c.buyer_id == StoreCreditBalance.buyer_id,
+        entries.c.gom_id == StoreCreditBalance.gom_id,
+        entries.c.currency == StoreCreditBalance.currency,
+    )
+    summed = func.coalesce(entries.c.entries, 0)
+    return [
+        select(
+            StoreCreditBalance.buyer_id.label("buyer"),
+            StoreCreditBalance.gom_id.label("gom"),
+            StoreCreditBalance.currency,
+            StoreCreditBalance.balance_minor,
+            summed.label("entries_minor"),
+        )
+        .outerjoin(entries, same)
+        .where(or_(StoreCreditBalance.balance_minor != summed, StoreCreditBalance.balance_minor < 0))
+        .order_by(StoreCreditBalance.buyer_id, StoreCreditBalance.gom_id),
+        select(entries.c.buyer_id.label("buyer"), entries.c.gom_id.label("gom"), entries.c.currency)
+        .add_columns(entries.c.entries.label("entries_minor"))
+        .where(entries.c.entries != 0, ~exists().where(same))
+        .order_by(entries.c.buyer_id, entries.c.gom_id),
+    ]
+
+
 CHECKS: list[Check] = [
     Check("items reserved = live lines", _items_reserved),
     Check("versions reserved = live lines", _variants_reserved),
@@ -437,6 +476,7 @@ CHECKS: list[Check] = [
     Check("outbox rows sent, pending or failed with a reason", _outbox_settled),
     Check("inbound updates handled", _inbound_handled),
     Check("pickup slots reserved = parcels in them", _pickup_slots_held),
+    Check("store credit balances = their entries", _credit_balanced),
 ]
 
 
