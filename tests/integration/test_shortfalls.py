@@ -206,3 +206,30 @@ async def test_refused_before_the_go_is_ordered(app: App) -> None:
     await open_go(app, moq=1, cap=50)
     ok(await say(app, "ana", "/order SVT-FML ALB:A 1"))
     refused(await say(app, "gina", "/shortfall SVT-FML ALB:A=0"), "is open; a shortfall is entered once")
+
+
+async def test_first_claims_first_then_a_refund_sends_back_only_what_is_left(
+    any_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = any_app
+
+    async def first_first(*_: object) -> GOPolicy:
+        return GOPolicy(shortfall_rule=ShortfallRule.FIRST_FIRST)
+
+    monkeypatch.setattr(shortfalls, "policy_of", first_first)
+    await four_buyers(app)
+    preview = ok(await say(app, "gina", "/shortfall SVT-FML ALB:A=6"))
+    assert "Who goes short (first first)" in preview.text
+    assert "SVT-FML-1 (ana): 1× ALB:A = S$25.90; S$25.90 refunded" in preview.text
+    ok(await say(app, "gina", "/shortfall SVT-FML ALB:A=6 confirm"))
+    assert (await orders(app))["SVT-FML-1"] == ("paid", PRICE, 1)
+
+    again = ok(await say(app, "gina", "/refund SVT-FML-1"))
+    assert "S$25.90 goes back" in again.text  # not the S$51.80 first paid
+    ok(await say(app, "gina", "/refund SVT-FML-1 confirm changed my mind"))
+    async with app.core.reader() as uow:
+        amounts = (await uow.session.scalars(select(Refund.amount_minor).order_by(Refund.id))).all()
+    assert amounts == [PRICE, PRICE]
+    ok(await say(app, "gina", "/refunded SVT-FML-1 BANK-1"))
+    assert (await orders(app))["SVT-FML-1"][0] == "refunded"
+    await assert_checks_pass(app)
