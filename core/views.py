@@ -124,6 +124,7 @@ class PayView:
     # "S$49.00 + S$0.07 = S$49.07" when the GO asks unique amounts; "" otherwise
     unique_line: str = ""
     amount_plain: str = ""  # the amount as a banking app takes it typed: "49.07"
+    credit: str = ""  # the buyer's store credit with the GOM in this currency, "" for none
 
     @property
     def payable(self) -> bool:

@@ -76,6 +76,10 @@ async def pay(call: Call) -> ChatReply:
         for method, label in view.gateways
         if method in call.bot.core.payment_gateways
     ]
+    if view.credit:
+        buttons.insert(
+            0, [Button(f"Use store credit ({view.credit})"[:60], command=f"/pay {view.number} credit")]
+        )
     if view.manual:
         await expect_proof(call, view.number)
     reply = call.reply("pay_options", pay=view, url=url, buttons=buttons + _copy_buttons(view))

@@ -57,7 +57,9 @@ async def test_credit_pays_a_new_order_in_full_then_part_of_the_next(any_app: Ap
     assert "S$51.80 with gina" in ok(await say(app, "ben", "/credit")).text
 
     ok(await say(app, "ben", "/order SVT-TWO ALB:A 1"))
-    whole = ok(await say(app, "ben", "/pay SVT-TWO-1 credit"))
+    offered = ok(await say(app, "ben", "/pay SVT-TWO-1"))
+    assert offered.buttons[0][0].label == "Use store credit (S$51.80)"
+    whole = ok(await say(app, "ben", offered.buttons[0][0].command or ""))
     assert "S$25.90 of your store credit paid towards SVT-TWO-1. It is paid in full." in whole.text
     assert "Credit left with this GOM: S$25.90" in whole.text
     assert await order_status(app, "SVT-TWO-1") == "paid"
