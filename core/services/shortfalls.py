@@ -139,6 +139,7 @@ class ShortOrderView:
     value_minor: int
     less_owed_minor: int
     back_minor: int
+    remedy: str = "refund"  # how ``back`` goes to the buyer: refund or credit
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ class ShortfallView:
     less_owed: str
     back: str
     applied: bool
+    refunded: str = ""  # of ``back``: refunded, and given as store credit
+    credited: str = ""
     words: tuple[str, ...] = field(default=())  # the request, to confirm it as shown
     by_hand: tuple[str, ...] = field(default=())  # orders whose refund the GOM sends herself
 
@@ -243,12 +246,13 @@ async def _run(
     for order_id in sorted(short, key=lambda i: orders[i].number):
         lines = short[order_id]
         if run is not None:
-            split, manual = await _apply_order(uow, actor, go, order_id, lines, remedy, run)
+            split, manual, gives = await _apply_order(uow, actor, go, order_id, lines, remedy, run)
             by_hand += [orders[order_id].number] if manual else []
         else:
-            split = remedy_for(sum(s.units * s.price for s in lines), await _owed(uow, orders[order_id]))
+            value = sum(s.units * s.price for s in lines)
+            split, gives = remedy_for(value, await _owed(uow, orders[order_id])), remedy
         views.append(
-            _order_view(orders[order_id], buyers.get(orders[order_id].buyer_id, "?"), lines, split, go)
+            _order_view(orders[order_id], buyers.get(orders[order_id].buyer_id, "?"), lines, split, go, gives)
         )
     units = sum(v.units for v in views)
     value = sum(v.value_minor for v in views)
@@ -256,8 +260,8 @@ async def _run(
     back = sum(v.back_minor for v in views)
     if run is not None:
         run.units_short, run.value_minor, run.owed_less_minor = units, value, less
-        run.refund_minor = back if remedy == ShortfallRemedy.REFUND else 0
-        run.credit_minor = back if remedy == ShortfallRemedy.CREDIT else 0
+        run.refund_minor = sum(v.back_minor for v in views if v.remedy == ShortfallRemedy.REFUND)
+        run.credit_minor = sum(v.back_minor for v in views if v.remedy == ShortfallRemedy.CREDIT)
         uow.audit(
             actor_id=actor.user_id,
             entity="group_order",
@@ -277,6 +281,7 @@ async def _run(
                             "value": v.value_minor,
                             "less_owed": v.less_owed_minor,
                             "back": v.back_minor,
+                            "remedy": v.remedy,
                         }
                         for v in views
                     },
@@ -297,6 +302,8 @@ async def _run(
         less_owed=_money(less, go.currency),
         back=_money(back, go.currency),
         applied=run is not None,
+        refunded=_money(sum(v.back_minor for v in views if v.remedy == ShortfallRemedy.REFUND), go.currency),
+        credited=_money(sum(v.back_minor for v in views if v.remedy == ShortfallRemedy.CREDIT), go.currency),
         words=tuple(Request(asked.arrivals, asked.remedy, seed).words()),
         by_hand=tuple(by_hand),
     )
@@ -406,9 +413,10 @@ async def _apply_order(
     lines: list[_Short],
     remedy: ShortfallRemedy,
     run: Shortfall,
-) -> tuple[Remedy, bool]:
+) -> tuple[Remedy, bool, ShortfallRemedy]:
     """One order's part, under its lock: the lines, what it owes, and what goes back.
-    Returns the split and whether a refund of it waits for the GOM to send by hand."""
+    Returns the split, whether a refund of it waits for the GOM to send by hand, and how
+    it went back (an order none of which arrived is refunded whatever the remedy)."""
     order = await lock_order(uow, order_id)
     if order.status not in ORDER_LIVE:
         raise Conflict(f"{order.number} just became {order.status}; enter the shortfall again.")
@@ -434,9 +442,8 @@ async def _apply_order(
         split = remedy_for(value, max(0, request.amount_minor - got))
         lowered = request.amount_minor - value
         await _lower_total(uow, order, value)
-        if lowered <= request.adjust_minor:  # none of it arrived: the order ends, money paid goes back
-            ended = OrderStatus.REFUNDED if got else OrderStatus.CANCELLED
-            await end_order(uow, order, ended, actor.user_id, NONE_ARRIVED)
+        if lowered <= request.adjust_minor:  # none of it arrived: it is cancelled, money paid goes back
+            await end_order(uow, order, OrderStatus.CANCELLED, actor.user_id, NONE_ARRIVED)
             remedy = ShortfallRemedy.REFUND
         else:
             await transition_all(
@@ -522,7 +529,7 @@ async def _apply_order(
         },
         dedupe_key=f"short:{run.id}:{order.id}",
     )
-    return split, manual
+    return split, manual, remedy
 
 
 async def _delivered(uow: UnitOfWork, order: Order) -> int:
@@ -556,7 +563,7 @@ async def _lower_total(uow: UnitOfWork, order: Order, value: int) -> None:
 
 
 def _order_view(
-    order: Order, buyer: str, lines: list[_Short], split: Remedy, go: GroupOrder
+    order: Order, buyer: str, lines: list[_Short], split: Remedy, go: GroupOrder, gives: ShortfallRemedy
 ) -> ShortOrderView:
     return ShortOrderView(
         number=order.number,
@@ -569,6 +576,7 @@ def _order_view(
         value_minor=split.value_minor,
         less_owed_minor=split.less_owed_minor,
         back_minor=split.back_minor,
+        remedy=str(gives),
     )
 
 

@@ -233,3 +233,26 @@ async def test_first_claims_first_then_a_refund_sends_back_only_what_is_left(
     ok(await say(app, "gina", "/refunded SVT-FML-1 BANK-1"))
     assert (await orders(app))["SVT-FML-1"][0] == "refunded"
     await assert_checks_pass(app)
+
+
+async def test_an_order_none_of_which_arrived_ends_and_its_money_is_refunded_even_for_credit(
+    app: App,
+) -> None:
+    await four_buyers(app)
+    done = ok(await say(app, "gina", "/shortfall SVT-FML ALB:A=1 credit confirm"))
+    assert "S$30.00 goes back as refunds." in done.text  # dan's part payment: his order ended
+    assert "S$51.80 goes back as store credit." in done.text  # ana's one unit and ben's order
+    assert await orders(app) == {
+        "SVT-FML-1": ("paid", PRICE, 1),
+        "SVT-FML-2": ("cancelled", 0, 3),
+        "SVT-FML-3": ("paid", 0, 1),
+        "SVT-FML-4": ("cancelled", 0, 1),
+    }
+    async with app.core.reader() as uow:
+        run = await uow.session.scalar(select(Shortfall))
+        refunds = (await uow.session.scalars(select(Refund.amount_minor))).all()
+    assert run is not None
+    assert (run.refund_minor, run.credit_minor, run.owed_less_minor) == (3000, 5180, 7360)
+    assert run.refund_minor + run.credit_minor + run.owed_less_minor == run.value_minor == 6 * PRICE
+    assert refunds == [3000]
+    await assert_checks_pass(app)

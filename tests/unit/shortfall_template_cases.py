@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from core.services.shortfalls import ArrivalView, ShortfallView, ShortOrderView
@@ -37,6 +38,7 @@ def shortfall(**changes: Any) -> ShortfallView:
         "less_owed": "S$25.90",
         "back": "S$25.90",
         "applied": False,
+        "refunded": "S$25.90",
         "words": ("ALB:A=3", "seed=SVT-FML-1"),
     }
     return ShortfallView(**{**base, **changes})
@@ -76,8 +78,21 @@ SHORTFALL_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "shortfall_preview",
-        {"s": shortfall(rule="lottery", remedy="credit"), "confirm": CONFIRM},
-        ["(lottery, seed SVT-FML-1)", "S$25.90 as store credit"],
+        {
+            "s": shortfall(
+                rule="lottery",
+                remedy="credit",
+                orders=(replace(short_order(), remedy="credit"),),
+                refunded="",
+                credited="S$25.90",
+            ),
+            "confirm": CONFIRM,
+        },
+        [
+            "(lottery, seed SVT-FML-1)",
+            "1× ALB:A = S$25.90; S$25.90 as store credit",
+            "; S$25.90 as store credit.",
+        ],
     ),
     (
         "shortfall_preview",
