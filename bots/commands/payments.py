@@ -36,8 +36,8 @@ IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat
 
 @command(
     "pay",
-    "ORDER [METHOD|credit]",
-    "Pay for an order: QR code, transfer, payment link, or your store credit with the GOM",
+    "ORDER [METHOD]",
+    "Pay for an order: QR code, transfer, payment link, or store credit (METHOD credit)",
     permission=Permission.ORDERS,
 )
 async def pay(call: Call) -> ChatReply:
