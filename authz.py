@@ -129,6 +129,8 @@ PROBES: dict[str, str] = {
     "surcharge": f"/surcharge {GO} stripe 0.50",
     "deposit": f"/deposit {GO} 30%",
     "instalments": f"/instalments {GO} 2099-01-10",
+    "shortfall": f"/shortfall {GO} POB=0",
+    "credit": "/credit @bob",
 }
 
 # The files some probes carry, as a person would send them with the command.

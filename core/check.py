@@ -43,6 +43,8 @@ from core.db.models import (
     PaymentRequest,
     PickupSlot,
     Refund,
+    StoreCreditBalance,
+    StoreCreditEntry,
     Variant,
 )
 from core.errors import DatabaseNotReady
@@ -177,7 +179,10 @@ def _order_totals() -> list[Query]:
         select(
             OrderLine.order_id,
             func.sum(OrderLine.quantity).label("units"),
-            func.sum(OrderLine.quantity * OrderLine.unit_price_minor).label("total"),
+            # units stay as ordered (the reservation); the total is what is delivered
+            func.sum((OrderLine.quantity - OrderLine.short_units) * OrderLine.unit_price_minor).label(
+                "total"
+            ),
         )
         .group_by(OrderLine.order_id)
         .subquery()
@@ -229,10 +234,22 @@ def _overpaid_by_proof(request_id: Any) -> ColumnElement[bool]:
     )
 
 
+def _short_delivered(request_id: Any) -> ColumnElement[bool]:
+    """Units of the request's order went short after money arrived: what it received beyond
+    its lowered amount is given back (a refund or store credit, each on record)."""
+    request = aliased(PaymentRequest)
+    return exists().where(
+        request.id == request_id,
+        OrderLine.order_id == request.order_id,
+        OrderLine.short_units > 0,
+    )
+
+
 # Why a paid request's payments may differ from its amount, each a predicate on its id.
 RECORDED_DIFFERENCES: list[Callable[[Any], ColumnElement[bool]]] = [
     _accepted_held_payment,
     _overpaid_by_proof,
+    _short_delivered,
 ]
 
 
@@ -406,6 +423,43 @@ def _pickup_slots_held() -> list[Query]:
     ]
 
 
+def _credit_balanced() -> list[Query]:
+    """Each store credit balance is the sum of its entries, both ways (a balance row with
+    no entries, entries with no balance row), and none is below zero."""
+    entries = (
+        select(
+            StoreCreditEntry.buyer_id,
+            StoreCreditEntry.gom_id,
+            StoreCreditEntry.currency,
+            func.sum(StoreCreditEntry.amount_minor).label("entries"),
+        )
+        .group_by(StoreCreditEntry.buyer_id, StoreCreditEntry.gom_id, StoreCreditEntry.currency)
+        .subquery()
+    )
+    same = and_(
+        entries.c.buyer_id == StoreCreditBalance.buyer_id,
+        entries.c.gom_id == StoreCreditBalance.gom_id,
+        entries.c.currency == StoreCreditBalance.currency,
+    )
+    summed = func.coalesce(entries.c.entries, 0)
+    return [
+        select(
+            StoreCreditBalance.buyer_id.label("buyer"),
+            StoreCreditBalance.gom_id.label("gom"),
+            StoreCreditBalance.currency,
+            StoreCreditBalance.balance_minor,
+            summed.label("entries_minor"),
+        )
+        .outerjoin(entries, same)
+        .where(or_(StoreCreditBalance.balance_minor != summed, StoreCreditBalance.balance_minor < 0))
+        .order_by(StoreCreditBalance.buyer_id, StoreCreditBalance.gom_id),
+        select(entries.c.buyer_id.label("buyer"), entries.c.gom_id.label("gom"), entries.c.currency)
+        .add_columns(entries.c.entries.label("entries_minor"))
+        .where(entries.c.entries != 0, ~exists().where(same))
+        .order_by(entries.c.buyer_id, entries.c.gom_id),
+    ]
+
+
 CHECKS: list[Check] = [
     Check("items reserved = live lines", _items_reserved),
     Check("versions reserved = live lines", _variants_reserved),
@@ -422,6 +476,7 @@ CHECKS: list[Check] = [
     Check("outbox rows sent, pending or failed with a reason", _outbox_settled),
     Check("inbound updates handled", _inbound_handled),
     Check("pickup slots reserved = parcels in them", _pickup_slots_held),
+    Check("store credit balances = their entries", _credit_balanced),
 ]
 
 

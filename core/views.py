@@ -131,6 +131,7 @@ class PayView:
     can_split: bool = False  # the buyer may still choose to pay this order in instalments
     # what paying online by a method asks in all, where the method adds a surcharge
     with_surcharge: dict[str, str] = field(default_factory=dict)
+    credit: str = ""  # the buyer's store credit with the GOM in this currency, "" for none
 
     @property
     def payable(self) -> bool:

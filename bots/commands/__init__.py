@@ -16,6 +16,7 @@ from bots.commands import (  # noqa: F401  (registration)
     policy,
     privacy,
     reopen,
+    shortfall,
     staff,
     statements,
 )

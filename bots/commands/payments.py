@@ -22,6 +22,7 @@ from core.services import (
     proofs,
     refunds,
     reports,
+    store_credit,
     telegram_payments,
 )
 from core.services.conversations import ConversationState, end_conversation, save_conversation
@@ -29,13 +30,15 @@ from core.views import PayView
 
 GOM = Audience.GOM
 PROOF_FLOW = "payproof"
+CREDIT_WORDS = frozenset({"credit", "store_credit"})
 IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat."
 
 
 @command(
     "pay",
     "ORDER [METHOD|instalments]",
-    "Pay for an order: QR code, transfer or payment link (or in instalments, where offered)",
+    "Pay for an order: QR code, transfer, payment link, store credit (METHOD credit), "
+    "or in instalments where offered",
     permission=Permission.ORDERS,
 )
 async def pay(call: Call) -> ChatReply:
@@ -48,6 +51,9 @@ async def pay(call: Call) -> ChatReply:
         provider = call.args[1].lower()
         if provider == telegram_payments.PROVIDER:
             return await _pay_in_chat(call, number)
+        if provider in CREDIT_WORDS:
+            used = await store_credit.pay_with_credit(call.uow(), call.actor, number)
+            return call.reply("credit_used", use=used)
         url = await payments.start_checkout(
             call.bot.core.uow,
             call.actor,
@@ -81,6 +87,10 @@ async def _pay_options(call: Call, number: str, choice: str) -> ChatReply:
         for method, label in view.gateways
         if method in call.bot.core.payment_gateways
     ]
+    if view.credit:
+        buttons.insert(
+            0, [Button(f"Use store credit ({view.credit})"[:60], command=f"/pay {view.number} credit")]
+        )
     if view.manual:
         await expect_proof(call, view.number)
     reply = call.reply("pay_options", pay=view, url=url, buttons=buttons + _copy_buttons(view))

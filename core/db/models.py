@@ -205,7 +205,10 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="line_quantity"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="line_quantity"),
+        CheckConstraint("short_units >= 0 AND short_units <= quantity", name="line_short"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -213,6 +216,8 @@ class OrderLine(Base):
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    # Units the supplier never delivered (a shortfall): the buyer gets ``quantity`` less these.
+    short_units: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class WaitlistEntry(Base):
@@ -905,3 +910,61 @@ class OrderTerms(Base):
     fee_fixed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     fee_bp: Mapped[int] = mapped_column(Integer, default=0)
     stamped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Shortfall(Base):
+    """A shortfall a GOM confirmed: what arrived, the rule and seed that chose who went
+    short, the remedy, and what it came to (each buyer's part is in the audit log)."""
+
+    __tablename__ = "shortfalls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rule: Mapped[str] = mapped_column(String(12))
+    remedy: Mapped[str] = mapped_column(String(8))
+    seed: Mapped[str] = mapped_column(String(64))
+    # JSON: {"ALB:A": 3, …} the units the GOM said arrived
+    received: Mapped[str] = mapped_column(Text)
+    units_short: Mapped[int] = mapped_column(Integer)
+    value_minor: Mapped[int] = mapped_column(BigInteger)
+    refund_minor: Mapped[int] = mapped_column(BigInteger)
+    credit_minor: Mapped[int] = mapped_column(BigInteger)
+    owed_less_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreCreditBalance(Base):
+    """What a buyer holds with one GOM in one currency: the sum of their entries, kept on
+    one row so spending it is one conditional UPDATE (never below zero)."""
+
+    __tablename__ = "store_credit_balances"
+    __table_args__ = (CheckConstraint("balance_minor >= 0", name="credit_nonnegative"),)
+
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    gom_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    balance_minor: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreCreditEntry(Base):
+    """One movement of store credit, never changed: granted (a shortfall, a refund of
+    money paid with credit), used by a payment, or adjusted by the GOM with a reason."""
+
+    __tablename__ = "store_credit_entries"
+    __table_args__ = (Index("ix_store_credit_entries_owner", "buyer_id", "gom_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    gom_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # signed: + granted, - used
+    kind: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
+    shortfall_id: Mapped[int | None] = mapped_column(ForeignKey("shortfalls.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

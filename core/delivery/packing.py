@@ -142,12 +142,17 @@ async def packing_view(uow: UnitOfWork, go: GroupOrder) -> PackingView:
     """Every live order of the GO, gathered into its buyer's parcel, buyers by name."""
     rows = (
         await uow.session.execute(
-            select(User.display_name, Order, Item.name, Variant.name, OrderLine.quantity)
+            # what arrived: units that went short (a shortfall) are not packed
+            select(
+                User.display_name, Order, Item.name, Variant.name, OrderLine.quantity - OrderLine.short_units
+            )
             .join(OrderLine, OrderLine.order_id == Order.id)
             .join(Item, Item.id == OrderLine.item_id)
             .outerjoin(Variant, Variant.id == OrderLine.variant_id)
             .join(User, User.id == Order.buyer_id)
-            .where(Order.go_id == go.id, Order.status.in_(ORDER_LIVE))
+            .where(
+                Order.go_id == go.id, Order.status.in_(ORDER_LIVE), OrderLine.quantity > OrderLine.short_units
+            )
             .order_by(User.display_name, Order.buyer_id, Order.id, OrderLine.id)
         )
     ).all()

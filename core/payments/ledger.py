@@ -16,7 +16,7 @@ from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequ
 from core.errors import NotFound, OrderLocked
 from core.lookups import lock_order
 from core.money import CURRENCIES, format_money
-from core.payments import terms, unique_amounts
+from core.payments import store_credit, terms, unique_amounts
 from core.payments.status import (
     PAYABLE,
     SECURING_KINDS,
@@ -27,6 +27,7 @@ from core.payments.status import (
     RequestKind,
     RequestStatus,
 )
+from core.shortfalls import spread
 from core.status import ORDER_LIVE, OrderStatus
 from core.transitions import transition, transition_all
 from core.uow import UnitOfWork
@@ -353,7 +354,8 @@ async def on_order_ended(uow: UnitOfWork, order: Order, actor_id: int | None, re
 
 
 async def queue_refunds(uow: UnitOfWork, request: PaymentRequest, reason: str) -> list[Refund]:
-    """One refund per succeeded payment of the request; a repeat call queues nothing new."""
+    """One refund per succeeded payment of the request, of what is left of it after any
+    part already given back (a shortfall); a repeat call queues nothing new."""
     payments = (
         await uow.session.scalars(
             select(Payment).where(Payment.request_id == request.id, Payment.status == AttemptStatus.SUCCEEDED)
@@ -364,20 +366,65 @@ async def queue_refunds(uow: UnitOfWork, request: PaymentRequest, reason: str) -
         key = f"gf-refund-{payment.id}"
         if await uow.session.scalar(select(Refund.id).where(Refund.idempotency_key == key)) is not None:
             continue
-        refund = Refund(
-            payment_id=payment.id,
-            amount_minor=payment.amount_minor,
-            currency=payment.currency,
-            status=RefundStatus.MANUAL
-            if payment.provider in MANUAL_PROVIDERS | {"telegram"}
-            else RefundStatus.PENDING,
-            idempotency_key=key,
-            reason=reason[:500],
-            created_at=uow.now,
-            updated_at=uow.now,
+        left = payment.amount_minor - await refunded_of(uow, payment.id)
+        if left > 0:
+            queued.append(_new_refund(uow, payment, left, key, reason))
+    await _queued(uow, queued, reason)
+    return queued
+
+
+async def queue_part_refunds(
+    uow: UnitOfWork, request: PaymentRequest, amount_minor: int, reason: str, key: str
+) -> list[Refund]:
+    """Give back ``amount_minor`` of what the request received (a shortfall): shared over its
+    succeeded payments, newest first, each at most what is left of it; one refund per
+    payment keyed ``key-PAYMENT``, so a repeat queues nothing new."""
+    payments = (
+        await uow.session.scalars(
+            select(Payment)
+            .where(Payment.request_id == request.id, Payment.status == AttemptStatus.SUCCEEDED)
+            .order_by(Payment.id.desc())
         )
-        uow.session.add(refund)
-        queued.append(refund)
+    ).all()
+    room = [p.amount_minor - await refunded_of(uow, p.id) for p in payments]
+    queued = []
+    for payment, part in zip(payments, spread(amount_minor, room), strict=True):
+        each_key = f"{key}-{payment.id}"
+        if part <= 0 or await uow.session.scalar(select(Refund.id).where(Refund.idempotency_key == each_key)):
+            continue
+        queued.append(_new_refund(uow, payment, part, each_key, reason))
+    await _queued(uow, queued, reason)
+    return queued
+
+
+async def refunded_of(uow: UnitOfWork, payment_id: int) -> int:
+    """What refunds of a payment give back (or will: queued and sent, never failed ones)."""
+    total = await uow.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
+            Refund.payment_id == payment_id, Refund.status != RefundStatus.FAILED
+        )
+    )
+    return int(total or 0)
+
+
+def _new_refund(uow: UnitOfWork, payment: Payment, amount_minor: int, key: str, reason: str) -> Refund:
+    by_hand = payment.provider in MANUAL_PROVIDERS | {"telegram", store_credit.PROVIDER}
+    refund = Refund(
+        payment_id=payment.id,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        status=RefundStatus.MANUAL if by_hand else RefundStatus.PENDING,
+        idempotency_key=key,
+        reason=reason[:500],
+        created_at=uow.now,
+        updated_at=uow.now,
+    )
+    uow.session.add(refund)
+    return refund
+
+
+async def _queued(uow: UnitOfWork, queued: list[Refund], reason: str) -> None:
+    """Audit the new refunds; money paid with store credit goes back to credit at once."""
     await uow.session.flush()
     for refund in queued:
         uow.audit(
@@ -388,11 +435,33 @@ async def queue_refunds(uow: UnitOfWork, request: PaymentRequest, reason: str) -
             to_status=refund.status,
             detail=reason,
         )
-    return queued
+        payment = await uow.session.get_one(Payment, refund.payment_id)
+        if payment.provider == store_credit.PROVIDER:
+            await _back_to_credit(uow, refund, payment, reason)
+
+
+async def _back_to_credit(uow: UnitOfWork, refund: Refund, payment: Payment, reason: str) -> None:
+    request = await uow.session.get_one(PaymentRequest, payment.request_id)
+    order = await uow.session.get_one(Order, request.order_id)
+    go = await uow.session.get_one(GroupOrder, order.go_id)
+    await store_credit.grant(
+        uow,
+        buyer_id=order.buyer_id,
+        gom_id=go.gom_id,
+        currency=refund.currency,
+        amount_minor=refund.amount_minor,
+        kind=store_credit.CreditKind.REFUND,
+        actor_id=None,
+        reason=f"{order.number}: {reason}",
+        order_id=order.id,
+        payment_id=payment.id,
+    )
+    await finish_refund(uow, refund, "store credit", None)
 
 
 async def finish_refund(uow: UnitOfWork, refund: Refund, reference: str, actor_id: int | None) -> None:
-    """A refund went out: the payment and, once nothing paid is left, the request are refunded.
+    """A refund went out: the payment (once all of it has gone back) and, once nothing paid
+    is left, the request are refunded.
 
     The caller holds the order's lock; both changes are compare-and-sets all the same.
     """
@@ -405,7 +474,13 @@ async def finish_refund(uow: UnitOfWork, refund: Refund, reference: str, actor_i
         also={"reference": reference[:200]},
     )
     payment = await uow.session.get_one(Payment, refund.payment_id)
-    await transition(uow, payment, AttemptStatus.REFUNDED, actor_id=actor_id, detail=reference)
+    given_back = await uow.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
+            Refund.payment_id == payment.id, Refund.status == RefundStatus.SUCCEEDED
+        )
+    )
+    if int(given_back or 0) >= payment.amount_minor:  # a part given back (a shortfall) keeps it paid
+        await transition(uow, payment, AttemptStatus.REFUNDED, actor_id=actor_id, detail=reference)
     request = await uow.session.get_one(PaymentRequest, payment.request_id)
     still_paid = await uow.session.scalar(
         select(func.count())

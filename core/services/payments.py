@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from core.errors import InvalidInput, NotFound, OrderLocked, PaymentError, Permi
 from core.inbound import first_delivery
 from core.lookups import load_go, load_order, lock_order
 from core.money import format_money, minor_to_plain, parse_amount
-from core.payments import emvco, ledger, methods, part_requests, terms, unique_amounts
+from core.payments import emvco, ledger, methods, part_requests, store_credit, terms, unique_amounts
 from core.payments.gateway import PaymentGateway, PaymentLinkRequest, WebhookEvent
 from core.payments.ledger import Outcome
 from core.payments.parts import percent_text, surcharge_for
@@ -105,6 +106,9 @@ async def pay_options(uow: UnitOfWork, actor: Actor, number: str, choice: str = 
             await require_admin(uow, actor, go)
         request = await request_to_pay(uow, order, instalments=choice == INSTALMENTS)
         view = await _pay_view(uow, go, order, request)
+        if order.buyer_id == actor.user_id and view.payable:
+            held = await store_credit.balance(uow, order.buyer_id, go.gom_id, request.currency)
+            view = replace(view, credit=format_money(held, request.currency) if held else "")
         await uow.commit()
         return view
 

@@ -61,7 +61,10 @@ async def preview_refund(uow: UnitOfWork, actor: Actor, number: str) -> RefundPr
         return RefundPreview(
             number=order.number,
             buyer=buyer.display_name,
-            amount=format_money(sum(p.amount_minor for p in payments), order.currency),
+            # less any part already given back (a shortfall)
+            amount=format_money(
+                sum([p.amount_minor - await ledger.refunded_of(uow, p.id) for p in payments]), order.currency
+            ),
             providers=providers,
             by_hand=any(p in ledger.MANUAL_PROVIDERS | {"telegram"} for p in providers),
             frees_units=order.units if order.status == OrderStatus.PAID else 0,

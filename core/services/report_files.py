@@ -213,7 +213,7 @@ async def _line_chunks(uow: UnitOfWork, go_id: int) -> AsyncIterator[Sequence[An
                     Order.buyer_id,
                     Item.name.label("item"),
                     Variant.name.label("variant"),
-                    OrderLine.quantity,
+                    (OrderLine.quantity - OrderLine.short_units).label("quantity"),  # delivered
                     OrderLine.unit_price_minor,
                     Order.currency,
                     Order.placed_at,

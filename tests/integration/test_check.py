@@ -178,6 +178,14 @@ DAMAGE = [
         ),
         ("DELETE FROM inbound_updates WHERE external_id = '9001'",),
     ),
+    Damage(
+        "store credit balances = their entries",  # credit that no entry granted
+        (
+            "INSERT INTO store_credit_balances (buyer_id, gom_id, currency, balance_minor, updated_at) "
+            f"SELECT {BOB}, gom_id, 'SGD', 100, created_at FROM group_orders",
+        ),
+        ("DELETE FROM store_credit_balances",),
+    ),
 ]
 
 

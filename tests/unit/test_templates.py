@@ -35,6 +35,7 @@ from tests.unit.privacy_template_cases import PRIVACY_CASES
 from tests.unit.proof_reading_template_cases import PROOF_READING_CASES
 from tests.unit.reopen_template_cases import REOPEN_CASES
 from tests.unit.report_template_cases import REPORT_CASES
+from tests.unit.shortfall_template_cases import SHORTFALL_CASES
 from tests.unit.statement_template_cases import STATEMENT_CASES
 from tests.unit.team_template_cases import TEAM_CASES
 
@@ -366,6 +367,7 @@ CASES += REPORT_CASES
 CASES += PROOF_READING_CASES
 CASES += POLICY_CASES
 CASES += MONEY_CASES
+CASES += SHORTFALL_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
