@@ -26,6 +26,7 @@ from platforms import template_variants
 from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
+from tests.unit.handover_template_cases import HANDOVER_CASES
 from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
@@ -362,6 +363,7 @@ CASES += LEDGER_CASES
 CASES += STATEMENT_CASES
 CASES += REPORT_CASES
 CASES += PROOF_READING_CASES
+CASES += HANDOVER_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
