@@ -26,7 +26,9 @@ def upgrade() -> None:
         "handovers",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("order_id", sa.Integer(), sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("go_id", sa.Integer(), sa.ForeignKey("group_orders.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "go_id", sa.Integer(), sa.ForeignKey("group_orders.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("giver_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
         sa.Column("recipient_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
