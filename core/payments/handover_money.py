@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from core.db.models import GroupOrder, Handover, Order, Payment, PaymentRequest, Refund, StaffMember, User
 from core.money import format_money
@@ -48,14 +48,20 @@ def split_fee(amounts: list[int], fee_minor: int) -> list[int]:
 
 
 async def paid_payments(uow: UnitOfWork, request_ids: list[int]) -> list[Payment]:
-    """The money that settled these requests and was not sent back, oldest first."""
+    """The money that settled these requests and is not owed back, oldest first: a
+    payment with a refund queued (an earlier holder's, say) is no longer anyone's to give."""
     if not request_ids:
         return []
+    refunded = exists().where(Refund.payment_id == Payment.id)
     return list(
         (
             await uow.session.scalars(
                 select(Payment)
-                .where(Payment.request_id.in_(request_ids), Payment.status == AttemptStatus.SUCCEEDED)
+                .where(
+                    Payment.request_id.in_(request_ids),
+                    Payment.status == AttemptStatus.SUCCEEDED,
+                    ~refunded,
+                )
                 .order_by(Payment.id)
             )
         ).all()
