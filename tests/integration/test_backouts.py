@@ -92,7 +92,10 @@ async def test_backout_follows_the_policy(app: App, rule: Any) -> None:
     async with app.core.uow() as uow:
         await uow.session.execute(update(GroupOrder).values(status="open"))
         await uow.commit()
+    handover_id = await offer(app)  # an offer nobody answered yet ends with the order
     done = ok(await say(app, "mina", f"/backout {NUMBER} confirm"))
+    assert "already cancelled" in refused(await say(app, "jae", f"/handover accept {handover_id}"))
+    assert (await the_handover(app)).status == "cancelled"
     assert "S$46.80 comes back to you (S$5.00 fee kept)" in done
     assert (await the_order(app)).status == "refunded"
     assert await refunds(app) == [(4680, 5180)]
