@@ -417,10 +417,11 @@ def _require_offered(handover: Handover, uow: UnitOfWork) -> None:
 
 
 async def _person(uow: UnitOfWork, who: str, actor: Actor) -> User:
-    """The one person known as @handle: on the asker's own platform first, then anywhere."""
+    """The one person known as @handle (the @ may be left out): on the asker's own platform
+    first, then on any."""
     handle = who.strip().lstrip("@").lower()[:MAX_NAME]
-    if not handle or not who.strip().startswith("@"):
-        raise InvalidInput(f"Name the buyer as @handle: {USAGE}")
+    if not handle:
+        raise InvalidInput(f"Name the buyer by their @handle: {USAGE}")
     for channel in (actor.channel, None):
         query = (
             select(User)

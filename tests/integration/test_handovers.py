@@ -89,7 +89,7 @@ async def test_bad_offers_and_strangers_are_refused_and_write_nothing(app: App) 
     await claim(app)
     assert "not your order" in refused(await say(app, "jae", f"/handover {NUMBER} @kai"))
     assert "knows nobody as @nobody" in refused(await say(app, "mina", f"/handover {NUMBER} @nobody"))
-    assert "@handle" in refused(await say(app, "mina", f"/handover {NUMBER} jae"))
+    assert "@handle" in refused(await say(app, "mina", f"/handover {NUMBER} @"))
     assert "already hold" in refused(await say(app, "mina", f"/handover {NUMBER} @mina"))
     assert "no order" in refused(await say(app, "mina", "/handover SVT-FML-99 @jae"))
     assert "handover's number" in refused(await say(app, "jae", "/handover accept 🎵"))
@@ -104,6 +104,7 @@ async def test_bad_offers_and_strangers_are_refused_and_write_nothing(app: App) 
     assert (await the_order(app)).buyer_id == await user_id(app, "mina")
     ok(await say(app, "jae", f"/handover decline {handover_id}"))
     assert "already declined" in refused(await say(app, "jae", f"/handover accept {handover_id}"))
+    assert "to kai" in ok(await say(app, "mina", f"/handover {NUMBER} KAI"))  # the @ may be left out
     await assert_checks_pass(app)
 
 
