@@ -85,6 +85,43 @@ WAITLIST_TRANSITIONS: dict[WaitlistStatus, frozenset[WaitlistStatus]] = {
 }
 
 
+class HandoverStatus(StrEnum):
+    OFFERED = "offered"  # waiting for the recipient's answer
+    DECLINED = "declined"
+    CANCELLED = "cancelled"  # the giver took it back before an answer
+    EXPIRED = "expired"  # nobody answered in time
+    DONE = "done"  # an unpaid claim moved; the recipient owes it
+    AWAITING = "awaiting"  # a paid claim moved; the recipient owes the GOM, the giver waits
+    COMPLETED = "completed"  # the recipient paid; the giver's refund is queued
+    LAPSED = "lapsed"  # the recipient did not pay in time; the claim went back to the giver
+    VOID = "void"  # the order ended while the recipient still owed it
+
+
+HANDOVER_TRANSITIONS: dict[HandoverStatus, frozenset[HandoverStatus]] = {
+    HandoverStatus.OFFERED: frozenset(
+        {
+            HandoverStatus.DECLINED,
+            HandoverStatus.CANCELLED,
+            HandoverStatus.EXPIRED,
+            HandoverStatus.DONE,
+            HandoverStatus.AWAITING,
+        }
+    ),
+    HandoverStatus.AWAITING: frozenset(
+        {HandoverStatus.COMPLETED, HandoverStatus.LAPSED, HandoverStatus.VOID}
+    ),
+    HandoverStatus.DECLINED: frozenset(),
+    HandoverStatus.CANCELLED: frozenset(),
+    HandoverStatus.EXPIRED: frozenset(),
+    HandoverStatus.DONE: frozenset(),
+    HandoverStatus.COMPLETED: frozenset(),
+    HandoverStatus.LAPSED: frozenset(),
+    HandoverStatus.VOID: frozenset(),
+}
+# A handover still under way: an order has at most one at a time.
+HANDOVER_OPEN = frozenset({HandoverStatus.OFFERED, HandoverStatus.AWAITING})
+
+
 def check_go_transition(current: str, target: GOStatus) -> None:
     check_transition("group order", GO_TRANSITIONS, current, target)
 

@@ -22,7 +22,16 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import metrics
-from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, Refund, WaitlistEntry
+from core.db.models import (
+    GroupOrder,
+    Handover,
+    Order,
+    Payment,
+    PaymentProof,
+    PaymentRequest,
+    Refund,
+    WaitlistEntry,
+)
 from core.errors import AlreadyChanged
 from core.payments.status import (
     ATTEMPT_TRANSITIONS,
@@ -30,7 +39,13 @@ from core.payments.status import (
     REFUND_TRANSITIONS,
     REQUEST_TRANSITIONS,
 )
-from core.status import GO_TRANSITIONS, ORDER_TRANSITIONS, WAITLIST_TRANSITIONS, check_transition
+from core.status import (
+    GO_TRANSITIONS,
+    HANDOVER_TRANSITIONS,
+    ORDER_TRANSITIONS,
+    WAITLIST_TRANSITIONS,
+    check_transition,
+)
 from core.uow import UnitOfWork
 
 
@@ -54,6 +69,7 @@ LIFECYCLES: dict[type[Any], Lifecycle] = {
     Payment: Lifecycle("payment", "payment attempt", ATTEMPT_TRANSITIONS, lambda _: "That payment"),
     PaymentProof: Lifecycle("payment_proof", "proof", PROOF_TRANSITIONS, lambda _: "That proof"),
     Refund: Lifecycle("refund", "refund", REFUND_TRANSITIONS, lambda _: "That refund"),
+    Handover: Lifecycle("handover", "handover", HANDOVER_TRANSITIONS, lambda _: "That handover"),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, digest, due, late_fees, notices, refunds, staff_notices
+from core.services import broadcasts, digest, due, handovers, late_fees, notices, refunds, staff_notices
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ class Ticker:
             ("send_digests", lambda: digest.send_digests(core.uow())),
             ("release_due_broadcasts", lambda: broadcasts.release_due_broadcasts(core.uow())),
             ("expire_payment_requests", lambda: due.expire_due(core.uow())),
+            # after the requests expire: a recipient who did not pay gives the claim back
+            ("expire_handover_offers", lambda: handovers.expire_offers(core.uow())),
+            ("lapse_unpaid_handovers", lambda: handovers.lapse_unpaid(core.uow())),
             # after the expiries: a claim released this tick runs up no fee
             ("charge_late_fees", lambda: late_fees.charge_late_fees(core.uow())),
             ("send_pending_refunds", lambda: refunds.run_pending_refunds(core.uow, core.payment_gateways)),

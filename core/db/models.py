@@ -968,3 +968,33 @@ class StoreCreditEntry(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
     shortfall_id: Mapped[int | None] = mapped_column(ForeignKey("shortfalls.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Handover(Base):
+    """A buyer's offer to hand one claim (an order) to another buyer, and what became of it.
+
+    ``status`` moves only along ``core.status.HANDOVER_TRANSITIONS``, each step a
+    compare-and-set. For a paid claim the recipient owes the GOM ``request_id`` and the
+    giver's refund (``refund_minor``, what they paid less ``fee_minor``) is queued only
+    when that request is paid; the order's payment requests up to ``giver_request_id``
+    are the giver's money, whoever holds the order now.
+    """
+
+    __tablename__ = "handovers"
+    __table_args__ = (Index("ix_handovers_status_expires", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"))
+    giver_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    units: Mapped[int] = mapped_column(Integer)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_requests.id", ondelete="SET NULL"))
+    giver_request_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

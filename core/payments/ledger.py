@@ -16,7 +16,7 @@ from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequ
 from core.errors import NotFound, OrderLocked
 from core.lookups import lock_order
 from core.money import CURRENCIES, format_money
-from core.payments import store_credit, terms, unique_amounts
+from core.payments import handover_money, store_credit, terms, unique_amounts
 from core.payments.status import (
     PAYABLE,
     SECURING_KINDS,
@@ -260,6 +260,7 @@ async def settle(uow: UnitOfWork, request: PaymentRequest, actor_id: int | None,
         },
         dedupe_key=f"paid:{request.id}",
     )
+    await handover_money.on_request_paid(uow, request)  # a handed-over claim: the giver's refund
     return order
 
 
@@ -491,7 +492,7 @@ async def finish_refund(uow: UnitOfWork, refund: Refund, reference: str, actor_i
         await set_request_status(uow, request, RequestStatus.REFUNDED, actor_id, reference)
     order = await uow.session.get_one(Order, request.order_id)
     await uow.notify_user(
-        order.buyer_id,
+        await handover_money.payer_of(uow, request, order),  # the order may have changed hands
         "refund_sent",
         {
             "number": order.number,

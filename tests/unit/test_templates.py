@@ -26,6 +26,7 @@ from platforms import template_variants
 from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
+from tests.unit.handover_template_cases import HANDOVER_CASES
 from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.money_template_cases import MONEY_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
@@ -368,6 +369,7 @@ CASES += PROOF_READING_CASES
 CASES += POLICY_CASES
 CASES += MONEY_CASES
 CASES += SHORTFALL_CASES
+CASES += HANDOVER_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from core.db.models import GroupOrder, Order, Payment, PaymentProof, PaymentRequest, Refund, WaitlistEntry
+from core.db.models import (
+    GroupOrder,
+    Handover,
+    Order,
+    Payment,
+    PaymentProof,
+    PaymentRequest,
+    Refund,
+    WaitlistEntry,
+)
 from core.errors import InvalidTransition
 from core.payments.gateway import WebhookEvent
 from core.payments.status import ATTEMPT_TRANSITIONS, AttemptStatus, EventKind, ProofStatus, RefundStatus
@@ -28,6 +37,7 @@ def test_every_status_bearing_row_has_a_lifecycle() -> None:
         Payment,
         PaymentProof,
         Refund,
+        Handover,
     }
 
 
