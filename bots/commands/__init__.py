@@ -7,6 +7,7 @@ from bots.commands import (  # noqa: F401  (registration)
     delivery,
     editing,
     gom,
+    inclusions,
     ledger,
     linking,
     notices,
