@@ -121,6 +121,9 @@ PROBES: dict[str, str] = {
     "proofpolicy": f"/proofpolicy {GO} auto",
     "uniqueamounts": f"/uniqueamounts {GO} 0.10",
     "unapprove": f"/unapprove {ORDER}",
+    "received": f'/received {GO} POB "Mingyu PC=1"',
+    "allocate": f"/allocate {GO} POB",
+    "allocation": f"/allocation {GO} POB",
 }
 
 # The files some probes carry, as a person would send them with the command.

@@ -279,7 +279,7 @@ async def announce(uow: UnitOfWork, actor: Actor, go_code: str, item_code: str) 
         settings = await settings_for(uow, go.id)
         row = await _allocation(uow, item.id)
         if settings is None or row is None:
-            raise NotFound(f"{item.code} was not allocated yet: /allocate {go.code} {item.code}.")
+            raise InvalidInput(f"{item.code} was not allocated yet: /allocate {go.code} {item.code}.")
         moved = await uow.session.execute(
             update(Allocation)
             .where(Allocation.id == row.id, Allocation.status == ALLOCATED)
@@ -437,7 +437,7 @@ async def _recorded(
     item = await find_item(uow, go, item_code)
     row = await _allocation(uow, item.id)
     if row is None:
-        raise NotFound(f"{item.code} was not allocated yet: /allocate {go.code} {item.code}.")
+        raise InvalidInput(f"{item.code} was not allocated yet: /allocate {go.code} {item.code}.")
     return go, item, row
 
 
