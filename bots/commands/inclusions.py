@@ -48,7 +48,9 @@ async def inclusions_(call: Call) -> ChatReply:
     return call.reply("inclusions_list", go_code=item.go_code, items=[item])
 
 
-@command("rank", "ORDER [ITEM] 3,1,2", "Rank the random photocards or benefits you want most")
+@command(
+    "rank", "ORDER [ITEM] 3,1,2", "Rank the random photocards or benefits you want most", verified_only=True
+)
 async def rank(call: Call) -> ChatReply:
     need(call.args, 1, RANK_USAGE)
     number, rest = call.args[0], call.args[1:]
