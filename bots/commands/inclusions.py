@@ -49,7 +49,7 @@ async def inclusions_(call: Call) -> ChatReply:
 
 
 @command(
-    "rank", "ORDER [ITEM] 3,1,2", "Rank the random photocards or benefits you want most", verified_only=True
+    "rank", "ORDER [ITEM] [3,1,2]", "Rank the random photocards or benefits you want most", verified_only=True
 )
 async def rank(call: Call) -> ChatReply:
     need(call.args, 1, RANK_USAGE)
