@@ -186,6 +186,10 @@ async def test_bad_input_gets_a_clear_answer_and_writes_nothing(app: App) -> Non
     assert "Your ranking: Wonwoo PC > 민규 포카" in tapped.text
     shown = await say(app, "bob", "/rank SVT-FML-1")
     assert "Your ranking: Wonwoo PC > 민규 포카" in shown.text and shown.buttons[-1][0].label == "Start over"
+    changed = await say(app, "bob", "/change SVT-FML-1 ALB 2")
+    assert not changed.text.startswith("⚠️"), changed.text
+    kept = await say(app, "bob", "/rank SVT-FML-1")
+    assert "Your ranking: Wonwoo PC > 민규 포카" in kept.text, kept.text
 
 
 async def _counts(app: App) -> dict[str, int]:
