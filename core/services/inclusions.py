@@ -260,7 +260,7 @@ async def rank(
     async with uow:
         order = await _own_order(uow, buyer, order_number)
         go = await uow.session.get_one(GroupOrder, order.go_id)
-        settings = await settings_for(uow, go.id)
+        settings = await settings_for(uow, go.id, shared=True)
         choices = (
             await uow.session.scalars(
                 select(Item)
@@ -286,6 +286,8 @@ async def rank(
             item = found
         if settings.rankings_locked_at is not None:
             raise Conflict(f"{go.code}'s rankings are locked: the GOM is sharing out the inclusions.")
+        # two taps on one order take turns: each reads the ranking the other left
+        await uow.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
         rows = await _inclusions(uow, item.id)
         ranking = await _ranked(uow, order.id, item.id, rows)
         word = text.strip().lower()
@@ -387,8 +389,11 @@ def _pick(rows: list[Inclusion], which: str, item_code: str) -> Inclusion:
 # --- shared with allocations --------------------------------------------------------------
 
 
-async def settings_for(uow: UnitOfWork, go_id: int, *, create: bool = False) -> InclusionSettings | None:
-    """The GO's inclusion settings row, locked for the rest of the transaction."""
+async def settings_for(
+    uow: UnitOfWork, go_id: int, *, create: bool = False, shared: bool = False
+) -> InclusionSettings | None:
+    """The GO's inclusion settings row, locked for the rest of the transaction: ``shared``
+    for a buyer's ranking (many buyers rank at once; the GOM's lock waits for them all)."""
     if create:
         await uow.session.execute(
             insert_ignoring_conflict(
@@ -398,7 +403,7 @@ async def settings_for(uow: UnitOfWork, go_id: int, *, create: bool = False) -> 
     return await uow.session.scalar(
         select(InclusionSettings)
         .where(InclusionSettings.go_id == go_id)
-        .with_for_update()
+        .with_for_update(read=shared)
         .execution_options(populate_existing=True)
     )
 

@@ -73,5 +73,19 @@ async def test_a_ranking_and_the_lock_at_once_never_write_after_the_lock(any_app
         assert written == 1 and list(order) == ["inclusions_ranked", "rankings_locked"]
 
 
+async def test_two_taps_at_once_on_one_order_both_count(any_app: App) -> None:
+    await arrived_go(any_app, orders={"bob": 1})
+    bob = await _actor(any_app, "bob")
+    taps = await asyncio.gather(
+        inclusions.rank(any_app.core.uow(), bob, "SVT-FML-1", "ALB", "+1"),
+        inclusions.rank(any_app.core.uow(), bob, "SVT-FML-1", "ALB", "+3"),
+        inclusions.rank(any_app.core.uow(), bob, "SVT-FML-1", "ALB", "+3"),
+    )
+    final = await inclusions.my_rankings(any_app.core.reader(), bob, "SVT-FML-1")
+    assert sorted(final[0].ranking) == [1, 3], (taps, final)
+    async with any_app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(InclusionRanking)) == 1
+
+
 async def _actor(app: App, name: str = "gina") -> Actor:
     return await identify(app.core.uow(), "console", name, name, name)
