@@ -131,6 +131,9 @@ PROBES: dict[str, str] = {
     "instalments": f"/instalments {GO} 2099-01-10",
     "shortfall": f"/shortfall {GO} POB=0",
     "credit": "/credit @bob",
+    "received": f'/received {GO} POB "Mingyu PC=1"',
+    "allocate": f"/allocate {GO} POB",
+    "allocation": f"/allocation {GO} POB",
 }
 
 # The files some probes carry, as a person would send them with the command.

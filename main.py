@@ -402,6 +402,40 @@ async def check(settings: Settings) -> int:
     return 1 if failed else 0
 
 
+async def verify_allocation(
+    settings: Settings, go_code: str, item_code: str, seed: str | None, inputs: Path | None
+) -> int:
+    """Re-run an item's allocation and say whether it matches what was recorded: from the
+    database, or with ``inputs`` from an export file and no database. 0 when it matches, 1
+    when it does not, 2 when it cannot be checked."""
+    from core import allocation
+    from core.services.allocations import verify_recorded
+
+    try:
+        if inputs is not None:
+            content = _read_input(inputs, "verify-allocation")
+            if content is None:
+                return 2
+            verdict = allocation.verify_export(content, go_code, item_code, seed)
+        else:
+            app = bootstrap(settings)
+            try:
+                verdict = await verify_recorded(app.core.reader(), go_code, item_code, seed)
+            finally:
+                await app.core.close()
+    except GomflowError as refusal:
+        print(f"gomflow verify-allocation: {refusal.message}", file=sys.stderr)
+        return 2
+    name = f"{go_code.upper()} {item_code.upper()}"
+    if verdict.matches:
+        print(f"{name}: the allocation matches: the same inputs and seed give the same result.")
+        return 0
+    print(f"{name}: the allocation does NOT match:")
+    for reason in verdict.reasons:
+        print(f"  - {reason}")
+    return 1
+
+
 def _read_input(path: Path, tool: str) -> bytes | None:
     """The file a command-line tool was given, or None after saying on stderr why not."""
     try:
@@ -625,6 +659,16 @@ def parser() -> argparse.ArgumentParser:
     proof_cmd.add_argument(
         "--currency", help="the currency to assume when the screenshot shows none (e.g. THB)"
     )
+    verify_cmd = sub.add_parser(
+        "verify-allocation", help="re-run an item's inclusion allocation and say whether it matches"
+    )
+    verify_cmd.add_argument("code", help="the group order's code")
+    verify_cmd.add_argument("item", help="the item's code")
+    verify_cmd.add_argument("--seed", help="the seed to use instead of the recorded or revealed one")
+    verify_cmd.add_argument(
+        "--inputs", type=Path, metavar="FILE",
+        help="an export (/allocation CODE ITEM export): check it with no database",
+    )  # fmt: skip
     discord_cmd = sub.add_parser("discord", help="Discord tasks")
     discord_cmd.add_argument("action", choices=["sync"], help="publish the chat commands as slash commands")
     discord_cmd.add_argument("--guild", type=int, help="only in this server (shows at once)")
@@ -650,6 +694,9 @@ def cli(argv: Sequence[str] | None = None) -> None:
     if args.command == "matrix":
         logging.getLogger().setLevel(logging.WARNING)
         sys.exit(asyncio.run(matrix(args.write, args.check)))
+    if args.command == "verify-allocation":
+        logging.getLogger().setLevel(logging.WARNING)
+        sys.exit(asyncio.run(verify_allocation(settings, args.code, args.item, args.seed, args.inputs)))
     if args.command == "proof":
         logging.getLogger().setLevel(logging.WARNING)
         sys.exit(proof_read(args.image, args.currency))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from core.db.models import GroupOrder, Item, Order, OrderLine, User, Variant
+from core.db.models import GroupOrder, InclusionRanking, Item, Order, OrderLine, User, Variant
 from core.db.raw import run_session
 from core.lookups import lock_go
 from core.money import format_money
@@ -49,8 +49,16 @@ async def held_lines(uow: UnitOfWork, order: Order) -> list[ResolvedLine]:
 
 
 async def replace_lines(uow: UnitOfWork, order: Order, lines: list[ResolvedLine]) -> None:
+    """Write the order's new lines; a buyer's ranking of an item's inclusions stays with
+    the item's new lines."""
+    rows = await uow.session.execute(
+        select(OrderLine.item_id, InclusionRanking.ranking)
+        .join(InclusionRanking, InclusionRanking.line_id == OrderLine.id)
+        .where(OrderLine.order_id == order.id)
+    )
+    ranked = {item_id: ranking for item_id, ranking in rows.all()}
     await uow.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
-    uow.session.add_all(
+    written = [
         OrderLine(
             order_id=order.id,
             item_id=line.item_id,
@@ -59,7 +67,15 @@ async def replace_lines(uow: UnitOfWork, order: Order, lines: list[ResolvedLine]
             unit_price_minor=line.unit_price_minor,
         )
         for line in lines
-    )
+    ]
+    uow.session.add_all(written)
+    if ranked:
+        await uow.session.flush()
+        uow.session.add_all(
+            InclusionRanking(line_id=row.id, ranking=ranked[row.item_id], updated_at=uow.now)
+            for row in written
+            if row.item_id in ranked
+        )
     order.units = sum(line.quantity for line in lines)
     order.total_minor = sum(line.quantity * line.unit_price_minor for line in lines)
     order.updated_at = uow.now

@@ -8,6 +8,7 @@ from bots.commands import (  # noqa: F401  (registration)
     editing,
     gom,
     handovers,
+    inclusions,
     ledger,
     linking,
     money,

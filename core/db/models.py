@@ -998,3 +998,85 @@ class Handover(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Inclusion(Base):
+    """One random photocard or pre-order benefit an item comes with. Buyers rank them by
+    their number, which is their place in ``position`` order; ``received`` is how many
+    copies arrived (``/received``), None until the GOM says."""
+
+    __tablename__ = "inclusions"
+    __table_args__ = (
+        UniqueConstraint("item_id", "name"),
+        CheckConstraint("received IS NULL OR received >= 0", name="inclusion_received"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)
+    received: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InclusionRanking(Base):
+    """A buyer's preferences for the inclusions of one order line, most wanted first, as
+    comma-separated inclusion ids; every unit of the line draws with it."""
+
+    __tablename__ = "inclusion_rankings"
+
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), primary_key=True)
+    ranking: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InclusionSettings(Base):
+    """A GO's inclusion state, one row that every writer of it locks first: whether buyers
+    may still change their rankings, and the lottery seed with the commitment published
+    before any draw. The seed stays private until a result drawn with it is announced."""
+
+    __tablename__ = "inclusion_settings"
+
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), primary_key=True)
+    rankings_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seed: Mapped[str | None] = mapped_column(Text)
+    seed_commitment: Mapped[str | None] = mapped_column(String(64))
+    seed_committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seed_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Allocation(Base):
+    """An item's inclusions shared out: the exact inputs, the seed and the result
+    (core.allocation). One per item, taken by the insert that meets the unique key;
+    ``allocated`` until the GOM announces it, then ``announced`` and final."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(10))
+    tie_break: Mapped[str] = mapped_column(String(12))
+    seed: Mapped[str | None] = mapped_column(Text)
+    inputs: Mapped[str] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(Text)
+    runs: Mapped[int] = mapped_column(Integer, default=1)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    allocated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AllocatedUnit(Base):
+    """What one unit claimed got: the result of an allocation as a table."""
+
+    __tablename__ = "allocated_units"
+    __table_args__ = (UniqueConstraint("allocation_id", "claim"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id", ondelete="CASCADE"))
+    claim: Mapped[str] = mapped_column(String(48))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    draw: Mapped[int] = mapped_column(Integer)
+    inclusion_id: Mapped[int | None] = mapped_column(ForeignKey("inclusions.id", ondelete="SET NULL"))
+    inclusion_name: Mapped[str | None] = mapped_column(String(80))

@@ -27,6 +27,7 @@ from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.handover_template_cases import HANDOVER_CASES
+from tests.unit.inclusion_template_cases import INCLUSION_CASES
 from tests.unit.ledger_template_cases import LEDGER_CASES
 from tests.unit.money_template_cases import MONEY_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
@@ -273,6 +274,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["✅ Order placed!", "1 × Photocard 🎴 [PC] — S$3.00", "/change SVT-FML-0001 ITEM QTY"],
     ),
     (
+        "order_placed",
+        {"order": make_order(), "rank": True},
+        ["rank the ones you want with /rank SVT-FML-0001"],
+    ),
+    (
         "order_placed_for",
         {"order": make_order()},
         [
@@ -370,6 +376,7 @@ CASES += POLICY_CASES
 CASES += MONEY_CASES
 CASES += SHORTFALL_CASES
 CASES += HANDOVER_CASES
+CASES += INCLUSION_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
