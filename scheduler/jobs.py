@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, digest, due, notices, refunds, staff_notices
+from core.services import broadcasts, digest, due, masterlist, notices, refunds, staff_notices
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class Ticker:
                 lambda: due.remind_due(core.uow(), lead, except_kinds=("items",)),
             ),
             ("send_pending_refunds", lambda: refunds.run_pending_refunds(core.uow, core.payment_gateways)),
+            # last: a posted masterlist shows what every job above changed
+            ("refresh_masterlists", lambda: masterlist.refresh_masterlists(core.uow())),
         ]
 
     async def tick(self) -> TickReport:

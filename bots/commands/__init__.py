@@ -9,6 +9,7 @@ from bots.commands import (  # noqa: F401  (registration)
     gom,
     ledger,
     linking,
+    masterlist,
     notices,
     on_behalf,
     payments,
