@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from core.db.models import (
     GroupOrder,
@@ -55,7 +55,7 @@ from core.services.masterlist_image import draw_page
 from core.services.nicknames import labels_for
 from core.services.report_files import BOM, guarded
 from core.services.reports import SPREADSHEET
-from core.status import OrderStatus
+from core.status import GOStatus, OrderStatus
 from core.uow import UnitOfWork
 
 TEMPLATE = "masterlist"
@@ -65,6 +65,9 @@ STOPPED = "stopped"
 REPOST_EVERY = timedelta(hours=6)
 # After a post's message failed for good, the scheduler waits this long before another.
 FAILED_PAUSE = timedelta(hours=1)
+# A GO that ended (completed, cancelled, failed) this long ago is no longer read every tick.
+SETTLED_AFTER = timedelta(days=3)
+ENDED = (GOStatus.COMPLETED, GOStatus.CANCELLED, GOStatus.FAILED)
 ROWS_PER_IMAGE = 50
 # Claims shown: the ones holding a slot, and the refunded (their money went back).
 SHOWN = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.REFUNDED)
@@ -381,7 +384,8 @@ async def _queue_refresh(uow: UnitOfWork, post_id: int, seen: int) -> int:
 
 async def refresh_masterlists(uow: UnitOfWork) -> int:
     """The scheduler's job: queue a refresh for every live post whose list changed since
-    it was last sent (see the module doc). Returns how many were queued."""
+    it was last sent (see the module doc); a GO that ended days ago is left alone. Returns
+    how many were queued."""
     async with uow:
         posts = (
             await uow.session.execute(
@@ -389,6 +393,12 @@ async def refresh_masterlists(uow: UnitOfWork) -> int:
                 .join(GroupOrder, GroupOrder.id == MasterlistPost.go_id)
                 .join(Identity, Identity.id == MasterlistPost.identity_id)
                 .where(MasterlistPost.status == LIVE, Identity.reachable.is_(True))
+                .where(
+                    or_(
+                        GroupOrder.status.not_in([s.value for s in ENDED]),
+                        GroupOrder.updated_at > uow.now - SETTLED_AFTER,
+                    )
+                )
                 .order_by(MasterlistPost.id)
             )
         ).all()
