@@ -27,6 +27,8 @@ from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.ledger_template_cases import LEDGER_CASES
+from tests.unit.masterlist_template_cases import LIST as MASTERLIST
+from tests.unit.masterlist_template_cases import MASTERLIST_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
 from tests.unit.privacy_template_cases import PRIVACY_CASES
@@ -362,6 +364,7 @@ CASES += LEDGER_CASES
 CASES += STATEMENT_CASES
 CASES += REPORT_CASES
 CASES += PROOF_READING_CASES
+CASES += MASTERLIST_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
@@ -654,3 +657,13 @@ def test_the_number_to_pay_is_a_code_span_on_telegram_and_discord(renderer: Jinj
     assert discord.markup == "markdown"
     assert "to `+6591234567`" in discord.text and "Reference: `SVT-FML-3-I1`" in discord.text
     assert r"Gina\_Tan" in discord.text and "account number `123-4`" in discord.text
+
+
+def test_the_masterlist_escapes_nicknames_as_each_platform_reads_them(renderer: JinjaRenderer) -> None:
+    telegram = renderer.render("masterlist", "telegram", MASTERLIST.context())
+    assert telegram.markup == "html"
+    assert "<b>SVT-FML · 세븐틴 &lt;b&gt;FML&lt;/b&gt;</b>" in telegram.text
+    assert "3. <b>-Bo*b_ by</b> — POB &lt;card&gt; (B) ×1 🌓 part paid" in telegram.text
+    discord = renderer.render("masterlist", "discord", MASTERLIST.context())
+    assert discord.markup == "markdown"
+    assert r"3\. **\-Bo\*b\_ by** — POB <card\> (B) ×1 🌓 part paid" in discord.text
