@@ -257,20 +257,24 @@ async def post_masterlist(uow: UnitOfWork, actor: Actor, go_code: str) -> Posted
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor.acting_for(Permission.BROADCASTS), go)
-        targets = (
+        linked = (
             await uow.session.execute(
-                select(LinkedChannel.identity_id)
+                select(LinkedChannel.identity_id, Identity.reachable)
                 .join(Identity, Identity.id == LinkedChannel.identity_id)
                 .where(LinkedChannel.go_id == go.id, LinkedChannel.status == "confirmed")
-                .where(Identity.reachable.is_(True))
                 .order_by(LinkedChannel.id)
             )
-        ).scalars()
-        identity_ids = list(targets)
-        if not identity_ids:
+        ).all()
+        identity_ids = [identity_id for identity_id, reachable in linked if reachable]
+        if not linked:
             raise NotFound(
                 f"No channel is linked to {go.code}, so there is nowhere to post its masterlist. "
                 f"Link one with /linkchannel {go.code} PLATFORM TARGET first."
+            )
+        if not identity_ids:
+            raise NotFound(
+                f"gomflow can no longer post in the channels linked to {go.code} (was the bot "
+                f"removed?). Add it back, then /linkchannel {go.code} PLATFORM TARGET again."
             )
         queued = 0
         for identity_id in identity_ids:

@@ -24,7 +24,7 @@ from core.quantities import LineRequest
 from core.render import Rendered
 from core.services import ordering
 from main import App
-from tests.conftest import buyer, link_email, open_go, say
+from tests.conftest import assert_checks_pass, buyer, link_email, open_go, say
 from tests.fakes.telegram_api import FakeTelegram, Message
 from tests.integration.test_masterlist import CODE, order
 from tests.integration.test_staff_notices import tick_on_two_workers
@@ -282,3 +282,43 @@ async def test_a_helper_sees_the_list_but_only_the_gom_posts_it(any_app: App) ->
     assert "masterlist" in (await say(app, "hana", f"/masterlist {CODE}")).text
     assert "may not send or manage broadcasts" in (await say(app, "hana", f"/masterlist {CODE} post")).text
     assert "another GOM" not in (await say(app, "hana", f"/masterlist {CODE} csv")).text
+
+
+async def masterlist_messages(app: App) -> list[str]:
+    async with app.core.reader() as uow:
+        rows = await uow.session.execute(
+            select(OutboxMessage.status)
+            .where(OutboxMessage.masterlist_post_id.is_not(None))
+            .order_by(OutboxMessage.id)
+        )
+        return list(rows.scalars())
+
+
+async def test_a_double_tapped_post_queues_one_message(any_app: App) -> None:
+    app = any_app
+    await open_go(app)
+    await link_group(app, "telegram", str(GROUP))
+    replies = await asyncio.gather(*(say(app, "gina", f"/masterlist {CODE} post") for _ in range(3)))
+    assert all("goes to 1 linked channel" in r.text for r in replies)
+    await app.ticker.tick()
+    assert await masterlist_messages(app) == ["pending"]
+    async with telegram_outbox(app) as (fake, dispatcher):
+        await dispatcher.run_once()
+        assert len(await posted(app, fake)) == 1
+    await assert_checks_pass(app)
+
+
+async def test_a_group_that_removed_the_bot_is_not_tried_again_every_tick(any_app: App) -> None:
+    app = any_app
+    await open_go(app)
+    await link_group(app, "telegram", str(GROUP))
+    async with telegram_outbox(app) as (fake, dispatcher):
+        await dispatcher.run_once()  # the GO's announcement
+        fake.blocked.add(GROUP)
+        await say(app, "gina", f"/masterlist {CODE} post")
+        await dispatcher.run_once()
+        await order(app, "bob")
+        await refresh(app, dispatcher)
+        await refresh(app, dispatcher)
+    assert await masterlist_messages(app) == ["failed"]
+    assert "can no longer post" in (await say(app, "gina", f"/masterlist {CODE} post")).text
