@@ -14,7 +14,13 @@ from core.services import masterlist, nicknames
 MASTERLIST_USAGE = "/masterlist CODE [post|stop|csv|image [PAGE]]"
 
 
-@command("nickname", "[NAME]", "The name masterlists show for you (never your real name or contact)")
+# A nickname is shown publicly: where a sender can be forged (email), only from a verified one.
+@command(
+    "nickname",
+    "[NAME]",
+    "The name masterlists show for you (never your real name or contact)",
+    verified_only=True,
+)
 async def nickname(call: Call) -> ChatReply:
     if not call.args:
         shown = await nicknames.my_nickname(call.reader(), call.actor)
