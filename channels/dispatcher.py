@@ -263,6 +263,8 @@ class Dispatcher:
                         )
                     else:
                         shown = await channel.post(message.address, rendered, key=message.key)
+                    for _ in shown[1:]:  # a list in several messages took a request each: book them
+                        self.limiter.reserve(message.channel, message.address, message.group)
                 elif isinstance(channel, WindowedChannel) and not inside(
                     message.last_inbound_at, self._core.clock.now(), channel.window
                 ):

@@ -2,10 +2,13 @@
 calls (editMessageText; PATCH /channels/{id}/messages/{id}) against the loopback fakes: a
 long message is several, each edited in place, more parts are sent below and parts left
 over are emptied; an edit that changes nothing succeeds; a deleted message is sent anew.
-And a masterlist posted to a Discord channel is one message, edited as orders come."""
+And a masterlist posted to a Discord channel is one message, edited as orders come; one in
+several messages books the group's rate limit for each."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,9 +18,12 @@ from channels.discord import DiscordChannel
 from channels.dispatcher import Dispatcher
 from channels.telegram import TelegramChannel
 from core.config import TelegramSettings
+from core.quantities import LineRequest
 from core.render import Rendered
+from core.services import ordering
 from main import App
-from tests.conftest import open_go, say
+from platforms import rate_limits
+from tests.conftest import buyer, open_go, say
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.test_masterlist import CODE, order
@@ -130,3 +136,30 @@ async def test_a_masterlist_posted_to_discord_is_one_message_edited_as_orders_co
     lists = [m for m in fake.messages.values() if "masterlist" in m["content"]]
     assert len(lists) == 1 and fake.edits[lists[0]["id"]] == 3
     assert r"1\. **Bobby**" in lists[0]["content"] and r"3\. **Buyer \#3**" in lists[0]["content"]
+
+
+async def test_a_list_in_several_messages_books_the_groups_limit_for_each(app: App) -> None:
+    long_name = "Seventeen 12th Mini Album FML " * 5  # about 250 characters a line of the list
+    await open_go(app, cap=200, items=(f'ALB 25.90 "{long_name.strip()}" versions="A:Faded,B:Fallen"',))
+    await link_group(app, "telegram", CHAT)
+    actors = await asyncio.gather(*(buyer(app, f"fan{n}") for n in range(25)))
+    both = [LineRequest("ALB", "A", 1), LineRequest("ALB", "B", 1)]
+    await asyncio.gather(*(ordering.place_order(app.core.uow(), a, CODE, both) for a in actors))
+    fake = FakeTelegram()
+    await fake.start()
+    channel = TelegramChannel(TelegramSettings(bot_token=fake.token, api_base_url=fake.base_url))
+    limits = rate_limits()
+    dispatcher = Dispatcher(app.core, app.bot.renderer, {**app.channels, "telegram": channel}, limits=limits)
+    try:
+        await say(app, "gina", f"/masterlist {CODE} post")
+        started = time.monotonic()
+        await dispatcher.run_once()
+        sent = fake.chat(int(CHAT))  # the list, in parts
+        booked = dispatcher.limiter.chat_free_at("telegram", CHAT, True) - started
+    finally:
+        await channel.close()
+        await fake.stop()
+    per_group = limits["telegram"].per_group
+    assert per_group is not None and len(sent) >= 3
+    # the next message to the group waits for a turn after every part, not after the first
+    assert booked >= per_group.spacing * len(sent) - 0.5
