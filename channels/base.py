@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
@@ -11,6 +12,7 @@ from core.sending import DeliveryError, MessageRefused, RecipientUnreachable
 __all__ = [
     "Channel",
     "DeliveryError",
+    "EditingChannel",
     "MessageRefused",
     "OutsideWindow",
     "RecipientUnreachable",
@@ -49,4 +51,26 @@ class WindowedChannel(Protocol):
         """Send ``message`` (the rendering of message type ``template``) through the approved
         template configured for that type. Raises OutsideWindow when there is none, else as
         ``Channel.send``."""
+        ...
+
+
+@runtime_checkable
+class EditingChannel(Protocol):
+    """A channel that can change a message it sent (Telegram, Discord): a masterlist is
+    posted once and edited in place after. A message longer than the platform takes goes
+    as several, and each is one id."""
+
+    async def post(self, address: str, message: Rendered, *, key: str = "") -> list[str]:
+        """Send ``message`` (in parts within the platform's limit) and return the
+        platform's ids of the parts, in order. Raises as ``Channel.send``."""
+        ...
+
+    async def edit(
+        self, address: str, message_ids: Sequence[str], message: Rendered, *, key: str = ""
+    ) -> list[str]:
+        """Make the messages ``message_ids`` read ``message``: part n edits message n; more
+        parts than messages are sent as new ones below; messages left over are emptied to
+        a short note and kept (the list may grow again); a message that is gone (deleted
+        by an admin) is sent anew. Returns the ids that show it now. An edit to the text
+        already shown succeeds. Raises as ``Channel.send``."""
         ...

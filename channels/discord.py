@@ -19,8 +19,8 @@ While the Discord bot runs, the transport sends through the bot's own logged-in 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import aiohttp
@@ -28,7 +28,7 @@ import discord
 from discord.http import HTTPClient, Route
 
 from channels.base import DeliveryError, RecipientUnreachable
-from core.render import Rendered
+from core.render import Rendered, split_message
 
 MAX_CONTENT = 2000
 MAX_NONCE = 25
@@ -37,6 +37,12 @@ UNREACHABLE_CODES = {10003, 10013, 50007, 50001, 50013}
 # The longest a request waits for a spent bucket; longer is raised as a rate limit
 # (discord.py takes no less than 30 s here).
 BUCKET_WAIT = 30.0
+UNKNOWN_MESSAGE = 10008
+LEFT_OVER = "⋯"  # what a part of an edited message no longer needed reads
+
+
+class _MessageGone(DeliveryError):
+    """The message to edit was deleted: it is sent anew (retried as any DeliveryError if not caught)."""
 
 
 class DiscordChannel:
@@ -85,6 +91,52 @@ class DiscordChannel:
             body |= {"nonce": key[:MAX_NONCE], "enforce_nonce": True}
         await self._post("/channels/{channel_id}/messages", body, channel_id=channel_id)
 
+    async def post(self, address: str, message: Rendered, *, key: str = "") -> list[str]:
+        """Send ``message`` in parts of at most 2,000 characters; their ids
+        (channels.base.EditingChannel). Each part has a nonce of its own, derived from ``key``."""
+        channel_id = await self._channel_of(address)
+        parts = split_message(message, MAX_CONTENT)
+        return [await self._create(channel_id, part, _nonce(key, n)) for n, part in enumerate(parts)]
+
+    async def edit(
+        self, address: str, message_ids: Sequence[str], message: Rendered, *, key: str = ""
+    ) -> list[str]:
+        """Edit the messages in place (``PATCH /channels/{id}/messages/{id}``); see
+        channels.base.EditingChannel. A deleted message (Unknown Message) is sent anew."""
+        channel_id = await self._channel_of(address)
+        parts = split_message(message, MAX_CONTENT)
+        shown: list[str] = []
+        for n, part in enumerate(parts):
+            if n < len(message_ids):
+                try:
+                    shown.append(await self._patch(channel_id, message_ids[n], part.text))
+                    continue
+                except _MessageGone:
+                    pass
+            shown.append(await self._create(channel_id, part, _nonce(key, n)))
+        for left in message_ids[len(parts) :]:
+            with suppress(_MessageGone):
+                shown.append(await self._patch(channel_id, left, LEFT_OVER))
+        return shown
+
+    async def _channel_of(self, address: str) -> str:
+        if address.startswith("channel:"):
+            return address.removeprefix("channel:")
+        return await self._dm_channel(address)
+
+    async def _create(self, channel_id: str, part: Rendered, nonce: str) -> str:
+        body: dict[str, Any] = {"content": part.text[:MAX_CONTENT], "allowed_mentions": {"parse": []}}
+        if nonce:
+            body |= {"nonce": nonce, "enforce_nonce": True}
+        made = await self._post("/channels/{channel_id}/messages", body, channel_id=channel_id)
+        return str(made["id"])
+
+    async def _patch(self, channel_id: str, message_id: str, text: str) -> str:
+        body = {"content": text[:MAX_CONTENT], "allowed_mentions": {"parse": []}}
+        path = "/channels/{channel_id}/messages/{message_id}"
+        await self._request("PATCH", path, body, channel_id=channel_id, message_id=message_id)
+        return message_id
+
     def requests_for(self, address: str) -> int:
         """API requests the next message to ``address`` takes: a first DM opens the DM channel."""
         return 1 if address.startswith("channel:") or address in self._dm_channels else 2
@@ -120,8 +172,13 @@ class DiscordChannel:
 
     async def _post(self, path: str, body: dict[str, Any], **parameters: str) -> dict[str, Any]:
         """POST to a route; its major parameters (``channel_id``) pick its rate-limit bucket."""
+        return await self._request("POST", path, body, **parameters)
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any], **parameters: str
+    ) -> dict[str, Any]:
         Route.BASE = self._base  # discord.py's REST base is one class attribute, its login's too
-        route = Route("POST", path, **parameters)
+        route = Route(method, path, **parameters)
         try:
             http = await self._client()
             payload = await http.request(
@@ -133,6 +190,8 @@ class DiscordChannel:
             ) from exc
         except discord.HTTPException as exc:
             text = f"discord: {exc.status} {exc.text} (code {exc.code})"
+            if exc.status == 404 and exc.code == UNKNOWN_MESSAGE:
+                raise _MessageGone(text) from exc
             if exc.status in (403, 404) and exc.code in UNREACHABLE_CODES:
                 raise RecipientUnreachable(text) from exc
             raise DeliveryError(text) from exc
@@ -141,6 +200,11 @@ class DiscordChannel:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"discord: {type(exc).__name__}: {exc}") from exc
         return payload if isinstance(payload, dict) else {}
+
+
+def _nonce(key: str, part: int) -> str:
+    """The nonce of one part of a message: the first part's is the key itself."""
+    return "" if not key else (key if part == 0 else f"{key}.{part}")[:MAX_NONCE]
 
 
 async def _retry_is_ours(response: aiohttp.ClientResponse) -> None:

@@ -28,7 +28,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from channels.base import (
     Channel,
     DeliveryError,
+    EditingChannel,
     MessageRefused,
     OutsideWindow,
     RecipientUnreachable,
@@ -56,6 +57,8 @@ from core.outbox import (
     release,
 )
 from core.render import Rendered, Renderer
+from core.services import masterlist
+from core.services.masterlist import LiveMessage
 from core.services.service_window import inside, mark_waiting
 from core.services.unsubscribe import unsubscribe_url
 
@@ -236,7 +239,15 @@ class Dispatcher:
         assert self._slots is not None
         await asyncio.sleep(max(0.0, slot - time.monotonic()))
         async with self._slots:  # held until the outcome is recorded: what bounds a crash's repeats
+            live: LiveMessage | None = None
+            shown: list[str] = []
             try:
+                if message.post_id is not None:  # rendered from the database now, not when queued
+                    live = await masterlist.live_message(self._core.reader(), message.post_id)
+                    if live is None:  # the post was stopped: nothing to send
+                        await self._record_sent(message, lease_ends)
+                        return
+                    message = replace(message, context=live.context)
                 rendered = self._render(message)
                 await self.limiter.wait_turn(message.channel, message.address, message.group, cost)
                 if time.monotonic() >= lease_ends:
@@ -245,7 +256,16 @@ class Dispatcher:
                     self._due_in(0.0)
                     await _to_the_end(release(self._core.uow(), message))
                     return
-                if isinstance(channel, WindowedChannel) and not inside(
+                if live is not None and isinstance(channel, EditingChannel):
+                    if live.message_ids:
+                        shown = await channel.edit(
+                            message.address, live.message_ids, rendered, key=message.key
+                        )
+                    else:
+                        shown = await channel.post(message.address, rendered, key=message.key)
+                    for _ in shown[1:]:  # a list in several messages took a request each: book them
+                        self.limiter.reserve(message.channel, message.address, message.group)
+                elif isinstance(channel, WindowedChannel) and not inside(
                     message.last_inbound_at, self._core.clock.now(), channel.window
                 ):
                     await channel.send_template(message.address, message.template, rendered, key=message.key)
@@ -278,9 +298,25 @@ class Dispatcher:
                 metrics.record(metrics.SEND_ERROR, channel=message.channel, kind="retry")
                 await _to_the_end(mark_retry(self._core.uow(), message, repr(exc), **self._retry_options()))
                 return
+            if live is not None:
+                await self._record_post(message, live, shown, isinstance(channel, EditingChannel))
             await self._record_sent(message, lease_ends)
         self.stats.sent += 1
         metrics.record(metrics.SENT, channel=message.channel)
+
+    async def _record_post(
+        self, message: Outgoing, live: LiveMessage, shown: list[str], editable: bool
+    ) -> None:
+        """Remember which messages show a masterlist post now, and what they read."""
+        assert message.post_id is not None
+        try:
+            await _to_the_end(
+                masterlist.record_delivery(
+                    self._core.uow(), message.post_id, shown, live.digest, editable=editable
+                )
+            )
+        except Exception:  # the next refresh then posts anew instead of editing
+            log.exception("masterlist post %s was sent but could not be recorded", message.post_id)
 
     async def _record_sent(self, message: Outgoing, lease_ends: float) -> None:
         """Record one accepted send now; a failed write is tried again while the lease holds."""

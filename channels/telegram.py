@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from core.config import TelegramSettings
 from core.render import Rendered, split_message
 
 MAX_MESSAGE = 4096
+LEFT_OVER = "⋯"  # what a part of an edited message no longer needed reads
 TIMEOUT = 20.0  # seconds for one request
 LONG_POLL_TIMEOUT = 60.0  # seconds for one getUpdates, which may wait for news on purpose
 
@@ -143,6 +145,57 @@ class TelegramChannel:
                 await self._bot.send_message(address, part.text, parse_mode=parse_mode)
             except TelegramError as exc:
                 raise delivery_error(exc) from exc
+
+    async def post(self, address: str, message: Rendered, *, key: str = "") -> list[str]:
+        """Send ``message`` in parts and return their message ids (channels.base.EditingChannel)."""
+        return [await self._send_part(address, part) for part in split_message(message, MAX_MESSAGE)]
+
+    async def edit(
+        self, address: str, message_ids: Sequence[str], message: Rendered, *, key: str = ""
+    ) -> list[str]:
+        """Edit the messages in place with editMessageText (channels.base.EditingChannel).
+
+        Telegram refuses an edit that changes nothing ("message is not modified"): that part
+        already reads right. A message that cannot be found or edited any more is sent anew.
+        """
+        parts = split_message(message, MAX_MESSAGE)
+        shown: list[str] = []
+        for n, part in enumerate(parts):
+            if n < len(message_ids):
+                edited = await self._edit_part(address, message_ids[n], part)
+                shown.append(edited if edited is not None else await self._send_part(address, part))
+            else:
+                shown.append(await self._send_part(address, part))
+        for left in message_ids[len(parts) :]:
+            if await self._edit_part(address, left, Rendered(LEFT_OVER)) is not None:
+                shown.append(left)
+        return shown
+
+    async def _send_part(self, address: str, part: Rendered) -> str:
+        parse_mode = ParseMode.HTML if part.markup == "html" else None
+        try:
+            sent = await self._bot.send_message(address, part.text, parse_mode=parse_mode)
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
+        return str(sent.message_id)
+
+    async def _edit_part(self, address: str, message_id: str, part: Rendered) -> str | None:
+        """The id of the message now reading ``part``, or None when it is gone."""
+        parse_mode = ParseMode.HTML if part.markup == "html" else None
+        try:
+            await self._bot.edit_message_text(
+                part.text, chat_id=address, message_id=int(message_id), parse_mode=parse_mode
+            )
+        except BadRequest as exc:
+            said = str(exc).lower()
+            if "not modified" in said:
+                return message_id
+            if ("not found" in said and "chat" not in said) or "can't be edited" in said:
+                return None
+            raise delivery_error(exc) from exc
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
+        return message_id
 
     async def close(self) -> None:
         # sending needs no getMe, so the bot may never have been initialized: close the

@@ -48,6 +48,9 @@ class Outgoing:
     priority: int = NOTICE
     created_at: datetime | None = None
     last_inbound_at: datetime | None = None  # when the recipient last wrote to us here
+    # a masterlist post: rendered from the database at send time, edited in place after
+    # its first send (core.services.masterlist)
+    post_id: int | None = None
 
     @property
     def key(self) -> str:
@@ -132,6 +135,7 @@ async def claim_due(
                     message.priority,
                     message.created_at,
                     last_inbound_at,
+                    message.masterlist_post_id,
                 )
             )
         await uow.commit()

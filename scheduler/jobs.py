@@ -18,7 +18,17 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.app import Core
-from core.services import broadcasts, digest, due, handovers, late_fees, notices, refunds, staff_notices
+from core.services import (
+    broadcasts,
+    digest,
+    due,
+    handovers,
+    late_fees,
+    masterlist,
+    notices,
+    refunds,
+    staff_notices,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +72,8 @@ class Ticker:
             # after the expiries: a claim released this tick runs up no fee
             ("charge_late_fees", lambda: late_fees.charge_late_fees(core.uow())),
             ("send_pending_refunds", lambda: refunds.run_pending_refunds(core.uow, core.payment_gateways)),
+            # last: a posted masterlist shows what every job above changed
+            ("refresh_masterlists", lambda: masterlist.refresh_masterlists(core.uow())),
         ]
 
     async def tick(self) -> TickReport:

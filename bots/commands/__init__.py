@@ -11,6 +11,7 @@ from bots.commands import (  # noqa: F401  (registration)
     inclusions,
     ledger,
     linking,
+    masterlist,
     money,
     notices,
     on_behalf,

@@ -45,6 +45,10 @@ class User(Base):
     preferred_channel: Mapped[str | None] = mapped_column(String(20))
     # The per-buyer limit a GOM's new group orders get when none is given (/defaults).
     default_buyer_limit: Mapped[int | None] = mapped_column(Integer)
+    # What the masterlist shows for this buyer (/nickname), never their name or contact;
+    # ``nickname_key`` is its case-folded form, which two buyers of one GO are compared by.
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    nickname_key: Mapped[str | None] = mapped_column(String(80))
 
 
 class Identity(Base):
@@ -294,6 +298,11 @@ class OutboxMessage(Base):
     # sent, delivered, read, undelivered or failed, with the platform's error code.
     delivery_status: Mapped[str | None] = mapped_column(String(12))
     delivery_error: Mapped[int | None] = mapped_column(Integer)
+    # An edit-in-place message (a masterlist post): rendered from the database when it is
+    # sent, posted the first time and edited after (core.services.masterlist).
+    masterlist_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("masterlist_posts.id", ondelete="CASCADE", name="fk_outbox_masterlist_post_id"), index=True
+    )
 
 
 class ProcessedInbound(Base):
@@ -1080,3 +1089,30 @@ class AllocatedUnit(Base):
     draw: Mapped[int] = mapped_column(Integer)
     inclusion_id: Mapped[int | None] = mapped_column(ForeignKey("inclusions.id", ondelete="SET NULL"))
     inclusion_name: Mapped[str | None] = mapped_column(String(80))
+
+
+class MasterlistPost(Base):
+    """A GO's masterlist posted to one linked channel, kept up to date.
+
+    ``message_ids`` (JSON) are the platform's ids of the messages that show it, in order,
+    recorded by the dispatcher once posted; later refreshes edit them in place. ``editable``
+    is None until the first post, then whether the platform could edit it (else a refresh
+    is a new message, at most every ``REPOST_EVERY``). ``digest`` is what the last message
+    sent showed; the scheduler queues a refresh when the list reads otherwise now, one at a
+    time: ``refreshes`` numbers them, taken by a compare-and-set.
+    """
+
+    __tablename__ = "masterlist_posts"
+    __table_args__ = (UniqueConstraint("go_id", "identity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    go_id: Mapped[int] = mapped_column(ForeignKey("group_orders.id", ondelete="CASCADE"), index=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10))  # live, stopped
+    message_ids: Mapped[str] = mapped_column(Text, default="[]")
+    editable: Mapped[bool | None] = mapped_column(Boolean)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    refreshes: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,8 +1,10 @@
 """A local stand-in for Discord's REST API that keeps Discord's rate limits and counts breaches.
 
 The gateway (a websocket) and interactions are in ``discord_gateway`` (``self.gateway``).
-It answers ``POST /users/@me/channels`` (open a DM) and ``POST /channels/{id}/messages``,
-and, for permission checks, ``GET /channels/{id}``, ``GET /guilds/{id}`` (with its roles) and
+It answers ``POST /users/@me/channels`` (open a DM), ``POST /channels/{id}/messages`` and
+``PATCH /channels/{id}/messages/{message_id}`` (edit a message the bot sent: its new
+``content``, or 404 with code 10008 Unknown Message), and, for permission checks,
+``GET /channels/{id}``, ``GET /guilds/{id}`` (with its roles) and
 ``GET /guilds/{id}/members/{user_id}`` from the servers a test sets up with ``add_guild``,
 ``add_member`` and ``add_channel`` (Discord's objects, permission bits as strings).
 Every request counts against the global limit and every message against its channel's
@@ -74,6 +76,9 @@ class FakeDiscordAPI:
         self.channels: dict[str, dict[str, Any]] = {}
         self.delivered: list[tuple[str, str]] = []  # (channel id, content) of messages created
         self.posted: list[tuple[str, str | None]] = []  # (channel id, nonce) of every accepted request
+        # every message created, by id, as it reads now (edits applied), and its edit count
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.edits: Counter[str] = Counter()
         self.nonce_seconds = nonce_seconds
         self._by_nonce: dict[str, tuple[float, dict[str, str]]] = {}
         self.violations = 0
@@ -90,6 +95,7 @@ class FakeDiscordAPI:
         app = web.Application()
         app.router.add_post("/api/v10/users/@me/channels", self._open_dm)
         app.router.add_post("/api/v10/channels/{channel_id}/messages", self._message)
+        app.router.add_patch("/api/v10/channels/{channel_id}/messages/{message_id}", self._edit)
         app.router.add_get("/api/v10/channels/{channel_id}", self._channel)
         app.router.add_get("/api/v10/guilds/{guild_id}", self._guild)
         app.router.add_get("/api/v10/guilds/{guild_id}/members/{user_id}", self._member)
@@ -212,9 +218,36 @@ class FakeDiscordAPI:
                 return json_response(seen[1], headers=self._bucket(channel_id))  # the one it made
         self.delivered.append((channel_id, body.get("content") or ""))
         made = {**message_json(str(len(self.delivered)), channel_id, "", BOT_ID, 0), "nonce": nonce or ""}
+        self.messages[made["id"]] = {**made, "content": body.get("content") or ""}
         if nonce is not None:
             self._by_nonce[nonce] = (now, made)
         return json_response(made, headers=self._bucket(channel_id))
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        """Edit Message: only the bot's own messages, in the channel they are in."""
+        channel_id, message_id = request.match_info["channel_id"], request.match_info["message_id"]
+        refused = self._gate(request, channel_id)
+        if refused is not None:
+            return refused
+        message = self.messages.get(message_id)
+        if message is None or message["channel_id"] != channel_id:
+            return json_response({"message": "Unknown Message", "code": 10008}, status=404)
+        body = await read_body(request)
+        if "content" in body:
+            content = str(body["content"] or "")
+            if len(content) > 2000:
+                return json_response(
+                    {"message": "Invalid Form Body", "code": 50035, "errors": {"content": "too long"}},
+                    status=400,
+                )
+            message["content"] = content
+        message["edited_timestamp"] = "2026-12-02T00:00:01+00:00"
+        self.edits[message_id] += 1
+        return json_response(message, headers=self._bucket(channel_id))
+
+    def shown_in(self, channel_id: str) -> list[str]:
+        """The bot's messages in a channel as they read now, oldest first."""
+        return [m["content"] for m in self.messages.values() if m["channel_id"] == channel_id]
 
     async def _channel(self, request: web.Request) -> web.Response:
         return self._lookup(request, self.channels.get(request.match_info["channel_id"]), 10003, "Channel")

@@ -36,7 +36,9 @@ CORE_ALLOWED: dict[str, frozenset[str] | None] = {
     "alembic": frozenset({"core/db/migrate.py", "core/check.py"}),
     "stripe": frozenset({"core/payments/stripe_checkout.py"}),
     "zxingcpp": frozenset({"core/payments/qr_photo.py", "core/payments/reading/proof.py"}),
-    "PIL": frozenset({"core/payments/qr_photo.py", "core/privacy/images.py"})
+    "PIL": frozenset(
+        {"core/payments/qr_photo.py", "core/privacy/images.py", "core/services/masterlist_image.py"}
+    )
     | {f"core/payments/reading/{name}.py" for name in ("proof", "ocr", "forensics")},
     "rapidocr_onnxruntime": frozenset({"core/payments/reading/ocr.py"}),
     "cryptography": frozenset({"core/privacy/keys.py"}),

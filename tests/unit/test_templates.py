@@ -29,6 +29,8 @@ from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.handover_template_cases import HANDOVER_CASES
 from tests.unit.inclusion_template_cases import INCLUSION_CASES
 from tests.unit.ledger_template_cases import LEDGER_CASES
+from tests.unit.masterlist_template_cases import LIST as MASTERLIST
+from tests.unit.masterlist_template_cases import MASTERLIST_CASES
 from tests.unit.money_template_cases import MONEY_CASES
 from tests.unit.notice_template_cases import NOTICE_CASES
 from tests.unit.payment_template_cases import PAYMENT_CASES
@@ -377,6 +379,7 @@ CASES += MONEY_CASES
 CASES += SHORTFALL_CASES
 CASES += HANDOVER_CASES
 CASES += INCLUSION_CASES
+CASES += MASTERLIST_CASES
 
 
 def make_broadcast(status: str, **extra: Any) -> Any:
@@ -682,3 +685,13 @@ def test_the_number_to_pay_is_a_code_span_on_telegram_and_discord(renderer: Jinj
     assert discord.markup == "markdown"
     assert "to `+6591234567`" in discord.text and "Reference: `SVT-FML-3-I1`" in discord.text
     assert r"Gina\_Tan" in discord.text and "account number `123-4`" in discord.text
+
+
+def test_the_masterlist_escapes_nicknames_as_each_platform_reads_them(renderer: JinjaRenderer) -> None:
+    telegram = renderer.render("masterlist", "telegram", MASTERLIST.context())
+    assert telegram.markup == "html"
+    assert "<b>SVT-FML · 세븐틴 &lt;b&gt;FML&lt;/b&gt;</b>" in telegram.text
+    assert "3. <b>-Bo*b_ by</b> — POB &lt;card&gt; (B) ×1 🌓 part paid" in telegram.text
+    discord = renderer.render("masterlist", "discord", MASTERLIST.context())
+    assert discord.markup == "markdown"
+    assert r"3\. **\-Bo\*b\_ by** — POB <card\> (B) ×1 🌓 part paid" in discord.text
