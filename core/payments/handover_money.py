@@ -22,7 +22,7 @@ from sqlalchemy import exists, func, select
 
 from core.db.models import GroupOrder, Handover, Order, Payment, PaymentRequest, Refund, StaffMember, User
 from core.money import format_money
-from core.payments.status import AttemptStatus, RefundStatus, RequestStatus
+from core.payments.status import AttemptStatus, RefundStatus, RequestStatus, whole_refund_key
 from core.status import HandoverStatus
 from core.transitions import transition
 from core.uow import UnitOfWork
@@ -183,7 +183,7 @@ async def _refunded_when_nothing_left(uow: UnitOfWork, request_id: int) -> None:
 
 
 def _key(payment: Payment) -> str:
-    return f"gf-refund-{payment.id}"
+    return whole_refund_key(payment.id)
 
 
 async def tell(

@@ -26,6 +26,7 @@ from core.payments.status import (
     RefundStatus,
     RequestKind,
     RequestStatus,
+    whole_refund_key,
 )
 from core.shortfalls import spread
 from core.status import ORDER_LIVE, OrderStatus
@@ -364,7 +365,7 @@ async def queue_refunds(uow: UnitOfWork, request: PaymentRequest, reason: str) -
     ).all()
     queued = []
     for payment in payments:
-        key = f"gf-refund-{payment.id}"
+        key = whole_refund_key(payment.id)
         if await uow.session.scalar(select(Refund.id).where(Refund.idempotency_key == key)) is not None:
             continue
         left = payment.amount_minor - await refunded_of(uow, payment.id)
@@ -480,7 +481,9 @@ async def finish_refund(uow: UnitOfWork, refund: Refund, reference: str, actor_i
             Refund.payment_id == payment.id, Refund.status == RefundStatus.SUCCEEDED
         )
     )
-    if int(given_back or 0) >= payment.amount_minor:  # a part given back (a shortfall) keeps it paid
+    # A part given back (a shortfall) keeps it paid; its whole refund ends it, even less a
+    # fee kept (a backout or a handover keeps the policy's fee, never sent back)
+    if refund.idempotency_key == whole_refund_key(payment.id) or int(given_back or 0) >= payment.amount_minor:
         await transition(uow, payment, AttemptStatus.REFUNDED, actor_id=actor_id, detail=reference)
     request = await uow.session.get_one(PaymentRequest, payment.request_id)
     still_paid = await uow.session.scalar(

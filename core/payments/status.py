@@ -113,3 +113,9 @@ REFUND_TRANSITIONS: dict[RefundStatus, frozenset[RefundStatus]] = {
     RefundStatus.FAILED: frozenset({RefundStatus.PENDING, RefundStatus.MANUAL}),
     RefundStatus.SUCCEEDED: frozenset(),
 }
+
+
+def whole_refund_key(payment_id: int) -> str:
+    """The idempotency key of a payment's one refund of all of it, less any fee the policy
+    keeps (a backout, a handover); partial refunds (a shortfall) have keys of their own."""
+    return f"gf-refund-{payment_id}"

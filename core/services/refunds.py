@@ -16,7 +16,7 @@ from core.money import format_money
 from core.orders import end_order
 from core.payments import ledger
 from core.payments.gateway import PaymentGateway, RefundRequest
-from core.payments.status import AttemptStatus, RefundStatus
+from core.payments.status import AttemptStatus, RefundStatus, whole_refund_key
 from core.services.accounts import Actor, require_admin
 from core.services.payments import UowFactory
 from core.services.waitlist import promote_waitlist
@@ -113,7 +113,7 @@ async def _refund_held(uow: UnitOfWork, order: Order, reason: str) -> None:
                 status=RefundStatus.MANUAL
                 if payment.provider in ledger.MANUAL_PROVIDERS
                 else RefundStatus.PENDING,
-                idempotency_key=f"gf-refund-{payment.id}",
+                idempotency_key=whole_refund_key(payment.id),
                 reason=reason,
                 created_at=uow.now,
                 updated_at=uow.now,
