@@ -38,4 +38,5 @@ def view_of(
             for line in lines
         ],
         choose_delivery=isinstance(go, GoFacts) and go.delivery_options,
+        rankable=any(line.with_inclusions for line in lines),
     )

@@ -64,7 +64,7 @@ class GoFacts:
     delivery_options: bool = False  # the GOM offers ways to deliver: a buyer chooses one
     catalogue_version: int = 0  # as read with the catalogue; taking slots checks it still is
     # the GO runs under a stored policy, or its GOM bans someone: each order passes
-    # ``core.policy.gate_plan`` (one statement) first; otherwise it costs nothing
+    # ``core.gate.gate_plan`` (one statement) first; otherwise it costs nothing
     gated: bool = False
 
 
@@ -85,6 +85,7 @@ class CatalogueItem:
     price_minor: int
     retired: bool = False
     variants: list[CatalogueVariant] = field(default_factory=list)
+    with_inclusions: bool = False  # random photocards or benefits a buyer may rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ class ResolvedLine:
     unit_price_minor: int
     label: str = ""
     token: str = ""
+    with_inclusions: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,11 @@ GO_FACTS = (
     "OR EXISTS (SELECT 1 FROM buyer_bans b WHERE b.gom_id = g.gom_id) "
     "FROM group_orders g WHERE g.code = ?"
 )
-ITEMS = "SELECT id, code, name, price_minor, retired FROM items WHERE go_id = ? ORDER BY position"
+ITEMS = (
+    "SELECT id, code, name, price_minor, retired, "
+    "EXISTS (SELECT 1 FROM inclusions n WHERE n.item_id = items.id) "
+    "FROM items WHERE go_id = ? ORDER BY position"
+)
 VARIANTS = (
     "SELECT v.id, v.item_id, v.code, v.name, v.price_minor, v.retired FROM variants v "
     "JOIN items i ON i.id = v.item_id "
@@ -167,7 +173,7 @@ def load_go_facts(go_code: str) -> Plan[GoFacts]:
 
 def load_catalogue_plan(go_id: int) -> Plan[list[CatalogueItem]]:
     items = {
-        row[0]: CatalogueItem(row[0], row[1], row[2], row[3], bool(row[4]))
+        row[0]: CatalogueItem(row[0], row[1], row[2], row[3], bool(row[4]), with_inclusions=bool(row[5]))
         for row in (yield Statement(ITEMS, (go_id,), "rows"))
     }
     for variant_id, item_id, code, name, price, retired in (yield Statement(VARIANTS, (go_id,), "rows")):
@@ -202,7 +208,9 @@ def resolve_lines(
             raise NotOpenForOrders(f"{label} is no longer offered in {go.code}. /go {go.code} shows what is.")
         previous = merged.get(key)
         quantity = request.quantity + (previous.quantity if previous else 0)
-        merged[key] = ResolvedLine(item.id, key[1], quantity, unit_price(item, variant), label, token)
+        merged[key] = ResolvedLine(
+            item.id, key[1], quantity, unit_price(item, variant), label, token, item.with_inclusions
+        )
     return list(merged.values())
 
 

@@ -83,6 +83,7 @@ class OrderView:
     buyer: str
     lines: list[LineView] = field(default_factory=list)
     choose_delivery: bool = False  # just placed in a GO that offers ways to deliver
+    rankable: bool = False  # holds an item with inclusions the buyer may rank
     # the GOM's fee and what the items ask with it, and the rate the order is locked to
     money_lines: list[str] = field(default_factory=list)
 

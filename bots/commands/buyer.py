@@ -13,7 +13,7 @@ from core.choices import OrderChoice, OrderChoices
 from core.payments.qr import qr_png
 from core.permissions import Permission
 from core.quantities import parse_line_pairs
-from core.services import bundled_orders, inclusions, ordering, reports, waitlist
+from core.services import bundled_orders, ordering, reports, waitlist
 
 
 @command("start", "", "Say hello and see what gomflow can do")
@@ -53,10 +53,9 @@ async def order(call: Call) -> ChatReply:
     ]
     if placed.choose_delivery:
         buttons.append([Button("Choose delivery", command=f"/delivery {placed.go_code}")])
-    rank = bool(await inclusions.rankable_items(call.reader(), placed.number))
-    if rank:
+    if placed.rankable:  # read with the catalogue, in the order's own trip to the desk
         buttons.append([Button("Rank the inclusions you want", command=f"/rank {placed.number}")])
-    return call.reply("order_placed", order=placed, buttons=buttons, rank=rank)
+    return call.reply("order_placed", order=placed, buttons=buttons, rank=placed.rankable)
 
 
 @command("myorders", "", "Your orders and what is still to pay")

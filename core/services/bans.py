@@ -2,7 +2,7 @@
 
 ``/ban @buyer reason…``, ``/unban @buyer`` and ``/bans`` act for the team the GOM or
 manager is on. The reason is for that team's eyes only: the buyer is told just that they
-cannot order in this GOM's group orders (``core.policy.BANNED``), checked in the same gate
+cannot order in this GOM's group orders (``core.gate.BANNED``), checked in the same gate
 as the policy agreement.
 """
 

@@ -217,20 +217,6 @@ async def set_received(
 # --- the buyer ----------------------------------------------------------------------------
 
 
-async def rankable_items(uow: UnitOfWork, order_number: str) -> list[str]:
-    """Codes of the items of an order that come with inclusions (what the order reply offers to rank)."""
-    async with uow:
-        rows = await uow.session.scalars(
-            select(Item.code)
-            .join(OrderLine, OrderLine.item_id == Item.id)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.number == order_number, Item.id.in_(select(Inclusion.item_id)))
-            .distinct()
-            .order_by(Item.code)
-        )
-        return list(rows.all())
-
-
 async def my_rankings(uow: UnitOfWork, buyer: Actor, order_number: str) -> list[RankingView]:
     """What a buyer can rank in one order, and how they ranked it so far."""
     async with uow:

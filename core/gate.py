@@ -1,0 +1,33 @@
+"""Who may order in a GO before anything is reserved: not a banned buyer, and not one who
+has yet to agree to the GO's policy. One statement, run by the order desk inside an
+order's own batch (so it costs no trip of its own) and by ``core.policy.check_gate``.
+
+Kept apart from ``core.policy``, which works in a unit of work: the desk sits below that.
+"""
+
+from __future__ import annotations
+
+from core.db.raw import Plan, Statement
+from core.errors import BuyerBanned, PolicyNotAgreed
+from core.quantities import LineRequest
+
+GATE = (
+    "SELECT EXISTS (SELECT 1 FROM buyer_bans b WHERE b.gom_id = g.gom_id AND b.buyer_id = ?), "
+    "EXISTS (SELECT 1 FROM go_policies p WHERE p.gom_id = g.gom_id AND p.go_id IN (0, g.id)) "
+    "AND NOT EXISTS (SELECT 1 FROM policy_agreements a WHERE a.go_id = g.id AND a.buyer_id = ?) "
+    "FROM group_orders g WHERE g.id = ?"
+)
+
+BANNED = "Sorry, you cannot order in this GOM's group orders."
+
+
+def gate_plan(go_id: int, go_code: str, buyer_id: int, requests: tuple[LineRequest, ...] = ()) -> Plan[None]:
+    """Refuse a banned buyer, or one who has not agreed to the GO's policy yet."""
+    row = yield Statement(GATE, (buyer_id, buyer_id, go_id), "row")
+    if row is None:
+        return
+    banned, unagreed = row
+    if banned:
+        raise BuyerBanned(BANNED)
+    if unagreed:
+        raise PolicyNotAgreed(go_code, requests)
