@@ -422,33 +422,6 @@ async def remind_unpaid(uow: UnitOfWork, actor: Actor, go_code: str) -> int:
         return sent
 
 
-async def remind_due(
-    uow: UnitOfWork, within: timedelta = timedelta(hours=12), except_kinds: tuple[str, ...] = ()
-) -> int:
-    """Remind once for each open request that runs out within ``within``.
-
-    The scheduler leaves out ``items`` requests: the order's own reminder covers those.
-    """
-    async with uow:
-        due = (
-            await uow.session.scalars(
-                select(PaymentRequest).where(
-                    PaymentRequest.status == RequestStatus.OPEN,
-                    PaymentRequest.reminded_at.is_(None),
-                    PaymentRequest.due_at <= uow.now + within,
-                    PaymentRequest.due_at > uow.now,
-                    PaymentRequest.kind.not_in(except_kinds),
-                )
-            )
-        ).all()
-        for request in due:
-            order = await uow.session.get_one(Order, request.order_id)
-            go = await uow.session.get_one(GroupOrder, order.go_id)
-            await _remind(uow, go, order, request, stamp="due")
-        await uow.commit()
-        return len(due)
-
-
 async def _remind(
     uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest, *, stamp: str
 ) -> int:

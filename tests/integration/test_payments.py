@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bots.chat import Attachment, ChatReply, ChatRequest
 from bots.dispatch import handle
-from core.db.models import AuditEntry, Order, Payment, PaymentRequest, Refund
+from core.db.models import AuditEntry, Order, OutboxMessage, Payment, PaymentRequest, Refund
 from core.payments import emvco
 from core.payments.gateway import FakeGateway
 from core.services import due, payments, refunds
@@ -173,8 +174,9 @@ async def test_unpaid_request_expires_releases_the_slot_and_promotes_the_waitlis
     ok(await say(app, "bob", "/pay SVT-FML-1"))
     ok(await say(app, "amy", "/waitlist SVT-FML POB 1"))
     clock.advance(hours=40)
-    assert await due.remind_due(app.core.uow()) == 1
-    assert await due.remind_due(app.core.uow()) == 0  # once only
+    await due.remind_unpaid_orders(app.core.uow(), timedelta(hours=12))
+    await due.remind_unpaid_orders(app.core.uow(), timedelta(hours=12))
+    assert await reminders_queued(app) == 1  # once only
     assert await due.expire_due(app.core.uow()) == 0
     clock.advance(hours=9)
     assert await due.expire_due(app.core.uow()) == 1
@@ -363,3 +365,14 @@ async def test_a_failed_gateway_refund_is_retried_with_the_same_key(app: App) ->
     assert await refunds.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 1
     assert await refunds.run_pending_refunds(app.core.uow, app.core.payment_gateways) == 0
     assert len({r.idempotency_key for r in flaky.refunds}) == 1 and len(flaky.refunds) == 2
+
+
+async def reminders_queued(app: App) -> int:
+    """Payment reminders in the outbox (an order's, or a payment request's)."""
+    async with app.core.reader() as uow:
+        count = await uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.template.in_(["order_reminder", "payment_reminder"]))
+        )
+    return int(count or 0)
