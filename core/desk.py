@@ -27,10 +27,10 @@ from core.clock import Clock
 from core.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from core.db.raw import Plan, Statement, run_asyncpg, run_sqlite
 from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, GomflowError, PriceChanged
+from core.gate import gate_plan
 from core.inbound import claim_plan, settle_plan
 from core.money import format_money
 from core.order_view import view_of
-from core.policy import gate_plan
 from core.quantities import LineRequest
 from core.reservations import (
     CatalogueItem,

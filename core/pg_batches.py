@@ -32,8 +32,8 @@ from core.desk import (
     check_prices,
 )
 from core.errors import AlreadyClaimed, AlreadyHandled, CatalogueChanged, GomflowError
+from core.gate import gate_plan
 from core.order_view import view_of
-from core.policy import gate_plan
 from core.reservations import (
     NO_LIMIT,
     CatalogueItem,

@@ -6,9 +6,9 @@ decide by it, so a buyer can be shown beforehand exactly what will happen.
 
 A GO that runs under a stored policy (its own or its GOM's default) asks each buyer to
 agree to it once, before their first order; a buyer the GOM banned cannot order in any
-of the GOM's GOs. Both are checked by ``gate_plan``, one indexed statement, and only for
-a GO the order path has read as ``gated`` (``core.reservations.GO_FACTS``): a GO with no
-stored policy whose GOM bans nobody costs the order path nothing.
+of the GOM's GOs. Both are checked by ``core.gate.gate_plan``, one indexed statement, and
+only for a GO the order path has read as ``gated`` (``core.reservations.GO_FACTS``): a
+GO with no stored policy whose GOM bans nobody costs the order path nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from core.db.models import GOPolicySetting, GroupOrder, Order, PaymentRequest
-from core.db.raw import Plan, Statement, run_session
-from core.errors import BuyerBanned, PolicyNotAgreed
+from core.db.raw import run_session
+from core.gate import gate_plan
 from core.payments.status import RequestKind
-from core.quantities import LineRequest
 from core.uow import UnitOfWork
 
 
@@ -152,32 +151,9 @@ async def payable_until(uow: UnitOfWork, order: Order, request: PaymentRequest) 
     return request.due_at + timedelta(minutes=(await policy_of(uow, go)).grace_minutes)
 
 
-# --- the gate before an order: bans and "I agree" ------------------------------------
-
-# Whether the GO's GOM banned the buyer, and whether the GO runs under a stored policy the
-# buyer has not agreed to: primary-key lookups only.
-GATE = (
-    "SELECT EXISTS (SELECT 1 FROM buyer_bans b WHERE b.gom_id = g.gom_id AND b.buyer_id = ?), "
-    "EXISTS (SELECT 1 FROM go_policies p WHERE p.gom_id = g.gom_id AND p.go_id IN (0, g.id)) "
-    "AND NOT EXISTS (SELECT 1 FROM policy_agreements a WHERE a.go_id = g.id AND a.buyer_id = ?) "
-    "FROM group_orders g WHERE g.id = ?"
-)
-
-BANNED = "Sorry, you cannot order in this GOM's group orders."
-
-
-def gate_plan(go_id: int, go_code: str, buyer_id: int, requests: tuple[LineRequest, ...] = ()) -> Plan[None]:
-    """Refuse a banned buyer, or one who has not agreed to the GO's policy yet."""
-    row = yield Statement(GATE, (buyer_id, buyer_id, go_id), "row")
-    if row is None:
-        return
-    banned, unagreed = row
-    if banned:
-        raise BuyerBanned(BANNED)
-    if unagreed:
-        raise PolicyNotAgreed(go_code, requests)
+# --- the gate before an order: bans and "I agree" (``core.gate``, which the desk imports) ---
 
 
 async def check_gate(uow: UnitOfWork, go: GroupOrder, buyer_id: int) -> None:
-    """``gate_plan`` inside the caller's unit of work (the waitlist, the rarer paths)."""
+    """``core.gate.gate_plan`` inside the caller's unit of work (the waitlist, the rarer paths)."""
     await run_session(uow.session, gate_plan(go.id, go.code, buyer_id))

@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from core.db.models import GOPolicySetting, GroupOrder, PolicyAgreement
 from core.db.upsert import insert_ignoring_conflict
 from core.errors import BuyerBanned, Conflict, InvalidInput, UnknownGroupOrder
+from core.gate import BANNED
 from core.lookups import load_go
 from core.money import format_money, get_currency, parse_amount
 from core.policy import (
-    BANNED,
     BackoutRule,
     GOPolicy,
     PolicySource,

@@ -9,7 +9,8 @@ from bots.chat import Button
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db.models import AuditEntry, GOPolicySetting, Order, PolicyAgreement, WaitlistEntry
-from core.policy import BANNED, PolicySource, policy_of
+from core.gate import BANNED
+from core.policy import PolicySource, policy_of
 from main import App, bootstrap
 from tests.conftest import buyer, open_go, say
 
