@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
-from core.db.models import BuyerBan, Identity, StaffMember, User
+from core.db.models import BuyerBan, StaffMember, User
 from core.db.upsert import insert_ignoring_conflict
 from core.errors import InvalidInput, PermissionDenied
 from core.permissions import DOES, grants
-from core.services.accounts import MAX_NAME, Actor
+from core.services.accounts import Actor
+from core.services.people import person_by_handle
 from core.uow import UnitOfWork
 
 MAX_REASON = 500
@@ -132,25 +133,11 @@ async def team_gom(uow: UnitOfWork, actor: Actor) -> int:
 
 
 async def buyer_by_handle(uow: UnitOfWork, handle: str) -> tuple[int, str]:
-    """The one person who wrote to gomflow as @handle (on any app)."""
-    cleaned = handle.strip().lstrip("@").lower()[:MAX_NAME]
-    if not handle.strip().startswith("@") or not cleaned:
+    """The one person who wrote to gomflow as @handle, named with the handle."""
+    if not handle.strip().startswith("@") or not handle.strip().lstrip("@"):
         raise InvalidInput(f"Name the buyer by their @handle: {USAGE}")
-    found = (
-        await uow.session.execute(
-            select(User.id, User.display_name)
-            .join(Identity, Identity.user_id == User.id)
-            .where(func.lower(Identity.handle) == cleaned, Identity.kind == "person")
-            .group_by(User.id, User.display_name)
-            .limit(2)
-        )
-    ).all()
-    if not found:
-        raise InvalidInput(f"gomflow knows nobody as @{cleaned}.")
-    if len(found) > 1:
-        raise InvalidInput(f"More than one person wrote as @{cleaned}, so I cannot tell who you mean.")
-    [(user_id, name)] = found
-    return int(user_id), f"{name} (@{cleaned})"
+    user_id, name = await person_by_handle(uow, handle)
+    return user_id, f"{name} (@{handle.strip().lstrip('@').lower()})"
 
 
 async def _on_team(uow: UnitOfWork, gom_id: int, member_id: int) -> bool:

@@ -32,9 +32,11 @@ from core.db.models import (
     User,
     WaitlistEntry,
 )
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from core.status import ORDER_LIVE
 from core.uow import UnitOfWork
+
+HANDLE_LENGTH = 120  # as long as a name may be (accounts.MAX_NAME)
 
 
 async def lock_people(uow: UnitOfWork, *user_ids: int) -> None:
@@ -219,3 +221,26 @@ async def _repoint(uow: UnitOfWork, column: Any, gone: int, keep: int) -> None:
         .values({column.key: keep})
         .execution_options(synchronize_session=False)
     )
+
+
+async def person_by_handle(uow: UnitOfWork, handle: str) -> tuple[int, str]:
+    """The one person who wrote to gomflow as @handle (on any app): their id and name.
+
+    Unknown and ambiguous handles are refused: a GOM's words about "@mina" must not land
+    on the wrong Mina."""
+    cleaned = handle.strip().lstrip("@").lower()[:HANDLE_LENGTH]
+    found = (
+        await uow.session.execute(
+            select(User.id, User.display_name)
+            .join(Identity, Identity.user_id == User.id)
+            .where(func.lower(Identity.handle) == cleaned, Identity.kind == "person")
+            .group_by(User.id, User.display_name)
+            .limit(2)
+        )
+    ).all()
+    if not cleaned or not found:
+        raise InvalidInput(f"gomflow knows nobody as @{cleaned or '…'}.")
+    if len(found) > 1:
+        raise InvalidInput(f"More than one person wrote as @{cleaned}, so I cannot tell who you mean.")
+    [(user_id, name)] = found
+    return int(user_id), str(name)

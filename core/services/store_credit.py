@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from core.db.models import (
     GroupOrder,
-    Identity,
     Payment,
     StaffMember,
     StoreCreditBalance,
@@ -28,8 +27,9 @@ from core.money import CURRENCIES, format_money, parse_amount
 from core.payments import ledger, store_credit
 from core.payments.status import AttemptStatus
 from core.permissions import Permission, grants
-from core.services.accounts import MAX_NAME, Actor
+from core.services.accounts import Actor
 from core.services.payments import request_to_pay
+from core.services.people import person_by_handle
 from core.uow import UnitOfWork
 from core.when import local_text
 
@@ -87,7 +87,7 @@ async def buyer_credit(uow: UnitOfWork, staff: Actor, handle: str) -> CreditView
         goms = [gom_id for gom_id, role in teams if grants(role, Permission.ORDERS)]
         if not goms:
             raise PermissionDenied("Only a GOM's team sees a buyer's store credit; /credit shows yours.")
-        user_id, name = await _person(uow, handle)
+        user_id, name = await person_by_handle(uow, handle)
         return await _view(uow, user_id, name, goms, for_staff=True)
 
 
@@ -127,7 +127,7 @@ async def adjust_credit(uow: UnitOfWork, staff: Actor, handle: str, words: list[
         amount = parse_amount(amount_text, currency)
         if amount == 0:
             raise InvalidInput("An adjustment of nothing changes nothing.")
-        user_id, name = await _person(uow, handle)
+        user_id, name = await person_by_handle(uow, handle)
         shown = f"{reason} (by {staff.name})"
         if sign == "+":
             await store_credit.grant(
@@ -159,25 +159,6 @@ async def adjust_credit(uow: UnitOfWork, staff: Actor, handle: str, words: list[
         view = await _view(uow, user_id, name, [gom_id], for_staff=True)
         await uow.commit()
         return replace(view, adjusted=f"{sign}{format_money(amount, currency)}")
-
-
-async def _person(uow: UnitOfWork, handle: str) -> tuple[int, str]:
-    cleaned = handle.strip().lstrip("@").lower()[:MAX_NAME]
-    found = (
-        await uow.session.execute(
-            select(User.id, User.display_name)
-            .join(Identity, Identity.user_id == User.id)
-            .where(func.lower(Identity.handle) == cleaned)
-            .group_by(User.id, User.display_name)
-            .limit(2)
-        )
-    ).all()
-    if not cleaned or not found:
-        raise InvalidInput(f"gomflow knows nobody as @{cleaned or '…'}.")
-    if len(found) > 1:
-        raise InvalidInput(f"More than one person wrote as @{cleaned}.")
-    [(user_id, name)] = found
-    return int(user_id), str(name)
 
 
 async def _view(
