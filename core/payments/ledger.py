@@ -160,8 +160,16 @@ def new_token() -> str:
 
 
 async def open_request(
-    uow: UnitOfWork, order: Order, kind: RequestKind, amount_minor: int, *, due_at: object = None
+    uow: UnitOfWork,
+    order: Order,
+    kind: RequestKind,
+    amount_minor: int,
+    *,
+    due_at: object = None,
+    unique: bool = True,
 ) -> PaymentRequest:
+    """A new open request of the order. ``unique``: it takes part in the GO's unique amounts
+    (``core.payments.unique_amounts``), as every request does whose amount never changes."""
     count = await uow.session.scalar(
         select(func.count()).select_from(PaymentRequest).where(PaymentRequest.order_id == order.id)
     )
@@ -183,7 +191,7 @@ async def open_request(
     uow.session.add(request)
     await uow.session.flush()
     go = await uow.session.get_one(GroupOrder, order.go_id)
-    adjust = await unique_amounts.claim(uow, go, request)
+    adjust = await unique_amounts.claim(uow, go, request) if unique else 0
     uow.audit(
         actor_id=None,
         entity="payment_request",

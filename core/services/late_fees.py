@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core.db.models import GOPolicySetting, GroupOrder, LateFee, Order, PaymentRequest
 from core.db.upsert import insert_ignoring_conflict
@@ -143,7 +143,11 @@ async def _accrue(uow: UnitOfWork, request_id: int) -> int:
     else:
         asked_by = None
     if asked_by is None:  # none yet, or the last one is paid or under review: ask the rest anew
-        asked_by = (await _open_fee_request(uow, order, request, amount - before_amount)).id
+        # not one of a GO's unique amounts: its amount grows
+        opened = await ledger.open_request(
+            uow, order, RequestKind.LATE_FEE, amount - before_amount, due_at=request.due_at, unique=False
+        )
+        asked_by = opened.id
         await uow.session.execute(
             update(LateFee)
             .where(LateFee.request_id == request.id)
@@ -175,41 +179,6 @@ async def _fee_request(uow: UnitOfWork, fee_request_id: int | None) -> PaymentRe
     if fee_request_id is None:
         return None
     return await ledger.locked(uow, PaymentRequest, fee_request_id)
-
-
-async def _open_fee_request(
-    uow: UnitOfWork, order: Order, overdue: PaymentRequest, amount_minor: int
-) -> PaymentRequest:
-    """A new ``late_fee`` request (not one of a GO's unique amounts: its amount grows)."""
-    count = await uow.session.scalar(
-        select(func.count()).select_from(PaymentRequest).where(PaymentRequest.order_id == order.id)
-    )
-    reference = f"{order.number}-L{overdue.id}-{(count or 0) + 1}"
-    if len(reference) > ledger.REFERENCE_LIMIT:
-        reference = "GF" + ledger.new_token()[:16].upper()
-    fee = PaymentRequest(
-        order_id=order.id,
-        kind=RequestKind.LATE_FEE,
-        amount_minor=amount_minor,
-        currency=overdue.currency,
-        status=RequestStatus.OPEN,
-        reference=reference,
-        token=ledger.new_token(),
-        due_at=overdue.due_at,
-        created_at=uow.now,
-        updated_at=uow.now,
-    )
-    uow.session.add(fee)
-    await uow.session.flush()
-    uow.audit(
-        actor_id=None,
-        entity="payment_request",
-        entity_id=fee.id,
-        action="opened",
-        to_status=RequestStatus.OPEN,
-        detail=f"late_fee {format_money(amount_minor, overdue.currency)} for request {overdue.id}",
-    )
-    return fee
 
 
 def _audit(
