@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,26 +43,36 @@ def escape_markdown(value: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
+@cache
+def _environment(root: Path) -> Environment:
+    """One environment per folder and process, so a template is compiled once however
+    many renderers the process makes (each gomflow app in a test run has its own, and the
+    first order of a drop would otherwise compile its reply while buyers wait)."""
+    env = Environment(
+        loader=FileSystemLoader(root),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code; no stat per render
+        cache_size=-1,  # every template stays compiled: there are a few hundred
+    )
+    env.filters["bar"] = progress_bar
+    env.filters["md"] = escape_markdown
+    env.filters["go_state"] = wording.go_state
+    env.filters["order_state"] = wording.order_state
+    env.filters["on_app"] = wording.on_app
+    return env
+
+
 class JinjaRenderer:
     def __init__(self, variants: Mapping[str, tuple[str, ...]] | None = None, root: Path = HERE) -> None:
         self._variants = dict(variants or {})
-        self._env = Environment(
-            loader=FileSystemLoader(root),
-            autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-            auto_reload=False,  # templates ship with the code; no stat per render
-        )
+        self._env = _environment(root)
         # (template, channel) -> the variant found and its markup: each is looked for on
         # disk once, a missing per-channel variant included, not on every message
         self._chosen: dict[tuple[str, str], tuple[Template, Markup]] = {}
-        self._env.filters["bar"] = progress_bar
-        self._env.filters["md"] = escape_markdown
-        self._env.filters["go_state"] = wording.go_state
-        self._env.filters["order_state"] = wording.order_state
-        self._env.filters["on_app"] = wording.on_app
 
     def render(self, template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
         chosen = self._chosen.get((template, channel))
