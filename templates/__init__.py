@@ -10,7 +10,7 @@ part of its platform's description (``platforms.py``) and handed to ``JinjaRende
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,12 +43,23 @@ def escape_markdown(value: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
+class _Environment(Environment):
+    """Template globals as one plain dict instead of jinja's ``ChainMap`` over the
+    environment's: every render copies them into its context (twice with an include), and
+    copying a ``ChainMap`` took 6 of the 14 µs of an order's reply. What the ``ChainMap``
+    is for, seeing globals added after a template loaded, is not needed: ours are all set
+    when the environment is made."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 @cache
 def _environment(root: Path) -> Environment:
     """One environment per folder and process, so a template is compiled once however
     many renderers the process makes (each gomflow app in a test run has its own, and the
     first order of a drop would otherwise compile its reply while buyers wait)."""
-    env = Environment(
+    env = _Environment(
         loader=FileSystemLoader(root),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
