@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import replace
 from typing import Any, Protocol
 
 import discord
+import orjson
 import yarl
 from discord.gateway import DiscordWebSocket
 
@@ -205,9 +207,9 @@ class DiscordBot:
         gateway acknowledges events by its heartbeat whatever we do, and an interaction
         nobody answered is past Discord's deadline by the time anything could replay it,
         so storing it first would only add a transaction."""
-        record = json.dumps(
+        record = orjson.dumps(
             {"type": interaction.type.value, "user": interaction.user.id, "data": interaction.data}
-        )
+        ).decode()
         external_id = str(interaction.id)
         desk, limit = self.bot.core.desk, self.bot.core.inbound_limit
         if not await inbound.admit(desk, CHANNEL, external_id, record, limit=limit, sender=request.user_id):
@@ -377,18 +379,17 @@ class DiscordBot:
     ) -> None:
         """Answer within Discord's deadline: at once when ready in time, else defer first.
         The time allowed counts from when Discord made the interaction."""
-        task = asyncio.ensure_future(work)
         deferring: list[asyncio.Task[Any]] = []
 
         def defer() -> None:  # not ready in time: tell Discord an answer is coming
-            if not task.done():
-                deferral = interaction.response.defer(ephemeral=ephemeral, thinking=not update)
-                deferring.append(asyncio.ensure_future(deferral))
+            deferral = interaction.response.defer(ephemeral=ephemeral, thinking=not update)
+            deferring.append(asyncio.ensure_future(deferral))
 
-        # a timer, not asyncio.wait: most interactions are answered long before it fires
+        # a timer, not a task and asyncio.wait: most interactions are answered long before
+        # it fires, and it is cancelled the moment the work is done
         timer = asyncio.get_running_loop().call_later(max(0.0, self.defer_after - _age(interaction)), defer)
         try:
-            out = await task
+            out = await work
         finally:
             timer.cancel()
             for deferral in deferring:
@@ -499,7 +500,9 @@ def _age(interaction: discord.Interaction[Any]) -> float:
 
 
 def snowflake_age(snowflake: int) -> float:
-    return (discord.utils.utcnow() - discord.utils.snowflake_time(snowflake)).total_seconds()
+    """Seconds since Discord made ``snowflake``: its top bits are milliseconds since
+    Discord's epoch (in floats: every interaction asks, twice)."""
+    return time.time() - ((snowflake >> 22) + discord.utils.DISCORD_EPOCH) / 1000
 
 
 def _no_none(kwargs: dict[str, Any]) -> dict[str, Any]:

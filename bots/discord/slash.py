@@ -89,8 +89,19 @@ _ALTERNATION = re.compile(r"^[a-z]+(\|[a-z]+)+$")
 _KEY_VALUE = re.compile(r"^\[([a-z]+)=([A-Z]+)\]$")
 
 
-def options_of(command: Command) -> list[Option]:
-    """The options of one command, in its usage's order."""
+def options_of(command: Command) -> tuple[Option, ...]:
+    """The options of one command, in its usage's order (read from its usage once: every
+    interaction asks for them)."""
+    options = _OPTIONS.get(command.name)
+    if options is None:
+        options = _OPTIONS[command.name] = tuple(_read_options(command))
+    return options
+
+
+_OPTIONS: dict[str, tuple[Option, ...]] = {}
+
+
+def _read_options(command: Command) -> list[Option]:
     options: list[Option] = []
     words = _WORD.findall(command.usage)
     for index, word in enumerate(words):
