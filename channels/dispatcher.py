@@ -249,28 +249,18 @@ class Dispatcher:
                         return
                     message = replace(message, context=live.context)
                 rendered = self._render(message)
-                await self.limiter.wait_turn(message.channel, message.address, message.group, cost)
-                if time.monotonic() >= lease_ends:
-                    # Another worker may have claimed it since; sending now could make two.
-                    self.stats.deferred += 1
-                    self._due_in(0.0)
-                    await _to_the_end(release(self._core.uow(), message))
-                    return
-                if live is not None and isinstance(channel, EditingChannel):
-                    if live.message_ids:
-                        shown = await channel.edit(
-                            message.address, live.message_ids, rendered, key=message.key
-                        )
-                    else:
-                        shown = await channel.post(message.address, rendered, key=message.key)
-                    for _ in shown[1:]:  # a list in several messages took a request each: book them
-                        self.limiter.reserve(message.channel, message.address, message.group)
-                elif isinstance(channel, WindowedChannel) and not inside(
-                    message.last_inbound_at, self._core.clock.now(), channel.window
-                ):
-                    await channel.send_template(message.address, message.template, rendered, key=message.key)
-                else:
-                    await channel.send(message.address, rendered, key=message.key)
+                turn = await self.limiter.wait_turn(message.channel, message.address, message.group, cost)
+                try:
+                    if time.monotonic() >= lease_ends:
+                        # Another worker may have claimed it since; sending now could make two.
+                        turn.answered()  # nothing was sent
+                        self.stats.deferred += 1
+                        self._due_in(0.0)
+                        await _to_the_end(release(self._core.uow(), message))
+                        return
+                    shown = await self._deliver(message, channel, rendered, live)
+                finally:  # answered, refused or failed: the platform is done with its requests
+                    turn.answered()
             except OutsideWindow as exc:
                 if await _to_the_end(mark_waiting(self._core.uow(), message, str(exc))):
                     self.stats.waiting += 1
@@ -303,6 +293,26 @@ class Dispatcher:
             await self._record_sent(message, lease_ends)
         self.stats.sent += 1
         metrics.record(metrics.SENT, channel=message.channel)
+
+    async def _deliver(
+        self, message: Outgoing, channel: Channel, rendered: Rendered, live: LiveMessage | None
+    ) -> list[str]:
+        """Send (or post, or edit in place) one message; the platform's ids of a post."""
+        if live is not None and isinstance(channel, EditingChannel):
+            if live.message_ids:
+                shown = await channel.edit(message.address, live.message_ids, rendered, key=message.key)
+            else:
+                shown = await channel.post(message.address, rendered, key=message.key)
+            for _ in shown[1:]:  # a list in several messages took a request each: book them
+                self.limiter.reserve(message.channel, message.address, message.group)
+            return shown
+        if isinstance(channel, WindowedChannel) and not inside(
+            message.last_inbound_at, self._core.clock.now(), channel.window
+        ):
+            await channel.send_template(message.address, message.template, rendered, key=message.key)
+        else:
+            await channel.send(message.address, rendered, key=message.key)
+        return []
 
     async def _record_post(
         self, message: Outgoing, live: LiveMessage, shown: list[str], editable: bool

@@ -5,8 +5,14 @@ Each limit is ``count`` messages per ``seconds``. The limiter spaces messages ev
 dispatcher can see how far ahead a channel is booked; at the moment of sending, one pacer
 per channel hands out turns (``wait_turn``) by a ``Schedule`` per key: evenly spaced by
 plan, so a pacer that wakes late catches up instead of losing the time for good, and never
-more than ``count`` turns in any window of ``seconds`` (plus the headroom) by the times the
-turns were actually given, however late or bunched they were.
+more than ``count`` requests that the platform may count in one window of ``seconds``.
+
+That window is kept by when the platform *answered* each request, not when it was sent:
+the platform counts a request when it receives it, which is after we sent it and before
+we read its answer, however long the network held it. A new turn goes only while at most
+``count`` minus its own requests are still unanswered or were answered less than a window
+ago, so no window the platform can measure holds more than ``count`` — whatever the
+network's delays, which a headroom on the send times can only guess at.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-HEADROOM = 0.03  # run 3% under each ceiling so network jitter cannot push a window over it
+HEADROOM = 0.01  # space turns 1% under each ceiling (the window by answers is what keeps it)
 CATCH_UP = 0.02  # how far behind its plan a late pacer may be (a share of the window) and catch up
+MARGIN = 0.001  # seconds: a request answered exactly a window ago may share its edge with a new one
 
 
 @dataclass(frozen=True)
@@ -80,43 +87,70 @@ Key = tuple[tuple[str, str], Rate]  # (channel, chat or "" for the whole channel
 
 
 class Schedule:
-    """The turns of one rate: when the next may go, and taking one.
+    """The turns of one rate: when the next may go, taking one, and its requests answered.
 
     The plan moves by the spacing from where the last turn was planned, not from when it
     was given, so the time a late pacer loses is made up (at most ``CATCH_UP`` of a window,
     so a quiet spell does not let a burst through). What keeps the platform's ceiling is the
-    window: the last ``count`` turns as given, and no turn while ``count`` of them fall
-    within ``seconds`` plus the headroom.
+    window of answers: requests still in flight, and those answered within the last
+    ``seconds``, leave room for at most ``count`` in all.
     """
 
-    __slots__ = ("given", "planned", "rate")
+    __slots__ = ("answered", "in_flight", "planned", "rate")
 
     def __init__(self, rate: Rate) -> None:
         self.rate = rate
         self.planned = float("-inf")
-        self.given: deque[float] = deque(maxlen=rate.count)
-
-    @property
-    def window(self) -> float:
-        return self.rate.seconds * (1 + HEADROOM)
+        self.in_flight = 0  # requests given a turn and not answered yet
+        # when the latest requests were answered, oldest first (appended as they come, so in
+        # order); more than ``count`` of them never matter
+        self.answered: deque[float] = deque(maxlen=rate.count)
 
     def ready(self, units: int) -> float:
-        """The earliest time ``units`` turns may be taken at once."""
-        given, keep = self.given, self.rate.count - units  # turns that may stay in the window
-        if not given or len(given) <= keep:
+        """The earliest time ``units`` requests may go at once; infinity while that waits
+        for requests in flight to be answered."""
+        # answered requests that may still be in the window beside these (a message costing
+        # more than the whole window goes alone)
+        room = max(0, self.rate.count - units) - self.in_flight
+        if room < 0:
+            return float("inf")
+        answered = self.answered
+        if len(answered) <= room:
             return self.planned
-        if keep < 0:  # costs more than the whole window: alone in it
-            return max(self.planned, given[-1] + self.window)
-        return max(self.planned, given[len(given) - keep - 1] + self.window)
+        return max(self.planned, answered[len(answered) - room - 1] + self.rate.seconds + MARGIN)
 
     def take(self, units: int, now: float) -> None:
-        self.given.extend([now] * units)
+        self.in_flight += units
         behind = now - self.rate.seconds * CATCH_UP
         self.planned = max(self.planned, behind) + self.rate.spacing * units
 
+    def answer(self, units: int, now: float) -> None:
+        """The platform answered (or refused, or never got) ``units`` requests by ``now``."""
+        self.in_flight -= units
+        self.answered.extend([now] * units)
+
     def idle(self, now: float) -> bool:
         """Forgettable: nothing it remembers limits a turn from now on."""
-        return self.planned <= now and (not self.given or self.given[-1] + self.window <= now)
+        window_over = not self.answered or self.answered[-1] + self.rate.seconds + MARGIN <= now
+        return self.in_flight == 0 and self.planned <= now and window_over
+
+
+class Turn:
+    """A message's turn to go: say when the platform answered its requests (``answered``),
+    whatever the answer, so the window counts them from then. Saying it twice is harmless."""
+
+    __slots__ = ("_channel", "_limiter", "_taken")
+
+    def __init__(self, limiter: Limiter, channel: str, taken: list[tuple[Schedule, int]]) -> None:
+        self._limiter, self._channel, self._taken = limiter, channel, taken
+
+    def answered(self) -> None:
+        taken, self._taken = self._taken, []
+        if taken:
+            now = self._limiter._clock()
+            for schedule, units in taken:
+                schedule.answer(units, now)
+            self._limiter._wake(self._channel)
 
 
 class Limiter:
@@ -130,7 +164,8 @@ class Limiter:
         self._booked: dict[tuple[str, str], float] = {}  # key -> next free planned time
         self._schedules: dict[tuple[str, str], Schedule] = {}
         self._forget_over = FORGET_OVER
-        self._queues: dict[str, deque[tuple[list[Key], int, asyncio.Future[None]]]] = {}
+        self._queues: dict[str, deque[tuple[list[Key], int, asyncio.Future[Turn]]]] = {}
+        self._wakes: dict[str, asyncio.Future[None]] = {}  # a pacer waiting for an answer or a time
         self._pacers: dict[str, asyncio.Task[None]] = {}
         self._paused: dict[str, float] = {}
 
@@ -175,21 +210,22 @@ class Limiter:
             self._booked[key] = at + rate.spacing * _units(key, cost)
         return at
 
-    async def wait_turn(self, channel: str, address: str, group: bool, cost: int = 1) -> None:
-        """Wait for this message's turn to go, by actual send times; first come, first served.
+    async def wait_turn(self, channel: str, address: str, group: bool, cost: int = 1) -> Turn:
+        """Wait for this message's turn to go, first come, first served; the caller says
+        when the platform answered (``Turn.answered``), sent or not.
 
         One pacer per channel hands out the turns in arrival order, so waiting senders never
         race for a free moment (where an unlucky one could lose again and again).
         """
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        turn: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(channel, deque()).append((self._keys(channel, address, group), cost, turn))
         pacer = self._pacers.get(channel)
         if pacer is None or pacer.done():
             self._pacers[channel] = asyncio.create_task(self._pace(channel))
-        await turn
+        return await turn
 
     async def _pace(self, channel: str) -> None:
-        queue = self._queues[channel]
+        queue, loop = self._queues[channel], asyncio.get_running_loop()
         while queue:
             keys, cost, turn = queue[0]
             if turn.cancelled():
@@ -198,13 +234,22 @@ class Limiter:
             now = self._clock()
             schedules = [(self._schedule(key, rate), _units(key, cost)) for key, rate in keys]
             ready = max([self._paused.get(channel, 0.0)] + [s.ready(units) for s, units in schedules])
-            if ready > now:
-                await asyncio.sleep(ready - now)
+            if ready > now:  # until then, or until an answer moves it
+                wake = self._wakes[channel] = loop.create_future()
+                timer = None if ready == float("inf") else loop.call_later(ready - now, _settle, wake)
+                await wake
+                if timer is not None:
+                    timer.cancel()
                 continue
             queue.popleft()
             for schedule, units in schedules:
                 schedule.take(units, now)
-            turn.set_result(None)
+            turn.set_result(Turn(self, channel, schedules))
+
+    def _wake(self, channel: str) -> None:
+        wake = self._wakes.pop(channel, None)
+        if wake is not None:
+            _settle(wake)
 
     def _schedule(self, key: tuple[str, str], rate: Rate) -> Schedule:
         schedule = self._schedules.get(key)
@@ -222,6 +267,11 @@ class Limiter:
         self._paused[channel] = max(self._paused.get(channel, 0.0), until)
         booked = self._booked.get((channel, ""), 0.0)
         self._booked[(channel, "")] = max(booked, until)
+
+
+def _settle(wake: asyncio.Future[None]) -> None:
+    if not wake.done():
+        wake.set_result(None)
 
 
 def _units(key: tuple[str, str], cost: int) -> int:
