@@ -25,6 +25,7 @@ MAX_CUSTOM_ID = 100
 MAX_ROWS, MAX_PER_ROW = 5, 5
 MAX_LABEL = 80
 COMMAND, ORDER, TOKEN = "c:", "o:", "t:"
+ACTION_ROW, BUTTON = 1, 2  # component types
 
 
 @dataclass
@@ -85,16 +86,33 @@ async def view_of(core: Core, buttons: list[list[Button]]) -> discord.ui.View | 
     flat = [b for row in buttons for b in row if b.url or b.command]
     if not flat:
         return None
-    view = discord.ui.View(timeout=None)
-    for index, button in enumerate(flat[: MAX_ROWS * MAX_PER_ROW]):
-        row = index // MAX_PER_ROW
-        label = button.label[:MAX_LABEL]
+    components: list[dict[str, Any]] = []
+    for button in flat[: MAX_ROWS * MAX_PER_ROW]:
+        component: dict[str, Any] = {"type": BUTTON, "disabled": False, "label": button.label[:MAX_LABEL]}
         if button.url:
-            view.add_item(discord.ui.Button(label=label, url=button.url, row=row))
+            component.update(style=discord.ButtonStyle.link.value, url=button.url)
         else:
             custom_id = await encode(core, COMMAND + (button.command or ""))
-            view.add_item(discord.ui.Button(label=label, custom_id=custom_id, row=row))
-    return finished(view)
+            component.update(style=discord.ButtonStyle.secondary.value, custom_id=custom_id)
+        components.append(component)
+    rows = [components[i : i + MAX_PER_ROW] for i in range(0, len(components), MAX_PER_ROW)]
+    return Components([{"type": ACTION_ROW, "components": row} for row in rows])
+
+
+class Components(discord.ui.View):
+    """Components laid out as Discord's JSON, sent as a view.
+
+    A reply's buttons are answered by the adapter from their custom ids, never through a
+    view kept in memory, so all a view is for here is this JSON; discord.py's ``Button``
+    items, made only to be turned back into it, took about 30 µs of every order's answer."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        super().__init__(timeout=None)
+        self._rows = rows
+        self.stop()  # sent, never stored (see ``finished``)
+
+    def to_components(self) -> list[dict[str, Any]]:
+        return self._rows
 
 
 def finished(view: discord.ui.View) -> discord.ui.View:
