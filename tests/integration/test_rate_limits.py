@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -15,6 +17,7 @@ from core.config import Settings
 from core.db.migrate import upgrade
 from core.db.models import Identity
 from core.render import Rendered
+from core.sending import MessageRefused
 from main import App, bootstrap
 from platforms import rate_limits
 from tests.conftest import buyer
@@ -95,6 +98,57 @@ async def test_chats_and_groups_each_get_no_more_than_their_own_ceiling(live_app
     }
     assert channel.violations() == 0
     assert seconds >= 3.0  # four messages to one group at one a second take three seconds at least
+
+
+class SlowNetworkChannel(CountingChannel):
+    """A platform behind a network that holds each request a while on its way in and on
+    the answer's way back; it counts a request when it arrives. Some it refuses."""
+
+    def __init__(self, limits: ChannelLimits) -> None:
+        super().__init__(limits)
+        self._draw = random.Random(19)
+
+    async def send(self, address: str, message: Rendered, *, key: str = "") -> None:
+        await asyncio.sleep(self._draw.uniform(0, 0.15))  # on its way in
+        await super().send(address, message, key=key)  # received: counted from here
+        refused = address.endswith("7")
+        await asyncio.sleep(self._draw.uniform(0, 0.15))  # the answer on its way back
+        if refused:
+            raise MessageRefused("Bad Request: message text is empty")
+
+
+async def test_no_window_the_platform_counts_holds_more_than_the_ceiling_whatever_the_network(
+    live_app: App,
+) -> None:
+    """Requests held up to 150 ms each way arrive bunched: spaced by when they were sent, a
+    window of arrivals held more than the ceiling. Refused ones still count, and free their
+    place once answered (nothing stalls)."""
+    limits = ChannelLimits(overall=Rate(10, 1))
+    channel = SlowNetworkChannel(limits)
+    owner = await buyer(live_app, "owner")
+    async with live_app.core.uow() as uow:
+        identities = [
+            Identity(
+                user_id=owner.user_id,
+                channel="fake",
+                external_id=f"p{i}",
+                handle=None,
+                reachable=True,
+                created_at=uow.now,
+                kind="person",
+            )
+            for i in range(40)
+        ]
+        uow.session.add_all(identities)
+        await uow.session.flush()
+        for identity in identities:
+            await uow.notify(identity.id, "muted", {"muted": True}, dedupe_key=identity.external_id)
+        await uow.commit()
+    dispatcher = Dispatcher(live_app.core, live_app.bot.renderer, {"fake": channel}, limits={"fake": limits})
+    await deliver_all(live_app.core, dispatcher, timeout=60)
+    assert await outbox_counts(live_app.core) == {"sent": 36, "failed": 4}
+    assert len(channel.all) == 40
+    assert channel.violations() == 0
 
 
 def test_rates_are_read_from_configuration() -> None:
