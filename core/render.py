@@ -38,6 +38,8 @@ def split_text(text: str, limit: int) -> list[str]:
     A single line longer than the limit is cut at its last space before the limit (or
     hard, when it has none). Markup that spans lines is the template's business.
     """
+    if len(text) <= limit and not text.startswith("\n"):  # most: what the loop gives back whole
+        return [text]
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
