@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,8 +25,10 @@ Returns = Literal["scalar", "row", "rows", "count", "none", "many"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(NamedTuple):
+    """One statement of a plan: a named tuple, since an order makes several and a tuple is
+    made in half the time of a frozen dataclass (which sets each field by a call)."""
+
     sql: str
     params: Sequence[Any] = ()
     returns: Returns = "none"
@@ -82,12 +83,12 @@ def run_sqlite(connection: sqlite3.Connection, plan: Plan[T]) -> T:
             statement = send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        returns = statement.returns
+        sql, params, returns, _ = statement
         if returns == "many":
-            cursor.executemany(statement.sql, statement.params)
+            cursor.executemany(sql, params)
             result = None
             continue
-        execute(statement.sql, statement.params)  # datetimes: the adapter above
+        execute(sql, params)  # datetimes: the adapter above
         if returns == "none":
             result = None
         elif returns == "scalar":
