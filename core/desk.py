@@ -31,7 +31,7 @@ from core.gate import gate_plan
 from core.inbound import claim_plan, settle_plan
 from core.money import format_money
 from core.order_view import view_of
-from core.quantities import LineRequest
+from core.quantities import LineRequest, check_requests
 from core.reservations import (
     BatchRows,
     CatalogueItem,
@@ -141,16 +141,19 @@ class OrderDesk:
             handles = (handling.source, handling.external_id)
             command = replace(command, handles=handles, stores=handling.payload)
         outcome = await self._submit(command)
-        if handling is not None and not isinstance(outcome, AlreadyHandled | SenderUnknown):
-            handling.marked = True
-        if not isinstance(outcome, AlreadyHandled | SenderUnknown):  # no order was tried
+        if isinstance(outcome, OrderView):  # placed: what a drop answers most
+            if handling is not None:
+                handling.marked = True
             metrics.order_outcome(outcome)
-        if handling is not None and isinstance(outcome, AlreadyHandled):
+            return outcome
+        if not isinstance(outcome, AlreadyHandled | SenderUnknown):  # tried, and refused
+            if handling is not None:
+                handling.marked = True
+            metrics.order_outcome(outcome)
+        elif handling is not None and isinstance(outcome, AlreadyHandled):
             handling.repeated = True
-        if isinstance(outcome, GomflowError):
-            raise outcome
-        assert isinstance(outcome, OrderView)
-        return outcome
+        assert isinstance(outcome, GomflowError)
+        raise outcome
 
     async def run(self, plan: Callable[[datetime], Plan[T]]) -> T:
         """Run a one-statement or read-only plan in the next batch and return its result.
@@ -352,6 +355,7 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
     plan in the batch runs, so it sees every order before it whole, and at the end.
     """
     catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError] = {}
+    resolved: dict[tuple[int, int, tuple[LineRequest, ...]], list[ResolvedLine]] = {}
     later = BatchRows()
     outcomes: list[Outcome] = []
     for command in commands:
@@ -381,7 +385,7 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
             claim = command.claim
             for attempt in range(1, ATTEMPTS + 1):
                 go, items = yield from catalogue_of(catalogues, key)
-                lines = resolve_lines(go, items, list(command.requests))
+                lines = resolved_lines(resolved, go, items, command.requests)
                 if command.expected_prices:
                     check_prices(go, lines, dict(command.expected_prices))
                 if attempt == 1 and go.gated and command.placed_by is None:
@@ -419,6 +423,24 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
             outcomes.append(refusal)
     yield from later.write()
     return outcomes
+
+
+def resolved_lines(
+    resolved: dict[tuple[int, int, tuple[LineRequest, ...]], list[ResolvedLine]],
+    go: GoFacts,
+    items: list[CatalogueItem],
+    requests: tuple[LineRequest, ...],
+) -> list[ResolvedLine]:
+    """The lines ``requests`` resolve to, worked out once per batch for each catalogue
+    version: in a drop most buyers ask for the same few things. The lines are shared by
+    the orders that asked alike, and nothing changes them once resolved."""
+    asked = list(requests)
+    check_requests(asked)  # first: a quantity of True would find the entry of 1
+    key = (go.id, go.catalogue_version, requests)
+    lines = resolved.get(key)
+    if lines is None:
+        lines = resolved[key] = resolve_lines(go, items, asked)
+    return lines
 
 
 def catalogue_of(

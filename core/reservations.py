@@ -362,6 +362,10 @@ async def release(session: AsyncSession, go_id: int, buyer_id: int, lines: list[
 
 def totals(lines: list[ResolvedLine], *, by_variant: bool) -> list[tuple[int, int]]:
     """Quantities per row id, in id order so every transaction locks rows alike."""
+    if len(lines) == 1:  # most orders: nothing to add up or sort
+        line = lines[0]
+        key = line.variant_id if by_variant else line.item_id
+        return [] if key is None else [(key, line.quantity)]
     totals: dict[int, int] = defaultdict(int)
     for line in lines:
         key = line.variant_id if by_variant else line.item_id
