@@ -138,7 +138,7 @@ GO_STATE = (
 )
 TAKE = "UPDATE {table} SET reserved = reserved + ? WHERE id = ? AND (stock IS NULL OR reserved + ? <= stock)"
 STOCK_STATE = "SELECT name, stock, reserved FROM {table} WHERE id = ?"
-# the same text object every time: sqlite3's statement cache finds it without building it anew
+# formatted once, not once per order
 _TAKES = (("items", TAKE.format(table="items"), False), ("variants", TAKE.format(table="variants"), True))
 QUOTA_TAKE = (
     "INSERT INTO buyer_quotas (go_id, buyer_id, reserved) VALUES (?, ?, ?) "
