@@ -101,8 +101,12 @@ async def target(core: Core, code: str) -> Target:
 # --- SQLite -------------------------------------------------------------------------------
 
 
-def sqlite_floor(path: str, floor: Target, actors: Sequence[Actor], wishes: Sequence[str]) -> float:
-    """The desk's statements by hand: 128 orders a transaction, a savepoint per order."""
+def sqlite_floor(
+    path: str, floor: Target, actors: Sequence[Actor], wishes: Sequence[str]
+) -> tuple[float, float]:
+    """The desk's statements by hand: 128 orders a transaction, a savepoint per order.
+
+    Returns orders/s and the CPU seconds they took."""
     now = datetime.now(UTC)
     stamp, due = sqlite_value(now), sqlite_value(now + timedelta(hours=48))
     go_id = floor.go_id
@@ -111,7 +115,7 @@ def sqlite_floor(path: str, floor: Target, actors: Sequence[Actor], wishes: Sequ
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         connection.execute(f"PRAGMA {pragma}")
     take = TAKE.format(table="items")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(actors), BATCH):
         connection.execute("BEGIN IMMEDIATE")
         for actor, lines in zip(actors[start : start + BATCH], orders[start : start + BATCH], strict=True):
@@ -145,9 +149,9 @@ def sqlite_floor(path: str, floor: Target, actors: Sequence[Actor], wishes: Sequ
             connection.execute(AUDIT_INSERT, audit)
             connection.execute("RELEASE o")
         connection.execute("COMMIT")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     connection.close()
-    return len(actors) / elapsed
+    return len(actors) / elapsed, cpu
 
 
 def _lines(items: dict[str, int], requests: list[LineRequest]) -> list[tuple[int, int, int]]:
@@ -197,6 +201,11 @@ class SqliteFigures:
     floor: float
     oversell: int
     chat: Run | None = None
+    floor_cpu_seconds: float = 0.0
+
+    @property
+    def floor_cpu_us_per_order(self) -> float:
+        return self.floor_cpu_seconds / self.desk.answered * 1e6 if self.desk.answered else 0.0
 
 
 async def sqlite_case(buyers: int, concurrency: int, existing: int, with_chat: bool) -> SqliteFigures:
@@ -218,8 +227,10 @@ async def sqlite_case(buyers: int, concurrency: int, existing: int, with_chat: b
             desk = await desk_drop(core, actors, wishes, "DROP-1", concurrency)
             chat = await chat_drop(app, actors, wishes, "DROP-2", concurrency) if with_chat else None
             oversell = await count_oversell(core, room("DROP-1", buyers))
-            floor = await asyncio.to_thread(sqlite_floor, path, await target(core, "FLOOR-1"), actors, wishes)
-            return SqliteFigures(existing, desk, floor, oversell, chat)
+            floor, floor_cpu = await asyncio.to_thread(
+                sqlite_floor, path, await target(core, "FLOOR-1"), actors, wishes
+            )
+            return SqliteFigures(existing, desk, floor, oversell, chat, floor_cpu)
         finally:
             await core.close()
 
@@ -364,6 +375,10 @@ def sqlite_rows(empty: SqliteFigures, full: SqliteFigures | None, concurrency: i
             ),
             (f"[{label}] bare sqlite3 floor orders/s", f"{case.floor:,.0f}"),
             (f"[{label}] place_order as a share of the floor", share(case.desk.rate, case.floor)),
+            (
+                f"[{label}] CPU per order: place_order / floor",
+                f"{case.desk.cpu_us_per_answer:.0f} / {case.floor_cpu_us_per_order:.0f} µs",
+            ),
             (f"[{label}] oversell", str(case.oversell)),
         ]
     if full is not None:

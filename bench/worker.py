@@ -30,6 +30,11 @@ class Run:
     answered: int
     seconds: float
     latencies_ms: list[float]
+    cpu_seconds: float = 0.0  # this process's CPU (every thread) while it ran
+
+    @property
+    def cpu_us_per_answer(self) -> float:
+        return self.cpu_seconds / self.answered * 1e6 if self.answered else 0.0
 
     @property
     def rate(self) -> float:
@@ -52,9 +57,9 @@ async def timed(count: int, concurrency: int, one: Callable[[int], Awaitable[Non
             latencies.append((time.perf_counter() - started) * 1000)
 
     with settled_heap():  # as `gomflow run` serves once started
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(task() for _ in range(concurrency)))
-        return Run(count, time.perf_counter() - started, latencies)
+        return Run(count, time.perf_counter() - started, latencies, time.process_time() - cpu)
 
 
 async def desk_drop(

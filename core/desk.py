@@ -31,11 +31,11 @@ from core.gate import gate_plan
 from core.inbound import claim_plan, settle_plan
 from core.money import format_money
 from core.order_view import view_of
-from core.quantities import LineRequest
+from core.quantities import LineRequest, check_requests
 from core.reservations import (
+    BatchRows,
     CatalogueItem,
     GoFacts,
-    PlacedOrder,
     ResolvedLine,
     load_catalogue_plan,
     load_go_facts,
@@ -141,16 +141,19 @@ class OrderDesk:
             handles = (handling.source, handling.external_id)
             command = replace(command, handles=handles, stores=handling.payload)
         outcome = await self._submit(command)
-        if handling is not None and not isinstance(outcome, AlreadyHandled | SenderUnknown):
-            handling.marked = True
-        if not isinstance(outcome, AlreadyHandled | SenderUnknown):  # no order was tried
+        if isinstance(outcome, OrderView):  # placed: what a drop answers most
+            if handling is not None:
+                handling.marked = True
             metrics.order_outcome(outcome)
-        if handling is not None and isinstance(outcome, AlreadyHandled):
+            return outcome
+        if not isinstance(outcome, AlreadyHandled | SenderUnknown):  # tried, and refused
+            if handling is not None:
+                handling.marked = True
+            metrics.order_outcome(outcome)
+        elif handling is not None and isinstance(outcome, AlreadyHandled):
             handling.repeated = True
-        if isinstance(outcome, GomflowError):
-            raise outcome
-        assert isinstance(outcome, OrderView)
-        return outcome
+        assert isinstance(outcome, GomflowError)
+        raise outcome
 
     async def run(self, plan: Callable[[datetime], Plan[T]]) -> T:
         """Run a one-statement or read-only plan in the next batch and return its result.
@@ -339,31 +342,42 @@ class SqliteBatches:
         return self._connection
 
 
+SAVEPOINT = Statement("SAVEPOINT order_desk")
+ROLLBACK_TO_SAVEPOINT = Statement("ROLLBACK TO SAVEPOINT order_desk")
+RELEASE_SAVEPOINT = Statement("RELEASE SAVEPOINT order_desk")
+
+
 def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
     """Place each order under its own savepoint, inside the caller's transaction.
 
-    A GO and its catalogue are read once per batch, however many orders name it.
+    A GO and its catalogue are read once per batch, however many orders name it. The
+    orders' lines and audit rows are written together (``BatchRows``): before any other
+    plan in the batch runs, so it sees every order before it whole, and at the end.
     """
     catalogues: dict[str, tuple[GoFacts, list[CatalogueItem]] | GomflowError] = {}
+    resolved: dict[tuple[int, int, tuple[LineRequest, ...]], list[ResolvedLine]] = {}
+    later = BatchRows()
     outcomes: list[Outcome] = []
     for command in commands:
         if isinstance(command, RunPlan):
+            yield from later.write()
             try:
                 outcomes.append((yield from command.plan(now)))
             except GomflowError as refusal:
                 outcomes.append(refusal)
             continue
         key = command.go_code.strip().upper()
+        buyer_id, buyer_name = command.buyer_id, command.buyer_name
         try:
             if command.who is not None:  # before anything is written: unknown means nothing happened
                 buyer = yield from command.who(now)
                 if buyer is None:
                     raise SenderUnknown("identify the sender first")
-                command = replace(command, buyer_id=buyer.user_id, buyer_name=buyer.name, who=None)
+                buyer_id, buyer_name = buyer.user_id, buyer.name
             elif command.identity_id is not None:
                 owner = yield Statement(IDENTITY_OWNER, (command.identity_id,), "scalar", lock=" FOR SHARE")
-                if owner is not None and owner != command.buyer_id:
-                    command = replace(command, buyer_id=int(owner))
+                if owner is not None and owner != buyer_id:
+                    buyer_id = int(owner)
             if command.handles is not None and not (
                 yield from settle_plan(*command.handles, command.stores, now)
             ):
@@ -371,26 +385,62 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
             claim = command.claim
             for attempt in range(1, ATTEMPTS + 1):
                 go, items = yield from catalogue_of(catalogues, key)
-                lines = resolve_lines(go, items, list(command.requests))
-                check_prices(go, lines, dict(command.expected_prices))
+                lines = resolved_lines(resolved, go, items, command.requests)
+                if command.expected_prices:
+                    check_prices(go, lines, dict(command.expected_prices))
                 if attempt == 1 and go.gated and command.placed_by is None:
-                    yield from gate_plan(go.id, go.code, command.buyer_id, command.requests)
+                    yield from gate_plan(go.id, go.code, buyer_id, command.requests)
                 if claim is not None:
                     if not (yield from claim_plan(*claim, now)):
                         raise AlreadyClaimed("Already on it — that order was sent once.")
                     claim = None  # claimed once, whatever the attempts that follow
+                # one order under its own savepoint: a refusal undoes only this order (and
+                # the new buyer staff named for it, who exists only with their order)
+                yield SAVEPOINT
                 try:
-                    placed, command = yield from _place_in_savepoint(go, command, lines, now)
-                except CatalogueChanged:  # the GOM edited the GO since this batch read it
-                    del catalogues[key]
-                    if attempt == ATTEMPTS:
+                    if command.new_buyer is not None:
+                        new_buyer = (command.new_buyer, False, now, False)
+                        buyer_id = int((yield Statement(USER_INSERT, new_buyer, "scalar")))
+                        buyer_name = command.new_buyer
+                    on_behalf = command.placed_by and (
+                        command.placed_by[0],
+                        f"placed by {command.placed_by[1]} for {buyer_name}",
+                    )
+                    placed = yield from place_plan(
+                        go, buyer_id, command.channel, lines, now, on_behalf=on_behalf or None, later=later
+                    )
+                except GomflowError as refusal:
+                    yield ROLLBACK_TO_SAVEPOINT
+                    yield RELEASE_SAVEPOINT
+                    if not isinstance(refusal, CatalogueChanged) or attempt == ATTEMPTS:
                         raise
+                    del catalogues[key]  # the GOM edited the GO since this batch read it
                     continue
-                outcomes.append(view_of(go, placed, lines, command.buyer_name))
+                yield RELEASE_SAVEPOINT
+                outcomes.append(view_of(go, placed, lines, buyer_name))
                 break
         except GomflowError as refusal:
             outcomes.append(refusal)
+    yield from later.write()
     return outcomes
+
+
+def resolved_lines(
+    resolved: dict[tuple[int, int, tuple[LineRequest, ...]], list[ResolvedLine]],
+    go: GoFacts,
+    items: list[CatalogueItem],
+    requests: tuple[LineRequest, ...],
+) -> list[ResolvedLine]:
+    """The lines ``requests`` resolve to, worked out once per batch for each catalogue
+    version: in a drop most buyers ask for the same few things. The lines are shared by
+    the orders that asked alike, and nothing changes them once resolved."""
+    asked = list(requests)
+    check_requests(asked)  # first: a quantity of True would find the entry of 1
+    key = (go.id, go.catalogue_version, requests)
+    lines = resolved.get(key)
+    if lines is None:
+        lines = resolved[key] = resolve_lines(go, items, asked)
+    return lines
 
 
 def catalogue_of(
@@ -407,31 +457,6 @@ def catalogue_of(
     if isinstance(found, GomflowError):
         raise found
     return found
-
-
-def _place_in_savepoint(
-    go: GoFacts, command: PlaceOrder, lines: list[ResolvedLine], now: datetime
-) -> Plan[tuple[PlacedOrder, PlaceOrder]]:
-    """One order under its own savepoint: a refusal undoes only this order (and the new
-    buyer staff named for it, who exists only with their order)."""
-    yield Statement("SAVEPOINT order_desk")
-    try:
-        if command.new_buyer is not None:
-            new_id = yield Statement(USER_INSERT, (command.new_buyer, False, now, False), "scalar")
-            command = replace(command, buyer_id=int(new_id), buyer_name=command.new_buyer)
-        on_behalf = command.placed_by and (
-            command.placed_by[0],
-            f"placed by {command.placed_by[1]} for {command.buyer_name}",
-        )
-        placed = yield from place_plan(
-            go, command.buyer_id, command.channel, lines, now, on_behalf=on_behalf or None
-        )
-    except GomflowError:
-        yield Statement("ROLLBACK TO SAVEPOINT order_desk")
-        yield Statement("RELEASE SAVEPOINT order_desk")
-        raise
-    yield Statement("RELEASE SAVEPOINT order_desk")
-    return placed, command
 
 
 def check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int]) -> None:

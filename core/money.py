@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
 from core.errors import InvalidAmount, UnknownCurrency
@@ -117,7 +118,15 @@ def _group(whole: int, separator: str) -> str:
 
 def format_money(minor: int, currency: str) -> str:
     """Render an amount the way a buyer in that currency expects to read it."""
-    _check_minor(minor)
+    _check_minor(minor)  # before the cache: 2590.0 would find 2590's entry
+    return _formatted(minor, currency)
+
+
+@lru_cache(maxsize=1024)
+def _formatted(minor: int, currency: str) -> str:
+    """A drop writes the same few prices and totals into every reply: each is worked out once.
+
+    An unknown currency raises, and a raise is not kept."""
     cur = get_currency(currency)
     sign = "-" if minor < 0 else ""
     whole, fraction = divmod(abs(minor), 10**cur.exponent)

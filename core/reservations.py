@@ -35,6 +35,7 @@ from core.quantities import LineRequest, check_requests
 from core.status import GOStatus, OrderStatus
 
 NO_LIMIT = 2**31 - 1
+PLACED = OrderStatus.PLACED.value
 
 
 class GoLimits(Protocol):
@@ -137,6 +138,8 @@ GO_STATE = (
 )
 TAKE = "UPDATE {table} SET reserved = reserved + ? WHERE id = ? AND (stock IS NULL OR reserved + ? <= stock)"
 STOCK_STATE = "SELECT name, stock, reserved FROM {table} WHERE id = ?"
+# formatted once, not once per order
+_TAKES = (("items", TAKE.format(table="items"), False), ("variants", TAKE.format(table="variants"), True))
 QUOTA_TAKE = (
     "INSERT INTO buyer_quotas (go_id, buyer_id, reserved) VALUES (?, ?, ?) "
     "ON CONFLICT (go_id, buyer_id) DO UPDATE SET reserved = buyer_quotas.reserved + excluded.reserved "
@@ -152,6 +155,7 @@ ORDER_INSERT = (
 )
 LINE_INSERT = "INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor) VALUES "
 LINE_VALUES = "(?, ?, ?, ?, ?)"
+LINE_ROW_INSERT = LINE_INSERT + LINE_VALUES
 AUDIT_INSERT = (
     "INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -248,9 +252,9 @@ def reserve_plan(
     )
     if seq is None:
         raise (yield from _group_order_refusal(go, units, now))
-    for table, by_variant in (("items", False), ("variants", True)):
+    for table, take, by_variant in _TAKES:
         for row_id, quantity in totals(lines, by_variant=by_variant):
-            taken = yield Statement(TAKE.format(table=table), (quantity, row_id, quantity), "count")
+            taken = yield Statement(take, (quantity, row_id, quantity), "count")
             if taken != 1:
                 raise (yield from _stock_refusal(table, row_id, quantity))
     limit = NO_LIMIT if go.per_buyer_limit is None else go.per_buyer_limit
@@ -270,6 +274,27 @@ def release_plan(go_id: int, buyer_id: int, lines: list[ResolvedLine]) -> Plan[N
     yield Statement(QUOTA_RELEASE, (units, go_id, buyer_id))
 
 
+@dataclass(slots=True)
+class BatchRows:
+    """The lines and audit rows of a batch's orders, written together at its end.
+
+    Nothing in an order reads them back, and no limit lives in them: they are written by
+    one ``executemany`` each (one prepared statement stepped in C) instead of two
+    statements per order, in the batch's transaction. Whoever collects them writes them
+    before anything else in the transaction may read them, and before it commits."""
+
+    lines: list[tuple[int, int, int | None, int, int]] = field(default_factory=list)
+    audits: list[tuple[datetime, int, str, int, str, None, str, str]] = field(default_factory=list)
+
+    def write(self) -> Plan[None]:
+        if self.lines:
+            yield Statement(LINE_ROW_INSERT, self.lines, "many")
+            self.lines = []
+        if self.audits:
+            yield Statement(AUDIT_INSERT, self.audits, "many")
+            self.audits = []
+
+
 def place_plan(
     go: GoFacts,
     buyer_id: int,
@@ -278,51 +303,45 @@ def place_plan(
     now: datetime,
     *,
     on_behalf: tuple[int, str] | None = None,
+    later: BatchRows | None = None,
 ) -> Plan[PlacedOrder]:
     """Reserve, then write the order, its lines and its audit row; nothing if refused.
 
     ``on_behalf`` (who, what to say) is a GOM or helper placing it for the buyer: the audit
-    row names them as the actor, so who placed it for whom is kept with the order."""
+    row names them as the actor, so who placed it for whom is kept with the order.
+    With ``later`` the lines and the audit row are left there for the batch to write."""
     seq = yield from reserve_plan(go, buyer_id, lines, now)
     number = f"{go.code}-{seq}"
-    units = sum(line.quantity for line in lines)
-    total = sum(line.quantity * line.unit_price_minor for line in lines)
+    units = total = 0
+    for line in lines:
+        units += line.quantity
+        total += line.quantity * line.unit_price_minor
     due = now + timedelta(hours=go.payment_window_hours)
     order_id = yield Statement(
         ORDER_INSERT,
-        (
-            number,
-            go.id,
-            buyer_id,
-            OrderStatus.PLACED.value,
-            units,
-            total,
-            go.currency,
-            channel,
-            now,
-            due,
-            now,
-        ),
+        (number, go.id, buyer_id, PLACED, units, total, go.currency, channel, now, due, now),
         "scalar",
     )
-    yield Statement(  # every line in one statement
-        LINE_INSERT + ", ".join([LINE_VALUES] * len(lines)),
-        [v for x in lines for v in (order_id, x.item_id, x.variant_id, x.quantity, x.unit_price_minor)],
+    line_rows = [(order_id, x.item_id, x.variant_id, x.quantity, x.unit_price_minor) for x in lines]
+    audit = (
+        now,
+        on_behalf[0] if on_behalf else buyer_id,
+        "order",
+        order_id,
+        "placed",
+        None,
+        PLACED,
+        f"{units} units, {on_behalf[1]}" if on_behalf else f"{units} units",
     )
-    yield Statement(
-        AUDIT_INSERT,
-        (
-            now,
-            on_behalf[0] if on_behalf else buyer_id,
-            "order",
-            order_id,
-            "placed",
-            None,
-            OrderStatus.PLACED.value,
-            f"{units} units, {on_behalf[1]}" if on_behalf else f"{units} units",
-        ),
-    )
-    return PlacedOrder(order_id, number, OrderStatus.PLACED.value, units, total, go.currency, due)
+    if later is None:
+        yield Statement(  # every line in one statement
+            LINE_INSERT + ", ".join([LINE_VALUES] * len(lines)), [v for row in line_rows for v in row]
+        )
+        yield Statement(AUDIT_INSERT, audit)
+    else:
+        later.lines += line_rows
+        later.audits.append(audit)
+    return PlacedOrder(order_id, number, PLACED, units, total, go.currency, due)
 
 
 async def reserve(
@@ -343,6 +362,10 @@ async def release(session: AsyncSession, go_id: int, buyer_id: int, lines: list[
 
 def totals(lines: list[ResolvedLine], *, by_variant: bool) -> list[tuple[int, int]]:
     """Quantities per row id, in id order so every transaction locks rows alike."""
+    if len(lines) == 1:  # most orders: nothing to add up or sort
+        line = lines[0]
+        key = line.variant_id if by_variant else line.item_id
+        return [] if key is None else [(key, line.quantity)]
     totals: dict[int, int] = defaultdict(int)
     for line in lines:
         key = line.variant_id if by_variant else line.item_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import InvalidInput
@@ -80,8 +81,20 @@ def future_deadline(text: str, tz: str, now: datetime) -> datetime:
 
 def local_text(moment: datetime, tz: str) -> str:
     """How a deadline reads to people in the GO's timezone."""
+    if moment.utcoffset() is None:  # read in the process's own zone, which may change: not kept
+        return _local_text(moment, tz)
+    return _kept_local_text(moment, tz)
+
+
+def _local_text(moment: datetime, tz: str) -> str:
     local = moment.astimezone(zone(tz))
     return local.strftime("%a %d %b %Y, %H:%M ") + (local.tzname() or tz)
+
+
+# The orders of one batch share a payment deadline (``now`` plus the GO's window), so its
+# text is worked out once a batch, not once an order. An instant equal to a kept one (the
+# same moment in another zone) reads the same in ``tz``.
+_kept_local_text = lru_cache(maxsize=256)(_local_text)
 
 
 def local_stamp(moment: datetime, tz: str) -> str:

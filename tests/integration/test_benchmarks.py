@@ -55,7 +55,9 @@ def test_scale_benchmark_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str])
     )
     assert figures["sqlite_empty"].oversell == 0 and figures["sqlite_full"].oversell == 0
     assert figures["sqlite_empty"].floor > 0 and figures["sqlite_empty"].chat.rate > 0
-    assert "as a share of the floor" in capsys.readouterr().out
+    assert figures["sqlite_empty"].desk.cpu_seconds > 0 and figures["sqlite_empty"].floor_cpu_seconds > 0
+    printed = capsys.readouterr().out
+    assert "as a share of the floor" in printed and "CPU per order" in printed
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
