@@ -3,10 +3,12 @@
 Done statement by statement, an order costs about nine round trips, and a batch holds
 the group order's row lock for all of them, so workers take turns on a hot GO. Here
 Python does what needs no lock (read the catalogue once per batch, resolve lines, check
-prices, compute totals) and sends the rest of the batch to ``gomflow_place_orders``
-(migration ``i1902``) in one call: each limit one conditional UPDATE, each order its
-own subtransaction, the refusal's numbers read before it rolls back. The GO row is
-locked from that call to the commit right after it.
+prices, compute totals) and sends the rest of the batch to ``gomflow_place_orders`` in
+one call. The function (migration ``i1907``) writes each order's own rows first and
+takes the GO's, the items' and the quotas' units last, for the whole batch in one
+conditional UPDATE each, so the GO row is held only for those statements and the
+commit; when the batch's total does not fit, it decides order by order in arrival
+order under the lock, with the refusal's numbers read there.
 
 What cannot go to the server runs before it in the same transaction: a sender lookup
 (``who``) and a ``RunPlan``; orders queued before a ``RunPlan`` are placed before it
