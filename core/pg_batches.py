@@ -49,6 +49,7 @@ from core.reservations import (
     totals,
 )
 from core.status import OrderStatus
+from core.views import OrderView
 
 PLACE_ORDERS = "SELECT gomflow_place_orders($1::jsonb, $2)"
 
@@ -65,10 +66,24 @@ class _Queued:
     refusal: GomflowError | None = None  # refused in Python: the entry only marks its update
 
 
+@dataclass(slots=True)
+class _Placed:
+    """An order the server placed; its reply is built once the transaction has committed."""
+
+    order: _Queued
+    answer: dict[str, Any]
+
+
 async def run_batch(connection: Any, commands: list[Command], now: datetime) -> list[Outcome]:
-    """One batch in one transaction on an asyncpg connection; an outcome per command."""
+    """One batch in one transaction on an asyncpg connection; an outcome per command.
+
+    The transaction holds the hot GO row from the function's last statements to the
+    commit, so the replies to placed orders (money and deadlines formatted) are built
+    after the commit, not while other workers wait for the row."""
+    batch = _Batch(connection, now)
     async with connection.transaction():
-        return await _Batch(connection, now).run(commands)
+        outcomes = await batch.run(commands)
+    return [batch.view(o.order, o.answer) if isinstance(o, _Placed) else o for o in outcomes]
 
 
 class _Batch:
@@ -181,7 +196,7 @@ class _Batch:
         if order.refusal is not None:
             return order.refusal
         assert answer is not None and order.go is not None
-        go, command = order.go, order.command
+        go = order.go
         units = sum(line.quantity for line in order.lines)
         if kind == "claimed":
             return AlreadyClaimed("Already on it — that order was sent once.")
@@ -201,6 +216,13 @@ class _Batch:
             return stock_refusal(answer["name"], answer["stock"], answer["reserved"], answer["quantity"])
         if kind == "quota":
             return quota_refusal(go, answer["held"])
+        return _Placed(order, answer)
+
+    def view(self, order: _Queued, answer: dict[str, Any]) -> OrderView:
+        """The reply to an order the server placed."""
+        assert order.go is not None
+        go, command = order.go, order.command
+        units = sum(line.quantity for line in order.lines)
         placed = PlacedOrder(
             answer["id"],
             f"{go.code}-{answer['seq']}",
