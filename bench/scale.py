@@ -29,6 +29,7 @@ import importlib.util
 import json
 import math
 import multiprocessing
+import os
 import sqlite3
 import tempfile
 import time
@@ -295,6 +296,69 @@ async def probing(url: str | None, holds: Holds | None = None) -> AsyncIterator[
         await connection.close()
 
 
+@dataclass
+class Cpu:
+    """What a run cost beyond the workers' own CPU: the seconds of CPU the database's
+    backends used for it, and the share of the machine's CPU left idle meanwhile."""
+
+    backends: float = 0.0
+    idle: float = 0.0
+
+
+BACKENDS = (
+    "SELECT pid FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds a process has used (user + system), None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_cpu() -> tuple[int, int]:
+    """The machine's idle and total CPU ticks so far."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
+@contextlib.asynccontextmanager
+async def metering(url: str, cpu: Cpu) -> AsyncIterator[Cpu]:
+    """Fill ``cpu`` for the block: backends read every 20 ms, so one that has exited
+    counts up to its last reading (an idle connection closing at the end)."""
+    connection: Any = await asyncpg.connect(bare_url(url))
+    before = {row[0]: process_cpu(row[0]) or 0.0 for row in await connection.fetch(BACKENDS)}
+    last = dict(before)
+    idle, total = machine_cpu()
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        while True:
+            for (pid,) in await connection.fetch(BACKENDS):
+                used = process_cpu(pid)
+                if used is not None:
+                    last[pid] = used
+            if stop.is_set():
+                return
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield cpu
+    finally:
+        stop.set()
+        await task
+        idle_now, total_now = machine_cpu()
+        cpu.backends = sum(used - before.get(pid, 0.0) for pid, used in last.items())
+        cpu.idle = (idle_now - idle) / (total_now - total) if total_now > total else 0.0
+        await connection.close()
+
+
 def i1902_function() -> str:
     """The order function as migration i1902 wrote it, read from that migration."""
     path = Path(__file__).parent.parent / "alembic" / "versions" / "i1902_order_function.py"
@@ -358,11 +422,13 @@ async def workers_case(
     concurrency: int,
     drop: Drop | None = None,
     holds: Holds | None = None,
+    cpu: Cpu | None = None,
 ) -> tuple[Run, float]:
     """Returns the drop as all workers together served it, and their CPU seconds.
 
     ``drop`` (by default room for all, as ``WORK-<workers>``) is seeded first; ``holds``,
-    if given, is filled by sampling the hot rows from the start to the last answer."""
+    if given, is filled by sampling the hot rows from the start to the last answer, and
+    ``cpu`` with what the database's backends and the machine did meanwhile."""
     drop = drop or room(f"WORK-{workers}", len(actors))
     code = drop.code
     await seed_drop(core, drop)
@@ -378,7 +444,7 @@ async def workers_case(
         processes.append(process)
     for _ in range(workers):
         await asyncio.to_thread(ready.get, True, 120)
-    async with probing(url if holds is not None else None, holds):
+    async with metering(url, cpu or Cpu()), probing(url if holds is not None else None, holds):
         start.set()
         outcomes = [await asyncio.to_thread(results.get, True, 900) for _ in range(workers)]
     for process in processes:
@@ -398,6 +464,7 @@ class PostgresFigures:
     function: str = "current"
     floor_holds: Holds | None = None
     worker_holds: list[Holds] = field(default_factory=list)
+    worker_cpu: list[Cpu] = field(default_factory=list)
 
 
 async def postgres_case(
@@ -429,18 +496,19 @@ async def postgres_case(
         oversell = await count_oversell(core, room("DROP-1", buyers))
         async with probing(probe) as floor_holds:
             floor = await postgres_floor(url, await target(core, "FLOOR-1"), actors, wishes)
-        spread, worker_holds = [], []
+        spread, worker_holds, worker_cpu = [], [], []
         for count in workers:
-            run_holds = Holds()
+            run_holds, run_cpu = Holds(), Cpu()
             run, cpu = await workers_case(
-                url, core, actors, wishes, count, concurrency, holds=run_holds if holds else None
+                url, core, actors, wishes, count, concurrency, holds=run_holds if holds else None, cpu=run_cpu
             )
             oversell += await count_oversell(core, room(f"WORK-{count}", buyers))
             spread.append((count, run, cpu))
             worker_holds.append(run_holds)
+            worker_cpu.append(run_cpu)
         function = "i1902 (before)" if before else "current"
         return PostgresFigures(
-            desk, floor, oversell, spread, function, floor_holds if holds else None, worker_holds
+            desk, floor, oversell, spread, function, floor_holds if holds else None, worker_holds, worker_cpu
         )
     finally:
         await core.close()
@@ -501,6 +569,14 @@ def postgres_rows(figures: PostgresFigures, concurrency: int, buyers: int) -> li
                 f"{count} worker process(es): orders/s, p99, worker CPU",
                 f"{run.rate:,.0f}  ({share(run.rate, one).rstrip('%')}% of one), "
                 f"p99 {run.p99:.0f} ms, {cpu:.1f} CPU-s in {run.seconds:.1f} s",
+            )
+        )
+    for (count, run, cpu), used in zip(figures.workers, figures.worker_cpu, strict=True):
+        rows.append(
+            (
+                f"{count} worker process(es): CPU per 1,000 orders, machine idle",
+                f"workers {cpu / run.answered * 1000:.2f} s + database "
+                f"{used.backends / run.answered * 1000:.2f} s, idle {used.idle:.0%}",
             )
         )
     if figures.floor_holds is not None:
