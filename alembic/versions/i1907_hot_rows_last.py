@@ -17,9 +17,13 @@ If one take does not fit, the batch gives back what it took (on rows it holds lo
 so nobody saw it), locks its group orders in id order and decides the orders in their
 arrival order exactly as ``i1902`` did, each limit one conditional UPDATE with the
 refusal's numbers read under the lock (``gomflow_take_in_turn``); a refused order's rows
-are deleted in the same transaction. Every writer of these rows takes them in the same
-order — group order, items in id order, versions in id order, quotas — so two batches,
-or a batch and a GOM's edit or a cancellation, never deadlock.
+are deleted in the same transaction. A batch that plainly does not fit as the rows stand
+committed (a sold-out or closed GO: ``gomflow_batch_fits``, a read without locks that
+only picks the way) is decided in turn straight away and writes only its placed orders,
+as ``i1902`` did, rather than writing and deleting its refusals. Every writer of these
+rows takes them in the same order — group order, items in id order, versions in id
+order, quotas — so two batches, or a batch and a GOM's edit or a cancellation, never
+deadlock.
 
 Revision ID: i1907
 Revises: i1803
@@ -51,16 +55,14 @@ DECLARE
     v_buyer integer;
     v_owner integer;
     v_new integer;
-    v_order integer;
     v_count integer;
     v_k integer;
-    v_xact text := txid_current()::text;
-    v_places integer[] := '{}';  -- the orders written first, by their place in p_batch
-    v_orders integer[] := '{}';
+    v_places integer[] := '{}';  -- the entries that are orders, by their place in p_batch
+    v_orders integer[];
     v_buyers integer[] := '{}';
     v_news integer[] := '{}';
     v_seqs integer[];
-    v_outcomes jsonb[];          -- per written order: {"seq": n}, or its refusal
+    v_outcomes jsonb[];          -- per order: {"seq": n}, or its refusal
 BEGIN
     FOR v_entry IN SELECT value FROM jsonb_array_elements(p_batch) LOOP
         v_at := v_at + 1;
@@ -113,22 +115,8 @@ BEGIN
             VALUES (v_entry ->> 'new_buyer', false, p_now, false) RETURNING id INTO v_buyer;
             v_new := v_buyer;
         END IF;
-        -- numbered once the GO gives the batch its numbers; unique meanwhile, seen by nobody
-        INSERT INTO orders (number, go_id, buyer_id, status, units, total_minor, currency, channel,
-                            placed_at, payment_due_at, updated_at)
-        VALUES ('~' || v_xact || '.' || v_at, (v_entry ->> 'go')::integer, v_buyer, 'placed',
-                (v_entry ->> 'units')::integer, (v_entry ->> 'total')::bigint, v_entry ->> 'currency',
-                v_entry ->> 'channel', p_now, (v_entry ->> 'due')::timestamptz, p_now)
-        RETURNING id INTO v_order;
-        INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor)
-        SELECT v_order, (l ->> 0)::integer, (l ->> 1)::integer, (l ->> 2)::integer, (l ->> 3)::bigint
-          FROM jsonb_array_elements(v_entry -> 'lines') l;
-        INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail)
-        VALUES (p_now, COALESCE((v_entry ->> 'actor')::integer, v_buyer), 'order', v_order, 'placed',
-                NULL, 'placed', v_entry ->> 'detail');
         v_answers := v_answers || 'null'::jsonb;
         v_places := v_places || v_at;
-        v_orders := v_orders || v_order;
         v_buyers := v_buyers || v_buyer;
         v_news := v_news || v_new;
     END LOOP;
@@ -136,26 +124,32 @@ BEGIN
         RETURN to_jsonb(v_answers);
     END IF;
 
-    -- the hot rows, last
-    v_seqs := gomflow_take_together(p_batch, p_now, v_places, v_buyers);
-    IF v_seqs IS NOT NULL THEN
-        SELECT array_agg(jsonb_build_object('seq', s.seq) ORDER BY s.n) INTO v_outcomes
-          FROM unnest(v_seqs) WITH ORDINALITY AS s(seq, n);
+    IF gomflow_batch_fits(p_batch, p_now, v_places, v_buyers) THEN
+        -- the orders first, under numbers of their own; the hot rows last, together
+        v_orders := gomflow_write_orders(p_batch, p_now, v_places, v_buyers, NULL);
+        v_seqs := gomflow_take_together(p_batch, p_now, v_places, v_buyers);
+        IF v_seqs IS NOT NULL THEN
+            SELECT array_agg(jsonb_build_object('seq', s.seq) ORDER BY s.n) INTO v_outcomes
+              FROM unnest(v_seqs) WITH ORDINALITY AS s(seq, n);
+        ELSE  -- taken meanwhile by another batch: decided in turn, refused orders taken back
+            v_outcomes := gomflow_take_in_turn(p_batch, p_now, v_places, v_buyers);
+            DELETE FROM audit_log a USING unnest(v_orders, v_outcomes) AS w(id, outcome)
+             WHERE NOT w.outcome ? 'seq' AND a.entity = 'order' AND a.entity_id = w.id;
+            DELETE FROM orders o USING unnest(v_orders, v_outcomes) AS w(id, outcome)
+             WHERE NOT w.outcome ? 'seq' AND o.id = w.id;
+        END IF;
+        UPDATE orders o SET number = (p_batch -> w.place ->> 'code') || '-' || (w.outcome ->> 'seq')
+          FROM unnest(v_places, v_orders, v_outcomes) AS w(place, id, outcome)
+         WHERE o.id = w.id AND w.outcome ? 'seq';
     ELSE
+        -- plainly not all fit (sold out, closed, changed): decided in turn under the lock,
+        -- and only the placed orders are written, as i1902 did
         v_outcomes := gomflow_take_in_turn(p_batch, p_now, v_places, v_buyers);
+        v_orders := gomflow_write_orders(p_batch, p_now, v_places, v_buyers, v_outcomes);
     END IF;
+    DELETE FROM users u USING unnest(v_news, v_outcomes) AS w(id, outcome)
+     WHERE NOT w.outcome ? 'seq' AND u.id = w.id;
 
-    UPDATE orders o SET number = (p_batch -> w.place ->> 'code') || '-' || (w.outcome ->> 'seq')
-      FROM unnest(v_places, v_orders, v_outcomes) AS w(place, id, outcome)
-     WHERE o.id = w.id AND w.outcome ? 'seq';
-    IF v_seqs IS NULL THEN  -- refused orders leave nothing behind
-        DELETE FROM audit_log a USING unnest(v_orders, v_outcomes) AS w(id, outcome)
-         WHERE NOT w.outcome ? 'seq' AND a.entity = 'order' AND a.entity_id = w.id;
-        DELETE FROM orders o USING unnest(v_orders, v_outcomes) AS w(id, outcome)
-         WHERE NOT w.outcome ? 'seq' AND o.id = w.id;
-        DELETE FROM users u USING unnest(v_news, v_outcomes) AS w(id, outcome)
-         WHERE NOT w.outcome ? 'seq' AND u.id = w.id;
-    END IF;
     FOR v_k IN 1 .. cardinality(v_places) LOOP
         IF v_outcomes[v_k] ? 'seq' THEN
             v_answers[v_places[v_k] + 1] := jsonb_build_object(
@@ -166,6 +160,96 @@ BEGIN
         END IF;
     END LOOP;
     RETURN to_jsonb(v_answers);
+END;
+$fn$
+"""
+
+# Whether the batch's totals fit as the rows stand committed, read without a lock. It
+# only picks the way: a batch that fits is written first and takes its limits together;
+# one that plainly does not (a sold-out or closed GO) is decided in turn straight away,
+# so its refused orders are never written and taken back. Either way the decisions are
+# made under the lock.
+BATCH_FITS = r"""
+CREATE OR REPLACE FUNCTION gomflow_batch_fits(
+    p_batch jsonb, p_now timestamptz, p_places integer[], p_buyers integer[]
+) RETURNS boolean
+LANGUAGE sql STABLE
+AS $fn$
+    WITH waiting AS (
+        SELECT p_batch -> w.place AS e, w.buyer FROM unnest(p_places, p_buyers) AS w(place, buyer)
+    ), gos AS (
+        SELECT (e ->> 'go')::integer AS id, sum((e ->> 'units')::integer) AS units,
+               min((e ->> 'version')::integer) AS version, max((e ->> 'version')::integer) AS newest
+          FROM waiting GROUP BY 1
+    ), takes AS (
+        SELECT 'items' AS tab, (t ->> 0)::integer AS id, sum((t ->> 1)::integer) AS units
+          FROM waiting, jsonb_array_elements(e -> 'items') t GROUP BY 1, 2
+        UNION ALL
+        SELECT 'variants', (t ->> 0)::integer, sum((t ->> 1)::integer)
+          FROM waiting, jsonb_array_elements(e -> 'variants') t GROUP BY 1, 2
+    ), quotas AS (
+        SELECT (e ->> 'go')::integer AS go, buyer, sum((e ->> 'units')::integer) AS units,
+               min((e ->> 'limit')::integer) AS lim
+          FROM waiting GROUP BY 1, 2
+    )
+    SELECT NOT EXISTS (
+               SELECT 1 FROM gos LEFT JOIN group_orders g ON g.id = gos.id
+                WHERE g.id IS NULL OR g.status <> 'open' OR g.deadline <= p_now
+                   OR gos.version <> gos.newest OR g.catalogue_version <> gos.version
+                   OR g.reserved_units + gos.units > g.capacity)
+       AND NOT EXISTS (
+               SELECT 1 FROM takes t
+                 LEFT JOIN items i ON t.tab = 'items' AND i.id = t.id
+                 LEFT JOIN variants v ON t.tab = 'variants' AND v.id = t.id
+                WHERE COALESCE(i.reserved, v.reserved) + t.units > COALESCE(i.stock, v.stock))
+       AND NOT EXISTS (
+               SELECT 1 FROM quotas q LEFT JOIN buyer_quotas b ON b.go_id = q.go AND b.buyer_id = q.buyer
+                WHERE COALESCE(b.reserved, 0) + q.units > q.lim)
+$fn$
+"""
+
+# Each waiting order's row, its lines and its audit row; the order ids, NULL where none
+# was written. Without outcomes every order is written under a number of its own, unique
+# and seen by nobody until the GO numbers the batch; with them, only the placed ones,
+# under their numbers.
+WRITE_ORDERS = r"""
+CREATE OR REPLACE FUNCTION gomflow_write_orders(
+    p_batch jsonb, p_now timestamptz, p_places integer[], p_buyers integer[], p_outcomes jsonb[]
+) RETURNS integer[]
+LANGUAGE plpgsql
+AS $fn$
+DECLARE
+    v_entry jsonb;
+    v_number text;
+    v_order integer;
+    v_orders integer[] := '{}';
+    v_xact text := txid_current()::text;
+BEGIN
+    FOR v_k IN 1 .. cardinality(p_places) LOOP
+        v_entry := p_batch -> p_places[v_k];
+        IF p_outcomes IS NULL THEN
+            v_number := '~' || v_xact || '.' || p_places[v_k];
+        ELSIF p_outcomes[v_k] ? 'seq' THEN
+            v_number := (v_entry ->> 'code') || '-' || (p_outcomes[v_k] ->> 'seq');
+        ELSE
+            v_orders := v_orders || NULL::integer;
+            CONTINUE;
+        END IF;
+        INSERT INTO orders (number, go_id, buyer_id, status, units, total_minor, currency, channel,
+                            placed_at, payment_due_at, updated_at)
+        VALUES (v_number, (v_entry ->> 'go')::integer, p_buyers[v_k], 'placed',
+                (v_entry ->> 'units')::integer, (v_entry ->> 'total')::bigint, v_entry ->> 'currency',
+                v_entry ->> 'channel', p_now, (v_entry ->> 'due')::timestamptz, p_now)
+        RETURNING id INTO v_order;
+        INSERT INTO order_lines (order_id, item_id, variant_id, quantity, unit_price_minor)
+        SELECT v_order, (l ->> 0)::integer, (l ->> 1)::integer, (l ->> 2)::integer, (l ->> 3)::bigint
+          FROM jsonb_array_elements(v_entry -> 'lines') l;
+        INSERT INTO audit_log (at, actor_id, entity, entity_id, action, from_status, to_status, detail)
+        VALUES (p_now, COALESCE((v_entry ->> 'actor')::integer, p_buyers[v_k]), 'order', v_order,
+                'placed', NULL, 'placed', v_entry ->> 'detail');
+        v_orders := v_orders || v_order;
+    END LOOP;
+    RETURN v_orders;
 END;
 $fn$
 """
@@ -436,13 +520,15 @@ def _i1902_function() -> str:
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(TAKE_TOGETHER)
-        op.execute(TAKE_IN_TURN)
-        op.execute(PLACE_ORDERS)
+        for function in (BATCH_FITS, WRITE_ORDERS, TAKE_TOGETHER, TAKE_IN_TURN, PLACE_ORDERS):
+            op.execute(function)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_i1902_function())
-        op.execute("DROP FUNCTION IF EXISTS gomflow_take_together(jsonb, timestamptz, integer[], integer[])")
-        op.execute("DROP FUNCTION IF EXISTS gomflow_take_in_turn(jsonb, timestamptz, integer[], integer[])")
+        for helper in ("batch_fits", "take_together", "take_in_turn"):
+            op.execute(f"DROP FUNCTION IF EXISTS gomflow_{helper}(jsonb, timestamptz, integer[], integer[])")
+        op.execute(
+            "DROP FUNCTION IF EXISTS gomflow_write_orders(jsonb, timestamptz, integer[], integer[], jsonb[])"
+        )

@@ -36,12 +36,13 @@ from core.views import OrderView
 from main import App, bootstrap
 from tests.conftest import BACKENDS, NO_POSTGRES, POSTGRES_URL, assert_checks_pass, fresh_database_url
 
-HOT = Drop(code="HOT-2", capacity=40, stock=12, per_buyer=3)
+HOT = Drop(code="HOT-2", capacity=44, stock=2, per_buyer=2)
 BUYERS = 48
-# what each buyer asks of each worker: 144 units against 40 slots, 60 cards against 12,
-# and 4 units a buyer against a limit of 3
-FIRST = ("ALB 1", "POB 1", "ALB 1 POB 1", "ALB 2")
-SECOND = ("POB 2", "ALB 1", "ALB 2", "POB 1")
+# what each buyer asks of each worker: 120 units against 40 slots left, 24 cards against
+# 2, and half the buyers 3 units against a limit of 2; the first buyer holds 2 already,
+# and the first batches of both desks ask 4 cards, so every limit refuses someone
+FIRST = ("ALB 1", "POB 1", "ALB 2", "ALB 1")
+SECOND = ("ALB 2", "ALB 1", "ALB 1", "POB 1")
 TASKS = 8  # callers per desk: many small batches from each, interleaving with the other's
 
 
@@ -85,6 +86,7 @@ async def test_two_desks_on_one_hot_go_never_oversell(two_workers: tuple[App, Co
     app, other = two_workers
     await seed_drop(app.core, HOT)
     actors = await seed_buyers(app.core, BUYERS)
+    await ordering.place_order(app.core.uow(), actors[0], HOT.code, parse_line_pairs(["ALB", "2"]))
     first = [FIRST[i % 4] for i in range(BUYERS)]
     second = [SECOND[i % 4] for i in range(BUYERS)]
     answered = await asyncio.gather(place_all(app.core, actors, first), place_all(other, actors, second))
@@ -103,13 +105,13 @@ async def test_two_desks_on_one_hot_go_never_oversell(two_workers: tuple[App, Co
                 )
             ).all()
         )
-    placed = [
+    placed = [("ALB 2", None)] + [  # the first buyer's order before the race, and the race's
         (wishes[i], a)
         for wishes, answers in zip((first, second), answered, strict=True)
         for i, a in enumerate(answers)
         if isinstance(a, OrderView)
     ]
-    assert placed and go.reserved_units == sum(units_of(wish)[0] for wish, _ in placed) <= HOT.capacity
+    assert go.reserved_units == sum(units_of(wish)[0] for wish, _ in placed) <= HOT.capacity
     assert card.reserved == sum(units_of(wish)[1] for wish, _ in placed) <= HOT.stock
     assert all(units <= HOT.per_buyer for units in held.values())
     assert sorted(numbers) == sorted(f"{HOT.code}-{n}" for n in range(1, go.order_seq + 1))
@@ -188,10 +190,17 @@ def entry(
     return found
 
 
+PLACE = "SELECT gomflow_place_orders($1::jsonb, $2)"
+
+
+def bare(url: str | None) -> str:
+    assert url is not None
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
 async def call(entries: list[dict[str, Any]]) -> tuple[list[Any], dict[str, int]]:
     """One batch in one transaction; its answers, and the rows it updated per table."""
-    assert POSTGRES_URL is not None
-    connection = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(bare(POSTGRES_URL))
     try:
         async with connection.transaction():
             answers = json.loads(
@@ -285,26 +294,93 @@ async def test_a_refused_newcomer_leaves_no_account(pg_app: App) -> None:
 
 
 @needs_postgres
-async def test_a_take_that_fails_late_gives_back_before_deciding_in_turn(pg_app: App) -> None:
-    drop = Drop(code="LATE-1", capacity=100, stock=2, per_buyer=3)
+async def test_a_take_together_that_does_not_fit_gives_back_all_it_took(pg_app: App) -> None:
+    drop = Drop(code="BACK-1", capacity=100, stock=2, per_buyer=3)
     await seed_drop(pg_app.core, drop)
     go = await target(pg_app.core, drop.code)
-    ann, bob, cat = (f.user_id for f in await seed_buyers(pg_app.core, 3))
-    # the GO takes the batch's 3 units, the card's stock does not take its 3 cards
-    answers, _ = await call([entry(go, drop.code, b, "POB 1", limit=3) for b in (ann, bob, cat)])
-    assert [a["r"] for a in answers] == ["ok", "ok", "stock"]
-    # the GO and the items take the batch, ann's quota (2 held, 2 more) does not
-    answers, _ = await call([entry(go, drop.code, ann, "ALB 1", limit=3)])
+    ann, bob = (f.user_id for f in await seed_buyers(pg_app.core, 2))
+    answers, _ = await call([entry(go, drop.code, ann, "ALB 2", limit=3)])
     assert answers[0]["r"] == "ok"
-    answers, _ = await call(
-        [entry(go, drop.code, cat, "ALB 1", limit=3), entry(go, drop.code, ann, "ALB 2", limit=3)]
-    )
-    assert [a["r"] for a in answers] == ["ok", "quota"] and answers[1]["held"] == 2
+    late = {
+        "the card's stock, after the GO": [(bob, "POB 3")],
+        "ann's quota, after the GO, the items and bob's quota": [(bob, "ALB 1 POB 1"), (ann, "ALB 2")],
+    }
+    connection = await asyncpg.connect(bare(POSTGRES_URL))
+    try:
+        for why, wishes in late.items():
+            batch = [entry(go, drop.code, b, w, limit=3) for b, w in wishes]
+            transaction = connection.transaction()
+            await transaction.start()
+            before = await held_rows(connection)
+            taken = await connection.fetchval(
+                "SELECT gomflow_take_together($1::jsonb, $2, $3::integer[], $4::integer[])",
+                json.dumps(batch),
+                NOW,
+                list(range(len(batch))),
+                [b for b, _ in wishes],
+            )
+            assert taken is None, why
+            assert await held_rows(connection) == before, why
+            await transaction.rollback()
+    finally:
+        await connection.close()
+
+
+async def held_rows(connection: Any) -> list[Any]:
+    """What the GO, the items and the quotas hold (a quota given back to 0 holds nothing)."""
+    return [
+        await connection.fetch("SELECT id, reserved_units, order_seq FROM group_orders ORDER BY id"),
+        await connection.fetch("SELECT id, reserved FROM items ORDER BY id"),
+        await connection.fetch(
+            "SELECT go_id, buyer_id, reserved FROM buyer_quotas WHERE reserved > 0 ORDER BY 1, 2"
+        ),
+    ]
+
+
+@needs_postgres
+async def test_a_batch_overtaken_between_its_look_and_its_take_is_decided_in_turn(pg_app: App) -> None:
+    drop = Drop(code="RACE-1", capacity=10, stock=10, per_buyer=10)
+    await seed_drop(pg_app.core, drop)
+    go = await target(pg_app.core, drop.code)
+    ann, bob = (f.user_id for f in await seed_buyers(pg_app.core, 2))
+    first, second, watcher = [await asyncpg.connect(bare(POSTGRES_URL)) for _ in range(3)]
+    try:
+        overtaking = first.transaction()
+        await overtaking.start()
+        answers = json.loads(
+            await first.fetchval(PLACE, json.dumps([entry(go, drop.code, ann, "ALB 9", limit=10)]), NOW)
+        )
+        assert answers[0]["r"] == "ok"  # 9 of 10 taken, not committed yet
+        pid = await second.fetchval("SELECT pg_backend_pid()")
+
+        async def bobs_batch() -> list[Any]:
+            batch = [
+                entry(go, drop.code, bob, "ALB 1", limit=10),
+                entry(go, drop.code, bob, "ALB 1", limit=10),
+            ]
+            async with second.transaction():  # sees 10 free, writes both orders, waits for the GO row
+                return list(json.loads(await second.fetchval(PLACE, json.dumps(batch), NOW)))
+
+        task = asyncio.create_task(bobs_batch())
+        waiting = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
+        for _ in range(3000):
+            if await watcher.fetchval(waiting, pid):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("bob's batch never waited for the GO row")
+        await overtaking.commit()
+        answers = await asyncio.wait_for(task, 30)
+    finally:
+        for connection in (first, second, watcher):
+            await connection.close()
+    assert [a["r"] for a in answers] == ["ok", "go"] and answers[1]["reserved"] == 10
     async with pg_app.core.reader() as uow:
-        row = (await uow.session.scalars(select(GroupOrder).where(GroupOrder.id == go.go_id))).one()
         numbers = (await uow.session.scalars(select(Order.number).order_by(Order.id))).all()
-    assert (row.reserved_units, row.order_seq) == (4, 4)  # what was given back is not counted twice
-    assert numbers == [f"LATE-1-{n}" for n in range(1, 5)]
+        audited = await uow.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "order")
+        )
+    assert numbers == ["RACE-1-1", "RACE-1-2"] and audited == 2  # the refused one's rows taken back
     await assert_checks_pass(pg_app)
 
 
