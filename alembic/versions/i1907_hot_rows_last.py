@@ -56,7 +56,6 @@ DECLARE
     v_owner integer;
     v_new integer;
     v_count integer;
-    v_k integer;
     v_places integer[] := '{}';  -- the entries that are orders, by their place in p_batch
     v_orders integer[];
     v_buyers integer[] := '{}';
@@ -147,19 +146,23 @@ BEGIN
         v_outcomes := gomflow_take_in_turn(p_batch, p_now, v_places, v_buyers);
         v_orders := gomflow_write_orders(p_batch, p_now, v_places, v_buyers, v_outcomes);
     END IF;
-    DELETE FROM users u USING unnest(v_news, v_outcomes) AS w(id, outcome)
-     WHERE NOT w.outcome ? 'seq' AND u.id = w.id;
+    IF v_seqs IS NULL THEN  -- a buyer made for a refused order is not kept
+        DELETE FROM users u USING unnest(v_news, v_outcomes) AS w(id, outcome)
+         WHERE NOT w.outcome ? 'seq' AND u.id = w.id;
+    END IF;
 
-    FOR v_k IN 1 .. cardinality(v_places) LOOP
-        IF v_outcomes[v_k] ? 'seq' THEN
-            v_answers[v_places[v_k] + 1] := jsonb_build_object(
-                'r', 'ok', 'id', v_orders[v_k], 'seq', (v_outcomes[v_k] ->> 'seq')::integer,
-                'buyer', v_buyers[v_k]);
-        ELSE
-            v_answers[v_places[v_k] + 1] := v_outcomes[v_k];
-        END IF;
-    END LOOP;
-    RETURN to_jsonb(v_answers);
+    RETURN (
+        SELECT jsonb_agg(COALESCE(o.answer, a.answer) ORDER BY a.n)
+          FROM unnest(v_answers) WITH ORDINALITY AS a(answer, n)
+          LEFT JOIN (SELECT w.place + 1 AS n,
+                            CASE WHEN w.outcome ? 'seq'
+                                 THEN jsonb_build_object('r', 'ok', 'id', w.id,
+                                                         'seq', (w.outcome ->> 'seq')::integer,
+                                                         'buyer', w.buyer)
+                                 ELSE w.outcome END AS answer
+                       FROM unnest(v_places, v_orders, v_outcomes, v_buyers)
+                            AS w(place, id, outcome, buyer)) o
+            ON o.n = a.n);
 END;
 $fn$
 """
