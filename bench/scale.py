@@ -11,20 +11,32 @@
   the desk against one GO.
 
 Run: ``python -m bench.scale [--buyers 5000] [--existing 1000000] [--workers 1,2,4]``.
+
+``--holds`` also samples, on a connection of its own (``pgrowlocks``), how often the hot
+GO row is locked for update and how often a backend waits for a row lock: during the
+floor (one batch at a time, so the share gives the hold per batch) and during each
+worker run. ``--before`` runs the PostgreSQL part first with migration ``i1902``'s order
+function (the GO row held from a batch's first order to its commit), then with the
+current one, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.util
 import json
+import math
 import multiprocessing
+import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -242,6 +254,132 @@ def bare_url(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
+@dataclass
+class Holds:
+    """Samples of the hot rows: how often the GO row was locked for update by a batch,
+    and how often some backend was waiting for a lock."""
+
+    samples: int = 0
+    held: int = 0
+    waiting: int = 0
+
+    @property
+    def held_share(self) -> float:
+        return self.held / self.samples if self.samples else 0.0
+
+    @property
+    def waiting_share(self) -> float:
+        return self.waiting / self.samples if self.samples else 0.0
+
+
+HOLD_SAMPLE = (
+    "SELECT (SELECT count(*) FROM pgrowlocks('group_orders') r "
+    "WHERE r.modes && ARRAY['No Key Update', 'Update']::text[]), "
+    "(SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database())"
+)
+
+
+@contextlib.asynccontextmanager
+async def probing(url: str | None, holds: Holds | None = None) -> AsyncIterator[Holds]:
+    """Sample the hot rows about every millisecond while the block runs (None: don't)."""
+    holds = holds or Holds()
+    if url is None:
+        yield holds
+        return
+    connection: Any = await asyncpg.connect(bare_url(url))
+    await connection.execute("CREATE EXTENSION IF NOT EXISTS pgrowlocks")
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        while not stop.is_set():
+            held, waiting = await connection.fetchrow(HOLD_SAMPLE)
+            holds.samples += 1
+            holds.held += held > 0
+            holds.waiting += waiting > 0
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield holds
+    finally:
+        stop.set()
+        await task
+        await connection.close()
+
+
+@dataclass
+class Cpu:
+    """What a run cost beyond the workers' own CPU: the seconds of CPU the database's
+    backends used for it, and the share of the machine's CPU left idle meanwhile."""
+
+    backends: float = 0.0
+    idle: float = 0.0
+
+
+BACKENDS = (
+    "SELECT pid FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds a process has used (user + system), None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_cpu() -> tuple[int, int]:
+    """The machine's idle and total CPU ticks so far."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
+@contextlib.asynccontextmanager
+async def metering(url: str, cpu: Cpu) -> AsyncIterator[Cpu]:
+    """Fill ``cpu`` for the block: backends read every 20 ms, so one that has exited
+    counts up to its last reading (an idle connection closing at the end)."""
+    connection: Any = await asyncpg.connect(bare_url(url))
+    before = {row[0]: process_cpu(row[0]) or 0.0 for row in await connection.fetch(BACKENDS)}
+    last = dict(before)
+    idle, total = machine_cpu()
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        while True:
+            for (pid,) in await connection.fetch(BACKENDS):
+                used = process_cpu(pid)
+                if used is not None:
+                    last[pid] = used
+            if stop.is_set():
+                return
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield cpu
+    finally:
+        stop.set()
+        await task
+        idle_now, total_now = machine_cpu()
+        cpu.backends = sum(used - before.get(pid, 0.0) for pid, used in last.items())
+        cpu.idle = (idle_now - idle) / (total_now - total) if total_now > total else 0.0
+        await connection.close()
+
+
+def i1902_function() -> str:
+    """The order function as migration i1902 wrote it, read from that migration."""
+    path = Path(__file__).parent.parent / "alembic" / "versions" / "i1902_order_function.py"
+    spec = importlib.util.spec_from_file_location("i1902", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.PLACE_ORDERS)
+
+
 async def postgres_floor(url: str, floor: Target, actors: Sequence[Actor], wishes: Sequence[str]) -> float:
     """The same batches of 128 sent by a bare asyncpg connection to the same server-side
     function, their entries built beforehand: what is left is the database's own work."""
@@ -294,10 +432,14 @@ async def workers_case(
     workers: int,
     concurrency: int,
     drop: Drop | None = None,
+    holds: Holds | None = None,
+    cpu: Cpu | None = None,
 ) -> tuple[Run, float]:
     """Returns the drop as all workers together served it, and their CPU seconds.
 
-    ``drop`` (by default room for all, as ``WORK-<workers>``) is seeded first."""
+    ``drop`` (by default room for all, as ``WORK-<workers>``) is seeded first; ``holds``,
+    if given, is filled by sampling the hot rows from the start to the last answer, and
+    ``cpu`` with what the database's backends and the machine did meanwhile."""
     drop = drop or room(f"WORK-{workers}", len(actors))
     code = drop.code
     await seed_drop(core, drop)
@@ -313,8 +455,9 @@ async def workers_case(
         processes.append(process)
     for _ in range(workers):
         await asyncio.to_thread(ready.get, True, 120)
-    start.set()
-    outcomes = [await asyncio.to_thread(results.get, True, 900) for _ in range(workers)]
+    async with metering(url, cpu or Cpu()), probing(url if holds is not None else None, holds):
+        start.set()
+        outcomes = [await asyncio.to_thread(results.get, True, 900) for _ in range(workers)]
     for process in processes:
         await asyncio.to_thread(process.join, 60)
     began = min(o[0] for o in outcomes)
@@ -329,13 +472,32 @@ class PostgresFigures:
     floor: float
     oversell: int
     workers: list[tuple[int, Run, float]]
+    function: str = "current"
+    floor_holds: Holds | None = None
+    worker_holds: list[Holds] = field(default_factory=list)
+    worker_cpu: list[Cpu] = field(default_factory=list)
 
 
-async def postgres_case(url: str, buyers: int, concurrency: int, workers: Sequence[int]) -> PostgresFigures:
+async def postgres_case(
+    url: str,
+    buyers: int,
+    concurrency: int,
+    workers: Sequence[int],
+    *,
+    holds: bool = False,
+    before: bool = False,
+) -> PostgresFigures:
+    """``before``: with i1902's order function; ``holds``: sample the hot rows too."""
     await wipe_postgres(url)
     app = bootstrap(Settings(database_url=url), write=lambda _: None)
     core = app.core
     await upgrade(core.db)
+    if before:
+        async with core.db.engine.begin() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.execute(i1902_function())
+    probe = url if holds else None
     try:
         for code in ("DROP-1", "FLOOR-1"):
             await seed_drop(core, room(code, buyers))
@@ -343,13 +505,22 @@ async def postgres_case(url: str, buyers: int, concurrency: int, workers: Sequen
         wishes = wishes_for(buyers)
         desk = await desk_drop(core, actors, wishes, "DROP-1", concurrency)
         oversell = await count_oversell(core, room("DROP-1", buyers))
-        floor = await postgres_floor(url, await target(core, "FLOOR-1"), actors, wishes)
-        spread = []
+        async with probing(probe) as floor_holds:
+            floor = await postgres_floor(url, await target(core, "FLOOR-1"), actors, wishes)
+        spread, worker_holds, worker_cpu = [], [], []
         for count in workers:
-            run, cpu = await workers_case(url, core, actors, wishes, count, concurrency)
+            run_holds, run_cpu = Holds(), Cpu()
+            run, cpu = await workers_case(
+                url, core, actors, wishes, count, concurrency, holds=run_holds if holds else None, cpu=run_cpu
+            )
             oversell += await count_oversell(core, room(f"WORK-{count}", buyers))
             spread.append((count, run, cpu))
-        return PostgresFigures(desk, floor, oversell, spread)
+            worker_holds.append(run_holds)
+            worker_cpu.append(run_cpu)
+        function = "i1902 (before)" if before else "current"
+        return PostgresFigures(
+            desk, floor, oversell, spread, function, floor_holds if holds else None, worker_holds, worker_cpu
+        )
     finally:
         await core.close()
 
@@ -394,9 +565,9 @@ def sqlite_rows(empty: SqliteFigures, full: SqliteFigures | None, concurrency: i
     return rows
 
 
-def postgres_rows(figures: PostgresFigures, concurrency: int) -> list[tuple[str, str]]:
+def postgres_rows(figures: PostgresFigures, concurrency: int, buyers: int) -> list[tuple[str, str]]:
     rows = [
-        ("PostgreSQL", f"{concurrency} buyers at once, room for all"),
+        ("PostgreSQL", f"{concurrency} buyers at once, room for all; order function: {figures.function}"),
         ("place_order orders/s", f"{figures.desk.rate:,.0f}"),
         (
             "place_order p50 / p99",
@@ -415,6 +586,40 @@ def postgres_rows(figures: PostgresFigures, concurrency: int) -> list[tuple[str,
                 f"p99 {run.p99:.0f} ms, {cpu:.1f} CPU-s in {run.seconds:.1f} s",
             )
         )
+    for (count, run, cpu), used in zip(figures.workers, figures.worker_cpu, strict=True):
+        rows.append(
+            (
+                f"{count} worker process(es): CPU per 1,000 orders, machine idle",
+                f"workers {cpu / run.answered * 1000:.2f} s + database "
+                f"{used.backends / run.answered * 1000:.2f} s, idle {used.idle:.0%}",
+            )
+        )
+    if figures.floor_holds is not None:
+        rows += hold_rows(figures, buyers)
+    return rows
+
+
+def hold_rows(figures: PostgresFigures, buyers: int) -> list[tuple[str, str]]:
+    """The floor runs one batch at a time: the share of samples with the GO row locked,
+    times the floor's seconds, over its batches, is how long a batch holds the row."""
+    holds = figures.floor_holds
+    assert holds is not None
+    batches = math.ceil(buyers / BATCH)
+    per_batch_ms = buyers / figures.floor / batches * 1000 if figures.floor else 0.0
+    rows = [
+        (
+            "floor: GO row locked for update, share of samples",
+            f"{holds.held_share:.0%} of {holds.samples} -> {holds.held_share * per_batch_ms:.1f} ms "
+            f"of each batch's {per_batch_ms:.1f} ms",
+        )
+    ]
+    for (count, _, _), run_holds in zip(figures.workers, figures.worker_holds, strict=True):
+        rows.append(
+            (
+                f"{count} worker process(es): GO row locked / a backend waiting for a lock",
+                f"{run_holds.held_share:.0%} / {run_holds.waiting_share:.0%} of {run_holds.samples} samples",
+            )
+        )
     return rows
 
 
@@ -425,6 +630,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--existing", type=int, default=100_000, help="orders already in the table (0: skip)")
     parser.add_argument("--workers", default="1,2,4", help="worker processes to compare on PostgreSQL")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--holds", action="store_true", help="sample how long the hot GO row is held")
+    parser.add_argument("--before", action="store_true", help="PostgreSQL with i1902's function first")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
     if args.backend in ("sqlite", "both"):
@@ -439,9 +646,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     url = postgres_url()
     if args.backend in ("postgres", "both") and url is not None:
         counts = [int(n) for n in args.workers.split(",") if n.strip()]
-        pg = asyncio.run(postgres_case(url, args.buyers, args.concurrency, counts))
+        if args.before:
+            old = asyncio.run(
+                postgres_case(url, args.buyers, args.concurrency, counts, holds=args.holds, before=True)
+            )
+            figures["postgres_before"] = old
+            print(table(postgres_rows(old, args.concurrency, args.buyers)), end="\n\n", flush=True)
+        pg = asyncio.run(postgres_case(url, args.buyers, args.concurrency, counts, holds=args.holds))
         figures["postgres"] = pg
-        print(table(postgres_rows(pg, args.concurrency)), end="\n\n", flush=True)
+        print(table(postgres_rows(pg, args.concurrency, args.buyers)), end="\n\n", flush=True)
     elif args.backend == "postgres":
         raise SystemExit("set GOMFLOW_BENCH_POSTGRES_URL (its public schema is wiped) to run on PostgreSQL")
     return figures

@@ -3,10 +3,12 @@
 Done statement by statement, an order costs about nine round trips, and a batch holds
 the group order's row lock for all of them, so workers take turns on a hot GO. Here
 Python does what needs no lock (read the catalogue once per batch, resolve lines, check
-prices, compute totals) and sends the rest of the batch to ``gomflow_place_orders``
-(migration ``i1902``) in one call: each limit one conditional UPDATE, each order its
-own subtransaction, the refusal's numbers read before it rolls back. The GO row is
-locked from that call to the commit right after it.
+prices, compute totals) and sends the rest of the batch to ``gomflow_place_orders`` in
+one call. The function (migration ``i1907``) writes each order's own rows first and
+takes the GO's, the items' and the quotas' units last, for the whole batch in one
+conditional UPDATE each, so the GO row is held only for those statements and the
+commit; when the batch's total does not fit, it decides order by order in arrival
+order under the lock, with the refusal's numbers read there.
 
 What cannot go to the server runs before it in the same transaction: a sender lookup
 (``who``) and a ``RunPlan``; orders queued before a ``RunPlan`` are placed before it
@@ -47,6 +49,7 @@ from core.reservations import (
     totals,
 )
 from core.status import OrderStatus
+from core.views import OrderView
 
 PLACE_ORDERS = "SELECT gomflow_place_orders($1::jsonb, $2)"
 
@@ -63,10 +66,24 @@ class _Queued:
     refusal: GomflowError | None = None  # refused in Python: the entry only marks its update
 
 
+@dataclass(slots=True)
+class _Placed:
+    """An order the server placed; its reply is built once the transaction has committed."""
+
+    order: _Queued
+    answer: dict[str, Any]
+
+
 async def run_batch(connection: Any, commands: list[Command], now: datetime) -> list[Outcome]:
-    """One batch in one transaction on an asyncpg connection; an outcome per command."""
+    """One batch in one transaction on an asyncpg connection; an outcome per command.
+
+    The transaction holds the hot GO row from the function's last statements to the
+    commit, so the replies to placed orders (money and deadlines formatted) are built
+    after the commit, not while other workers wait for the row."""
+    batch = _Batch(connection, now)
     async with connection.transaction():
-        return await _Batch(connection, now).run(commands)
+        outcomes = await batch.run(commands)
+    return [batch.view(o.order, o.answer) if isinstance(o, _Placed) else o for o in outcomes]
 
 
 class _Batch:
@@ -179,7 +196,7 @@ class _Batch:
         if order.refusal is not None:
             return order.refusal
         assert answer is not None and order.go is not None
-        go, command = order.go, order.command
+        go = order.go
         units = sum(line.quantity for line in order.lines)
         if kind == "claimed":
             return AlreadyClaimed("Already on it — that order was sent once.")
@@ -199,6 +216,13 @@ class _Batch:
             return stock_refusal(answer["name"], answer["stock"], answer["reserved"], answer["quantity"])
         if kind == "quota":
             return quota_refusal(go, answer["held"])
+        return _Placed(order, answer)
+
+    def view(self, order: _Queued, answer: dict[str, Any]) -> OrderView:
+        """The reply to an order the server placed."""
+        assert order.go is not None
+        go, command = order.go, order.command
+        units = sum(line.quantity for line in order.lines)
         placed = PlacedOrder(
             answer["id"],
             f"{go.code}-{answer['seq']}",
