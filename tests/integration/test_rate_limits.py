@@ -65,11 +65,11 @@ async def live_app(tmp_path: Path) -> AsyncIterator[App]:
     await app.core.db.dispose()
 
 
-async def test_chats_and_groups_each_get_no_more_than_their_own_ceiling(live_app: App) -> None:
-    limits = ChannelLimits(overall=Rate(40, 1), per_chat=Rate(2, 1), per_group=Rate(1, 1))
-    channel = CountingChannel(limits)
-    owner = await buyer(live_app, "owner")
-    async with live_app.core.uow() as uow:
+async def queue_messages(app: App, names: list[str], *, each: int) -> None:
+    """``each`` messages queued for every one of ``names`` on the fake platform (a name
+    starting with g is a group chat)."""
+    owner = await buyer(app, "owner")
+    async with app.core.uow() as uow:
         identities = [
             Identity(
                 user_id=owner.user_id,
@@ -80,22 +80,27 @@ async def test_chats_and_groups_each_get_no_more_than_their_own_ceiling(live_app
                 created_at=uow.now,
                 kind="group" if name.startswith("g") else "person",
             )
-            for name in [f"p{i}" for i in range(10)] + ["g0", "g1", "g2"]
+            for name in names
         ]
         uow.session.add_all(identities)
         await uow.session.flush()
         for identity in identities:
-            for n in range(4):
+            for n in range(each):
                 await uow.notify(
                     identity.id, "muted", {"muted": True}, dedupe_key=f"{identity.external_id}:{n}"
                 )
         await uow.commit()
+
+
+async def test_chats_and_groups_each_get_no_more_than_their_own_ceiling(live_app: App) -> None:
+    limits = ChannelLimits(overall=Rate(40, 1), per_chat=Rate(2, 1), per_group=Rate(1, 1))
+    channel = CountingChannel(limits)
+    names = [f"p{i}" for i in range(10)] + ["g0", "g1", "g2"]
+    await queue_messages(live_app, names, each=4)
     dispatcher = Dispatcher(live_app.core, live_app.bot.renderer, {"fake": channel}, limits={"fake": limits})
     seconds = await deliver_all(live_app.core, dispatcher, timeout=30)
     assert await outbox_counts(live_app.core) == {"sent": 52}
-    assert {address: len(times) for address, times in channel.times.items()} == {
-        identity.external_id: 4 for identity in identities
-    }
+    assert {address: len(times) for address, times in channel.times.items()} == dict.fromkeys(names, 4)
     assert channel.violations() == 0
     assert seconds >= 3.0  # four messages to one group at one a second take three seconds at least
 
@@ -125,25 +130,7 @@ async def test_no_window_the_platform_counts_holds_more_than_the_ceiling_whateve
     place once answered (nothing stalls)."""
     limits = ChannelLimits(overall=Rate(10, 1))
     channel = SlowNetworkChannel(limits)
-    owner = await buyer(live_app, "owner")
-    async with live_app.core.uow() as uow:
-        identities = [
-            Identity(
-                user_id=owner.user_id,
-                channel="fake",
-                external_id=f"p{i}",
-                handle=None,
-                reachable=True,
-                created_at=uow.now,
-                kind="person",
-            )
-            for i in range(40)
-        ]
-        uow.session.add_all(identities)
-        await uow.session.flush()
-        for identity in identities:
-            await uow.notify(identity.id, "muted", {"muted": True}, dedupe_key=identity.external_id)
-        await uow.commit()
+    await queue_messages(live_app, [f"p{i}" for i in range(40)], each=1)
     dispatcher = Dispatcher(live_app.core, live_app.bot.renderer, {"fake": channel}, limits={"fake": limits})
     await deliver_all(live_app.core, dispatcher, timeout=60)
     assert await outbox_counts(live_app.core) == {"sent": 36, "failed": 4}
