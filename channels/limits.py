@@ -222,7 +222,12 @@ class Limiter:
         pacer = self._pacers.get(channel)
         if pacer is None or pacer.done():
             self._pacers[channel] = asyncio.create_task(self._pace(channel))
-        return await turn
+        try:
+            return await turn
+        except asyncio.CancelledError:  # stopped as the turn came: nothing will be sent with it
+            if turn.done() and not turn.cancelled():
+                turn.result().answered()
+            raise
 
     async def _pace(self, channel: str) -> None:
         queue, loop = self._queues[channel], asyncio.get_running_loop()

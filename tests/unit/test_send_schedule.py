@@ -3,15 +3,18 @@ network that holds each request for a while before the platform counts it."""
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import heapq
 import itertools
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from channels.limits import HEADROOM, Rate, Schedule
+from channels import limits
+from channels.limits import HEADROOM, ChannelLimits, Limiter, Rate, Schedule, Turn
 
 
 @dataclass
@@ -115,3 +118,25 @@ def test_a_quiet_spell_does_not_let_a_burst_through() -> None:
         schedule.answer(1, now)
         burst += 1
     assert 1 <= burst <= 7
+
+
+async def test_a_sender_stopped_as_its_turn_comes_gives_the_turn_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A turn handed to a sender that is cancelled before it wakes is never sent with: it
+    must not hold its place in the window for ever (the next sender would wait for good)."""
+    senders: list[asyncio.Task[Turn]] = []
+
+    class CancelledAsGiven(Turn):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            if len(senders) == 1:  # the first: cancelled between its turn and its waking
+                asyncio.get_running_loop().call_soon(senders[0].cancel)
+
+    monkeypatch.setattr(limits, "Turn", CancelledAsGiven)
+    limiter = Limiter({"fake": ChannelLimits(overall=Rate(1, 0.05))})
+    senders.append(asyncio.create_task(limiter.wait_turn("fake", "p1", False)))
+    with pytest.raises(asyncio.CancelledError):
+        await senders[0]
+    turn = await asyncio.wait_for(limiter.wait_turn("fake", "p2", False), timeout=10)
+    turn.answered()
