@@ -2,8 +2,9 @@
 
 When hundreds of fans order in the same second, each order on its own would pay for a
 transaction and, on SQLite, a thread hop per statement. The desk queues ``place_order``
-calls and runs them in batches: one transaction per batch, one savepoint per order (a
-refusal undoes only that order), and on SQLite no thread hop (see ``SqliteBatches``).
+calls and runs them in batches: one transaction per batch, a refused order giving back
+what it took (``core.reservations``: the transaction holds those rows, so no savepoint is
+needed to undo them), and on SQLite no thread hop (see ``SqliteBatches``).
 Every order still takes its limits with the same conditional updates
 (``core.reservations``), and every caller gets its own answer or its own refusal.
 
@@ -76,8 +77,8 @@ class PlaceOrder:
     identity_id: int | None = None
     # a GOM or helper placing it for the buyer (user id, name): the audit row names them
     placed_by: tuple[int, str] | None = None
-    # a new named buyer with no chat account (placed by a GOM or helper): written under the
-    # order's savepoint, so a refused order leaves no buyer behind
+    # a new named buyer with no chat account (placed by a GOM or helper): written with the
+    # order and deleted with a refusal, so a refused order leaves no buyer behind
     new_buyer: str | None = None
 
 
@@ -87,6 +88,7 @@ IDENTITY_OWNER = "SELECT i.user_id FROM identities i WHERE i.id = ?"
 
 
 USER_INSERT = "INSERT INTO users (display_name, is_gom, created_at, muted) VALUES (?, ?, ?, ?) RETURNING id"
+USER_DELETE = "DELETE FROM users WHERE id = ?"
 
 
 class SenderUnknown(GomflowError):
@@ -97,7 +99,7 @@ class SenderUnknown(GomflowError):
 class RunPlan:
     """A small piece of work riding in a batch: a lookup, or one conditional insert.
 
-    It runs without a savepoint of its own, so it must be one statement or read only.
+    Nothing undoes it if it fails halfway, so it must be one statement or read only.
     """
 
     plan: Callable[[datetime], Plan[Any]]
@@ -342,13 +344,8 @@ class SqliteBatches:
         return self._connection
 
 
-SAVEPOINT = Statement("SAVEPOINT order_desk")
-ROLLBACK_TO_SAVEPOINT = Statement("ROLLBACK TO SAVEPOINT order_desk")
-RELEASE_SAVEPOINT = Statement("RELEASE SAVEPOINT order_desk")
-
-
 def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
-    """Place each order under its own savepoint, inside the caller's transaction.
+    """Place each order inside the caller's transaction; a refused one leaves nothing.
 
     A GO and its catalogue are read once per batch, however many orders name it. The
     orders' lines and audit rows are written together (``BatchRows``): before any other
@@ -394,29 +391,28 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                     if not (yield from claim_plan(*claim, now)):
                         raise AlreadyClaimed("Already on it — that order was sent once.")
                     claim = None  # claimed once, whatever the attempts that follow
-                # one order under its own savepoint: a refusal undoes only this order (and
-                # the new buyer staff named for it, who exists only with their order)
-                yield SAVEPOINT
+                # a refused order gives back what it took (reserve_plan), and the new buyer
+                # staff named for it, who exists only with their order, goes with it
+                new_buyer_id = None
+                if command.new_buyer is not None:
+                    new_buyer = (command.new_buyer, False, now, False)
+                    buyer_id = new_buyer_id = int((yield Statement(USER_INSERT, new_buyer, "scalar")))
+                    buyer_name = command.new_buyer
+                on_behalf = command.placed_by and (
+                    command.placed_by[0],
+                    f"placed by {command.placed_by[1]} for {buyer_name}",
+                )
                 try:
-                    if command.new_buyer is not None:
-                        new_buyer = (command.new_buyer, False, now, False)
-                        buyer_id = int((yield Statement(USER_INSERT, new_buyer, "scalar")))
-                        buyer_name = command.new_buyer
-                    on_behalf = command.placed_by and (
-                        command.placed_by[0],
-                        f"placed by {command.placed_by[1]} for {buyer_name}",
-                    )
                     placed = yield from place_plan(
                         go, buyer_id, command.channel, lines, now, on_behalf=on_behalf or None, later=later
                     )
                 except GomflowError as refusal:
-                    yield ROLLBACK_TO_SAVEPOINT
-                    yield RELEASE_SAVEPOINT
+                    if new_buyer_id is not None:
+                        yield Statement(USER_DELETE, (new_buyer_id,))
                     if not isinstance(refusal, CatalogueChanged) or attempt == ATTEMPTS:
                         raise
                     del catalogues[key]  # the GOM edited the GO since this batch read it
                     continue
-                yield RELEASE_SAVEPOINT
                 outcomes.append(view_of(go, placed, lines, buyer_name))
                 break
         except GomflowError as refusal:

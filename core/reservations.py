@@ -3,7 +3,7 @@
 Each limit is checked and taken by one conditional UPDATE on the row that holds it, in a
 fixed order (group order, items, variants, buyer quota), so concurrent buyers serialise
 on the group order row and can never deadlock or oversell (DESIGN rule 4). A refusal
-raises; the caller's transaction (or savepoint) rolls back whatever was already taken.
+gives back what the order had taken before it, then raises.
 
 The work is written as plans (``core.db.raw``): the same statements run in the order
 desk's batches and inside ordinary units of work.
@@ -147,6 +147,9 @@ QUOTA_TAKE = (
 )
 QUOTA_STATE = "SELECT reserved FROM buyer_quotas WHERE go_id = ? AND buyer_id = ?"
 GO_RELEASE = "UPDATE group_orders SET reserved_units = reserved_units - ? WHERE id = ?"
+GO_GIVE_BACK = (
+    "UPDATE group_orders SET reserved_units = reserved_units - ?, order_seq = order_seq - ? WHERE id = ?"
+)
 RELEASE = "UPDATE {table} SET reserved = reserved - ? WHERE id = ?"
 QUOTA_RELEASE = "UPDATE buyer_quotas SET reserved = reserved - ? WHERE go_id = ? AND buyer_id = ?"
 ORDER_INSERT = (
@@ -244,24 +247,37 @@ def reserve_plan(
 ) -> Plan[int]:
     """Take every limit the lines need; returns the GO's order sequence number.
 
-    A new order takes the next number; changing an order keeps its own.
+    A new order takes the next number; changing an order keeps its own. Refused, it gives
+    back what it took before the refusal (its numbers read first), so the order desk needs
+    no savepoint per order: the takes were conditional updates on rows its transaction now
+    holds, which nobody else can have seen or used.
     """
-    units = sum(line.quantity for line in lines)
-    seq = yield Statement(
-        GO_TAKE, (units, 1 if new_order else 0, go.id, now, units, go.catalogue_version), "scalar"
-    )
+    units, numbered = sum(line.quantity for line in lines), 1 if new_order else 0
+    seq = yield Statement(GO_TAKE, (units, numbered, go.id, now, units, go.catalogue_version), "scalar")
     if seq is None:
         raise (yield from _group_order_refusal(go, units, now))
+    taken: list[tuple[str, int, int]] = []
     for table, take, by_variant in _TAKES:
         for row_id, quantity in totals(lines, by_variant=by_variant):
-            taken = yield Statement(take, (quantity, row_id, quantity), "count")
-            if taken != 1:
-                raise (yield from _stock_refusal(table, row_id, quantity))
+            if (yield Statement(take, (quantity, row_id, quantity), "count")) != 1:
+                refusal = yield from _stock_refusal(table, row_id, quantity)
+                yield from _give_back(go.id, units, numbered, taken)
+                raise refusal
+            taken.append((table, row_id, quantity))
     limit = NO_LIMIT if go.per_buyer_limit is None else go.per_buyer_limit
     held = None if units > limit else (yield Statement(QUOTA_TAKE, (go.id, buyer_id, units, limit), "scalar"))
     if held is None:
-        raise quota_refusal(go, (yield Statement(QUOTA_STATE, (go.id, buyer_id), "scalar")))
+        refusal = quota_refusal(go, (yield Statement(QUOTA_STATE, (go.id, buyer_id), "scalar")))
+        yield from _give_back(go.id, units, numbered, taken)
+        raise refusal
     return int(seq)
+
+
+def _give_back(go_id: int, units: int, numbered: int, taken: list[tuple[str, int, int]]) -> Plan[None]:
+    """Undo a refused order's takes: the GO's units and number, then each stock row's."""
+    yield Statement(GO_GIVE_BACK, (units, numbered, go_id))
+    for table, row_id, quantity in taken:
+        yield Statement(RELEASE.format(table=table), (quantity, row_id))
 
 
 def release_plan(go_id: int, buyer_id: int, lines: list[ResolvedLine]) -> Plan[None]:

@@ -4,9 +4,9 @@ new:"Name" …`` for a new named buyer with no chat account.
 
 The order goes through the order desk like every order (limits, stock, capacity and the
 buyer's own per-buyer quota), and its audit row names the GOM or helper as the actor:
-"placed by gina for Mina". A new named buyer is written in the order's own savepoint, so
-a refused order leaves nobody behind. Changing an order for a buyer is ``/change``, which
-the GO's GOM and helpers may run on any of its orders.
+"placed by gina for Mina". A new named buyer is written with the order and deleted if
+it is refused, so a refused order leaves nobody behind. Changing an order for a buyer is
+``/change``, which the GO's GOM and helpers may run on any of its orders.
 """
 
 from __future__ import annotations

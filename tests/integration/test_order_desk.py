@@ -41,6 +41,31 @@ async def test_a_refusal_inside_a_batch_undoes_only_that_order(any_app: App) -> 
     state = await counters(app)
     assert state["go"] == state["live_lines"] == state["items"] == state["quotas"] == 4
     assert state["orders"] == 2
+    assert sorted(int(view.number.rsplit("-", 1)[1]) for view in placed) == [1, 2]  # none skipped
+
+
+async def test_orders_refused_at_the_buyers_limit_give_back_the_slots_and_stock_they_took(
+    any_app: App,
+) -> None:
+    """The buyer's quota is taken last, after the GO's slots and the item's stock: a batch
+    of one buyer's orders over their limit leaves every counter as its placed orders made
+    it, and the numbers of the placed ones follow each other."""
+    app = any_app
+    await open_go(app, cap=50, limit=4, items=('ALB 25.90 "FML album"', 'POB 3 "Photocard" stock=20'))
+    bob, amy = await buyer(app, "bob"), await buyer(app, "amy")
+    wish = [LineRequest("ALB", None, 1), LineRequest("POB", None, 1)]
+    results = await asyncio.gather(
+        *(ordering.place_order(app.core.uow(), who, "SVT-FML", wish) for who in [bob] * 6 + [amy] * 2),
+        return_exceptions=True,
+    )
+    placed = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert [type(r).__name__ for r in refused] == ["BuyerLimitReached"] * 4  # bob's 3rd to 6th
+    assert sorted(view.buyer for view in placed) == ["amy", "amy", "bob", "bob"]  # 2 units an order
+    state = await counters(app)
+    assert state["go"] == state["live_lines"] == state["items"] == state["quotas"] == 8
+    assert state["orders"] == 4
+    assert sorted(int(view.number.rsplit("-", 1)[1]) for view in placed) == [1, 2, 3, 4]
 
 
 async def test_an_unexpected_database_error_fails_only_its_own_order(app: App) -> None:
