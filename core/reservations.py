@@ -338,25 +338,22 @@ def place_plan(
         (number, go.id, buyer_id, PLACED, units, total, go.currency, channel, now, due, now),
         "scalar",
     )
-    line_rows = [(order_id, x.item_id, x.variant_id, x.quantity, x.unit_price_minor) for x in lines]
-    audit = (
-        now,
-        on_behalf[0] if on_behalf else buyer_id,
-        "order",
-        order_id,
-        "placed",
-        None,
-        PLACED,
-        f"{units} units, {on_behalf[1]}" if on_behalf else f"{units} units",
+    rows = BatchRows() if later is None else later
+    rows.lines += [(order_id, x.item_id, x.variant_id, x.quantity, x.unit_price_minor) for x in lines]
+    rows.audits.append(
+        (
+            now,
+            on_behalf[0] if on_behalf else buyer_id,
+            "order",
+            order_id,
+            "placed",
+            None,
+            PLACED,
+            f"{units} units, {on_behalf[1]}" if on_behalf else f"{units} units",
+        )
     )
     if later is None:
-        yield Statement(  # every line in one statement
-            LINE_INSERT + ", ".join([LINE_VALUES] * len(lines)), [v for row in line_rows for v in row]
-        )
-        yield Statement(AUDIT_INSERT, audit)
-    else:
-        later.lines += line_rows
-        later.audits.append(audit)
+        yield from rows.write()
     return PlacedOrder(order_id, number, PLACED, units, total, go.currency, due)
 
 
