@@ -147,10 +147,7 @@ class Turn:
     def answered(self) -> None:
         taken, self._taken = self._taken, []
         if taken:
-            now = self._limiter._clock()
-            for schedule, units in taken:
-                schedule.answer(units, now)
-            self._limiter._wake(self._channel)
+            self._limiter._answered(self._channel, taken)
 
 
 class Limiter:
@@ -251,7 +248,12 @@ class Limiter:
                 schedule.take(units, now)
             turn.set_result(Turn(self, channel, schedules))
 
-    def _wake(self, channel: str) -> None:
+    def _answered(self, channel: str, taken: list[tuple[Schedule, int]]) -> None:
+        """A turn's requests answered: counted in their windows from now, and the
+        channel's pacer woken, since its next turn may be free now."""
+        now = self._clock()
+        for schedule, units in taken:
+            schedule.answer(units, now)
         wake = self._wakes.pop(channel, None)
         if wake is not None:
             _settle(wake)
