@@ -5,12 +5,16 @@
   ``--existing`` orders already in it (built by one INSERT … SELECT);
 * the chat path (parse → service → render through the command table) against the desk
   alone, at ``--concurrency`` buyers at once;
+* these in ``--rounds`` rounds (5 by default), each a new empty database and then the one
+  holding ``--existing`` orders, back to back: a drop of 5,000 lasts half a second, and on
+  a shared machine one such run can be a third faster or slower than the next, so each
+  share is taken within a round and the table gives their median and every round's;
 * PostgreSQL (when ``GOMFLOW_BENCH_POSTGRES_URL`` or ``GOMFLOW_TEST_POSTGRES_URL`` is set;
   its public schema is wiped): ``place_order`` against a bare asyncpg loop sending the same
   batches to the same server-side function, and 1, 2, 4 worker processes each running
   the desk against one GO.
 
-Run: ``python -m bench.scale [--buyers 5000] [--existing 1000000] [--workers 1,2,4]``.
+Run: ``python -m bench.scale [--buyers 5000] [--existing 1000000] [--rounds 5] [--workers 1,2,4]``.
 
 ``--holds`` also samples, on a connection of its own (``pgrowlocks``), how often the hot
 GO row is locked for update and how often a backend waits for a row lock: during the
@@ -31,9 +35,10 @@ import math
 import multiprocessing
 import os
 import sqlite3
+import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,7 +119,7 @@ async def target(core: Core, code: str) -> Target:
 
 
 def sqlite_floor(
-    path: str, floor: Target, actors: Sequence[Actor], wishes: Sequence[str]
+    path: str, floor: Target, actors: Sequence[Actor], wishes: Sequence[str], code: str = "FLOOR"
 ) -> tuple[float, float]:
     """The desk's statements by hand: 128 orders a transaction, a savepoint per order.
 
@@ -140,7 +145,7 @@ def sqlite_floor(
             (order_id,) = connection.execute(
                 ORDER_INSERT,
                 (
-                    f"FLOOR-{seq}",
+                    f"{code}-{seq}",
                     go_id,
                     actor.user_id,
                     "placed",
@@ -220,31 +225,82 @@ class SqliteFigures:
         return self.floor_cpu_seconds / self.desk.answered * 1e6 if self.desk.answered else 0.0
 
 
-async def sqlite_case(buyers: int, concurrency: int, existing: int, with_chat: bool) -> SqliteFigures:
+@dataclass
+class SqliteRound:
+    """One round: a fresh empty database, and the one with ``existing`` orders, back to back."""
+
+    empty: SqliteFigures
+    full: SqliteFigures | None
+
+    @property
+    def chat_share(self) -> float:
+        chat = self.empty.chat
+        return chat.rate / self.empty.desk.rate if chat and self.empty.desk.rate else 0.0
+
+    @property
+    def full_share(self) -> float:
+        return self.full.desk.rate / self.empty.desk.rate if self.full and self.empty.desk.rate else 0.0
+
+
+@dataclass
+class SqliteSetup:
+    app: App
+    path: str
+    actors: list[Actor]
+    wishes: list[str]
+    existing: int
+
+
+@contextlib.asynccontextmanager
+async def sqlite_database(buyers: int, existing: int) -> AsyncIterator[SqliteSetup]:
+    """A database with ``buyers`` and ``existing`` old orders; each round seeds its own GOs."""
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/scale.db"
         app = bootstrap(Settings(database_url=f"sqlite+aiosqlite:///{path}"), write=lambda _: None)
-        core = app.core
-        await upgrade(core.db)
+        await upgrade(app.core.db)
         try:
-            for code in ("DROP-1", "DROP-2", "FLOOR-1", "OLD-1"):
-                await seed_drop(core, room(code, buyers))
-            actors = await seed_buyers(core, buyers)
-            wishes = wishes_for(buyers)
             if existing:
-                old = await target(core, "OLD-1")
+                await seed_drop(app.core, room("OLD-1", buyers))
+            actors = await seed_buyers(app.core, buyers)
+            if existing:
+                old = await target(app.core, "OLD-1")
                 await asyncio.to_thread(
                     fill_sqlite, path, old.go_id, old.items["ALB"], actors[0].user_id, buyers, existing
                 )
-            desk = await desk_drop(core, actors, wishes, "DROP-1", concurrency)
-            chat = await chat_drop(app, actors, wishes, "DROP-2", concurrency) if with_chat else None
-            oversell = await count_oversell(core, room("DROP-1", buyers))
-            floor, floor_cpu = await asyncio.to_thread(
-                sqlite_floor, path, await target(core, "FLOOR-1"), actors, wishes
-            )
-            return SqliteFigures(existing, desk, floor, oversell, chat, floor_cpu)
+            yield SqliteSetup(app, path, actors, wishes_for(buyers), existing)
         finally:
-            await core.close()
+            await app.core.close()
+
+
+async def sqlite_case(setup: SqliteSetup, round_no: int, concurrency: int, with_chat: bool) -> SqliteFigures:
+    """The desk, the chat path and the bare floor, each on a GO of its own made for this round."""
+    core, actors, wishes = setup.app.core, setup.actors, setup.wishes
+    desk_code, chat_code, floor_code = (f"{kind}-{round_no}" for kind in ("DROP", "CHAT", "FLOOR"))
+    for code in (desk_code, chat_code, floor_code):
+        await seed_drop(core, room(code, len(actors)))
+    desk = await desk_drop(core, actors, wishes, desk_code, concurrency)
+    chat = await chat_drop(setup.app, actors, wishes, chat_code, concurrency) if with_chat else None
+    oversell = await count_oversell(core, room(desk_code, len(actors)))
+    floor, floor_cpu = await asyncio.to_thread(
+        sqlite_floor, setup.path, await target(core, floor_code), actors, wishes, floor_code
+    )
+    return SqliteFigures(setup.existing, desk, floor, oversell, chat, floor_cpu)
+
+
+async def sqlite_rounds(buyers: int, concurrency: int, existing: int, rounds: int) -> list[SqliteRound]:
+    """``rounds`` rounds, each an empty database (made anew, so it stays empty) and then the
+    one holding ``existing`` orders (made once): a share is taken within a round, between
+    runs a few seconds apart, so a machine that speeds up or slows down between rounds
+    moves both sides of it."""
+    done: list[SqliteRound] = []
+    async with contextlib.AsyncExitStack() as stack:
+        full = await stack.enter_async_context(sqlite_database(buyers, existing)) if existing else None
+        for round_no in range(rounds):
+            async with sqlite_database(buyers, 0) as empty_setup:
+                empty = await sqlite_case(empty_setup, round_no, concurrency, with_chat=True)
+            full_case = await sqlite_case(full, round_no, concurrency, with_chat=False) if full else None
+            done.append(SqliteRound(empty, full_case))
+    return done
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -532,9 +588,14 @@ def share(ours: float, floor: float) -> str:
     return f"{ours / floor:.0%}" if floor else "-"
 
 
-def sqlite_rows(empty: SqliteFigures, full: SqliteFigures | None, concurrency: int) -> list[tuple[str, str]]:
-    rows = [("SQLite", f"{concurrency} buyers at once, room for all")]
-    for case in (empty, full):
+def sqlite_rows(rounds: list[SqliteRound], concurrency: int) -> list[tuple[str, str]]:
+    """The round whose place_order share of the floor is the median, then every round's
+    shares and their medians (each share taken within its round)."""
+    middle = median_round(rounds, lambda r: r.empty.desk.rate / r.empty.floor if r.empty.floor else 0.0)
+    rows = [
+        ("SQLite", f"{concurrency} buyers at once, room for all; {len(rounds)} round(s), the median shown")
+    ]
+    for case in (middle.empty, middle.full):
         if case is None:
             continue
         label = f"{case.existing:,} orders already in the table"
@@ -552,17 +613,43 @@ def sqlite_rows(empty: SqliteFigures, full: SqliteFigures | None, concurrency: i
             ),
             (f"[{label}] oversell", str(case.oversell)),
         ]
-    if full is not None:
+    rows += [
+        (
+            "place_order as a share of the floor, each round (empty table)",
+            " · ".join(share(r.empty.desk.rate, r.empty.floor) for r in rounds),
+        ),
+        (
+            "place_order p99, each round (empty table)",
+            " · ".join(f"{r.empty.desk.p99:.0f}" for r in rounds) + " ms",
+        ),
+    ]
+    if middle.full is not None:
         rows.append(
-            (f"{full.existing:,} orders against an empty table", share(full.desk.rate, empty.desk.rate))
+            (
+                f"{middle.full.existing:,} orders against an empty table: median (each round)",
+                median_and_each([r.full_share for r in rounds]),
+            )
         )
-    if empty.chat is not None:
+    if middle.empty.chat is not None:
+        chat = median_round(rounds, lambda r: r.chat_share).empty.chat
+        assert chat is not None
         rows += [
-            ("chat path (/order through the command table) orders/s", f"{empty.chat.rate:,.0f}"),
-            ("chat path p99", f"{empty.chat.p99:.0f} ms"),
-            ("chat path as a share of the desk alone", share(empty.chat.rate, empty.desk.rate)),
+            ("chat path (/order through the command table) orders/s", f"{chat.rate:,.0f}"),
+            ("chat path p99", f"{chat.p99:.0f} ms"),
+            (
+                "chat path as a share of the desk alone: median (each round)",
+                median_and_each([r.chat_share for r in rounds]),
+            ),
         ]
     return rows
+
+
+def median_round(rounds: list[SqliteRound], key: Callable[[SqliteRound], float]) -> SqliteRound:
+    return sorted(rounds, key=key)[len(rounds) // 2]
+
+
+def median_and_each(shares: list[float]) -> str:
+    return f"{statistics.median(shares):.0%} (" + " · ".join(f"{s:.0%}" for s in shares) + ")"
 
 
 def postgres_rows(figures: PostgresFigures, concurrency: int, buyers: int) -> list[tuple[str, str]]:
@@ -628,6 +715,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--buyers", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=500)
     parser.add_argument("--existing", type=int, default=100_000, help="orders already in the table (0: skip)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="SQLite: rounds of the empty and the full table, taken in turn"
+    )
     parser.add_argument("--workers", default="1,2,4", help="worker processes to compare on PostgreSQL")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--holds", action="store_true", help="sample how long the hot GO row is held")
@@ -635,14 +725,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
     if args.backend in ("sqlite", "both"):
-        empty = asyncio.run(sqlite_case(args.buyers, args.concurrency, 0, with_chat=True))
-        full = (
-            asyncio.run(sqlite_case(args.buyers, args.concurrency, args.existing, False))
-            if args.existing
-            else None
+        rounds = asyncio.run(sqlite_rounds(args.buyers, args.concurrency, args.existing, max(1, args.rounds)))
+        middle = median_round(rounds, lambda r: r.empty.desk.rate / r.empty.floor if r.empty.floor else 0.0)
+        figures.update(
+            sqlite_empty=middle.empty,
+            sqlite_full=middle.full,
+            sqlite_rounds=rounds,
+            chat_share=statistics.median(r.chat_share for r in rounds),
+            full_share=statistics.median(r.full_share for r in rounds) if args.existing else None,
         )
-        figures.update(sqlite_empty=empty, sqlite_full=full)
-        print(table(sqlite_rows(empty, full, args.concurrency)), end="\n\n", flush=True)
+        print(table(sqlite_rows(rounds, args.concurrency)), end="\n\n", flush=True)
     url = postgres_url()
     if args.backend in ("postgres", "both") and url is not None:
         counts = [int(n) for n in args.workers.split(",") if n.strip()]

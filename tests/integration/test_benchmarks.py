@@ -51,8 +51,20 @@ def test_scale_benchmark_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str])
     from bench import scale
 
     figures = scale.main(
-        ["--backend", "sqlite", "--buyers", "120", "--concurrency", "30", "--existing", "2000"]
+        [
+            "--backend",
+            "sqlite",
+            "--buyers",
+            "120",
+            "--concurrency",
+            "30",
+            "--existing",
+            "2000",
+            "--rounds",
+            "2",
+        ]
     )
+    assert len(figures["sqlite_rounds"]) == 2 and figures["chat_share"] > 0 and figures["full_share"] > 0
     assert figures["sqlite_empty"].oversell == 0 and figures["sqlite_full"].oversell == 0
     assert figures["sqlite_empty"].floor > 0 and figures["sqlite_empty"].chat.rate > 0
     assert figures["sqlite_empty"].desk.cpu_seconds > 0 and figures["sqlite_empty"].floor_cpu_seconds > 0
