@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Exists, SQLColumnExpression, delete, exists, select, update
 
@@ -100,49 +101,75 @@ def known_actor_plan(caller: Caller, now: datetime, *, lock: bool = False) -> Pl
     when ``identify`` has something to write: a first contact, a person who was marked
     unreachable, a new handle or one not refreshed for a day. With ``lock`` the identity
     stays share-locked to the end of the transaction (an order's: see the order desk)."""
-    known = yield Statement(
-        LOOKUP,
-        (now - HANDLE_REFRESH, caller.channel, stored_id(caller.channel, caller.external_id)),
-        "row",
-        lock=" FOR SHARE OF i" if lock else "",
-    )
-    if known is None or not known[2]:
-        return None
-    identity_id, held, _, user_id, name, is_gom, top_rank, fresh = known
-    if caller.handle and (held != _clean_handle(caller.handle) or not fresh):
-        return None
-    top_role = None if top_rank is None else RANKED[int(top_rank)]
-    return Actor(user_id, identity_id, caller.channel, name, bool(is_gom), top_role is not None, top_role)
+    return _current(caller, (yield from _lookup_plan(caller, now, lock=lock)))
 
 
 def caller_plan(caller: Caller, now: datetime) -> Plan[Actor | None]:
-    """The caller as an ``Actor``, signed up first when ``identify`` would write, in one
+    """The caller as an ``Actor``, with what ``identify`` would write written first, in one
     plan that may ride in an order's batch (the identity share-locked, as
     ``known_actor_plan(lock=True)``): a first contact then costs the order's own trip to
-    the desk, not a transaction of its own, and four statements. None only where an
-    identity's address is sealed (phone numbers, email): that sign-up is ``identify``'s."""
-    known = yield from known_actor_plan(caller, now, lock=True)
-    if known is not None or sealed_address(caller.channel, caller.external_id) is not None:
-        return known
+    the desk, not a transaction of its own. A known person's new handle, or one not seen
+    for a day, is written to their identity: never as a new person made and deleted again,
+    which costs a scan of every table naming people by a column without an index (the
+    audit log's among them). None only where a first contact's address is sealed (phone
+    numbers, email): that sign-up is ``identify``'s."""
+    found = yield from _lookup_plan(caller, now, lock=True)
+    if found is not None:
+        known = _current(caller, found)
+        if known is None:  # known, with something to write
+            yield from _refresh_plan(int(found[0]), caller, now)
+        return known or _actor_of(caller.channel, found)
+    if sealed_address(caller.channel, caller.external_id) is not None:
+        return None
     key, name = stored_id(caller.channel, caller.external_id), _clean_name(caller.display_name)
     user_id = yield Statement(NEW_USER, (name, False, now, False), "scalar")
     identity_id = yield Statement(NEW_IDENTITY, (user_id, caller.channel, key, True, now), "scalar")
-    fresh = identity_id is not None
-    if not fresh:  # known but with something to write, or a concurrent first contact
+    if identity_id is None:  # a first contact made by another worker just now: theirs stands
         yield Statement("DELETE FROM users WHERE id = ?", (user_id,))
-        identity_id = yield Statement(IDENTITY_ID, (caller.channel, key), "scalar")
-    handle = _clean_handle(caller.handle)
-    if handle is None:
-        yield Statement("UPDATE identities SET reachable = TRUE WHERE id = ?", (identity_id,))
-    else:  # held by one identity per channel (as _take_handle); they wrote, so reachable
-        params = (identity_id, handle, identity_id, now, identity_id, identity_id, caller.channel, handle)
-        yield Statement(TAKE_HANDLE, params)
-    if not fresh:
-        return (yield from known_actor_plan(caller, now, lock=True))
+        return (yield from caller_plan(caller, now))
+    yield from _refresh_plan(int(identity_id), caller, now)
     return Actor(int(user_id), int(identity_id), caller.channel, name, False, False)
 
 
-IDENTITY_ID = "SELECT id FROM identities WHERE channel = ? AND external_id = ?"
+def _lookup_plan(caller: Caller, now: datetime, *, lock: bool) -> Plan[Any]:
+    """The caller's identity, person and top staff role, as one row (None: a first contact)."""
+    return (
+        yield Statement(
+            LOOKUP,
+            (now - HANDLE_REFRESH, caller.channel, stored_id(caller.channel, caller.external_id)),
+            "row",
+            lock=" FOR SHARE OF i" if lock else "",
+        )
+    )
+
+
+def _current(caller: Caller, found: Any) -> Actor | None:
+    """The looked-up caller, unless their identity needs writing (see ``known_actor_plan``)."""
+    if found is None or not found[2]:
+        return None
+    held, fresh = found[1], found[7]
+    if caller.handle and (held != _clean_handle(caller.handle) or not fresh):
+        return None
+    return _actor_of(caller.channel, found)
+
+
+def _actor_of(channel: str, found: Any) -> Actor:
+    identity_id, _, _, user_id, name, is_gom, top_rank, _ = found
+    top_role = None if top_rank is None else RANKED[int(top_rank)]
+    return Actor(user_id, identity_id, channel, name, bool(is_gom), top_role is not None, top_role)
+
+
+def _refresh_plan(identity_id: int, caller: Caller, now: datetime) -> Plan[None]:
+    """They wrote, so they are reachable; a handle is held by one identity per channel (as
+    ``_take_handle``), so whoever held it before lets it go."""
+    handle = _clean_handle(caller.handle)
+    if handle is None:
+        yield Statement("UPDATE identities SET reachable = TRUE WHERE id = ?", (identity_id,))
+    else:
+        params = (identity_id, handle, identity_id, now, identity_id, identity_id, caller.channel, handle)
+        yield Statement(TAKE_HANDLE, params)
+
+
 NEW_USER = "INSERT INTO users (display_name, is_gom, created_at, muted) VALUES (?, ?, ?, ?) RETURNING id"
 NEW_IDENTITY = (
     "INSERT INTO identities (user_id, channel, external_id, reachable, created_at, kind) "

@@ -9,15 +9,19 @@ update not stored before its handling (a Discord interaction) is stored with the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.db.models import Identity, InboundUpdate, Order, User
+from core.db.raw import Statement
 from core.errors import AlreadyHandled
 from core.inbound import finish, handling
 from core.quantities import LineRequest
-from core.services import ordering
+from core.services import accounts, ordering
 from core.services.accounts import Caller, identify, mark_unreachable
 from main import App
 from tests.conftest import count_desk_trips, open_go
@@ -88,3 +92,49 @@ async def test_an_update_stored_with_its_order_is_acted_on_once(any_app: App) ->
         orders = await uow.session.scalar(select(func.count()).select_from(Order))
     assert len(stored) == 1 and stored[0][0] == '{"type": 2}' and stored[0][1] is not None
     assert orders == 1
+
+
+def record_caller_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every statement the order desk runs to look up or sign up a caller."""
+    seen: list[str] = []
+
+    def recording(caller: Caller, now: Any) -> Generator[Statement, Any, Any]:
+        plan, result = accounts.caller_plan(caller, now), None
+        try:
+            while True:
+                statement = plan.send(result)
+                seen.append(statement.sql)
+                result = yield statement
+        except StopIteration as done:
+            return done.value
+
+    monkeypatch.setattr(ordering, "caller_plan", recording)
+    return seen
+
+
+async def test_a_known_buyer_with_a_new_or_stale_handle_orders_as_themselves_and_no_one_is_made_and_unmade(
+    any_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the lookup has to write for a known buyer (a new handle, one not seen for a
+    day: a drop's first order from most fans) is written to their identity. Made as a new
+    person and deleted again, it cost a scan of every table naming people whose column
+    has no index (the audit log among them: 50-60 ms an order with 1,000,000 orders)."""
+    await open_go(any_app, cap=10)
+    gus = await identify(any_app.core.uow(), "console", "gus", "Gus", "gus")
+    async with any_app.core.uow() as uow:
+        people = await uow.session.scalar(select(func.count()).select_from(User))
+        stale = uow.now - timedelta(days=2)
+        await uow.session.execute(update(Identity).values(handle_seen_at=stale))
+        await uow.commit()
+    seen = record_caller_statements(monkeypatch)
+    for handle in ("gus", "gus_k"):  # not seen for two days; then a new one
+        placed = await ordering.place_order(
+            any_app.core.uow(), Caller("console", "gus", "Gus", handle), "SVT-FML", ONE
+        )
+        assert placed.buyer == "Gus"
+        assert (await identities(any_app))["gus"] == (gus.user_id, handle, True)
+    async with any_app.core.reader() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(User)) == people
+        mine = select(func.count()).select_from(Order).where(Order.buyer_id == gus.user_id)
+        assert await uow.session.scalar(mine) == 2
+    assert not [sql for sql in seen if "INTO users" in sql or "FROM users" in sql.split(" WHERE")[0]]
