@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -138,3 +138,23 @@ async def test_a_known_buyer_with_a_new_or_stale_handle_orders_as_themselves_and
         mine = select(func.count()).select_from(Order).where(Order.buyer_id == gus.user_id)
         assert await uow.session.scalar(mine) == 2
     assert not [sql for sql in seen if "INTO users" in sql or "FROM users" in sql.split(" WHERE")[0]]
+
+
+def test_a_first_contact_another_worker_signed_up_a_moment_before_is_theirs() -> None:
+    """The plan itself, answered as PostgreSQL would answer two workers' sign-ups of one
+    newcomer: ours meets their identity, so our person is deleted and theirs is used."""
+    plan = accounts.caller_plan(Caller("console", "hal", "Hal", "hal"), datetime.now(UTC))
+    asked = [plan.send(None).sql]
+    their_row = (7, None, True, 70, "Hal", False, None, 0)  # made by the other worker
+    # not found; our person; the identity taken; deleted; found as theirs
+    for answer in (None, 71, None, None, their_row):
+        asked.append(plan.send(answer).sql)
+    with pytest.raises(StopIteration) as done:
+        plan.send(None)  # the handle, written to their identity
+    expected = ("SELECT i.id", "INSERT INTO users", "INSERT INTO identities", "DELETE FROM users")
+    expected += ("SELECT i.id", "UPDATE identities SET handle")
+    assert len(asked) == len(expected) and all(
+        sql.startswith(e) for sql, e in zip(asked, expected, strict=True)
+    )
+    actor = done.value.value
+    assert (actor.user_id, actor.identity_id, actor.name) == (70, 7, "Hal")

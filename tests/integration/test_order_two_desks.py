@@ -31,7 +31,7 @@ from core.db.models import AuditEntry, GroupOrder, Item, Order, User
 from core.errors import BuyerLimitReached, CapacityFull, GomflowError, OutOfStock
 from core.quantities import parse_line_pairs
 from core.services import ordering
-from core.services.accounts import Actor
+from core.services.accounts import Actor, Caller
 from core.views import OrderView
 from main import App, bootstrap
 from tests.conftest import BACKENDS, NO_POSTGRES, POSTGRES_URL, assert_checks_pass, fresh_database_url
@@ -152,6 +152,39 @@ async def test_two_desks_on_one_hot_go_never_oversell(two_workers: tuple[App, Co
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
 NOW = datetime.now(UTC)
+
+
+async def test_newcomers_ordering_on_two_desks_at_once_are_each_one_person(
+    two_workers: tuple[App, Core],
+) -> None:
+    """Each first contact orders on both desks at the same moment: whichever desk signs
+    them up first, the other finds them (on PostgreSQL its own sign-up meets the first's
+    identity and is undone), and nobody is left as two people or as a person with no way
+    to reach them."""
+    app, other = two_workers
+    await seed_drop(app.core, Drop(code="NEW-2", capacity=100, stock=100, per_buyer=2))
+    async with app.core.reader() as uow:
+        people = await uow.session.scalar(select(func.count()).select_from(User))
+    callers = [Caller("console", f"new{n}", f"New {n}", f"new_{n}") for n in range(12)]
+
+    async def order(core: Core, caller: Caller) -> OrderView:
+        return await ordering.place_order(core.uow(), caller, "NEW-2", parse_line_pairs(["ALB", "1"]))
+
+    placed = await asyncio.gather(*(order(core, c) for c in callers for core in (app.core, other)))
+    async with app.core.reader() as uow:
+        orders = (
+            (
+                await uow.session.execute(
+                    select(Order.buyer_id).where(Order.go_id == GroupOrder.id, GroupOrder.code == "NEW-2")
+                )
+            )
+            .scalars()
+            .all()
+        )
+        added = await uow.session.scalar(select(func.count()).select_from(User)) - (people or 0)
+    assert len(placed) == 24 and added == 12  # one person each, none left over
+    assert sorted(orders.count(buyer) for buyer in set(orders)) == [2] * 12
+    await assert_checks_pass(app)
 
 
 @pytest.fixture
