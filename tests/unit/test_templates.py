@@ -23,7 +23,7 @@ from core.views import (
     WaitlistView,
 )
 from platforms import template_variants
-from templates import HERE, JinjaRenderer, escape_markdown, progress_bar
+from templates import HERE, JinjaRenderer, _environment, escape_markdown, progress_bar
 from tests.unit.delivery_template_cases import DELIVERY_CASES
 from tests.unit.editing_template_cases import EDITING_CASES
 from tests.unit.handover_template_cases import HANDOVER_CASES
@@ -695,3 +695,28 @@ def test_the_masterlist_escapes_nicknames_as_each_platform_reads_them(renderer: 
     discord = renderer.render("masterlist", "discord", MASTERLIST.context())
     assert discord.markup == "markdown"
     assert r"3\. **\-Bo\*b\_ by** — POB <card\> (B) ×1 🌓 part paid" in discord.text
+
+
+INCLUDING = sorted(
+    path.relative_to(TEMPLATE_ROOT).as_posix()
+    for path in TEMPLATE_ROOT.glob("*/*.j2")
+    if not path.parent.name.startswith("_") and "{% include" in path.read_text()
+)
+
+
+def test_every_template_with_a_shared_block_has_sample_data() -> None:
+    assert INCLUDING and {f.split("/")[0] for f in INCLUDING} <= {name for name, _, _ in CASES}
+
+
+@pytest.mark.parametrize(
+    ("name", "context"),
+    [(name, context) for name, context, _ in CASES if any(f.startswith(f"{name}/") for f in INCLUDING)],
+)
+def test_a_shared_block_written_in_reads_as_jinja_includes_it(name: str, context: dict[str, Any]) -> None:
+    written_in, included = _environment(TEMPLATE_ROOT), _environment(TEMPLATE_ROOT, shared_blocks=False)
+    for file in (f for f in INCLUDING if f.startswith(f"{name}/")):
+        source = (TEMPLATE_ROOT / file).read_text()
+        assert "{% include" not in written_in.preprocess(source, file)
+        assert written_in.get_template(file).render(**context) == included.get_template(file).render(
+            **context
+        )
