@@ -19,9 +19,9 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from core import inbound, metrics
 from core.clock import Clock
@@ -52,8 +52,10 @@ DESK_CACHE_KIB = 65_536  # the desk connection's SQLite page cache
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
+class PlaceOrder(NamedTuple):
+    """One order for the desk (a named tuple: made for every order of a drop, where a
+    frozen dataclass of fourteen fields took 3 µs to make and 4 to copy)."""
+
     buyer_id: int
     buyer_name: str
     channel: str
@@ -141,7 +143,7 @@ class OrderDesk:
         handling = inbound.current() if command.handles is None else None
         if handling is not None:
             handles = (handling.source, handling.external_id)
-            command = replace(command, handles=handles, stores=handling.payload)
+            command = command._replace(handles=handles, stores=handling.payload)
         outcome = await self._submit(command)
         if isinstance(outcome, OrderView):  # placed: what a drop answers most
             if handling is not None:

@@ -18,7 +18,7 @@ runs, so every command still sees the batch's earlier writes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,7 +113,7 @@ class _Batch:
                 if buyer is None:
                     outcomes[index] = SenderUnknown("identify the sender first")
                     continue
-                command = replace(command, buyer_id=buyer.user_id, buyer_name=buyer.name, who=None)
+                command = command._replace(buyer_id=buyer.user_id, buyer_name=buyer.name, who=None)
             queued.append(_Queued(index, command))
         await self._place(queued, outcomes)
         return outcomes
@@ -134,7 +134,7 @@ class _Batch:
                 outcome = self._outcome(order, next(replies) if sent else None)
                 if isinstance(outcome, CatalogueChanged) and order.attempt < ATTEMPTS:
                     self._catalogues.pop(order.command.go_code.strip().upper(), None)
-                    command = replace(order.command, claim=None, handles=None)  # both done once
+                    command = order.command._replace(claim=None, handles=None)  # both done once
                     again.append(_Queued(order.index, command, order.attempt + 1))
                     continue
                 outcomes[order.index] = outcome
