@@ -233,6 +233,11 @@ class SqliteRound:
     full: SqliteFigures | None
 
     @property
+    def floor_share(self) -> float:
+        """The desk's rate over the bare floor's, on the empty table: how rounds are ranked."""
+        return self.empty.desk.rate / self.empty.floor if self.empty.floor else 0.0
+
+    @property
     def chat_share(self) -> float:
         chat = self.empty.chat
         return chat.rate / self.empty.desk.rate if chat and self.empty.desk.rate else 0.0
@@ -591,7 +596,7 @@ def share(ours: float, floor: float) -> str:
 def sqlite_rows(rounds: list[SqliteRound], concurrency: int) -> list[tuple[str, str]]:
     """The round whose place_order share of the floor is the median, then every round's
     shares and their medians (each share taken within its round)."""
-    middle = median_round(rounds, lambda r: r.empty.desk.rate / r.empty.floor if r.empty.floor else 0.0)
+    middle = median_round(rounds, lambda r: r.floor_share)
     rows = [
         ("SQLite", f"{concurrency} buyers at once, room for all; {len(rounds)} round(s), the median shown")
     ]
@@ -726,7 +731,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if args.backend in ("sqlite", "both"):
         rounds = asyncio.run(sqlite_rounds(args.buyers, args.concurrency, args.existing, max(1, args.rounds)))
-        middle = median_round(rounds, lambda r: r.empty.desk.rate / r.empty.floor if r.empty.floor else 0.0)
+        middle = median_round(rounds, lambda r: r.floor_share)
         figures.update(
             sqlite_empty=middle.empty,
             sqlite_full=middle.full,
