@@ -8,21 +8,34 @@ the same run, a bare discord.py bot that answers every interaction with a fixed 
 the floor. The two take turns for ``--rounds`` rounds (the figures of a shared machine move
 a lot from one burst to the next); the table shows the round whose share of the floor is
 the median, and every round's share. Run: ``python -m bench.discord``.
+
+``--free-core`` measures the most gomflow could reach whatever its core did: the adapter
+answers each ``/order`` of the burst with the reply of one real order placed beforehand
+(its text and its buttons), and stores nothing; the command line, the deferral timer, the
+reply's components and discord.py's part of the answer are all still done.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import discord
 
 from bench.common import percentile, table
+from bots.chat import ChatReply, ChatRequest
+from bots.commands import BotContext
+from bots.discord import adapter
 from bots.discord.adapter import DiscordBot, find_gateway, point_at
+from bots.dispatch import handle
+from core import inbound
 from core.config import Settings
 from core.db.migrate import upgrade
 from core.heap import settled_heap
@@ -66,7 +79,28 @@ async def drive(gw: Gateway, interactions: int) -> dict[str, Any]:
     }
 
 
-async def ours(interactions: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def free_core(reply: ChatReply) -> Iterator[None]:
+    """Every command answered with ``reply`` at no cost, and no interaction stored."""
+
+    async def answer(_bot: BotContext, _request: ChatRequest, _actor: object = None) -> ChatReply:
+        return reply
+
+    async def admitted(*_args: object, **_kwargs: object) -> bool:
+        return True
+
+    async def finished(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    with (
+        mock.patch.object(adapter, "handle", answer),
+        mock.patch.object(inbound, "admit", admitted),
+        mock.patch.object(inbound, "finish", finished),
+    ):
+        yield
+
+
+async def ours(interactions: int, core_free: bool = False) -> dict[str, Any]:
     fake = FakeDiscordAPI(global_limit=(1_000_000, 1.0))
     await fake.start()
     fake.gateway.add_guild(GUILD, GOM, [])
@@ -105,7 +139,12 @@ async def ours(interactions: int) -> dict[str, Any]:
                         for n in range(interactions)
                     )
                 )
-                result = await drive(gw, interactions)
+                if not core_free:
+                    result = await drive(gw, interactions)
+                else:
+                    order = ChatRequest("discord", str(FIRST_BUYER - 1), "First buyer", "/order DROP ALB 1")
+                    with free_core(await handle(app.bot, order)):
+                        result = await drive(gw, interactions)
         finally:
             await app.core.close()
             await fake.stop()
@@ -144,11 +183,11 @@ async def floor(interactions: int) -> dict[str, Any]:
     return result
 
 
-async def bench(interactions: int, rounds: int) -> dict[str, float]:
+async def bench(interactions: int, rounds: int, core_free: bool = False) -> dict[str, float]:
     runs: list[tuple[float, dict[str, Any], dict[str, Any]]] = []
     for _ in range(rounds):
         bare = await floor(interactions)
-        mine = await ours(interactions)
+        mine = await ours(interactions, core_free)
         runs.append((_share(mine["rate"], bare["rate"]), bare, mine))
     _, bare, mine = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
     figures = {
@@ -166,8 +205,12 @@ async def bench(interactions: int, rounds: int) -> dict[str, float]:
         table(
             [
                 ("cores", str(os.cpu_count())),
+                ("gomflow's core", "free: one order's reply, nothing stored" if core_free else "real"),
                 ("interactions (one /order per buyer, sent at once)", f"{interactions:,}"),
-                ("orders placed", f"{mine['placed']:,}"),
+                (
+                    "answered with the one order's reply" if core_free else "orders placed",
+                    f"{mine['placed']:,}",
+                ),
                 ("gomflow: interactions per second", f"{mine['rate']:,.0f}"),
                 (
                     "gomflow: p50 / p99 to the interaction response",
@@ -207,8 +250,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description="Discord adapter against a bare discord.py bot")
     parser.add_argument("--interactions", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="turns of the bare bot and gomflow")
+    parser.add_argument(
+        "--free-core", action="store_true", help="the adapter alone: every /order answered at no cost"
+    )
     args = parser.parse_args(argv)
-    return asyncio.run(bench(args.interactions, max(1, args.rounds)))
+    return asyncio.run(bench(args.interactions, max(1, args.rounds), args.free_core))
 
 
 if __name__ == "__main__":
