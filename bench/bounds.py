@@ -26,7 +26,7 @@ from typing import Any
 from unittest import mock
 
 from bench.common import seed_drop, table
-from bench.scale import SqliteSetup, chat_drop, room, sqlite_database
+from bench.scale import SqliteSetup, chat_drop, median_and_each, room, sqlite_database
 from bench.worker import desk_drop
 from core.db.raw import Plan
 from core.render import Rendered
@@ -116,10 +116,6 @@ async def existing_rounds(
                         rates.append(run.rate)
                 shares[indexed].append(rates[1] / rates[0] if rates[0] else 0.0)
     return shares
-
-
-def median_and_each(shares: list[float]) -> str:
-    return f"{statistics.median(shares):.0%} ({' · '.join(f'{s:.0%}' for s in shares)})"
 
 
 async def bench(buyers: int, existing: int, concurrency: int, rounds: int) -> dict[str, Any]:
