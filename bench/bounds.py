@@ -63,6 +63,7 @@ def free(parts: Sequence[str], actors: Sequence[Actor]) -> Iterator[None]:
 
             stack.enter_context(mock.patch.object(JinjaRenderer, "render", render))
         if "lookup" in parts:
+            # ``chat_drop`` writes as each buyer's name: that is the id a caller arrives with
             known = {actor.name: actor for actor in actors}
 
             def found(caller: Caller, _now: object) -> Plan[Actor]:
