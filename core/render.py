@@ -24,11 +24,19 @@ class Rendered:
 
 
 class Renderer(Protocol):
-    def render(self, template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
-        """Render ``template`` in the variant that suits ``channel`` (falling back to plain text).
+    def render(
+        self, template: str, channel: str, context: Mapping[str, Any], language: str = "en"
+    ) -> Rendered:
+        """Render ``template`` in the variant that suits ``channel`` (falling back to plain
+        text), in ``language`` where its catalogue has the message (else in English).
 
         Raises KeyError when no variant of the template exists at all.
         """
+        ...
+
+    def translate(self, message: str, language: str) -> str:
+        """A phrase written in code (a command's summary, a button) in ``language``, where
+        its catalogue has it; the phrase itself otherwise."""
         ...
 
 

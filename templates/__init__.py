@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from jinja2.ext import Extension
 
 from core.render import Markup, Rendered
 from templates import wording
+from templates.i18n import CompiledTranslations, dates_in, translations
 
 HERE = Path(__file__).parent
 
@@ -77,13 +78,14 @@ class SharedBlocks(Extension):
 
 
 @cache
-def _environment(root: Path, shared_blocks: bool = True) -> Environment:
-    """One environment per folder and process, so a template is compiled once however
-    many renderers the process makes (each gomflow app in a test run has its own, and the
-    first order of a drop would otherwise compile its reply while buyers wait)."""
+def _environment(root: Path, shared_blocks: bool = True, language: str = "en") -> Environment:
+    """One environment per folder, language and process, so a template is compiled once
+    however many renderers the process makes (each gomflow app in a test run has its own,
+    and the first order of a drop would otherwise compile its reply while buyers wait)."""
+    extensions: list[type[Extension] | str] = [CompiledTranslations, "jinja2.ext.i18n"]
     env = _Environment(
         loader=FileSystemLoader(root),
-        extensions=[SharedBlocks] if shared_blocks else [],
+        extensions=[SharedBlocks, *extensions] if shared_blocks else extensions,
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -91,34 +93,45 @@ def _environment(root: Path, shared_blocks: bool = True) -> Environment:
         keep_trailing_newline=False,
         auto_reload=False,  # templates ship with the code; no stat per render
         cache_size=-1,  # every template stays compiled: there are a few hundred
+        finalize=None if language == "en" else dates_in(language),
     )
+    catalogue = translations(language)
+    env.extend(gomflow_translations=catalogue)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["translated"] = catalogue.gettext  # a phrase from code: {{ c.summary|translated }}
     env.filters["bar"] = progress_bar
     env.filters["md"] = escape_markdown
-    env.filters["go_state"] = wording.go_state
-    env.filters["order_state"] = wording.order_state
-    env.filters["on_app"] = wording.on_app
+    env.filters["go_state"] = partial(wording.go_state, translate=catalogue.gettext)
+    env.filters["order_state"] = partial(wording.order_state, translate=catalogue.gettext)
+    env.filters["on_app"] = partial(wording.on_app, translate=catalogue.gettext)
     return env
 
 
 class JinjaRenderer:
     def __init__(self, variants: Mapping[str, tuple[str, ...]] | None = None, root: Path = HERE) -> None:
         self._variants = dict(variants or {})
-        self._env = _environment(root)
-        # (template, channel) -> the variant found and its markup: each is looked for on
-        # disk once, a missing per-channel variant included, not on every message
-        self._chosen: dict[tuple[str, str], tuple[Template, Markup]] = {}
+        self._root = root
+        # (template, channel, language) -> the variant found and its markup: each is looked
+        # for on disk once, a missing per-channel variant included, not on every message
+        self._chosen: dict[tuple[str, str, str], tuple[Template, Markup]] = {}
 
-    def render(self, template: str, channel: str, context: Mapping[str, Any]) -> Rendered:
-        chosen = self._chosen.get((template, channel))
+    def render(
+        self, template: str, channel: str, context: Mapping[str, Any], language: str = "en"
+    ) -> Rendered:
+        chosen = self._chosen.get((template, channel, language))
         if chosen is None:
-            chosen = self._chosen[(template, channel)] = self._choose(template, channel)
+            chosen = self._chosen[(template, channel, language)] = self._choose(template, channel, language)
         compiled, markup = chosen
         return Rendered(text=compiled.render(**context).strip(), markup=markup)
 
-    def _choose(self, template: str, channel: str) -> tuple[Template, Markup]:
+    def translate(self, message: str, language: str) -> str:
+        return translations(language).gettext(message)
+
+    def _choose(self, template: str, channel: str, language: str) -> tuple[Template, Markup]:
+        env = _environment(self._root, language=language)
         for variant in self._variants.get(channel, PLAIN):
             try:
-                compiled = self._env.get_template(f"{template}/{variant}.j2")
+                compiled = env.get_template(f"{template}/{variant}.j2")
             except TemplateNotFound:
                 continue
             return compiled, _MARKUP[variant.rsplit(".", 1)[1]]

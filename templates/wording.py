@@ -1,48 +1,66 @@
 """Status codes and app ids as words in a sentence: buyers read "waiting for payment", not
-"[placed]", and "by email", not "on email". Unknown values pass through unchanged."""
+"[placed]", and "by email", not "on email". Unknown values pass through unchanged.
+
+Each phrase is marked ``N_`` so ``pybabel extract`` finds it; the filters translate it
+in the language of the template being rendered (``templates._environment``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+
+def N_(message: str) -> str:
+    """A phrase to translate where it is shown, not here."""
+    return message
+
+
 GO_STATES = {
-    "draft": "a draft",
-    "open": "open for orders",
-    "closed": "closed",
-    "confirmed": "going ahead",
-    "failed": "not going ahead (below its MOQ)",
-    "ordered": "ordered from the supplier",
-    "arrived": "arrived at the GOM",
-    "packing": "being packed",
-    "shipping": "on its way",
-    "completed": "complete",
-    "cancelled": "cancelled",
+    "draft": N_("a draft"),
+    "open": N_("open for orders"),
+    "closed": N_("closed"),
+    "confirmed": N_("going ahead"),
+    "failed": N_("not going ahead (below its MOQ)"),
+    "ordered": N_("ordered from the supplier"),
+    "arrived": N_("arrived at the GOM"),
+    "packing": N_("being packed"),
+    "shipping": N_("on its way"),
+    "completed": N_("complete"),
+    "cancelled": N_("cancelled"),
 }
 
 ORDER_STATES = {
-    "placed": "waiting for payment",
-    "paid": "paid",
-    "cancelled": "cancelled",
-    "expired": "expired (not paid in time)",
-    "refunded": "refunded",
+    "placed": N_("waiting for payment"),
+    "paid": N_("paid"),
+    "cancelled": N_("cancelled"),
+    "expired": N_("expired (not paid in time)"),
+    "refunded": N_("refunded"),
 }
 
 # how a message reaches someone through an app: "on Telegram", "by email"
 ON_APP = {
-    "telegram": "on Telegram",
-    "discord": "on Discord",
-    "whatsapp": "on WhatsApp",
-    "sms": "by SMS",
-    "email": "by email",
-    "console": "in the console",
+    "telegram": N_("on Telegram"),
+    "discord": N_("on Discord"),
+    "whatsapp": N_("on WhatsApp"),
+    "sms": N_("by SMS"),
+    "email": N_("by email"),
+    "console": N_("in the console"),
 }
 
 
-def go_state(status: object) -> str:
-    return GO_STATES.get(str(status), str(status))
+ON_OTHER_APP = N_("on %(app)s")
+
+Translate = Callable[[str], str]
 
 
-def order_state(status: object) -> str:
-    return ORDER_STATES.get(str(status), str(status))
+def go_state(status: object, translate: Translate = N_) -> str:
+    return translate(GO_STATES[str(status)]) if str(status) in GO_STATES else str(status)
 
 
-def on_app(channel: object) -> str:
-    return ON_APP.get(str(channel), f"on {channel}")
+def order_state(status: object, translate: Translate = N_) -> str:
+    return translate(ORDER_STATES[str(status)]) if str(status) in ORDER_STATES else str(status)
+
+
+def on_app(channel: object, translate: Translate = N_) -> str:
+    if str(channel) in ON_APP:
+        return translate(ON_APP[str(channel)])
+    return translate(ON_OTHER_APP) % {"app": channel}

@@ -22,7 +22,7 @@ def track_view(**changes: Any) -> TrackView:
     values: dict[str, Any] = {
         "go_code": "SVT-FML",
         "go_title": TITLE,
-        "stage": "has arrived at the GOM",
+        "stage": "%(code)s (%(title)s) has arrived at the GOM.",
         "orders": ("SVT-FML-1", "SVT-FML-2"),
         "option": "Ninja Van",
         "pickup": "",

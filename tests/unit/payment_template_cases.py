@@ -220,7 +220,7 @@ PAYMENT_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "go_code": "SVT-FML",
         },
         [
-            "SVT-FML-3 was cancelled by its buyer (SVT-FML) with a proof of payment waiting for review",
+            "SVT-FML-3 was cancelled by its buyer (SVT-FML) with 1 proof of payment waiting for review",
             "S$10.00 already received is refund due",
         ],
     ),

@@ -12,6 +12,7 @@ import pytest
 from bots.commands import COMMANDS
 from core.payments.bundles import BundleOffer
 from core.services.group_orders import ClosingOutcome
+from core.services.language_choice import language_view
 from core.services.linking import Linked
 from core.views import (
     GroupOrderView,
@@ -44,7 +45,11 @@ from tests.unit.statement_template_cases import STATEMENT_CASES
 from tests.unit.team_template_cases import TEAM_CASES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
-TEMPLATE_NAMES = sorted(p.name for p in TEMPLATE_ROOT.iterdir() if p.is_dir() and not p.name.startswith("_"))
+TEMPLATE_NAMES = sorted(
+    p.name
+    for p in TEMPLATE_ROOT.iterdir()
+    if p.is_dir() and not p.name.startswith("_") and p.name != "locale"
+)
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
 DESCRIPTION = "Pre-order *with* POB & <i>photocards</i>"
@@ -372,6 +377,14 @@ CASES += PRIVACY_CASES
 CASES += TEAM_CASES
 CASES += LEDGER_CASES
 CASES += STATEMENT_CASES
+CASES += [
+    (
+        "language",
+        {"view": language_view("th"), "changed": False},
+        ["ภาษาไทย", "/language CODE", "zh — 简体中文"],
+    ),
+    ("language", {"view": language_view("vi"), "changed": True}, ["Tiếng Việt"]),
+]
 CASES += REPORT_CASES
 CASES += PROOF_READING_CASES
 CASES += POLICY_CASES
