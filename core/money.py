@@ -6,6 +6,7 @@ Floats never touch an amount. Parsing works on the typed characters and ``int`` 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,7 +102,7 @@ def get_currency(code: str) -> Currency:
     if found is None:
         supported = ", ".join(sorted(CURRENCIES))
         problem = f"{_quote(wanted)} isn't a currency I know." if wanted else "No currency given."
-        raise UnknownCurrency(f"{problem} Use one of: {supported}.")
+        raise UnknownCurrency("%(problem)s Use one of: %(supported)s.", problem=problem, supported=supported)
     return found
 
 
@@ -189,10 +190,42 @@ def _parse_integer_part(part: str, text: str, cur: Currency) -> str:
     head, tail = groups[0], groups[1:]
     if not 1 <= len(head) <= 3 or any(len(group) != 3 for group in tail):
         raise InvalidAmount(
-            f"{_quote(text)} has a misplaced '{cur.thousands}': thousands are grouped in threes, "
-            f"like {_group(1200, cur.thousands)}.{_style_hint(cur)}"
+            (
+                "%(quote)s has a misplaced '%(thousands)s': thousands are grouped in threes, "
+                "like %(group)s.%(style_hint)s"
+            ),
+            quote=_quote(text),
+            thousands=cur.thousands,
+            group=_group(1200, cur.thousands),
+            style_hint=_style_hint(cur),
         )
     return "".join(groups)
+
+
+# full-width marks (Chinese, Korean and Japanese keyboards) as the ASCII ones they stand for
+_WIDE_MARKS = {ord("．"): ".", ord("，"): ",", ord("－"): "-"}
+
+
+def _western(text: str) -> str:
+    """Digits of any script (Thai ๑๒, full-width １２, Arabic-Indic ١٢) as 0-9, and full-width
+    points and commas as ASCII ones; other numerals (², ½) stay, and are refused."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text).translate(
+        _WIDE_MARKS
+    )
+
+
+def _decimal_comma(body: str, cur: Currency) -> str:
+    """``25,90`` in a currency written ``25.90``: a comma that can only be a decimal mark (the
+    only one, no point, at most the currency's decimals after it, so never a group of three)
+    is read as one, the way Indonesian and Vietnamese write decimals."""
+    if cur.decimal != "." or cur.exponent == 0 or "." in body or body.count(",") != 1:
+        return body
+    whole, fraction = body.split(",")
+    if whole.isdigit() and fraction.isdigit() and len(fraction) <= cur.exponent:
+        return f"{whole}.{fraction}"
+    return body
 
 
 def parse_amount(text: str, currency: str) -> int:
@@ -204,14 +237,16 @@ def parse_amount(text: str, currency: str) -> int:
     is more likely a misplaced thousands separator than a price, so we ask rather than guess.
     """
     cur = get_currency(currency)
-    raw = text.strip()
+    raw = _western(text).strip()
     ask = f"Please give an amount like {_example(cur)}."
     if not raw:
         raise InvalidAmount(ask)
     if len(raw) > _MAX_INPUT_LENGTH:
-        raise InvalidAmount(f"That's too long to be an amount. {ask}")
+        raise InvalidAmount("That's too long to be an amount. %(ask)s", ask=ask)
     if any(ch.isnumeric() and ch not in _ASCII_DIGITS for ch in raw):
-        raise InvalidAmount(f"Please type the amount with the digits 0-9, like {_example(cur)}.")
+        raise InvalidAmount(
+            "Please type the amount with the digits 0-9, like %(example)s.", example=_example(cur)
+        )
 
     negative = InvalidAmount("Amounts can't be negative.")
     if raw.startswith(_MINUS_SIGNS):
@@ -221,31 +256,60 @@ def parse_amount(text: str, currency: str) -> int:
         raise negative
     if not body:
         raise InvalidAmount(ask)
+    body = _decimal_comma(body, cur)
     if any(ch not in _ASCII_DIGITS and ch not in (cur.thousands, cur.decimal) for ch in body):
-        raise InvalidAmount(f"{_quote(raw)} isn't an amount I understand. {ask}{_style_hint(cur)}")
+        raise InvalidAmount(
+            "%(quote)s isn't an amount I understand. %(ask)s%(style_hint)s",
+            quote=_quote(raw),
+            ask=ask,
+            style_hint=_style_hint(cur),
+        )
 
     point = "point" if cur.decimal == "." else "comma"
     if body.count(cur.decimal) > 1:
-        raise InvalidAmount(f"{_quote(raw)} has more than one decimal {point}. {ask}{_style_hint(cur)}")
+        raise InvalidAmount(
+            "%(quote)s has more than one decimal %(point)s. %(ask)s%(style_hint)s",
+            quote=_quote(raw),
+            point=point,
+            ask=ask,
+            style_hint=_style_hint(cur),
+        )
     integer_part, has_fraction, fraction = body.partition(cur.decimal)
     if not integer_part or (has_fraction and not fraction):
-        raise InvalidAmount(f"{_quote(raw)} is missing digits around the decimal {point}. {ask}")
+        raise InvalidAmount(
+            "%(quote)s is missing digits around the decimal %(point)s. %(ask)s",
+            quote=_quote(raw),
+            point=point,
+            ask=ask,
+        )
     if cur.thousands in fraction:
         raise InvalidAmount(
-            f"{_quote(raw)} has a '{cur.thousands}' after the decimal {point}. {ask}{_style_hint(cur)}"
+            ("%(quote)s has a '%(thousands)s' after the decimal %(point)s. %(ask)s%(style_hint)s"),
+            quote=_quote(raw),
+            thousands=cur.thousands,
+            point=point,
+            ask=ask,
+            style_hint=_style_hint(cur),
         )
 
     digits = _parse_integer_part(integer_part, raw, cur)
     if len(digits.lstrip("0")) > _MAX_INTEGER_DIGITS:
-        raise InvalidAmount(f"{_quote(raw)} is too large.")
+        raise InvalidAmount("%(quote)s is too large.", quote=_quote(raw))
 
     if fraction and cur.exponent == 0:
         raise InvalidAmount(
-            f"{_quote(raw)} has decimals, but {cur.code} amounts are whole numbers.{_style_hint(cur)}"
+            "%(quote)s has decimals, but %(code)s amounts are whole numbers.%(style_hint)s",
+            quote=_quote(raw),
+            code=cur.code,
+            style_hint=_style_hint(cur),
         )
     if len(fraction) > cur.exponent:
         raise InvalidAmount(
-            f"{_quote(raw)} has more decimals than {cur.code} allows ({cur.exponent}).{_style_hint(cur)}"
+            "%(quote)s has more decimals than %(code)s allows (%(exponent)s).%(style_hint)s",
+            quote=_quote(raw),
+            code=cur.code,
+            exponent=cur.exponent,
+            style_hint=_style_hint(cur),
         )
     # Shifting the decimal point is string concatenation: exact by construction.
     return int(digits + fraction.ljust(cur.exponent, "0"))

@@ -75,7 +75,7 @@ async def test_markpaid_refusals_leave_nothing_written(app: App) -> None:
         "/markpaid SVT-FML-1 -5": "can't be negative",
         "/markpaid SVT-FML-1 0": "more than zero",
         "/markpaid SVT-FML-1 10.005": "more decimals than SGD allows",
-        "/markpaid SVT-FML-1 ９": "digits 0-9",
+        "/markpaid SVT-FML-1 ½": "digits 0-9",
         "/markpaid SVT-FML-1 99999999999999": "S$25.90 is still owed",
         "/markpaid SVT-FML-1 25.91": "S$25.90 is still owed",
         "/markpaid SVT-FML-2 5": "SVT-FML-2 is cancelled",

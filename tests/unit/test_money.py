@@ -351,7 +351,6 @@ def test_rejects_a_decimal_point_without_digits_on_both_sides(typed: str) -> Non
 @pytest.mark.parametrize(
     ("typed", "code"),
     [
-        ("1,20", "SGD"),
         ("1,2000", "SGD"),
         ("1234,567", "SGD"),
         (",200", "SGD"),
@@ -455,19 +454,28 @@ def test_rejects_absurdly_long_input_without_echoing_it() -> None:
 
 
 @pytest.mark.parametrize(
-    "typed",
+    ("typed", "expected"),
     [
-        "١٢",  # Arabic-Indic digits
-        "۱۲",  # Extended Arabic-Indic (Persian) digits
-        "\uff11\uff12",  # full-width digits
-        "\uff11\uff12.50",
-        "१२",  # Devanagari digits
-        "12²",  # superscript two
-        "½",
-        "S$\u0661\u0662.\u0665\u0660",
+        ("๒๕.๙๐", 2590),  # Thai digits
+        ("\uff12\uff15\uff0e\uff19\uff10", 2590),  # full-width digits and point (zh, ko keyboards)
+        ("١٢", 1200),  # Arabic-Indic digits
+        ("S$\u0661\u0662.\u0665\u0660", 1250),
+        ("25,90", 2590),  # a decimal comma, as id and vi write it, where it cannot be thousands
+        ("25,9", 2590),
+        ("1,20", 120),
+        ("1,200", 120000),  # three digits after it: thousands, as before
     ],
 )
-def test_rejects_digits_other_than_ascii(typed: str) -> None:
+def test_reads_each_languages_digits_and_decimal_comma(typed: str, expected: int) -> None:
+    assert parse_amount(typed, "SGD") == expected
+
+
+def test_thai_digits_read_in_a_currency_with_a_decimal_comma_too() -> None:
+    assert parse_amount("Rp ๑๕.๐๐๐", "IDR") == 1500000
+
+
+@pytest.mark.parametrize("typed", ["12²", "½", "S$1²"])
+def test_rejects_numerals_that_are_not_digits(typed: str) -> None:
     with pytest.raises(InvalidAmount) as err:
         parse_amount(typed, "SGD")
     assert "0-9" in err.value.message
@@ -478,9 +486,7 @@ def test_parse_rejects_unknown_currency() -> None:
         parse_amount("12.50", "EUR")
 
 
-@pytest.mark.parametrize(
-    "typed", ["", "abc", "-1", "1,20", "1.2.3", "12.345", "1e3", "\uff11\uff12", "1" * 16]
-)
+@pytest.mark.parametrize("typed", ["", "abc", "-1", "1,2000", "1.2.3", "12.345", "1e3", "12²", "1" * 16])
 def test_every_rejection_is_an_invalid_amount_with_a_user_message(typed: str) -> None:
     with pytest.raises(InvalidAmount) as err:
         parse_amount(typed, "SGD")
