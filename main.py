@@ -552,7 +552,8 @@ async def matrix(target: Path | None, check_only: bool) -> int:
 async def discord_sync(settings: Settings, guild: int | None) -> None:
     if not settings.discord_bot_token:
         raise ValueError("DISCORD_BOT_TOKEN is not set")
-    count = await sync_commands(settings.discord_bot_token, settings.discord_api_base, guild)
+    translate = JinjaRenderer().translate  # each command described in every language
+    count = await sync_commands(settings.discord_bot_token, settings.discord_api_base, guild, translate)
     print(f"synced {count} slash commands " + (f"to server {guild}" if guild else "globally"))
 
 

@@ -53,12 +53,16 @@ def free(parts: Sequence[str], actors: Sequence[Actor]) -> Iterator[None]:
             rendered, first = JinjaRenderer.render, list[Rendered]()
 
             def render(
-                self: JinjaRenderer, template: str, channel: str, context: Mapping[str, Any]
+                self: JinjaRenderer,
+                template: str,
+                channel: str,
+                context: Mapping[str, Any],
+                language: str = "en",
             ) -> Rendered:
                 if template != "order_placed":
-                    return rendered(self, template, channel, context)
+                    return rendered(self, template, channel, context, language)
                 if not first:
-                    first.append(rendered(self, template, channel, context))
+                    first.append(rendered(self, template, channel, context, language))
                 return first[0]
 
             stack.enter_context(mock.patch.object(JinjaRenderer, "render", render))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.choices import OrderChoices
+from core.languages import from_hint
 from core.render import Markup
 from core.text import clean_name, clean_text
 
@@ -46,6 +47,9 @@ class ChatRequest:
     # False where the platform cannot vouch for the sender (an email no trusted server
     # verified): commands that manage a GO, money or accounts are then refused
     sender_verified: bool = True
+    # the language the platform says the sender reads (Telegram's ``language_code``,
+    # Discord's locale, an IETF tag): kept as gomflow's code for it, or None
+    language: str | None = None
 
     def __post_init__(self) -> None:
         _set(self, "user_id", clean_text(self.user_id, MAX_ID))
@@ -55,6 +59,8 @@ class ChatRequest:
             _set(self, "handle", clean_name(self.handle))
         if self.chat_id is not None:
             _set(self, "chat_id", clean_text(self.chat_id, MAX_ID))
+        if self.language is not None:
+            object.__setattr__(self, "language", from_hint(self.language))
 
 
 def _set(frozen: object, name: str, value: str) -> None:

@@ -22,24 +22,27 @@ from bots.commands.policy import ask_to_agree
 from bots.commands.table import render_reply
 from core import inbound
 from core.db.engine import database_busy
-from core.errors import GomflowError, PermissionDenied, PolicyNotAgreed
+from core.errors import N_, GomflowError, PermissionDenied, PolicyNotAgreed
+from core.languages import ENGLISH
 from core.permissions import DOES
 from core.services.accounts import Actor, Caller, identify
 from core.services.conversations import end_conversation, load_conversation
 
 log = logging.getLogger(__name__)
 
-UNVERIFIED = (
-    "/{name} manages a group order, its money or your accounts, so I only take it from a sender "
+UNVERIFIED = N_(
+    "/%(name)s manages a group order, its money or your accounts, so I only take it from a sender "
     "your provider has verified (for email: DKIM or SPF), and this message was not verified. "
     "Nothing was changed; send it from the app you usually use, or see the help on email."
 )
 
-SLOW_DOWN = (
+SLOW_DOWN = N_(
     "You are sending messages faster than I can answer everyone fairly. Please slow down: "
     "what you send in the next few seconds is skipped, then I answer again as usual."
 )
-NOT_YOUR_ROLE = "As a {role} you may not {does} (/{name}). /helpers shows your team and its roles."
+NOT_YOUR_ROLE = N_("As a %(role)s you may not %(does)s (/%(name)s). /helpers shows your team and its roles.")
+TOO_LONG = N_("That message is too long (%(length)s characters; the limit is %(limit)s).")
+OOPS = N_("Sorry, something went wrong on our side. Nothing was changed; please try again.")
 
 FLOWS = {NEWGO_FLOW: continue_newgo, PROOF_FLOW: continue_proof, ADDRESS_FLOW: continue_address}
 
@@ -50,29 +53,35 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
     when the command needs them: one declared ``for_caller`` (/order) gets the sender as a
     ``Caller``, looked up in its own trip to the order desk."""
 
-    def refuse(message: str, code: str = GomflowError.code) -> ChatReply:
-        reply = render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
-        return replace(reply, refusal=code)
+    sender = Sender(bot, request, actor)
+
+    def refuse(refusal: GomflowError, code: str | None = None) -> ChatReply:
+        language = sender.language
+        message = refusal.said_in(lambda text: bot.renderer.translate(text, language))
+        reply = render_reply(
+            bot.renderer, request.channel, "error", {"message": message}, alert=True, language=language
+        )
+        return replace(reply, refusal=code or refusal.code)
 
     handling = inbound.current()
     if handling is not None and bot.core.inbound_limit.slowed(handling.source, handling.external_id):
-        return refuse(SLOW_DOWN, "slow_down")  # over the sender's limit (core.throttle): said once
+        return refuse(GomflowError(SLOW_DOWN), "slow_down")  # over the sender's limit: said once
     if len(request.text) > MAX_TEXT:
         return refuse(
-            f"That message is too long ({len(request.text):,} characters; the limit is {MAX_TEXT:,})."
+            GomflowError(TOO_LONG, length=format(len(request.text), ","), limit=format(MAX_TEXT, ","))
         )
     try:
-        return await _route(bot, request, Sender(bot, request, actor))
+        return await _route(bot, request, sender)
     except PolicyNotAgreed as ask:  # a first order in a GO with rules: show them, "I agree"
         return await ask_to_agree(bot, request.channel, ask)
     except GomflowError as refusal:
-        return refuse(refusal.message, refusal.code)
+        return refuse(refusal)
     except Exception as exc:
         if (busy := database_busy(exc)) is not None:
             log.warning("database busy: %r from %s:%s", request.text[:80], request.channel, request.user_id)
-            return refuse(busy.message)
+            return refuse(busy)
         log.exception("command failed: %r from %s:%s", request.text[:80], request.channel, request.user_id)
-        return refuse("Sorry, something went wrong on our side. Nothing was changed; please try again.")
+        return refuse(GomflowError(OOPS))
 
 
 class Sender:
@@ -84,13 +93,21 @@ class Sender:
     async def actor(self) -> Actor:
         if self._actor is None:
             r = self._request
-            self._actor = await identify(self._bot.core.uow(), r.channel, r.user_id, r.name, r.handle)
+            self._actor = await identify(
+                self._bot.core.uow(), r.channel, r.user_id, r.name, r.handle, r.language
+            )
         return self._actor
+
+    @property
+    def language(self) -> str:
+        """What the sender reads, as far as is known without looking them up."""
+        known = self._actor.language if self._actor is not None else None
+        return known or self._request.language or ENGLISH
 
     def caller(self) -> Actor | Caller:
         """The sender if looked up already, else who wrote (for a ``for_caller`` command)."""
         r = self._request
-        return self._actor or Caller(r.channel, r.user_id, r.name, r.handle)
+        return self._actor or Caller(r.channel, r.user_id, r.name, r.handle, r.language)
 
 
 async def _route(bot: BotContext, request: ChatRequest, sender: Sender) -> ChatReply:
@@ -113,14 +130,12 @@ async def _route(bot: BotContext, request: ChatRequest, sender: Sender) -> ChatR
                 "unknown_command", name=name[:30], suggestion=nearest_command(name, actor), alert=True
             )
         if not request.sender_verified and entry.needs_verified_sender(args):  # typed, or picked by number
-            return call.reply("error", message=UNVERIFIED.format(name=name), alert=True)
+            return call.reply("error", message=call.said(GomflowError(UNVERIFIED, name=name)), alert=True)
         if entry.audience is Audience.GOM and not actor.may_administer:
-            raise PermissionDenied(f"/{name} is for GOMs. /help shows what you can do.")
+            raise PermissionDenied("/%(name)s is for GOMs. /help shows what you can do.", name=name)
         if (permission := entry.staff_permission) is not None:
             if entry.audience is Audience.GOM and not actor.may(permission):
-                raise PermissionDenied(
-                    NOT_YOUR_ROLE.format(role=actor.top_role, does=DOES[permission], name=name)
-                )
+                raise PermissionDenied(NOT_YOUR_ROLE, role=actor.top_role, does=DOES[permission], name=name)
             call.actor = actor.acting_for(permission)  # core checks it against the GO's team
         return _refusal(call, entry) or await entry.handler(call)
     actor = await sender.actor()
@@ -138,9 +153,10 @@ def _refusal(call: Call, entry: Command) -> ChatReply | None:
     """Why ``entry`` may not run here whoever sent it: unverified, or in a group."""
     request, name = call.request, entry.name
     if not request.sender_verified and entry.needs_verified_sender(call.args):
-        return call.reply("error", message=UNVERIFIED.format(name=name), alert=True)
+        return call.reply("error", message=call.said(GomflowError(UNVERIFIED, name=name)), alert=True)
     if request.in_group and not entry.in_groups:
-        return call.reply("error", message=f"Please use /{name} in a private chat with me.", alert=True)
+        private = GomflowError("Please use /%(name)s in a private chat with me.", name=name)
+        return call.reply("error", message=call.said(private), alert=True)
     return None
 
 

@@ -21,6 +21,7 @@ from bots.commands import BotContext
 from bots.commands.table import render_reply
 from bots.dispatch import handle
 from core.errors import GomflowError
+from core.languages import ENGLISH
 from core.services.accounts import Actor, identify
 from core.services.conversations import (
     ConversationState,
@@ -60,10 +61,16 @@ def numbered_text(reply: ChatReply) -> tuple[str, list[str]]:
 async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
     """Answer ``request`` for a platform without buttons: a number picks from the last menu."""
     try:
-        actor = await identify(bot.core.uow(), request.channel, request.user_id, request.name, request.handle)
+        actor = await identify(
+            bot.core.uow(), request.channel, request.user_id, request.name, request.handle, request.language
+        )
         state = await load_conversation(bot.core.reader(), actor.identity_id)
     except GomflowError as failure:  # the same polite answer the dispatcher gives
-        return _refusal(bot, request, failure.message)
+        return _refusal(
+            bot,
+            request,
+            failure.said_in(lambda text: bot.renderer.translate(text, request.language or ENGLISH)),
+        )
     text = request.text.strip()
     if state is not None and state.flow == MENU_FLOW and text.lower() == "/cancel":
         # a menu is not a conversation to leave: /cancel means the command, as elsewhere
@@ -80,7 +87,10 @@ async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
 
 
 def _refusal(bot: BotContext, request: ChatRequest, message: str) -> ChatReply:
-    reply = render_reply(bot.renderer, request.channel, "error", {"message": message}, alert=True)
+    language = request.language or ENGLISH
+    reply = render_reply(
+        bot.renderer, request.channel, "error", {"message": message}, alert=True, language=language
+    )
     return replace(reply, text=numbered_text(reply)[0])
 
 

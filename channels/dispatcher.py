@@ -369,10 +369,11 @@ class Dispatcher:
         self._soonest = at if self._soonest is None else min(self._soonest, at)
 
     def _render(self, message: Outgoing) -> Rendered:
-        rendered = self._renderer.render(message.template, message.channel, message.context)
+        language = message.language
+        rendered = self._renderer.render(message.template, message.channel, message.context, language)
         if message.channel == "email":
             try:
-                html = self._renderer.render(message.template, "email_html", message.context).text
+                html = self._renderer.render(message.template, "email_html", message.context, language).text
             except KeyError:
                 html = None
             rendered = Rendered(rendered.text, rendered.markup, html, self._unsubscribe_url(message))

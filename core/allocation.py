@@ -92,9 +92,11 @@ class AllocationInputs:
                 ),
             )
         except (KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(f"These are not allocation inputs: {exc!s:.80}") from exc
+            raise InvalidInput(
+                "These are not allocation inputs: %(exc)s", exc=format(str(exc), ".80")
+            ) from exc
         if inputs.tie_break not in TIE_BREAKS:
-            raise InvalidInput(f"Unknown tie-break '{inputs.tie_break[:20]}'.")
+            raise InvalidInput("Unknown tie-break '%(tie_break)s'.", tie_break=inputs.tie_break[:20])
         if [i.number for i in inputs.inclusions] != list(range(1, len(inputs.inclusions) + 1)):
             raise InvalidInput("Inclusions must be numbered 1, 2, 3… in order.")
         if len({c.claim for c in inputs.claims}) != len(inputs.claims):
@@ -167,7 +169,7 @@ def result_from_json(data: Any) -> list[Allotted]:
             for a in data
         ]
     except (KeyError, TypeError) as exc:
-        raise InvalidInput(f"That is not an allocation result: {exc!s:.80}") from exc
+        raise InvalidInput("That is not an allocation result: %(exc)s", exc=format(str(exc), ".80")) from exc
 
 
 def canonical(data: Any) -> str:
@@ -224,12 +226,18 @@ def verify_export(content: bytes, go: str, item: str, seed: str | None) -> Verdi
     try:
         data = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"That file is not JSON ({exc!s:.60}).") from exc
+        raise InvalidInput("That file is not JSON (%(exc)s).", exc=format(str(exc), ".60")) from exc
     if not isinstance(data, dict) or data.get("algorithm") != ALGORITHM:
-        raise InvalidInput(f"That file is not a {ALGORITHM} allocation export.")
+        raise InvalidInput("That file is not a %(algorithm)s allocation export.", algorithm=ALGORITHM)
     inputs = AllocationInputs.from_json(data.get("inputs"))
     if (inputs.go, inputs.item) != (go.strip().upper(), item.strip().upper()):
-        raise InvalidInput(f"That file is the allocation of {inputs.go} {inputs.item}, not {go} {item}.")
+        raise InvalidInput(
+            "That file is the allocation of %(go)s %(item)s, not %(go2)s %(item2)s.",
+            go=inputs.go,
+            item=inputs.item,
+            go2=go,
+            item2=item,
+        )
     revealed = data.get("seed")
     if revealed is not None and not isinstance(revealed, str):
         raise InvalidInput("The file's seed is not text.")

@@ -525,7 +525,7 @@ def database_for_check(url: str) -> Database:
     parsed = make_url(normalise_url(url))
     path = parsed.database or ""
     if parsed.get_backend_name() == "sqlite" and path not in ("", ":memory:") and not Path(path).is_file():
-        raise DatabaseNotReady(f"There is no SQLite database at {path}.")
+        raise DatabaseNotReady("There is no SQLite database at %(path)s.", path=path)
     return connect(url, pool_size=1)
 
 
@@ -544,6 +544,10 @@ async def require_current_schema(db: Database) -> None:
         raise DatabaseNotReady("The database has no gomflow schema; run `gomflow db upgrade` first.")
     if at != heads:
         raise DatabaseNotReady(
-            f"The database is at revision {', '.join(sorted(at))}, not the newest "
-            f"({', '.join(sorted(heads))}); run `gomflow db upgrade` first."
+            (
+                "The database is at revision %(at)s, not the newest (%(heads)s); run `gomflow db "
+                "upgrade` first."
+            ),
+            at=", ".join(sorted(at)),
+            heads=", ".join(sorted(heads)),
         )

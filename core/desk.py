@@ -71,7 +71,7 @@ class PlaceOrder(NamedTuple):
     # payload): stored, handled, with the order instead of marked
     stores: str | None = None
     # when set, the buyer is looked up in the order's own batch (giving an object with
-    # ``user_id`` and ``name``, or None before writing anything; a first contact may be
+    # ``user_id``, ``name`` and ``language``, or None before writing anything; a first contact may be
     # signed up there, ``accounts.caller_plan``): one trip to the desk instead of two
     who: Callable[[datetime], Plan[Any]] | None = None
     # the identity the buyer writes from: the order goes to whoever holds it when it is
@@ -82,6 +82,8 @@ class PlaceOrder(NamedTuple):
     # a new named buyer with no chat account (placed by a GOM or helper): written with the
     # order and deleted with a refusal, so a refused order leaves no buyer behind
     new_buyer: str | None = None
+    # the buyer's language when known (a looked-up buyer); None takes the GO's, if it has one
+    language: str | None = None
 
 
 # The person behind an identity now, the row share-locked until the batch commits, so a
@@ -91,6 +93,7 @@ IDENTITY_OWNER = "SELECT i.user_id FROM identities i WHERE i.id = ?"
 
 USER_INSERT = "INSERT INTO users (display_name, is_gom, created_at, muted) VALUES (?, ?, ?, ?) RETURNING id"
 USER_DELETE = "DELETE FROM users WHERE id = ?"
+KEEP_LANGUAGE = "UPDATE users SET language = ? WHERE id = ? AND language IS NULL"
 
 
 class SenderUnknown(GomflowError):
@@ -367,12 +370,13 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
             continue
         key = command.go_code.strip().upper()
         buyer_id, buyer_name = command.buyer_id, command.buyer_name
+        language = command.language
         try:
             if command.who is not None:  # before anything is written: unknown means nothing happened
                 buyer = yield from command.who(now)
                 if buyer is None:
                     raise SenderUnknown("identify the sender first")
-                buyer_id, buyer_name = buyer.user_id, buyer.name
+                buyer_id, buyer_name, language = buyer.user_id, buyer.name, buyer.language
             elif command.identity_id is not None:
                 owner = yield Statement(IDENTITY_OWNER, (command.identity_id,), "scalar", lock=" FOR SHARE")
                 if owner is not None and owner != buyer_id:
@@ -415,7 +419,11 @@ def batch_plan(commands: list[Command], now: datetime) -> Plan[list[Outcome]]:
                         raise
                     del catalogues[key]  # the GOM edited the GO since this batch read it
                     continue
-                outcomes.append(view_of(go, placed, lines, buyer_name))
+                if language is None and go.language is not None and command.new_buyer is None:
+                    # a buyer with no language of their own reads this GO's from now on
+                    yield Statement(KEEP_LANGUAGE, (go.language, buyer_id))
+                    language = go.language
+                outcomes.append(view_of(go, placed, lines, buyer_name, language))
                 break
         except GomflowError as refusal:
             outcomes.append(refusal)
@@ -462,6 +470,11 @@ def check_prices(go: GoFacts, lines: list[ResolvedLine], expected: dict[str, int
         seen = expected.get(line.token)
         if seen is not None and seen != line.unit_price_minor:
             raise PriceChanged(
-                f"The price of {line.label} changed from {format_money(seen, go.currency)} to "
-                f"{format_money(line.unit_price_minor, go.currency)}. Please check and confirm again."
+                (
+                    "The price of %(label)s changed from %(seen)s to %(unit_price)s. Please check "
+                    "and confirm again."
+                ),
+                label=line.label,
+                seen=format_money(seen, go.currency),
+                unit_price=format_money(line.unit_price_minor, go.currency),
             )

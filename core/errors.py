@@ -7,15 +7,46 @@ traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+
+def N_(message: str) -> str:
+    """A message kept as a constant and translated where it is shown (``pybabel extract``
+    finds it by this name)."""
+    return message
+
 
 class GomflowError(Exception):
-    """Base of every error the core raises on purpose."""
+    """Base of every error the core raises on purpose.
+
+    The message is written once, in English, with its values apart
+    (``UnknownOrder("There is no order %(number)s.", number=number)``), so an adapter can
+    show it in the reader's language: the catalogues translate the text (``pybabel
+    extract`` finds it by the class's name) and ``said_in`` fills the translation in.
+    """
 
     code = "error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, /, **values: object) -> None:
+        self.text = message  # as written, with %(name)s placeholders where values go
+        self.values = values
+        self.message = message % values if values else message
+        super().__init__(self.message)
+
+    def said_in(self, translate: Callable[[str], str]) -> str:
+        """The message in the language ``translate`` writes."""
+        return in_language(self.text, self.values, translate)
+
+
+def in_language(message: str, values: Mapping[str, object], translate: Callable[[str], str]) -> str:
+    """``message`` in the language ``translate`` writes, filled with ``values``; a
+    translation whose placeholders are not the message's (a catalogue test fails on it
+    first) is not used: the English is."""
+    translated = translate(message)
+    try:
+        return translated % values if values else translated
+    except (KeyError, ValueError, TypeError):
+        return message % values if values else message
 
 
 class InvalidInput(GomflowError):
@@ -150,7 +181,7 @@ class DatabaseBusy(GomflowError):
     """
 
     code = "database_busy"
-    MESSAGE = "We're very busy right now. Please try again in a moment."
+    MESSAGE = N_("We're very busy right now. Please try again in a moment.")
 
     def __init__(self, message: str = MESSAGE) -> None:
         super().__init__(message)
@@ -184,8 +215,23 @@ class PolicyNotAgreed(GomflowError):
     def __init__(self, go_code: str, requests: tuple[object, ...] = ()) -> None:
         code = go_code.strip().upper()
         super().__init__(
-            f"Before your first order in {code}, read its rules (/policy {code}) and agree to them "
-            f"with /agree {code}."
+            N_(
+                "Before your first order in %(code)s, read its rules (/policy %(code)s) and agree to "
+                "them with /agree %(code)s."
+            ),
+            code=code,
         )
         self.go_code = code
         self.requests = requests
+
+
+def message_keywords() -> list[str]:
+    """The names whose first argument is a message to translate, for ``pybabel extract
+    -k``: every error of this module (and ``N_``, which pybabel knows already)."""
+    found, waiting = [], [GomflowError]
+    while waiting:
+        error = waiting.pop()
+        found.append(error.__name__)  # those taking other arguments mark their message N_
+        waiting.extend(error.__subclasses__())
+    own = {name for name in found if name in globals()}
+    return sorted(name for name in own if name == "GomflowError" or "__init__" not in vars(globals()[name]))

@@ -25,7 +25,7 @@ async def load_go(uow: UnitOfWork, go_code: str, *, lock: bool = False) -> Group
     go = await uow.session.scalar(query) if code else None
     if go is None:
         raise UnknownGroupOrder(
-            f"There is no group order {code[:20] or '(none given)'}. /browse lists open ones."
+            "There is no group order %(code)s. /browse lists open ones.", code=code[:20] or "(none given)"
         )
     return go
 
@@ -39,7 +39,9 @@ async def load_order(uow: UnitOfWork, number: str, *, lock: bool = False) -> Ord
     cleaned = number.strip().upper().lstrip("#")
     order = await uow.session.scalar(select(Order).where(Order.number == cleaned)) if cleaned else None
     if order is None:
-        raise UnknownOrder(f"There is no order {cleaned[:32] or '(none given)'}. /myorders lists yours.")
+        raise UnknownOrder(
+            "There is no order %(number)s. /myorders lists yours.", number=cleaned[:32] or "(none given)"
+        )
     return await lock_order(uow, order.id) if lock else order
 
 

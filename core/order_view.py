@@ -16,7 +16,11 @@ __all__ = ["view_of"]
 
 
 def view_of(
-    go: GoFacts | GroupOrder, order: PlacedOrder | Order, lines: list[ResolvedLine], buyer: str
+    go: GoFacts | GroupOrder,
+    order: PlacedOrder | Order,
+    lines: list[ResolvedLine],
+    buyer: str,
+    language: str | None = None,
 ) -> OrderView:
     """The view of an order just written, built without another query."""
     return OrderView(
@@ -39,4 +43,5 @@ def view_of(
         ],
         choose_delivery=isinstance(go, GoFacts) and go.delivery_options,
         rankable=any(line.with_inclusions for line in lines),
+        language=language,
     )

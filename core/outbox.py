@@ -24,6 +24,7 @@ from sqlalchemy import case, select, update
 from core.db.models import Identity, OutboxMessage, User
 from core.db.raw import Plan, Statement
 from core.desk import OrderDesk
+from core.languages import ENGLISH
 from core.privacy.identities import reach
 from core.uow import UnitOfWork
 
@@ -51,6 +52,7 @@ class Outgoing:
     # a masterlist post: rendered from the database at send time, edited in place after
     # its first send (core.services.masterlist)
     post_id: int | None = None
+    language: str = "en"  # the recipient's (core.languages): what the message is written in
 
     @property
     def key(self) -> str:
@@ -100,8 +102,10 @@ async def claim_due(
                 Identity.kind,
                 Identity.reachable,
                 Identity.last_inbound_at,
+                User.language,
             )
             .join(Identity, Identity.id == OutboxMessage.identity_id)
+            .join(User, User.id == Identity.user_id)
             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= uow.now)
             .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(limit)
@@ -113,7 +117,7 @@ async def claim_due(
             query = query.where(OutboxMessage.id.not_in(list(exclude_ids)))
         rows = (await uow.session.execute(query)).all()
         claimed = []
-        for message, channel, external_id, sealed, kind, reachable, last_inbound_at in rows:
+        for message, channel, external_id, sealed, kind, reachable, last_inbound_at, language in rows:
             address = reach(external_id, sealed)
             if not reachable:
                 message.status = "failed"
@@ -136,6 +140,7 @@ async def claim_due(
                     message.created_at,
                     last_inbound_at,
                     message.masterlist_post_id,
+                    language or ENGLISH,
                 )
             )
         await uow.commit()

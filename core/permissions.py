@@ -82,7 +82,11 @@ def assignable_role(text: str) -> Role:
         if word == role.value:
             return role
     choices = " or ".join(role.value for role in ASSIGNABLE)
-    raise InvalidInput(f"A team member is a {choices}; '{text[:30]}' is not a role you can give.")
+    raise InvalidInput(
+        "A team member is a %(choices)s; '%(text)s' is not a role you can give.",
+        choices=choices,
+        text=text[:30],
+    )
 
 
 def rank(role: str) -> int:

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.db.raw import run_asyncpg
+from core.db.raw import Plan, Statement, run_asyncpg
 from core.desk import (
     ATTEMPTS,
+    KEEP_LANGUAGE,
     Command,
     Outcome,
     PlaceOrder,
@@ -74,6 +75,10 @@ class _Placed:
     answer: dict[str, Any]
 
 
+def _keep_language_plan(language: str, buyer_id: int) -> Plan[None]:
+    yield Statement(KEEP_LANGUAGE, (language, buyer_id))
+
+
 async def run_batch(connection: Any, commands: list[Command], now: datetime) -> list[Outcome]:
     """One batch in one transaction on an asyncpg connection; an outcome per command.
 
@@ -113,7 +118,9 @@ class _Batch:
                 if buyer is None:
                     outcomes[index] = SenderUnknown("identify the sender first")
                     continue
-                command = command._replace(buyer_id=buyer.user_id, buyer_name=buyer.name, who=None)
+                command = command._replace(
+                    buyer_id=buyer.user_id, buyer_name=buyer.name, who=None, language=buyer.language
+                )
             queued.append(_Queued(index, command))
         await self._place(queued, outcomes)
         return outcomes
@@ -138,7 +145,15 @@ class _Batch:
                     again.append(_Queued(order.index, command, order.attempt + 1))
                     continue
                 outcomes[order.index] = outcome
+                if isinstance(outcome, _Placed):
+                    await self._keep_language(order)
             queued = again
+
+    async def _keep_language(self, order: _Queued) -> None:
+        """A buyer with no language of their own reads the GO's from their first order in it."""
+        go, command = order.go, order.command
+        if go is not None and go.language is not None and command.language is None and not command.new_buyer:
+            await run_asyncpg(self._connection, _keep_language_plan(go.language, command.buyer_id))
 
     async def _entry(self, order: _Queued) -> dict[str, Any] | None:
         """The order as the server function reads it (None: nothing to send)."""
@@ -233,7 +248,8 @@ class _Batch:
             self._now + timedelta(hours=go.payment_window_hours),
         )
         name = command.new_buyer if command.new_buyer is not None else command.buyer_name
-        return view_of(go, placed, order.lines, name)
+        language = command.language or (None if command.new_buyer else go.language)
+        return view_of(go, placed, order.lines, name, language)
 
     async def _catalogue(self, key: str) -> tuple[GoFacts, list[CatalogueItem]]:
         return await run_asyncpg(self._connection, catalogue_of(self._catalogues, key))

@@ -26,14 +26,22 @@ _QUANTITY = re.compile(r"^[+-]?[0-9]+$")
 def parse_quantity(text: str) -> int:
     cleaned = text.strip()
     if not _QUANTITY.match(cleaned):
-        raise InvalidQuantity(f"'{_short(text)}' is not a quantity; use a whole number like 2.")
+        raise InvalidQuantity("'%(short)s' is not a quantity; use a whole number like 2.", short=_short(text))
     if len(cleaned.lstrip("+-").lstrip("0")) > 7:
-        raise InvalidQuantity(f"{_short(text)} is far more than anyone can order (max {MAX_QUANTITY}).")
+        raise InvalidQuantity(
+            "%(short)s is far more than anyone can order (max %(max_quantity)s).",
+            short=_short(text),
+            max_quantity=MAX_QUANTITY,
+        )
     value = int(cleaned)
     if value < 1:
         raise InvalidQuantity("Quantity must be at least 1.")
     if value > MAX_QUANTITY:
-        raise InvalidQuantity(f"{value} is more than one order can hold (max {MAX_QUANTITY}).")
+        raise InvalidQuantity(
+            "%(value)s is more than one order can hold (max %(max_quantity)s).",
+            value=value,
+            max_quantity=MAX_QUANTITY,
+        )
     return value
 
 
@@ -42,7 +50,7 @@ def check_requests(requests: list[LineRequest]) -> None:
     if not requests:
         raise InvalidInput("Say what to order: ITEM QTY, e.g. ALB:A 1.")
     if len(requests) > MAX_LINES:
-        raise InvalidInput(f"One order can have at most {MAX_LINES} lines.")
+        raise InvalidInput("One order can have at most %(max_lines)s lines.", max_lines=MAX_LINES)
     for request in requests:
         quantity = request.quantity
         if not isinstance(quantity, int) or isinstance(quantity, bool):
@@ -50,7 +58,11 @@ def check_requests(requests: list[LineRequest]) -> None:
         if quantity < 1:
             raise InvalidQuantity("Quantity must be at least 1.")
         if quantity > MAX_QUANTITY:
-            raise InvalidQuantity(f"{quantity} is more than one order can hold (max {MAX_QUANTITY}).")
+            raise InvalidQuantity(
+                "%(quantity)s is more than one order can hold (max %(max_quantity)s).",
+                quantity=quantity,
+                max_quantity=MAX_QUANTITY,
+            )
 
 
 def parse_item_token(token: str) -> tuple[str, str | None]:
@@ -61,7 +73,7 @@ def parse_item_token(token: str) -> tuple[str, str | None]:
         if sep in token:
             item, _, variant = token.partition(sep)
             if not item or not variant or ":" in variant or "/" in variant:
-                raise InvalidInput(f"'{_short(token)}' should look like ITEM or ITEM:VERSION.")
+                raise InvalidInput("'%(short)s' should look like ITEM or ITEM:VERSION.", short=_short(token))
             return item.upper(), variant.upper()
     return token.upper(), None
 
@@ -71,7 +83,7 @@ def parse_line_pairs(tokens: list[str]) -> list[LineRequest]:
     if not tokens or len(tokens) % 2:
         raise InvalidInput("Give each item with a quantity: ITEM QTY [ITEM QTY …], e.g. ALB:A 2.")
     if len(tokens) // 2 > MAX_LINES:
-        raise InvalidInput(f"One order can have at most {MAX_LINES} lines.")
+        raise InvalidInput("One order can have at most %(max_lines)s lines.", max_lines=MAX_LINES)
     lines = []
     for item_token, qty_token in zip(tokens[::2], tokens[1::2], strict=True):
         item, variant = parse_item_token(item_token)

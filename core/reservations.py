@@ -67,6 +67,7 @@ class GoFacts:
     # the GO runs under a stored policy, or its GOM bans someone: each order passes
     # ``core.gate.gate_plan`` (one statement) first; otherwise it costs nothing
     gated: bool = False
+    language: str | None = None  # the GO's language for buyers who have none (GroupOrder.language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ GO_FACTS = (
     "SELECT g.id, g.code, g.title, g.currency, g.timezone, g.per_buyer_limit, g.payment_window_hours, "
     "EXISTS (SELECT 1 FROM shipping_options s WHERE s.go_id = g.id), g.catalogue_version, "
     "EXISTS (SELECT 1 FROM go_policies p WHERE p.gom_id = g.gom_id AND p.go_id IN (0, g.id)) "
-    "OR EXISTS (SELECT 1 FROM buyer_bans b WHERE b.gom_id = g.gom_id) "
+    "OR EXISTS (SELECT 1 FROM buyer_bans b WHERE b.gom_id = g.gom_id), g.language "
     "FROM group_orders g WHERE g.code = ?"
 )
 ITEMS = (
@@ -170,11 +171,21 @@ def load_go_facts(go_code: str) -> Plan[GoFacts]:
     row = (yield Statement(GO_FACTS, (code,), "row")) if code else None
     if row is None:
         raise UnknownGroupOrder(
-            f"There is no group order {code[:20] or '(none given)'}. /browse lists open ones."
+            "There is no group order %(code)s. /browse lists open ones.", code=code[:20] or "(none given)"
         )
-    go_id, code, title, currency, timezone, limit, window, offers_delivery, version, gated = row
+    go_id, code, title, currency, timezone, limit, window, offers_delivery, version, gated, language = row
     return GoFacts(
-        go_id, code, title, currency, timezone, limit, window, bool(offers_delivery), version, bool(gated)
+        go_id,
+        code,
+        title,
+        currency,
+        timezone,
+        limit,
+        window,
+        bool(offers_delivery),
+        version,
+        bool(gated),
+        language,
     )
 
 
@@ -206,13 +217,22 @@ def resolve_lines(
         item = by_code.get(request.item_code)
         if item is None:
             known = ", ".join(by_code) or "none yet"
-            raise UnknownItem(f"{go.code} has no item {request.item_code} (items: {known}).")
+            raise UnknownItem(
+                "%(code)s has no item %(item_code)s (items: %(known)s).",
+                code=go.code,
+                item_code=request.item_code,
+                known=known,
+            )
         variant = _pick_variant(item, request.variant_code)
         key = (item.id, variant.id if variant else None)
         label = f"{item.name} ({variant.name})" if variant else item.name
         token = f"{item.code}:{variant.code}" if variant else item.code
         if item.retired or (variant is not None and variant.retired):
-            raise NotOpenForOrders(f"{label} is no longer offered in {go.code}. /go {go.code} shows what is.")
+            raise NotOpenForOrders(
+                "%(label)s is no longer offered in %(code)s. /go %(code)s shows what is.",
+                label=label,
+                code=go.code,
+            )
         previous = merged.get(key)
         quantity = request.quantity + (previous.quantity if previous else 0)
         merged[key] = ResolvedLine(
@@ -231,15 +251,24 @@ def unit_price(item: CatalogueItem, variant: CatalogueVariant | None) -> int:
 def _pick_variant(item: CatalogueItem, code: str | None) -> CatalogueVariant | None:
     if not item.variants:
         if code is not None:
-            raise InvalidInput(f"{item.code} ({item.name}) has no versions; order it as {item.code}.")
+            raise InvalidInput(
+                "%(code)s (%(name)s) has no versions; order it as %(code)s.", code=item.code, name=item.name
+            )
         return None
     choices = ", ".join(f"{item.code}:{v.code}" for v in item.variants)
     if code is None:
-        raise InvalidInput(f"{item.name} comes in versions; pick one: {choices}.")
+        raise InvalidInput(
+            "%(name)s comes in versions; pick one: %(choices)s.", name=item.name, choices=choices
+        )
     for variant in item.variants:
         if variant.code == code:
             return variant
-    raise UnknownItem(f"{item.name} has no version {code} (choose from {choices}).")
+    raise UnknownItem(
+        "%(name)s has no version %(code)s (choose from %(choices)s).",
+        name=item.name,
+        code=code,
+        choices=choices,
+    )
 
 
 def reserve_plan(
@@ -396,8 +425,10 @@ def stock_refusal(name: str, stock: int | None, reserved: int, quantity: int) ->
     """Why an item or version could not give ``quantity``, from its row as it stood."""
     left = max(0, (stock or 0) - reserved)
     if left == 0:
-        return OutOfStock(f"{name} is sold out. Use /waitlist to queue for a freed slot.")
-    return OutOfStock(f"Only {left} of {name} left; you asked for {quantity}.")
+        return OutOfStock("%(name)s is sold out. Use /waitlist to queue for a freed slot.", name=name)
+    return OutOfStock(
+        "Only %(left)s of %(name)s left; you asked for %(quantity)s.", left=left, name=name, quantity=quantity
+    )
 
 
 def quota_refusal(go: GoLimits, held_before: int | None) -> GomflowError:
@@ -405,8 +436,14 @@ def quota_refusal(go: GoLimits, held_before: int | None) -> GomflowError:
     limit = NO_LIMIT if go.per_buyer_limit is None else go.per_buyer_limit
     left = max(0, limit - (held_before or 0))
     return BuyerLimitReached(
-        f"{go.code} allows {go.per_buyer_limit} per buyer; you hold {held_before or 0}, "
-        f"so you can add {left} more."
+        (
+            "%(code)s allows %(per_buyer_limit)s per buyer; you hold %(held_before)s, so you "
+            "can add %(left)s more."
+        ),
+        code=go.code,
+        per_buyer_limit=go.per_buyer_limit,
+        held_before=held_before or 0,
+        left=left,
     )
 
 
@@ -429,14 +466,21 @@ def group_order_refusal(
 ) -> GomflowError:
     """Why the group order row refused ``units``, from the row as it stood."""
     if status != GOStatus.OPEN:
-        return NotOpenForOrders(f"{go.code} is {status}, not taking orders.")
+        return NotOpenForOrders("%(code)s is %(status)s, not taking orders.", code=go.code, status=status)
     if deadline <= now:
-        return DeadlinePassed(f"{go.code} closed for orders at its deadline.")
+        return DeadlinePassed("%(code)s closed for orders at its deadline.", code=go.code)
     if version != go.catalogue_version:
         return CatalogueChanged(
-            f"{go.code} was changed by its GOM just now; check /go {go.code} and order again."
+            "%(code)s was changed by its GOM just now; check /go %(code)s and order again.", code=go.code
         )
     left = capacity - reserved
     if left <= 0:
-        return CapacityFull(f"{go.code} is full. Use /waitlist {go.code} ITEM QTY to queue for a freed slot.")
-    return CapacityFull(f"Only {left} slot(s) left in {go.code}; you asked for {units}.")
+        return CapacityFull(
+            "%(code)s is full. Use /waitlist %(code)s ITEM QTY to queue for a freed slot.", code=go.code
+        )
+    return CapacityFull(
+        "Only %(left)s slot(s) left in %(code)s; you asked for %(units)s.",
+        left=left,
+        code=go.code,
+        units=units,
+    )

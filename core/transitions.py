@@ -106,7 +106,7 @@ async def transition(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         now = await uow.session.scalar(select(model.status).where(model.id == row.id))
         set_committed_value(row, "status", now)
-        raise AlreadyChanged(f"{life.name(row)} was already {now}.")
+        raise AlreadyChanged("%(name)s was already %(now)s.", name=life.name(row), now=now)
     for key, value in values.items():
         set_committed_value(row, key, value)
     uow.audit(

@@ -86,6 +86,9 @@ class OrderView:
     rankable: bool = False  # holds an item with inclusions the buyer may rank
     # the GOM's fee and what the items ask with it, and the rate the order is locked to
     money_lines: list[str] = field(default_factory=list)
+    # the buyer's language as the order path found it (theirs, or the GO's for a buyer who
+    # had none): what the reply is written in; None when the order path did not look
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"'{name[:40]}' is not a timezone; use a name like Asia/Singapore.") from exc
+        raise InvalidInput(
+            "'%(name)s' is not a timezone; use a name like Asia/Singapore.", name=name[:40]
+        ) from exc
 
 
 def parse_when(text: str, tz: str, now: datetime, *, relative_to: datetime | None = None) -> datetime:
@@ -68,7 +70,8 @@ def parse_when(text: str, tz: str, now: datetime, *, relative_to: datetime | Non
             local = local.replace(hour=23, minute=59)
         return local.replace(tzinfo=zone(tz))
     raise InvalidInput(
-        f"'{cleaned[:40]}' is not a time I understand; use 2026-12-01 20:00, 2026-12-01, or +3d / 12h."
+        ("'%(cleaned)s' is not a time I understand; use 2026-12-01 20:00, 2026-12-01, or +3d / 12h."),
+        cleaned=cleaned[:40],
     )
 
 

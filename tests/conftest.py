@@ -17,6 +17,7 @@ from core.clock import FrozenClock
 from core.config import Settings
 from core.services.accounts import Actor, identify, register_gom
 from main import App, bootstrap
+from templates.i18n import translations
 from tests.databases import fresh_postgres, fresh_sqlite, worker_postgres_url
 
 POSTGRES_URL = worker_postgres_url(os.environ.get("GOMFLOW_TEST_POSTGRES_URL"))
@@ -72,12 +73,28 @@ async def any_app(
 
 
 async def say(
-    app: App, who: str, text: str, *, channel: str = "console", in_group: bool = False
+    app: App,
+    who: str,
+    text: str,
+    *,
+    channel: str = "console",
+    in_group: bool = False,
+    language: str | None = None,
 ) -> ChatReply:
-    """Send one chat message as ``who`` and return gomflow's answer."""
-    return await handle(
-        app.bot, ChatRequest(channel, who, who, text, handle=who, chat_id=who, in_group=in_group)
+    """Send one chat message as ``who`` (whose app says they read ``language``) and return
+    gomflow's answer."""
+    request = ChatRequest(
+        channel, who, who, text, handle=who, chat_id=who, in_group=in_group, language=language
     )
+    return await handle(app.bot, request)
+
+
+def in_language(language: str, message: str, **values: str) -> str:
+    """``message`` as the catalogue of ``language`` has it, filled in (never the English:
+    a test that means a translation fails on a message without one)."""
+    text = translations(language).gettext(message)
+    assert text != message, f"{language} has no translation of {message!r}"
+    return text % values if values else text
 
 
 async def gom(app: App, name: str = "gina") -> Actor:

@@ -9,6 +9,7 @@ from bots.commands import (  # noqa: F401  (registration)
     gom,
     handovers,
     inclusions,
+    language,
     ledger,
     linking,
     masterlist,

@@ -45,7 +45,7 @@ async def continue_address(call: Call, state: ConversationState, text: str) -> C
     try:
         state.data[step.name] = _read(step.name, text.strip(), state.data)
     except GomflowError as refusal:
-        return _ask(call, step, error=refusal.message)
+        return _ask(call, step, error=call.said(refusal))
     if index + 1 < len(STEPS):
         state.step = STEPS[index + 1].name
         await save_conversation(call.uow(), call.actor.identity_id, state)
@@ -54,7 +54,7 @@ async def continue_address(call: Call, state: ConversationState, text: str) -> C
         saved = await addresses.add_address(call.uow(), call.actor, addresses.NewAddress(**state.data))
     except GomflowError as refusal:
         await end_conversation(call.uow(), call.actor.identity_id)
-        return call.reply("error", message=f"{refusal.message} Start again with /address add.")
+        return call.reply("error", message=f"{call.said(refusal)} Start again with /address add.")
     await end_conversation(call.uow(), call.actor.identity_id)
     book = await addresses.my_addresses(call.reader(), call.actor)
     return call.reply("address_book", addresses=book, saved=saved, deleted=None)
@@ -73,7 +73,7 @@ def _read(step: str, text: str, data: dict[str, Any]) -> str:
         return ""
     limit = addresses.LIMITS[step]
     if len(text) > limit:
-        raise InvalidInput(f"That is too long (at most {limit} characters).")
+        raise InvalidInput("That is too long (at most %(limit)s characters).", limit=limit)
     return text
 
 

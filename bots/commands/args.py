@@ -47,13 +47,18 @@ def key_values(words: list[str]) -> tuple[list[str], dict[str, str]]:
 def whole_number(text: str, label: str, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
     cleaned = text.strip().replace(",", "").replace("_", "")
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 9:
-        raise InvalidInput(f"{label} must be a whole number, not '{text[:20]}'.")
+        raise InvalidInput("%(label)s must be a whole number, not '%(text)s'.", label=label, text=text[:20])
     value = int(cleaned)
     if not minimum <= value <= maximum:
-        raise InvalidInput(f"{label} must be between {minimum:,} and {maximum:,}.")
+        raise InvalidInput(
+            "%(label)s must be between %(minimum)s and %(maximum)s.",
+            label=label,
+            minimum=format(minimum, ","),
+            maximum=format(maximum, ","),
+        )
     return value
 
 
 def need(args: list[str], count: int, usage: str) -> None:
     if len(args) < count:
-        raise InvalidInput(f"Usage: {usage}")
+        raise InvalidInput("Usage: %(usage)s", usage=usage)

@@ -55,7 +55,9 @@ async def order(call: Call) -> ChatReply:
         buttons.append([Button("Choose delivery", command=f"/delivery {placed.go_code}")])
     if placed.rankable:  # read with the catalogue, in the order's own trip to the desk
         buttons.append([Button("Rank the inclusions you want", command=f"/rank {placed.number}")])
-    return call.reply("order_placed", order=placed, buttons=buttons, rank=placed.rankable)
+    return call.reply(
+        "order_placed", order=placed, buttons=buttons, rank=placed.rankable, in_language=placed.language
+    )
 
 
 @command("myorders", "", "Your orders and what is still to pay")

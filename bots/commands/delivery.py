@@ -39,7 +39,7 @@ def _carriers(call: Call) -> dict[str, Carrier]:
 async def shipopt(call: Call) -> ChatReply:
     positional, extra = key_values(call.args)
     if len(positional) < 4 or extra.keys() - {"fee", "tiers"}:
-        raise InvalidInput(f"Usage: {SHIPOPT_USAGE}")
+        raise InvalidInput("Usage: %(shipopt_usage)s", shipopt_usage=SHIPOPT_USAGE)
     new = options.NewOption(
         go_code=positional[0],
         code=positional[1],
@@ -103,7 +103,7 @@ async def address(call: Call) -> ChatReply:
         fields = _address_fields(call.args[1:])
         missing = {"recipient", "phone", "line1", "postal_code", "country"} - fields.keys()
         if missing:
-            raise InvalidInput(f"Usage: {ADDRESS_USAGE}")
+            raise InvalidInput("Usage: %(address_usage)s", address_usage=ADDRESS_USAGE)
         saved = await addresses.add_address(call.uow(), call.actor, addresses.NewAddress(**fields))
     elif action == "edit" and len(call.args) >= 3:
         number = whole_number(call.args[1].lstrip("#"), "Address number", minimum=1, maximum=10**9)
@@ -112,7 +112,7 @@ async def address(call: Call) -> ChatReply:
         deleted = whole_number(call.args[1].lstrip("#"), "Address number", minimum=1, maximum=10**9)
         await addresses.delete_address(call.uow(), call.actor, deleted)
     elif action:
-        raise InvalidInput(f"Usage: {ADDRESS_USAGE}")
+        raise InvalidInput("Usage: %(address_usage)s", address_usage=ADDRESS_USAGE)
     book = await addresses.my_addresses(call.reader(), call.actor)
     return call.reply("address_book", addresses=book, saved=saved, deleted=deleted)
 
@@ -216,7 +216,7 @@ def _address_fields(words: list[str]) -> dict[str, str]:
     positional, given = key_values(words)
     unknown = given.keys() - ADDRESS_FIELDS.keys()
     if positional or unknown:
-        raise InvalidInput(f"Usage: {ADDRESS_USAGE}")
+        raise InvalidInput("Usage: %(address_usage)s", address_usage=ADDRESS_USAGE)
     return {ADDRESS_FIELDS[key]: value for key, value in given.items()}
 
 

@@ -18,7 +18,7 @@ GOM = Audience.GOM
 ItemChange = Callable[[UnitOfWork, Actor, str, str], Awaitable[str]]
 EDITGO_USAGE = (
     '/editgo CODE [title="…"] [desc="…"] [moq=N] [cap=N] [limit=N|none] [window=HOURS] '
-    '[deadline="2026-12-24 20:00"]'
+    '[deadline="2026-12-24 20:00"] [language=th|none]'
 )
 EDITITEM_USAGE = '/edititem CODE ITEM[:VERSION] [name="…"] [price=30] [stock=N|none]'
 NONE = frozenset({"none", "no", "off", "0"})
@@ -29,10 +29,14 @@ def _options(
 ) -> tuple[list[str], dict[str, str]]:
     positional, options = key_values(call.args)
     if len(positional) != positional_count or not options:
-        raise InvalidInput(f"Usage: {usage}")
+        raise InvalidInput("Usage: %(usage)s", usage=usage)
     unknown = options.keys() - allowed
     if unknown:
-        raise InvalidInput(f"I don't know the option(s) {', '.join(sorted(unknown))}. Usage: {usage}")
+        raise InvalidInput(
+            "I don't know the option(s) %(unknown)s. Usage: %(usage)s",
+            unknown=", ".join(sorted(unknown)),
+            usage=usage,
+        )
     return positional, options
 
 
@@ -42,12 +46,12 @@ def _number(options: dict[str, str], key: str, label: str, *, minimum: int = 0) 
 
 @command(
     "editgo",
-    "CODE [title=TITLE] [desc=TEXT] [moq=N] [cap=N] [limit=N] [window=HOURS] [deadline=WHEN]",
+    "CODE [title=TITLE] [desc=TEXT] [moq=N] [cap=N] [limit=N] [window=HOURS] [deadline=WHEN] [language=CODE]",
     "Fix a group order's details",
     audience=GOM,
 )
 async def editgo(call: Call) -> ChatReply:
-    allowed = {"title", "desc", "moq", "cap", "limit", "window", "deadline"}
+    allowed = {"title", "desc", "moq", "cap", "limit", "window", "deadline", "language"}
     positional, options = _options(call, 1, allowed, EDITGO_USAGE)
     limit = options.get("limit")
     edit = GroupOrderEdit(
@@ -62,6 +66,7 @@ async def editgo(call: Call) -> ChatReply:
         else _number(options, "limit", "Limit"),
         payment_window_hours=_number(options, "window", "Payment window (hours)", minimum=1),
         deadline=options.get("deadline"),
+        language=options.get("language"),
     )
     changes = await editing.edit_group_order(call.uow(), call.actor, positional[0], edit)
     card = await reports.group_order_card(call.reader(), positional[0])

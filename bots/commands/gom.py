@@ -40,10 +40,14 @@ async def newgo(call: Call) -> ChatReply:
         return await start_newgo_conversation(call)
     positional, options = key_values(call.args)
     if len(positional) < 2 or not {"moq", "cap", "deadline"} <= options.keys():
-        raise InvalidInput(f"Usage: {NEWGO_USAGE}")
+        raise InvalidInput("Usage: %(newgo_usage)s", newgo_usage=NEWGO_USAGE)
     unknown = options.keys() - {"currency", "moq", "cap", "deadline", "limit", "window", "tz", "desc"}
     if unknown:
-        raise InvalidInput(f"I don't know the option(s) {', '.join(sorted(unknown))}. Usage: {NEWGO_USAGE}")
+        raise InvalidInput(
+            "I don't know the option(s) %(unknown)s. Usage: %(newgo_usage)s",
+            unknown=", ".join(sorted(unknown)),
+            newgo_usage=NEWGO_USAGE,
+        )
     currency = options.get("currency", call.bot.core.settings.default_currency)
     command_ = NewGroupOrder(
         code=positional[0],
@@ -70,10 +74,14 @@ async def newgo(call: Call) -> ChatReply:
 async def additem(call: Call) -> ChatReply:
     positional, options = key_values(call.args)
     if len(positional) < 4:
-        raise InvalidInput(f"Usage: {ADDITEM_USAGE}")
+        raise InvalidInput("Usage: %(additem_usage)s", additem_usage=ADDITEM_USAGE)
     unknown = options.keys() - {"stock", "versions"}
     if unknown:
-        raise InvalidInput(f"I don't know the option(s) {', '.join(sorted(unknown))}. Usage: {ADDITEM_USAGE}")
+        raise InvalidInput(
+            "I don't know the option(s) %(unknown)s. Usage: %(additem_usage)s",
+            unknown=", ".join(sorted(unknown)),
+            additem_usage=ADDITEM_USAGE,
+        )
     card = await reports.group_order_card(call.reader(), positional[0])
     item = NewItem(
         go_code=positional[0],
@@ -152,7 +160,7 @@ async def cancelgo(call: Call) -> ChatReply:
 def _choice(call: Call, words: set[str], usage: str) -> str:
     """The word after the code (``confirm``, ``proceed``), or "" when there is none."""
     if len(call.args) > 2 or (len(call.args) == 2 and call.args[1].lower() not in words):
-        raise InvalidInput(f"Usage: {usage}")
+        raise InvalidInput("Usage: %(usage)s", usage=usage)
     return call.args[1].lower() if len(call.args) == 2 else ""
 
 

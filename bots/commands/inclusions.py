@@ -44,7 +44,7 @@ async def inclusions_(call: Call) -> ChatReply:
     elif action == "remove" and rest:
         item = await inclusions.remove_inclusion(call.uow(), call.actor, code, call.args[1], rest)
     else:
-        raise InvalidInput(f"Usage: {INCLUSIONS_USAGE}")
+        raise InvalidInput("Usage: %(inclusions_usage)s", inclusions_usage=INCLUSIONS_USAGE)
     return call.reply("inclusions_list", go_code=item.go_code, items=[item])
 
 
@@ -61,7 +61,9 @@ async def rank(call: Call) -> ChatReply:
         if item_code is not None:
             views = [v for v in views if v.item.item_code == item_code.upper()]
         if not views:
-            raise InvalidInput(f"Nothing in order {number.upper()} comes with inclusions to rank.")
+            raise InvalidInput(
+                "Nothing in order %(upper)s comes with inclusions to rank.", upper=number.upper()
+            )
         return call.reply("inclusion_ranking", rankings=views, buttons=_rank_buttons(views[0]))
     view = await inclusions.rank(call.uow(), call.actor, number, item_code, text)
     return call.reply("inclusion_ranking", rankings=[view], buttons=_rank_buttons(view))
@@ -79,7 +81,7 @@ async def lottery(call: Call) -> ChatReply:
         view = await allocations.seed_status(call.reader(), call.actor, call.args[0])
         return call.reply("lottery_seed", seed=view)
     if call.args[1].lower() != "seed" or len(call.args) > 3:
-        raise InvalidInput(f"Usage: {LOTTERY_USAGE}")
+        raise InvalidInput("Usage: %(lottery_usage)s", lottery_usage=LOTTERY_USAGE)
     given = call.args[2] if len(call.args) == 3 else None
     view = await allocations.commit_seed(call.uow(), call.actor, call.args[0], given)
     return call.reply("lottery_seed", seed=view)
@@ -106,7 +108,7 @@ async def allocate(call: Call) -> ChatReply:
     unknown = options.keys() - {"ties"}
     extra = [w for w in positional[2:] if w.lower() != "redo"]
     if unknown or extra:
-        raise InvalidInput(f"Usage: {ALLOCATE_USAGE}")
+        raise InvalidInput("Usage: %(allocate_usage)s", allocate_usage=ALLOCATE_USAGE)
     redo = any(w.lower() == "redo" for w in positional[2:])
     ties = options["ties"].lower() if "ties" in options else None
     view = await allocations.allocate_item(
@@ -122,7 +124,7 @@ async def allocation(call: Call) -> ChatReply:
     need(call.args, 2, ALLOCATION_USAGE)
     action = call.args[2].lower() if len(call.args) > 2 else ""
     if len(call.args) > 3 or action not in {"", "export", "announce"}:
-        raise InvalidInput(f"Usage: {ALLOCATION_USAGE}")
+        raise InvalidInput("Usage: %(allocation_usage)s", allocation_usage=ALLOCATION_USAGE)
     code, item = call.args[0], call.args[1]
     if action == "export":
         file = await allocations.export(call.reader(), call.actor, code, item)

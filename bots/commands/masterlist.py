@@ -76,4 +76,4 @@ async def masterlist_(call: Call) -> ChatReply:
             "masterlist_file", code=drawn.code, filename=drawn.filename, page=drawn.page, pages=drawn.pages
         )
         return replace(reply, image=drawn.png)
-    raise InvalidInput(f"Usage: {MASTERLIST_USAGE}")
+    raise InvalidInput("Usage: %(masterlist_usage)s", masterlist_usage=MASTERLIST_USAGE)

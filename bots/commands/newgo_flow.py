@@ -50,7 +50,7 @@ async def continue_newgo(call: Call, state: ConversationState, text: str) -> Cha
     try:
         state.data[step.name] = await _read(call, step.name, text.strip(), state.data)
     except GomflowError as refusal:
-        return _ask(call, step, error=refusal.message)
+        return _ask(call, step, error=call.said(refusal))
     if index + 1 < len(STEPS):
         state.step = STEPS[index + 1].name
         await save_conversation(call.uow(), call.actor.identity_id, state)
@@ -70,7 +70,7 @@ async def continue_newgo(call: Call, state: ConversationState, text: str) -> Cha
         code = await group_orders.create_group_order(call.uow(), call.actor, command)
     except GomflowError as refusal:
         await end_conversation(call.uow(), call.actor.identity_id)
-        return call.reply("error", message=f"{refusal.message} Start again with /newgo.")
+        return call.reply("error", message=f"{call.said(refusal)} Start again with /newgo.")
     await end_conversation(call.uow(), call.actor.identity_id)
     return call.reply("go_created", go=await reports.group_order_card(call.reader(), code))
 

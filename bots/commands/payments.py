@@ -99,7 +99,7 @@ async def _pay_options(call: Call, number: str, choice: str) -> ChatReply:
             invoice = await _invoice(call, view.number)
             reply = replace(reply, text=f"{reply.text}\n\n{IN_CHAT_HINT}", invoice=invoice)
         except GomflowError as refusal:  # the other ways to pay still stand
-            reply = replace(reply, text=f"{reply.text}\n\n{refusal.message}")
+            reply = replace(reply, text=f"{reply.text}\n\n{call.said(refusal)}")
     if not view.qr_payload:
         return reply
     return replace(reply, image=await call.bot.core.qr_images.png(view.qr_payload))
@@ -128,7 +128,11 @@ async def _pay_in_chat(call: Call, number: str) -> ChatReply:
     if not call.request.in_chat_payments:
         on_telegram = call.request.channel == telegram_payments.PROVIDER
         where = "is not set up on this server" if on_telegram else "works in a Telegram chat with me only"
-        raise PaymentError(f"Paying inside Telegram {where}; /pay {number} shows the other ways to pay.")
+        raise PaymentError(
+            "Paying inside Telegram %(where)s; /pay %(number)s shows the other ways to pay.",
+            where=where,
+            number=number,
+        )
     invoice = await _invoice(call, number)
     view = await payments.pay_options(call.uow(), call.actor, number)
     return replace(call.reply("invoice_sent", pay=view), invoice=invoice)

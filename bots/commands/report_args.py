@@ -21,24 +21,28 @@ def parse_query(words: list[str], usage: str) -> OrderQuery:
         lowered = word.lower()
         if lowered == "page":
             if not rest:
-                raise InvalidInput(f"Which page? Usage: {usage}")
+                raise InvalidInput("Which page? Usage: %(usage)s", usage=usage)
             page = page_number(rest.pop(0))
         elif lowered in (Show.UNPAID.value, Show.PAID.value):
             show = Show(lowered)
         elif word.startswith("@") and 1 < len(word) <= 121:
             buyer = word[1:]
         else:
-            raise InvalidInput(f"I don't understand '{word[:30]}'. Usage: {usage}")
+            raise InvalidInput("I don't understand '%(word)s'. Usage: %(usage)s", word=word[:30], usage=usage)
     return OrderQuery(page, show, buyer)
 
 
 def page_number(text: str) -> int:
     cleaned = text.strip().replace(",", "")
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 9:
-        raise InvalidInput(f"A page is a whole number from 1, not '{text[:20]}'.")
+        raise InvalidInput("A page is a whole number from 1, not '%(text)s'.", text=text[:20])
     number = int(cleaned)
     if not 1 <= number <= MAX_PAGE:
-        raise InvalidInput(f"A page is a whole number from 1 to {MAX_PAGE:,}, not {text[:20]}.")
+        raise InvalidInput(
+            "A page is a whole number from 1 to %(max_page)s, not %(text)s.",
+            max_page=format(MAX_PAGE, ","),
+            text=text[:20],
+        )
     return number
 
 

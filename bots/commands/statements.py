@@ -35,7 +35,7 @@ async def statement(call: Call) -> ChatReply:
     elif attachment is None and call.args:
         report = await statements.preview_notification(call.uow(), call.actor, call.raw_args)
     else:
-        raise InvalidInput(f"Usage: {USAGE}")
+        raise InvalidInput("Usage: %(usage)s", usage=USAGE)
     buttons = []
     if report.to_apply:
         label = f"Apply {report.to_apply} payment(s)"

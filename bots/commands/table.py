@@ -14,6 +14,8 @@ from typing import Any
 
 from bots.chat import Button, ChatReply, ChatRequest, Document
 from core.app import Core
+from core.errors import GomflowError, in_language
+from core.languages import ENGLISH
 from core.permissions import Permission
 from core.render import Renderer
 from core.services.accounts import Actor, Caller
@@ -60,6 +62,20 @@ class Call:
         """Who asked, for a service that takes a ``Caller`` and looks them up itself."""
         return self.sender
 
+    @property
+    def language(self) -> str:
+        """What the sender reads: their own language, else what their platform says, else English."""
+        return self.sender.language or self.request.language or ENGLISH
+
+    def gettext(self, message: str, **values: object) -> str:
+        """A phrase of the adapter's own (a button, a menu's frame) in the sender's language,
+        filled in: ``call.gettext("Pay %(number)s", number=order.number)``."""
+        return in_language(message, values, lambda text: self.bot.renderer.translate(text, self.language))
+
+    def said(self, refusal: GomflowError) -> str:
+        """A refusal from the core in the sender's language."""
+        return refusal.said_in(lambda text: self.bot.renderer.translate(text, self.language))
+
     def uow(self) -> UnitOfWork:
         return self.bot.core.uow()
 
@@ -73,10 +89,20 @@ class Call:
         buttons: list[list[Button]] | None = None,
         document: Document | None = None,
         alert: bool = False,
+        in_language: str | None = None,
         **context: Any,
     ) -> ChatReply:
+        """The reply in the sender's language (or ``in_language``, when the service that
+        answered found theirs: the order path looks its buyer up itself)."""
         return render_reply(
-            self.bot.renderer, self.request.channel, template, context, buttons, document, alert
+            self.bot.renderer,
+            self.request.channel,
+            template,
+            context,
+            buttons,
+            document,
+            alert,
+            in_language or self.language,
         )
 
 
@@ -160,6 +186,7 @@ def render_reply(
     buttons: list[list[Button]] | None = None,
     document: Document | None = None,
     alert: bool = False,
+    language: str = ENGLISH,
 ) -> ChatReply:
-    rendered = renderer.render(template, channel, context)
+    rendered = renderer.render(template, channel, context, language)
     return ChatReply(rendered.text, rendered.markup, buttons or [], document, alert=alert)

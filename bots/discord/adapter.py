@@ -428,10 +428,13 @@ class DiscordBot:
             text=text,
             chat_id=str(interaction.channel_id or user.id),
             attachment=attachment,
+            language=interaction.locale.value,
         )
 
     async def _identify(self, request: ChatRequest) -> Actor:
-        return await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
+        return await identify(
+            self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle, request.language
+        )
 
     async def _dm_attachment(self, attachments: list[discord.Attachment]) -> Attachment | str | None:
         found = _attachment_of(attachments)

@@ -25,6 +25,7 @@ from bots.commands.table import render_reply
 from bots.discord.render import Outgoing, encode, finished, render
 from core.choices import OrderChoices
 from core.errors import AlreadyClaimed, GomflowError, PriceChanged
+from core.languages import ENGLISH
 from core.money import format_money
 from core.quantities import LineRequest
 from core.services import ordering, reports
@@ -105,7 +106,7 @@ async def tap(bot: BotContext, actor: Actor, payload: str, values: list[str], us
         if step == "cf" and len(args) == 5:
             return await confirm(bot, actor, args, user_key)
     except GomflowError as refusal:
-        return Panel(Outgoing([refusal.message]), update=False)
+        return Panel(Outgoing([_said(bot, actor, refusal)]), update=False)
     except ValueError:
         pass
     return Panel(Outgoing([STALE]), update=False)
@@ -170,14 +171,21 @@ async def confirm(bot: BotContext, actor: Actor, args: list[str], user_key: str)
             claim=(TAP_SOURCE, f"{user_key}:{nonce}"),
         )
     except AlreadyClaimed as repeat:
-        return Panel(Outgoing([repeat.message]), update=False)
+        return Panel(Outgoing([_said(bot, actor, repeat)]), update=False)
     except PriceChanged as changed:
-        return await quantity(bot, actor, code, token, count, None, note=changed.message)
+        return await quantity(bot, actor, code, token, count, None, note=_said(bot, actor, changed))
     buttons = [
         [Button("💳 Pay", command=f"/pay {placed.number}")],
         [Button("✖️ Cancel order", command=f"/cancel {placed.number}")],
     ]
     if placed.choose_delivery:
         buttons.append([Button("🚚 Choose delivery", command=f"/delivery {code}")])
-    reply = render_reply(bot.renderer, CHANNEL, "order_placed", {"order": placed}, buttons)
+    language = placed.language or actor.language or ENGLISH
+    reply = render_reply(bot.renderer, CHANNEL, "order_placed", {"order": placed}, buttons, language=language)
     return Panel(await render(bot.core, reply, ephemeral=True))
+
+
+def _said(bot: BotContext, actor: Actor, refusal: GomflowError) -> str:
+    """A refusal in the clicker's language."""
+    language = actor.language or ENGLISH
+    return refusal.said_in(lambda text: bot.renderer.translate(text, language))

@@ -16,7 +16,7 @@ only to its managers — but that only hides them: gomflow's own check (the disp
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,10 @@ ATTACHMENTS = {
     "paid": ("screenshot", "A screenshot of the payment"),
     "paymethods": ("qr_photo", "A photo of your static bank QR"),
 }
+# gomflow's languages as Discord names its locales (it has no Malay or Filipino); command
+# names stay ASCII and English everywhere, only their descriptions are translated
+DISCORD_LOCALES = {"id": "id", "th": "th", "vi": "vi", "ko": "ko", "zh": "zh-CN"}
+Translate = Callable[[str, str], str]  # (phrase, language) -> the phrase in that language
 CHANNEL_TARGET = "target"  # left empty, a Discord link names the channel it is typed in
 
 
@@ -147,12 +151,13 @@ def _optional(option: Option) -> Option:
     )
 
 
-def command_payloads() -> list[dict[str, Any]]:
-    """Every command of the table as Discord application commands (the sync's body)."""
-    return [command_payload(c) for c in COMMANDS.values()]
+def command_payloads(translate: Translate | None = None) -> list[dict[str, Any]]:
+    """Every command of the table as Discord application commands (the sync's body), each
+    described in every language gomflow and Discord both have when ``translate`` is given."""
+    return [command_payload(c, translate) for c in COMMANDS.values()]
 
 
-def command_payload(command: Command) -> dict[str, Any]:
+def command_payload(command: Command, translate: Translate | None = None) -> dict[str, Any]:
     options = options_of(command)
     ordered = [o for o in options if o.required] + [o for o in options if not o.required]
     body: dict[str, Any] = {
@@ -165,6 +170,11 @@ def command_payload(command: Command) -> dict[str, Any]:
     }
     if command.audience is Audience.GOM:
         body["default_member_permissions"] = str(MANAGE_GUILD)
+    if translate is not None:
+        body["description_localizations"] = {
+            locale: translate(command.summary, language)[:MAX_DESCRIPTION]
+            for language, locale in DISCORD_LOCALES.items()
+        }
     return body
 
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 import discord
 
 from bots.discord.adapter import point_at
-from bots.discord.slash import command_payloads
+from bots.discord.slash import Translate, command_payloads
 
 
-async def sync_commands(token: str, api_base: str, guild_id: int | None = None) -> int:
-    """Replace the application's commands with the table's; returns how many were synced."""
+async def sync_commands(
+    token: str, api_base: str, guild_id: int | None = None, translate: Translate | None = None
+) -> int:
+    """Replace the application's commands with the table's (described in each language
+    ``translate`` gives); returns how many were synced."""
     point_at(api_base)
     client = discord.Client(intents=discord.Intents.none())
     async with client:
         await client.login(token)
         application = client.application_id
         assert application is not None, "Discord did not say which application this bot is"
-        payload = command_payloads()
+        payload = command_payloads(translate)
         if guild_id is None:
             synced = await client.http.bulk_upsert_global_commands(application, payload)
         else:

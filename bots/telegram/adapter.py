@@ -26,6 +26,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from telegram import (
@@ -53,6 +54,7 @@ from bots.telegram.tap_order import card_rows, handle_tap
 from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
 from core import inbound
 from core.config import TelegramSettings
+from core.languages import ENGLISH, LANGUAGES
 from core.sending import DeliveryError, MessageRefused, RecipientUnreachable
 from core.services import telegram_payments
 from core.services.accounts import Actor, identify, mark_unreachable
@@ -69,6 +71,8 @@ ALLOWED_UPDATES = [
     "pre_checkout_query",
 ]
 ATTEMPTS = 4
+# Telegram names a menu's language with ISO 639-1 codes: Filipino has none, Tagalog's is tl
+TELEGRAM_LANGUAGE_CODES = {"fil": "tl"}
 QUIET_REFUSALS = ("not modified", "query is too old")  # an edit that changes nothing, a late answer
 MAX_WAIT = 60.0  # seconds: the longest single flood-control wait
 FLOOD_BUDGET = 180.0  # seconds: the most one reply waits for flood control in all
@@ -398,7 +402,9 @@ class TelegramBot:
     async def _identify(self, incoming: Incoming) -> Actor:
         """The sender of this update; looked up once and handed to everything that needs it."""
         request = incoming.request
-        return await identify(self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle)
+        return await identify(
+            self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle, request.language
+        )
 
     async def _render(self, incoming: Incoming, reply: ChatReply) -> Outgoing:
         rows = None
@@ -554,13 +560,22 @@ class TelegramBot:
 
     # ------------------------------------------------------------------ command menu
 
+    def _menu(self, commands: list[Any], language: str) -> list[BotCommand]:
+        return [BotCommand(c.name, self.bot.renderer.translate(c.summary, language)[:256]) for c in commands]
+
     async def _set_menus(self) -> None:
-        """Buyers see the buyer commands; groups the group ones; GOMs get theirs per chat."""
+        """Buyers see the buyer commands; groups the group ones; GOMs get theirs per chat.
+        Each menu is described in every language gomflow speaks (Telegram shows a user the
+        one of their app's language, and the English one otherwise)."""
         bot = self.application.bot
         buyer = [c for c in COMMANDS.values() if c.audience is Audience.EVERYONE]
         group = [c for c in buyer if c.in_groups]
-        await self._call(0, lambda: bot.set_my_commands(_menu(buyer), scope=BotCommandScopeAllPrivateChats()))
-        await self._call(0, lambda: bot.set_my_commands(_menu(group), scope=BotCommandScopeAllGroupChats()))
+        for language in LANGUAGES:
+            code = None if language == ENGLISH else TELEGRAM_LANGUAGE_CODES.get(language, language)
+            private, groups = self._menu(buyer, language), self._menu(group, language)
+            private_chats, group_chats = BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()
+            await self._call(0, partial(bot.set_my_commands, private, private_chats, language_code=code))
+            await self._call(0, partial(bot.set_my_commands, groups, group_chats, language_code=code))
 
     async def _ensure_menu(self, incoming: Incoming, actor: Actor) -> None:
         """A GOM's (or helper's) chat gets the GOM commands; someone who stops being one
@@ -574,15 +589,11 @@ class TelegramBot:
         self._menus[incoming.chat_id] = actor.may_administer
         scope = BotCommandScopeChat(incoming.chat_id)
         bot = self.application.bot
-        if actor.may_administer:
-            everything = _menu(list(COMMANDS.values()))
+        if actor.may_administer:  # in their own language: the menu is this chat's alone
+            everything = self._menu(list(COMMANDS.values()), actor.language or ENGLISH)
             await self._call(incoming.chat_id, lambda: bot.set_my_commands(everything, scope=scope))
         else:
             await self._call(incoming.chat_id, lambda: bot.delete_my_commands(scope=scope))
-
-
-def _menu(commands: list[Any]) -> list[BotCommand]:
-    return [BotCommand(c.name, c.summary[:256]) for c in commands]
 
 
 def _sender(update: Update) -> str | None:

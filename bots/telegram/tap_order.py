@@ -30,6 +30,7 @@ from bots.telegram.render import deep_link
 from bots.telegram.translate import CHANNEL, Incoming
 from core.choices import MAX_STEP, OrderChoice, OrderChoices
 from core.errors import AlreadyClaimed, GomflowError, PolicyNotAgreed, PriceChanged
+from core.languages import ENGLISH
 from core.money import format_money
 from core.quantities import LineRequest
 from core.services import ordering, reports
@@ -69,7 +70,7 @@ class Sender:
 
     def caller(self) -> Caller:
         request = self._incoming.request
-        return Caller(CHANNEL, request.user_id, request.name, request.handle)
+        return Caller(CHANNEL, request.user_id, request.name, request.handle, request.language)
 
 
 async def load_choices(bot: BotContext, code: str, sender: Sender) -> OrderChoices:
@@ -112,7 +113,7 @@ async def handle_tap(bot: BotContext, incoming: Incoming, payload: str, bot_user
         if step in {"ch", "ce"} and args:
             return await _change(bot, sender, args[0], args[1:] if step == "ce" else None)
     except GomflowError as refusal:
-        return Tap(alert=refusal.message)
+        return Tap(alert=_said(bot, incoming, refusal))
     except ValueError:
         pass
     return Tap(alert="That button no longer works. Send /go CODE to start again.")
@@ -197,18 +198,19 @@ async def _confirm(
             claim=(TAP_SOURCE, f"{incoming.chat_id}:{nonce}"),
         )
     except AlreadyClaimed as repeat:
-        return Tap(toast=repeat.message)
+        return Tap(toast=_said(bot, incoming, repeat))
     except PriceChanged as changed:
         return await _quantity(
-            bot, incoming, sender, code, token, quantity, None, bot_username, changed.message
+            bot, incoming, sender, code, token, quantity, None, bot_username, _said(bot, incoming, changed)
         )
     except PolicyNotAgreed as ask:  # the GO's rules first, with "I agree" that places this order
         asked = await ask_to_agree(bot, CHANNEL, ask)
         return Tap(asked, [[await _button(bot, "✅ I agree", f"c:{agree_command(ask)}")]])
     except GomflowError as refusal:
         shown = await _show_card(bot, incoming, sender, code, bot_username)
-        return Tap(shown.reply, shown.rows, alert=refusal.message)
-    reply = render_reply(bot.renderer, CHANNEL, "order_placed", {"order": placed})
+        return Tap(shown.reply, shown.rows, alert=_said(bot, incoming, refusal))
+    language = placed.language or incoming.request.language or ENGLISH
+    reply = render_reply(bot.renderer, CHANNEL, "order_placed", {"order": placed}, language=language)
     rows: Rows = [
         [
             await _button(bot, "✏️ Change", f"o:ch {placed.number}"),
@@ -263,3 +265,9 @@ async def _button(bot: BotContext, label: str, payload: str) -> InlineKeyboardBu
 
 
 __all__ = ["Tap", "card_rows", "handle_tap"]
+
+
+def _said(bot: BotContext, incoming: Incoming, refusal: GomflowError) -> str:
+    """A refusal in the language the tapper's app says they read."""
+    language = incoming.request.language or ENGLISH
+    return refusal.said_in(lambda text: bot.renderer.translate(text, language))

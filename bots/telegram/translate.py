@@ -70,6 +70,7 @@ def from_message(
         in_group=chat.type != Chat.PRIVATE,
         attachment=attachment,
         in_chat_payments=in_chat_payments and chat.type == Chat.PRIVATE,
+        language=user.language_code if user is not None else None,
     )
     return Incoming(request, chat.id, chat.type == Chat.PRIVATE, name_, args)
 
@@ -90,6 +91,7 @@ def from_tap(update: Update, text: str, *, in_chat_payments: bool = False) -> In
         chat_id=str(chat.id),
         in_group=chat.type != Chat.PRIVATE,
         in_chat_payments=in_chat_payments and chat.type == Chat.PRIVATE,
+        language=query.from_user.language_code,
     )
     words = text[1:].split() if text.startswith("/") else []
     command = words[0].split("@")[0].lower() if words else None

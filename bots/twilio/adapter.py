@@ -25,7 +25,7 @@ from typing import Protocol
 from bots.chat import Attachment, ChatRequest
 from bots.commands import BotContext
 from bots.numbered import MENU_FLOW, handle_numbered
-from bots.twilio.incoming import Refused, TextMessage, as_command, read
+from bots.twilio.incoming import Refused, TextMessage, as_command, language_of, read
 from bots.twilio.media import MediaFetcher, MediaRefused
 from core import inbound
 from core.services.accounts import identify, mark_unreachable
@@ -157,7 +157,8 @@ class TwilioBot:
 
     async def _answer(self, message: TextMessage) -> str | None:
         core = self.bot.core
-        actor = await identify(core.uow(), self.name, message.number, message.name)
+        language = language_of(message.number)
+        actor = await identify(core.uow(), self.name, message.number, message.name, language=language)
         await note_inbound(core.uow(), self.name, message.number)  # WhatsApp's window opens again
         muted = await sms_keyword(core.uow(), self.name, message.number, message.body)
         if muted is not None:
@@ -181,6 +182,7 @@ class TwilioBot:
             text=text,
             chat_id=message.number,
             attachment=attachment,
+            language=language,
         )
         reply = await handle_numbered(self.bot, request)
         return reply.text

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from bots.commands import COMMANDS
+from core.languages import from_country
 
 MAX_BODY = 1600  # the most Twilio delivers in one inbound message
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -81,6 +82,11 @@ def e164(raw: str, served: frozenset[str]) -> str | Refused:
     if served and region not in served:
         return Refused(NOT_SERVED.format(country=region, served=", ".join(sorted(served))))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def language_of(number: str) -> str | None:
+    """The language of an E.164 number's country, where it has one clear one."""
+    return from_country(phonenumbers.region_code_for_number(phonenumbers.parse(number, None)))
 
 
 def _media(params: Mapping[str, str]) -> Media | Refused | None:

@@ -49,6 +49,9 @@ class User(Base):
     # ``nickname_key`` is its case-folded form, which two buyers of one GO are compared by.
     nickname: Mapped[str | None] = mapped_column(String(40))
     nickname_key: Mapped[str | None] = mapped_column(String(80))
+    # The language their messages are written in (core.languages): from their platform at
+    # first contact, or /language; None until something says, which reads as English.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Identity(Base):
@@ -118,6 +121,9 @@ class GroupOrder(Base):
     # retired items): an order whose facts were read before the edit is refused by the
     # same conditional UPDATE that takes its slots, and read again.
     catalogue_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # The language a buyer who has none of their own takes when they first order here
+    # (the GOM's choice: /edit CODE language=th); None leaves them in English.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     items: Mapped[list[Item]] = relationship(
         back_populates="group_order", order_by="Item.position", lazy="raise"

@@ -66,7 +66,9 @@ class AddressView:
 def check_country(text: str) -> str:
     country = text.strip().upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput(f"'{text[:10]}' is not a country code; use two letters like SG, MY, PH or TH.")
+        raise InvalidInput(
+            "'%(text)s' is not a country code; use two letters like SG, MY, PH or TH.", text=text[:10]
+        )
     return country
 
 
@@ -76,9 +78,14 @@ def check_postal_code(text: str, country: str) -> str:
     if rule is not None:
         pattern, shape = rule
         if not pattern.fullmatch(code):
-            raise InvalidInput(f"'{text[:20]}' is not a postal code in {country}: it has {shape}.")
+            raise InvalidInput(
+                "'%(text)s' is not a postal code in %(country)s: it has %(shape)s.",
+                text=text[:20],
+                country=country,
+                shape=shape,
+            )
     elif not OTHER_POSTAL.fullmatch(code):
-        raise InvalidInput(f"'{text[:20]}' does not look like a postal code.")
+        raise InvalidInput("'%(text)s' does not look like a postal code.", text=text[:20])
     return code
 
 
@@ -90,8 +97,12 @@ def check_phone(text: str, country: str) -> str:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         raise InvalidInput(
-            f"'{text[:25]}' is not a phone number in {country}; "
-            "write it with its country code, like +6591234567."
+            (
+                "'%(text)s' is not a phone number in %(country)s; write it with its country "
+                "code, like +6591234567."
+            ),
+            text=text[:25],
+            country=country,
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -103,7 +114,9 @@ def check_address(new: NewAddress) -> NewAddress:
     cleaned = {key: " ".join(value.split()) for key, value in fields.items()}
     for key, limit in LIMITS.items():
         if len(cleaned[key]) > limit:
-            raise InvalidInput(f"The {key} is too long (at most {limit} characters).")
+            raise InvalidInput(
+                "The %(key)s is too long (at most %(limit)s characters).", key=key, limit=limit
+            )
     if not cleaned["recipient"]:
         raise InvalidInput("Whom is the parcel for? Give the recipient's name.")
     if not cleaned["line1"]:
@@ -129,7 +142,9 @@ async def add_address(uow: UnitOfWork, buyer: Actor, new: NewAddress) -> Address
             select(func.count()).select_from(Address).where(Address.user_id == buyer.user_id)
         )
         if (count or 0) >= MAX_ADDRESSES:
-            raise InvalidInput(f"You have {MAX_ADDRESSES} addresses already; delete one first.")
+            raise InvalidInput(
+                "You have %(max_addresses)s addresses already; delete one first.", max_addresses=MAX_ADDRESSES
+            )
         row = Address(
             user_id=buyer.user_id,
             recipient=checked.recipient,
@@ -185,12 +200,14 @@ async def delete_address(uow: UnitOfWork, buyer: Actor, address_id: int) -> None
             delete(Address).where(Address.id == address_id, Address.user_id == buyer.user_id)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise NotFound(f"You have no address #{address_id}. /address lists yours.")
+            raise NotFound(
+                "You have no address #%(address_id)s. /address lists yours.", address_id=address_id
+            )
         await uow.commit()
 
 
 async def _own(uow: UnitOfWork, buyer: Actor, address_id: int) -> Address:
     row = await uow.session.get(Address, address_id)
     if row is None or row.user_id != buyer.user_id:
-        raise NotFound(f"You have no address #{address_id}. /address lists yours.")
+        raise NotFound("You have no address #%(address_id)s. /address lists yours.", address_id=address_id)
     return row

@@ -62,7 +62,11 @@ def find_carrier(carriers: Mapping[str, Carrier], text: str) -> Carrier:
         name = _squash(carrier.name)
         if wanted in (carrier.key, name, name.removesuffix("express")):
             return carrier
-    raise InvalidInput(f"I don't know the carrier '{text[:20]}'. Known: {', '.join(sorted(carriers))}.")
+    raise InvalidInput(
+        "I don't know the carrier '%(text)s'. Known: %(carriers)s.",
+        text=text[:20],
+        carriers=", ".join(sorted(carriers)),
+    )
 
 
 def _squash(text: str) -> str:
@@ -72,5 +76,7 @@ def _squash(text: str) -> str:
 def check_tracking(text: str) -> str:
     number = text.strip().upper()
     if not TRACKING.fullmatch(number):
-        raise InvalidInput(f"'{text[:40]}' is not a tracking number: 4 to 40 letters, digits or dashes.")
+        raise InvalidInput(
+            "'%(text)s' is not a tracking number: 4 to 40 letters, digits or dashes.", text=text[:40]
+        )
     return number

@@ -28,11 +28,13 @@ def parse_tiers(text: str, currency: str) -> tuple[Tier, ...]:
         grams_text = grams_text.strip().lower().removesuffix("g")
         if not sep or not grams_text.isascii() or not grams_text.isdigit():
             raise InvalidInput(
-                f"A weight tier looks like 500:3.50 (up to 500 g costs 3.50), not '{part[:30]}'."
+                "A weight tier looks like 500:3.50 (up to 500 g costs 3.50), not '%(part)s'.", part=part[:30]
             )
         grams = int(grams_text)
         if not 0 < grams <= MAX_GRAMS:
-            raise InvalidInput(f"A tier's weight must be between 1 and {MAX_GRAMS:,} grams.")
+            raise InvalidInput(
+                "A tier's weight must be between 1 and %(max_grams)s grams.", max_grams=format(MAX_GRAMS, ",")
+            )
         fee = parse_amount(fee_text, currency)
         if tiers and grams <= tiers[-1].up_to_grams:
             raise InvalidInput("List the weight tiers from lightest to heaviest, each heavier than the last.")
@@ -40,7 +42,7 @@ def parse_tiers(text: str, currency: str) -> tuple[Tier, ...]:
             raise InvalidInput("A heavier tier cannot cost less than a lighter one.")
         tiers.append(Tier(grams, fee))
     if len(tiers) > MAX_TIERS:
-        raise InvalidInput(f"At most {MAX_TIERS} weight tiers.")
+        raise InvalidInput("At most %(max_tiers)s weight tiers.", max_tiers=MAX_TIERS)
     return tuple(tiers)
 
 
@@ -63,8 +65,12 @@ def parcel_fee(flat_minor: int, tiers: tuple[Tier, ...], weight_grams: int | Non
         if weight_grams <= tier.up_to_grams:
             return tier.fee_minor
     raise InvalidInput(
-        f"A parcel of {weight_grams:,} g is heavier than the heaviest tier "
-        f"({tiers[-1].up_to_grams:,} g); add a heavier tier or enter the fee by hand."
+        (
+            "A parcel of %(weight_grams)s g is heavier than the heaviest tier "
+            "(%(up_to_grams)s g); add a heavier tier or enter the fee by hand."
+        ),
+        weight_grams=format(weight_grams, ","),
+        up_to_grams=format(tiers[-1].up_to_grams, ","),
     )
 
 

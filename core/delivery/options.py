@@ -99,13 +99,15 @@ def parse_kind(text: str) -> OptionKind:
         return OptionKind(text.strip().lower())
     except ValueError:
         kinds = ", ".join(k.value for k in OptionKind)
-        raise InvalidInput(f"The kind of option must be one of: {kinds}.") from None
+        raise InvalidInput("The kind of option must be one of: %(kinds)s.", kinds=kinds) from None
 
 
 def option_code(text: str) -> str:
     code = text.strip().upper()
     if not OPTION_CODE.fullmatch(code):
-        raise InvalidInput(f"'{text[:20]}' is not an option code: letters, digits, - or _, up to 20.")
+        raise InvalidInput(
+            "'%(text)s' is not an option code: letters, digits, - or _, up to 20.", text=text[:20]
+        )
     return code
 
 
@@ -124,9 +126,9 @@ async def add_option(uow: UnitOfWork, actor: Actor, new: NewOption) -> OptionsVi
             await uow.session.scalars(select(ShippingOption.code).where(ShippingOption.go_id == go.id))
         ).all()
         if code in existing:
-            raise DuplicateCode(f"{go.code} already has an option {code}.")
+            raise DuplicateCode("%(code)s already has an option %(code2)s.", code=go.code, code2=code)
         if len(existing) >= MAX_OPTIONS:
-            raise InvalidInput(f"A GO has at most {MAX_OPTIONS} shipping options.")
+            raise InvalidInput("A GO has at most %(max_options)s shipping options.", max_options=MAX_OPTIONS)
         uow.session.add(
             ShippingOption(
                 go_id=go.id,
@@ -153,19 +155,26 @@ async def add_slot(
     if not place or len(place) > 200:
         raise InvalidInput("Say where the pickup is (at most 200 characters).")
     if not 1 <= capacity <= MAX_SLOT_CAPACITY:
-        raise InvalidInput(f"A slot holds between 1 and {MAX_SLOT_CAPACITY:,} buyers.")
+        raise InvalidInput(
+            "A slot holds between 1 and %(max_slot_capacity)s buyers.",
+            max_slot_capacity=format(MAX_SLOT_CAPACITY, ","),
+        )
     async with uow:
         go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
         option = await _option(uow, go, code)
         if option.kind != OptionKind.PICKUP:
-            raise InvalidInput(f"{option.code} is {option.kind}; only a pickup option has time slots.")
+            raise InvalidInput(
+                "%(code)s is %(kind)s; only a pickup option has time slots.",
+                code=option.code,
+                kind=option.kind,
+            )
         starts_at = parse_when(when, go.timezone, uow.now)
         count = await uow.session.scalar(
             select(func.count()).select_from(PickupSlot).where(PickupSlot.option_id == option.id)
         )
         if (count or 0) >= MAX_SLOTS:
-            raise InvalidInput(f"An option has at most {MAX_SLOTS} slots.")
+            raise InvalidInput("An option has at most %(max_slots)s slots.", max_slots=MAX_SLOTS)
         uow.session.add(
             PickupSlot(
                 option_id=option.id,
@@ -187,7 +196,9 @@ async def list_options(uow: UnitOfWork, viewer: Actor, go_code: str) -> OptionsV
     async with uow:
         go = await load_go(uow, go_code)
         if go.status == GOStatus.DRAFT and not await is_admin_of(uow, viewer, go):
-            raise UnknownGroupOrder(f"There is no group order {go.code}. /browse lists open ones.")
+            raise UnknownGroupOrder(
+                "There is no group order %(code)s. /browse lists open ones.", code=go.code
+            )
         return await _options_view(uow, go)
 
 
@@ -202,14 +213,20 @@ async def choose(
     async with uow:
         go = await load_go(uow, go_code)
         if go.status not in CHOOSING:
-            raise InvalidInput(f"{go.code} is {go.status}; its delivery can no longer be chosen.")
+            raise InvalidInput(
+                "%(code)s is %(status)s; its delivery can no longer be chosen.",
+                code=go.code,
+                status=go.status,
+            )
         live = await uow.session.scalar(
             select(func.count())
             .select_from(Order)
             .where(Order.go_id == go.id, Order.buyer_id == buyer.user_id, Order.status.in_(ORDER_LIVE))
         )
         if not live:
-            raise InvalidInput(f"You have no order in {go.code}; order first, then choose delivery.")
+            raise InvalidInput(
+                "You have no order in %(code)s; order first, then choose delivery.", code=go.code
+            )
         option = await _option(uow, go, code)
         slot, address = None, None
         if option.kind == OptionKind.PICKUP:
@@ -265,7 +282,7 @@ async def _claim_parcel(uow: UnitOfWork, go: GroupOrder, buyer: Actor, option_id
     )
     assert parcel is not None
     if parcel.shipped_at is not None:
-        raise Conflict(f"Your {go.code} parcel has already been sent; ask the GOM to change it.")
+        raise Conflict("Your %(code)s parcel has already been sent; ask the GOM to change it.", code=go.code)
     return parcel
 
 
@@ -280,8 +297,14 @@ async def _take_slot(uow: UnitOfWork, go: GroupOrder, option: ShippingOption, sl
         taken = await uow.session.execute(take)
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise CapacityFull(
-            f"Slot {slot.position} of {option.code} ({local_text(slot.starts_at, go.timezone)}) "
-            f"is full. /delivery {go.code} shows slots with room."
+            (
+                "Slot %(position)s of %(code)s (%(local_text)s) is full. /delivery %(code2)s "
+                "shows slots with room."
+            ),
+            position=slot.position,
+            code=option.code,
+            local_text=local_text(slot.starts_at, go.timezone),
+            code2=go.code,
         )
 
 
@@ -319,18 +342,22 @@ async def _option(uow: UnitOfWork, go: GroupOrder, code: str) -> ShippingOption:
         select(ShippingOption).where(ShippingOption.go_id == go.id, ShippingOption.code == cleaned)
     )
     if option is None:
-        raise NotFound(f"{go.code} has no shipping option {cleaned[:20]}. /delivery {go.code} lists them.")
+        raise NotFound(
+            "%(code)s has no shipping option %(cleaned)s. /delivery %(code)s lists them.",
+            code=go.code,
+            cleaned=cleaned[:20],
+        )
     return option
 
 
 async def _slot(uow: UnitOfWork, option: ShippingOption, number: int | None) -> PickupSlot:
     if number is None:
-        raise InvalidInput(f"Which pickup slot? Add its number, like /deliver … {option.code} 1.")
+        raise InvalidInput("Which pickup slot? Add its number, like /deliver … %(code)s 1.", code=option.code)
     slot = await uow.session.scalar(
         select(PickupSlot).where(PickupSlot.option_id == option.id, PickupSlot.position == number)
     )
     if slot is None:
-        raise NotFound(f"{option.code} has no slot {number}.")
+        raise NotFound("%(code)s has no slot %(number)s.", code=option.code, number=number)
     return slot
 
 
@@ -340,7 +367,7 @@ async def _address(uow: UnitOfWork, buyer: Actor, number: int | None) -> Address
     address = await uow.session.scalar(query.limit(1))
     if address is None:
         if number is not None:
-            raise NotFound(f"You have no address #{number}. /address lists yours.")
+            raise NotFound("You have no address #%(number)s. /address lists yours.", number=number)
         raise InvalidInput("This option is delivered to an address: add one first with /address add.")
     return address
 

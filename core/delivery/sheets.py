@@ -22,7 +22,9 @@ def read_table(
     header lacks a ``required`` one is refused, naming the ``expected`` header.
     """
     if len(content) > MAX_BYTES:
-        raise InvalidInput(f"That file is larger than {MAX_BYTES // 1000:,} kB; split it.")
+        raise InvalidInput(
+            "That file is larger than %(max_bytes)s kB; split it.", max_bytes=format(MAX_BYTES // 1000, ",")
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -30,7 +32,9 @@ def read_table(
     rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text, newline=""), _dialect(text)), 1)]
     rows = [(n, r) for n, r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        raise InvalidInput(f"That file is empty. The first line must be the header {expected}.")
+        raise InvalidInput(
+            "That file is empty. The first line must be the header %(expected)s.", expected=expected
+        )
     header_line, header = rows[0]
     names = [h.strip().lower().lstrip("\ufeff") for h in header]
     at = {
@@ -39,10 +43,13 @@ def read_table(
     }
     if any(at[key] is None for key in required):
         raise InvalidInput(
-            f"Line {header_line} must be the header {expected}; it is: {','.join(header)[:80]}"
+            "Line %(header_line)s must be the header %(expected)s; it is: %(header)s",
+            header_line=header_line,
+            expected=expected,
+            header=",".join(header)[:80],
         )
     if len(rows) - 1 > MAX_ROWS:
-        raise InvalidInput(f"At most {MAX_ROWS:,} lines per file; split it.")
+        raise InvalidInput("At most %(max_rows)s lines per file; split it.", max_rows=format(MAX_ROWS, ","))
     table = []
     for number, row in rows[1:]:
         cells = [*row, *[""] * len(names)]

@@ -48,7 +48,10 @@ class FeesReport:
 async def weigh(uow: UnitOfWork, actor: Actor, number: str, grams: int) -> str:
     """Record the weight of the parcel that holds order ``number``; returns its fee as text."""
     if not 0 < grams <= MAX_PARCEL_GRAMS:
-        raise InvalidInput(f"A parcel weighs between 1 and {MAX_PARCEL_GRAMS:,} grams.")
+        raise InvalidInput(
+            "A parcel weighs between 1 and %(max_parcel_grams)s grams.",
+            max_parcel_grams=format(MAX_PARCEL_GRAMS, ","),
+        )
     async with uow:
         found = await load_order(uow, number)
         go = await lock_go(uow, found.go_id)
@@ -57,7 +60,9 @@ async def weigh(uow: UnitOfWork, actor: Actor, number: str, grams: int) -> str:
             select(Parcel).where(Parcel.go_id == go.id, Parcel.buyer_id == found.buyer_id).with_for_update()
         )
         if parcel is None:
-            raise InvalidInput(f"The buyer of {found.number} has not chosen a delivery option yet.")
+            raise InvalidInput(
+                "The buyer of %(number)s has not chosen a delivery option yet.", number=found.number
+            )
         option = await uow.session.get_one(ShippingOption, parcel.option_id)
         fee = parcel_fee(option.fee_minor, decode_tiers(option.tiers), grams)
         parcel.weight_grams = grams
@@ -169,15 +174,25 @@ async def _given_fees(
         try:
             order = await uow.session.scalar(select(Order).where(Order.number == row["order"].upper()))
             if order is None or order.go_id != go.id or order.status not in ORDER_LIVE:
-                raise InvalidInput(f"there is no live order {row['order'][:32] or '(blank)'} in {go.code}")
+                raise InvalidInput(
+                    "there is no live order %(row)s in %(code)s",
+                    row=row["order"][:32] or "(blank)",
+                    code=go.code,
+                )
             fee = parse_amount(row["fee"], go.currency)
             parcel_id = await uow.session.scalar(
                 select(Parcel.id).where(Parcel.go_id == go.id, Parcel.buyer_id == order.buyer_id)
             )
             if parcel_id is None:
-                raise InvalidInput(f"the buyer of {order.number} has not chosen a delivery option")
+                raise InvalidInput(
+                    "the buyer of %(number)s has not chosen a delivery option", number=order.number
+                )
             if parcel_id in lines:
-                raise InvalidInput(f"{order.number} is in the same parcel as line {lines[parcel_id]}")
+                raise InvalidInput(
+                    "%(number)s is in the same parcel as line %(lines)s",
+                    number=order.number,
+                    lines=lines[parcel_id],
+                )
         except GomflowError as refusal:
             problems.append(f"line {number}: {refusal.message.rstrip('.')}")
             continue
@@ -185,7 +200,7 @@ async def _given_fees(
         fees[parcel_id] = fee
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise InvalidInput(f"Nothing was asked; fix the file first: {shown}.")
+        raise InvalidInput("Nothing was asked; fix the file first: %(shown)s.", shown=shown)
     return fees
 
 

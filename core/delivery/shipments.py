@@ -15,7 +15,7 @@ from core.delivery.addresses import view_of
 from core.delivery.carriers import Carrier, check_tracking, find_carrier
 from core.delivery.fees import decode_tiers, parcel_fee
 from core.delivery.options import OptionKind
-from core.delivery.stages import stage_phrase
+from core.delivery.stages import stage_sentence
 from core.errors import InvalidInput, OrderLocked
 from core.lookups import load_order, lock_go
 from core.money import format_money
@@ -74,9 +74,11 @@ async def shippable_parcel(uow: UnitOfWork, go: GroupOrder, found: Order) -> tup
     """The parcel holding ``found``, locked, with its live orders; refused unless every one
     of them is paid and the parcel goes by carrier (a pickup has no tracking number)."""
     if found.go_id != go.id:
-        raise InvalidInput(f"{found.number} is not an order of {go.code}.")
+        raise InvalidInput("%(number)s is not an order of %(code)s.", number=found.number, code=go.code)
     if found.status not in ORDER_LIVE:
-        raise OrderLocked(f"{found.number} is {found.status}; there is nothing to ship.")
+        raise OrderLocked(
+            "%(number)s is %(status)s; there is nothing to ship.", number=found.number, status=found.status
+        )
     orders = list(
         (
             await uow.session.scalars(
@@ -89,7 +91,8 @@ async def shippable_parcel(uow: UnitOfWork, go: GroupOrder, found: Order) -> tup
     unpaid = [o.number for o in orders if o.status != OrderStatus.PAID]
     if unpaid:
         raise OrderLocked(
-            f"{', '.join(unpaid)} is not paid yet; a parcel ships only once every order in it is paid."
+            "%(unpaid)s is not paid yet; a parcel ships only once every order in it is paid.",
+            unpaid=", ".join(unpaid),
         )
     parcel = await uow.session.scalar(
         select(Parcel)
@@ -98,10 +101,14 @@ async def shippable_parcel(uow: UnitOfWork, go: GroupOrder, found: Order) -> tup
         .execution_options(populate_existing=True)
     )
     if parcel is None:
-        raise InvalidInput(f"The buyer of {found.number} has not chosen a delivery option yet.")
+        raise InvalidInput(
+            "The buyer of %(number)s has not chosen a delivery option yet.", number=found.number
+        )
     option = await uow.session.get_one(ShippingOption, parcel.option_id)
     if option.kind == OptionKind.PICKUP:
-        raise InvalidInput(f"{found.number} is collected at a pickup; it gets no tracking number.")
+        raise InvalidInput(
+            "%(number)s is collected at a pickup; it gets no tracking number.", number=found.number
+        )
     return parcel, orders
 
 
@@ -189,7 +196,7 @@ async def _track_one(
     return TrackView(
         go.code,
         go.title,
-        stage_phrase(go.status),
+        stage_sentence(go.status),
         numbers,
         option_name,
         pickup,

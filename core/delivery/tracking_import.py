@@ -98,20 +98,24 @@ async def apply_import(
     async with uow:
         pending = await uow.session.get(TrackingImport, import_id)
         if pending is None:
-            raise NotFound(f"There is no tracking import #{import_id}.")
+            raise NotFound("There is no tracking import #%(import_id)s.", import_id=import_id)
         go = await load_go(uow, (await uow.session.get_one(GroupOrder, pending.go_id)).code, lock=True)
         await require_admin(uow, actor, go)
         pending = await uow.session.get_one(
             TrackingImport, import_id, with_for_update=True, populate_existing=True
         )
         if pending.status != "pending":
-            raise AlreadyChanged(f"Tracking import #{import_id} was already {pending.status}.")
+            raise AlreadyChanged(
+                "Tracking import #%(import_id)s was already %(status)s.",
+                import_id=import_id,
+                status=pending.status,
+            )
         lines = [Line(**row) for row in json.loads(pending.rows)]
         problems, _ = await _check(uow, go, lines, carriers)
         if problems:
             raise InvalidInput(
-                "Something changed since the file was checked, so nothing was applied: "
-                + "; ".join(problems[:5])
+                "Something changed since the file was checked, so nothing was applied: %(problems)s",
+                problems="; ".join(problems[:5]),
             )
         for line in lines:
             order = await uow.session.scalar(select(Order).where(Order.number == line.order.upper()))
@@ -125,7 +129,7 @@ async def apply_import(
             .values(status="applied", applied_at=uow.now)
         )
         if applied.rowcount != 1:  # type: ignore[attr-defined]
-            raise AlreadyChanged(f"Tracking import #{import_id} was already applied.")
+            raise AlreadyChanged("Tracking import #%(import_id)s was already applied.", import_id=import_id)
         report = ImportReport(go.code, pending.id, len(lines), (), 0, applied=len(lines))
         await uow.commit()
         return report
@@ -144,16 +148,25 @@ async def _check(
             carrier = find_carrier(carriers, line.carrier)
             tracking = check_tracking(line.tracking)
             if tracking in numbers:
-                raise InvalidInput(f"the tracking number {tracking} is on line {numbers[tracking]} too")
+                raise InvalidInput(
+                    "the tracking number %(tracking)s is on line %(numbers)s too",
+                    tracking=tracking,
+                    numbers=numbers[tracking],
+                )
             numbers[tracking] = line.line
             order = await uow.session.scalar(select(Order).where(Order.number == line.order.upper()))
             if order is None or order.go_id != go.id:
-                raise InvalidInput(f"there is no order {line.order[:32] or '(blank)'} in {go.code}")
+                raise InvalidInput(
+                    "there is no order %(order)s in %(code)s",
+                    order=line.order[:32] or "(blank)",
+                    code=go.code,
+                )
             parcel, _ = await shippable_parcel(uow, go, order)
             if parcel.id in parcels:
                 raise InvalidInput(
-                    f"{order.number} is in the same parcel as line {parcels[parcel.id]}: "
-                    "one number per parcel"
+                    "%(number)s is in the same parcel as line %(parcels)s: one number per parcel",
+                    number=order.number,
+                    parcels=parcels[parcel.id],
                 )
             parcels[parcel.id] = line.line
         except GomflowError as refusal:

@@ -162,8 +162,12 @@ async def owing(uow: UnitOfWork, bundle: PaymentBundle) -> list[Covered]:
     covered, problem = await covered_by(uow, bundle)
     if problem:
         raise OrderLocked(
-            f"{bundle.reference} no longer matches the orders it covered: {problem}. Nothing was "
-            "recorded; /myorders gives the buyer a new total and reference."
+            (
+                "%(reference)s no longer matches the orders it covered: %(problem)s. Nothing was "
+                "recorded; /myorders gives the buyer a new total and reference."
+            ),
+            reference=bundle.reference,
+            problem=problem,
         )
     return [c for c in covered if c.owed_minor]
 
@@ -193,8 +197,10 @@ async def pay(
     owed = sum(c.owed_minor for c in covered)
     if amount_minor > owed:
         raise InvalidInput(
-            f"Only {format_money(owed, bundle.currency)} is still owed on {bundle.reference}; "
-            f"{format_money(amount_minor, bundle.currency)} is more, so nothing was recorded."
+            ("Only %(owed)s is still owed on %(reference)s; %(amount)s is more, so nothing was recorded."),
+            owed=format_money(owed, bundle.currency),
+            reference=bundle.reference,
+            amount=format_money(amount_minor, bundle.currency),
         )
     left = amount_minor
     payments = []

@@ -82,7 +82,9 @@ def tlv(tag: str, value: str) -> str:
     if len(tag) != 2 or not tag.isdigit():
         raise ValueError(f"bad EMVCo id {tag!r}")
     if not 0 < len(value) <= 99:
-        raise InvalidInput(f"An EMVCo field must hold 1 to 99 characters, got {len(value)}.")
+        raise InvalidInput(
+            "An EMVCo field must hold 1 to 99 characters, got %(value_count)s.", value_count=len(value)
+        )
     return f"{tag}{len(value):02d}{value}"
 
 
@@ -197,7 +199,8 @@ def paynow_proxy(proxy: str) -> tuple[str, str]:
     if re.fullmatch(r"[0-9A-Za-z]{9,10}", compact) and compact[-1].isalpha():
         return "2", compact.upper()
     raise InvalidInput(
-        f"'{proxy[:20]}' is neither a Singapore mobile number (+6591234567) nor a UEN (201912345K)."
+        ("'%(proxy)s' is neither a Singapore mobile number (+6591234567) nor a UEN (201912345K)."),
+        proxy=proxy[:20],
     )
 
 
@@ -210,7 +213,9 @@ def promptpay(target: str, *, amount_minor: int, reference: str) -> str:
         national = digits[2:] if digits.startswith("66") else digits[1:]
         account = tlv("00", PROMPTPAY_AID) + tlv("01", ("0066" + national).rjust(13, "0"))
     else:
-        raise InvalidInput(f"'{target[:20]}' is neither a Thai mobile number nor a 13-digit tax id.")
+        raise InvalidInput(
+            "'%(target)s' is neither a Thai mobile number nor a 13-digit tax id.", target=target[:20]
+        )
     return build(
         {
             INITIATION: DYNAMIC,
@@ -265,7 +270,11 @@ def qrph_account(target: str) -> tuple[str, str]:
 def _account(text: str, scheme: str) -> str:
     compact = re.sub(r"[\s-]", "", text)
     if not re.fullmatch(r"[0-9A-Za-z]{4,25}", compact):
-        raise InvalidInput(f"The {scheme} account must be 4 to 25 letters or digits, not '{text[:30]}'.")
+        raise InvalidInput(
+            "The %(scheme)s account must be 4 to 25 letters or digits, not '%(text)s'.",
+            scheme=scheme,
+            text=text[:30],
+        )
     return compact.upper()
 
 
@@ -310,10 +319,12 @@ def reemit(payload: str, *, amount_minor: int, currency: str, reference: str) ->
     code = get_currency(currency).code
     numeric = NUMERIC_CURRENCY.get(code)
     if numeric is None:
-        raise InvalidInput(f"{code} cannot be paid by QR code.")
+        raise InvalidInput("%(code)s cannot be paid by QR code.", code=code)
     if fields.get(CURRENCY, numeric) != numeric:
         theirs = CURRENCY_BY_NUMERIC.get(fields[CURRENCY], fields[CURRENCY])
-        raise InvalidInput(f"That QR code takes {theirs}, but this group order is in {code}.")
+        raise InvalidInput(
+            "That QR code takes %(theirs)s, but this group order is in %(code)s.", theirs=theirs, code=code
+        )
     fields[INITIATION] = DYNAMIC
     fields[CURRENCY] = numeric
     fields[AMOUNT] = format_amount(amount_minor, code)

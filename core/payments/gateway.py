@@ -151,7 +151,7 @@ class WebhookBody:
 
     def __init__(self, data: object, what: str) -> None:
         if not isinstance(data, dict):
-            raise WebhookRejected(f"{what} is {_shape(data)}, not an object")
+            raise WebhookRejected("%(what)s is %(shape)s, not an object", what=what, shape=_shape(data))
         self._data: dict[str, Any] = data
         self._what = what
 
@@ -162,11 +162,11 @@ class WebhookBody:
             text = body.decode("utf-8")
             data = json.loads(text, parse_float=Decimal) if exact else json.loads(text)
         except UnicodeDecodeError as exc:
-            raise WebhookRejected(f"{what} is not UTF-8") from exc
+            raise WebhookRejected("%(what)s is not UTF-8", what=what) from exc
         except RecursionError as exc:
-            raise WebhookRejected(f"{what} is nested too deeply") from exc
+            raise WebhookRejected("%(what)s is nested too deeply", what=what) from exc
         except ValueError as exc:
-            raise WebhookRejected(f"{what} is not JSON: {exc}") from exc
+            raise WebhookRejected("%(what)s is not JSON: %(exc)s", what=what, exc=exc) from exc
         return cls(data, what)
 
     def present(self, key: str) -> bool:
@@ -181,7 +181,9 @@ class WebhookBody:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise WebhookRejected(f"{self._what}.{key} is {_shape(value)}, not a list")
+            raise WebhookRejected(
+                "%(what)s.%(key)s is %(shape)s, not a list", what=self._what, key=key, shape=_shape(value)
+            )
         return [WebhookBody(v, f"{self._what}.{key}[{i}]") for i, v in enumerate(value)]
 
     def ref(self, key: str) -> str | None:
@@ -193,13 +195,15 @@ class WebhookBody:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str) or len(value) > MAX_REF or not _REF.fullmatch(value):
-            raise WebhookRejected(f"{self._what}.{key} is not an id: {_shape(value)}")
+            raise WebhookRejected(
+                "%(what)s.%(key)s is not an id: %(shape)s", what=self._what, key=key, shape=_shape(value)
+            )
         return value
 
     def required_ref(self, key: str) -> str:
         value = self.ref(key)
         if value is None:
-            raise WebhookRejected(f"{self._what}.{key} is missing")
+            raise WebhookRejected("%(what)s.%(key)s is missing", what=self._what, key=key)
         return value
 
     def currency(self, key: str) -> str | None:
@@ -208,7 +212,12 @@ class WebhookBody:
         if value is None:
             return None
         if value.upper() not in CURRENCIES:
-            raise WebhookRejected(f"{self._what}.{key} is not a currency we know: {value[:10]!r}")
+            raise WebhookRejected(
+                "%(what)s.%(key)s is not a currency we know: %(value)s",
+                what=self._what,
+                key=key,
+                value=repr(value[:10]),
+            )
         return value.upper()
 
     def minor_units(self, key: str) -> int | None:
@@ -217,7 +226,12 @@ class WebhookBody:
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool) or len(str(abs(value))) > MAX_AMOUNT_DIGITS:
-            raise WebhookRejected(f"{self._what}.{key} is not an amount in minor units: {_shape(value)}")
+            raise WebhookRejected(
+                "%(what)s.%(key)s is not an amount in minor units: %(shape)s",
+                what=self._what,
+                key=key,
+                shape=_shape(value),
+            )
         return value
 
     def decimal_amount(self, key: str, currency: str | None) -> int | None:
@@ -235,9 +249,11 @@ class WebhookBody:
         except ArithmeticError:
             number = None
         if number is None or not number.is_finite() or number.adjusted() >= MAX_AMOUNT_DIGITS:
-            raise WebhookRejected(f"{self._what}.{key} is not an amount: {_shape(value)}")
+            raise WebhookRejected(
+                "%(what)s.%(key)s is not an amount: %(shape)s", what=self._what, key=key, shape=_shape(value)
+            )
         if currency is None:
-            raise WebhookRejected(f"{self._what} has an amount but no currency")
+            raise WebhookRejected("%(what)s has an amount but no currency", what=self._what)
         return minor_from_decimal(number, currency)
 
 

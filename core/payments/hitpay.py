@@ -115,5 +115,5 @@ def _json_or_fail(status: int, body: bytes, what: str) -> dict[str, object]:
     except ValueError:
         data = None
     if not 200 <= status < 300 or not isinstance(data, dict):
-        raise GatewayError(f"{what} ({status}); please try again.")
+        raise GatewayError("%(what)s (%(status)s); please try again.", what=what, status=status)
     return data

@@ -58,7 +58,9 @@ async def locked(uow: UnitOfWork, table: type[Row], row_id: int) -> Row:
         select(table).where(table.id == row_id).with_for_update().execution_options(populate_existing=True)
     )
     if row is None:
-        raise NotFound(f"That {table.__tablename__.rstrip('s').replace('_', ' ')} no longer exists.")
+        raise NotFound(
+            "That %(replace)s no longer exists.", replace=table.__tablename__.rstrip("s").replace("_", " ")
+        )
     return row
 
 
@@ -102,11 +104,18 @@ async def lock_for_change(uow: UnitOfWork, order: Order) -> None:
     proof would otherwise be approved against an amount the buyer no longer owes)."""
     current = await lock_order(uow, order.id)
     if current.status != OrderStatus.PLACED:
-        raise OrderLocked(f"{current.number} is {current.status} and can no longer be changed.")
+        raise OrderLocked(
+            "%(number)s is %(status)s and can no longer be changed.",
+            number=current.number,
+            status=current.status,
+        )
     if await proof_pending(uow, current):
         raise OrderLocked(
-            f"{current.number} has a proof of payment waiting for review; "
-            "ask the GOM to review it before changing."
+            (
+                "%(number)s has a proof of payment waiting for review; ask the GOM to review it "
+                "before changing."
+            ),
+            number=current.number,
         )
     part_paid = await uow.session.scalar(
         select(func.coalesce(func.sum(Payment.amount_minor), 0))
@@ -119,8 +128,9 @@ async def lock_for_change(uow: UnitOfWork, order: Order) -> None:
     )
     if part_paid:  # a new amount would leave what arrived on a request no longer owed
         raise OrderLocked(
-            f"{current.number} is part paid ({format_money(int(part_paid), current.currency)} received); "
-            "ask the GOM before changing it."
+            ("%(number)s is part paid (%(part_paid)s received); ask the GOM before changing it."),
+            number=current.number,
+            part_paid=format_money(int(part_paid), current.currency),
         )
 
 

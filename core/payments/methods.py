@@ -58,15 +58,17 @@ def parse_methods(tokens: list[str], currency: str, *, photo_payload: str | None
     if photo_payload is not None and "bankqr" not in [n.partition(":")[0].lower() for n in names]:
         names.append("bankqr")
     if not names and not bank_words:
-        raise InvalidInput(f"Say which methods to accept: {USAGE}")
+        raise InvalidInput("Say which methods to accept: %(usage)s", usage=USAGE)
     methods: list[Method] = [_bank(bank_words)] if bank_words else []
     for token in names:
         name, _, target = token.partition(":")
         name = name.strip().lower()
         if name not in LABELS or name == "bank":
-            raise InvalidInput(f"I don't know the payment method '{name[:20]}'. Usage: {USAGE}")
+            raise InvalidInput(
+                "I don't know the payment method '%(name)s'. Usage: %(usage)s", name=name[:20], usage=USAGE
+            )
         if any(m.method == name for m in methods):
-            raise InvalidInput(f"{name} is listed twice.")
+            raise InvalidInput("%(name)s is listed twice.", name=name)
         if name == "bankqr" and not target.strip() and photo_payload is not None:
             target = photo_payload
         methods.append(Method(name, _check_target(name, target.strip(), currency)))
@@ -89,7 +91,7 @@ def _bank_words(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
             words[key.strip().lower()] = value
         else:
             raise InvalidInput(
-                f"I don't know '{key[:20]}='; a bank transfer takes bank=, name= and account=."
+                "I don't know '%(key)s='; a bank transfer takes bank=, name= and account=.", key=key[:20]
             )
     return words, names
 
@@ -98,23 +100,31 @@ def _bank(words: dict[str, str]) -> Method:
     missing = [f"{key}=" for key in BANK_WORDS if not clean_name(words.get(key, ""))]
     if missing:
         raise InvalidInput(
-            f"A bank transfer needs {', '.join(missing)} too: "
-            'bank="DBS Bank" name="Gina Tan" account=123-456789-0.'
+            ('A bank transfer needs %(missing)s too: bank="DBS Bank" name="Gina Tan" account=123-456789-0.'),
+            missing=", ".join(missing),
         )
     bank, holder = clean_name(words["bank"]), clean_name(words["name"])
     if len(bank) > MAX_BANK_TEXT or len(holder) > MAX_BANK_TEXT:
-        raise InvalidInput(f"The bank and the account name may have at most {MAX_BANK_TEXT} characters each.")
+        raise InvalidInput(
+            ("The bank and the account name may have at most %(max_bank_text)s characters each."),
+            max_bank_text=MAX_BANK_TEXT,
+        )
     number = clean_name(words["account"])
     if not ACCOUNT_NUMBER.fullmatch(number):
         raise InvalidInput(
-            f"'{number[:40]}' is not an account number: 4 to 34 letters, digits, spaces or dashes."
+            ("'%(number)s' is not an account number: 4 to 34 letters, digits, spaces or dashes."),
+            number=number[:40],
         )
     return Method("bank", number, bank=bank, holder=holder)
 
 
 def _check_target(name: str, target: str, currency: str) -> str:
     if name in SCHEME_CURRENCY and currency != SCHEME_CURRENCY[name]:
-        raise InvalidInput(f"{LABELS[name]} takes {SCHEME_CURRENCY[name]} only.")
+        raise InvalidInput(
+            "%(labels)s takes %(scheme_currency)s only.",
+            labels=LABELS[name],
+            scheme_currency=SCHEME_CURRENCY[name],
+        )
     if name == "paynow":
         return emvco.paynow_proxy(target)[1]
     if name == "promptpay":
@@ -133,7 +143,9 @@ def _check_target(name: str, target: str, currency: str) -> str:
         emvco.reemit(target, amount_minor=100, currency=currency, reference="CHECK")
         return target
     if target:
-        raise InvalidInput(f"{name} takes no account after ':'; its keys come from the server's settings.")
+        raise InvalidInput(
+            "%(name)s takes no account after ':'; its keys come from the server's settings.", name=name
+        )
     return ""
 
 

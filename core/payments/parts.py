@@ -70,7 +70,9 @@ def parse_percent(text: str) -> int:
     """``30%`` or ``2.5%`` as basis points (3,000, 250); up to two decimals, at most 100%."""
     found = _PERCENT.match(text.strip())
     if found is None:
-        raise InvalidInput(f"'{text.strip()[:24]}' isn't a percentage; write it like 30% or 2.5%.")
+        raise InvalidInput(
+            "'%(strip)s' isn't a percentage; write it like 30%% or 2.5%%.", strip=text.strip()[:24]
+        )
     whole, fraction = found.group(1), found.group(2) or ""
     points = int(whole) * 100 + int(fraction.ljust(2, "0"))
     if points > MAX_BP:
@@ -121,23 +123,28 @@ def parse_rate(text: str, target: str) -> Rate:
     GO's currency, which the right-hand side must name."""
     found = _RATE.match(text.strip())
     if found is None:
-        raise InvalidInput(f"I couldn't read that rate. {RATE_USAGE}")
+        raise InvalidInput("I couldn't read that rate. %(rate_usage)s", rate_usage=RATE_USAGE)
     left, source, right, named = found.groups()
     source_code, named_code = get_currency(source).code, get_currency(named).code
     if named_code != target:
         raise InvalidInput(
-            f"The rate must be in this GO's currency, {target}: e.g. 1000 {source_code} = … {target}."
+            ("The rate must be in this GO's currency, %(target)s: e.g. 1000 %(source_code)s = … %(target)s."),
+            target=target,
+            source_code=source_code,
         )
     if source_code == target:
         raise InvalidInput(
-            f"The price currency must differ from {target}; /rate CODE off prices it in {target}."
+            ("The price currency must differ from %(target)s; /rate CODE off prices it in %(target)s."),
+            target=target,
         )
     try:
         ratio = Fraction(Decimal(right)) / Fraction(Decimal(left))
     except (InvalidOperation, ZeroDivisionError) as exc:
-        raise InvalidInput(f"A rate needs two amounts above zero. {RATE_USAGE}") from exc
+        raise InvalidInput(
+            "A rate needs two amounts above zero. %(rate_usage)s", rate_usage=RATE_USAGE
+        ) from exc
     if ratio <= 0:
-        raise InvalidInput(f"A rate needs two amounts above zero. {RATE_USAGE}")
+        raise InvalidInput("A rate needs two amounts above zero. %(rate_usage)s", rate_usage=RATE_USAGE)
     return Rate(source_code, target, ratio.numerator, ratio.denominator)
 
 

@@ -12,7 +12,7 @@ import warnings
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from core.payments import emvco
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -22,8 +22,8 @@ NO_QR = (
     "I could not find a QR code in that photo. Send a sharp, straight photo or screenshot of "
     "your bank QR, filling most of the picture."
 )
-NOT_PAYMENT = (
-    "That QR code is not a payment QR (it holds '{text}'). Send your bank app's receive-money "
+NOT_PAYMENT = N_(
+    "That QR code is not a payment QR (it holds '%(text)s'). Send your bank app's receive-money "
     "QR: PayNow, PromptPay, DuitNow, QR Ph or another EMVCo QR."
 )
 
@@ -41,7 +41,7 @@ def read_payment_qr(photo: bytes) -> str:
             continue
         return text.strip()
     shown = " ".join(texts[0].split())
-    raise InvalidInput(NOT_PAYMENT.format(text=shown[:40] + ("…" if len(shown) > 40 else "")))
+    raise InvalidInput(NOT_PAYMENT, text=shown[:40] + ("…" if len(shown) > 40 else ""))
 
 
 def _qr_texts(photo: bytes) -> list[str]:

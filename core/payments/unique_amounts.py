@@ -52,7 +52,9 @@ async def set_unique(uow: UnitOfWork, actor: Actor, go_code: str, text: str) -> 
             if not 1 <= most <= MAX_STEPS:
                 top = format_money(MAX_STEPS, go.currency)
                 raise InvalidInput(
-                    f"The most an amount may move is from the smallest coin up to {top}. {USAGE}"
+                    "The most an amount may move is from the smallest coin up to %(top)s. %(usage)s",
+                    top=top,
+                    usage=USAGE,
                 )
             if current is None:
                 uow.session.add(UniqueAmountSetting(go_id=go.id, max_minor=most, updated_at=uow.now))

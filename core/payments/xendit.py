@@ -111,5 +111,5 @@ def _json_or_fail(status: int, body: bytes, what: str) -> dict[str, object]:
         data = None
     if not 200 <= status < 300 or not isinstance(data, dict):
         code = data.get("error_code", status) if isinstance(data, dict) else status
-        raise GatewayError(f"{what} ({code}); please try again.")
+        raise GatewayError("%(what)s (%(code)s); please try again.", what=what, code=code)
     return data

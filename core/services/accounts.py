@@ -14,6 +14,7 @@ from core import inbound
 from core.db.models import GroupOrder, Identity, StaffInvite, StaffMember, User
 from core.db.raw import Plan, Statement
 from core.db.upsert import insert_ignoring_conflict
+from core.desk import KEEP_LANGUAGE
 from core.errors import Conflict, InvalidInput, PermissionDenied, UnknownUser
 from core.permissions import ASSIGNABLE, DOES, RANKED, Permission, Role, grants, rank
 from core.privacy.identities import sealed_address, stored_id
@@ -47,6 +48,8 @@ class Actor:
     # what the command being run needs, declared in the command table (core.permissions);
     # checked against the role held on the team of the GO a service acts on
     acting: Permission = Permission.MANAGE
+    # the language their messages are written in (core.languages); None: not known yet
+    language: str | None = None
 
     @property
     def may_administer(self) -> bool:
@@ -69,6 +72,9 @@ class Caller:
     external_id: str
     display_name: str
     handle: str | None = None
+    # the language their platform says they read (``core.languages.from_hint``): theirs on
+    # first contact, and kept while they have none of their own
+    language: str | None = None
 
 
 async def identify(
@@ -77,6 +83,7 @@ async def identify(
     external_id: str,
     display_name: str,
     handle: str | None = None,
+    language: str | None = None,
 ) -> Actor:
     """Find the person behind a chat identity, creating both on first contact.
 
@@ -85,15 +92,18 @@ async def identify(
     whoever held it before, so "@alice" never names a former holder. Safe to repeat, so
     it never carries the mark of the update being handled (``inbound.aside``).
     """
-    known = await uow.desk.run(lambda now: known_actor_plan(Caller(channel, external_id, "", handle), now))
+    caller = Caller(channel, external_id, "", handle, language)
+    known = await uow.desk.run(lambda now: known_actor_plan(caller, now))
     if known is not None:
         return known
     with inbound.aside():
-        return await _identify_in(uow, channel, external_id, display_name, handle)
+        return await _identify_in(uow, channel, external_id, display_name, handle, language)
 
 
 async def identify_caller(uow: UnitOfWork, caller: Caller) -> Actor:
-    return await identify(uow, caller.channel, caller.external_id, caller.display_name, caller.handle)
+    return await identify(
+        uow, caller.channel, caller.external_id, caller.display_name, caller.handle, caller.language
+    )
 
 
 def known_actor_plan(caller: Caller, now: datetime, *, lock: bool = False) -> Plan[Actor | None]:
@@ -118,17 +128,19 @@ def caller_plan(caller: Caller, now: datetime) -> Plan[Actor | None]:
         known = _current(caller, found)
         if known is None:  # known, with something to write
             yield from _refresh_plan(int(found[0]), caller, now)
-        return known or _actor_of(caller.channel, found)
+            if caller.language and found[8] is None:
+                yield Statement(KEEP_LANGUAGE, (caller.language, found[3]))
+        return known or _actor_of(caller.channel, found, caller.language)
     if sealed_address(caller.channel, caller.external_id) is not None:
         return None
     key, name = stored_id(caller.channel, caller.external_id), _clean_name(caller.display_name)
-    user_id = yield Statement(NEW_USER, (name, False, now, False), "scalar")
+    user_id = yield Statement(NEW_USER, (name, False, now, False, caller.language), "scalar")
     identity_id = yield Statement(NEW_IDENTITY, (user_id, caller.channel, key, True, now), "scalar")
     if identity_id is None:  # a first contact made by another worker just now: theirs stands
         yield Statement("DELETE FROM users WHERE id = ?", (user_id,))
         return (yield from caller_plan(caller, now))
     yield from _refresh_plan(int(identity_id), caller, now)
-    return Actor(int(user_id), int(identity_id), caller.channel, name, False, False)
+    return Actor(int(user_id), int(identity_id), caller.channel, name, False, False, language=caller.language)
 
 
 def _lookup_plan(caller: Caller, now: datetime, *, lock: bool) -> Plan[Any]:
@@ -150,13 +162,24 @@ def _current(caller: Caller, found: Any) -> Actor | None:
     held, fresh = found[1], found[7]
     if caller.handle and (held != _clean_handle(caller.handle) or not fresh):
         return None
+    if caller.language and found[8] is None:  # the platform says what they read: keep it
+        return None
     return _actor_of(caller.channel, found)
 
 
-def _actor_of(channel: str, found: Any) -> Actor:
-    identity_id, _, _, user_id, name, is_gom, top_rank, _ = found
+def _actor_of(channel: str, found: Any, language: str | None = None) -> Actor:
+    identity_id, _, _, user_id, name, is_gom, top_rank, _, stored = found
     top_role = None if top_rank is None else RANKED[int(top_rank)]
-    return Actor(user_id, identity_id, channel, name, bool(is_gom), top_role is not None, top_role)
+    return Actor(
+        user_id,
+        identity_id,
+        channel,
+        name,
+        bool(is_gom),
+        top_role is not None,
+        top_role,
+        language=stored or language,
+    )
 
 
 def _refresh_plan(identity_id: int, caller: Caller, now: datetime) -> Plan[None]:
@@ -170,7 +193,10 @@ def _refresh_plan(identity_id: int, caller: Caller, now: datetime) -> Plan[None]
         yield Statement(TAKE_HANDLE, params)
 
 
-NEW_USER = "INSERT INTO users (display_name, is_gom, created_at, muted) VALUES (?, ?, ?, ?) RETURNING id"
+NEW_USER = (
+    "INSERT INTO users (display_name, is_gom, created_at, muted, language) "
+    "VALUES (?, ?, ?, ?, ?) RETURNING id"
+)
 NEW_IDENTITY = (
     "INSERT INTO identities (user_id, channel, external_id, reachable, created_at, kind) "
     "VALUES (?, ?, ?, ?, ?, 'person') ON CONFLICT (channel, external_id) DO NOTHING RETURNING id"
@@ -188,13 +214,20 @@ TAKE_HANDLE = (
 
 
 async def _identify_in(
-    uow: UnitOfWork, channel: str, external_id: str, display_name: str, handle: str | None
+    uow: UnitOfWork,
+    channel: str,
+    external_id: str,
+    display_name: str,
+    handle: str | None,
+    language: str | None = None,
 ) -> Actor:
     key = stored_id(channel, external_id)
     async with uow:
         identity = await _find_identity(uow, channel, key)
         if identity is None:
-            user = User(display_name=_clean_name(display_name), is_gom=False, created_at=uow.now)
+            user = User(
+                display_name=_clean_name(display_name), is_gom=False, created_at=uow.now, language=language
+            )
             uow.session.add(user)
             await uow.session.flush()
             await uow.session.execute(
@@ -220,6 +253,12 @@ async def _identify_in(
         if handle:
             await _take_handle(uow, identity, _clean_handle(handle))
         identity.reachable = True  # they wrote to us, so we can write back
+        if language:
+            await uow.session.execute(
+                update(User)
+                .where(User.id == identity.user_id, User.language.is_(None))
+                .values(language=language)
+            )
         actor = await _actor_for(uow, identity)
         await uow.commit()
         return actor
@@ -229,7 +268,7 @@ LOOKUP = (
     "SELECT i.id, i.handle, i.reachable, u.id, u.display_name, u.is_gom, "
     "(SELECT MIN(CASE s.role WHEN 'owner' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END) "
     "FROM staff s WHERE s.member_id = u.id), "
-    "CASE WHEN i.handle_seen_at >= ? THEN 1 ELSE 0 END "
+    "CASE WHEN i.handle_seen_at >= ? THEN 1 ELSE 0 END, u.language "
     "FROM identities i JOIN users u ON u.id = i.user_id WHERE i.channel = ? AND i.external_id = ?"
 )
 
@@ -271,7 +310,10 @@ async def add_helper(uow: UnitOfWork, gom: Actor, handle: str, role: Role = Role
         if helper.id == gom.user_id:
             raise InvalidInput("You already run your own group orders.")
         if not await _add_staff(uow, gom.user_id, helper.id, role):  # a double tap: the unique key decides
-            raise Conflict(f"{helper.display_name} is already your helper; /helper role changes their role.")
+            raise Conflict(
+                "%(display_name)s is already your helper; /helper role changes their role.",
+                display_name=helper.display_name,
+            )
         uow.audit(actor_id=gom.user_id, entity="user", entity_id=helper.id, action=f"{role.value}_added")
         await uow.commit()
         return helper.display_name
@@ -320,7 +362,7 @@ async def join_staff(uow: UnitOfWork, actor: Actor, code: str) -> str:
         )
         gom_name = (await uow.session.get_one(User, invite.gom_id)).display_name
         if already is not None:
-            raise Conflict(f"You already help {gom_name}; the code is still unused.")
+            raise Conflict("You already help %(gom_name)s; the code is still unused.", gom_name=gom_name)
         spent = await uow.session.execute(
             update(StaffInvite)
             .where(
@@ -333,12 +375,12 @@ async def join_staff(uow: UnitOfWork, actor: Actor, code: str) -> str:
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             await uow.session.refresh(invite)
             if invite.used_by == actor.user_id:  # a double tap: the other tap joined
-                raise Conflict(f"You already help {gom_name}.")
+                raise Conflict("You already help %(gom_name)s.", gom_name=gom_name)
             if invite.used_by is not None:
                 raise Conflict("That invite code has already been used; ask the GOM for a new one.")
             raise InvalidInput("That invite code has expired; ask the GOM for a new one.")
         if not await _add_staff(uow, invite.gom_id, actor.user_id):  # joined with another code meanwhile
-            raise Conflict(f"You already help {gom_name}; the code is still unused.")
+            raise Conflict("You already help %(gom_name)s; the code is still unused.", gom_name=gom_name)
         uow.audit(actor_id=actor.user_id, entity="user", entity_id=actor.user_id, action="helper_joined")
         await uow.commit()
         return gom_name
@@ -375,7 +417,9 @@ async def remove_helper(uow: UnitOfWork, gom: Actor, handle: str) -> str:
             )
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise InvalidInput(f"{helper.display_name} is not one of your helpers.")
+            raise InvalidInput(
+                "%(display_name)s is not one of your helpers.", display_name=helper.display_name
+            )
         uow.audit(actor_id=gom.user_id, entity="user", entity_id=helper.id, action="helper_removed")
         await uow.commit()
         return helper.display_name
@@ -398,11 +442,13 @@ async def require_admin(uow: UnitOfWork, actor: Actor, go: GroupOrder) -> None:
     what the command being run needs (``actor.acting``, from the command table)."""
     role = await role_on_team(uow, actor.user_id, go.gom_id)
     if role is None:
-        raise PermissionDenied(f"{go.code} is run by another GOM; you cannot manage it.")
+        raise PermissionDenied("%(code)s is run by another GOM; you cannot manage it.", code=go.code)
     if not grants(role, actor.acting):
         raise PermissionDenied(
-            f"Your role on {go.code}'s team is {role}, and a {role} may not {DOES[actor.acting]}. "
-            "Ask the GOM."
+            ("Your role on %(code)s's team is %(role)s, and a %(role)s may not %(does)s. Ask the GOM."),
+            code=go.code,
+            role=role,
+            does=DOES[actor.acting],
         )
 
 
@@ -435,6 +481,7 @@ async def _actor_for(uow: UnitOfWork, identity: Identity) -> Actor:
         is_gom=user.is_gom,
         is_staff=top_role is not None,
         top_role=top_role,
+        language=user.language,
     )
 
 
@@ -463,19 +510,29 @@ async def _current_holder(uow: UnitOfWork, channel: str, handle: str) -> User:
     ).all()
     if not holders:
         raise UnknownUser(
-            f"Nobody called @{cleaned} has written to gomflow yet; ask them to say /start first, "
-            "or send them a code from /helper invite."
+            (
+                "Nobody called @%(cleaned)s has written to gomflow yet; ask them to say /start "
+                "first, or send them a code from /helper invite."
+            ),
+            cleaned=cleaned,
         )
     if len(holders) > 1:
         raise InvalidInput(
-            f"More than one person has used @{cleaned}, so I cannot tell who you mean. "
-            "/helper invite gives you a code for your helper to type instead."
+            (
+                "More than one person has used @%(cleaned)s, so I cannot tell who you mean. "
+                "/helper invite gives you a code for your helper to type instead."
+            ),
+            cleaned=cleaned,
         )
     holder = holders[0]
     if holder.handle_seen_at is None or holder.handle_seen_at < uow.now - HANDLE_FRESH:
         raise InvalidInput(
-            f"@{cleaned} has not written to gomflow lately, and handles change hands, so I "
-            "cannot be sure who holds it now. Ask them to message me first, or use /helper invite."
+            (
+                "@%(cleaned)s has not written to gomflow lately, and handles change hands, so I "
+                "cannot be sure who holds it now. Ask them to message me first, or use /helper "
+                "invite."
+            ),
+            cleaned=cleaned,
         )
     return await uow.session.get_one(User, holder.user_id)
 
@@ -496,9 +553,11 @@ async def own_team_member(uow: UnitOfWork, gom: Actor, handle: str) -> User:
         )
     ).all()
     if len(members) > 1:
-        raise InvalidInput(f"More than one of your helpers has used @{cleaned}; name them by id.")
+        raise InvalidInput(
+            "More than one of your helpers has used @%(cleaned)s; name them by id.", cleaned=cleaned
+        )
     if not members:
-        raise InvalidInput(f"@{cleaned} is not one of your helpers.")
+        raise InvalidInput("@%(cleaned)s is not one of your helpers.", cleaned=cleaned)
     return members[0]
 
 

@@ -104,8 +104,12 @@ async def commit_seed(uow: UnitOfWork, actor: Actor, go_code: str, given: str | 
         assert settings is not None
         if settings.seed is not None and settings.seed_revealed_at is None:
             raise Conflict(
-                f"{go.code} already has a seed committed ({settings.seed_commitment}); it is revealed "
-                "when a result drawn with it is announced, and only then can another be drawn."
+                (
+                    "%(code)s already has a seed committed (%(seed_commitment)s); it is revealed "
+                    "when a result drawn with it is announced, and only then can another be drawn."
+                ),
+                code=go.code,
+                seed_commitment=settings.seed_commitment,
             )
         committed = algo.commitment(go.code, seed)
         await uow.session.execute(
@@ -144,7 +148,9 @@ async def seed_status(uow: UnitOfWork, actor: Actor, go_code: str) -> SeedView:
 def _given_seed(text: str) -> str:
     seed = clean_text(text).strip()
     if not 8 <= len(seed) <= MAX_SEED or not seed.isprintable():
-        raise InvalidInput(f"A seed you give must be 8 to {MAX_SEED} printable characters.")
+        raise InvalidInput(
+            "A seed you give must be 8 to %(max_seed)s printable characters.", max_seed=MAX_SEED
+        )
     return seed
 
 
@@ -163,33 +169,43 @@ async def allocate_item(
     """Share out an item's inclusions once; a second call shows the result it finds, and
     ``redo`` runs it again only before the result is announced."""
     if tie_break is not None and tie_break not in algo.TIE_BREAKS:
-        raise InvalidInput(f"Ties are broken by {' or '.join(algo.TIE_BREAKS)}, not '{tie_break[:20]}'.")
+        raise InvalidInput(
+            "Ties are broken by %(tie_breaks)s, not '%(tie_break)s'.",
+            tie_breaks=" or ".join(algo.TIE_BREAKS),
+            tie_break=tie_break[:20],
+        )
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
         item = await find_item(uow, go, item_code)
         if go.status not in ARRIVED_OR_LATER:
             raise InvalidInput(
-                f"{go.code} has not arrived yet; allocate once it has (/status {go.code} arrived)."
+                "%(code)s has not arrived yet; allocate once it has (/status %(code)s arrived).", code=go.code
             )
         settings = await settings_for(uow, go.id)
         if settings is None:
-            raise NotFound(f"{item.code} has no inclusions to allocate.")
+            raise NotFound("%(code)s has no inclusions to allocate.", code=item.code)
         existing = await _allocation(uow, item.id)
         if existing is not None and not redo:
             return await _view(uow, go, item, existing, already=True)
         if redo and existing is None:
-            raise InvalidInput(f"{item.code} was not allocated yet: /allocate {go.code} {item.code}.")
+            raise InvalidInput(
+                "%(code)s was not allocated yet: /allocate %(code2)s %(code)s.", code=item.code, code2=go.code
+            )
         if existing is not None and existing.status == ANNOUNCED:
-            raise Conflict(f"{item.code}'s result was announced; it can no longer be redone.")
+            raise Conflict("%(code)s's result was announced; it can no longer be redone.", code=item.code)
         ties = tie_break or algo.LOTTERY
         seed = None
         if ties == algo.LOTTERY:
             if settings.seed is None or settings.seed_revealed_at is not None:
                 raise InvalidInput(
-                    f"A lottery needs a seed committed in advance: /lottery {go.code} seed (its "
-                    "commitment is posted before the draw), or break ties by claim time: "
-                    f"/allocate {go.code} {item.code} ties=claim_time."
+                    (
+                        "A lottery needs a seed committed in advance: /lottery %(code)s seed (its "
+                        "commitment is posted before the draw), or break ties by claim time: /allocate "
+                        "%(code)s %(code2)s ties=claim_time."
+                    ),
+                    code=go.code,
+                    code2=item.code,
                 )
             seed = settings.seed
         if settings.rankings_locked_at is None:
@@ -233,7 +249,9 @@ async def allocate_item(
                 .values(runs=existing.runs + 1, **values)
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
-                raise AlreadyChanged(f"{item.code}'s allocation was changed by someone else just now.")
+                raise AlreadyChanged(
+                    "%(code)s's allocation was changed by someone else just now.", code=item.code
+                )
             await uow.session.execute(delete(AllocatedUnit).where(AllocatedUnit.allocation_id == existing.id))
             row = await _allocation(uow, item.id)
             assert row is not None
@@ -279,14 +297,16 @@ async def announce(uow: UnitOfWork, actor: Actor, go_code: str, item_code: str) 
         settings = await settings_for(uow, go.id)
         row = await _allocation(uow, item.id)
         if settings is None or row is None:
-            raise InvalidInput(f"{item.code} was not allocated yet: /allocate {go.code} {item.code}.")
+            raise InvalidInput(
+                "%(code)s was not allocated yet: /allocate %(code2)s %(code)s.", code=item.code, code2=go.code
+            )
         moved = await uow.session.execute(
             update(Allocation)
             .where(Allocation.id == row.id, Allocation.status == ALLOCATED)
             .values(status=ANNOUNCED, announced_at=uow.now)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise AlreadyChanged(f"{item.code}'s result was already announced.")
+            raise AlreadyChanged("%(code)s's result was already announced.", code=item.code)
         if row.seed is not None and settings.seed == row.seed and settings.seed_revealed_at is None:
             await uow.session.execute(
                 update(InclusionSettings)
@@ -396,7 +416,7 @@ async def verify_recorded(uow: UnitOfWork, go_code: str, item_code: str, seed: s
         item = await find_item(uow, go, item_code)
         row = await _allocation(uow, item.id)
         if row is None:
-            raise NotFound(f"{item.code} of {go.code} was not allocated.")
+            raise NotFound("%(code)s of %(code2)s was not allocated.", code=item.code, code2=go.code)
         inputs = algo.AllocationInputs.from_json(json.loads(row.inputs))
         number = {i.name: i.number for i in inputs.inclusions}
         units = (
@@ -437,7 +457,9 @@ async def _recorded(
     item = await find_item(uow, go, item_code)
     row = await _allocation(uow, item.id)
     if row is None:
-        raise InvalidInput(f"{item.code} was not allocated yet: /allocate {go.code} {item.code}.")
+        raise InvalidInput(
+            "%(code)s was not allocated yet: /allocate %(code2)s %(code)s.", code=item.code, code2=go.code
+        )
     return go, item, row
 
 
@@ -448,10 +470,15 @@ async def _inputs(
     claim per unit of the item in a live order, in the order they were placed."""
     rows = await inclusions_of(uow, item.id)
     if not rows:
-        raise NotFound(f"{item.code} has no inclusions to allocate.")
+        raise NotFound("%(code)s has no inclusions to allocate.", code=item.code)
     missing = [r.name for r in rows if r.received is None]
     if missing:
-        raise InvalidInput(f'Enter what arrived first: /received {go.code} {item.code} "{rows[0].name}=3,…".')
+        raise InvalidInput(
+            'Enter what arrived first: /received %(code)s %(code2)s "%(name)s=3,…".',
+            code=go.code,
+            code2=item.code,
+            name=rows[0].name,
+        )
     lines = (
         await uow.session.execute(
             select(Order.id, Order.number, Order.placed_at, OrderLine.quantity, InclusionRanking.ranking)

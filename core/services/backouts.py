@@ -54,9 +54,9 @@ async def backout(uow: UnitOfWork, actor: Actor, number: str, confirmed: bool = 
         order = await load_order(uow, number, lock=True)
         go = await uow.session.get_one(GroupOrder, order.go_id)  # locked with the order
         if order.buyer_id != actor.user_id:
-            raise PermissionDenied(f"{order.number} is not your order.")
+            raise PermissionDenied("%(number)s is not your order.", number=order.number)
         if order.status not in ORDER_LIVE:
-            raise OrderLocked(f"{order.number} is already {order.status}.")
+            raise OrderLocked("%(number)s is already %(status)s.", number=order.number, status=order.status)
         if order.status == OrderStatus.PLACED:
             await _cancel_offers(uow, order, actor)
             await end_order(uow, order, OrderStatus.CANCELLED, actor.user_id, reason="backed out (unpaid)")
@@ -108,25 +108,42 @@ async def _require_paid_backout(uow: UnitOfWork, go: GroupOrder, order: Order, p
         request = await uow.session.get(PaymentRequest, awaiting.request_id or 0)
         due = f" by {local_text(request.due_at, go.timezone)}" if request is not None else ""
         raise OrderLocked(
-            f"You have not paid for {order.number} yet: if you do not pay{due}, it goes back "
-            "to the buyer who handed it to you."
+            (
+                "You have not paid for %(number)s yet: if you do not pay%(due)s, it goes back to "
+                "the buyer who handed it to you."
+            ),
+            number=order.number,
+            due=due,
         )
     rule = policy.backout
     handover = f"/handover {order.number} @buyer"
     if rule == BackoutRule.NEVER:
         raise OrderLocked(
-            f"{go.code}'s policy: a paid claim is kept, so paid buyers cannot back out. "
-            f"You can hand it to another buyer instead: {handover}"
+            (
+                "%(code)s's policy: a paid claim is kept, so paid buyers cannot back out. You "
+                "can hand it to another buyer instead: %(handover)s"
+            ),
+            code=go.code,
+            handover=handover,
         )
     if rule == BackoutRule.REPLACEMENT:
         raise OrderLocked(
-            f"{go.code}'s policy: a paid buyer leaves only by finding a replacement. "
-            f"Hand it to another buyer: {handover}"
+            (
+                "%(code)s's policy: a paid buyer leaves only by finding a replacement. Hand it "
+                "to another buyer: %(handover)s"
+            ),
+            code=go.code,
+            handover=handover,
         )
     if go.status not in BACKOUT_GO:
         raise OrderLocked(
-            f"{go.code} is {go.status}: the GOM has ordered from the supplier, so it is too late to "
-            f"back out. You can still hand it to another buyer: {handover}"
+            (
+                "%(code)s is %(status)s: the GOM has ordered from the supplier, so it is too "
+                "late to back out. You can still hand it to another buyer: %(handover)s"
+            ),
+            code=go.code,
+            status=go.status,
+            handover=handover,
         )
 
 

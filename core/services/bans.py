@@ -42,14 +42,16 @@ async def is_banned(uow: UnitOfWork, gom_id: int, buyer_id: int) -> bool:
 async def ban(uow: UnitOfWork, actor: Actor, handle: str, reason: str) -> BanView:
     reason = " ".join(reason.split())
     if not reason:
-        raise InvalidInput(f"Say why, for your team's eyes only: {USAGE}")
+        raise InvalidInput("Say why, for your team's eyes only: %(usage)s", usage=USAGE)
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.")
+        raise InvalidInput("Keep the reason under %(max_reason)s characters.", max_reason=MAX_REASON)
     async with uow:
         gom_id = await team_gom(uow, actor)
         buyer_id, name = await buyer_by_handle(uow, handle)
         if buyer_id == gom_id or await _on_team(uow, gom_id, buyer_id):
-            raise InvalidInput(f"{name} is on your team; take them off the team instead (/helper remove).")
+            raise InvalidInput(
+                "%(name)s is on your team; take them off the team instead (/helper remove).", name=name
+            )
         done = await uow.session.execute(
             insert_ignoring_conflict(
                 uow.session,
@@ -126,7 +128,9 @@ async def team_gom(uow: UnitOfWork, actor: Actor) -> int:
         return own[0]
     allowed = [gom for gom, role in roles if grants(role, actor.acting)]
     if not allowed:
-        raise PermissionDenied(f"Only a GOM, or a team member who may {DOES[actor.acting]}, can do that.")
+        raise PermissionDenied(
+            "Only a GOM, or a team member who may %(does)s, can do that.", does=DOES[actor.acting]
+        )
     if len(allowed) > 1:
         raise InvalidInput("You are on more than one GOM's team; ask the GOM whose buyer it is.")
     return allowed[0]
@@ -135,7 +139,7 @@ async def team_gom(uow: UnitOfWork, actor: Actor) -> int:
 async def buyer_by_handle(uow: UnitOfWork, handle: str) -> tuple[int, str]:
     """The one person who wrote to gomflow as @handle, named with the handle."""
     if not handle.strip().startswith("@") or not handle.strip().lstrip("@"):
-        raise InvalidInput(f"Name the buyer by their @handle: {USAGE}")
+        raise InvalidInput("Name the buyer by their @handle: %(usage)s", usage=USAGE)
     user_id, name = await person_by_handle(uow, handle)
     return user_id, f"{name} (@{handle.strip().lstrip('@').lower()})"
 

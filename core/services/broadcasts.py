@@ -78,7 +78,11 @@ async def prepare_broadcast(
     if not body:
         raise InvalidInput("Say what to broadcast: /broadcast CODE AUDIENCE MESSAGE.")
     if len(body) > MAX_BODY:
-        raise InvalidInput(f"A broadcast is at most {MAX_BODY} characters (this one is {len(body)}).")
+        raise InvalidInput(
+            "A broadcast is at most %(max_body)s characters (this one is %(body_count)s).",
+            max_body=MAX_BODY,
+            body_count=len(body),
+        )
     async with uow:
         go = await load_go(uow, go_code)
         await require_admin(uow, actor, go)
@@ -116,7 +120,9 @@ async def confirm_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) ->
         broadcast, go = await _own(uow, actor, broadcast_id)
         if broadcast.status != "draft":
             raise InvalidInput(
-                f"Broadcast #{broadcast.id} is {broadcast.status}; there is nothing to confirm."
+                "Broadcast #%(id)s is %(status)s; there is nothing to confirm.",
+                id=broadcast.id,
+                status=broadcast.status,
             )
         recipients = await _recipients(uow, go, broadcast.audience)
         await _queue(uow, go, broadcast, recipients)
@@ -130,7 +136,9 @@ async def cancel_broadcast(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> 
         broadcast, go = await _own(uow, actor, broadcast_id)
         if broadcast.status not in ("scheduled", "draft"):
             raise InvalidInput(
-                f"Broadcast #{broadcast.id} is {broadcast.status}; it can no longer be cancelled."
+                "Broadcast #%(id)s is %(status)s; it can no longer be cancelled.",
+                id=broadcast.id,
+                status=broadcast.status,
             )
         broadcast.status = "cancelled"
         uow.audit(
@@ -286,7 +294,9 @@ async def _own(uow: UnitOfWork, actor: Actor, broadcast_id: int) -> tuple[Broadc
     """The broadcast, locked with its GO: a confirm and a cancel at once take turns."""
     found = await uow.session.get(Broadcast, broadcast_id)
     if found is None:
-        raise NotFound(f"There is no broadcast #{broadcast_id}. /broadcasts lists yours.")
+        raise NotFound(
+            "There is no broadcast #%(broadcast_id)s. /broadcasts lists yours.", broadcast_id=broadcast_id
+        )
     go = await lock_go(uow, found.go_id)
     await require_admin(uow, actor, go)
     return await _lock(uow, broadcast_id), go
@@ -299,7 +309,7 @@ async def _lock(uow: UnitOfWork, broadcast_id: int) -> Broadcast:
 def _audience(text: str) -> str:
     audience = text.strip().lower()
     if audience not in AUDIENCES:
-        raise InvalidInput("Audience must be one of: " + ", ".join(AUDIENCES) + ".")
+        raise InvalidInput("Audience must be one of: %(audiences)s.", audiences=", ".join(AUDIENCES))
     return audience
 
 

@@ -39,10 +39,13 @@ async def target(uow: UnitOfWork, buyer: Actor, bundle: PaymentBundle) -> Target
     """The bundle's oldest request still owing, under its orders' locks; refused when the
     bundle is not the buyer's or no longer matches the orders."""
     if bundle.buyer_id != buyer.user_id:
-        raise PermissionDenied(f"{bundle.reference} is not yours.")
+        raise PermissionDenied("%(reference)s is not yours.", reference=bundle.reference)
     owing = await bundles.owing(uow, bundle)
     if not owing:
-        raise InvalidInput(f"Nothing is owed on {bundle.reference} any more. /myorders lists your orders.")
+        raise InvalidInput(
+            "Nothing is owed on %(reference)s any more. /myorders lists your orders.",
+            reference=bundle.reference,
+        )
     return Target(
         owing[0].order,
         owing[0].request,
@@ -61,7 +64,7 @@ async def order_of(uow: UnitOfWork, bundle: PaymentBundle) -> Order:
         .limit(1)
     )
     if order_id is None:
-        raise NotFound(f"{bundle.reference} has no proof of payment.")
+        raise NotFound("%(reference)s has no proof of payment.", reference=bundle.reference)
     return await uow.session.get_one(Order, order_id)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, select, update
 
 from core.db.models import BuyerQuota, GroupOrder, Item, OrderLine, Variant, WaitlistEntry
 from core.errors import Conflict, InvalidInput, UnknownItem
+from core.languages import ENGLISH, LANGUAGES, chosen_language
 from core.lookups import load_go
 from core.money import format_money
 from core.services.accounts import Actor, require_admin
@@ -53,6 +54,8 @@ class GroupOrderEdit:
     per_buyer_limit: int | None = None  # 0 lifts the limit
     payment_window_hours: int | None = None
     deadline: str | None = None  # as typed, in the GO's timezone
+    # for buyers with no language of their own (core.languages), as typed; "none": English
+    language: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -96,11 +99,17 @@ async def edit_group_order(uow: UnitOfWork, actor: Actor, go_code: str, edit: Gr
         go = await load_go(uow, go_code, lock=True)
         await require_admin(uow, actor, go)
         if go.status in ENDED:
-            raise InvalidInput(f"{go.code} is {go.status}; it cannot be edited any more.")
+            raise InvalidInput(
+                "%(code)s is %(status)s; it cannot be edited any more.", code=go.code, status=go.status
+            )
         if edit.limits and go.status not in BEFORE_CLOSING:
             raise InvalidInput(
-                f"{go.code} is {go.status}; its MOQ, capacity, limits and deadline "
-                "change only before it closes."
+                (
+                    "%(code)s is %(status)s; its MOQ, capacity, limits and deadline change only "
+                    "before it closes."
+                ),
+                code=go.code,
+                status=go.status,
             )
         values, changes = _go_values(edit, go, uow)
         capacity = values.get("capacity", go.capacity)
@@ -164,6 +173,12 @@ def _go_values(edit: GroupOrderEdit, go: GroupOrder, uow: UnitOfWork) -> tuple[d
     if edit.deadline is not None:
         values["deadline"] = future_deadline(edit.deadline, go.timezone, uow.now)
         changes.append(f"closes {local_text(values['deadline'], go.timezone)}")
+    if edit.language is not None:
+        none = edit.language.strip().lower() in {"none", "no", "off"}
+        values["language"] = None if none else chosen_language(edit.language)
+        changes.append(
+            f"buyers without a language of their own read {LANGUAGES[values['language'] or ENGLISH]}"
+        )
     return values, changes
 
 
@@ -171,15 +186,26 @@ async def _limit_refusal(uow: UnitOfWork, go: GroupOrder, capacity: int, limit: 
     taken = await uow.session.scalar(select(GroupOrder.reserved_units).where(GroupOrder.id == go.id)) or 0
     if taken > capacity:
         return Conflict(
-            f"{go.code} has {taken} units taken by live orders; its capacity cannot go below that "
-            f"(you asked for {capacity}). Cancel orders first, or keep a capacity of at least {taken}."
+            (
+                "%(code)s has %(taken)s units taken by live orders; its capacity cannot go below "
+                "that (you asked for %(capacity)s). Cancel orders first, or keep a capacity of "
+                "at least %(taken)s."
+            ),
+            code=go.code,
+            taken=taken,
+            capacity=capacity,
         )
     most = (
         await uow.session.scalar(select(func.max(BuyerQuota.reserved)).where(BuyerQuota.go_id == go.id)) or 0
     )
     return Conflict(
-        f"A buyer already holds {most} units of {go.code}; the per-buyer limit cannot go below that "
-        f"(you asked for {limit})."
+        (
+            "A buyer already holds %(most)s units of %(code)s; the per-buyer limit cannot go "
+            "below that (you asked for %(limit)s)."
+        ),
+        most=most,
+        code=go.code,
+        limit=limit,
     )
 
 
@@ -213,8 +239,13 @@ async def edit_item(uow: UnitOfWork, actor: Actor, go_code: str, token: str, edi
         if written.rowcount != 1:  # type: ignore[attr-defined]
             held = await uow.session.scalar(select(table.reserved).where(table.id == row.id))
             raise Conflict(
-                f"Live orders hold {held} of {target.label}; its stock cannot go below that "
-                f"(you asked for {edit.stock})."
+                (
+                    "Live orders hold %(held)s of %(label)s; its stock cannot go below that (you "
+                    "asked for %(stock)s)."
+                ),
+                held=held,
+                label=target.label,
+                stock=edit.stock,
             )
         if edit.price_minor is not None:
             await _bump_catalogue(uow, target.go)
@@ -232,8 +263,12 @@ async def remove_item(uow: UnitOfWork, actor: Actor, go_code: str, token: str) -
         queued = await uow.session.scalar(select(exists().where(target.of(WaitlistEntry))))
         if ordered or queued:
             raise Conflict(
-                f"{target.label} has been ordered or queued for, so it stays on those orders. "
-                f"/retire {target.go.code} {target.label} stops new orders of it instead."
+                (
+                    "%(label)s has been ordered or queued for, so it stays on those orders. /retire "
+                    "%(code)s %(label)s stops new orders of it instead."
+                ),
+                label=target.label,
+                code=target.go.code,
             )
         if target.variant is not None:
             await uow.session.execute(delete(Variant).where(Variant.id == target.variant.id))
@@ -254,7 +289,7 @@ async def retire_item(uow: UnitOfWork, actor: Actor, go_code: str, token: str) -
     async with uow:
         target = await _locked_target(uow, actor, go_code, token, frozenset(GOStatus) - ENDED)
         if target.row.retired:
-            raise Conflict(f"{target.label} is retired already.")
+            raise Conflict("%(label)s is retired already.", label=target.label)
         table = target.table
         retire = update(table).where(table.id == target.row.id).values(retired=True)
         await uow.session.execute(retire.execution_options(synchronize_session=False))
@@ -300,7 +335,9 @@ async def _locked_target(
     go = await load_go(uow, go_code, lock=True)
     await require_admin(uow, actor, go)
     if go.status not in statuses:
-        raise InvalidInput(f"{go.code} is {go.status}; its items can no longer change.")
+        raise InvalidInput(
+            "%(code)s is %(status)s; its items can no longer change.", code=go.code, status=go.status
+        )
     item, variant = await _find(uow, go, token)
     return _Target(go, item, variant)
 
@@ -329,7 +366,9 @@ async def _find(uow: UnitOfWork, go: GroupOrder, token: str) -> tuple[Item, Vari
         select(Item).where(Item.go_id == go.id, Item.code == code).execution_options(populate_existing=True)
     )
     if item is None:
-        raise UnknownItem(f"{go.code} has no item {code}. /go {go.code} lists them.")
+        raise UnknownItem(
+            "%(code)s has no item %(code2)s. /go %(code)s lists them.", code=go.code, code2=code
+        )
     if not variant_code:
         return item, None
     version = normalise_item_code(variant_code)
@@ -339,5 +378,10 @@ async def _find(uow: UnitOfWork, go: GroupOrder, token: str) -> tuple[Item, Vari
         .execution_options(populate_existing=True)
     )
     if variant is None:
-        raise UnknownItem(f"{item.name} has no version {version}. /go {go.code} lists them.")
+        raise UnknownItem(
+            "%(name)s has no version %(version)s. /go %(code)s lists them.",
+            name=item.name,
+            version=version,
+            code=go.code,
+        )
     return item, variant

@@ -90,8 +90,12 @@ async def reopen_group_order(uow: UnitOfWork, actor: Actor, go_code: str, when: 
         await require_admin(uow, actor, go)
         if go.status != GOStatus.CLOSED:
             raise InvalidInput(
-                f"{go.code} is {go.status}; only a GO closed below its MOQ and waiting for "
-                "your decision can be reopened."
+                (
+                    "%(code)s is %(status)s; only a GO closed below its MOQ and waiting for your "
+                    "decision can be reopened."
+                ),
+                code=go.code,
+                status=go.status,
             )
         deadline = parse_when(when, go.timezone, uow.now)
         if deadline <= uow.now:

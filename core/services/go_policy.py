@@ -129,8 +129,14 @@ def parse_duration(key: str, text: str, *, allow_zero: bool, most: int) -> int:
     minutes = int(match.group(1)) * _UNIT_MINUTES[match.group(2)] if match else -1
     if minutes <= 0 or minutes > most:
         raise InvalidInput(
-            f"{key}={text[:20]} is not a length of time I can use: write it like 24h, 90m or 2d "
-            f"(at most {duration_text(most)}){', or 0' if allow_zero else ''}."
+            (
+                "%(key)s=%(text)s is not a length of time I can use: write it like 24h, 90m or "
+                "2d (at most %(duration_text)s)%(value)s."
+            ),
+            key=key,
+            text=text[:20],
+            duration_text=duration_text(most),
+            value=", or 0" if allow_zero else "",
         )
     return minutes
 
@@ -139,7 +145,8 @@ def parse_leads(text: str) -> tuple[int, ...]:
     parts = [p for p in text.split(",") if p.strip()]
     if not parts or len(parts) > MAX_LEADS:
         raise InvalidInput(
-            f"reminders= takes 1 to {MAX_LEADS} times before the deadline, e.g. reminders=48h,24h,1h."
+            ("reminders= takes 1 to %(max_leads)s times before the deadline, e.g. reminders=48h,24h,1h."),
+            max_leads=MAX_LEADS,
         )
     leads = {parse_duration("reminders", p, allow_zero=False, most=MAX_LEAD_MINUTES) for p in parts}
     if len(leads) != len(parts):
@@ -153,7 +160,9 @@ def _choice(key: str, text: str, kind: Any) -> Any:
         return kind(word)
     except ValueError:
         choices = ", ".join(member.value for member in kind)
-        raise InvalidInput(f"{key}= is one of {choices}; '{text[:20]}' is not.") from None
+        raise InvalidInput(
+            "%(key)s= is one of %(choices)s; '%(text)s' is not.", key=key, choices=choices, text=text[:20]
+        ) from None
 
 
 def _fee(key: str, text: str, currency: str) -> int:
@@ -163,7 +172,7 @@ def _fee(key: str, text: str, currency: str) -> int:
     minor = parse_amount(word, currency)
     most = MAX_FEE_MAJOR * 10 ** get_currency(currency).exponent
     if minor < 0 or minor > most:
-        raise InvalidInput(f"{key}= is at most {format_money(most, currency)}.")
+        raise InvalidInput("%(key)s= is at most %(most)s.", key=key, most=format_money(most, currency))
     return minor
 
 
@@ -175,12 +184,16 @@ def parse_changes(words: list[str], base: GOPolicy, currency: str, *, default: b
         key = key.strip().lower()
         if not sep or not value.strip():
             raise InvalidInput(
-                f"Write each setting as key=value ('{word[:30]}' is not). Keys: {', '.join(KEYS)}."
+                "Write each setting as key=value ('%(word)s' is not). Keys: %(keys)s.",
+                word=word[:30],
+                keys=", ".join(KEYS),
             )
         if key not in KEYS:
-            raise InvalidInput(f"There is no setting '{key[:30]}'. Keys: {', '.join(KEYS)}.")
+            raise InvalidInput(
+                "There is no setting '%(key)s'. Keys: %(keys)s.", key=key[:30], keys=", ".join(KEYS)
+            )
         if key in pairs:
-            raise InvalidInput(f"{key}= is given twice.")
+            raise InvalidInput("%(key)s= is given twice.", key=key)
         pairs[key] = value
     if "currency" in pairs:
         if not default:
@@ -239,7 +252,9 @@ async def policy_for_buyer(uow: UnitOfWork, go_code: str, standard_minutes: int)
     async with uow:
         go = await load_go(uow, go_code)
         if go.status == GOStatus.DRAFT:
-            raise UnknownGroupOrder(f"There is no group order {go.code}. /browse lists open ones.")
+            raise UnknownGroupOrder(
+                "There is no group order %(code)s. /browse lists open ones.", code=go.code
+            )
         return view_of(await policy_of(uow, go), go.code, go.title, standard_minutes)
 
 
@@ -253,7 +268,7 @@ async def set_policy(
 ) -> PolicyView:
     """Set some of a GO's own rules (or the GOM's default), all of them or none."""
     if not words:
-        raise InvalidInput(f"Usage: {USAGE}")
+        raise InvalidInput("Usage: %(usage)s", usage=USAGE)
     async with uow:
         if target.strip().lower() == DEFAULT_TARGET:
             require_gom(actor)
@@ -321,7 +336,9 @@ async def agree(uow: UnitOfWork, buyer: Actor, go_code: str) -> int:
     async with uow:
         go = await load_go(uow, go_code)
         if go.status == GOStatus.DRAFT and not await is_admin_of(uow, buyer, go):
-            raise UnknownGroupOrder(f"There is no group order {go.code}. /browse lists open ones.")
+            raise UnknownGroupOrder(
+                "There is no group order %(code)s. /browse lists open ones.", code=go.code
+            )
         if await is_banned(uow, go.gom_id, buyer.user_id):
             raise BuyerBanned(BANNED)
         policy = await policy_of(uow, go)
@@ -348,7 +365,7 @@ async def agree(uow: UnitOfWork, buyer: Actor, go_code: str) -> int:
 async def _visible_go(uow: UnitOfWork, viewer: Actor, target: str) -> GroupOrder:
     go = await load_go(uow, target)
     if go.status == GOStatus.DRAFT and not await is_admin_of(uow, viewer, go):
-        raise UnknownGroupOrder(f"There is no group order {go.code}. /browse lists open ones.")
+        raise UnknownGroupOrder("There is no group order %(code)s. /browse lists open ones.", code=go.code)
     return go
 
 

@@ -69,7 +69,9 @@ async def remove_gom(uow: UnitOfWork, channel: str, external_id: str) -> str:
             )
         )
         if user is None:
-            raise UnknownUser(f"Nobody has written to gomflow as {who}; `gomflow gom list` shows the GOMs.")
+            raise UnknownUser(
+                "Nobody has written to gomflow as %(who)s; `gomflow gom list` shows the GOMs.", who=who
+            )
         running = (
             await uow.session.scalars(
                 select(GroupOrder.code)
@@ -79,14 +81,21 @@ async def remove_gom(uow: UnitOfWork, channel: str, external_id: str) -> str:
         ).all()
         if running:
             raise Conflict(
-                f"{user.display_name} ({who}) still runs {', '.join(running)}; "
-                "those group orders must be completed or cancelled first."
+                (
+                    "%(display_name)s (%(who)s) still runs %(running)s; those group orders must be "
+                    "completed or cancelled first."
+                ),
+                display_name=user.display_name,
+                who=who,
+                running=", ".join(running),
             )
         removed = await uow.session.execute(
             update(User).where(User.id == user.id, User.is_gom.is_(True)).values(is_gom=False)
         )
         if removed.rowcount != 1:  # type: ignore[attr-defined]
-            raise InvalidInput(f"{user.display_name} ({who}) is not a GOM.")
+            raise InvalidInput(
+                "%(display_name)s (%(who)s) is not a GOM.", display_name=user.display_name, who=who
+            )
         await uow.session.execute(delete(StaffMember).where(StaffMember.gom_id == user.id))
         uow.audit(actor_id=None, entity="user", entity_id=user.id, action="gom_removed")
         await uow.commit()

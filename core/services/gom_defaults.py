@@ -21,7 +21,10 @@ async def set_default_limit(uow: UnitOfWork, gom: Actor, limit: int | None) -> i
     if not gom.is_gom:
         raise PermissionDenied("Only a GOM sets the defaults of their own group orders.")
     if limit is not None and not 1 <= limit <= MAX_DEFAULT_LIMIT:
-        raise InvalidInput(f"A per-buyer limit is a whole number from 1 to {MAX_DEFAULT_LIMIT:,}.")
+        raise InvalidInput(
+            "A per-buyer limit is a whole number from 1 to %(max_default_limit)s.",
+            max_default_limit=format(MAX_DEFAULT_LIMIT, ","),
+        )
     async with uow:
         await uow.session.execute(
             update(User).where(User.id == gom.user_id).values(default_buyer_limit=limit)

@@ -131,7 +131,7 @@ async def code_available(uow: UnitOfWork, code: str) -> str:
 
 async def _require_free_code(uow: UnitOfWork, code: str) -> None:
     if await uow.session.scalar(select(GroupOrder.id).where(GroupOrder.code == code)) is not None:
-        raise DuplicateCode(f"The code {code} is taken; pick another.")
+        raise DuplicateCode("The code %(code)s is taken; pick another.", code=code)
 
 
 async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
@@ -141,7 +141,7 @@ async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
         raise InvalidInput("The price must be more than zero.")
     check_stock(command.stock, name)
     if len(command.variants) > MAX_VARIANTS:
-        raise InvalidInput(f"An item can have at most {MAX_VARIANTS} versions.")
+        raise InvalidInput("An item can have at most %(max_variants)s versions.", max_variants=MAX_VARIANTS)
     variant_codes = [normalise_item_code(v.code) for v in command.variants]
     if len(set(variant_codes)) != len(variant_codes):
         raise InvalidInput("Each version needs its own code.")
@@ -151,9 +151,13 @@ async def add_item(uow: UnitOfWork, actor: Actor, command: NewItem) -> str:
         go = await load_go(uow, command.go_code, lock=True)
         await require_admin(uow, actor, go)
         if go.status not in (GOStatus.DRAFT, GOStatus.OPEN):
-            raise InvalidInput(f"{go.code} is {go.status}; items can only be added before it closes.")
+            raise InvalidInput(
+                "%(code)s is %(status)s; items can only be added before it closes.",
+                code=go.code,
+                status=go.status,
+            )
         if await uow.session.scalar(select(Item.id).where(Item.go_id == go.id, Item.code == code)):
-            raise DuplicateCode(f"{go.code} already has an item {code}.")
+            raise DuplicateCode("%(code)s already has an item %(code2)s.", code=go.code, code2=code)
         position = await uow.session.scalar(select(func.count()).where(Item.go_id == go.id)) or 0
         item = Item(
             go_id=go.id,
@@ -199,9 +203,11 @@ async def open_group_order(
         await require_admin(uow, actor, go)
         check_go_transition(go.status, GOStatus.OPEN)
         if not await load_catalogue(uow.session, go.id):
-            raise InvalidInput(f"Add at least one item to {go.code} before opening it (/additem).")
+            raise InvalidInput(
+                "Add at least one item to %(code)s before opening it (/additem).", code=go.code
+            )
         if go.deadline <= uow.now:
-            raise InvalidInput(f"The deadline of {go.code} has passed; /extend it first.")
+            raise InvalidInput("The deadline of %(code)s has passed; /extend it first.", code=go.code)
         accepted = await methods_of(uow, go.id)
         if not methods.working(accepted, offered):
             raise PaymentError(methods.missing(go.code, accepted, offered))
@@ -236,8 +242,13 @@ async def close_group_order(
         units, reached = go.reserved_units, go.reserved_units >= go.moq
         if fail and reached:
             raise InvalidInput(
-                f"{go.code} reached its MOQ ({units}/{go.moq}): /close {go.code} confirm confirms it, "
-                f"/cancelgo {go.code} cancels it."
+                (
+                    "%(code)s reached its MOQ (%(units)s/%(moq)s): /close %(code)s confirm confirms "
+                    "it, /cancelgo %(code)s cancels it."
+                ),
+                code=go.code,
+                units=units,
+                moq=go.moq,
             )
         if go.status != GOStatus.CLOSED or actor is None:  # a waiting GO is closed already
             waiting = "" if reached else f"MOQ not met: {units}/{go.moq}; waiting for the GOM's decision"
@@ -301,17 +312,27 @@ async def extend_deadline(uow: UnitOfWork, actor: Actor, go_code: str, when: str
         await require_admin(uow, actor, go)
         current = f"{go.code} closes {local_text(go.deadline, go.timezone)}"
         if go.status not in (GOStatus.DRAFT, GOStatus.OPEN):
-            raise InvalidInput(f"{go.code} is {go.status}; only a draft or open GO has a deadline to move.")
+            raise InvalidInput(
+                "%(code)s is %(status)s; only a draft or open GO has a deadline to move.",
+                code=go.code,
+                status=go.status,
+            )
         try:
             deadline = parse_when(when, go.timezone, uow.now, relative_to=max(go.deadline, uow.now))
         except InvalidInput as refusal:
-            raise InvalidInput(f"{refusal.message} Now {current}.") from refusal
+            raise InvalidInput(
+                "%(message)s Now %(current)s.", message=refusal.message, current=current
+            ) from refusal
         if deadline <= uow.now:
-            raise InvalidInput(f"That time has already passed. Now {current}.")
+            raise InvalidInput("That time has already passed. Now %(current)s.", current=current)
         if deadline <= go.deadline:
             raise InvalidInput(
-                f"The new deadline must be later than the current one: now {current}. "
-                f'To bring it earlier: /editgo {go.code} deadline="…".'
+                (
+                    "The new deadline must be later than the current one: now %(current)s. To bring "
+                    'it earlier: /editgo %(code)s deadline="…".'
+                ),
+                current=current,
+                code=go.code,
             )
         old = go.deadline
         go.deadline = deadline
@@ -351,7 +372,9 @@ def normalise_go_code(code: str) -> str:
 def normalise_item_code(code: str) -> str:
     cleaned = code.strip().upper()
     if not ITEM_CODE.match(cleaned):
-        raise InvalidInput(f"'{code[:20]}' is not an item code; use up to 20 letters or digits, like ALB.")
+        raise InvalidInput(
+            "'%(code)s' is not an item code; use up to 20 letters or digits, like ALB.", code=code[:20]
+        )
     return cleaned
 
 
@@ -363,24 +386,38 @@ async def _drop_waitlist(uow: UnitOfWork, go: GroupOrder) -> None:
 
 def check_limits(moq: int, capacity: int, per_buyer: int | None, window: int) -> None:
     if not 1 <= capacity <= MAX_CAPACITY:
-        raise InvalidInput(f"Capacity must be between 1 and {MAX_CAPACITY:,}.")
+        raise InvalidInput(
+            "Capacity must be between 1 and %(max_capacity)s.", max_capacity=format(MAX_CAPACITY, ",")
+        )
     if not 0 <= moq <= capacity:
         raise InvalidInput("The MOQ must be between 0 and the capacity.")
     if per_buyer is not None and not 1 <= per_buyer <= capacity:
         raise InvalidInput("The per-buyer limit must be between 1 and the capacity.")
     if not 1 <= window <= MAX_WINDOW_HOURS:
-        raise InvalidInput(f"The payment window must be between 1 and {MAX_WINDOW_HOURS} hours.")
+        raise InvalidInput(
+            "The payment window must be between 1 and %(max_window_hours)s hours.",
+            max_window_hours=MAX_WINDOW_HOURS,
+        )
 
 
 def check_stock(stock: int | None, name: str) -> None:
     if stock is not None and not 0 <= stock <= MAX_CAPACITY:
-        raise InvalidInput(f"Stock of {name[:40]} must be between 0 and {MAX_CAPACITY:,}.")
+        raise InvalidInput(
+            "Stock of %(name)s must be between 0 and %(max_capacity)s.",
+            name=name[:40],
+            max_capacity=format(MAX_CAPACITY, ","),
+        )
 
 
 def clean_text(value: str, label: str, limit: int, *, required: bool = False) -> str:
     cleaned = " ".join(value.split()) if "\n" not in value else value.strip()
     if required and not cleaned:
-        raise InvalidInput(f"{label} cannot be empty.")
+        raise InvalidInput("%(label)s cannot be empty.", label=label)
     if len(cleaned) > limit:
-        raise InvalidInput(f"{label} is too long ({len(cleaned)} characters; the limit is {limit}).")
+        raise InvalidInput(
+            "%(label)s is too long (%(cleaned_count)s characters; the limit is %(limit)s).",
+            label=label,
+            cleaned_count=len(cleaned),
+            limit=limit,
+        )
     return cleaned

@@ -83,7 +83,9 @@ async def offer_handover(uow: UnitOfWork, actor: Actor, number: str, who: str) -
         order = await load_order(uow, number, lock=True)
         go = await uow.session.get_one(GroupOrder, order.go_id)  # locked with the order
         if order.buyer_id != actor.user_id:
-            raise PermissionDenied(f"{order.number} is not your order; only its buyer can hand it over.")
+            raise PermissionDenied(
+                "%(number)s is not your order; only its buyer can hand it over.", number=order.number
+            )
         await _require_transferable(uow, go, order)
         recipient = await _person(uow, who, actor)
         if recipient.id == actor.user_id:
@@ -275,7 +277,9 @@ async def lapse_unpaid(uow: UnitOfWork) -> int:
 async def _accept(uow: UnitOfWork, actor: Actor, handover: Handover, order: Order, go: GroupOrder) -> None:
     await _require_transferable(uow, go, order, giver_id=handover.giver_id, offered=handover.id)
     if order.units != handover.units:
-        raise OrderLocked(f"{order.number} changed since it was offered; ask for a new offer.")
+        raise OrderLocked(
+            "%(number)s changed since it was offered; ask for a new offer.", number=order.number
+        )
     await run_session(uow.session, _move_quota(facts_of(go), handover.giver_id, actor.user_id, order.units))
     last_request = await uow.session.scalar(
         select(func.max(PaymentRequest.id)).where(PaymentRequest.order_id == order.id)
@@ -370,18 +374,32 @@ async def _require_transferable(
     """The claim can change hands now: live, its GO not yet packing, nothing half-paid or
     waiting for review, and no other handover of it under way."""
     if order.status not in ORDER_LIVE:
-        raise OrderLocked(f"{order.number} is {order.status}; only a live order can be handed over.")
+        raise OrderLocked(
+            "%(number)s is %(status)s; only a live order can be handed over.",
+            number=order.number,
+            status=order.status,
+        )
     if giver_id is not None and order.buyer_id != giver_id:
-        raise OrderLocked(f"{order.number} no longer belongs to the buyer who offered it.")
+        raise OrderLocked("%(number)s no longer belongs to the buyer who offered it.", number=order.number)
     if go.status not in HANDOVER_GO:
-        raise OrderLocked(f"{go.code} is {go.status}; a claim can change hands only until the items arrive.")
+        raise OrderLocked(
+            "%(code)s is %(status)s; a claim can change hands only until the items arrive.",
+            code=go.code,
+            status=go.status,
+        )
     if await ledger.proof_pending(uow, order):
-        raise OrderLocked(f"{order.number} has a proof of payment waiting for review; ask the GOM first.")
+        raise OrderLocked(
+            "%(number)s has a proof of payment waiting for review; ask the GOM first.", number=order.number
+        )
     for request in await _open_requests(uow, order):
         if order.status == OrderStatus.PAID or await ledger.received(uow, request.id):
             raise OrderLocked(
-                f"{order.number} has money part paid or still owed ({request.reference}); "
-                "settle it with the GOM first."
+                (
+                    "%(number)s has money part paid or still owed (%(reference)s); settle it with "
+                    "the GOM first."
+                ),
+                number=order.number,
+                reference=request.reference,
             )
     other = await uow.session.scalar(
         select(Handover.id).where(
@@ -389,7 +407,9 @@ async def _require_transferable(
         )
     )
     if other is not None:
-        raise OrderLocked(f"{order.number} is already being handed over (/handover {order.number}).")
+        raise OrderLocked(
+            "%(number)s is already being handed over (/handover %(number)s).", number=order.number
+        )
 
 
 async def _require_room(uow: UnitOfWork, go: GroupOrder, order: Order, recipient: User) -> None:
@@ -404,14 +424,23 @@ async def _require_room(uow: UnitOfWork, go: GroupOrder, order: Order, recipient
     left = max(0, go.per_buyer_limit - int(held or 0))
     if order.units > left:
         raise InvalidInput(
-            f"{go.code} allows {go.per_buyer_limit} per buyer; {recipient.display_name} holds "
-            f"{int(held or 0)}, so can take {left} more, and {order.number} is {order.units}."
+            (
+                "%(code)s allows %(per_buyer_limit)s per buyer; %(display_name)s holds %(held)s, "
+                "so can take %(left)s more, and %(number)s is %(units)s."
+            ),
+            code=go.code,
+            per_buyer_limit=go.per_buyer_limit,
+            display_name=recipient.display_name,
+            held=int(held or 0),
+            left=left,
+            number=order.number,
+            units=order.units,
         )
 
 
 def _require_offered(handover: Handover, uow: UnitOfWork) -> None:
     if handover.status != HandoverStatus.OFFERED:
-        raise AlreadyChanged(f"That handover was already {handover.status}.")
+        raise AlreadyChanged("That handover was already %(status)s.", status=handover.status)
     if handover.expires_at <= uow.now:
         raise OrderLocked("That handover offer has expired; ask for a new one.")
 
@@ -421,7 +450,7 @@ async def _person(uow: UnitOfWork, who: str, actor: Actor) -> User:
     first, then on any."""
     handle = who.strip().lstrip("@").lower()[:MAX_NAME]
     if not handle:
-        raise InvalidInput(f"Name the buyer by their @handle: {USAGE}")
+        raise InvalidInput("Name the buyer by their @handle: %(usage)s", usage=USAGE)
     for channel in (actor.channel, None):
         query = (
             select(User)
@@ -434,8 +463,12 @@ async def _person(uow: UnitOfWork, who: str, actor: Actor) -> User:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise InvalidInput(f"More than one person wrote as @{handle}; ask them which account to use.")
-    raise NotFound(f"gomflow knows nobody as @{handle}; they need to message gomflow once first.")
+            raise InvalidInput(
+                "More than one person wrote as @%(handle)s; ask them which account to use.", handle=handle
+            )
+    raise NotFound(
+        "gomflow knows nobody as @%(handle)s; they need to message gomflow once first.", handle=handle
+    )
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -448,7 +481,7 @@ async def _locked(uow: UnitOfWork, handover_id: str) -> tuple[Handover, Order, G
         raise InvalidInput("Give the handover's number, as in the message: /handover accept 12.")
     order_id = await uow.session.scalar(select(Handover.order_id).where(Handover.id == int(cleaned)))
     if order_id is None:
-        raise NotFound(f"There is no handover {cleaned}.")
+        raise NotFound("There is no handover %(cleaned)s.", cleaned=cleaned)
     order = await lock_order(uow, order_id)
     go = await uow.session.get_one(GroupOrder, order.go_id)
     handover = await uow.session.scalar(

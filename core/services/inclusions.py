@@ -80,9 +80,11 @@ async def add_inclusions(
         known = {r.name.casefold() for r in rows}
         again = [n for n in wanted if n.casefold() in known]
         if again:
-            raise InvalidInput(f"{item.code} already has {', '.join(again)}.")
+            raise InvalidInput("%(code)s already has %(again)s.", code=item.code, again=", ".join(again))
         if len(rows) + len(wanted) > MAX_INCLUSIONS:
-            raise InvalidInput(f"An item can have at most {MAX_INCLUSIONS} inclusions.")
+            raise InvalidInput(
+                "An item can have at most %(max_inclusions)s inclusions.", max_inclusions=MAX_INCLUSIONS
+            )
         start = max((r.position for r in rows), default=0)
         for offset, name in enumerate(wanted, start=1):
             uow.session.add(
@@ -109,7 +111,7 @@ async def remove_inclusion(
         go, item = await _admin_item(uow, actor, go_code, item_code)
         settings = await settings_for(uow, go.id)
         if settings is None:
-            raise NotFound(f"{item.code} has no inclusions.")
+            raise NotFound("%(code)s has no inclusions.", code=item.code)
         _refuse_if_locked(go, settings)
         rows = await _inclusions(uow, item.id)
         gone = _pick(rows, which, item.code)
@@ -153,10 +155,13 @@ async def lock_rankings(uow: UnitOfWork, actor: Actor, go_code: str, *, lock: bo
         settings = await settings_for(uow, go.id)
         if settings is None:
             raise NotFound(
-                f'{go.code} has no inclusions to rank. Add some with /inclusions {go.code} ITEM add "…".'
+                ('%(code)s has no inclusions to rank. Add some with /inclusions %(code)s ITEM add "…".'),
+                code=go.code,
             )
         if not lock and await uow.session.scalar(select(func.count()).where(Allocation.go_id == go.id)):
-            raise Conflict(f"{go.code}'s inclusions were already allocated; rankings stay locked.")
+            raise Conflict(
+                "%(code)s's inclusions were already allocated; rankings stay locked.", code=go.code
+            )
         changed = await uow.session.execute(
             update(InclusionSettings)
             .where(
@@ -186,16 +191,18 @@ async def set_received(
         go, item = await _admin_item(uow, actor, go_code, item_code)
         if go.status not in ARRIVED_OR_LATER:
             raise InvalidInput(
-                f"{go.code} has not arrived yet; enter what came once it has (/status {go.code} arrived)."
+                ("%(code)s has not arrived yet; enter what came once it has (/status %(code)s arrived)."),
+                code=go.code,
             )
         settings = await settings_for(uow, go.id)
         rows = await _inclusions(uow, item.id)
         if settings is None or not rows:
-            raise NotFound(f"{item.code} has no inclusions.")
+            raise NotFound("%(code)s has no inclusions.", code=item.code)
         status = await uow.session.scalar(select(Allocation.status).where(Allocation.item_id == item.id))
         if status == ANNOUNCED:
             raise Conflict(
-                f"{item.code}'s inclusions were allocated and announced; what arrived can no longer change."
+                ("%(code)s's inclusions were allocated and announced; what arrived can no longer change."),
+                code=item.code,
             )
         given = parse_counts(counts, rows, item.code)
         for row in rows:
@@ -258,20 +265,30 @@ async def rank(
             )
         ).all()
         if settings is None or not choices:
-            raise NotFound(f"Nothing in order {order.number} comes with inclusions to rank.")
+            raise NotFound("Nothing in order %(number)s comes with inclusions to rank.", number=order.number)
         if item_code is None:
             if len(choices) > 1:
                 codes = ", ".join(i.code for i in choices)
-                raise InvalidInput(f"Say which item: /rank {order.number} ITEM 3,1,2 (one of {codes}).")
+                raise InvalidInput(
+                    "Say which item: /rank %(number)s ITEM 3,1,2 (one of %(codes)s).",
+                    number=order.number,
+                    codes=codes,
+                )
             item = choices[0]
         else:
             code = normalise_item_code(item_code)
             found = next((i for i in choices if i.code == code), None)
             if found is None:
-                raise UnknownItem(f"Order {order.number} has no {code} with inclusions to rank.")
+                raise UnknownItem(
+                    "Order %(number)s has no %(code)s with inclusions to rank.",
+                    number=order.number,
+                    code=code,
+                )
             item = found
         if settings.rankings_locked_at is not None:
-            raise Conflict(f"{go.code}'s rankings are locked: the GOM is sharing out the inclusions.")
+            raise Conflict(
+                "%(code)s's rankings are locked: the GOM is sharing out the inclusions.", code=go.code
+            )
         # two taps on one order take turns: each reads the ranking the other left
         await uow.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
         rows = await _inclusions(uow, item.id)
@@ -318,9 +335,13 @@ def parse_ranking(text: str, count: int) -> list[int]:
     numbers: list[int] = []
     for word in words:
         if not (word.isascii() and word.isdigit()) or len(word) > 3 or not 1 <= int(word) <= count:
-            raise InvalidInput(f"'{word[:12]}' is not an inclusion number: choose from 1 to {count}.")
+            raise InvalidInput(
+                "'%(word)s' is not an inclusion number: choose from 1 to %(count)s.",
+                word=word[:12],
+                count=count,
+            )
         if int(word) in numbers:
-            raise InvalidInput(f"{word} is in the ranking twice.")
+            raise InvalidInput("%(word)s is in the ranking twice.", word=word)
         numbers.append(int(word))
     return numbers
 
@@ -333,16 +354,24 @@ def parse_counts(text: str, rows: list[Inclusion], item_code: str) -> dict[int, 
             continue
         name, sep, number = part.rpartition("=")
         if not sep or not name.strip():
-            raise InvalidInput(f"Write each as NAME=COUNT, like \"{rows[0].name}=3\"; '{part[:30]}' is not.")
+            raise InvalidInput(
+                "Write each as NAME=COUNT, like \"%(name)s=3\"; '%(part)s' is not.",
+                name=rows[0].name,
+                part=part[:30],
+            )
         row = _pick(rows, name, item_code)
         cleaned = number.strip()
         if not (cleaned.isascii() and cleaned.isdigit()) or int(cleaned[:9]) > MAX_RECEIVED:
-            raise InvalidInput(f"The count for {row.name} must be a whole number up to {MAX_RECEIVED:,}.")
+            raise InvalidInput(
+                "The count for %(name)s must be a whole number up to %(max_received)s.",
+                name=row.name,
+                max_received=format(MAX_RECEIVED, ","),
+            )
         if row.id in given:
-            raise InvalidInput(f"{row.name} is given twice.")
+            raise InvalidInput("%(name)s is given twice.", name=row.name)
         given[row.id] = int(cleaned)
     if not given:
-        raise InvalidInput(f'Say what came, like "{rows[0].name}=3".')
+        raise InvalidInput('Say what came, like "%(name)s=3".', name=rows[0].name)
     return given
 
 
@@ -353,9 +382,11 @@ def _names(text: str) -> list[str]:
         raise InvalidInput('Name the inclusions, separated by commas: "Mingyu PC,Wonwoo PC".')
     for name in names:
         if len(name) > MAX_NAME or "=" in name:
-            raise InvalidInput(f"An inclusion's name has at most {MAX_NAME} characters and no '='.")
+            raise InvalidInput(
+                "An inclusion's name has at most %(max_name)s characters and no '='.", max_name=MAX_NAME
+            )
         if name.isdigit():
-            raise InvalidInput(f"'{name}' would read as a number; give the inclusion a name.")
+            raise InvalidInput("'%(name)s' would read as a number; give the inclusion a name.", name=name)
     folded = [n.casefold() for n in names]
     if len(set(folded)) != len(folded):
         raise InvalidInput("The same inclusion is named twice.")
@@ -368,7 +399,11 @@ def _pick(rows: list[Inclusion], which: str, item_code: str) -> Inclusion:
         return rows[int(key) - 1]
     found = next((r for r in rows if r.name.casefold() == key.casefold()), None)
     if found is None:
-        raise NotFound(f"{item_code} has no inclusion '{key[:40]}' (/inclusions lists them).")
+        raise NotFound(
+            "%(item_code)s has no inclusion '%(key)s' (/inclusions lists them).",
+            item_code=item_code,
+            key=key[:40],
+        )
     return found
 
 
@@ -398,7 +433,9 @@ async def find_item(uow: UnitOfWork, go: GroupOrder, item_code: str) -> Item:
     code = normalise_item_code(item_code)
     item = await uow.session.scalar(select(Item).where(Item.go_id == go.id, Item.code == code))
     if item is None:
-        raise UnknownItem(f"{go.code} has no item {code}. /go {go.code} lists them.")
+        raise UnknownItem(
+            "%(code)s has no item %(code2)s. /go %(code)s lists them.", code=go.code, code2=code
+        )
     return item
 
 
@@ -435,15 +472,23 @@ async def _admin_item(uow: UnitOfWork, actor: Actor, go_code: str, item_code: st
 
 def _refuse_if_locked(go: GroupOrder, settings: InclusionSettings) -> None:
     if settings.rankings_locked_at is not None:
-        raise Conflict(f"{go.code}'s rankings are locked, so its inclusions can no longer change.")
+        raise Conflict(
+            "%(code)s's rankings are locked, so its inclusions can no longer change.", code=go.code
+        )
 
 
 async def _own_order(uow: UnitOfWork, buyer: Actor, number: str) -> Order:
     order = await load_order(uow, number)
     if order.buyer_id != buyer.user_id:
-        raise UnknownOrder(f"There is no order {order.number} of yours. /myorders lists yours.")
+        raise UnknownOrder(
+            "There is no order %(number)s of yours. /myorders lists yours.", number=order.number
+        )
     if order.status not in ORDER_LIVE:
-        raise InvalidInput(f"Order {order.number} is {order.status}; there is nothing to rank.")
+        raise InvalidInput(
+            "Order %(number)s is %(status)s; there is nothing to rank.",
+            number=order.number,
+            status=order.status,
+        )
     return order
 
 

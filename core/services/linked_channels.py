@@ -46,10 +46,15 @@ def destination_address(targets: Mapping[str, LinkTarget], platform: str, target
     kind = targets.get(platform)
     if kind is None:
         named = ", ".join(sorted(targets)) or "nothing"
-        raise InvalidInput(f"A GO can be linked to a group, channel or list on: {named}.")
+        raise InvalidInput("A GO can be linked to a group, channel or list on: %(named)s.", named=named)
     address = kind.parse(target)
     if address is None:
-        raise InvalidInput(f"'{target[:60]}' is not a {platform} destination; use {kind.example}.")
+        raise InvalidInput(
+            "'%(target)s' is not a %(platform)s destination; use %(example)s.",
+            target=target[:60],
+            platform=platform,
+            example=kind.example,
+        )
     return address
 
 
@@ -75,8 +80,12 @@ async def link_channel(
     verifier = verifiers.get(platform)
     if not by_mail and verifier is None:
         raise PermissionDenied(
-            f"gomflow is not connected to {platform} here, so it cannot check that {address} "
-            "is yours; nothing was linked."
+            (
+                "gomflow is not connected to %(platform)s here, so it cannot check that "
+                "%(address)s is yours; nothing was linked."
+            ),
+            platform=platform,
+            address=address,
         )
     async with uow:
         go = await load_go(uow, go_code)
@@ -112,7 +121,12 @@ async def link_channel(
         )
         assert link is not None
         if created.rowcount != 1 and (link.status == CONFIRMED or token is None):  # type: ignore[attr-defined]
-            raise Conflict(f"{platform} {target.strip()} is already linked to {go.code}.")
+            raise Conflict(
+                "%(platform)s %(strip)s is already linked to %(code)s.",
+                platform=platform,
+                strip=target.strip(),
+                code=go.code,
+            )
         identity.reachable = True  # linking again is how a GOM says the bot is back in the group
         if token is not None:
             link.confirm_hash = _digest(token)
@@ -218,8 +232,11 @@ async def _own_account(uow: UnitOfWork, actor: Actor, platform: str) -> str:
     )
     if mine is None:
         raise PermissionDenied(
-            f"Write to me on {platform} first (say /start there), so I know which {platform} "
-            "account is yours and can check that you run that chat."
+            (
+                "Write to me on %(platform)s first (say /start there), so I know which "
+                "%(platform)s account is yours and can check that you run that chat."
+            ),
+            platform=platform,
         )
     return _reach(mine)
 
@@ -283,7 +300,12 @@ async def unlink_channel(
             )
         )
         if identity_id is None or result.rowcount != 1:  # type: ignore[attr-defined]
-            raise InvalidInput(f"{platform} {target.strip()} is not linked to {go.code}.")
+            raise InvalidInput(
+                "%(platform)s %(strip)s is not linked to %(code)s.",
+                platform=platform,
+                strip=target.strip(),
+                code=go.code,
+            )
         uow.audit(
             actor_id=actor.user_id,
             entity="group_order",

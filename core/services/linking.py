@@ -30,7 +30,7 @@ from core.db.models import (
     LinkTries,
     User,
 )
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from core.services import people
 from core.services.accounts import Actor
 from core.uow import UnitOfWork
@@ -42,8 +42,8 @@ LENGTH = 8
 MAX_TRIES = 5
 TRY_WINDOW = timedelta(minutes=10)
 WRONG = "That link code is not right. Type /link in your other app for a new one."
-EXPIRED = "That link code has expired (they last 10 minutes). Type /link in your other app for a new one."
-USED = "That link code has already been used. Type /link in your other app for a new one."
+EXPIRED = N_("That link code has expired (they last 10 minutes). Type /link in your other app for a new one.")
+USED = N_("That link code has already been used. Type /link in your other app for a new one.")
 UowFactory = Callable[[], UnitOfWork]
 
 
@@ -165,8 +165,9 @@ async def prefer(uow: UnitOfWork, actor: Actor, channel: str | None) -> tuple[st
         wanted = channel.strip().lower() if channel else None
         if wanted is not None and wanted not in channels:
             raise InvalidInput(
-                f"You have no {wanted[:20]} account linked; your apps: {', '.join(channels)}. "
-                "Send /link there first."
+                ("You have no %(wanted)s account linked; your apps: %(channels)s. Send /link there first."),
+                wanted=wanted[:20],
+                channels=", ".join(channels),
             )
         if wanted is not None:
             await uow.session.execute(
@@ -186,10 +187,11 @@ def _leaving(mine: list[Identity], actor: Actor, channel: str | None) -> Identit
         return next(i for i in mine if i.id == actor.identity_id)
     there = [i for i in mine if i.channel == wanted]
     if not there:
-        raise InvalidInput(f"You have no linked {wanted} account.")
+        raise InvalidInput("You have no linked %(wanted)s account.", wanted=wanted)
     if len(there) > 1:
         raise InvalidInput(
-            f"You have more than one linked {wanted} account; type /unlink from the one to part."
+            ("You have more than one linked %(wanted)s account; type /unlink from the one to part."),
+            wanted=wanted,
         )
     return there[0]
 
@@ -225,7 +227,8 @@ async def _take_try(uow: UnitOfWork, user_id: int) -> None:
             )
             minutes = max(1, round(((window or until) - uow.now).total_seconds() / 60))
             raise InvalidInput(
-                f"Too many link codes tried. Please wait {minutes} minutes, then type the newest code."
+                ("Too many link codes tried. Please wait %(minutes)s minutes, then type the newest code."),
+                minutes=minutes,
             )
         await uow.commit()
 

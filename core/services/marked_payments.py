@@ -64,7 +64,9 @@ async def mark_paid(uow: UnitOfWork, actor: Actor, number: str, amount_text: str
         amount = _amount(amount_text, order.currency)
         if order.status not in ORDER_LIVE:
             raise OrderLocked(
-                f"{order.number} is {order.status}; nothing was recorded. Hand the money back to the buyer."
+                ("%(number)s is %(status)s; nothing was recorded. Hand the money back to the buyer."),
+                number=order.number,
+                status=order.status,
             )
         buyer = await uow.session.get_one(User, order.buyer_id)
         earlier = await _same_payment(uow, order.id, amount, note)
@@ -78,9 +80,14 @@ async def mark_paid(uow: UnitOfWork, actor: Actor, number: str, amount_text: str
         owed = await ledger.outstanding(uow, request)
         if amount > owed:
             raise InvalidInput(
-                f"Only {format_money(owed, order.currency)} is still owed on {order.number} "
-                f"({request.reference}); {format_money(amount, order.currency)} is more, so nothing "
-                "was recorded. Record what is owed and hand the rest back."
+                (
+                    "Only %(owed)s is still owed on %(number)s (%(reference)s); %(amount)s is more, "
+                    "so nothing was recorded. Record what is owed and hand the rest back."
+                ),
+                owed=format_money(owed, order.currency),
+                number=order.number,
+                reference=request.reference,
+                amount=format_money(amount, order.currency),
             )
         count = await _payments_where(uow, Payment.request_id == request.id)
         payment = await ledger.manual_payment(

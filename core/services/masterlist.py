@@ -236,7 +236,9 @@ async def masterlist_image(uow: UnitOfWork, actor: Actor, go_code: str, page: in
     pages = max(1, -(-len(masterlist.rows) // ROWS_PER_IMAGE))
     if not 1 <= page <= pages:
         raise InvalidInput(
-            f"The masterlist of {masterlist.code} has {pages} image page(s); ask for 1 to {pages}."
+            "The masterlist of %(code)s has %(pages)s image page(s); ask for 1 to %(pages)s.",
+            code=masterlist.code,
+            pages=pages,
         )
     start = (page - 1) * ROWS_PER_IMAGE
     summary = (
@@ -268,13 +270,19 @@ async def post_masterlist(uow: UnitOfWork, actor: Actor, go_code: str) -> Posted
         identity_ids = [identity_id for identity_id, reachable in linked if reachable]
         if not linked:
             raise NotFound(
-                f"No channel is linked to {go.code}, so there is nowhere to post its masterlist. "
-                f"Link one with /linkchannel {go.code} PLATFORM TARGET first."
+                (
+                    "No channel is linked to %(code)s, so there is nowhere to post its masterlist. "
+                    "Link one with /linkchannel %(code)s PLATFORM TARGET first."
+                ),
+                code=go.code,
             )
         if not identity_ids:
             raise NotFound(
-                f"gomflow can no longer post in the channels linked to {go.code} (was the bot "
-                f"removed?). Add it back, then /linkchannel {go.code} PLATFORM TARGET again."
+                (
+                    "gomflow can no longer post in the channels linked to %(code)s (was the bot "
+                    "removed?). Add it back, then /linkchannel %(code)s PLATFORM TARGET again."
+                ),
+                code=go.code,
             )
         queued = 0
         for identity_id in identity_ids:

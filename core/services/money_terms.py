@@ -98,7 +98,9 @@ async def _locked(uow: UnitOfWork, actor: Actor, go_code: str) -> tuple[GroupOrd
     go = await load_go(uow, go_code, lock=True)
     await require_admin(uow, actor, go)
     if go.status not in GO_LIVE:
-        raise InvalidInput(f"{go.code} is {go.status}; its terms can no longer change.")
+        raise InvalidInput(
+            "%(code)s is %(status)s; its terms can no longer change.", code=go.code, status=go.status
+        )
     row = await terms.money_of(uow, go.id)
     if row is None:
         row = GOMoney(go_id=go.id, surcharges="[]", instalment_dates="", updated_at=uow.now)
@@ -129,10 +131,14 @@ async def set_rate(uow: UnitOfWork, actor: Actor, go_code: str, text: str) -> Mo
         go, row = await _locked(uow, actor, go_code)
         rate = None if text.strip().lower() in OFF else parse_rate(text, go.currency)
         if rate is None and row.source_currency is None:
-            raise InvalidInput(f"{go.code} has no rate to turn off. {RATE_USAGE}")
+            raise InvalidInput(
+                "%(code)s has no rate to turn off. %(rate_usage)s", code=go.code, rate_usage=RATE_USAGE
+            )
         if rate is not None and row.source_currency not in (None, rate.source):
             raise InvalidInput(
-                f"{go.code} is priced in {row.source_currency}; turn that off first (/rate {go.code} off)."
+                ("%(code)s is priced in %(source_currency)s; turn that off first (/rate %(code)s off)."),
+                code=go.code,
+                source_currency=row.source_currency,
             )
         old = terms.go_terms(row, go.currency).rate
         stamped = await terms.stamp_orders(uow, go)
@@ -197,14 +203,18 @@ async def set_source_price(
         go, row = await _locked(uow, actor, go_code)
         rate = terms.go_terms(row, go.currency).rate
         if rate is None:
-            raise InvalidInput(f"{go.code} has no price currency yet. {RATE_USAGE}")
+            raise InvalidInput(
+                "%(code)s has no price currency yet. %(rate_usage)s", code=go.code, rate_usage=RATE_USAGE
+            )
         amount = parse_amount(price_text, rate.source)
         if amount <= 0:
             raise InvalidInput("A price must be more than zero.")
         converted = convert(amount, rate)
         if converted <= 0:
             raise InvalidInput(
-                f"{format_money(amount, rate.source)} is less than the smallest {go.currency} coin."
+                "%(amount)s is less than the smallest %(currency)s coin.",
+                amount=format_money(amount, rate.source),
+                currency=go.currency,
             )
         item, variant = await _find(uow, go, token)
         target: Item | Variant = variant or item
@@ -229,7 +239,9 @@ async def _find(uow: UnitOfWork, go: GroupOrder, token: str) -> tuple[Item, Vari
     code = normalise_item_code(item_code)
     item = await uow.session.scalar(select(Item).where(Item.go_id == go.id, Item.code == code))
     if item is None:
-        raise UnknownItem(f"{go.code} has no item {code[:20]}. /go {go.code} lists them.")
+        raise UnknownItem(
+            "%(code)s has no item %(code2)s. /go %(code)s lists them.", code=go.code, code2=code[:20]
+        )
     if not variant_code:
         return item, None
     version = normalise_item_code(variant_code)
@@ -237,7 +249,12 @@ async def _find(uow: UnitOfWork, go: GroupOrder, token: str) -> tuple[Item, Vari
         select(Variant).where(Variant.item_id == item.id, Variant.code == version)
     )
     if variant is None:
-        raise UnknownItem(f"{item.name} has no version {version[:20]}. /go {go.code} lists them.")
+        raise UnknownItem(
+            "%(name)s has no version %(version)s. /go %(code)s lists them.",
+            name=item.name,
+            version=version[:20],
+            code=go.code,
+        )
     return item, variant
 
 
@@ -249,14 +266,14 @@ def _fixed_and_percent(words: list[str], currency: str, usage: str) -> tuple[int
     for word in words:
         if word.endswith("%"):
             if bp:
-                raise InvalidInput(f"Give one percentage. {usage}")
+                raise InvalidInput("Give one percentage. %(usage)s", usage=usage)
             bp = parse_percent(word)
         else:
             if fixed:
-                raise InvalidInput(f"Give one fixed amount. {usage}")
+                raise InvalidInput("Give one fixed amount. %(usage)s", usage=usage)
             fixed = parse_amount(word, currency)
     if not fixed and not bp:
-        raise InvalidInput(f"Give an amount or a percentage above zero, or off. {usage}")
+        raise InvalidInput("Give an amount or a percentage above zero, or off. %(usage)s", usage=usage)
     return fixed, bp
 
 
@@ -294,8 +311,11 @@ async def set_surcharge(
         online = [m for m in methods.GATEWAYS if m != "telegram"]
         if method not in online:
             raise InvalidInput(
-                f"A surcharge applies to paying online: one of {', '.join(online)}. "
-                "Bank transfers and QR payments never carry one."
+                (
+                    "A surcharge applies to paying online: one of %(online)s. Bank transfers and QR "
+                    "payments never carry one."
+                ),
+                online=", ".join(online),
             )
         entries = {e.method: e for e in terms.surcharges_of(row).values()}
         if len(words) == 1 and words[0].lower() in OFF:
@@ -329,7 +349,10 @@ async def set_deposit(uow: UnitOfWork, actor: Actor, go_code: str, words: list[s
                 if word.lower().startswith("days="):
                     typed = word[5:]
                     if not typed.isdigit() or not 1 <= int(typed) <= MAX_BALANCE_DAYS:
-                        raise InvalidInput(f"days= is a whole number from 1 to {MAX_BALANCE_DAYS}.")
+                        raise InvalidInput(
+                            "days= is a whole number from 1 to %(max_balance_days)s.",
+                            max_balance_days=MAX_BALANCE_DAYS,
+                        )
                     days = int(typed)
                 else:
                     amount_words.append(word)
@@ -367,13 +390,21 @@ async def set_instalments(uow: UnitOfWork, actor: Actor, go_code: str, text: str
             try:
                 dates = [date.fromisoformat(part.strip()) for part in word.split(",") if part.strip()]
             except ValueError as exc:
-                raise InvalidInput(f"Dates are written 2026-12-10. {INSTALMENTS_USAGE}") from exc
+                raise InvalidInput(
+                    "Dates are written 2026-12-10. %(instalments_usage)s", instalments_usage=INSTALMENTS_USAGE
+                ) from exc
             if not 1 <= len(dates) <= MAX_LATER_DATES:
-                raise InvalidInput(f"Give 1 to {MAX_LATER_DATES} dates. {INSTALMENTS_USAGE}")
+                raise InvalidInput(
+                    "Give 1 to %(max_later_dates)s dates. %(instalments_usage)s",
+                    max_later_dates=MAX_LATER_DATES,
+                    instalments_usage=INSTALMENTS_USAGE,
+                )
             if dates != sorted(set(dates)):
                 raise InvalidInput("Give the dates in order, each one once.")
             if terms.end_of_day(dates[0], go.timezone) <= uow.now:
-                raise InvalidInput(f"{dates[0].isoformat()} has passed; give dates still ahead.")
+                raise InvalidInput(
+                    "%(isoformat)s has passed; give dates still ahead.", isoformat=dates[0].isoformat()
+                )
             row.instalment_dates = ",".join(d.isoformat() for d in dates)
         _audit(uow, actor, go, "instalments_set", row.instalment_dates or "off")
         view = await _view(uow, go, "Instalments set." if row.instalment_dates else "No instalments.")

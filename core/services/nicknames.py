@@ -48,15 +48,23 @@ def check_nickname(text: str) -> str:
     """The nickname as it will be stored and shown, or ``InvalidInput`` saying why not."""
     name = clean_name(text)
     if not name:
-        raise InvalidInput(f"Usage: {USAGE}")
+        raise InvalidInput("Usage: %(usage)s", usage=USAGE)
     if not MIN_LENGTH <= len(name) <= MAX_LENGTH:
-        raise InvalidInput(f"A nickname is {MIN_LENGTH} to {MAX_LENGTH} characters; that one is {len(name)}.")
+        raise InvalidInput(
+            ("A nickname is %(min_length)s to %(max_length)s characters; that one is %(name_count)s."),
+            min_length=MIN_LENGTH,
+            max_length=MAX_LENGTH,
+            name_count=len(name),
+        )
     bad = sorted({c for c in name if c in _FORBIDDEN})
     if bad:
         shown = " ".join(bad)
         raise InvalidInput(
-            f"A nickname cannot have {shown} in it (no mentions, links or formatting). "
-            "Letters of any language, digits, spaces, emoji, . - ! ? are fine."
+            (
+                "A nickname cannot have %(shown)s in it (no mentions, links or formatting). "
+                "Letters of any language, digits, spaces, emoji, . - ! ? are fine."
+            ),
+            shown=shown,
         )
     if any(unicodedata.category(c) in ("Cf", "Co", "Cs", "Cn", "Zl", "Zp") for c in name):
         raise InvalidInput("A nickname cannot have invisible or unassigned characters in it.")
@@ -64,7 +72,8 @@ def check_nickname(text: str) -> str:
         raise InvalidInput("A nickname cannot be or contain a link.")
     if len(_DIGITS.findall(name)) > MAX_DIGITS:
         raise InvalidInput(
-            f"A nickname has at most {MAX_DIGITS} digits, so it never shows a phone number or an account."
+            ("A nickname has at most %(max_digits)s digits, so it never shows a phone number or an account."),
+            max_digits=MAX_DIGITS,
         )
     if label_key(name).startswith("buyer"):
         raise InvalidInput(

@@ -33,7 +33,9 @@ def parse_hour(text: str) -> int:
     """``9``, ``09:00`` or ``21:00`` → the hour; the digest goes out on the hour."""
     match = _HOUR.match(text.strip())
     if not match or int(match.group(1)) > 23 or (match.group(2) or "00") != "00":
-        raise InvalidInput(f"'{text[:20]}' is not an hour; write it like 09:00 or 21:00 (on the hour).")
+        raise InvalidInput(
+            "'%(text)s' is not an hour; write it like 09:00 or 21:00 (on the hour).", text=text[:20]
+        )
     return int(match.group(1))
 
 

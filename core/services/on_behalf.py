@@ -37,13 +37,14 @@ async def place_order_for(
             name = " ".join(buyer[len(NEW) :].split())
             if not name or len(name) > MAX_NAME:
                 raise InvalidInput(
-                    f'Give the new buyer\'s name, up to {MAX_NAME} characters: new:"Mina Kim".'
+                    'Give the new buyer\'s name, up to %(max_name)s characters: new:"Mina Kim".',
+                    max_name=MAX_NAME,
                 )
             known = None
         elif buyer.startswith("@") and len(buyer) > 1:
             known = await _buyer_by_handle(uow, buyer[1:], staff.channel)
         else:
-            raise InvalidInput(f"Usage: {USAGE}")
+            raise InvalidInput("Usage: %(usage)s", usage=USAGE)
     if known is None:
         return await place_order(uow, _placeholder(staff), go_code, requests, placed_by=staff, new_buyer=name)
     return await place_order(uow, known, go_code, requests, placed_by=staff)
@@ -63,10 +64,13 @@ async def _buyer_by_handle(uow: UnitOfWork, handle: str, channel: str) -> Actor:
     ).all()
     if not found:
         raise InvalidInput(
-            f'gomflow knows nobody as @{cleaned}. For a buyer with no chat account, use new:"Their Name".'
+            ('gomflow knows nobody as @%(cleaned)s. For a buyer with no chat account, use new:"Their Name".'),
+            cleaned=cleaned,
         )
     if len(found) > 1:
-        raise InvalidInput(f"More than one person wrote as @{cleaned}; ask the buyer to order themselves.")
+        raise InvalidInput(
+            "More than one person wrote as @%(cleaned)s; ask the buyer to order themselves.", cleaned=cleaned
+        )
     [(user_id, name)] = found
     return Actor(user_id, 0, channel, name, False, False)
 

@@ -153,8 +153,15 @@ async def orders_page(uow: UnitOfWork, actor: Actor, go_code: str, query: OrderQ
         page = query.page or 1
         if page > pages:
             raise InvalidInput(
-                f"There is no page {page:,}: {_what(go.code, query)} fill {pages:,} page(s). "
-                f"Try /orders {go.code} page {pages}."
+                (
+                    "There is no page %(page)s: %(what)s fill %(pages)s page(s). Try /orders "
+                    "%(code)s page %(pages2)s."
+                ),
+                page=format(page, ","),
+                what=_what(go.code, query),
+                pages=format(pages, ","),
+                code=go.code,
+                pages2=pages,
             )
         orders = list(
             (

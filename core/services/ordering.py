@@ -74,6 +74,7 @@ async def place_order(
             identity_id=buyer.identity_id or None,
             placed_by=(placed_by.user_id, placed_by.name) if placed_by else None,
             new_buyer=new_buyer,
+            language=buyer.language,
         )
     )
 
@@ -131,7 +132,7 @@ async def cancel_order(uow: UnitOfWork, actor: Actor, number: str) -> OrderView:
         if order.buyer_id != actor.user_id:
             await require_admin(uow, actor, go)
         elif order.status == OrderStatus.PAID:
-            raise OrderLocked(f"{order.number} is paid; ask the GOM for a refund instead.")
+            raise OrderLocked("%(number)s is paid; ask the GOM for a refund instead.", number=order.number)
         _require_live(order)
         await end_order(uow, order, OrderStatus.CANCELLED, actor.user_id, reason="cancelled")
         await promote_waitlist(uow, go)
@@ -171,17 +172,17 @@ async def _own_order(uow: UnitOfWork, buyer: Actor, number: str) -> Order:
     order = await load_order(uow, number, lock=True)
     if order.buyer_id != buyer.user_id:
         if not buyer.may_administer:
-            raise PermissionDenied(f"{order.number} is not your order.")
+            raise PermissionDenied("%(number)s is not your order.", number=order.number)
         await require_admin(uow, buyer, await uow.session.get_one(GroupOrder, order.go_id))
     return order
 
 
 def _require_live(order: Order) -> None:
     if order.status not in ORDER_LIVE:
-        raise OrderLocked(f"{order.number} is already {order.status}.")
+        raise OrderLocked("%(number)s is already %(status)s.", number=order.number, status=order.status)
 
 
 def _require_changeable(order: Order) -> None:
     _require_live(order)
     if order.status == OrderStatus.PAID:
-        raise OrderLocked(f"{order.number} is paid and can no longer be changed.")
+        raise OrderLocked("%(number)s is paid and can no longer be changed.", number=order.number)

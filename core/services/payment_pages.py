@@ -99,8 +99,14 @@ async def _page(uow: UnitOfWork, go: GroupOrder, query: OrderQuery, counts: dict
     page = query.page or 1
     if page > pages:
         raise InvalidInput(
-            f"There is no page {page:,}: the payments of {go.code} fill {pages:,} page(s). "
-            f"Try /payments {go.code} page {pages}."
+            (
+                "There is no page %(page)s: the payments of %(code)s fill %(pages)s page(s). Try "
+                "/payments %(code)s page %(pages2)s."
+            ),
+            page=format(page, ","),
+            code=go.code,
+            pages=format(pages, ","),
+            pages2=pages,
         )
     orders = (
         await uow.session.execute(

@@ -140,8 +140,12 @@ async def request_to_pay(uow: UnitOfWork, order: Order, *, instalments: bool = F
     if later is not None:
         return later
     if order.status == OrderStatus.PAID:
-        raise OrderLocked(f"This payment is complete: {order.number} has nothing more to pay right now.")
-    raise OrderLocked(f"{order.number} is {order.status}; it can no longer be paid.")
+        raise OrderLocked(
+            "This payment is complete: %(number)s has nothing more to pay right now.", number=order.number
+        )
+    raise OrderLocked(
+        "%(number)s is %(status)s; it can no longer be paid.", number=order.number, status=order.status
+    )
 
 
 async def _part_to_pay(uow: UnitOfWork, order: Order, instalments: bool) -> PaymentRequest | None:
@@ -152,11 +156,17 @@ async def _part_to_pay(uow: UnitOfWork, order: Order, instalments: bool) -> Paym
     parts = await terms.parts_of(uow, order)
     if parts:
         if instalments and not any(p.kind == RequestKind.INSTALMENT for p in parts):
-            raise OrderLocked(f"{order.number} already pays by deposit; it cannot switch to instalments.")
+            raise OrderLocked(
+                "%(number)s already pays by deposit; it cannot switch to instalments.", number=order.number
+            )
         return next((p for p in parts if p.status in PAYABLE), None) or await _later_request(uow, order)
     if order.status != OrderStatus.PLACED:
         if instalments:
-            raise OrderLocked(f"{order.number} is {order.status}; instalments are chosen before paying.")
+            raise OrderLocked(
+                "%(number)s is %(status)s; instalments are chosen before paying.",
+                number=order.number,
+                status=order.status,
+            )
         return None
     go = await uow.session.get_one(GroupOrder, order.go_id)
     row = await terms.money_of(uow, go.id)
@@ -176,11 +186,17 @@ async def _part_to_pay(uow: UnitOfWork, order: Order, instalments: bool) -> Paym
     )
     if items is not None and (items.status != RequestStatus.OPEN or await ledger.received(uow, items.id)):
         if instalments:
-            raise OrderLocked(f"{order.number} has a payment under way; it is paid in one go.")
+            raise OrderLocked(
+                "%(number)s has a payment under way; it is paid in one go.", number=order.number
+            )
         return None
     if instalments:
         if not terms.instalment_dates(row):
-            raise InvalidInput(f"{go.code} does not offer instalments; /pay {order.number} pays in full.")
+            raise InvalidInput(
+                "%(code)s does not offer instalments; /pay %(number)s pays in full.",
+                code=go.code,
+                number=order.number,
+            )
         if items is not None:
             await ledger.set_request_status(
                 uow, items, RequestStatus.VOID, order.buyer_id, "paid in instalments"
@@ -188,7 +204,9 @@ async def _part_to_pay(uow: UnitOfWork, order: Order, instalments: bool) -> Paym
         opened = await part_requests.open_instalments(uow, go, order, row, owed)
         if not opened:
             raise InvalidInput(
-                f"The instalment dates of {go.code} have passed; /pay {order.number} pays in full."
+                "The instalment dates of %(code)s have passed; /pay %(number)s pays in full.",
+                code=go.code,
+                number=order.number,
             )
         return opened[0]
     assert row is not None
@@ -305,7 +323,7 @@ async def start_checkout(
     async def find(uow: UnitOfWork) -> Order:
         order = await load_order(uow, number)
         if order.buyer_id != actor.user_id:
-            raise PermissionDenied(f"{order.number} is not your order.")
+            raise PermissionDenied("%(number)s is not your order.", number=order.number)
         return order
 
     return await _checkout(make_uow, find, provider, gateways, base_url)
@@ -336,12 +354,16 @@ async def _checkout(
     a retry reuses the key and never makes a second charge."""
     gateway = gateways.get(provider)
     if gateway is None:
-        raise PaymentError(f"{methods.LABELS.get(provider, provider)} is not set up on this server.")
+        raise PaymentError(
+            "%(get)s is not set up on this server.", get=methods.LABELS.get(provider, provider)
+        )
     async with make_uow() as uow:
         order = await lock_order(uow, (await find(uow)).id)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if provider not in {m.method for m in await methods_of(uow, go.id)}:
-            raise PaymentError(f"{go.code} does not take {methods.LABELS.get(provider, provider)}.")
+            raise PaymentError(
+                "%(code)s does not take %(get)s.", code=go.code, get=methods.LABELS.get(provider, provider)
+            )
         request = await request_to_pay(uow, order)
         owed = await ledger.outstanding(uow, request)
         surcharge = await terms.surcharge_on(uow, go.id, provider, owed)
@@ -458,7 +480,9 @@ async def request_shipping(
         await require_admin(uow, actor, go)
         order = await lock_order(uow, found.id)
         if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
-            raise OrderLocked(f"{order.number} is {order.status}; it owes nothing more.")
+            raise OrderLocked(
+                "%(number)s is %(status)s; it owes nothing more.", number=order.number, status=order.status
+            )
         amount = parse_amount(amount_text, order.currency)
         if amount <= 0:
             raise InvalidInput("The amount must be more than zero.")

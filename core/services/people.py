@@ -197,8 +197,11 @@ async def move_delivery(uow: UnitOfWork, keep: int, gone: int) -> None:
         if parcel.fee_request_id is not None or parcel.shipped_at is not None or parcel.tracking:
             go = await session.get_one(GroupOrder, parcel.go_id)
             raise Conflict(
-                f"Both accounts have a parcel for {go.code}, and this one's shipping is already under way; "
-                "link them once it has arrived. Nothing was changed."
+                (
+                    "Both accounts have a parcel for %(code)s, and this one's shipping is already "
+                    "under way; link them once it has arrived. Nothing was changed."
+                ),
+                code=go.code,
             )
         if parcel.slot_id is not None:
             await session.execute(
@@ -239,8 +242,10 @@ async def person_by_handle(uow: UnitOfWork, handle: str) -> tuple[int, str]:
         )
     ).all()
     if not cleaned or not found:
-        raise InvalidInput(f"gomflow knows nobody as @{cleaned or '…'}.")
+        raise InvalidInput("gomflow knows nobody as @%(cleaned)s.", cleaned=cleaned or "…")
     if len(found) > 1:
-        raise InvalidInput(f"More than one person wrote as @{cleaned}, so I cannot tell who you mean.")
+        raise InvalidInput(
+            "More than one person wrote as @%(cleaned)s, so I cannot tell who you mean.", cleaned=cleaned
+        )
     [(user_id, name)] = found
     return int(user_id), str(name)

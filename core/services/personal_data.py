@@ -91,7 +91,7 @@ async def _owned_order(uow: UnitOfWork, gom: Actor, order_number: str) -> Order:
     order = await load_order(uow, order_number)
     go = await uow.session.get_one(GroupOrder, order.go_id)
     if not gom.is_gom or go.gom_id != gom.user_id:
-        raise PermissionDenied(f"{order.number} is not in one of your group orders.")
+        raise PermissionDenied("%(number)s is not in one of your group orders.", number=order.number)
     return order
 
 

@@ -51,7 +51,7 @@ def parse_policy(word: str) -> Policy:
     try:
         return Policy(word.strip().lower())
     except ValueError:
-        raise InvalidInput(f"A proof policy is suggest, auto or off. Usage: {USAGE}") from None
+        raise InvalidInput("A proof policy is suggest, auto or off. Usage: %(usage)s", usage=USAGE) from None
 
 
 async def set_policy(uow: UnitOfWork, actor: Actor, target: str, word: str | None) -> PolicyView:

@@ -30,11 +30,14 @@ async def unapprove(uow: UnitOfWork, actor: Actor, number: str, ordinal: int | N
         i, proof, request = _approved(order.number, proofs, ordinal)
         if proof.bundle_id is not None:
             raise InvalidInput(
-                f"A proof shared over several orders is undone by hand: /refund {order.number}."
+                "A proof shared over several orders is undone by hand: /refund %(number)s.",
+                number=order.number,
             )
         if order.status not in ORDER_LIVE:
             raise Conflict(
-                f"{order.number} is {order.status}; its money goes back by refund, not by undoing."
+                "%(number)s is %(status)s; its money goes back by refund, not by undoing.",
+                number=order.number,
+                status=order.status,
             )
         payment = await uow.session.scalar(
             select(Payment).where(Payment.idempotency_key == f"gf-proof-{proof.id}").with_for_update()
@@ -44,7 +47,9 @@ async def unapprove(uow: UnitOfWork, actor: Actor, number: str, ordinal: int | N
         )
         if payment is None or payment.status != AttemptStatus.SUCCEEDED or refunded:
             raise Conflict(
-                f"The money of {order.number}'s proof #{i} is already refunded or held; /payments shows it."
+                ("The money of %(number)s's proof #%(i)s is already refunded or held; /payments shows it."),
+                number=order.number,
+                i=i,
             )
         request = await ledger.locked(uow, type(request), request.id)
         # its keys are freed, so approving the proof again records a fresh payment
@@ -107,9 +112,12 @@ def _approved(number: str, proofs: list[Numbered], ordinal: int | None) -> Numbe
         return approved[-1]
     if ordinal is not None and chosen:
         raise Conflict(
-            f"{number}'s proof #{ordinal} is {chosen[0][1].status}, not approved: nothing to undo."
+            "%(number)s's proof #%(ordinal)s is %(status)s, not approved: nothing to undo.",
+            number=number,
+            ordinal=ordinal,
+            status=chosen[0][1].status,
         )
-    raise Conflict(f"{number} has no approved proof to undo.")
+    raise Conflict("%(number)s has no approved proof to undo.", number=number)
 
 
 async def _still_secured(uow: UnitOfWork, order_id: int) -> bool:

@@ -92,7 +92,11 @@ async def submit_proof(
         order, request, owed = paying.order, paying.request, paying.owed_minor
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if not methods.takes_transfers(await methods_of(uow, go.id)):
-            raise PaymentError(f"{go.code} does not take bank transfers; use /pay {order.number}.")
+            raise PaymentError(
+                "%(code)s does not take bank transfers; use /pay %(number)s.",
+                code=go.code,
+                number=order.number,
+            )
         stated = None if amount_text is None else parse_amount(amount_text, request.currency)
         if stated is not None and stated <= 0:
             raise InvalidInput("The amount you sent must be more than zero.")
@@ -236,7 +240,7 @@ async def _order_target(uow: UnitOfWork, buyer: Actor, number: str | None) -> bu
     request it pays and what that still owes."""
     found = await (load_order(uow, number) if number else _latest_unpaid(uow, buyer))
     if found.buyer_id != buyer.user_id:
-        raise PermissionDenied(f"{found.number} is not your order.")
+        raise PermissionDenied("%(number)s is not your order.", number=found.number)
     order = await lock_order(uow, found.id)
     request = await request_to_pay(uow, order)
     return bundle_proofs.Target(order, request, await ledger.outstanding(uow, request), "")
@@ -280,7 +284,7 @@ async def proof_image(uow: UnitOfWork, actor: Actor, number: str, ordinal: int |
             await require_admin(uow, actor, go)
         proofs = await _proofs_of(uow, order)
         if not proofs:
-            raise NotFound(f"{order.number} has no proof of payment.")
+            raise NotFound("%(number)s has no proof of payment.", number=order.number)
         shown = _named(order, proofs, ordinal) if ordinal is not None else proofs[-1]
         staff = order.buyer_id != actor.user_id  # what was read, and whose it copies: the GOM's eyes only
         views = {p[1].id: await proof_view(uow, order, *p, reading=staff) for p in proofs}
@@ -314,7 +318,11 @@ def _named(order: Order, proofs: list[Numbered], ordinal: int) -> Numbered:
     for numbered in proofs:
         if numbered[0] == ordinal:
             return numbered
-    raise NotFound(f"{order.number} has no proof #{ordinal}. /proof {order.number} lists them.")
+    raise NotFound(
+        "%(number)s has no proof #%(ordinal)s. /proof %(number)s lists them.",
+        number=order.number,
+        ordinal=ordinal,
+    )
 
 
 async def proof_view(
@@ -377,7 +385,9 @@ async def reject_proof(
     other proof for it waits."""
     reason = " ".join(reason.split())[:500]
     if not reason:
-        raise InvalidInput(f"Say why, so the buyer knows what to fix: /reject {number} REASON")
+        raise InvalidInput(
+            "Say why, so the buyer knows what to fix: /reject %(number)s REASON", number=number
+        )
     async with uow:
         order, proofs, pending = await open_review(uow, actor, number)
         i, proof, request = _chosen(order, proofs, pending, ordinal, f"/reject {order.number} #N REASON")
@@ -402,7 +412,7 @@ async def accept_held_payment(uow: UnitOfWork, actor: Actor, number: str) -> Pro
         order, _, _ = await open_review(uow, actor, number)
         held = await _accept_held(uow, actor, order)
         if held is None:
-            raise NotFound(f"{order.number} has no held payment to accept.")
+            raise NotFound("%(number)s has no held payment to accept.", number=order.number)
         await uow.commit()
         return held
 
@@ -444,9 +454,15 @@ def _chosen(
             + (f" ref {p.reference}" if p.reference else "")
             for i, p, r in pending
         )
-        raise InvalidInput(f"{order.number} has {len(pending)} proofs waiting: {listed}. Name one: {usage}")
+        raise InvalidInput(
+            "%(number)s has %(pending_count)s proofs waiting: %(listed)s. Name one: %(usage)s",
+            number=order.number,
+            pending_count=len(pending),
+            listed=listed,
+            usage=usage,
+        )
     if not proofs:
-        raise NotFound(f"{order.number} has no proof of payment to review.")
+        raise NotFound("%(number)s has no proof of payment to review.", number=order.number)
     return max((p for p in proofs if p[1].reviewed_at is not None), key=lambda p: p[0], default=proofs[-1])
 
 
@@ -464,7 +480,7 @@ async def decide(
     if proof.status != ledger.PENDING_PROOF:
         done = await proof_view(uow, order, i, proof, request)
         by = f" by {done.reviewer}" if done.reviewer else ""
-        raise Conflict(f"That proof was already {proof.status}{by}.")
+        raise Conflict("That proof was already %(status)s%(by)s.", status=proof.status, by=by)
     request = await ledger.locked(uow, PaymentRequest, request.id)
     proof = await ledger.locked(uow, PaymentProof, proof.id)
     await transition(

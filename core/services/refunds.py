@@ -55,7 +55,7 @@ async def preview_refund(uow: UnitOfWork, actor: Actor, number: str) -> RefundPr
             )
         ).all()
         if not payments:
-            raise InvalidInput(f"{order.number} has no payment to refund.")
+            raise InvalidInput("%(number)s has no payment to refund.", number=order.number)
         buyer = await uow.session.get_one(User, order.buyer_id)
         providers = tuple(dict.fromkeys(p.provider for p in payments))
         return RefundPreview(
@@ -86,7 +86,7 @@ async def refund_order(uow: UnitOfWork, actor: Actor, number: str, reason: str =
             await _refund_held(uow, order, reason or "refunded by the GOM")
         views = await _refunds_of(uow, order)
         if not views:
-            raise InvalidInput(f"{order.number} has no payment to refund.")
+            raise InvalidInput("%(number)s has no payment to refund.", number=order.number)
         await uow.commit()
         return views
 
@@ -202,7 +202,7 @@ async def confirm_manual_refund(
     """The GOM sent the money back by hand: record the transfer reference, tell the buyer."""
     reference = " ".join(reference.split())[:200]
     if not reference:
-        raise InvalidInput(f"Give the transfer reference: /refunded {number} REFERENCE")
+        raise InvalidInput("Give the transfer reference: /refunded %(number)s REFERENCE", number=number)
     async with uow:
         found = await load_order(uow, number)
         go = await uow.session.get_one(GroupOrder, found.go_id)
@@ -218,7 +218,7 @@ async def confirm_manual_refund(
             )
         ).all()
         if not refunds:
-            raise InvalidInput(f"{order.number} has no refund waiting to be sent by hand.")
+            raise InvalidInput("%(number)s has no refund waiting to be sent by hand.", number=order.number)
         for refund in refunds:
             await ledger.finish_refund(uow, refund, reference, actor.user_id)
         views = await _refunds_of(uow, order)

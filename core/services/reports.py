@@ -76,7 +76,9 @@ async def visible_card(uow: UnitOfWork, viewer: Actor, go_code: str) -> GroupOrd
     async with uow:
         go = await load_go(uow, go_code)
         if go.status == GOStatus.DRAFT and not await is_admin_of(uow, viewer, go):
-            raise UnknownGroupOrder(f"There is no group order {go.code}. /browse lists open ones.")
+            raise UnknownGroupOrder(
+                "There is no group order %(code)s. /browse lists open ones.", code=go.code
+            )
         return await _card(uow, go)
 
 

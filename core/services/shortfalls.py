@@ -94,20 +94,24 @@ def parse_request(words: Sequence[str]) -> Request:
         found = _ARRIVAL.match(word)
         if found is None:
             raise InvalidInput(
-                f"I could not read '{word[:30]}'. Say how many units arrived, e.g. ALB:A=3 "
-                f"(a whole number, 0 or more).\nUsage: {USAGE}"
+                (
+                    "I could not read '%(word)s'. Say how many units arrived, e.g. ALB:A=3 (a whole "
+                    "number, 0 or more).\nUsage: %(usage)s"
+                ),
+                word=word[:30],
+                usage=USAGE,
             )
         item, version, count = found.group(1).upper(), found.group(2), int(found.group(3))
         if count > MAX_UNITS:
-            raise InvalidInput(f"{count} units is more than any group order holds.")
+            raise InvalidInput("%(count)s units is more than any group order holds.", count=count)
         key = (item, version.upper() if version else None)
         if any((i, v) == key for i, v, _ in arrivals):
-            raise InvalidInput(f"{_label(*key)} is named twice; say once how many arrived.")
+            raise InvalidInput("%(label)s is named twice; say once how many arrived.", label=_label(*key))
         arrivals.append((*key, count))
     if not arrivals:
-        raise InvalidInput(f"Say what arrived, item by item.\nUsage: {USAGE}")
+        raise InvalidInput("Say what arrived, item by item.\nUsage: %(usage)s", usage=USAGE)
     if len(arrivals) > MAX_ARRIVALS:
-        raise InvalidInput(f"At most {MAX_ARRIVALS} items at once.")
+        raise InvalidInput("At most %(max_arrivals)s items at once.", max_arrivals=MAX_ARRIVALS)
     return Request(tuple(arrivals), remedy, seed)
 
 
@@ -191,8 +195,11 @@ async def confirm_shortfall(
         view = await _run(uow, actor, go, asked, apply=True)
         if view.nothing_short:
             raise InvalidInput(
-                f"Nothing is short in {go.code} for what you entered: every unit still expected "
-                "there arrived (a shortfall already recorded is never taken twice)."
+                (
+                    "Nothing is short in %(code)s for what you entered: every unit still expected "
+                    "there arrived (a shortfall already recorded is never taken twice)."
+                ),
+                code=go.code,
             )
         await uow.commit()
         return view
@@ -203,8 +210,12 @@ async def _run(
 ) -> ShortfallView:
     if go.status not in WHEN:
         raise InvalidInput(
-            f"{go.code} is {go.status}; a shortfall is entered once the GO is ordered from the supplier "
-            f"or has arrived (/status {go.code} ordered)."
+            (
+                "%(code)s is %(status)s; a shortfall is entered once the GO is ordered from the "
+                "supplier or has arrived (/status %(code)s ordered)."
+            ),
+            code=go.code,
+            status=go.status,
         )
     policy = await policy_of(uow, go)
     rule = policy.shortfall_rule
@@ -328,21 +339,29 @@ async def _choose(
     for code, version, received in asked.arrivals:
         item = items.get(code)
         if item is None:
-            raise InvalidInput(f"{go.code} has no item {code}; /go {go.code} lists them.")
+            raise InvalidInput(
+                "%(code)s has no item %(code2)s; /go %(code)s lists them.", code=go.code, code2=code
+            )
         variants = {
             v.code: v for v in await uow.session.scalars(select(Variant).where(Variant.item_id == item.id))
         }
         if variants and version is None:
             raise InvalidInput(
-                f"{code} comes in versions ({', '.join(sorted(variants))}); say which arrived, "
-                f"e.g. {code}:{next(iter(sorted(variants)))}={received}."
+                (
+                    "%(code)s comes in versions (%(variants)s); say which arrived, e.g. "
+                    "%(code)s:%(next)s=%(received)s."
+                ),
+                code=code,
+                variants=", ".join(sorted(variants)),
+                next=next(iter(sorted(variants))),
+                received=received,
             )
         which: ColumnElement[bool] = OrderLine.variant_id.is_(None)
         name = item.name
         if version is not None:
             variant = variants.get(version)
             if variant is None:
-                raise InvalidInput(f"{code} has no version {version}.")
+                raise InvalidInput("%(code)s has no version %(version)s.", code=code, version=version)
             which = OrderLine.variant_id == variant.id
             name = f"{item.name} · {variant.name}"
         rows = (
@@ -419,7 +438,11 @@ async def _apply_order(
     it went back (an order none of which arrived is refunded whatever the remedy)."""
     order = await lock_order(uow, order_id)
     if order.status not in ORDER_LIVE:
-        raise Conflict(f"{order.number} just became {order.status}; enter the shortfall again.")
+        raise Conflict(
+            "%(number)s just became %(status)s; enter the shortfall again.",
+            number=order.number,
+            status=order.status,
+        )
     for line in lines:
         moved = await uow.session.execute(
             update(OrderLine)
@@ -460,7 +483,9 @@ async def _apply_order(
                 .execution_options(synchronize_session=False)
             )
             if changed.rowcount != 1:  # type: ignore[attr-defined]
-                raise Conflict(f"{order.number}'s payment just changed; enter the shortfall again.")
+                raise Conflict(
+                    "%(number)s's payment just changed; enter the shortfall again.", number=order.number
+                )
             set_committed_value(request, "amount_minor", lowered)
             if got >= lowered:
                 await ledger.settle(uow, request, actor.user_id, "shortfall: what arrived is paid for")
@@ -476,7 +501,9 @@ async def _apply_order(
             .limit(1)
         )
         if request is None:
-            raise Conflict(f"{order.number} is paid but its payment cannot be found; ask the operator.")
+            raise Conflict(
+                "%(number)s is paid but its payment cannot be found; ask the operator.", number=order.number
+            )
         split = remedy_for(value, 0)
         await _lower_total(uow, order, value)
         if remedy == ShortfallRemedy.REFUND and not await _delivered(uow, order):

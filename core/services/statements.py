@@ -188,7 +188,7 @@ async def apply_statement(uow: UnitOfWork, actor: Actor, import_id: int) -> Stat
     async with uow:
         imported = await uow.session.get(StatementImport, import_id)
         if imported is None or imported.author_id != actor.user_id:
-            raise NotFound(f"There is no statement #{import_id} of yours.")
+            raise NotFound("There is no statement #%(import_id)s of yours.", import_id=import_id)
         teams = await _teams(uow, actor)
         claimed = await uow.session.execute(
             update(StatementImport)
@@ -196,7 +196,10 @@ async def apply_statement(uow: UnitOfWork, actor: Actor, import_id: int) -> Stat
             .values(status="applied", applied_at=uow.now)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise AlreadyChanged(f"Statement #{import_id} was already applied; nothing was applied again.")
+            raise AlreadyChanged(
+                "Statement #%(import_id)s was already applied; nothing was applied again.",
+                import_id=import_id,
+            )
         lines = (
             await uow.session.execute(
                 select(StatementLine, PaymentRequest.order_id)
@@ -297,7 +300,8 @@ async def _teams(uow: UnitOfWork, actor: Actor) -> list[int]:
     teams = sorted(gom for gom, role in roles if grants(role, actor.acting))
     if not teams:
         raise PermissionDenied(
-            f"Only a GOM, or someone on a GOM's team who may {DOES[actor.acting]}, can read a bank statement."
+            ("Only a GOM, or someone on a GOM's team who may %(does)s, can read a bank statement."),
+            does=DOES[actor.acting],
         )
     return teams
 

@@ -95,7 +95,9 @@ async def adjust_credit(uow: UnitOfWork, staff: Actor, handle: str, words: list[
     """The GOM (or a manager) corrects a buyer's credit with them: ``+5.00 goodwill`` or
     ``-2.50 SGD paid in cash instead``. Taking away never goes below what the buyer holds."""
     if len(words) < 2 or words[0][:1] not in "+-":
-        raise InvalidInput(f"Say how much, with + or -, and why.\nUsage: {ADJUST_USAGE}")
+        raise InvalidInput(
+            "Say how much, with + or -, and why.\nUsage: %(adjust_usage)s", adjust_usage=ADJUST_USAGE
+        )
     sign, amount_text, rest = words[0][0], words[0][1:], words[1:]
     async with uow:
         teams = (
@@ -104,11 +106,11 @@ async def adjust_credit(uow: UnitOfWork, staff: Actor, handle: str, words: list[
             )
         ).all()
         goms = [gom_id for gom_id, role in teams if grants(role, Permission.REFUNDS)]
-        if len(goms) != 1:
+        if not goms:
+            raise PermissionDenied("Only a GOM, or a manager on one GOM's team, adjusts store credit.")
+        if len(goms) > 1:
             raise PermissionDenied(
-                "Only a GOM, or a manager on one GOM's team, adjusts store credit."
-                if not goms
-                else "You may adjust store credit on several GOMs' teams; ask the GOM to do it."
+                "You may adjust store credit on several GOMs' teams; ask the GOM to do it."
             )
         [gom_id] = goms
         currency = rest[0].upper() if rest[0].upper() in CURRENCIES and len(rest) > 1 else None
@@ -122,7 +124,7 @@ async def adjust_credit(uow: UnitOfWork, staff: Actor, handle: str, words: list[
         else:
             rest = rest[1:]
         if currency is None:
-            raise InvalidInput(f"Name the currency: {ADJUST_USAGE}")
+            raise InvalidInput("Name the currency: %(adjust_usage)s", adjust_usage=ADJUST_USAGE)
         reason = " ".join(rest)[:200]
         amount = parse_amount(amount_text, currency)
         if amount == 0:
@@ -144,7 +146,9 @@ async def adjust_credit(uow: UnitOfWork, staff: Actor, handle: str, words: list[
             holds = await store_credit.balance(uow, user_id, gom_id, currency)
             if amount > holds:
                 raise InvalidInput(
-                    f"{name} holds {format_money(holds, currency)} of credit with you; take at most that."
+                    "%(name)s holds %(holds)s of credit with you; take at most that.",
+                    name=name,
+                    holds=format_money(holds, currency),
                 )
             await store_credit.spend(
                 uow,
@@ -199,7 +203,9 @@ async def pay_with_credit(uow: UnitOfWork, actor: Actor, number: str) -> CreditU
     async with uow:
         found = await load_order(uow, number)
         if found.buyer_id != actor.user_id:
-            raise PermissionDenied(f"{found.number} is not your order; store credit pays only your own.")
+            raise PermissionDenied(
+                "%(number)s is not your order; store credit pays only your own.", number=found.number
+            )
         order = await lock_order(uow, found.id)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         request = await request_to_pay(uow, order)
@@ -235,8 +241,13 @@ async def pay_with_credit(uow: UnitOfWork, actor: Actor, number: str) -> CreditU
         if used == 0:
             gom = await uow.session.get_one(User, go.gom_id)
             raise InvalidInput(
-                f"You have no store credit in {request.currency} with {gom.display_name}; "
-                f"/pay {order.number} shows the other ways to pay."
+                (
+                    "You have no store credit in %(currency)s with %(display_name)s; /pay %(number)s "
+                    "shows the other ways to pay."
+                ),
+                currency=request.currency,
+                display_name=gom.display_name,
+                number=order.number,
             )
         payment.amount_minor = used
         await uow.session.flush()

@@ -48,7 +48,8 @@ def check_currency(currency: str) -> None:
     theirs = TELEGRAM_EXPONENTS.get(currency)
     if ours is None or theirs is None or ours.exponent != theirs:
         raise PaymentError(
-            f"Paying inside Telegram is not available for {currency}; please use another way to pay."
+            ("Paying inside Telegram is not available for %(currency)s; please use another way to pay."),
+            currency=currency,
         )
 
 
@@ -68,10 +69,10 @@ async def telegram_invoice(uow: UnitOfWork, buyer: Actor, number: str) -> Telegr
     async with uow:
         order = await load_order(uow, number)
         if order.buyer_id != buyer.user_id:
-            raise PermissionDenied(f"{order.number} is not your order.")
+            raise PermissionDenied("%(number)s is not your order.", number=order.number)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         if PROVIDER not in {m.method for m in await methods_of(uow, go.id)}:
-            raise PaymentError(f"{go.code} does not take payments inside Telegram.")
+            raise PaymentError("%(code)s does not take payments inside Telegram.", code=go.code)
         request = await request_to_pay(uow, order)
         check_currency(request.currency)
         attempt = await open_attempt(uow, request, PROVIDER, request.amount_minor, key_is_ref=True)

@@ -23,14 +23,23 @@ async def join_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str, request: Li
     async with uow:
         go = await load_go(uow, go_code, lock=True)
         if go.status != GOStatus.OPEN or go.deadline <= uow.now:
-            raise NotOpenForOrders(f"{go.code} is not taking orders, so there is no waitlist to join.")
+            raise NotOpenForOrders(
+                "%(code)s is not taking orders, so there is no waitlist to join.", code=go.code
+            )
         await check_gate(uow, go, buyer.user_id)  # banned, or not agreed to the GO's policy yet
         (line,) = resolve_lines(go, await load_catalogue(uow.session, go.id), [request])
         if go.per_buyer_limit is not None and line.quantity > go.per_buyer_limit:
-            raise InvalidInput(f"{go.code} allows {go.per_buyer_limit} per buyer.")
+            raise InvalidInput(
+                "%(code)s allows %(per_buyer_limit)s per buyer.",
+                code=go.code,
+                per_buyer_limit=go.per_buyer_limit,
+            )
         if await _room_for(uow, go, line):
             raise InvalidInput(
-                f"There is still room: order it with /order {go.code} {line.token} {line.quantity}."
+                "There is still room: order it with /order %(code)s %(token)s %(quantity)s.",
+                code=go.code,
+                token=line.token,
+                quantity=line.quantity,
             )
         already = await uow.session.scalar(
             select(WaitlistEntry.id).where(
@@ -41,7 +50,7 @@ async def join_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str, request: Li
         )
         if already is not None:
             raise AlreadyWaitlisted(
-                f"You are already on the {go.code} waitlist (/waitlist shows your place)."
+                "You are already on the %(code)s waitlist (/waitlist shows your place).", code=go.code
             )
         entry = WaitlistEntry(
             go_id=go.id,
@@ -79,7 +88,7 @@ async def leave_waitlist(uow: UnitOfWork, buyer: Actor, go_code: str) -> None:
             )
         )
         if entry is None:
-            raise InvalidInput(f"You are not on the {go.code} waitlist.")
+            raise InvalidInput("You are not on the %(code)s waitlist.", code=go.code)
         await transition(uow, entry, WaitlistStatus.LEFT, actor_id=buyer.user_id)
         await uow.commit()
 

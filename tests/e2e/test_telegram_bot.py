@@ -106,6 +106,24 @@ async def test_a_gom_creates_and_opens_a_go_by_conversation(
     assert document is not None and document[0] == "SVT-FML-orders.csv", exported
 
 
+async def test_a_buyer_is_answered_and_shown_menus_in_their_telegram_language(
+    app: App, fake: FakeTelegram, telegram: TelegramBot
+) -> None:
+    somchai = {**FakeTelegram.user(2010, "Somchai"), "language_code": "th"}
+    answer = await said(fake, somchai, "/language")
+    assert (
+        app.bot.renderer.translate("I write to you in %(language)s.", "th") % {"language": "ภาษาไทย"}
+        in answer
+    )
+    # every menu in every language gomflow speaks; Filipino under Tagalog's code
+    english = {c["command"]: c["description"] for c in fake.commands["all_private_chats"]}
+    for code in ("th", "id", "ms", "vi", "tl", "ko", "zh"):
+        menu = {c["command"]: c["description"] for c in fake.commands[f"all_private_chats@{code}"]}
+        assert menu.keys() == english.keys()
+        assert menu["order"] != english["order"], code
+        assert {c["command"] for c in fake.commands[f"all_group_chats@{code}"]} == {"help", "browse", "go"}
+
+
 async def test_a_buyer_orders_by_taps_changes_and_cancels(
     app: App, fake: FakeTelegram, telegram: TelegramBot, handled: HandledUpdates
 ) -> None:

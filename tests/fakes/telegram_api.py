@@ -247,14 +247,11 @@ class FakeTelegram:
         return _ok({"url": url, "has_custom_certificate": False, "pending_update_count": 0})
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> web.Response:
-        scope = params.get("scope") or {"type": "default"}
-        key = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
-        self.commands[key] = params["commands"]
+        self.commands[_menu_key(params)] = params["commands"]
         return _ok(True)
 
     async def _m_deleteMyCommands(self, params: dict[str, Any]) -> web.Response:
-        scope = params.get("scope") or {"type": "default"}
-        self.commands.pop(scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else ""), None)
+        self.commands.pop(_menu_key(params), None)
         return _ok(True)
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
@@ -779,3 +776,12 @@ def _maybe_json(key: str, value: str) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _menu_key(params: dict[str, Any]) -> str:
+    """A menu's scope (``chat:42``, ``all_private_chats``), and ``@th`` for its language
+    where it has one (``all_private_chats@th``)."""
+    scope = params.get("scope") or {"type": "default"}
+    key = str(scope["type"]) + (f":{scope['chat_id']}" if "chat_id" in scope else "")
+    language = params.get("language_code")
+    return key + (f"@{language}" if language else "")

@@ -145,7 +145,7 @@ def test_a_first_contact_another_worker_signed_up_a_moment_before_is_theirs() ->
     newcomer: ours meets their identity, so our person is deleted and theirs is used."""
     plan = accounts.caller_plan(Caller("console", "hal", "Hal", "hal"), datetime.now(UTC))
     asked = [plan.send(None).sql]
-    their_row = (7, None, True, 70, "Hal", False, None, 0)  # made by the other worker
+    their_row = (7, None, True, 70, "Hal", False, None, 0, None)  # made by the other worker
     # not found; our person; the identity taken; deleted; found as theirs
     for answer in (None, 71, None, None, their_row):
         asked.append(plan.send(answer).sql)

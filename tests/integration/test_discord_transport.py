@@ -21,6 +21,7 @@ from channels.base import DeliveryError, RecipientUnreachable
 from channels.discord import DiscordChannel
 from core.clock import FrozenClock
 from core.render import Rendered
+from templates import JinjaRenderer
 from tests.fakes.discord_api import TOKEN, FakeDiscordAPI
 from tests.integration.discord_harness import discord_gomflow
 
@@ -145,3 +146,9 @@ async def test_gomflow_discord_sync_publishes_the_commands_from_the_command_line
     assert process.returncode == 0, err.decode()
     assert f"to server {GUILD}" in out.decode()
     assert "order" in {c["name"] for c in fake.gateway.synced[GUILD]} and "global" not in fake.gateway.synced
+    # described in each language Discord and gomflow both have; named in English everywhere
+    [order] = [c for c in fake.gateway.synced[GUILD] if c["name"] == "order"]
+    localized = order["description_localizations"]
+    assert localized.keys() == {"id", "th", "vi", "ko", "zh-CN"}
+    assert localized["th"] == JinjaRenderer().translate(order["description"], "th") != order["description"]
+    assert "name_localizations" not in order

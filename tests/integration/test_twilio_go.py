@@ -12,7 +12,7 @@ from core.clock import FrozenClock
 from core.db.models import InboundUpdate, Order
 from core.services.accounts import register_gom
 from core.status import OrderStatus
-from tests.conftest import BACKENDS, fresh_database_url
+from tests.conftest import BACKENDS, fresh_database_url, in_language
 from tests.fakes.twilio_api import inbound_form
 from tests.fakes.twilio_rig import SMS_FROM, TwilioRig, twilio_rig
 
@@ -111,7 +111,9 @@ async def test_a_proof_photo_by_whatsapp_enters_the_gom_review(rig: TwilioRig) -
     answer = await rig.say(
         "whatsapp", CARA, "DBS-123", NumMedia="1", MediaUrl0=url, MediaContentType0="image/png"
     )
-    assert "proof for SVT-FML-1" in answer and "with the GOM for review" in answer
+    # a Philippine number: her messages come in Filipino
+    received = "Your proof for %(number)s (%(amount)s) is with the GOM for review."
+    assert in_language("fil", received, number="SVT-FML-1", amount="S$25.90") in answer
     # the GOM reviews it through numbered menus
     review = await rig.say("sms", GINA, "PAYMENTS SVT-FML")
     assert "Reply 1 for Review SVT-FML-1." in review

@@ -7,7 +7,7 @@ import pytest
 from core.delivery.addresses import NewAddress, check_address, check_phone, check_postal_code
 from core.delivery.carriers import carrier_table, check_tracking, find_carrier
 from core.delivery.fees import Tier, decode_tiers, describe_fee, encode_tiers, parcel_fee, parse_tiers
-from core.delivery.stages import stage_phrase
+from core.delivery.stages import stage_sentence
 from core.errors import InvalidInput
 
 
@@ -129,5 +129,7 @@ def test_the_carrier_table_can_be_extended_and_links_escape_the_number() -> None
 
 
 def test_stages_read_as_what_happened() -> None:
-    assert stage_phrase("arrived") == "has arrived at the GOM"
-    assert stage_phrase("ordered") == "has been ordered from the supplier"
+    values = {"code": "SVT-FML", "title": "FML"}
+    assert stage_sentence("arrived") % values == "SVT-FML (FML) has arrived at the GOM."
+    assert stage_sentence("ordered") % values == "SVT-FML (FML) has been ordered from the supplier."
+    assert stage_sentence("lost") % values == "SVT-FML (FML) is in progress."

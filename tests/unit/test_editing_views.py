@@ -44,6 +44,7 @@ def test_on_discord_each_edit_setting_is_its_own_option_and_comes_back_as_typed(
         "limit",
         "window",
         "deadline",
+        "language",
     ]
     assert [o.name for o in options_of(COMMANDS["retire"])] == ["code", "item"]
     line = command_line(

@@ -28,7 +28,7 @@ def _currency(code: str | None, fallback: str | None) -> str:
     if not chosen:
         raise UnknownCurrency("The file does not say its currency: name it, e.g. with --currency SGD.")
     if chosen not in CURRENCIES:
-        raise UnknownCurrency(f"{chosen[:12]!r} is not a currency gomflow knows.")
+        raise UnknownCurrency("%(chosen)s is not a currency gomflow knows.", chosen=repr(chosen[:12]))
     return chosen
 
 

@@ -38,8 +38,12 @@ def read_notification(text: str, currency: str | None = None, *, today: date) ->
     """The one credit a notification tells of; ``InvalidInput`` when it tells of none."""
     if len(text) > MAX_CHARS:
         raise InvalidInput(
-            f"That message is {len(text)} characters; paste one bank notification "
-            f"(at most {MAX_CHARS}), or send the bank's export as a file."
+            (
+                "That message is %(text_count)s characters; paste one bank notification (at most "
+                "%(max_chars)s), or send the bank's export as a file."
+            ),
+            text_count=len(text),
+            max_chars=MAX_CHARS,
         )
     lines = [TextLine(line.strip()) for line in text.splitlines() if line.strip()]
     if not lines:
@@ -54,7 +58,9 @@ def read_notification(text: str, currency: str | None = None, *, today: date) ->
     fields = parse_fields(lines, expect_currency=currency)
     if fields.amount_minor is None or fields.currency is None:
         why = f" ({'; '.join(fields.notes)})" if fields.notes else ""
-        raise InvalidInput(f"No amount with its currency could be read from that notification{why}.")
+        raise InvalidInput(
+            "No amount with its currency could be read from that notification%(why)s.", why=why
+        )
     described = " ".join(part for part in (fields.reference, fields.recipient, whole) if part)
     line = Transaction(
         row=1,

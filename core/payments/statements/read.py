@@ -30,8 +30,12 @@ def read_statement(content: bytes, currency: str | None = None) -> Statement:
     """
     if len(content) > MAX_BYTES:
         raise InvalidInput(
-            f"That file is {len(content) / 1e6:.1f} MB; a statement export may be at most "
-            f"{MAX_BYTES / 1e6:.0f} MB. Export a shorter period."
+            (
+                "That file is %(content_count)s MB; a statement export may be at most "
+                "%(max_bytes)s MB. Export a shorter period."
+            ),
+            content_count=format(len(content) / 1e6, ".1f"),
+            max_bytes=format(MAX_BYTES / 1e6, ".0f"),
         )
     if not content.strip():
         raise InvalidInput("That file is empty. Export the statement again as CSV, XLSX, OFX or MT940.")
@@ -54,7 +58,10 @@ def read_statement(content: bytes, currency: str | None = None) -> Statement:
 def _csv_rows(text: str) -> list[tuple[int, Sequence[Cell]]]:
     lines = text.splitlines()
     if len(lines) > MAX_ROWS:
-        raise InvalidInput(f"At most {MAX_ROWS:,} lines per statement; export a shorter period.")
+        raise InvalidInput(
+            "At most %(max_rows)s lines per statement; export a shorter period.",
+            max_rows=format(MAX_ROWS, ","),
+        )
     dialect = _dialect(lines)
     rows: list[tuple[int, Sequence[Cell]]] = []
     # one line at a time, so the row number is the file's line number (a quoted cell
@@ -91,8 +98,11 @@ def _sheet_rows(content: bytes) -> list[tuple[int, Sequence[Cell]]]:
         values = sheet.to_python(skip_empty_area=False)
     except (CalamineError, ValueError, OSError) as exc:
         raise InvalidInput(
-            f"That spreadsheet could not be read ({type(exc).__name__}); save it as XLSX or CSV."
+            "That spreadsheet could not be read (%(name)s); save it as XLSX or CSV.", name=type(exc).__name__
         ) from None
     if len(values) > MAX_ROWS:
-        raise InvalidInput(f"At most {MAX_ROWS:,} rows per statement; export a shorter period.")
+        raise InvalidInput(
+            "At most %(max_rows)s rows per statement; export a shorter period.",
+            max_rows=format(MAX_ROWS, ","),
+        )
     return [(number, row) for number, row in enumerate(values, 1) if any(c not in ("", None) for c in row)]

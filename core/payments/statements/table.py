@@ -146,7 +146,11 @@ def _transaction(
             "header): name it, e.g. with --currency SGD."
         )
     if currency not in CURRENCIES:
-        raise UnknownCurrency(f"Row {number}: {currency[:12]!r} is not a currency gomflow knows.")
+        raise UnknownCurrency(
+            "Row %(number)s: %(currency)s is not a currency gomflow knows.",
+            number=number,
+            currency=repr(currency[:12]),
+        )
     amount = _signed_amount(cell, columns, currency)
     if amount is None:
         return None
