@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.choices import OrderChoices
-from core.languages import from_hint
+from core.languages import ENGLISH, from_hint
 from core.render import Markup
 from core.text import clean_name, clean_text
 
@@ -115,3 +115,6 @@ class ChatReply:
     # the ``core.errors`` code of a refusal (``permission_denied``, ``unknown_order`` …):
     # adapters show the text; the authorization matrix (``authz``) reads the code
     refusal: str | None = None
+    # the language the text is written in: what an adapter adds to it (a numbered menu's
+    # frame, a button of its own) is said in the same
+    language: str = ENGLISH

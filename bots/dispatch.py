@@ -73,7 +73,7 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
     try:
         return await _route(bot, request, sender)
     except PolicyNotAgreed as ask:  # a first order in a GO with rules: show them, "I agree"
-        return await ask_to_agree(bot, request.channel, ask)
+        return await ask_to_agree(bot, request.channel, ask, sender.language)
     except GomflowError as refusal:
         return refuse(refusal)
     except Exception as exc:

@@ -12,6 +12,7 @@ question as the first button would, and anything else is the flow's to read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from bots.chat import ChatReply, ChatRequest
 from bots.commands import BotContext
 from bots.commands.table import render_reply
 from bots.dispatch import handle
-from core.errors import GomflowError
+from core.errors import N_, GomflowError, in_language
 from core.languages import ENGLISH
 from core.services.accounts import Actor, identify
 from core.services.conversations import (
@@ -33,10 +34,14 @@ from core.services.conversations import (
 MENU_FLOW = "menu"
 MENU_TTL = timedelta(hours=24)
 MAX_OPTIONS = 20  # a text message stays readable
+MENU = N_("Reply %(options)s.")  # the options, each OPTION, joined with ", "
+OPTION = N_("%(number)s for %(label)s")
+NOT_ON_MENU = N_("Please reply with a number from 1 to %(count)s, or type a command.")
 
 
-def numbered_text(reply: ChatReply) -> tuple[str, list[str]]:
-    """The reply's text with its buttons as numbered options, and the command of each number.
+def numbered_text(reply: ChatReply, translate: Callable[[str], str] = str) -> tuple[str, list[str]]:
+    """The reply's text with its buttons as numbered options, and the command of each number,
+    the menu's words in the language ``translate`` writes (the reply's own, ``reply.language``).
 
     A link button cannot be run by a number, so it is written out as its address.
     """
@@ -47,12 +52,14 @@ def numbered_text(reply: ChatReply) -> tuple[str, list[str]]:
         for button in row:
             if button.command and len(commands) < MAX_OPTIONS:
                 commands.append(button.command)
-                options.append(f"{len(commands)} for {button.label}")
+                options.append(
+                    in_language(OPTION, {"number": len(commands), "label": button.label}, translate)
+                )
             elif button.url:
                 links.append(f"{button.label}: {button.url}")
     text = reply.text
     if options:
-        text += "\n\nReply " + ", ".join(options) + "."
+        text += "\n\n" + in_language(MENU, {"options": ", ".join(options)}, translate)
     if links:
         text += "\n" + "\n".join(links)
     return text, commands
@@ -66,45 +73,47 @@ async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
         )
         state = await load_conversation(bot.core.reader(), actor.identity_id)
     except GomflowError as failure:  # the same polite answer the dispatcher gives
-        return _refusal(
-            bot,
-            request,
-            failure.said_in(lambda text: bot.renderer.translate(text, request.language or ENGLISH)),
-        )
+        language = request.language or ENGLISH
+        return _refusal(bot, language, request, failure.said_in(_translator(bot, language)))
     text = request.text.strip()
     if state is not None and state.flow == MENU_FLOW and text.lower() == "/cancel":
         # a menu is not a conversation to leave: /cancel means the command, as elsewhere
         await end_conversation(bot.core.uow(), actor.identity_id)
     picked, unknown = _pick(state, text, bot.core.clock.now())
     if unknown is not None:
-        return _refusal(bot, request, unknown)
+        language = actor.language or request.language or ENGLISH
+        refusal = in_language(NOT_ON_MENU, {"count": unknown}, _translator(bot, language))
+        return _refusal(bot, language, request, refusal)
     if picked is not None:
         request = replace(request, text=picked)
     reply = await handle(bot, request, actor)
-    text, commands = numbered_text(reply)
+    text, commands = numbered_text(reply, _translator(bot, reply.language))
     await _remember(bot, actor, commands)
     return replace(reply, text=text, buttons=[])
 
 
-def _refusal(bot: BotContext, request: ChatRequest, message: str) -> ChatReply:
-    language = request.language or ENGLISH
+def _translator(bot: BotContext, language: str) -> Callable[[str], str]:
+    return lambda text: bot.renderer.translate(text, language)
+
+
+def _refusal(bot: BotContext, language: str, request: ChatRequest, message: str) -> ChatReply:
     reply = render_reply(
         bot.renderer, request.channel, "error", {"message": message}, alert=True, language=language
     )
-    return replace(reply, text=numbered_text(reply)[0])
+    return replace(reply, text=numbered_text(reply, _translator(bot, language))[0])
 
 
-def _pick(state: ConversationState | None, text: str, now: datetime) -> tuple[str | None, str | None]:
-    """(what a number stands for: a command, or an answer to a flow's question; the refusal
-    for a number the menu does not have). Both None when the text is not a pick: it is
-    handled as typed."""
+def _pick(state: ConversationState | None, text: str, now: datetime) -> tuple[str | None, int | None]:
+    """(what a number stands for: a command, or an answer to a flow's question; for a
+    number the menu does not have, how many it has). Both None when the text is not a
+    pick: it is handled as typed."""
     menu = _menu_in(state)
     if not text.isdigit() or menu is None or datetime.fromisoformat(str(menu.get("until"))) <= now:
         return None, None
     commands = [str(c) for c in menu.get("commands", [])]
     number = int(text)
     if not 1 <= number <= len(commands):
-        return None, f"Please reply with a number from 1 to {len(commands)}, or type a command."
+        return None, len(commands)
     return commands[number - 1], None
 
 

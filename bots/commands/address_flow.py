@@ -9,7 +9,7 @@ from typing import Any
 from bots.chat import Button, ChatReply
 from bots.commands.table import Call
 from core.delivery import addresses
-from core.errors import GomflowError, InvalidInput
+from core.errors import N_, GomflowError, InvalidInput
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
 FLOW = "address"
@@ -24,12 +24,14 @@ class Step:
 
 
 STEPS = (
-    Step("country", "Which country is it in? (two letters: SG, MY, PH, ID, TH, VN …)", ("SG", "MY", "PH")),
-    Step("recipient", "Whom is the parcel for? (the name on the label)"),
-    Step("phone", "Their phone number, for the courier?"),
-    Step("line1", "Street address: block, street, unit?"),
-    Step("line2", "A second line (building, district), or - for none?", ("-",)),
-    Step("postal_code", "Postal code?"),
+    Step(
+        "country", N_("Which country is it in? (two letters: SG, MY, PH, ID, TH, VN …)"), ("SG", "MY", "PH")
+    ),
+    Step("recipient", N_("Whom is the parcel for? (the name on the label)")),
+    Step("phone", N_("Their phone number, for the courier?")),
+    Step("line1", N_("Street address: block, street, unit?")),
+    Step("line2", N_("A second line (building, district), or - for none?"), ("-",)),
+    Step("postal_code", N_("Postal code?")),
 )
 
 
@@ -54,7 +56,8 @@ async def continue_address(call: Call, state: ConversationState, text: str) -> C
         saved = await addresses.add_address(call.uow(), call.actor, addresses.NewAddress(**state.data))
     except GomflowError as refusal:
         await end_conversation(call.uow(), call.actor.identity_id)
-        return call.reply("error", message=f"{call.said(refusal)} Start again with /address add.")
+        again = call.gettext("Start again with /address add.")
+        return call.reply("error", message=f"{call.said(refusal)} {again}")
     await end_conversation(call.uow(), call.actor.identity_id)
     book = await addresses.my_addresses(call.reader(), call.actor)
     return call.reply("address_book", addresses=book, saved=saved, deleted=None)
@@ -81,7 +84,7 @@ def _ask(call: Call, step: Step, *, intro: bool = False, error: str | None = Non
     buttons = [[Button(choice, command=choice) for choice in step.choices]] if step.choices else []
     return call.reply(
         "address_step",
-        prompt=step.prompt,
+        prompt=call.gettext(step.prompt),
         intro=intro,
         error=error,
         number=STEPS.index(step) + 1,

@@ -35,8 +35,13 @@ def _reply_for(call: Call, view: broadcasts.BroadcastView) -> ChatReply:
     buttons = []
     if view.status == "draft":
         buttons = [
-            [Button(f"Send to {view.recipients}", command=f"/broadcast confirm {view.id}")],
-            [Button("Drop it", command=f"/unschedule {view.id}")],
+            [
+                Button(
+                    call.gettext("Send to %(count)s", count=view.recipients),
+                    command=f"/broadcast confirm {view.id}",
+                )
+            ],
+            [Button(call.gettext("Drop it"), command=f"/unschedule {view.id}")],
         ]
     return call.reply("broadcast_preview", b=view, buttons=buttons)
 
@@ -93,7 +98,10 @@ async def schedule(call: Call) -> ChatReply:
 @command("scheduled", "", "Broadcasts waiting for their time", audience=GOM, permission=Permission.BROADCASTS)
 async def scheduled(call: Call) -> ChatReply:
     items = await broadcasts.list_broadcasts(call.reader(), call.actor, scheduled_only=True)
-    buttons = [[Button(f"Cancel #{b.id}", command=f"/unschedule {b.id}")] for b in items[:10]]
+    buttons = [
+        [Button(call.gettext("Cancel #%(number)s", number=b.id), command=f"/unschedule {b.id}")]
+        for b in items[:10]
+    ]
     return call.reply("broadcast_list", items=items, scheduled_only=True, buttons=buttons)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from bots.chat import Button, ChatReply
 from bots.commands.args import need
@@ -40,21 +41,28 @@ async def go(call: Call) -> ChatReply:
     need(call.args, 1, "/go CODE")
     card = await reports.visible_card(call.reader(), call.actor, call.args[0])
     choices = await ordering.choices_for(call.reader(), card, call.actor.user_id)
-    return replace(call.reply("go_card", go=card, buttons=order_buttons(choices)), choices=choices)
+    return replace(
+        call.reply("go_card", go=card, buttons=order_buttons(choices, partial(one_unit, call))),
+        choices=choices,
+    )
 
 
 @command("order", "CODE ITEM QTY [ITEM QTY …]", "Order items, e.g. /order SVT-FML ALB:A 2", for_caller=True)
 async def order(call: Call) -> ChatReply:
     need(call.args, 3, "/order CODE ITEM QTY [ITEM QTY …]")
     placed = await ordering.place_order(call.uow(), call.buyer, call.args[0], parse_line_pairs(call.args[1:]))
+    if placed.language:  # theirs, read in the order's own trip to the desk: the buttons say it too
+        call.sender = replace(call.sender, language=placed.language)
     buttons = [
-        [Button("Pay", command=f"/pay {placed.number}")],
-        [Button("Cancel order", command=f"/cancel {placed.number}")],
+        [Button(call.gettext("Pay"), command=f"/pay {placed.number}")],
+        [Button(call.gettext("Cancel order"), command=f"/cancel {placed.number}")],
     ]
     if placed.choose_delivery:
-        buttons.append([Button("Choose delivery", command=f"/delivery {placed.go_code}")])
+        buttons.append([Button(call.gettext("Choose delivery"), command=f"/delivery {placed.go_code}")])
     if placed.rankable:  # read with the catalogue, in the order's own trip to the desk
-        buttons.append([Button("Rank the inclusions you want", command=f"/rank {placed.number}")])
+        buttons.append(
+            [Button(call.gettext("Rank the inclusions you want"), command=f"/rank {placed.number}")]
+        )
     return call.reply(
         "order_placed", order=placed, buttons=buttons, rank=placed.rankable, in_language=placed.language
     )
@@ -66,8 +74,8 @@ async def my_orders(call: Call) -> ChatReply:
     mine = await bundled_orders.my_orders(call.uow(), call.actor, include_ended=everything)
     buttons = [
         [
-            Button(f"Pay {o.number}", command=f"/pay {o.number}"),
-            Button(f"Cancel {o.number}", command=f"/cancel {o.number}"),
+            Button(call.gettext("Pay %(number)s", number=o.number), command=f"/pay {o.number}"),
+            Button(call.gettext("Cancel %(number)s", number=o.number), command=f"/cancel {o.number}"),
         ]
         for o in mine.orders
         if o.status == "placed"
@@ -129,20 +137,21 @@ async def waitlist_(call: Call) -> ChatReply:
     return call.reply("waitlist_joined", entry=entry)
 
 
-def one_unit(choices: OrderChoices, choice: OrderChoice) -> tuple[str, str]:
-    """A button that orders one unit of ``choice`` by command, on any platform."""
-    return f"Order 1 × {choice.label}", f"/order {choices.go.code} {choice.token} 1"
+def one_unit(call: Call, choices: OrderChoices, choice: OrderChoice) -> tuple[str, str]:
+    """A button that orders one unit of ``choice`` by command, on any platform (given to
+    ``order_buttons`` as ``partial(one_unit, call)``: its label in the sender's language)."""
+    return call.gettext("Order 1 × %(item)s", item=choice.label), f"/order {choices.go.code} {choice.token} 1"
 
 
 def order_buttons(
     choices: OrderChoices,
-    button: Callable[[OrderChoices, OrderChoice], tuple[str, str]] = one_unit,
+    button: Callable[[OrderChoices, OrderChoice], tuple[str, str]],
 ) -> list[list[Button]]:
     """One button per item or version this buyer may still order, for every platform.
 
     Which choices have room (open, before the deadline, capacity, stock, the buyer's own
     limit) is decided by ``core.choices``; ``button`` only says what a button reads and
-    runs (a one-unit ``/order`` by default, a tap-to-order step on Telegram).
+    runs (a one-unit ``/order``, ``one_unit``; a tap-to-order step on Telegram).
     """
     rows: list[list[Button]] = []
     for choice in choices.orderable[:20]:

@@ -49,7 +49,11 @@ async def shipopt(call: Call) -> ChatReply:
         tiers=extra.get("tiers", ""),
     )
     view = await options.add_option(call.uow(), call.actor, new)
-    return call.reply("delivery_options", options=view, added=f"Added {new.code.upper()} to {view.go_code}.")
+    return call.reply(
+        "delivery_options",
+        options=view,
+        added=call.gettext("Added %(option)s to %(code)s.", option=new.code.upper(), code=view.go_code),
+    )
 
 
 @command(
@@ -67,7 +71,11 @@ async def slot(call: Call) -> ChatReply:
         whole_number(capacity, "Capacity", minimum=1),
         " ".join(call.args[4:]),
     )
-    return call.reply("delivery_options", options=view, added=f"Added a slot to {option.upper()}.")
+    return call.reply(
+        "delivery_options",
+        options=view,
+        added=call.gettext("Added a slot to %(option)s.", option=option.upper()),
+    )
 
 
 @command("delivery", "CODE", "How a group order's parcels reach you: options, fees, pickup slots")
@@ -75,7 +83,12 @@ async def delivery(call: Call) -> ChatReply:
     need(call.args, 1, "/delivery CODE")
     view = await options.list_options(call.reader(), call.actor, call.args[0])
     buttons = [
-        [Button(f"{o.code} slot {s.number}", command=f"/deliver {view.go_code} {o.code} {s.number}")]
+        [
+            Button(
+                call.gettext("%(option)s slot %(slot)s", option=o.code, slot=s.number),
+                command=f"/deliver {view.go_code} {o.code} {s.number}",
+            )
+        ]
         for o in view.options
         for s in o.slots
         if s.left > 0
@@ -188,7 +201,7 @@ async def import_tracking(call: Call) -> ChatReply:
     )
     buttons = []
     if report.import_id is not None:
-        label = f"Apply {report.lines} tracking number(s)"
+        label = call.gettext("Apply %(count)s tracking number(s)", count=report.lines)
         buttons = [[Button(label, command=f"/importtracking apply {report.import_id}")]]
     return call.reply("tracking_import_report", report=report, buttons=buttons)
 

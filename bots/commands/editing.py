@@ -115,5 +115,7 @@ async def copygo(call: Call) -> ChatReply:
     need(call.args, 2, "/copygo OLD NEW")
     copied = await copying.copy_group_order(call.uow(), call.actor, call.args[0], call.args[1])
     card = await reports.group_order_card(call.reader(), copied.code)
-    buttons = [] if copied.deadline_passed else [[Button("Open it", command=f"/open {copied.code}")]]
+    buttons = (
+        [] if copied.deadline_passed else [[Button(call.gettext("Open it"), command=f"/open {copied.code}")]]
+    )
     return call.reply("go_copied", go=card, copied=copied, buttons=buttons)

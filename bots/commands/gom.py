@@ -103,7 +103,9 @@ async def open_(call: Call) -> ChatReply:
         call.uow(), call.actor, call.args[0], call.bot.core.offered_gateways()
     )
     card = await reports.group_order_card(call.reader(), call.args[0])
-    return call.reply("go_opened", go=card, buttons=[[Button("Show the card", command=f"/go {card.code}")]])
+    return call.reply(
+        "go_opened", go=card, buttons=[[Button(call.gettext("Show the card"), command=f"/go {card.code}")]]
+    )
 
 
 @command("close", "CODE [confirm|proceed]", "Stop taking orders and decide the MOQ", audience=GOM)
@@ -168,20 +170,25 @@ def _ask_first(call: Call, preview: impact.GoImpact, action: str) -> ChatReply:
     """What the action would do, with the buttons that do it (numbered replies on SMS)."""
     code = preview.code
     if action == "cancel":
-        buttons = [[Button(f"Cancel {code}", command=f"/cancelgo {code} confirm")]]
+        buttons = [[Button(call.gettext("Cancel %(code)s", code=code), command=f"/cancelgo {code} confirm")]]
     elif preview.moq_reached:
-        buttons = [[Button(f"Close and confirm {code}", command=f"/close {code} confirm")]]
+        buttons = [
+            [Button(call.gettext("Close and confirm %(code)s", code=code), command=f"/close {code} confirm")]
+        ]
     else:
         buttons = [
-            [Button("Go ahead anyway", command=f"/close {code} proceed")],
+            [Button(call.gettext("Go ahead anyway"), command=f"/close {code} proceed")],
             [
                 Button(
-                    f"{'Fail' if preview.waiting else 'Close and fail'} {code}", command=f"/close {code} fail"
+                    call.gettext("Fail %(code)s", code=code)
+                    if preview.waiting
+                    else call.gettext("Close and fail %(code)s", code=code),
+                    command=f"/close {code} fail",
                 )
             ],
         ]
         if preview.waiting:
-            buttons.append([Button("Reopen for 3 days", command=f"/reopen {code} +3d")])
+            buttons.append([Button(call.gettext("Reopen for 3 days"), command=f"/reopen {code} +3d")])
     return call.reply("go_impact", impact=preview, action=action, buttons=buttons)
 
 
@@ -204,8 +211,10 @@ async def orders(call: Call) -> ChatReply:
     page = await order_pages.orders_page(call.reader(), call.actor, call.args[0], query)
     if page.whole is not None:  # every order fits in one message: listed as always
         return call.reply("orders_list", go=page.whole, orders=page.orders)
-    whole = Button("The whole list as a file", command=f"/export {page.go_code}")
-    return call.reply("orders_page", p=page, buttons=page_buttons(page.command, page.page, page.pages, whole))
+    whole = Button(call.gettext("The whole list as a file"), command=f"/export {page.go_code}")
+    return call.reply(
+        "orders_page", p=page, buttons=page_buttons(call, page.command, page.page, page.pages, whole)
+    )
 
 
 @command(

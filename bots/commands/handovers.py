@@ -22,7 +22,7 @@ ANSWERS = {"accept": True, "decline": False}
 async def handover(call: Call) -> ChatReply:
     if not call.args:
         shown = await handovers.handovers_of(call.reader(), call.actor)
-        return call.reply("handover_list", handovers=shown, number="", buttons=_buttons(shown))
+        return call.reply("handover_list", handovers=shown, number="", buttons=_buttons(call, shown))
     word = call.args[0].lower()
     if word in ANSWERS or word == "cancel":
         need(call.args, 2, f"/handover {word} N")
@@ -34,10 +34,10 @@ async def handover(call: Call) -> ChatReply:
     if len(call.args) == 1:
         shown = await handovers.handovers_of(call.reader(), call.actor, call.args[0])
         number = call.args[0].strip().upper().lstrip("#")
-        return call.reply("handover_list", handovers=shown, number=number, buttons=_buttons(shown))
+        return call.reply("handover_list", handovers=shown, number=number, buttons=_buttons(call, shown))
     need(call.args, 2, handovers.USAGE)
     offered = await handovers.offer_handover(call.uow(), call.actor, call.args[0], call.args[1])
-    return call.reply("handover_view", h=offered, event="offer", buttons=_buttons([offered]))
+    return call.reply("handover_view", h=offered, event="offer", buttons=_buttons(call, [offered]))
 
 
 @command(
@@ -51,20 +51,37 @@ async def backout(call: Call) -> ChatReply:
     confirmed = len(call.args) > 1 and call.args[1].lower() == "confirm"
     result = await backouts.backout(call.uow(), call.actor, call.args[0], confirmed)
     again = f"/backout {result.number} confirm"
-    buttons = [] if result.done else [[Button(f"Back out, refund {result.refund}"[:60], command=again)]]
+    buttons = (
+        []
+        if result.done
+        else [[Button(call.gettext("Back out, refund %(amount)s", amount=result.refund)[:60], command=again)]]
+    )
     return call.reply("backout", b=result, confirm=again, buttons=buttons)
 
 
-def _buttons(shown: list[HandoverView]) -> list[list[Button]]:
+def _buttons(call: Call, shown: list[HandoverView]) -> list[list[Button]]:
     rows: list[list[Button]] = []
     for h in shown[:10]:
         if h.mine_to_answer:
             rows.append(
                 [
-                    Button(f"Accept {h.number}"[:60], command=f"/handover accept {h.id}"),
-                    Button(f"Decline {h.number}"[:60], command=f"/handover decline {h.id}"),
+                    Button(
+                        call.gettext("Accept %(number)s", number=h.number)[:60],
+                        command=f"/handover accept {h.id}",
+                    ),
+                    Button(
+                        call.gettext("Decline %(number)s", number=h.number)[:60],
+                        command=f"/handover decline {h.id}",
+                    ),
                 ]
             )
         elif h.mine_to_cancel:
-            rows.append([Button(f"Cancel offer of {h.number}"[:60], command=f"/handover cancel {h.id}")])
+            rows.append(
+                [
+                    Button(
+                        call.gettext("Cancel offer of %(number)s", number=h.number)[:60],
+                        command=f"/handover cancel {h.id}",
+                    )
+                ]
+            )
     return rows

@@ -64,9 +64,9 @@ async def rank(call: Call) -> ChatReply:
             raise InvalidInput(
                 "Nothing in order %(upper)s comes with inclusions to rank.", upper=number.upper()
             )
-        return call.reply("inclusion_ranking", rankings=views, buttons=_rank_buttons(views[0]))
+        return call.reply("inclusion_ranking", rankings=views, buttons=_rank_buttons(call, views[0]))
     view = await inclusions.rank(call.uow(), call.actor, number, item_code, text)
-    return call.reply("inclusion_ranking", rankings=[view], buttons=_rank_buttons(view))
+    return call.reply("inclusion_ranking", rankings=[view], buttons=_rank_buttons(call, view))
 
 
 @command(
@@ -114,7 +114,7 @@ async def allocate(call: Call) -> ChatReply:
     view = await allocations.allocate_item(
         call.uow(), call.actor, positional[0], positional[1], tie_break=ties, redo=redo
     )
-    return call.reply("allocation_result", a=view, buttons=_result_buttons(view))
+    return call.reply("allocation_result", a=view, buttons=_result_buttons(call, view))
 
 
 @command(
@@ -134,29 +134,29 @@ async def allocation(call: Call) -> ChatReply:
         view = await allocations.announce(call.uow(), call.actor, code, item)
     else:
         view = await allocations.show(call.reader(), call.actor, code, item)
-    return call.reply("allocation_result", a=view, buttons=_result_buttons(view))
+    return call.reply("allocation_result", a=view, buttons=_result_buttons(call, view))
 
 
-def _rank_buttons(view: RankingView) -> list[list[Button]]:
+def _rank_buttons(call: Call, view: RankingView) -> list[list[Button]]:
     """Tap the inclusions in the order you want them: each tap adds one after those ranked."""
     base = f"/rank {view.order_number} {view.item.item_code}"
     if view.item.locked:
         return []
     rows = [
-        [Button(f"Next: {i.name}"[:60], command=f"{base} +{i.number}")]
+        [Button(call.gettext("Next: %(name)s", name=i.name)[:60], command=f"{base} +{i.number}")]
         for i in view.item.inclusions
         if i.number not in view.ranking
     ][:10]
     if view.ranking:
-        rows.append([Button("Start over", command=f"{base} clear")])
+        rows.append([Button(call.gettext("Start over"), command=f"{base} clear")])
     return rows
 
 
-def _result_buttons(view: allocations.AllocationView) -> list[list[Button]]:
+def _result_buttons(call: Call, view: allocations.AllocationView) -> list[list[Button]]:
     if view.status != allocations.ALLOCATED:
         return []
     base = f"/allocation {view.go_code} {view.item_code}"
     return [
-        [Button("Announce to buyers", command=f"{base} announce")],
-        [Button("Export", command=f"{base} export")],
+        [Button(call.gettext("Announce to buyers"), command=f"{base} announce")],
+        [Button(call.gettext("Export"), command=f"{base} export")],
     ]

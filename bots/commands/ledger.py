@@ -37,7 +37,7 @@ async def approve_all(call: Call) -> ChatReply:
     if "confirm" not in options:
         batch = await proof_batches.matching_proofs(call.reader(), call.actor, code)
         confirm = f"/approve all {batch.go_code} confirm={batch.newest}"
-        label = f"Approve the {len(batch.exact)} that match"
+        label = call.gettext("Approve the %(count)s that match", count=len(batch.exact))
         buttons = [[Button(label, command=confirm)]] if batch.exact else []
         return call.reply("proofs_matched", batch=batch, confirm=confirm, buttons=buttons)
     newest = whole_number(options["confirm"], "confirm=", maximum=2_000_000_000)

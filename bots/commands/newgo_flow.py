@@ -9,7 +9,7 @@ from typing import Any
 from bots.chat import Button, ChatReply
 from bots.commands.args import whole_number
 from bots.commands.table import Call
-from core.errors import GomflowError, InvalidInput
+from core.errors import N_, GomflowError, InvalidInput
 from core.money import CURRENCIES, get_currency
 from core.services import accounts, group_orders, reports
 from core.services.conversations import ConversationState, end_conversation, save_conversation
@@ -27,13 +27,13 @@ class Step:
 
 
 STEPS = (
-    Step("code", "Pick a short code buyers will type, like SVT-FML (letters, digits, dashes)."),
-    Step("title", "What is the group order called?"),
-    Step("currency", "Which currency do buyers pay in?", tuple(CURRENCIES)),
-    Step("moq", "Minimum order quantity: how many units in total for the GO to go ahead?"),
-    Step("capacity", "Capacity: the most units you will take in total?"),
-    Step("limit", "Most units one buyer may order? (a number, or 'none')", ("none",)),
-    Step("deadline", "When do orders close? e.g. 2026-12-01 20:00, or +7d"),
+    Step("code", N_("Pick a short code buyers will type, like SVT-FML (letters, digits, dashes).")),
+    Step("title", N_("What is the group order called?")),
+    Step("currency", N_("Which currency do buyers pay in?"), tuple(CURRENCIES)),
+    Step("moq", N_("Minimum order quantity: how many units in total for the GO to go ahead?")),
+    Step("capacity", N_("Capacity: the most units you will take in total?")),
+    Step("limit", N_("Most units one buyer may order? (a number, or 'none')"), ("none",)),
+    Step("deadline", N_("When do orders close? e.g. 2026-12-01 20:00, or +7d")),
 )
 
 
@@ -70,7 +70,8 @@ async def continue_newgo(call: Call, state: ConversationState, text: str) -> Cha
         code = await group_orders.create_group_order(call.uow(), call.actor, command)
     except GomflowError as refusal:
         await end_conversation(call.uow(), call.actor.identity_id)
-        return call.reply("error", message=f"{call.said(refusal)} Start again with /newgo.")
+        again = call.gettext("Start again with /newgo.")
+        return call.reply("error", message=f"{call.said(refusal)} {again}")
     await end_conversation(call.uow(), call.actor.identity_id)
     return call.reply("go_created", go=await reports.group_order_card(call.reader(), code))
 
@@ -112,7 +113,7 @@ def _ask(call: Call, step: Step, *, intro: bool = False, error: str | None = Non
     ]
     return call.reply(
         "newgo_step",
-        prompt=step.prompt,
+        prompt=call.gettext(step.prompt),
         intro=intro,
         error=error,
         number=STEPS.index(step) + 1,

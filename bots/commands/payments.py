@@ -9,7 +9,7 @@ from bots.commands import ledger
 from bots.commands.args import need
 from bots.commands.report_args import page_buttons, parse_query
 from bots.commands.table import Audience, Call, command
-from core.errors import GomflowError, PaymentError
+from core.errors import N_, GomflowError, PaymentError
 from core.payments import methods, unique_amounts
 from core.payments.status import RequestKind
 from core.permissions import Permission
@@ -31,7 +31,7 @@ from core.views import PayView
 GOM = Audience.GOM
 PROOF_FLOW = "payproof"
 CREDIT_WORDS = frozenset({"credit", "store_credit"})
-IN_CHAT_HINT = "Or tap Pay on the invoice below to pay without leaving this chat."
+IN_CHAT_HINT = N_("Or tap Pay on the invoice below to pay without leaving this chat.")
 
 
 @command(
@@ -71,7 +71,13 @@ async def pay(call: Call) -> ChatReply:
             amount=amount,
             label=label,
             url=url,
-            buttons=[[Button(f"Pay {amount} · {label}"[:60], url=url)]],
+            buttons=[
+                [
+                    Button(
+                        call.gettext("Pay %(amount)s · %(method)s", amount=amount, method=label)[:60], url=url
+                    )
+                ]
+            ],
         )
     return await _pay_options(call, number, "")
 
@@ -79,25 +85,37 @@ async def pay(call: Call) -> ChatReply:
 async def _pay_options(call: Call, number: str, choice: str) -> ChatReply:
     view = await payments.pay_options(call.uow(), call.actor, number, choice)
     url = f"{call.bot.core.settings.public_base_url}/pay/{view.token}"
-    buttons = [[Button("Open the pay page", url=url)]]
+    buttons = [[Button(call.gettext("Open the pay page"), url=url)]]
     if view.can_split:
-        buttons.append([Button("Pay in instalments", command=f"/pay {view.number} {payments.INSTALMENTS}")])
+        buttons.append(
+            [Button(call.gettext("Pay in instalments"), command=f"/pay {view.number} {payments.INSTALMENTS}")]
+        )
     buttons += [
-        [Button(f"Pay with {label}"[:60], command=f"/pay {view.number} {method}")]
+        [
+            Button(
+                call.gettext("Pay with %(method)s", method=label)[:60], command=f"/pay {view.number} {method}"
+            )
+        ]
         for method, label in view.gateways
         if method in call.bot.core.payment_gateways
     ]
     if view.credit:
         buttons.insert(
-            0, [Button(f"Use store credit ({view.credit})"[:60], command=f"/pay {view.number} credit")]
+            0,
+            [
+                Button(
+                    call.gettext("Use store credit (%(credit)s)", credit=view.credit)[:60],
+                    command=f"/pay {view.number} credit",
+                )
+            ],
         )
     if view.manual:
         await expect_proof(call, view.number)
-    reply = call.reply("pay_options", pay=view, url=url, buttons=buttons + _copy_buttons(view))
+    reply = call.reply("pay_options", pay=view, url=url, buttons=buttons + _copy_buttons(call, view))
     if view.payable and call.request.in_chat_payments and telegram_payments.PROVIDER in dict(view.gateways):
         try:
             invoice = await _invoice(call, view.number)
-            reply = replace(reply, text=f"{reply.text}\n\n{IN_CHAT_HINT}", invoice=invoice)
+            reply = replace(reply, text=f"{reply.text}\n\n{call.gettext(IN_CHAT_HINT)}", invoice=invoice)
         except GomflowError as refusal:  # the other ways to pay still stand
             reply = replace(reply, text=f"{reply.text}\n\n{call.said(refusal)}")
     if not view.qr_payload:
@@ -113,24 +131,37 @@ async def expect_proof(call: Call, number: str) -> None:
     )
 
 
-def _copy_buttons(view: PayView) -> list[list[Button]]:
+def _copy_buttons(call: Call, view: PayView) -> list[list[Button]]:
     """What a buyer types into a banking app by hand, one tap to copy where the platform can."""
     if not view.payable:
         return []
-    row = [Button("📋 Number", copy=view.pay_to)] if view.pay_to else []
-    row += [Button("📋 Account number", copy=view.bank.account)] if view.bank else []
-    exact = [Button("📋 Amount", copy=view.amount_plain)] if view.unique_line and view.amount_plain else []
-    return [[*row, Button("📋 Reference", copy=view.reference)], *([exact] if exact else [])] if row else []
+    row = [Button(call.gettext("📋 Number"), copy=view.pay_to)] if view.pay_to else []
+    row += [Button(call.gettext("📋 Account number"), copy=view.bank.account)] if view.bank else []
+    exact = (
+        [Button(call.gettext("📋 Amount"), copy=view.amount_plain)]
+        if view.unique_line and view.amount_plain
+        else []
+    )
+    return (
+        [[*row, Button(call.gettext("📋 Reference"), copy=view.reference)], *([exact] if exact else [])]
+        if row
+        else []
+    )
 
 
 async def _pay_in_chat(call: Call, number: str) -> ChatReply:
     """``/pay ORDER telegram``: an invoice to pay without leaving the chat."""
     if not call.request.in_chat_payments:
         on_telegram = call.request.channel == telegram_payments.PROVIDER
-        where = "is not set up on this server" if on_telegram else "works in a Telegram chat with me only"
+        if on_telegram:
+            raise PaymentError(
+                "Paying inside Telegram is not set up on this server; /pay %(number)s shows the other "
+                "ways to pay.",
+                number=number,
+            )
         raise PaymentError(
-            "Paying inside Telegram %(where)s; /pay %(number)s shows the other ways to pay.",
-            where=where,
+            "Paying inside Telegram works in a Telegram chat with me only; /pay %(number)s shows the "
+            "other ways to pay.",
             number=number,
         )
     invoice = await _invoice(call, number)
@@ -228,11 +259,12 @@ async def payments_(call: Call) -> ChatReply:
     if page.whole is not None:  # everything fits in one message: the full report, as always
         report = page.whole
         buttons = [
-            [Button(f"Review {number}", command=f"/proof {number}")] for number in report.review_orders[:10]
+            [Button(call.gettext("Review %(number)s", number=number), command=f"/proof {number}")]
+            for number in report.review_orders[:10]
         ]
         return call.reply("payments_report", report=report, buttons=buttons)
-    whole = Button("Per buyer, as a file", command=f"/payments {page.go_code} csv")
-    buttons = page_buttons(page.command, page.page, page.pages, whole)
+    whole = Button(call.gettext("Per buyer, as a file"), command=f"/payments {page.go_code} csv")
+    buttons = page_buttons(call, page.command, page.page, page.pages, whole)
     return call.reply("payments_page", p=page, buttons=buttons)
 
 
@@ -247,11 +279,13 @@ async def proof(call: Call) -> ChatReply:
         buttons = [
             [
                 Button(
-                    f"Approve #{p.ordinal}" if named else "Approve",
+                    call.gettext("Approve #%(number)s", number=p.ordinal)
+                    if named
+                    else call.gettext("Approve"),
                     command=f"/approve {p.number} #{p.ordinal}",
                 ),
                 Button(
-                    f"Reject #{p.ordinal}" if named else "Reject",
+                    call.gettext("Reject #%(number)s", number=p.ordinal) if named else call.gettext("Reject"),
                     command=f"/reject {p.number} #{p.ordinal} Payment not found",
                 ),
             ]
@@ -304,7 +338,9 @@ async def refund(call: Call) -> ChatReply:
     if rest[:1] != ["confirm"]:
         preview = await refunds.preview_refund(call.reader(), call.actor, number)
         again = " ".join([preview.number, "confirm", *rest])
-        buttons = [[Button(f"Refund {preview.amount}", command=f"/refund {again}")]]
+        buttons = [
+            [Button(call.gettext("Refund %(amount)s", amount=preview.amount), command=f"/refund {again}")]
+        ]
         return call.reply("refund_preview", refund=preview, confirm=f"/refund {again}", buttons=buttons)
     await refunds.refund_order(call.uow(), call.actor, number, " ".join(rest[1:]))
     await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways, call.args[0])

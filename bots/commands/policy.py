@@ -8,9 +8,12 @@ from bots.chat import Button, ChatReply
 from bots.commands.args import need
 from bots.commands.buyer import order
 from bots.commands.table import Audience, BotContext, Call, command, render_reply
-from core.errors import PolicyNotAgreed
+from core.errors import N_, PolicyNotAgreed
+from core.languages import ENGLISH
 from core.quantities import LineRequest
 from core.services import bans, go_policy
+
+I_AGREE = N_("I agree")
 
 
 def _standard_minutes(bot: BotContext) -> int:
@@ -47,14 +50,16 @@ async def agree(call: Call) -> ChatReply:
     return call.reply("policy_agreed", code=call.args[0].strip().upper(), version=version)
 
 
-async def ask_to_agree(bot: BotContext, channel: str, ask: PolicyNotAgreed) -> ChatReply:
+async def ask_to_agree(
+    bot: BotContext, channel: str, ask: PolicyNotAgreed, language: str = ENGLISH
+) -> ChatReply:
     """A buyer's first order in a GO with rules: the rules, and "I agree" that places it
-    (a button running ``agree_command(ask)``, or a numbered reply where there are none)."""
+    (a button running ``agree_command(ask)``, or a numbered reply where there are none),
+    in the buyer's ``language``."""
     view = await go_policy.policy_for_buyer(bot.core.reader(), ask.go_code, _standard_minutes(bot))
-    buttons = [[Button("I agree", command=agree_command(ask))]]
-    reply = render_reply(
-        bot.renderer, channel, "policy", {"view": view, "ask": True, "saved": False}, buttons
-    )
+    buttons = [[Button(bot.renderer.translate(I_AGREE, language), command=agree_command(ask))]]
+    context = {"view": view, "ask": True, "saved": False}
+    reply = render_reply(bot.renderer, channel, "policy", context, buttons, language=language)
     return replace(reply, refusal=ask.code)
 
 

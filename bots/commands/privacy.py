@@ -22,7 +22,7 @@ async def mydata(call: Call) -> ChatReply:
 @command("forgetme", "[confirm]", "Erase your personal data from gomflow", verified_only=True)
 async def forgetme(call: Call) -> ChatReply:
     if call.args[:1] != [CONFIRM]:
-        confirm = [[Button("Erase my data", command=f"/forgetme {CONFIRM}")]]
+        confirm = [[Button(call.gettext("Erase my data"), command=f"/forgetme {CONFIRM}")]]
         return call.reply("forget_ask", buyer=None, buttons=confirm)
     number = await personal_data.forget_me(call.uow(), call.actor)
     return call.reply("forgotten", number=number, buyer=None)
@@ -41,7 +41,9 @@ async def forgetbuyer(call: Call) -> ChatReply:
         return call.reply("forget_ask", buyer="usage")
     order = await personal_data.buyer_to_forget(call.reader(), call.actor, call.args[0])
     if call.args[1:2] != [CONFIRM]:
-        confirm = [[Button("Erase this buyer's data", command=f"/forgetbuyer {order} {CONFIRM}")]]
+        confirm = [
+            [Button(call.gettext("Erase this buyer's data"), command=f"/forgetbuyer {order} {CONFIRM}")]
+        ]
         return call.reply("forget_ask", buyer=order, buttons=confirm)
     number = await personal_data.forget_buyer(call.uow(), call.actor, order)
     return call.reply("forgotten", number=number, buyer=order)

@@ -22,4 +22,6 @@ async def reopen(call: Call) -> ChatReply:
     need(call.args, 2, REOPEN_USAGE)
     await go_decision.reopen_group_order(call.uow(), call.actor, call.args[0], " ".join(call.args[1:]))
     card = await reports.group_order_card(call.reader(), call.args[0])
-    return call.reply("go_reopened", go=card, buttons=[[Button("Show the card", command=f"/go {card.code}")]])
+    return call.reply(
+        "go_reopened", go=card, buttons=[[Button(call.gettext("Show the card"), command=f"/go {card.code}")]]
+    )

@@ -4,6 +4,7 @@ a buyer."""
 from __future__ import annotations
 
 from bots.chat import Button
+from bots.commands.table import Call
 from core.errors import InvalidInput
 from core.services.order_pages import OrderQuery, Show
 
@@ -46,14 +47,20 @@ def page_number(text: str) -> int:
     return number
 
 
-def page_buttons(command: str, page: int, pages: int, whole: Button | None = None) -> list[list[Button]]:
+def page_buttons(
+    call: Call, command: str, page: int, pages: int, whole: Button | None = None
+) -> list[list[Button]]:
     """Previous and Next under a page (numbered replies where a platform has no buttons),
     and the whole list as a file."""
     row = []
     if page > 1:
-        row.append(Button(f"◀ Page {page - 1}", command=f"{command} page {page - 1}"))
+        row.append(
+            Button(call.gettext("◀ Page %(page)s", page=page - 1), command=f"{command} page {page - 1}")
+        )
     if page < pages:
-        row.append(Button(f"Page {page + 1} ▶", command=f"{command} page {page + 1}"))
+        row.append(
+            Button(call.gettext("Page %(page)s ▶", page=page + 1), command=f"{command} page {page + 1}")
+        )
     rows = [row] if row else []
     if whole is not None:
         rows.append([whole])

@@ -22,7 +22,9 @@ async def shortfall(call: Call) -> ChatReply:
     if words[-1].lower() != "confirm":
         view = await shortfalls.preview_shortfall(call.reader(), call.actor, code, words)
         again = " ".join(["/shortfall", view.code, *view.words, "confirm"])
-        buttons = [] if view.nothing_short else [[Button("Confirm the shortfall", command=again)]]
+        buttons = (
+            [] if view.nothing_short else [[Button(call.gettext("Confirm the shortfall"), command=again)]]
+        )
         return call.reply("shortfall_preview", s=view, confirm=again, buttons=buttons)
     view = await shortfalls.confirm_shortfall(call.uow(), call.actor, code, words[:-1])
     await refunds.run_pending_refunds(call.bot.core.uow, call.bot.core.payment_gateways)

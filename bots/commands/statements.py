@@ -38,6 +38,6 @@ async def statement(call: Call) -> ChatReply:
         raise InvalidInput("Usage: %(usage)s", usage=USAGE)
     buttons = []
     if report.to_apply:
-        label = f"Apply {report.to_apply} payment(s)"
+        label = call.gettext("Apply %(count)s payment(s)", count=report.to_apply)
         buttons = [[Button(label, command=f"/statement apply {report.import_id}")]]
     return call.reply("statement_report", report=report, buttons=buttons)

@@ -189,4 +189,4 @@ def render_reply(
     language: str = ENGLISH,
 ) -> ChatReply:
     rendered = renderer.render(template, channel, context, language)
-    return ChatReply(rendered.text, rendered.markup, buttons or [], document, alert=alert)
+    return ChatReply(rendered.text, rendered.markup, buttons or [], document, alert=alert, language=language)

@@ -35,10 +35,11 @@ from bots.discord import order
 from bots.discord.autocomplete import suggest
 from bots.discord.render import COMMAND, ORDER, Outgoing, decode, plain, render
 from bots.discord.slash import ATTACHMENT, OptionError, command_line
-from bots.dispatch import handle
+from bots.dispatch import OOPS, handle
 from core import inbound
-from core.errors import GomflowError
+from core.errors import N_, GomflowError, in_language
 from core.heap import settled_heap
+from core.languages import ENGLISH, from_hint
 from core.services.accounts import Actor, identify
 from core.services.payments import MAX_PROOF_BYTES
 
@@ -49,8 +50,10 @@ DEFER_AFTER = 1.5  # seconds: past this an answer is deferred
 CONNECT_TIMEOUT = 60.0
 STALE_AFTER = 60.0  # seconds: a stored interaction this old is no longer being handled anywhere
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")  # what a proof may be (core checks again)
-OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
-EXPIRED = "That button has expired. Send /go CODE to see the group order again."
+EXPIRED = N_("That button has expired. Send /go CODE to see the group order again.")
+NO_FILE = N_("I could not see the attached file. Please attach it again.")
+NOT_IMAGE = N_("Please attach the payment screenshot as an image (PNG, JPEG or WebP).")
+TOO_LARGE = N_("That image is too large; the limit is %(limit)s MB.")
 # The longest a request waits for a spent rate-limit bucket before it is raised as a rate
 # limit (discord.py takes no less); the outbox's requests share this client.
 BUCKET_WAIT = 30.0
@@ -191,7 +194,8 @@ class DiscordBot:
         except Exception:  # the outermost boundary of an interaction: log, answer politely
             log.exception("Discord interaction %s failed", interaction.id)
             if not interaction.response.is_done():
-                await _quietly(interaction.response.send_message(OOPS, ephemeral=True))
+                oops = self._said(OOPS, from_hint(interaction.locale.value))
+                await _quietly(interaction.response.send_message(oops, ephemeral=True))
 
     async def _acting(
         self,
@@ -237,9 +241,6 @@ class DiscordBot:
             return
         try:
             attachment = await self._dm_attachment(message.attachments)
-            if isinstance(attachment, str):
-                await message.channel.send(attachment)
-                return
             stored: dict[str, Any] = {
                 "type": "dm",
                 "user": message.author.id,
@@ -249,6 +250,10 @@ class DiscordBot:
                 "content": message.content[:4000],
                 "attachment": _attachment_of(message.attachments),
             }
+            if isinstance(attachment, str):  # nothing recorded: said in their language, looked up
+                refused = await self._identify(self._dm_request(stored, None))
+                await message.channel.send(self._said(attachment, refused.language))
+                return
             request = self._dm_request(stored, attachment)
             (fresh,), actor = await asyncio.gather(
                 inbound.record(
@@ -298,7 +303,9 @@ class DiscordBot:
         try:
             text = command_line(name, values, str(interaction.channel_id) if in_server else None)
         except OptionError as refusal:  # nothing to store: it has no effect
-            await interaction.response.send_message(str(refusal), ephemeral=True)
+            language = from_hint(interaction.locale.value)
+            said = self._said(refusal.text, language, **refusal.values)
+            await interaction.response.send_message(said, ephemeral=True)
             return
         public = in_server and COMMANDS[name].in_groups
         request = self._request(interaction, text, None)
@@ -306,13 +313,15 @@ class DiscordBot:
         async def act() -> Outgoing:
             attachment = await self._attachment(data)
             if isinstance(attachment, str):
-                return plain(attachment)
+                return plain(self._said(attachment, request.language))
             given = request if attachment is None else replace(request, attachment=attachment)
             reply = await handle(self.bot, given)
             code = None if reply.alert else order.card_code(reply)
             if code is not None:
                 found = await order.choices(self.bot, await self._identify(request), code)
-                return await order.card(self.bot, found, reply.text, ephemeral=not public)
+                return await order.card(
+                    self.bot, found, reply.text, ephemeral=not public, language=reply.language
+                )
             return await render(self.bot.core, reply, ephemeral=not public)
 
         await self._answer(
@@ -323,7 +332,8 @@ class DiscordBot:
         data: dict[str, Any] = dict(interaction.data or {})
         payload = await decode(self.bot.core, str(data.get("custom_id", "")))
         if payload is None or not payload.startswith((COMMAND, ORDER)):
-            await interaction.response.send_message(EXPIRED, ephemeral=True)
+            expired = self._said(EXPIRED, from_hint(interaction.locale.value))
+            await interaction.response.send_message(expired, ephemeral=True)
             return
         if payload.startswith(COMMAND):
             request = self._request(interaction, payload[len(COMMAND) :], None)
@@ -357,11 +367,14 @@ class DiscordBot:
         options = {str(o["name"]): o for o in data.get("options") or []}
         focused = next((n for n, o in options.items() if o.get("focused")), None)
         request = self._request(interaction, "", None)
+        language = request.language
         try:
             actor = await self._identify(request)
+            language = actor.language or language
             choices = await suggest(self.bot, actor, str(data.get("name")), focused, options)
         except GomflowError as refusal:
-            choices = [(refusal.message[:100], "?")]
+            reading = language or ENGLISH
+            choices = [(refusal.said_in(lambda text: self.bot.renderer.translate(text, reading))[:100], "?")]
         await interaction.response.autocomplete(
             [discord.app_commands.Choice(name=label[:100], value=value[:100]) for label, value in choices]
         )
@@ -416,6 +429,13 @@ class DiscordBot:
 
     # ------------------------------------------------------------------ people and files
 
+    def _said(self, message: str, language: str | None, **values: object) -> str:
+        """A message of the adapter's own in ``language`` (else English), filled in; a
+        file's refusal knows the size limit."""
+        reading = language or ENGLISH
+        values = {"limit": MAX_PROOF_BYTES // (1024 * 1024), **values}
+        return in_language(message, values, lambda text: self.bot.renderer.translate(text, reading))
+
     def _request(
         self, interaction: discord.Interaction[Any], text: str, attachment: Attachment | None
     ) -> ChatRequest:
@@ -447,16 +467,17 @@ class DiscordBot:
             return None
         found = ((data.get("resolved") or {}).get("attachments") or {}).get(ids[0])
         if not found:
-            return "I could not see the attached file. Please attach it again."
+            return NO_FILE
         return await self._download(found)
 
     async def _download(self, found: dict[str, Any]) -> Attachment | str:
-        """An image within core's limits, downloaded; else why not, in words."""
+        """An image within core's limits, downloaded; else why not, in words (in English, with
+        the size limit left to fill in: ``_said`` says it in the sender's language)."""
         mime = str(found.get("content_type") or "").split(";")[0]
         if mime not in IMAGE_TYPES:
-            return "Please attach the payment screenshot as an image (PNG, JPEG or WebP)."
+            return NOT_IMAGE
         if int(found.get("size") or 0) > MAX_PROOF_BYTES:  # not even downloaded
-            return f"That image is too large; the limit is {MAX_PROOF_BYTES // (1024 * 1024)} MB."
+            return TOO_LARGE
         content = await self.client.http.get_from_cdn(str(found["url"]))
         return Attachment(str(found.get("filename") or "proof"), content, mime)
 

@@ -12,10 +12,13 @@ from typing import Any
 from bots.commands import COMMANDS, BotContext
 from bots.discord import order
 from bots.discord.slash import options_of
+from core.errors import N_
+from core.languages import ENGLISH
 from core.services import ordering, reports
 from core.services.accounts import Actor
 
 MAX_CHOICES = 25
+CODE_FIRST = N_("Choose the group order (code) first")
 
 
 async def suggest(
@@ -39,7 +42,7 @@ async def suggest(
     if kind == "item":
         code = str((options.get("code") or {}).get("value") or "").strip()
         if not code:
-            return [("Choose the group order (code) first", "?")]
+            return [(bot.renderer.translate(CODE_FIRST, actor.language or ENGLISH), "?")]
         choices = await order.choices(bot, actor, code)  # an unknown GO is refused in words
         return [
             (f"{c.token} · {c.label} · {c.price}" + ("" if c.orderable else f" ({c.message})"), c.token)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from bots.commands import BotContext
 from bots.commands.table import render_reply
 from bots.discord.render import Outgoing, encode, finished, render
 from core.choices import OrderChoices
-from core.errors import AlreadyClaimed, GomflowError, PriceChanged
+from core.errors import N_, AlreadyClaimed, GomflowError, PriceChanged, in_language
 from core.languages import ENGLISH
 from core.money import format_money
 from core.quantities import LineRequest
@@ -36,7 +37,19 @@ CHANNEL = "discord"
 TAP_SOURCE = "discord-tap"
 BAR = 12  # blocks in the progress bar
 ORDER_ONE = re.compile(r"^/order (\S+) \S+ 1$")  # what order_buttons' buttons run
-STALE = "That button no longer works. Send /go CODE to start again."
+STALE = N_("That button no longer works. Send /go CODE to start again.")
+NOT_OFFERED = N_("That item is no longer offered in %(code)s.")
+MOQ_REACHED = N_("MOQ reached ✅")
+MOQ = N_("MOQ %(moq)s")
+PROGRESS = N_("Progress")
+DEADLINE = N_("Deadline")
+ORDERING = N_("Ordering")
+CHOOSE = N_("🛒 Choose an item or version to order")
+ORDER = N_("✅ Order %(quantity)s · %(total)s")
+PANEL = N_("**%(item)s** · %(price)s each\nQuantity: **%(quantity)s** (at most %(most)s) · %(total)s")
+PAY = N_("💳 Pay")
+CANCEL = N_("✖️ Cancel order")
+DELIVERY = N_("🚚 Choose delivery")
 
 
 @dataclass
@@ -62,21 +75,30 @@ async def choices(bot: BotContext, actor: Actor, code: str) -> OrderChoices:
     return await ordering.choices_for(bot.core.reader(), card, buyer)
 
 
-def progress_bar(progress: ProgressView) -> str:
+def progress_bar(progress: ProgressView, translate: Callable[[str], str] = str) -> str:
     capacity = max(progress.capacity, 1)
     filled = min(BAR, round(BAR * progress.reserved / capacity))
-    moq = "MOQ reached ✅" if progress.moq_reached else f"MOQ {progress.moq}"
+    moq = (
+        translate(MOQ_REACHED) if progress.moq_reached else in_language(MOQ, {"moq": progress.moq}, translate)
+    )
     return f"{'▰' * filled}{'▱' * (BAR - filled)} {progress.reserved}/{progress.capacity} · {moq}"
 
 
-async def card(bot: BotContext, found: OrderChoices, text: str, *, ephemeral: bool) -> Outgoing:
-    """The GO card: an embed with progress and deadline, and a select of what may be ordered."""
+async def card(
+    bot: BotContext, found: OrderChoices, text: str, *, ephemeral: bool, language: str = ENGLISH
+) -> Outgoing:
+    """The GO card: an embed with progress and deadline, and a select of what may be
+    ordered; its own words in ``language``."""
+
+    def translate(message: str) -> str:
+        return bot.renderer.translate(message, language)
+
     go = found.go
     embed = discord.Embed(title=f"{go.code} · {go.title}"[:256], description=text[:4096])
-    embed.add_field(name="Progress", value=progress_bar(go.progress), inline=False)
+    embed.add_field(name=translate(PROGRESS), value=progress_bar(go.progress, translate), inline=False)
     if go.deadline_iso:
         stamp = int(datetime.fromisoformat(go.deadline_iso).timestamp())
-        embed.add_field(name="Deadline", value=f"<t:{stamp}:R> (<t:{stamp}:f>)", inline=False)
+        embed.add_field(name=translate(DEADLINE), value=f"<t:{stamp}:R> (<t:{stamp}:f>)", inline=False)
     out = Outgoing([""], embed=embed, ephemeral=ephemeral)
     options = [
         discord.SelectOption(label=f"{c.label} · {c.price}"[:100], value=c.token)
@@ -86,13 +108,13 @@ async def card(bot: BotContext, found: OrderChoices, text: str, *, ephemeral: bo
         view = discord.ui.View(timeout=None)
         picker: discord.ui.Select[discord.ui.View] = discord.ui.Select(
             custom_id=await encode(bot.core, f"o:pk {go.code}"),
-            placeholder="🛒 Choose an item or version to order",
+            placeholder=translate(CHOOSE)[:150],
             options=options,
         )
         view.add_item(picker)
         out.view = finished(view)
     elif found.message:
-        embed.add_field(name="Ordering", value=found.message[:1024], inline=False)
+        embed.add_field(name=translate(ORDERING), value=found.message[:1024], inline=False)
     return out
 
 
@@ -109,7 +131,7 @@ async def tap(bot: BotContext, actor: Actor, payload: str, values: list[str], us
         return Panel(Outgoing([_said(bot, actor, refusal)]), update=False)
     except ValueError:
         pass
-    return Panel(Outgoing([STALE]), update=False)
+    return Panel(Outgoing([_text(bot, actor, STALE)]), update=False)
 
 
 async def quantity(
@@ -127,8 +149,8 @@ async def quantity(
     found = await choices(bot, actor, code)
     go, choice = found.go, found.find(token)
     if choice is None or not choice.orderable:
-        why = found.message or (choice.message if choice else f"That item is no longer offered in {code}.")
-        return Panel(Outgoing([why or STALE]), update=False)
+        why = found.message or (choice.message if choice else _text(bot, actor, NOT_OFFERED, code=code))
+        return Panel(Outgoing([why or _text(bot, actor, STALE)]), update=False)
     if shown_price is not None and note is None:
         note = choice.price_change(shown_price, go.currency)
     count = max(1, min(wanted, choice.most))
@@ -138,20 +160,24 @@ async def quantity(
     buttons = [
         Button("➖", f"o:qt {base} {max(1, count - 1)} {unit}") if count > 1 else None,
         Button("➕", f"o:qt {base} {count + 1} {unit}") if count < choice.most else None,
-        Button(f"✅ Order {count} · {total}", f"o:cf {base} {count} {unit} {nonce}"),
+        Button(_text(bot, actor, ORDER, quantity=count, total=total), f"o:cf {base} {count} {unit} {nonce}"),
     ]
     view = discord.ui.View(timeout=None)
     for button in buttons:
         if button is not None:
-            style = (
-                discord.ButtonStyle.success
-                if button.label.startswith("✅")
-                else discord.ButtonStyle.secondary
-            )
+            confirms = (button.command or "").startswith("o:cf ")
+            style = discord.ButtonStyle.success if confirms else discord.ButtonStyle.secondary
             custom_id = await encode(bot.core, button.command or "")
             view.add_item(discord.ui.Button(label=button.label[:80], custom_id=custom_id, style=style))
-    text = (
-        f"**{choice.label}** · {choice.price} each\nQuantity: **{count}** (at most {choice.most}) · {total}"
+    text = _text(
+        bot,
+        actor,
+        PANEL,
+        item=choice.label,
+        price=choice.price,
+        quantity=count,
+        most=choice.most,
+        total=total,
     )
     if note:
         text = f"⚠️ {note}\n{text}"
@@ -174,15 +200,25 @@ async def confirm(bot: BotContext, actor: Actor, args: list[str], user_key: str)
         return Panel(Outgoing([_said(bot, actor, repeat)]), update=False)
     except PriceChanged as changed:
         return await quantity(bot, actor, code, token, count, None, note=_said(bot, actor, changed))
+    language = placed.language or actor.language or ENGLISH
+
+    def said(message: str) -> str:
+        return bot.renderer.translate(message, language)
+
     buttons = [
-        [Button("💳 Pay", command=f"/pay {placed.number}")],
-        [Button("✖️ Cancel order", command=f"/cancel {placed.number}")],
+        [Button(said(PAY), command=f"/pay {placed.number}")],
+        [Button(said(CANCEL), command=f"/cancel {placed.number}")],
     ]
     if placed.choose_delivery:
-        buttons.append([Button("🚚 Choose delivery", command=f"/delivery {code}")])
-    language = placed.language or actor.language or ENGLISH
+        buttons.append([Button(said(DELIVERY), command=f"/delivery {code}")])
     reply = render_reply(bot.renderer, CHANNEL, "order_placed", {"order": placed}, buttons, language=language)
     return Panel(await render(bot.core, reply, ephemeral=True))
+
+
+def _text(bot: BotContext, actor: Actor, message: str, **values: object) -> str:
+    """A phrase of this module in the clicker's language, filled in."""
+    language = actor.language or ENGLISH
+    return in_language(message, values, lambda text: bot.renderer.translate(text, language))
 
 
 def _said(bot: BotContext, actor: Actor, refusal: GomflowError) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.commands import COMMANDS, Audience, Command
+from core.errors import N_
 
 STRING, INTEGER, ATTACHMENT = 3, 4, 11
 MANAGE_GUILD = 1 << 5
@@ -179,7 +180,12 @@ def command_payload(command: Command, translate: Translate | None = None) -> dic
 
 
 class OptionError(ValueError):
-    """An option the command does not take, or of the wrong type: the words say which."""
+    """An option the command does not take, or of the wrong type: the words say which
+    (``text``, with its ``values`` apart, to be said in the reader's language)."""
+
+    def __init__(self, message: str, /, **values: object) -> None:
+        super().__init__(message % values if values else message)
+        self.text, self.values = message, values
 
 
 def command_line(name: str, values: Mapping[str, Any], channel_id: str | None = None) -> str:
@@ -190,18 +196,21 @@ def command_line(name: str, values: Mapping[str, Any], channel_id: str | None = 
     """
     command = COMMANDS.get(name)
     if command is None:
-        raise OptionError(f"/{name[:30]} is not a gomflow command any more. Try /help.")
+        raise OptionError(N_("/%(name)s is not a gomflow command any more. Try /help."), name=name[:30])
     words = [f"/{command.name}"]
     known = {o.name: o for o in options_of(command)}
     for key in values:
         if key not in known:
-            raise OptionError(f"/{command.name} has no option '{key[:30]}'.")
+            raise OptionError(N_("/%(name)s has no option '%(option)s'."), name=command.name, option=key[:30])
     values = dict(values)
     if CHANNEL_TARGET in known and values.get("platform") == "discord" and not values.get(CHANNEL_TARGET):
         if channel_id is None:
             raise OptionError(
-                f"Use /{command.name} in the server channel you mean (it needs a server), "
-                "or give the channel's id as the target."
+                N_(
+                    "Use /%(name)s in the server channel you mean (it needs a server), "
+                    "or give the channel's id as the target."
+                ),
+                name=command.name,
             )
         values[CHANNEL_TARGET] = channel_id
     for option in known.values():
@@ -209,9 +218,9 @@ def command_line(name: str, values: Mapping[str, Any], channel_id: str | None = 
         if value is None or value == "" or option.kind == ATTACHMENT:
             continue
         if option.kind == INTEGER and (isinstance(value, bool) or not isinstance(value, int)):
-            raise OptionError(f"{option.name} must be a whole number.")
+            raise OptionError(N_("%(option)s must be a whole number."), option=option.name)
         if option.kind == STRING and not isinstance(value, str):
-            raise OptionError(f"{option.name} must be text.")
+            raise OptionError(N_("%(option)s must be text."), option=option.name)
         text = f"{option.prefix}{value}"
         if not option.rest and (" " in text or not text):
             text = '"' + text.replace('"', "") + '"'

@@ -38,6 +38,7 @@ from bots.email.reply import threaded_reply
 from bots.numbered import MENU_FLOW, handle_numbered
 from core import inbound
 from core.config import Settings
+from core.languages import ENGLISH
 from core.services.accounts import identify, mark_unreachable
 from core.services.conversations import load_conversation
 
@@ -207,8 +208,9 @@ class EmailBot:
         if "@" not in mail.sender or mail.sender == self.own_address:
             log.info("email: message %s has no sender to answer", mail.message_id)
             return
-        if mail.refusal is not None:
-            await self._reply(mail, self._error(mail.refusal))
+        if mail.refusal is not None:  # in their language, as they are known
+            actor = await identify(self.bot.core.uow(), CHANNEL, mail.sender, mail.sender_name)
+            await self._reply(mail, self._error(mail.refusal, actor.language or ENGLISH))
             return
         request = ChatRequest(
             CHANNEL,
@@ -221,8 +223,9 @@ class EmailBot:
         )
         await self._reply(mail, await handle_numbered(self.bot, request), await self._menu(mail))
 
-    def _error(self, message: str) -> ChatReply:
-        rendered = self.bot.renderer.render("error", CHANNEL, {"message": message})
+    def _error(self, message: str, language: str) -> ChatReply:
+        said = self.bot.renderer.translate(message, language)
+        rendered = self.bot.renderer.render("error", CHANNEL, {"message": said}, language)
         return ChatReply(rendered.text, rendered.markup, alert=True)
 
     async def _menu(self, mail: Mail) -> list[str]:

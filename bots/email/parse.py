@@ -18,11 +18,12 @@ from enum import StrEnum
 
 from bots.chat import Attachment
 from bots.commands import COMMANDS
+from core.errors import N_
 from core.render import html_to_plain
 from core.services.payments import MAX_PROOF_BYTES
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp"}
-TOO_BIG = "That image is larger than 5 MB; please attach a smaller screenshot."
+TOO_BIG = N_("That image is larger than 5 MB; please attach a smaller screenshot.")
 MAX_SUBJECT = 200
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _QUOTE_HEADER = re.compile(r"^(on .+ wrote:|-----\s*original message\s*-----|from:\s)", re.IGNORECASE)

@@ -41,6 +41,7 @@ from telegram import (
     PreCheckoutQuery,
     SuccessfulPayment,
     Update,
+    User,
 )
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -54,7 +55,8 @@ from bots.telegram.tap_order import card_rows, handle_tap
 from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
 from core import inbound
 from core.config import TelegramSettings
-from core.languages import ENGLISH, LANGUAGES
+from core.errors import N_, in_language
+from core.languages import ENGLISH, LANGUAGES, from_hint
 from core.sending import DeliveryError, MessageRefused, RecipientUnreachable
 from core.services import telegram_payments
 from core.services.accounts import Actor, identify, mark_unreachable
@@ -76,27 +78,27 @@ TELEGRAM_LANGUAGE_CODES = {"fil": "tl"}
 QUIET_REFUSALS = ("not modified", "query is too old")  # an edit that changes nothing, a late answer
 MAX_WAIT = 60.0  # seconds: the longest single flood-control wait
 FLOOD_BUDGET = 180.0  # seconds: the most one reply waits for flood control in all
-NOT_TEXT = "I can only read text and photos here. Try /help to see what I can do."
-EDITED = "I only act on new messages, not edited ones. Please send it again as a new message."
-EXPIRED = "This button has expired. Send /go CODE to see the group order again."
-OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
+NOT_TEXT = N_("I can only read text and photos here. Try /help to see what I can do.")
+EDITED = N_("I only act on new messages, not edited ones. Please send it again as a new message.")
+EXPIRED = N_("This button has expired. Send /go CODE to see the group order again.")
+OOPS = N_("Sorry, something went wrong on our side. Nothing was changed; please try again.")
 POLL_TIMEOUT = timedelta(seconds=10)  # how long one getUpdates may wait for news
 POLL_BACKOFF = 30.0  # seconds: the longest wait before asking again after a failure
 PRE_CHECKOUT_BUDGET = 7.0  # seconds: Telegram wants the answer within 10
-CHECKOUT_OOPS = "Sorry, something went wrong on our side and nothing was charged. Please try again."
-PAID_HELD = (
-    "Thank you: your payment for {number} arrived, but it does not match what the order owes now, "
+CHECKOUT_OOPS = N_("Sorry, something went wrong on our side and nothing was charged. Please try again.")
+PAID_HELD = N_(
+    "Thank you: your payment for %(number)s arrived, but it does not match what the order owes now, "
     "so the GOM will check it and sort it out with you."
 )
-PAID_UNKNOWN = (
+PAID_UNKNOWN = N_(
     "Your payment arrived, but I could not match it to an order. Please send the GOM this "
-    "Telegram payment id: {charge}"
+    "Telegram payment id: %(charge)s"
 )
-PAID_UNRECORDED = (
+PAID_UNRECORDED = N_(
     "Your payment arrived, but I could not record it just now. It is kept and will be recorded; "
-    "if the GOM asks, this is its Telegram payment id: {charge}"
+    "if the GOM asks, this is its Telegram payment id: %(charge)s"
 )
-INVOICE_FAILED = "Telegram could not create the invoice ({reason}). Please pay another way (see /pay)."
+INVOICE_FAILED = N_("Telegram could not create the invoice (%(reason)s). Please pay another way (see /pay).")
 
 PTBApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -246,10 +248,11 @@ class TelegramBot:
 
     async def _slow_down(self, update: Update) -> None:
         """The first update over its sender's inbound limit: say so, once (the rest are dropped)."""
+        said = self._said(SLOW_DOWN, _language(update.effective_user))
         if update.callback_query is not None:
-            await self._answer(update.callback_query, SLOW_DOWN, alert=True)
+            await self._answer(update.callback_query, said, alert=True)
         elif update.effective_chat is not None and update.effective_chat.type == "private":
-            await self._send(update.effective_chat.id, _plain(SLOW_DOWN))
+            await self._send(update.effective_chat.id, _plain(said))
 
     async def _dispatch(self, update: Update) -> None:
         if update.pre_checkout_query is not None:
@@ -264,7 +267,7 @@ class TelegramBot:
             except Exception:  # the outermost boundary of a message
                 log.exception("message %s from chat %s failed", update.update_id, message.chat.id)
                 if message.chat.type == "private":
-                    await self._send(message.chat.id, _plain(OOPS))
+                    await self._send(message.chat.id, _plain(self._said(OOPS, _language(message.from_user))))
 
     @property
     def in_chat_payments(self) -> bool:
@@ -284,10 +287,12 @@ class TelegramBot:
                 if wanted is not None:
                     attachment = await files.download(self.application.bot, wanted)
             except files.FileRefused as refusal:
-                await self._send(message.chat.id, _plain(refusal.message))
+                await self._send(
+                    message.chat.id, _plain(self._said(refusal.message, _language(message.from_user)))
+                )
                 return
             if attachment is None:
-                await self._send(message.chat.id, _plain(NOT_TEXT))
+                await self._send(message.chat.id, _plain(self._said(NOT_TEXT, _language(message.from_user))))
                 return
         await self._on_request(message, attachment)
 
@@ -318,11 +323,12 @@ class TelegramBot:
             )
         except Exception:  # the outermost boundary of a checkout: refuse rather than stay silent
             log.exception("pre-checkout %s failed", query.id)
-            problem = CHECKOUT_OOPS
+            problem = self._said(CHECKOUT_OOPS, _language(query.from_user))
         await self._call(query.from_user.id, lambda: query.answer(ok=problem is None, error_message=problem))
 
     async def _on_paid(self, message: Message, paid: SuccessfulPayment) -> None:
         """Telegram took the money: only this marks the order paid (once per charge id)."""
+        language = _language(message.from_user)
         try:
             outcome = await telegram_payments.successful_payment(
                 self.bot.core.uow,
@@ -341,12 +347,13 @@ class TelegramBot:
                 paid.currency,
                 paid.invoice_payload,
             )
-            text = PAID_UNRECORDED.format(charge=paid.telegram_payment_charge_id)
+            text = self._said(PAID_UNRECORDED, language, charge=paid.telegram_payment_charge_id)
             await self._send(message.chat.id, _plain(text))
             return
         log.info("Telegram payment %s: %s", paid.telegram_payment_charge_id, outcome.result)
         if outcome.result == "held":
-            await self._send(message.chat.id, _plain(PAID_HELD.format(number=outcome.order_number)))
+            text = self._said(PAID_HELD, language, number=outcome.order_number)
+            await self._send(message.chat.id, _plain(text))
         elif outcome.result == "unknown":
             log.error(
                 "Telegram payment %s (%s %s, payload %r) matches no order",
@@ -355,18 +362,19 @@ class TelegramBot:
                 paid.currency,
                 paid.invoice_payload,
             )
-            text = PAID_UNKNOWN.format(charge=paid.telegram_payment_charge_id)
+            text = self._said(PAID_UNKNOWN, language, charge=paid.telegram_payment_charge_id)
             await self._send(message.chat.id, _plain(text))
 
     async def _on_edited(self, message: Message) -> None:
         if message.chat.type == "private" or (message.text or "").startswith("/"):
-            await self._send(message.chat.id, _plain(EDITED))
+            await self._send(message.chat.id, _plain(self._said(EDITED, _language(message.from_user))))
 
     async def _on_tap(self, update: Update, query: CallbackQuery) -> None:
+        language = _language(query.from_user)
         try:
             payload = await codec.decode(self.bot.core, query.data or "")
             if payload is None:
-                await self._answer(query, EXPIRED, alert=True)
+                await self._answer(query, self._said(EXPIRED, language), alert=True)
             elif payload.startswith(codec.ORDER) and (incoming := from_tap(update, "")) is not None:
                 tap = await handle_tap(self.bot, incoming, payload, self.username)
                 # one call at a time: an update has one connection (more only queue in the pool)
@@ -378,6 +386,8 @@ class TelegramBot:
                         private=incoming.private,
                         bot_username=self.username,
                         rows=tap.rows,
+                        language=tap.reply.language,
+                        translate=self.bot.renderer.translate,
                     )
                     await self._edit(query, out)
             elif (
@@ -394,10 +404,10 @@ class TelegramBot:
                 await self._answer(query, None)
                 await self._edit(query, await self._render(incoming, reply))
             else:
-                await self._answer(query, EXPIRED, alert=True)
+                await self._answer(query, self._said(EXPIRED, language), alert=True)
         except Exception:  # the outermost boundary of a tap
             log.exception("tap failed: %r", query.data)
-            await self._answer(query, OOPS, alert=True)
+            await self._answer(query, self._said(OOPS, language), alert=True)
 
     async def _identify(self, incoming: Incoming) -> Actor:
         """The sender of this update; looked up once and handed to everything that needs it."""
@@ -406,14 +416,30 @@ class TelegramBot:
             self.bot.core.uow(), CHANNEL, request.user_id, request.name, request.handle, request.language
         )
 
+    def _said(self, message: str, language: str | None, **values: object) -> str:
+        """A message of the adapter's own in ``language`` (else English), filled in."""
+        reading = language or ENGLISH
+        return in_language(message, values, lambda text: self.bot.renderer.translate(text, reading))
+
     async def _render(self, incoming: Incoming, reply: ChatReply) -> Outgoing:
         rows = None
+        language = reply.language  # the reader's, as the reply was written for them
         if reply.choices is not None and not reply.alert:  # a GO card: tap-to-order in place of its buttons
             rows = await card_rows(
-                self.bot, reply.choices, private=incoming.private, bot_username=self.username
+                self.bot,
+                reply.choices,
+                private=incoming.private,
+                bot_username=self.username,
+                language=language,
             )
         return await render(
-            self.bot.core, reply, private=incoming.private, bot_username=self.username, rows=rows
+            self.bot.core,
+            reply,
+            private=incoming.private,
+            bot_username=self.username,
+            rows=rows,
+            language=language,
+            translate=self.bot.renderer.translate,
         )
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -489,7 +515,7 @@ class TelegramBot:
         refused = await self._call(chat_id, send)
         if refused:
             log.warning("sendInvoice refused for chat %s: %s", chat_id, refused)
-            await self._send(chat_id, _plain(INVOICE_FAILED.format(reason=refused[:100])))
+            await self._send(chat_id, _plain(self._said(INVOICE_FAILED, out.language, reason=refused[:100])))
 
     async def _edit(self, query: CallbackQuery, out: Outgoing) -> None:
         """Show ``out`` in place of the tapped message; a file or a long text goes in new messages."""
@@ -605,6 +631,12 @@ def _sender(update: Update) -> str | None:
         return None
     user = update.effective_user
     return None if user is None else str(user.id)
+
+
+def _language(user: User | None) -> str | None:
+    """What a Telegram user's app says they read, where gomflow speaks it (for what is said
+    before, or without, looking them up)."""
+    return from_hint(user.language_code) if user is not None else None
 
 
 def _plain(text: str) -> Outgoing:

@@ -15,6 +15,7 @@ from telegram import Bot, Message
 from telegram.error import TelegramError
 
 from bots.chat import Attachment
+from core.errors import N_
 from core.services.payments import MAX_PROOF_BYTES
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,13 @@ SHEET_TYPES = {
 STATEMENT_SUFFIXES = (".xlsx", ".ofx", ".qfx", ".sta", ".mt940")
 SHEET_TYPES |= {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/x-ofx"}
 MAX_SHEET_BYTES = 1_000_000  # the sheet reader's own limit (core.delivery.sheets)
-TOO_BIG = "That image is larger than 5 MB; please send a smaller screenshot."
-SHEET_TOO_BIG = "That file is larger than 1 MB; please split it."
-NOT_IMAGE = (
+TOO_BIG = N_("That image is larger than 5 MB; please send a smaller screenshot.")
+SHEET_TOO_BIG = N_("That file is larger than 1 MB; please split it.")
+NOT_IMAGE = N_(
     "Please send the proof as a PNG, JPEG or WebP image (sending it as a photo works best), "
     "or a sheet as a .csv file."
 )
-UNREACHABLE = "I couldn't fetch that image from Telegram; please send it again."
+UNREACHABLE = N_("I couldn't fetch that image from Telegram; please send it again.")
 
 
 class FileRefused(Exception):

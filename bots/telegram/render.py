@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
@@ -11,6 +12,8 @@ from telegram.constants import ParseMode
 from bots.chat import Button, ChatReply, Document, Invoice
 from bots.telegram import codec
 from core.app import Core
+from core.errors import N_
+from core.languages import ENGLISH
 from core.render import Rendered, html_to_plain, split_message
 
 MAX_MESSAGE = 4096  # characters of text in one Telegram message
@@ -19,6 +22,12 @@ MAX_ALERT = 200  # characters an answerCallbackQuery alert shows
 MAX_LABEL = 60
 MAX_COPY = 256  # characters a copy_text button may put on the clipboard
 DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CHANGE = N_("✏️ Change")
+Translate = Callable[[str, str], str]  # (phrase, language) -> the phrase in that language
+
+
+def as_written(phrase: str, language: str) -> str:
+    return phrase
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class Outgoing:
     image: bytes | None = None
     alert: bool = False
     invoice: Invoice | None = None
+    language: str = ENGLISH  # the reader's: what the adapter adds to it is said in it
 
     @property
     def alert_text(self) -> str:
@@ -51,10 +61,16 @@ async def render(
     private: bool,
     bot_username: str,
     rows: list[list[InlineKeyboardButton]] | None = None,
+    language: str = ENGLISH,
+    translate: Translate = as_written,
 ) -> Outgoing:
-    """``rows`` replaces the reply's own buttons (the tap-to-order keyboards)."""
+    """``rows`` replaces the reply's own buttons (the tap-to-order keyboards); what the
+    adapter adds (a button, a note) is in ``language``, as ``translate`` writes it."""
     if rows is None:
-        rows = await keyboard_rows(core, reply.buttons, private=private, bot_username=bot_username)
+        change = translate(CHANGE, language)
+        rows = await keyboard_rows(
+            core, reply.buttons, private=private, bot_username=bot_username, change=change
+        )
     parts = split_message(Rendered(reply.text, reply.markup), MAX_MESSAGE)
     parse_mode = ParseMode.HTML if parts[0].markup == "html" else None
     return Outgoing(
@@ -65,17 +81,19 @@ async def render(
         image=reply.image,
         alert=reply.alert,
         invoice=reply.invoice,
+        language=language,
     )
 
 
 async def keyboard_rows(
-    core: Core, buttons: list[list[Button]], *, private: bool, bot_username: str
+    core: Core, buttons: list[list[Button]], *, private: bool, bot_username: str, change: str = CHANGE
 ) -> list[list[InlineKeyboardButton]]:
     """Buttons as Telegram inline buttons.
 
     In a private chat a command button taps back to the bot. In a group nothing personal may
     happen, so a button that would order or show a GO opens the private chat by a deep link
-    instead, and other command buttons are left out.
+    instead, and other command buttons are left out. ``change`` is the label of the button
+    added beside a cancel button, in the reader's language.
     """
     rows: list[list[InlineKeyboardButton]] = []
     for row in buttons:
@@ -91,7 +109,7 @@ async def keyboard_rows(
                 converted.append(
                     InlineKeyboardButton(label, callback_data=await codec.encode(core, "c:" + button.command))
                 )
-                converted.extend(await _siblings(core, button.command))
+                converted.extend(await _siblings(core, button.command, change))
             elif button.command and (link := group_link(button.command, bot_username)):
                 converted.append(InlineKeyboardButton(label, url=link))
         if converted:
@@ -107,10 +125,10 @@ def group_link(command: str, bot_username: str) -> str | None:
     return None
 
 
-async def _siblings(core: Core, command: str) -> list[InlineKeyboardButton]:
+async def _siblings(core: Core, command: str, change: str) -> list[InlineKeyboardButton]:
     """A cancel button gets a change button beside it: the change is done by taps."""
     words = command.split()
     if len(words) == 2 and words[0] == "/cancel":
         data = await codec.encode(core, f"o:ch {words[1]}")
-        return [InlineKeyboardButton("✏️ Change", callback_data=data)]
+        return [InlineKeyboardButton(change[:MAX_LABEL], callback_data=data)]
     return []

@@ -26,10 +26,10 @@ from bots.commands.buyer import order_buttons
 from bots.commands.policy import agree_command, ask_to_agree
 from bots.commands.table import render_reply
 from bots.telegram import codec
-from bots.telegram.render import deep_link
+from bots.telegram.render import CHANGE, deep_link
 from bots.telegram.translate import CHANNEL, Incoming
 from core.choices import MAX_STEP, OrderChoice, OrderChoices
-from core.errors import AlreadyClaimed, GomflowError, PolicyNotAgreed, PriceChanged
+from core.errors import N_, AlreadyClaimed, GomflowError, PolicyNotAgreed, PriceChanged, in_language
 from core.languages import ENGLISH
 from core.money import format_money
 from core.quantities import LineRequest
@@ -39,6 +39,22 @@ from core.status import GOStatus
 
 TAP_SOURCE = "telegram-tap"
 Rows = list[list[InlineKeyboardButton]]
+STALE = N_("That button no longer works. Send /go CODE to start again.")
+NOT_OFFERED = N_("That item is no longer offered in %(code)s.")
+UNCHANGEABLE = N_("%(number)s can no longer be changed. /myorders shows your orders.")
+IN_PRIVATE = N_("🛒 Order in a private chat")
+OPEN_IN_PRIVATE = N_("Open in a private chat")
+REFRESH = N_("🔄 Refresh")
+ORDER = N_("✅ Order %(quantity)s · %(total)s")
+BACK = N_("« Back")
+AGREE = N_("✅ I agree")
+CANCEL = N_("✖️ Cancel order")
+PAY = N_("💳 Pay")
+BACK_TO_GO = N_("« Back to the GO")
+DELIVERY = N_("🚚 Choose delivery")
+SAVE = N_("✅ Save changes")
+CANCEL_ALL = N_("✖️ Cancel the whole order")
+MY_ORDERS = N_("« My orders")
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,17 @@ class Sender:
         request = self._incoming.request
         return Caller(CHANNEL, request.user_id, request.name, request.handle, request.language)
 
+    @property
+    def language(self) -> str:
+        """What the tapper reads, as far as is known: their own, else what their app says."""
+        known = self._actor.language if self._actor is not None else None
+        return known or self._incoming.request.language or ENGLISH
+
+    def said(self, message: str, **values: object) -> str:
+        """A phrase of this module (a button, an alert) in the tapper's language, filled in."""
+        language = self.language
+        return in_language(message, values, lambda text: self._bot.renderer.translate(text, language))
+
 
 async def load_choices(bot: BotContext, code: str, sender: Sender) -> OrderChoices:
     """The GO's card and what this buyer may order from it (``core.choices``)."""
@@ -84,16 +111,25 @@ def _pick(choices: OrderChoices, choice: OrderChoice) -> tuple[str, str]:
     return f"{choice.label} · {choice.price}", f"o:pk {choices.go.code} {choice.token}"
 
 
-async def card_rows(bot: BotContext, choices: OrderChoices, *, private: bool, bot_username: str) -> Rows:
-    """The GO card's keyboard: one button per choice with room in a private chat, a deep link in a group."""
+async def card_rows(
+    bot: BotContext,
+    choices: OrderChoices,
+    *,
+    private: bool,
+    bot_username: str,
+    language: str = ENGLISH,
+) -> Rows:
+    """The GO card's keyboard: one button per choice with room in a private chat, a deep
+    link in a group; its words in ``language``."""
     card = choices.go
     if not private:
-        label = "🛒 Order in a private chat" if card.status == GOStatus.OPEN else "Open in a private chat"
-        return [[InlineKeyboardButton(label, url=deep_link(bot_username, card.code))]]
+        label = IN_PRIVATE if card.status == GOStatus.OPEN else OPEN_IN_PRIVATE
+        link = deep_link(bot_username, card.code)
+        return [[InlineKeyboardButton(bot.renderer.translate(label, language), url=link)]]
     rows: Rows = [
         [await _button(bot, b.label, b.command or "") for b in row] for row in order_buttons(choices, _pick)
     ]
-    rows.append([await _button(bot, "🔄 Refresh", f"o:go {card.code}")])
+    rows.append([await _button(bot, bot.renderer.translate(REFRESH, language), f"o:go {card.code}")])
     return rows
 
 
@@ -116,15 +152,18 @@ async def handle_tap(bot: BotContext, incoming: Incoming, payload: str, bot_user
         return Tap(alert=_said(bot, incoming, refusal))
     except ValueError:
         pass
-    return Tap(alert="That button no longer works. Send /go CODE to start again.")
+    return Tap(alert=sender.said(STALE))
 
 
 async def _show_card(
     bot: BotContext, incoming: Incoming, sender: Sender, code: str, bot_username: str
 ) -> Tap:
     choices = await load_choices(bot, code, sender)
-    reply = render_reply(bot.renderer, CHANNEL, "go_card", {"go": choices.go})
-    return Tap(reply, await card_rows(bot, choices, private=incoming.private, bot_username=bot_username))
+    reply = render_reply(bot.renderer, CHANNEL, "go_card", {"go": choices.go}, language=sender.language)
+    rows = await card_rows(
+        bot, choices, private=incoming.private, bot_username=bot_username, language=sender.language
+    )
+    return Tap(reply, rows)
 
 
 async def _quantity(
@@ -142,9 +181,11 @@ async def _quantity(
     choices = await load_choices(bot, code, sender)
     card, choice = choices.go, choices.find(token)
     if choice is None or not choice.orderable:
-        why = choices.message or (choice.message if choice else f"That item is no longer offered in {code}.")
-        reply = render_reply(bot.renderer, CHANNEL, "go_card", {"go": card})
-        keyboard = await card_rows(bot, choices, private=incoming.private, bot_username=bot_username)
+        why = choices.message or (choice.message if choice else sender.said(NOT_OFFERED, code=code))
+        reply = render_reply(bot.renderer, CHANNEL, "go_card", {"go": card}, language=sender.language)
+        keyboard = await card_rows(
+            bot, choices, private=incoming.private, bot_username=bot_username, language=sender.language
+        )
         return Tap(reply, keyboard, alert=why)
     if price is not None and alert is None:
         alert = choice.price_change(price, card.currency)
@@ -160,8 +201,14 @@ async def _quantity(
     total = format_money(unit * quantity, card.currency)
     rows: Rows = [
         [b for b in stepper if b is not None],
-        [await _button(bot, f"✅ Order {quantity} · {total}", f"o:cf {base} {quantity} {unit} {nonce}")],
-        [await _button(bot, "« Back", f"o:go {card.code}")],
+        [
+            await _button(
+                bot,
+                sender.said(ORDER, quantity=quantity, total=total),
+                f"o:cf {base} {quantity} {unit} {nonce}",
+            )
+        ],
+        [await _button(bot, sender.said(BACK), f"o:go {card.code}")],
     ]
     reply = render_reply(
         bot.renderer,
@@ -176,6 +223,7 @@ async def _quantity(
             "total": total,
             "most": choice.most,
         },
+        language=sender.language,
     )
     return Tap(reply, rows, alert=alert)
 
@@ -204,23 +252,27 @@ async def _confirm(
             bot, incoming, sender, code, token, quantity, None, bot_username, _said(bot, incoming, changed)
         )
     except PolicyNotAgreed as ask:  # the GO's rules first, with "I agree" that places this order
-        asked = await ask_to_agree(bot, CHANNEL, ask)
-        return Tap(asked, [[await _button(bot, "✅ I agree", f"c:{agree_command(ask)}")]])
+        asked = await ask_to_agree(bot, CHANNEL, ask, sender.language)
+        return Tap(asked, [[await _button(bot, sender.said(AGREE), f"c:{agree_command(ask)}")]])
     except GomflowError as refusal:
         shown = await _show_card(bot, incoming, sender, code, bot_username)
         return Tap(shown.reply, shown.rows, alert=_said(bot, incoming, refusal))
     language = placed.language or incoming.request.language or ENGLISH
     reply = render_reply(bot.renderer, CHANNEL, "order_placed", {"order": placed}, language=language)
+
+    def said(message: str) -> str:
+        return bot.renderer.translate(message, language)
+
     rows: Rows = [
         [
-            await _button(bot, "✏️ Change", f"o:ch {placed.number}"),
-            await _button(bot, "✖️ Cancel order", f"c:/cancel {placed.number}"),
+            await _button(bot, said(CHANGE), f"o:ch {placed.number}"),
+            await _button(bot, said(CANCEL), f"c:/cancel {placed.number}"),
         ],
-        [await _button(bot, "💳 Pay", f"c:/pay {placed.number}")],
-        [await _button(bot, "« Back to the GO", f"o:go {code}")],
+        [await _button(bot, said(PAY), f"c:/pay {placed.number}")],
+        [await _button(bot, said(BACK_TO_GO), f"o:go {code}")],
     ]
     if placed.choose_delivery:
-        rows.insert(2, [await _button(bot, "🚚 Choose delivery", f"c:/delivery {placed.go_code}")])
+        rows.insert(2, [await _button(bot, said(DELIVERY), f"c:/delivery {placed.go_code}")])
     return Tap(reply, rows)
 
 
@@ -228,7 +280,7 @@ async def _change(bot: BotContext, sender: Sender, number: str, state: list[str]
     orders = await ordering.my_orders(bot.core.reader(), await sender.actor())
     order = next((o for o in orders if o.number == number.upper()), None)
     if order is None or order.status != "placed":
-        return Tap(alert=f"{number} can no longer be changed. /myorders shows your orders.")
+        return Tap(alert=sender.said(UNCHANGEABLE, number=number))
     labels = {line.token: line.label for line in order.lines}
     if state is None:
         quantities = {line.token: line.quantity for line in order.lines}
@@ -250,13 +302,12 @@ async def _change(bot: BotContext, sender: Sender, number: str, state: list[str]
         rows.append(row)
     kept = " ".join(f"{t} {q}" for t, q in quantities.items() if q > 0)
     if kept:
-        rows.append([await _button(bot, "✅ Save changes", f"c:/change {order.number} {kept}")])
+        rows.append([await _button(bot, sender.said(SAVE), f"c:/change {order.number} {kept}")])
     else:
-        rows.append([await _button(bot, "✖️ Cancel the whole order", f"c:/cancel {order.number}")])
-    rows.append([await _button(bot, "« My orders", "c:/myorders")])
-    reply = render_reply(
-        bot.renderer, CHANNEL, "tap_change", {"order": order, "quantities": quantities, "labels": labels}
-    )
+        rows.append([await _button(bot, sender.said(CANCEL_ALL), f"c:/cancel {order.number}")])
+    rows.append([await _button(bot, sender.said(MY_ORDERS), "c:/myorders")])
+    context = {"order": order, "quantities": quantities, "labels": labels}
+    reply = render_reply(bot.renderer, CHANNEL, "tap_change", context, language=sender.language)
     return Tap(reply, rows)
 
 

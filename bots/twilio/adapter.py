@@ -24,18 +24,19 @@ from typing import Protocol
 
 from bots.chat import Attachment, ChatRequest
 from bots.commands import BotContext
+from bots.dispatch import OOPS
 from bots.numbered import MENU_FLOW, handle_numbered
 from bots.twilio.incoming import Refused, TextMessage, as_command, language_of, read
 from bots.twilio.media import MediaFetcher, MediaRefused
 from core import inbound
+from core.errors import in_language
+from core.languages import ENGLISH
 from core.services.accounts import identify, mark_unreachable
 from core.services.conversations import load_conversation
 from core.services.optout import sms_keyword
 from core.services.service_window import note_inbound
 
 log = logging.getLogger(__name__)
-
-OOPS = "Sorry, something went wrong on our side. Nothing was changed; please try again."
 
 
 class Replier(Protocol):
@@ -77,8 +78,8 @@ class TwilioBot:
         message = read(self.name, params, self._served)
         if message is None:
             raise ValueError("not a Twilio message")
-        if isinstance(message, Refused):
-            return message.message
+        if isinstance(message, Refused):  # said in the language of the number's country, where it has one
+            return self._said(message.message, message.language, **message.values)
         payload = json.dumps(dict(params), ensure_ascii=False, sort_keys=True)
         (fresh,) = await inbound.record(
             self.bot.core.desk,
@@ -143,7 +144,7 @@ class TwilioBot:
                         reply = await self._answer(message)
                     except Exception:  # the outermost boundary of a message
                         log.exception("%s message %s failed", self.name, message.sid)
-                        reply = OOPS
+                        reply = self._said(OOPS, language_of(message.number))
                     await inbound.finish(self.bot.core.desk, state)
                 if reply:
                     await self._send(message.number, reply)
@@ -164,13 +165,15 @@ class TwilioBot:
         if muted is not None:
             if muted and self.name == "sms":
                 return None  # Twilio answers STOP itself and lets nothing more through
-            return self.bot.renderer.render("muted", self.name, {"muted": muted}).text
+            return self.bot.renderer.render(
+                "muted", self.name, {"muted": muted}, actor.language or ENGLISH
+            ).text
         attachment: Attachment | None = None
         if message.media is not None:
             try:
                 attachment = await self._media.fetch(message.media, message.sid)
             except MediaRefused as refusal:
-                return refusal.message
+                return self._said(refusal.message, actor.language)
         text = message.body
         state = await load_conversation(core.reader(), actor.identity_id)
         if state is None or state.flow == MENU_FLOW:  # a step of a flow takes the words as typed
@@ -186,6 +189,11 @@ class TwilioBot:
         )
         reply = await handle_numbered(self.bot, request)
         return reply.text
+
+    def _said(self, message: str, language: str | None, **values: object) -> str:
+        """A message of the adapter's own in ``language`` (else English), filled in."""
+        reading = language or ENGLISH
+        return in_language(message, values, lambda text: self.bot.renderer.translate(text, reading))
 
     async def _send(self, number: str, text: str) -> None:
         """A reply, sent directly (DESIGN rule 6 lets replies skip the outbox)."""

@@ -11,20 +11,23 @@ not an image. A refusal writes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import phonenumbers
 
 from bots.commands import COMMANDS
+from core.errors import N_
 from core.languages import from_country
 
 MAX_BODY = 1600  # the most Twilio delivers in one inbound message
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-EMPTY = "Your message was empty. Send HELP to see what you can do."
-TOO_LONG = "That message is too long ({length:,} characters; the limit is {limit:,}). Please send it shorter."
-NOT_A_NUMBER = "Sorry, I can only answer a phone number, and I could not read yours."
-NOT_SERVED = "Sorry, gomflow does not serve numbers from {country} yet (only {served})."
-NOT_IMAGE = "Please send the proof of payment as a PNG, JPEG or WebP image."
+EMPTY = N_("Your message was empty. Send HELP to see what you can do.")
+TOO_LONG = N_(
+    "That message is too long (%(length)s characters; the limit is %(limit)s). Please send it shorter."
+)
+NOT_A_NUMBER = N_("Sorry, I can only answer a phone number, and I could not read yours.")
+NOT_SERVED = N_("Sorry, gomflow does not serve numbers from %(country)s yet (only %(served)s).")
+NOT_IMAGE = N_("Please send the proof of payment as a PNG, JPEG or WebP image.")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,12 @@ class TextMessage:
 
 @dataclass(frozen=True)
 class Refused:
+    """Why a message is not taken: ``message`` with its ``values`` apart, to be said in
+    ``language`` (the sender's number's, where it says one)."""
+
     message: str
+    values: Mapping[str, object] = field(default_factory=dict)
+    language: str | None = None
 
 
 def read(channel: str, params: Mapping[str, str], served: frozenset[str]) -> TextMessage | Refused | None:
@@ -61,11 +69,12 @@ def read(channel: str, params: Mapping[str, str], served: frozenset[str]) -> Tex
     body = params.get("Body", "")
     media = _media(params)
     if isinstance(media, Refused):
-        return media
+        return Refused(media.message, media.values, language_of(number))
     if not body.strip() and media is None:
-        return Refused(EMPTY)
+        return Refused(EMPTY, language=language_of(number))
     if len(body) > MAX_BODY:
-        return Refused(TOO_LONG.format(length=len(body), limit=MAX_BODY))
+        length, limit = format(len(body), ","), format(MAX_BODY, ",")
+        return Refused(TOO_LONG, {"length": length, "limit": limit}, language_of(number))
     name = params.get("ProfileName", "").strip() or f"…{number[-4:]}"
     return TextMessage(sid, number, name, body, media)
 
@@ -80,7 +89,8 @@ def e164(raw: str, served: frozenset[str]) -> str | Refused:
         return Refused(NOT_A_NUMBER)
     region = phonenumbers.region_code_for_number(parsed) or "?"
     if served and region not in served:
-        return Refused(NOT_SERVED.format(country=region, served=", ".join(sorted(served))))
+        values = {"country": region, "served": ", ".join(sorted(served))}
+        return Refused(NOT_SERVED, values, from_country(region))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -15,13 +15,14 @@ import aiohttp
 
 from bots.chat import Attachment
 from bots.twilio.incoming import IMAGE_TYPES, Media
+from core.errors import N_
 from core.services.payments import MAX_PROOF_BYTES
 
 log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
-TOO_BIG = "That image is larger than 5 MB; please send a smaller screenshot."
-UNREACHABLE = "I couldn't fetch that image; please send it again."
+TOO_BIG = N_("That image is larger than 5 MB; please send a smaller screenshot.")
+UNREACHABLE = N_("I couldn't fetch that image; please send it again.")
 
 
 class MediaRefused(Exception):

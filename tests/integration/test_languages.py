@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.db.models import User
 from main import App
 from templates.i18n import translations
-from tests.conftest import open_go, say
+from tests.conftest import in_language, open_go, say
 
 ORDER = "/order SVT-FML ALB:A 1"
 
@@ -90,3 +90,24 @@ async def test_buyers_without_a_language_take_the_gos(any_app: App) -> None:
     await say(app, "gina", "/editgo SVT-FML language=none")
     assert "Order placed!" in (await say(app, "erin", ORDER)).text
     assert await language_of(app, "erin") is None
+
+
+async def test_an_orders_buttons_are_in_the_buyers_language(any_app: App) -> None:
+    app = any_app
+    await open_go(app)
+    thai = await say(app, "bob", ORDER, language="th")
+    assert [[b.label for b in row] for row in thai.buttons] == [
+        [in_language("th", "Pay")],
+        [in_language("th", "Cancel order")],
+    ]
+    assert [b.command for row in thai.buttons for b in row] == ["/pay SVT-FML-1", "/cancel SVT-FML-1"]
+    # a buyer with no language of their own takes the GO's, the buttons too
+    await say(app, "gina", "/editgo SVT-FML language=vi")
+    carl = await say(app, "carl", ORDER)
+    assert [b.label for row in carl.buttons for b in row] == [
+        in_language("vi", "Pay"),
+        in_language("vi", "Cancel order"),
+    ]
+    await say(app, "gina", "/editgo SVT-FML language=none")
+    english = await say(app, "erin", ORDER)
+    assert [b.label for row in english.buttons for b in row] == ["Pay", "Cancel order"]
