@@ -188,6 +188,7 @@ ROUTES: dict[str, tuple[Access, str | None]] = {
     "GET /health": (Access.PUBLIC, None),
     "GET /pay/{token}": (Access.LINK, "pay"),
     "GET /pay/{token}/qr.png": (Access.LINK, "pay"),
+    "GET /pay/{token}/status": (Access.LINK, "pay"),
     "POST /pay/{token}/{provider}": (Access.LINK, "pay"),
     "POST /webhooks/{provider}": (Access.SIGNED, None),
     "GET /links/confirm/{token}": (Access.LINK, "linkchannel"),

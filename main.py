@@ -150,7 +150,7 @@ async def serve(
     notifier = OutboxNotifier(app.core.db.engine, leadership)
     if not leadership.leading:
         app.core.outbox_listeners.append(notifier)
-    web_app = build_web_app(app.core, role=lambda: leadership.role)
+    web_app = build_web_app(app.core, role=lambda: leadership.role, renderer=app.bot.renderer)
     inbound: list[tuple[str, Inbound]] = []
     leader_inbound: list[tuple[str, Callable[[], contextlib.AbstractAsyncContextManager[object]]]] = []
     for platform in platforms:

@@ -34,6 +34,10 @@ class Renderer(Protocol):
         """
         ...
 
+    def page(self, name: str, context: Mapping[str, Any], language: str = "en") -> str:
+        """A web page (``templates/pages/<name>.html.j2``) in ``language``, as HTML."""
+        ...
+
     def translate(self, message: str, language: str) -> str:
         """A phrase written in code (a command's summary, a button) in ``language``, where
         its catalogue has it; the phrase itself otherwise."""

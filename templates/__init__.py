@@ -124,6 +124,10 @@ class JinjaRenderer:
         compiled, markup = chosen
         return Rendered(text=compiled.render(**context).strip(), markup=markup)
 
+    def page(self, name: str, context: Mapping[str, Any], language: str = "en") -> str:
+        env = _environment(self._root, language=language)
+        return env.get_template(f"pages/{name}.html.j2").render(**context, language=language)
+
     def translate(self, message: str, language: str) -> str:
         return translations(language).gettext(message)
 

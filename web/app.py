@@ -8,6 +8,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from core.app import Core
+from core.render import Renderer
+from templates import JinjaRenderer
 from web.headers import secure_every_response
 from web.health import add_health_routes
 from web.links import add_link_routes
@@ -29,14 +31,17 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok"})
 
 
-def build_web_app(core: Core, role: Callable[[], str] = lambda: "leader") -> web.Application:
-    """The web app; ``role`` tells ``/readyz`` whether this worker leads (one process always does)."""
+def build_web_app(
+    core: Core, role: Callable[[], str] = lambda: "leader", renderer: Renderer | None = None
+) -> web.Application:
+    """The web app; ``role`` tells ``/readyz`` whether this worker leads (one process always
+    does); ``renderer`` writes its pages (the bots' own, so both read one set of catalogues)."""
     app = web.Application(client_max_size=1024 * 1024)
     app[CORE] = core
     secure_every_response(app)
     app.router.add_get("/health", health)
     add_health_routes(app, core, role)
-    add_payment_routes(app, core)
+    add_payment_routes(app, core, renderer or JinjaRenderer())
     add_link_routes(app, core)
     add_unsubscribe_routes(app, core)
     add_packing_routes(app, core)

@@ -6,9 +6,8 @@ delivery is answered 200 and changes nothing.
 
 from __future__ import annotations
 
-import html
 import logging
-from collections.abc import Collection
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -16,19 +15,62 @@ from aiohttp.typedefs import Handler
 from core.app import Core
 from core.db.engine import database_busy
 from core.errors import DatabaseBusy, GomflowError, NotFound, WebhookRejected
+from core.languages import ENGLISH, LANGUAGES, from_hint
 from core.payments.gateway import PaymentGateway
-from core.services import payments
+from core.payments.status import RequestStatus
+from core.render import Renderer
+from core.services import pay_pages, payments
 from core.views import PayView
 
 log = logging.getLogger(__name__)
 CORE_KEY = web.AppKey("payments_core", Core)
+RENDERER_KEY = web.AppKey("payments_renderer", Renderer)
+STATIC = Path(__file__).parent / "static"
+# The pay page runs its own script (copy buttons, the countdown, asking for the status) and
+# stylesheet, both served from here; nothing from anywhere else.
+PAGE_POLICY = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'"
+)
 MAX_WEBHOOK_BYTES = 256 * 1024
 
 
 async def pay_page(request: web.Request) -> web.Response:
-    view = await _view(request)
-    offered = request.app[CORE_KEY].payment_gateways
-    return web.Response(text=render_page(view, offered), content_type="text/html", headers=_private())
+    """The pay page, in the buyer's language (or the one chosen on it, ``?lang=th``)."""
+    core = request.app[CORE_KEY]
+    try:
+        page = await pay_pages.pay_page(core.reader(), request.match_info["token"])
+    except NotFound as exc:
+        raise web.HTTPNotFound(text=exc.message) from exc
+    language = page_language(request, page.language)
+    online = [(method, label) for method, label in page.pay.gateways if method in core.payment_gateways]
+    context = {"page": page, "online": online, "languages": list(LANGUAGES.items())}
+    text = request.app[RENDERER_KEY].page("pay", context, language)
+    headers = {**_private(), "Content-Security-Policy": PAGE_POLICY, "Content-Language": language}
+    return web.Response(text=text, content_type="text/html", headers=headers)
+
+
+async def pay_status(request: web.Request) -> web.Response:
+    """What the pay page asks every few seconds while it waits for the payment."""
+    try:
+        status = await pay_pages.pay_status(request.app[CORE_KEY].reader(), request.match_info["token"])
+    except NotFound as exc:
+        raise web.HTTPNotFound(text=exc.message) from exc
+    return web.json_response({"status": status, "paid": status == RequestStatus.PAID}, headers=_private())
+
+
+def page_language(request: web.Request, buyer: str | None) -> str:
+    """``?lang=`` when gomflow speaks it, else the buyer's own, else the browser's first
+    language gomflow speaks (``Accept-Language``), else English."""
+    chosen = from_hint(request.query.get("lang"))
+    if chosen is not None:
+        return chosen
+    if buyer in LANGUAGES:
+        return buyer
+    for part in request.headers.get("Accept-Language", "").split(",")[:10]:
+        if (found := from_hint(part.split(";", 1)[0])) is not None:
+            return found
+    return ENGLISH
 
 
 async def pay_qr(request: web.Request) -> web.Response:
@@ -48,48 +90,6 @@ async def _view(request: web.Request) -> PayView:
 
 def _private() -> dict[str, str]:
     return {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
-
-
-def render_page(view: PayView, offered: Collection[str] = ()) -> str:
-    e = html.escape
-    if view.payable:
-        body = f"<p class=amount>{e(view.amount)}</p><p>Reference: <b>{e(view.reference)}</b></p>"
-        body += (
-            f"<p>Received so far: {e(view.received)}; the amount above is still owed.</p>"
-            if view.received
-            else ""
-        )
-        body += "".join(f"<p>{e(line)}</p>" for line in view.money_lines)
-        body += f"<p>Pay by {e(view.due)}.</p>"
-        if view.qr_payload:
-            body += (
-                f'<p><img src="{e(view.token)}/qr.png" alt="{e(view.qr_label or "QR")} code" width=320></p>'
-                f"<p>Scan with your banking app ({e(view.qr_label or '')}): "
-                "amount and reference are filled in.</p>"
-            )
-            if view.pay_to:
-                body += f"<p>No scanner? Pay to <b>{e(view.pay_to)}</b> with the reference above.</p>"
-        if view.bank:
-            body += (
-                f"<p>Bank transfer: {e(view.bank.bank)}, account name {e(view.bank.holder)}, "
-                f"account number <b>{e(view.bank.account)}</b>. Type the reference above.</p>"
-            )
-        if view.manual:
-            body += "<p>After paying, send a screenshot of the transfer to the bot in your chat.</p>"
-        for method, label in view.gateways:
-            if method in offered:
-                body += (
-                    f'<form method=post action="{e(view.token)}/{e(method)}">'
-                    f"<button>Pay {e(view.amount)} · {e(label)}</button></form>"
-                )
-    else:
-        body = f"<p>This payment is {e(view.status)}. Nothing to pay here.</p>"
-    return (
-        "<!doctype html><html><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width,initial-scale=1">'
-        f"<title>Pay {e(view.number)}</title></head><body>"
-        f"<h1>{e(view.go_title)}</h1><p>Order {e(view.number)} · {e(view.kind)}</p>{body}</body></html>"
-    )
 
 
 async def pay_with(request: web.Request) -> web.Response:
@@ -160,10 +160,13 @@ async def database_busy_answer(request: web.Request, handler: Handler) -> web.St
         )
 
 
-def add_payment_routes(app: web.Application, core: Core) -> None:
+def add_payment_routes(app: web.Application, core: Core, renderer: Renderer) -> None:
     app[CORE_KEY] = core
+    app[RENDERER_KEY] = renderer
     app.middlewares.append(database_busy_answer)
+    app.router.add_static("/static", STATIC, append_version=False)
     app.router.add_get("/pay/{token}", pay_page)
+    app.router.add_get("/pay/{token}/status", pay_status)
     app.router.add_get("/pay/{token}/qr.png", pay_qr)
     app.router.add_post("/pay/{token}/{provider}", pay_with)
     app.router.add_post("/webhooks/{provider}", webhook)

@@ -105,7 +105,7 @@ async def pay_options(uow: UnitOfWork, actor: Actor, number: str, choice: str = 
         if order.buyer_id != actor.user_id:
             await require_admin(uow, actor, go)
         request = await request_to_pay(uow, order, instalments=choice == INSTALMENTS)
-        view = await _pay_view(uow, go, order, request)
+        view = await pay_view(uow, go, order, request)
         if order.buyer_id == actor.user_id and view.payable:
             held = await store_credit.balance(uow, order.buyer_id, go.gom_id, request.currency)
             view = replace(view, credit=format_money(held, request.currency) if held else "")
@@ -121,7 +121,7 @@ async def pay_page(uow: UnitOfWork, token: str) -> PayView:
             raise NotFound("There is no such payment page.")
         order = await uow.session.get_one(Order, request.order_id)
         go = await uow.session.get_one(GroupOrder, order.go_id)
-        return await _pay_view(uow, go, order, request)
+        return await pay_view(uow, go, order, request)
 
 
 async def request_to_pay(uow: UnitOfWork, order: Order, *, instalments: bool = False) -> PaymentRequest:
@@ -258,7 +258,7 @@ async def money_lines(
     return lines
 
 
-async def _pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest) -> PayView:
+async def pay_view(uow: UnitOfWork, go: GroupOrder, order: Order, request: PaymentRequest) -> PayView:
     """What to pay now is what is still owed: the request's amount less what has arrived."""
     accepted = await methods_of(uow, go.id)
     qr = next((m for m in accepted if m.method in methods.QR_METHODS), None)
@@ -489,7 +489,7 @@ async def request_shipping(
         request = await ledger.open_request(
             uow, order, kind, amount, due_at=uow.now + timedelta(hours=go.payment_window_hours)
         )
-        view = await _pay_view(uow, go, order, request)
+        view = await pay_view(uow, go, order, request)
         await uow.notify_user(
             order.buyer_id,
             "payment_requested",

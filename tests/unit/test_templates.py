@@ -48,7 +48,7 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_NAMES = sorted(
     p.name
     for p in TEMPLATE_ROOT.iterdir()
-    if p.is_dir() and not p.name.startswith("_") and p.name != "locale"
+    if p.is_dir() and not p.name.startswith("_") and p.name not in {"locale", "pages"}
 )
 
 TITLE = "세븐틴 <b>FML</b> 🎵"
