@@ -70,7 +70,10 @@ class Call:
     def gettext(self, message: str, **values: object) -> str:
         """A phrase of the adapter's own (a button, a menu's frame) in the sender's language,
         filled in: ``call.gettext("Pay %(number)s", number=order.number)``."""
-        return in_language(message, values, lambda text: self.bot.renderer.translate(text, self.language))
+        language = self.language
+        if language == ENGLISH:  # the phrase as written: every order's reply asks for two
+            return message % values if values else message
+        return in_language(message, values, lambda text: self.bot.renderer.translate(text, language))
 
     def said(self, refusal: GomflowError) -> str:
         """A refusal from the core in the sender's language."""
