@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -733,3 +734,22 @@ def test_a_shared_block_written_in_reads_as_jinja_includes_it(name: str, context
         assert written_in.get_template(file).render(**context) == included.get_template(file).render(
             **context
         )
+
+
+# a sentence run into the next with no space or line between ("…waitlists.Reason: …"): what
+# trim_blocks does to the line break after a line of text that ends in a block tag, unless
+# the tag says "+%}"
+_RUN_TOGETHER = re.compile(r"[a-z0-9)][.!?:](?=[A-Z][a-z]|S\$|/[a-z]|•|✅|⚠)")
+
+
+def test_no_template_runs_two_sentences_together() -> None:
+    env = _environment(TEMPLATE_ROOT)
+    joined = []
+    for name, context, _ in CASES:
+        for variant in sorted((TEMPLATE_ROOT / name).glob("*.j2")):
+            text = env.get_template(f"{name}/{variant.name}").render(**context)
+            joined += [
+                f"{name}/{variant.name}: {text[m.start() - 30 : m.end() + 20]!r}"
+                for m in _RUN_TOGETHER.finditer(text)
+            ]
+    assert joined == []
