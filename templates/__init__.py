@@ -104,6 +104,8 @@ def _environment(root: Path, shared_blocks: bool = True, language: str = "en") -
     env.filters["go_state"] = partial(wording.go_state, translate=catalogue.gettext)
     env.filters["order_state"] = partial(wording.order_state, translate=catalogue.gettext)
     env.filters["on_app"] = partial(wording.on_app, translate=catalogue.gettext)
+    env.filters["payment_kind"] = partial(wording.payment_kind, translate=catalogue.gettext)
+    env.filters["payment_state"] = partial(wording.payment_state, translate=catalogue.gettext)
     return env
 
 

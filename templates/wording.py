@@ -36,6 +36,26 @@ ORDER_STATES = {
     "refunded": N_("refunded"),
 }
 
+# what a payment is for, as a buyer reads it in "Pay the %(kind)s of order …"
+PAYMENT_KINDS = {
+    "items": N_("items"),
+    "shipping": N_("shipping"),
+    "adjustment": N_("adjustment"),
+    "late_fee": N_("late fee"),
+    "deposit": N_("deposit"),
+    "balance": N_("balance"),
+    "instalment": N_("instalment"),
+}
+
+PAYMENT_STATES = {
+    "open": N_("waiting for payment"),
+    "review": N_("being checked by the GOM"),
+    "paid": N_("paid"),
+    "void": N_("no longer due"),
+    "expired": N_("expired (not paid in time)"),
+    "refunded": N_("refunded"),
+}
+
 # how a message reaches someone through an app: "on Telegram", "by email"
 ON_APP = {
     "telegram": N_("on Telegram"),
@@ -58,6 +78,14 @@ def go_state(status: object, translate: Translate = N_) -> str:
 
 def order_state(status: object, translate: Translate = N_) -> str:
     return translate(ORDER_STATES[str(status)]) if str(status) in ORDER_STATES else str(status)
+
+
+def payment_kind(kind: object, translate: Translate = N_) -> str:
+    return translate(PAYMENT_KINDS[str(kind)]) if str(kind) in PAYMENT_KINDS else str(kind)
+
+
+def payment_state(status: object, translate: Translate = N_) -> str:
+    return translate(PAYMENT_STATES[str(status)]) if str(status) in PAYMENT_STATES else str(status)
 
 
 def on_app(channel: object, translate: Translate = N_) -> str:
