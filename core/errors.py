@@ -227,11 +227,7 @@ class PolicyNotAgreed(GomflowError):
 
 def message_keywords() -> list[str]:
     """The names whose first argument is a message to translate, for ``pybabel extract
-    -k``: every error of this module (and ``N_``, which pybabel knows already)."""
-    found, waiting = [], [GomflowError]
-    while waiting:
-        error = waiting.pop()
-        found.append(error.__name__)  # those taking other arguments mark their message N_
-        waiting.extend(error.__subclasses__())
-    own = {name for name in found if name in globals()}
-    return sorted(name for name in own if name == "GomflowError" or "__init__" not in vars(globals()[name]))
+    -k``: every error of this module that takes its message first (those that take other
+    arguments mark their message ``N_``, which pybabel knows already)."""
+    errors = [e for e in globals().values() if isinstance(e, type) and issubclass(e, GomflowError)]
+    return sorted(e.__name__ for e in errors if e is GomflowError or "__init__" not in vars(e))

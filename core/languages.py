@@ -73,7 +73,7 @@ def chosen_language(text: str) -> str:
     if found is None:
         choices = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
         raise InvalidInput(
-            ("gomflow does not speak %(wanted)s yet, so you stay as you were. Choose one of: %(choices)s."),
+            "gomflow does not speak %(wanted)s yet, so you stay as you were. Choose one of: %(choices)s.",
             wanted=repr(wanted[:30]),
             choices=choices,
         )
