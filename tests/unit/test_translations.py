@@ -23,7 +23,7 @@ from jinja2 import Environment
 from core.errors import message_keywords
 from core.languages import ENGLISH, LANGUAGES
 from templates import JinjaRenderer, _environment
-from templates.i18n import CompiledTranslations, catalogue_path, placeholders, translations
+from templates.i18n import CompiledTranslations, catalogue_path, extract_python, placeholders, translations
 from tests.unit.test_templates import CASES, TEMPLATE_ROOT, make_order
 
 ROOT = TEMPLATE_ROOT.parent
@@ -244,3 +244,26 @@ def test_a_moment_reads_as_the_language_writes_dates(language: str, written: str
     text = JinjaRenderer().render("order_placed", "console", {"order": order}, language).text
     assert written in text and "Nov" not in text
     assert order.payment_due in JinjaRenderer().render("order_placed", "console", {"order": order}).text
+
+
+def test_a_message_the_formatter_wrapped_in_parentheses_is_extracted() -> None:
+    source = b"""
+raise InvalidInput(
+    (
+        "A message too long for one line "
+        "goes on here, %(code)s."
+    ),
+    code=code,
+)
+raise InvalidInput(f"not {this}")
+button = call.gettext("Pay %(number)s", number=n)
+"""
+    keywords = {"InvalidInput": None, "gettext": None}
+    found = [
+        (line, name, messages)
+        for line, name, messages, _ in extract_python(BytesIO(source), keywords, [], {})
+    ]
+    assert found == [
+        (2, "InvalidInput", ("A message too long for one line goes on here, %(code)s.",)),
+        (10, "gettext", ("Pay %(number)s",)),
+    ]
