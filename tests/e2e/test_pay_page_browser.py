@@ -6,7 +6,6 @@ and the page turning into the receipt by itself when a signed webhook pays the o
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +21,7 @@ from core.clock import FrozenClock
 from core.payments.hitpay import HitPayRequests, sign
 from main import App
 from tests.conftest import in_language, make_app, open_go, say
-from tests.integration.test_gateways import HITPAY_SALT, FakeProviders
+from tests.integration.test_gateways import HITPAY_SALT, FakeProviders, hitpay_completed
 from web.app import build_web_app
 from web.http_client import AiohttpClient
 
@@ -142,16 +141,7 @@ async def test_the_page_shows_the_receipt_by_itself_once_a_webhook_pays(
     assert await until(browser, "return document.documentElement.lang", "its language") == "id"
     await say(app, "bob", "/pay SVT-FML-1 hitpay")  # the buyer chose HitPay: its request is made
     form = parse_qs(providers.calls[-1][2].decode())
-    event = json.dumps(
-        {
-            "id": "hp_req_1",
-            "status": "completed",
-            "amount": "25.90",
-            "currency": "SGD",
-            "reference_number": form["reference_number"][0],
-            "payments": [{"id": "hp_pay_1", "status": "succeeded"}],
-        }
-    ).encode()
+    event = hitpay_completed(form["reference_number"][0])
     http = AiohttpClient()
     try:
         headers = {"Hitpay-Signature": sign(event, HITPAY_SALT)}

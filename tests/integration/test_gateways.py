@@ -359,6 +359,20 @@ async def test_xendit_invoice_and_callback_token(
     assert fake.calls[-1][0] == "/refunds" and fake.calls[-1][1]["Idempotency-key"].startswith("gf-refund-")
 
 
+def hitpay_completed(reference: str) -> bytes:
+    """HitPay's webhook body for payment request hp_req_1 of S$25.90, paid."""
+    return json.dumps(
+        {
+            "id": "hp_req_1",
+            "status": "completed",
+            "amount": "25.90",
+            "currency": "SGD",
+            "reference_number": reference,
+            "payments": [{"id": "hp_pay_1", "status": "succeeded"}],
+        }
+    ).encode()
+
+
 async def test_hitpay_payment_request_and_hmac_webhook(
     app: App, web_client: TestClient[Any, Any], providers: tuple[FakeProviders, str]
 ) -> None:
@@ -370,16 +384,7 @@ async def test_hitpay_payment_request_and_hmac_webhook(
     form = parse_qs(body.decode())
     assert path == "/v1/payment-requests" and headers["X-BUSINESS-API-KEY"] == "hitpay_fake_key"
     assert form["amount"] == ["25.90"] and form["currency"] == ["SGD"]
-    event = json.dumps(
-        {
-            "id": "hp_req_1",
-            "status": "completed",
-            "amount": "25.90",
-            "currency": "SGD",
-            "reference_number": form["reference_number"][0],
-            "payments": [{"id": "hp_pay_1", "status": "succeeded"}],
-        }
-    ).encode()
+    event = hitpay_completed(form["reference_number"][0])
     forged = await web_client.post(
         "/webhooks/hitpay", data=event, headers={"Hitpay-Signature": sign(event, "wrong")}
     )
