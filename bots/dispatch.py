@@ -22,9 +22,10 @@ from bots.commands.policy import ask_to_agree
 from bots.commands.table import render_reply
 from core import inbound
 from core.db.engine import database_busy
-from core.errors import N_, GomflowError, PermissionDenied, PolicyNotAgreed
+from core.errors import GomflowError, PermissionDenied, PolicyNotAgreed
 from core.languages import ENGLISH
 from core.permissions import DOES
+from core.render import N_
 from core.services.accounts import Actor, Caller, identify
 from core.services.conversations import end_conversation, load_conversation
 
@@ -57,7 +58,7 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
 
     def refuse(refusal: GomflowError, code: str | None = None) -> ChatReply:
         language = sender.language
-        message = refusal.said_in(lambda text: bot.renderer.translate(text, language))
+        message = bot.renderer.said(refusal.text, language, refusal.values)
         reply = render_reply(
             bot.renderer, request.channel, "error", {"message": message}, alert=True, language=language
         )

@@ -12,7 +12,6 @@ question as the first button would, and anything else is the flow's to read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,8 +20,9 @@ from bots.chat import ChatReply, ChatRequest
 from bots.commands import BotContext
 from bots.commands.table import render_reply
 from bots.dispatch import handle
-from core.errors import N_, GomflowError, in_language
+from core.errors import GomflowError
 from core.languages import ENGLISH
+from core.render import N_, Renderer
 from core.services.accounts import Actor, identify
 from core.services.conversations import (
     ConversationState,
@@ -39,9 +39,9 @@ OPTION = N_("%(number)s for %(label)s")
 NOT_ON_MENU = N_("Please reply with a number from 1 to %(count)s, or type a command.")
 
 
-def numbered_text(reply: ChatReply, translate: Callable[[str], str] = str) -> tuple[str, list[str]]:
+def numbered_text(reply: ChatReply, renderer: Renderer) -> tuple[str, list[str]]:
     """The reply's text with its buttons as numbered options, and the command of each number,
-    the menu's words in the language ``translate`` writes (the reply's own, ``reply.language``).
+    the menu's words in the reply's own language (``reply.language``).
 
     A link button cannot be run by a number, so it is written out as its address.
     """
@@ -53,13 +53,13 @@ def numbered_text(reply: ChatReply, translate: Callable[[str], str] = str) -> tu
             if button.command and len(commands) < MAX_OPTIONS:
                 commands.append(button.command)
                 options.append(
-                    in_language(OPTION, {"number": len(commands), "label": button.label}, translate)
+                    renderer.said(OPTION, reply.language, {"number": len(commands), "label": button.label})
                 )
             elif button.url:
                 links.append(f"{button.label}: {button.url}")
     text = reply.text
     if options:
-        text += "\n\n" + in_language(MENU, {"options": ", ".join(options)}, translate)
+        text += "\n\n" + renderer.said(MENU, reply.language, {"options": ", ".join(options)})
     if links:
         text += "\n" + "\n".join(links)
     return text, commands
@@ -74,7 +74,7 @@ async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
         state = await load_conversation(bot.core.reader(), actor.identity_id)
     except GomflowError as failure:  # the same polite answer the dispatcher gives
         language = request.language or ENGLISH
-        return _refusal(bot, language, request, failure.said_in(_translator(bot, language)))
+        return _refusal(bot, language, request, bot.renderer.said(failure.text, language, failure.values))
     text = request.text.strip()
     if state is not None and state.flow == MENU_FLOW and text.lower() == "/cancel":
         # a menu is not a conversation to leave: /cancel means the command, as elsewhere
@@ -82,25 +82,21 @@ async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
     picked, unknown = _pick(state, text, bot.core.clock.now())
     if unknown is not None:
         language = actor.language or request.language or ENGLISH
-        refusal = in_language(NOT_ON_MENU, {"count": unknown}, _translator(bot, language))
+        refusal = bot.renderer.said(NOT_ON_MENU, language, {"count": unknown})
         return _refusal(bot, language, request, refusal)
     if picked is not None:
         request = replace(request, text=picked)
     reply = await handle(bot, request, actor)
-    text, commands = numbered_text(reply, _translator(bot, reply.language))
+    text, commands = numbered_text(reply, bot.renderer)
     await _remember(bot, actor, commands)
     return replace(reply, text=text, buttons=[])
-
-
-def _translator(bot: BotContext, language: str) -> Callable[[str], str]:
-    return lambda text: bot.renderer.translate(text, language)
 
 
 def _refusal(bot: BotContext, language: str, request: ChatRequest, message: str) -> ChatReply:
     reply = render_reply(
         bot.renderer, request.channel, "error", {"message": message}, alert=True, language=language
     )
-    return replace(reply, text=numbered_text(reply, _translator(bot, language))[0])
+    return replace(reply, text=numbered_text(reply, bot.renderer)[0])
 
 
 def _pick(state: ConversationState | None, text: str, now: datetime) -> tuple[str | None, int | None]:

@@ -7,13 +7,7 @@ traceback.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-
-def N_(message: str) -> str:
-    """A message kept as a constant and translated where it is shown (``pybabel extract``
-    finds it by this name)."""
-    return message
+from core.render import N_
 
 
 class GomflowError(Exception):
@@ -22,7 +16,7 @@ class GomflowError(Exception):
     The message is written once, in English, with its values apart
     (``UnknownOrder("There is no order %(number)s.", number=number)``), so an adapter can
     show it in the reader's language: the catalogues translate the text (``pybabel
-    extract`` finds it by the class's name) and ``said_in`` fills the translation in.
+    extract`` finds it by the class's name) and ``Renderer.said`` fills it in.
     """
 
     code = "error"
@@ -32,21 +26,6 @@ class GomflowError(Exception):
         self.values = values
         self.message = message % values if values else message
         super().__init__(self.message)
-
-    def said_in(self, translate: Callable[[str], str]) -> str:
-        """The message in the language ``translate`` writes."""
-        return in_language(self.text, self.values, translate)
-
-
-def in_language(message: str, values: Mapping[str, object], translate: Callable[[str], str]) -> str:
-    """``message`` in the language ``translate`` writes, filled with ``values``; a
-    translation whose placeholders are not the message's (a catalogue test fails on it
-    first) is not used: the English is."""
-    translated = translate(message)
-    try:
-        return translated % values if values else translated
-    except (KeyError, ValueError, TypeError):
-        return message % values if values else message
 
 
 class InvalidInput(GomflowError):

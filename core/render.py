@@ -15,6 +15,22 @@ from typing import Any, Literal, Protocol
 Markup = Literal["plain", "html", "markdown"]
 
 
+def N_(message: str) -> str:
+    """A message kept as a constant and said where it is shown, in the reader's language
+    (``pybabel extract`` finds it by this name)."""
+    return message
+
+
+def filled(message: str, values: Mapping[str, object], translated: str | None = None) -> str:
+    """``translated`` (``message`` in some language) filled with ``values``; the English
+    when the translation's placeholders are not the message's (a catalogue test fails on
+    it first), so a broken translation never reaches anyone."""
+    try:
+        return (translated or message) % values if values else (translated or message)
+    except (KeyError, ValueError, TypeError):
+        return message % values if values else message
+
+
 @dataclass(frozen=True)
 class Rendered:
     text: str
@@ -41,6 +57,11 @@ class Renderer(Protocol):
     def translate(self, message: str, language: str) -> str:
         """A phrase written in code (a command's summary, a button) in ``language``, where
         its catalogue has it; the phrase itself otherwise."""
+        ...
+
+    def said(self, message: str, language: str, values: Mapping[str, object] | None = None) -> str:
+        """``message`` (``N_``, a button's label, an error's ``text``) in ``language``,
+        filled with ``values``: ``renderer.said(error.text, language, error.values)``."""
         ...
 
 

@@ -25,7 +25,7 @@ from jinja2 import (
 )
 from jinja2.ext import Extension
 
-from core.render import Markup, Rendered
+from core.render import Markup, Rendered, filled
 from templates import wording
 from templates.i18n import CompiledTranslations, dates_in, translations
 
@@ -101,11 +101,9 @@ def _environment(root: Path, shared_blocks: bool = True, language: str = "en") -
     env.filters["translated"] = catalogue.gettext  # a phrase from code: {{ c.summary|translated }}
     env.filters["bar"] = progress_bar
     env.filters["md"] = escape_markdown
-    env.filters["go_state"] = partial(wording.go_state, translate=catalogue.gettext)
-    env.filters["order_state"] = partial(wording.order_state, translate=catalogue.gettext)
+    for name, words in wording.FILTERS.items():
+        env.filters[name] = partial(wording.in_words, words, translate=catalogue.gettext)
     env.filters["on_app"] = partial(wording.on_app, translate=catalogue.gettext)
-    env.filters["payment_kind"] = partial(wording.payment_kind, translate=catalogue.gettext)
-    env.filters["payment_state"] = partial(wording.payment_state, translate=catalogue.gettext)
     return env
 
 
@@ -132,6 +130,11 @@ class JinjaRenderer:
 
     def translate(self, message: str, language: str) -> str:
         return translations(language).gettext(message)
+
+    def said(self, message: str, language: str, values: Mapping[str, object] | None = None) -> str:
+        if language == "en":  # as written: every order's reply says two buttons
+            return message % values if values else message
+        return filled(message, values or {}, translations(language).gettext(message))
 
     def _choose(self, template: str, channel: str, language: str) -> tuple[Template, Markup]:
         env = _environment(self._root, language=language)

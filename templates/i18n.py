@@ -144,7 +144,7 @@ class CompiledTranslations(Extension):
         if arguments is None:
             return held
         message = str(inside[2].value)
-        if set(_format_kinds(message)) - {"named", "percent"}:
+        if any(not _PLACEHOLDER.fullmatch(found[0]) for found in _ANY_FORMAT.finditer(message)):
             return held  # another kind of format (%d, %s): left to gettext as it renders
         translated = self._translate(message, set(arguments))
         line = held[0].lineno
@@ -174,18 +174,6 @@ class CompiledTranslations(Extension):
             missing = sorted(placeholders(message) - names)
             raise ValueError(f"_({message!r}) has no value for {', '.join(missing)}")
         return translated
-
-
-def _format_kinds(message: str) -> Iterator[str]:
-    """The kind of each format in ``message``: named (``%(x)s``), percent (``%%``), other."""
-    for found in _ANY_FORMAT.finditer(message):
-        text = found[0]
-        if text == "%%":
-            yield "percent"
-        elif _PLACEHOLDER.fullmatch(text):
-            yield "named"
-        else:
-            yield "other"
 
 
 def _closing(tokens: list[Token]) -> int:

@@ -6,13 +6,9 @@ in the language of the template being rendered (``templates._environment``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-
-def N_(message: str) -> str:
-    """A phrase to translate where it is shown, not here."""
-    return message
-
+from core.render import N_
 
 GO_STATES = {
     "draft": N_("a draft"),
@@ -72,20 +68,19 @@ ON_OTHER_APP = N_("on %(app)s")
 Translate = Callable[[str], str]
 
 
-def go_state(status: object, translate: Translate = N_) -> str:
-    return translate(GO_STATES[str(status)]) if str(status) in GO_STATES else str(status)
+def in_words(words: Mapping[str, str], value: object, translate: Translate = N_) -> str:
+    """``value`` (a status, a kind) as ``words`` say it, in the language ``translate`` writes."""
+    key = str(value)
+    return translate(words[key]) if key in words else key
 
 
-def order_state(status: object, translate: Translate = N_) -> str:
-    return translate(ORDER_STATES[str(status)]) if str(status) in ORDER_STATES else str(status)
-
-
-def payment_kind(kind: object, translate: Translate = N_) -> str:
-    return translate(PAYMENT_KINDS[str(kind)]) if str(kind) in PAYMENT_KINDS else str(kind)
-
-
-def payment_state(status: object, translate: Translate = N_) -> str:
-    return translate(PAYMENT_STATES[str(status)]) if str(status) in PAYMENT_STATES else str(status)
+# the template filters that say a code in words: {{ go.status | go_state }}
+FILTERS = {
+    "go_state": GO_STATES,
+    "order_state": ORDER_STATES,
+    "payment_kind": PAYMENT_KINDS,
+    "payment_state": PAYMENT_STATES,
+}
 
 
 def on_app(channel: object, translate: Translate = N_) -> str:

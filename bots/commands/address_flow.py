@@ -9,7 +9,8 @@ from typing import Any
 from bots.chat import Button, ChatReply
 from bots.commands.table import Call
 from core.delivery import addresses
-from core.errors import N_, GomflowError, InvalidInput
+from core.errors import GomflowError, InvalidInput
+from core.render import N_
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 
 FLOW = "address"

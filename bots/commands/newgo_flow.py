@@ -9,8 +9,9 @@ from typing import Any
 from bots.chat import Button, ChatReply
 from bots.commands.args import whole_number
 from bots.commands.table import Call
-from core.errors import N_, GomflowError, InvalidInput
+from core.errors import GomflowError, InvalidInput
 from core.money import CURRENCIES, get_currency
+from core.render import N_
 from core.services import accounts, group_orders, reports
 from core.services.conversations import ConversationState, end_conversation, save_conversation
 from core.services.group_orders import NewGroupOrder

@@ -9,10 +9,11 @@ from bots.commands import ledger
 from bots.commands.args import need
 from bots.commands.report_args import page_buttons, parse_query
 from bots.commands.table import Audience, Call, command
-from core.errors import N_, GomflowError, PaymentError
+from core.errors import GomflowError, PaymentError
 from core.payments import methods, unique_amounts
 from core.payments.status import RequestKind
 from core.permissions import Permission
+from core.render import N_
 from core.services import (
     due,
     payment_pages,

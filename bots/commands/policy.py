@@ -8,9 +8,10 @@ from bots.chat import Button, ChatReply
 from bots.commands.args import need
 from bots.commands.buyer import order
 from bots.commands.table import Audience, BotContext, Call, command, render_reply
-from core.errors import N_, PolicyNotAgreed
+from core.errors import PolicyNotAgreed
 from core.languages import ENGLISH
 from core.quantities import LineRequest
+from core.render import N_
 from core.services import bans, go_policy
 
 I_AGREE = N_("I agree")

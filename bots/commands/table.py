@@ -14,7 +14,7 @@ from typing import Any
 
 from bots.chat import Button, ChatReply, ChatRequest, Document
 from core.app import Core
-from core.errors import GomflowError, in_language
+from core.errors import GomflowError
 from core.languages import ENGLISH
 from core.permissions import Permission
 from core.render import Renderer
@@ -70,14 +70,11 @@ class Call:
     def gettext(self, message: str, **values: object) -> str:
         """A phrase of the adapter's own (a button, a menu's frame) in the sender's language,
         filled in: ``call.gettext("Pay %(number)s", number=order.number)``."""
-        language = self.language
-        if language == ENGLISH:  # the phrase as written: every order's reply asks for two
-            return message % values if values else message
-        return in_language(message, values, lambda text: self.bot.renderer.translate(text, language))
+        return self.bot.renderer.said(message, self.language, values)
 
     def said(self, refusal: GomflowError) -> str:
         """A refusal from the core in the sender's language."""
-        return refusal.said_in(lambda text: self.bot.renderer.translate(text, self.language))
+        return self.bot.renderer.said(refusal.text, self.language, refusal.values)
 
     def uow(self) -> UnitOfWork:
         return self.bot.core.uow()

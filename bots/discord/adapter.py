@@ -37,9 +37,10 @@ from bots.discord.render import COMMAND, ORDER, Outgoing, decode, plain, render
 from bots.discord.slash import ATTACHMENT, OptionError, command_line
 from bots.dispatch import OOPS, handle
 from core import inbound
-from core.errors import N_, GomflowError, in_language
+from core.errors import GomflowError
 from core.heap import settled_heap
 from core.languages import ENGLISH, from_hint
+from core.render import N_
 from core.services.accounts import Actor, identify
 from core.services.payments import MAX_PROOF_BYTES
 
@@ -373,8 +374,8 @@ class DiscordBot:
             language = actor.language or language
             choices = await suggest(self.bot, actor, str(data.get("name")), focused, options)
         except GomflowError as refusal:
-            reading = language or ENGLISH
-            choices = [(refusal.said_in(lambda text: self.bot.renderer.translate(text, reading))[:100], "?")]
+            said = self.bot.renderer.said(refusal.text, language or ENGLISH, refusal.values)
+            choices = [(said[:100], "?")]
         await interaction.response.autocomplete(
             [discord.app_commands.Choice(name=label[:100], value=value[:100]) for label, value in choices]
         )
@@ -432,9 +433,8 @@ class DiscordBot:
     def _said(self, message: str, language: str | None, **values: object) -> str:
         """A message of the adapter's own in ``language`` (else English), filled in; a
         file's refusal knows the size limit."""
-        reading = language or ENGLISH
         values = {"limit": MAX_PROOF_BYTES // (1024 * 1024), **values}
-        return in_language(message, values, lambda text: self.bot.renderer.translate(text, reading))
+        return self.bot.renderer.said(message, language or ENGLISH, values)
 
     def _request(
         self, interaction: discord.Interaction[Any], text: str, attachment: Attachment | None

@@ -12,8 +12,8 @@ from typing import Any
 from bots.commands import COMMANDS, BotContext
 from bots.discord import order
 from bots.discord.slash import options_of
-from core.errors import N_
 from core.languages import ENGLISH
+from core.render import N_
 from core.services import ordering, reports
 from core.services.accounts import Actor
 

@@ -25,10 +25,11 @@ from bots.commands import BotContext
 from bots.commands.table import render_reply
 from bots.discord.render import Outgoing, encode, finished, render
 from core.choices import OrderChoices
-from core.errors import N_, AlreadyClaimed, GomflowError, PriceChanged, in_language
+from core.errors import AlreadyClaimed, GomflowError, PriceChanged
 from core.languages import ENGLISH
 from core.money import format_money
 from core.quantities import LineRequest
+from core.render import N_, filled
 from core.services import ordering, reports
 from core.services.accounts import Actor
 from core.views import ProgressView
@@ -77,11 +78,11 @@ async def choices(bot: BotContext, actor: Actor, code: str) -> OrderChoices:
 
 def progress_bar(progress: ProgressView, translate: Callable[[str], str] = str) -> str:
     capacity = max(progress.capacity, 1)
-    filled = min(BAR, round(BAR * progress.reserved / capacity))
+    done = min(BAR, round(BAR * progress.reserved / capacity))
     moq = (
-        translate(MOQ_REACHED) if progress.moq_reached else in_language(MOQ, {"moq": progress.moq}, translate)
+        translate(MOQ_REACHED) if progress.moq_reached else filled(MOQ, {"moq": progress.moq}, translate(MOQ))
     )
-    return f"{'▰' * filled}{'▱' * (BAR - filled)} {progress.reserved}/{progress.capacity} · {moq}"
+    return f"{'▰' * done}{'▱' * (BAR - done)} {progress.reserved}/{progress.capacity} · {moq}"
 
 
 async def card(
@@ -217,11 +218,9 @@ async def confirm(bot: BotContext, actor: Actor, args: list[str], user_key: str)
 
 def _text(bot: BotContext, actor: Actor, message: str, **values: object) -> str:
     """A phrase of this module in the clicker's language, filled in."""
-    language = actor.language or ENGLISH
-    return in_language(message, values, lambda text: bot.renderer.translate(text, language))
+    return bot.renderer.said(message, actor.language or ENGLISH, values)
 
 
 def _said(bot: BotContext, actor: Actor, refusal: GomflowError) -> str:
     """A refusal in the clicker's language."""
-    language = actor.language or ENGLISH
-    return refusal.said_in(lambda text: bot.renderer.translate(text, language))
+    return bot.renderer.said(refusal.text, actor.language or ENGLISH, refusal.values)

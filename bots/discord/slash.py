@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.commands import COMMANDS, Audience, Command
-from core.errors import N_
+from core.render import N_
 
 STRING, INTEGER, ATTACHMENT = 3, 4, 11
 MANAGE_GUILD = 1 << 5

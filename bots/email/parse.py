@@ -18,8 +18,7 @@ from enum import StrEnum
 
 from bots.chat import Attachment
 from bots.commands import COMMANDS
-from core.errors import N_
-from core.render import html_to_plain
+from core.render import N_, html_to_plain
 from core.services.payments import MAX_PROOF_BYTES
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp"}

@@ -55,8 +55,8 @@ from bots.telegram.tap_order import card_rows, handle_tap
 from bots.telegram.translate import CHANNEL, Incoming, from_message, from_tap
 from core import inbound
 from core.config import TelegramSettings
-from core.errors import N_, in_language
 from core.languages import ENGLISH, LANGUAGES, from_hint
+from core.render import N_
 from core.sending import DeliveryError, MessageRefused, RecipientUnreachable
 from core.services import telegram_payments
 from core.services.accounts import Actor, identify, mark_unreachable
@@ -418,8 +418,7 @@ class TelegramBot:
 
     def _said(self, message: str, language: str | None, **values: object) -> str:
         """A message of the adapter's own in ``language`` (else English), filled in."""
-        reading = language or ENGLISH
-        return in_language(message, values, lambda text: self.bot.renderer.translate(text, reading))
+        return self.bot.renderer.said(message, language or ENGLISH, values)
 
     async def _render(self, incoming: Incoming, reply: ChatReply) -> Outgoing:
         rows = None

@@ -15,7 +15,7 @@ from telegram import Bot, Message
 from telegram.error import TelegramError
 
 from bots.chat import Attachment
-from core.errors import N_
+from core.render import N_
 from core.services.payments import MAX_PROOF_BYTES
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,8 @@ from telegram.constants import ParseMode
 from bots.chat import Button, ChatReply, Document, Invoice
 from bots.telegram import codec
 from core.app import Core
-from core.errors import N_
 from core.languages import ENGLISH
-from core.render import Rendered, html_to_plain, split_message
+from core.render import N_, Rendered, html_to_plain, split_message
 
 MAX_MESSAGE = 4096  # characters of text in one Telegram message
 MAX_CAPTION = 1024

@@ -29,10 +29,11 @@ from bots.telegram import codec
 from bots.telegram.render import CHANGE, deep_link
 from bots.telegram.translate import CHANNEL, Incoming
 from core.choices import MAX_STEP, OrderChoice, OrderChoices
-from core.errors import N_, AlreadyClaimed, GomflowError, PolicyNotAgreed, PriceChanged, in_language
+from core.errors import AlreadyClaimed, GomflowError, PolicyNotAgreed, PriceChanged
 from core.languages import ENGLISH
 from core.money import format_money
 from core.quantities import LineRequest
+from core.render import N_
 from core.services import ordering, reports
 from core.services.accounts import Actor, Caller, identify_caller
 from core.status import GOStatus
@@ -96,8 +97,7 @@ class Sender:
 
     def said(self, message: str, **values: object) -> str:
         """A phrase of this module (a button, an alert) in the tapper's language, filled in."""
-        language = self.language
-        return in_language(message, values, lambda text: self._bot.renderer.translate(text, language))
+        return self._bot.renderer.said(message, self.language, values)
 
 
 async def load_choices(bot: BotContext, code: str, sender: Sender) -> OrderChoices:
@@ -320,5 +320,4 @@ __all__ = ["Tap", "card_rows", "handle_tap"]
 
 def _said(bot: BotContext, incoming: Incoming, refusal: GomflowError) -> str:
     """A refusal in the language the tapper's app says they read."""
-    language = incoming.request.language or ENGLISH
-    return refusal.said_in(lambda text: bot.renderer.translate(text, language))
+    return bot.renderer.said(refusal.text, incoming.request.language or ENGLISH, refusal.values)

@@ -29,7 +29,6 @@ from bots.numbered import MENU_FLOW, handle_numbered
 from bots.twilio.incoming import Refused, TextMessage, as_command, language_of, read
 from bots.twilio.media import MediaFetcher, MediaRefused
 from core import inbound
-from core.errors import in_language
 from core.languages import ENGLISH
 from core.services.accounts import identify, mark_unreachable
 from core.services.conversations import load_conversation
@@ -192,8 +191,7 @@ class TwilioBot:
 
     def _said(self, message: str, language: str | None, **values: object) -> str:
         """A message of the adapter's own in ``language`` (else English), filled in."""
-        reading = language or ENGLISH
-        return in_language(message, values, lambda text: self.bot.renderer.translate(text, reading))
+        return self.bot.renderer.said(message, language or ENGLISH, values)
 
     async def _send(self, number: str, text: str) -> None:
         """A reply, sent directly (DESIGN rule 6 lets replies skip the outbox)."""

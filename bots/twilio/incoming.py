@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import phonenumbers
 
 from bots.commands import COMMANDS
-from core.errors import N_
 from core.languages import from_country
+from core.render import N_
 
 MAX_BODY = 1600  # the most Twilio delivers in one inbound message
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}

@@ -15,7 +15,7 @@ import aiohttp
 
 from bots.chat import Attachment
 from bots.twilio.incoming import IMAGE_TYPES, Media
-from core.errors import N_
+from core.render import N_
 from core.services.payments import MAX_PROOF_BYTES
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ so a language can put the GO where its grammar wants it; the template translates
 
 from __future__ import annotations
 
-from core.errors import N_
+from core.render import N_
 
 STAGE_SENTENCES: dict[str, str] = {
     "draft": N_("%(code)s (%(title)s) is being prepared."),

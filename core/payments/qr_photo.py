@@ -12,8 +12,9 @@ import warnings
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
-from core.errors import N_, InvalidInput
+from core.errors import InvalidInput
 from core.payments import emvco
+from core.render import N_
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a phone photo is 12-50 MP; anything larger is not worth decoding

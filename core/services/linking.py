@@ -30,7 +30,8 @@ from core.db.models import (
     LinkTries,
     User,
 )
-from core.errors import N_, Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
+from core.render import N_
 from core.services import people
 from core.services.accounts import Actor
 from core.uow import UnitOfWork

@@ -11,15 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from core.db.models import GroupOrder, Order, PaymentRequest, User
-from core.errors import NotFound
+from core.db.models import GroupOrder, Order, User
 from core.orders import order_views
-from core.services.payments import pay_view
+from core.services.payments import pay_view, request_by_token
 from core.uow import UnitOfWork
 from core.views import OrderView, PayView
 from core.when import local_text
-
-NO_SUCH_PAGE = "There is no such payment page."
 
 
 @dataclass(frozen=True)
@@ -38,7 +35,7 @@ class PayPage:
 
 async def pay_page(uow: UnitOfWork, token: str) -> PayPage:
     async with uow:
-        request = await _request(uow, token)
+        request = await request_by_token(uow, token)
         order = await uow.session.get_one(Order, request.order_id)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         gom = await uow.session.scalar(select(User.display_name).where(User.id == go.gom_id))
@@ -57,11 +54,4 @@ async def pay_page(uow: UnitOfWork, token: str) -> PayPage:
 async def pay_status(uow: UnitOfWork, token: str) -> str:
     """The request's status alone, for a page that waits for the payment to arrive."""
     async with uow:
-        return (await _request(uow, token)).status
-
-
-async def _request(uow: UnitOfWork, token: str) -> PaymentRequest:
-    request = await uow.session.scalar(select(PaymentRequest).where(PaymentRequest.token == token[:64]))
-    if request is None:
-        raise NotFound(NO_SUCH_PAGE)
-    return request
+        return (await request_by_token(uow, token)).status

@@ -116,12 +116,18 @@ async def pay_options(uow: UnitOfWork, actor: Actor, number: str, choice: str = 
 async def pay_page(uow: UnitOfWork, token: str) -> PayView:
     """The pay page behind an unguessable token: amount, reference and QR, nothing personal."""
     async with uow:
-        request = await uow.session.scalar(select(PaymentRequest).where(PaymentRequest.token == token[:64]))
-        if request is None:
-            raise NotFound("There is no such payment page.")
+        request = await request_by_token(uow, token)
         order = await uow.session.get_one(Order, request.order_id)
         go = await uow.session.get_one(GroupOrder, order.go_id)
         return await pay_view(uow, go, order, request)
+
+
+async def request_by_token(uow: UnitOfWork, token: str) -> PaymentRequest:
+    """The payment request behind a pay page's unguessable token."""
+    request = await uow.session.scalar(select(PaymentRequest).where(PaymentRequest.token == token[:64]))
+    if request is None:
+        raise NotFound("There is no such payment page.")
+    return request
 
 
 async def request_to_pay(uow: UnitOfWork, order: Order, *, instalments: bool = False) -> PaymentRequest:
