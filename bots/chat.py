@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.choices import OrderChoices
+from core.errors import AlreadyHandled
 from core.languages import ENGLISH, from_hint
 from core.render import Markup
 from core.text import clean_name, clean_text
@@ -118,3 +119,9 @@ class ChatReply:
     # the language the text is written in: what an adapter adds to it (a numbered menu's
     # frame, a button of its own) is said in the same
     language: str = ENGLISH
+
+    @property
+    def unanswered(self) -> bool:
+        """Another handling of the same update took effect, and answered: say nothing (two
+        workers on one update, or one catching up at start on an update another has)."""
+        return self.refusal == AlreadyHandled.code

@@ -22,7 +22,7 @@ from bots.commands.policy import ask_to_agree
 from bots.commands.table import render_reply
 from core import inbound
 from core.db.engine import database_busy
-from core.errors import GomflowError, PermissionDenied, PolicyNotAgreed
+from core.errors import AlreadyHandled, GomflowError, PermissionDenied, PolicyNotAgreed
 from core.languages import ENGLISH
 from core.permissions import DOES
 from core.render import N_
@@ -75,6 +75,8 @@ async def handle(bot: BotContext, request: ChatRequest, actor: Actor | None = No
         return await _route(bot, request, sender)
     except PolicyNotAgreed as ask:  # a first order in a GO with rules: show them, "I agree"
         return await ask_to_agree(bot, request.channel, ask, sender.language)
+    except AlreadyHandled as repeat:  # its first handling answered: a repeat is ignored
+        return ChatReply("", refusal=repeat.code)
     except GomflowError as refusal:
         return refuse(refusal)
     except Exception as exc:

@@ -87,6 +87,8 @@ async def handle_numbered(bot: BotContext, request: ChatRequest) -> ChatReply:
     if picked is not None:
         request = replace(request, text=picked)
     reply = await handle(bot, request, actor)
+    if reply.unanswered:
+        return reply
     text, commands = numbered_text(reply, bot.renderer)
     await _remember(bot, actor, commands)
     return replace(reply, text=text, buttons=[])

@@ -310,7 +310,8 @@ class TelegramBot:
         actor = await self._identify(incoming)  # once per update: the menu, the command, the card
         await self._ensure_menu(incoming, actor)
         reply = await handle(self.bot, incoming.request, actor)
-        await self._send(incoming.chat_id, await self._render(incoming, reply))
+        if not reply.unanswered:
+            await self._send(incoming.chat_id, await self._render(incoming, reply))
 
     async def _on_pre_checkout(self, query: PreCheckoutQuery) -> None:
         """Yes only while the order may still be paid exactly so; always answered in time."""
@@ -397,6 +398,8 @@ class TelegramBot:
             ):
                 actor = await self._identify(incoming)
                 reply = await handle(self.bot, incoming.request, actor)
+                if reply.unanswered:
+                    return
                 if reply.alert:
                     alert = (await self._render(incoming, reply)).alert_text
                     await self._answer(query, alert, alert=True)

@@ -14,6 +14,8 @@ from aiohttp import ClientSession, web
 from sqlalchemy import func, select, text
 from telegram import Update
 
+from bots.chat import ChatRequest
+from bots.dispatch import handle
 from core import inbound
 from core.config import TelegramSettings
 from core.db.models import AuditEntry, InboundUpdate, Order, Payment
@@ -98,6 +100,21 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 30
 async def all_handled(app: App) -> bool:
     async with app.core.reader() as uow:
         return await unhandled_inbound(uow.session) == 0
+
+
+async def test_a_second_handling_of_an_update_answers_nothing(any_app: App) -> None:
+    """A worker catching up at start on an update another worker is handling (or two on one
+    redelivery): the one that loses takes no effect, and says nothing to the buyer."""
+    await open_go(any_app)
+    assert await inbound.record(any_app.core.desk, "console", [("77", "{}")]) == [True]
+    order = ChatRequest("console", "bob", "bob", "/order SVT-FML ALB:A 1", handle="bob", chat_id="bob")
+    with inbound.handling("console", "77"):
+        first = await handle(any_app.bot, order)
+    with inbound.handling("console", "77"):
+        again = await handle(any_app.bot, order)
+    assert "Order placed" in first.text and not first.unanswered
+    assert again.unanswered and again.text == "" and again.buttons == []
+    assert await count(any_app, Order) == 1
 
 
 async def test_an_update_handled_twice_at_once_takes_effect_once(any_app: App) -> None:
