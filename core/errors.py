@@ -68,6 +68,18 @@ class PermissionDenied(GomflowError):
     code = "permission_denied"
 
 
+class NotSignedIn(PermissionDenied):
+    """No dashboard session, or one that has ended: a new sign-in link comes from the bot."""
+
+    code = "not_signed_in"
+
+
+class SignInLinkSpent(GomflowError):
+    """A dashboard sign-in link pressed already, or whose time ran out: it opens nothing."""
+
+    code = "sign_in_link_spent"
+
+
 class InvalidTransition(GomflowError):
     code = "invalid_transition"
 

@@ -3,6 +3,7 @@
 from bots.commands import (  # noqa: F401  (registration)
     broadcast,
     buyer,
+    dashboard,
     defaults,
     delivery,
     editing,

@@ -1122,3 +1122,22 @@ class MasterlistPost(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DashboardSignIn(Base):
+    """One sign-in to the web dashboard: the one-time link the bot sent, and the session it
+    became once opened. Only SHA-256 digests of the two tokens are kept, so a copy of the
+    database signs nobody in. ``used_at`` is set once (a compare-and-set): a link opens one
+    session, however many times it is pressed; signing out ends the session early."""
+
+    __tablename__ = "dashboard_sign_ins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    link_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    session_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -59,3 +59,11 @@ async def packing_page(uow: UnitOfWork, token: str) -> PackingView:
             raise NotFound("This packing list link is not valid or has expired; ask the bot for a new one.")
         go = await uow.session.get_one(GroupOrder, link.go_id)
         return await packing_view(uow, go)
+
+
+async def packing_for_team(uow: UnitOfWork, actor: Actor, go_code: str) -> PackingView:
+    """The same page for someone signed in to the dashboard: their role decides, not a link."""
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        return await packing_view(uow, go)

@@ -467,6 +467,12 @@ def _is_staff(user_id: SQLColumnExpression[int]) -> Exists:
     return exists().where(StaffMember.member_id == user_id)
 
 
+async def actor_of_identity(uow: UnitOfWork, identity_id: int) -> Actor:
+    """The person behind a stored identity as the chat knows them (a dashboard session's),
+    with their roles read afresh: one taken away since sign-in no longer counts."""
+    return await _actor_for(uow, await uow.session.get_one(Identity, identity_id))
+
+
 async def _actor_for(uow: UnitOfWork, identity: Identity) -> Actor:
     user = await uow.session.get_one(User, identity.user_id)
     roles = (
