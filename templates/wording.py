@@ -52,6 +52,12 @@ PAYMENT_STATES = {
     "refunded": N_("refunded"),
 }
 
+PROOF_STATES = {
+    "pending": N_("waiting for review"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+
 # how a message reaches someone through an app: "on Telegram", "by email"
 ON_APP = {
     "telegram": N_("on Telegram"),
@@ -80,6 +86,7 @@ FILTERS = {
     "order_state": ORDER_STATES,
     "payment_kind": PAYMENT_KINDS,
     "payment_state": PAYMENT_STATES,
+    "proof_state": PROOF_STATES,
 }
 
 

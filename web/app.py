@@ -10,6 +10,7 @@ from sqlalchemy import text
 from core.app import Core
 from core.render import Renderer
 from templates import JinjaRenderer
+from web.dashboard import add_dashboard_routes
 from web.headers import secure_every_response
 from web.health import add_health_routes
 from web.links import add_link_routes
@@ -41,7 +42,9 @@ def build_web_app(
     secure_every_response(app)
     app.router.add_get("/health", health)
     add_health_routes(app, core, role)
-    add_payment_routes(app, core, renderer or JinjaRenderer())
+    renderer = renderer or JinjaRenderer()
+    add_payment_routes(app, core, renderer)
+    add_dashboard_routes(app, core, renderer)
     add_link_routes(app, core)
     add_unsubscribe_routes(app, core)
     add_packing_routes(app, core)
