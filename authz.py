@@ -180,6 +180,7 @@ class Access(StrEnum):
     LINK = "link"  # an unguessable token that only a chat reply gives out
     SIGNED = "signed"  # a payment provider's or platform's signature
     OPERATOR = "operator"  # GOMFLOW_METRICS_TOKEN as a bearer token, or from this machine only
+    SESSION = "session"  # a dashboard session, opened by a one-time link from a chat command
 
 
 # Every route of the web app, with how it is reached and (for a link) the command that
@@ -198,6 +199,22 @@ ROUTES: dict[str, tuple[Access, str | None]] = {
     "POST /unsubscribe/{token}": (Access.LINK, None),
     "GET /packing/{token}": (Access.LINK, "labels"),
     "GET /metrics": (Access.OPERATOR, None),
+    # the dashboard: signed in by a one-time link from /dashboard; then each page is the chat
+    # command's service, run as the signed-in person (their role on the GO's team decides)
+    "GET /dashboard/sign-in/{token}": (Access.LINK, "dashboard"),
+    "POST /dashboard/sign-in/{token}": (Access.LINK, "dashboard"),
+    "POST /dashboard/sign-out": (Access.SESSION, "dashboard"),
+    "GET /dashboard": (Access.SESSION, "mygos"),
+    "GET /dashboard/go/{code}": (Access.SESSION, "orders"),
+    "GET /dashboard/go/{code}/payments": (Access.SESSION, "payments"),
+    "GET /dashboard/go/{code}/proofs": (Access.SESSION, "proof"),
+    "GET /dashboard/go/{code}/packing": (Access.SESSION, "labels"),
+    "GET /dashboard/go/{code}/orders.csv": (Access.SESSION, "export"),
+    "GET /dashboard/go/{code}/buyers.csv": (Access.SESSION, "payments"),
+    "GET /dashboard/orders/{number}/proofs": (Access.SESSION, "proof"),
+    "GET /dashboard/orders/{number}/proofs/{ordinal}/image": (Access.SESSION, "proof"),
+    "POST /dashboard/orders/{number}/proofs/{ordinal}/approve": (Access.SESSION, "approve"),
+    "POST /dashboard/orders/{number}/proofs/{ordinal}/reject": (Access.SESSION, "reject"),
     # for load balancers and supervisors: alive, and ready (database, schema, role); no data
     "GET /healthz": (Access.PUBLIC, None),
     "GET /readyz": (Access.PUBLIC, None),
@@ -260,6 +277,7 @@ async def _try_routes(seed: Path, command_rows: dict[str, Row]) -> list[Row]:
                 access, issued_by = ROUTES[key]
                 method, path = key.split(" ", 1)
                 guessed = path.replace("{token}", "not-a-real-token").replace("{provider}", "manual")
+                guessed = guessed.replace("{code}", GO).replace("{number}", ORDER).replace("{ordinal}", "1")
                 # an operator route is tried as a stranger reaching it through the proxy
                 stranger = {"X-Forwarded-For": "203.0.113.7"} if access is Access.OPERATOR else None
                 response = await client.request(method, guessed, data=b"{}", headers=stranger)
@@ -267,6 +285,11 @@ async def _try_routes(seed: Path, command_rows: dict[str, Row]) -> list[Row]:
                 if access is Access.LINK and issued_by:
                     others = command_rows[f"/{issued_by}"].allowed[1:]
                     via = f"link from /{issued_by}"
+                elif access is Access.SESSION and issued_by:
+                    # a session is had only through /dashboard; then the command's service decides
+                    signs_in, may = command_rows["/dashboard"].allowed, command_rows[f"/{issued_by}"].allowed
+                    others = tuple(a and b for a, b in zip(signs_in, may, strict=True))[1:]
+                    via = f"dashboard session, as /{issued_by}"
                 else:
                     others = (access not in (Access.SIGNED, Access.OPERATOR),) * (len(PERSONAS) - 1)
                     via = "link in each email" if access is Access.LINK else access.value

@@ -5,10 +5,7 @@ and the page turning into the receipt by itself when a signed webhook pays the o
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,39 +18,12 @@ from core.clock import FrozenClock
 from core.payments.hitpay import HitPayRequests, sign
 from main import App
 from tests.conftest import in_language, make_app, open_go, say
+from tests.e2e.browser import ARTEFACTS, WIDTHS, in_browser, needs_a_browser, until
 from tests.integration.test_gateways import HITPAY_SALT, FakeProviders, hitpay_completed
 from web.app import build_web_app
 from web.http_client import AiohttpClient
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-NO_BROWSER = (
-    "no Debian chromium and chromium-driver on this machine (apt-get install chromium chromium-driver)"
-)
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=NO_BROWSER)
-
-ARTEFACTS = Path(
-    os.environ.get("GOMFLOW_TEST_ARTEFACTS", Path(__file__).resolve().parents[2] / "test-artefacts")
-)
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
-WAIT = 30.0  # seconds: generous, for a busy machine
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+pytestmark = needs_a_browser
 
 
 @pytest.fixture
@@ -85,23 +55,6 @@ async def pay_link(app: App, methods: str, language: str | None = None) -> str:
     reply = await say(app, "bob", "/pay SVT-FML-1")
     url = next(b.url for row in reply.buttons for b in row if b.url and "/pay/" in b.url)
     return url.rsplit("/pay/", 1)[1]
-
-
-async def in_browser(driver: Any, call: str, *args: Any) -> Any:
-    """A Selenium call, off the event loop: the page's requests are served by this loop."""
-    return await asyncio.to_thread(getattr(driver, call), *args)
-
-
-async def until(driver: Any, script: str, what: str) -> Any:
-    """Wait for ``script`` (JavaScript returning a value) to return something true."""
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + WAIT
-    while loop.time() < ends:
-        found = await in_browser(driver, "execute_script", script)
-        if found:
-            return found
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"the page never showed {what}")
 
 
 @pytest.mark.parametrize("language", ["en", "th", "zh"])
