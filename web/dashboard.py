@@ -24,6 +24,7 @@ from core.app import Core
 from core.delivery.printable import packing_for_team
 from core.errors import (
     Conflict,
+    DatabaseBusy,
     GomflowError,
     InvalidInput,
     NotFound,
@@ -31,7 +32,6 @@ from core.errors import (
     PermissionDenied,
     SignInLinkSpent,
 )
-from core.languages import LANGUAGES
 from core.permissions import Permission
 from core.render import N_, Renderer
 from core.services import buyer_sheet, dashboard, order_pages, payment_pages, proof_batches, proofs, reports
@@ -61,7 +61,7 @@ DONE = {
     "approved": N_("Approved: the payment is counted and the buyer is told."),
     "rejected": N_("Rejected: the buyer is told why and can send a new proof."),
 }
-STATUS = {NotSignedIn.code: 401, SignInLinkSpent.code: 410}
+STATUS = {NotSignedIn.code: 401, SignInLinkSpent.code: 410, DatabaseBusy.code: 503}
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,8 @@ def _forged() -> PermissionDenied:
     return PermissionDenied("This form was not sent from your dashboard, so nothing was changed.")
 
 
-def page(request: web.Request, visit: Visit | None, name: str, **context: Any) -> web.Response:
-    language = visit.language if visit else page_language(request, None)
-    return _html(request, name, language, 200, {"visit": visit, **context})
+def page(request: web.Request, visit: Visit, name: str, **context: Any) -> web.Response:
+    return _html(request, name, visit.language, 200, {"visit": visit, **context})
 
 
 def refused(request: web.Request, refusal: GomflowError, language: str) -> web.Response:
@@ -137,7 +136,7 @@ def refused(request: web.Request, refusal: GomflowError, language: str) -> web.R
 def _html(
     request: web.Request, name: str, language: str, status: int, context: dict[str, Any]
 ) -> web.Response:
-    text = request.app[RENDERER_KEY].page(name, {"languages": list(LANGUAGES.items()), **context}, language)
+    text = request.app[RENDERER_KEY].page(name, context, language)
     headers = {**PRIVATE, "Content-Security-Policy": PAGE_POLICY, "Content-Language": language}
     return web.Response(text=text, content_type="text/html", status=status, headers=headers)
 
@@ -170,7 +169,9 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE_KEY]
     try:
         from_us(request)
-        session = await dashboard.sign_in(core.uow(), request.match_info["token"])
+        session = await dashboard.sign_in(
+            core.uow(), request.match_info["token"], core.settings.default_timezone
+        )
     except GomflowError as refusal:
         return refused(request, refusal, page_language(request, None))
     response = _see_other(ROOT)

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from core.db.models import DashboardSignIn, User
+from core.db.models import DashboardSignIn, Identity, User
 from core.errors import NotFound, NotSignedIn, PermissionDenied, SignInLinkSpent
 from core.services.accounts import Actor, actor_of_identity
 from core.uow import UnitOfWork
+from core.when import local_text
 
 SIGN_IN_ROUTE = "/dashboard/sign-in/"
 LINK_VALID = timedelta(minutes=15)  # long enough to open it, short enough that an old chat is no key
@@ -79,9 +80,10 @@ class Session:
     expires_at: datetime
 
 
-async def sign_in(uow: UnitOfWork, token: str) -> Session:
+async def sign_in(uow: UnitOfWork, token: str, timezone: str) -> Session:
     """Spend the link on a new session. Of two presses at once, one opens a session and the
-    other is told the link was used: the spending is one compare-and-set."""
+    other is told the link was used: the spending is one compare-and-set. The person is
+    told in their chat, so a link that reached someone else does not go unnoticed."""
     session = secrets.token_urlsafe(32)
     async with uow:
         row = await _link(uow, token)
@@ -95,8 +97,44 @@ async def sign_in(uow: UnitOfWork, token: str) -> Session:
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             raise _spent()
         uow.audit(actor_id=row.user_id, entity="user", entity_id=row.user_id, action="dashboard_signed_in")
+        await uow.notify_user(
+            row.user_id,
+            "dashboard_signed_in",
+            {"until": local_text(expires_at, timezone)},
+            dedupe_key=f"dashboard-signed-in:{row.id}",
+            prefer_channel=await uow.session.scalar(
+                select(Identity.channel).where(Identity.id == row.identity_id)
+            ),
+        )
         await uow.commit()
     return Session(session, expires_at)
+
+
+async def sign_out_everywhere(uow: UnitOfWork, actor: Actor) -> int:
+    """``/dashboard signout``: end every session of this person and spend their unused
+    links; how many sessions were open."""
+    async with uow:
+        ended = await uow.session.execute(
+            update(DashboardSignIn)
+            .where(DashboardSignIn.user_id == actor.user_id, DashboardSignIn.session_expires_at > uow.now)
+            .values(session_expires_at=uow.now)
+            .execution_options(synchronize_session=False)
+        )
+        await uow.session.execute(
+            update(DashboardSignIn)
+            .where(
+                DashboardSignIn.user_id == actor.user_id,
+                DashboardSignIn.used_at.is_(None),
+                DashboardSignIn.link_expires_at > uow.now,
+            )
+            .values(link_expires_at=uow.now)
+            .execution_options(synchronize_session=False)
+        )
+        uow.audit(
+            actor_id=actor.user_id, entity="user", entity_id=actor.user_id, action="dashboard_signed_out"
+        )
+        await uow.commit()
+        return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
 async def signed_in_actor(uow: UnitOfWork, session: str | None) -> Actor:

@@ -168,6 +168,48 @@ async def test_a_signed_out_session_is_over_even_with_its_cookie_kept(web: tuple
     assert replayed.status == 401
 
 
+async def test_a_sign_in_is_told_in_the_chat_and_signout_there_ends_every_session(
+    web: tuple[App, Client], outbox_log: list[str]
+) -> None:
+    app, client = web
+    await a_go_with_a_proof(app)
+    await signed_in(app, client)
+    await app.dispatcher.run_once()
+    [notice] = [line for line in outbox_log if "dashboard" in line]
+    assert notice.startswith("📨 to gina") and "You signed in to the dashboard" in notice
+    assert "/dashboard signout" in notice
+    unused = await sign_in_path(app)
+    refused = await say(app, "gina", "/dashboard now")
+    assert refused.refusal is not None and "/dashboard signout" in refused.text
+    await page(client, "/dashboard")  # a refused command ended nothing
+    ended = ok(await say(app, "gina", "/dashboard signout"))
+    assert "1 dashboard session ended" in ended.text
+    assert (await client.get("/dashboard")).status == 401
+    assert (await client.post(unused, allow_redirects=False)).status == 410
+    again = ok(await say(app, "gina", "/dashboard signout"))
+    assert "No dashboard session was open" in again.text
+
+
+async def test_a_helper_taken_off_the_team_loses_the_dashboard_at_once(web: tuple[App, Client]) -> None:
+    app, client = web
+    await a_go_with_a_proof(app)
+    await signed_in(app, client, "hana")
+    token = csrf_of(await page(client, "/dashboard/orders/SVT-FML-1/proofs"))
+    ok(await say(app, "gina", "/helper remove @hana"))
+    assert (await client.get("/dashboard/go/SVT-FML")).status == 403
+    tried = await client.post(
+        "/dashboard/orders/SVT-FML-1/proofs/1/approve", data={"csrf": token}, allow_redirects=False
+    )
+    assert tried.status == 403
+    assert await proof_states(app) == ["pending"]
+
+
+async def test_the_link_is_never_given_in_a_group_chat(any_app: App) -> None:
+    await gom(any_app)
+    reply = await say(any_app, "gina", "/dashboard", in_group=True)
+    assert "/dashboard/sign-in/" not in reply.text and not any(b.url for row in reply.buttons for b in row)
+
+
 async def test_a_helper_of_another_gom_sees_nothing_of_this_one(web: tuple[App, Client]) -> None:
     app, client = web
     await a_go_with_a_proof(app)

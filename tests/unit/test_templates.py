@@ -372,6 +372,13 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"url": "https://gomflow.example/dashboard/sign-in/tok", "expires": "Fri 20 Nov 2026, 20:15 +08"},
         ["https://gomflow.example/dashboard/sign-in/tok", "once, until Fri 20 Nov 2026, 20:15 +08"],
     ),
+    (
+        "dashboard_signed_in",
+        {"until": "Sat 21 Nov 2026, 04:00 +08"},
+        ["session lasts until Sat 21 Nov 2026, 04:00 +08", "/dashboard signout"],
+    ),
+    ("dashboard_signed_out", {"ended": 2}, ["2 dashboard sessions ended", "sign nobody in"]),
+    ("dashboard_signed_out", {"ended": 0}, ["No dashboard session was open"]),
 ]
 
 CASES += PAYMENT_CASES
