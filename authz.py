@@ -207,6 +207,7 @@ ROUTES: dict[str, tuple[Access, str | None]] = {
     "GET /dashboard": (Access.SESSION, "mygos"),
     "GET /dashboard/go/{code}": (Access.SESSION, "orders"),
     "GET /dashboard/go/{code}/payments": (Access.SESSION, "payments"),
+    "GET /dashboard/go/{code}/buyers": (Access.SESSION, "payments"),
     "GET /dashboard/go/{code}/proofs": (Access.SESSION, "proof"),
     "GET /dashboard/go/{code}/packing": (Access.SESSION, "labels"),
     "GET /dashboard/go/{code}/orders.csv": (Access.SESSION, "export"),

@@ -219,6 +219,15 @@ async def payments(request: web.Request, visit: Visit) -> web.Response:
     return page(request, visit, "dashboard_payments", go=card, p=money, tab="payments")
 
 
+async def buyers(request: web.Request, visit: Visit) -> web.Response:
+    core, code = request.app[CORE_KEY], request.match_info["code"]
+    actor = visit.acting(Permission.ORDERS)
+    card = await reports.progress(core.reader(), actor, code)
+    number = whole(request.query["page"]) if request.query.get("page") else 1
+    totals = await buyer_sheet.buyers_page(core.reader(), actor, code, number)
+    return page(request, visit, "dashboard_buyers", go=card, p=totals, tab="buyers")
+
+
 async def proofs_to_review(request: web.Request, visit: Visit) -> web.Response:
     core, code = request.app[CORE_KEY], request.match_info["code"]
     card = await reports.progress(core.reader(), visit.acting(Permission.ORDERS), code)
@@ -316,6 +325,7 @@ def add_dashboard_routes(app: web.Application, core: Core, renderer: Renderer) -
     app.router.add_get(ROOT, signed_in(home))
     app.router.add_get(ROOT + "/go/{code}", signed_in(group_order))
     app.router.add_get(ROOT + "/go/{code}/payments", signed_in(payments))
+    app.router.add_get(ROOT + "/go/{code}/buyers", signed_in(buyers))
     app.router.add_get(ROOT + "/go/{code}/proofs", signed_in(proofs_to_review))
     app.router.add_get(ROOT + "/go/{code}/packing", signed_in(packing))
     app.router.add_get(ROOT + "/go/{code}/orders.csv", signed_in(orders_file))

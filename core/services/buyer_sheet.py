@@ -1,16 +1,19 @@
-"""``/payments CODE csv``: the per-buyer totals of a GO as a spreadsheet, written a chunk of
-buyers at a time."""
+"""The per-buyer totals of a GO a page at a time (the dashboard) or as a spreadsheet
+(``/payments CODE csv``), written a chunk of buyers at a time; buyers in the order of their
+first order."""
 
 from __future__ import annotations
 
 import csv
 import io
 import tempfile
+from dataclasses import dataclass, field
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
-from core.db.models import Order
+from core.db.models import GroupOrder, Order
+from core.errors import InvalidInput
 from core.lookups import load_go
 from core.money import minor_to_plain
 from core.services.accounts import Actor, require_admin
@@ -18,8 +21,10 @@ from core.services.buyer_totals import buyer_totals
 from core.services.report_files import BOM, SPOOL_BYTES
 from core.services.reports import SPREADSHEET, safe_cell
 from core.uow import UnitOfWork
+from core.views import BuyerTotal
 
 CHUNK = 500  # buyers whose totals are read and written together
+PAGE_SIZE = 25  # buyers on one page of the dashboard
 
 CSV_COLUMNS = [
     "buyer",
@@ -59,12 +64,7 @@ async def write_buyer_totals_csv(uow: UnitOfWork, actor: Actor, go_code: str, ou
             while True:
                 firsts = (
                     await uow.session.execute(
-                        select(Order.buyer_id, func.min(Order.id).label("first"))
-                        .where(Order.go_id == go.id)
-                        .group_by(Order.buyer_id)
-                        .having(func.min(Order.id) > last)
-                        .order_by("first")
-                        .limit(CHUNK)
+                        _by_first_order(go).having(func.min(Order.id) > last).limit(CHUNK)
                     )
                 ).all()
                 if not firsts:
@@ -83,3 +83,50 @@ async def write_buyer_totals_csv(uow: UnitOfWork, actor: Actor, go_code: str, ou
             text.flush()
             text.detach()  # leave ``out`` open for the caller
     return f"{go.code}-buyers.csv"
+
+
+@dataclass(frozen=True)
+class BuyersPage:
+    """One page of a GO's buyers with their totals, and how many there are in all."""
+
+    go_code: str
+    page: int
+    pages: int
+    buyers: int
+    totals: list[BuyerTotal] = field(default_factory=list)
+
+
+async def buyers_page(uow: UnitOfWork, actor: Actor, go_code: str, page: int = 1) -> BuyersPage:
+    """``PAGE_SIZE`` buyers' totals: only their orders and payments are read, whatever the GO's size."""
+    async with uow:
+        go = await load_go(uow, go_code)
+        await require_admin(uow, actor, go)
+        count = int(
+            await uow.session.scalar(
+                select(func.count(func.distinct(Order.buyer_id))).where(Order.go_id == go.id)
+            )
+            or 0
+        )
+        pages = max(1, -(-count // PAGE_SIZE))
+        if page > pages:
+            raise InvalidInput(
+                "There is no page %(page)s: %(code)s's buyers fill %(pages)s page(s).",
+                page=page,
+                code=go.code,
+                pages=pages,
+            )
+        firsts = (
+            await uow.session.execute(_by_first_order(go).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+        ).all()
+        totals = await buyer_totals(uow, go, [buyer for buyer, _ in firsts]) if firsts else []
+        return BuyersPage(go.code, page, pages, count, totals)
+
+
+def _by_first_order(go: GroupOrder) -> Select[int, int]:
+    """The GO's buyers with the id of their first order, in that order."""
+    return (
+        select(Order.buyer_id, func.min(Order.id).label("first"))
+        .where(Order.go_id == go.id)
+        .group_by(Order.buyer_id)
+        .order_by("first")
+    )

@@ -95,7 +95,9 @@ async def test_a_gom_signs_in_by_the_link_and_sees_their_group_orders(web: tuple
     orders = await page(client, "/dashboard/go/SVT-FML")
     assert "SVT-FML-1" in orders and "bob" in orders and "FML album" in orders and "S$25.90" in orders
     money = await page(client, "/dashboard/go/SVT-FML/payments")
-    assert "Per buyer" in money and "bob" in money
+    assert "SVT-FML-1" in money and "bob" in money and "S$25.90" in money
+    per_buyer = await page(client, "/dashboard/go/SVT-FML/buyers")
+    assert "1 buyer," in per_buyer and "bob" in per_buyer and "SVT-FML-1-I1" in per_buyer
     proofs = await page(client, "/dashboard/go/SVT-FML/proofs")
     assert "SVT-FML-1" in proofs and "DBS-REF-1" in proofs
     export = await client.get("/dashboard/go/SVT-FML/orders.csv")
@@ -168,6 +170,28 @@ async def test_a_signed_out_session_is_over_even_with_its_cookie_kept(web: tuple
     assert replayed.status == 401
 
 
+async def test_a_large_go_shows_its_orders_and_buyers_a_page_at_a_time(web: tuple[App, Client]) -> None:
+    app, client = web
+    await open_go(app, moq=1, cap=100)
+    fans = [f"fan{n:02}" for n in range(27)]
+    for fan in fans:
+        ok(await say(app, fan, "/order SVT-FML ALB:A 1"))
+    ok(await say(app, "fan00", "/order SVT-FML ALB:B 2"))  # a second order: still one buyer
+    await signed_in(app, client)
+    first = await page(client, "/dashboard/go/SVT-FML")
+    assert "28 order(s), 29 unit(s)" in first and "Page 1 of 2" in first
+    assert "SVT-FML-20<" in first and "SVT-FML-21<" not in first
+    second = await page(client, "/dashboard/go/SVT-FML?page=2")
+    assert "SVT-FML-28<" in second and "SVT-FML-1<" not in second
+    mine = await page(client, "/dashboard/go/SVT-FML?buyer=%40fan00")
+    assert "SVT-FML-1<" in mine and "SVT-FML-28<" in mine and "SVT-FML-2<" not in mine
+    buyers = await page(client, "/dashboard/go/SVT-FML/buyers")
+    assert "27 buyers" in buyers and "Page 1 of 2" in buyers and "SVT-FML-1, SVT-FML-28" in buyers
+    last = await page(client, "/dashboard/go/SVT-FML/buyers?page=2")
+    assert "fan25" in last and "fan26" in last and "fan24" not in last
+    assert "S$25.90" in last  # fan26 still owes one album
+
+
 async def test_a_sign_in_is_told_in_the_chat_and_signout_there_ends_every_session(
     web: tuple[App, Client], outbox_log: list[str]
 ) -> None:
@@ -223,6 +247,7 @@ async def test_a_helper_of_another_gom_sees_nothing_of_this_one(web: tuple[App, 
     for path in (
         "/dashboard/go/SVT-FML",
         "/dashboard/go/SVT-FML/payments",
+        "/dashboard/go/SVT-FML/buyers",
         "/dashboard/go/SVT-FML/proofs",
         "/dashboard/go/SVT-FML/orders.csv",
         "/dashboard/go/SVT-FML/buyers.csv",
@@ -347,6 +372,8 @@ async def test_approving_in_the_dashboard_while_the_gom_rejects_in_the_chat(web:
         ("/dashboard/go/SVT-FML?page=99", 400, "There is no page 99"),
         ("/dashboard/go/SVT-FML?show=everything", 400, "Show all, unpaid or paid"),
         ("/dashboard/go/SVT-FML?buyer=" + "b" * 100, 400, "too long"),
+        ("/dashboard/go/SVT-FML/buyers?page=2", 400, "fill 1 page(s)"),
+        ("/dashboard/go/SVT-FML/buyers?page=%EF%BC%92", 400, "is not a number"),
         ("/dashboard/go/NO-SUCH-GO", 404, "NO-SUCH-GO"),
         ("/dashboard/go/%E2%9C%93%F0%9F%92%9C", 404, ""),
         ("/dashboard/orders/SVT-FML-99/proofs", 404, "SVT-FML-99"),
@@ -398,6 +425,7 @@ async def test_every_page_reads_in_every_language(app: App) -> None:
             "/dashboard",
             "/dashboard/go/SVT-FML",
             "/dashboard/go/SVT-FML/payments",
+            "/dashboard/go/SVT-FML/buyers",
             "/dashboard/go/SVT-FML/proofs",
             "/dashboard/orders/SVT-FML-1/proofs",
             "/dashboard/go/NO-SUCH-GO",
