@@ -104,6 +104,7 @@ def _environment(root: Path, shared_blocks: bool = True, language: str = "en") -
     for name, words in wording.FILTERS.items():
         env.filters[name] = partial(wording.in_words, words, translate=catalogue.gettext)
     env.filters["on_app"] = partial(wording.on_app, translate=catalogue.gettext)
+    env.filters["proof_expected"] = partial(wording.proof_expected, translate=catalogue.gettext)
     return env
 
 

@@ -58,6 +58,21 @@ PROOF_STATES = {
     "rejected": N_("rejected"),
 }
 
+# what a proof's screenshot was checked for, and the fixed words of what was read or asked
+# (``core.payments.reading.policy``); amounts, references and moments pass through as read
+PROOF_WORDS = {
+    "amount": N_("amount"),
+    "currency": N_("currency"),
+    "reference": N_("reference"),
+    "date": N_("date"),
+    "transaction id": N_("transaction id"),
+    "not read": N_("not read"),
+    "a transaction id": N_("a transaction id"),
+}
+# the date a transfer must be after: "after 2026-12-01T04:00+00:00", as the policy writes it
+AFTER = "after "
+AFTER_MOMENT = N_("after %(moment)s")
+
 # how a message reaches someone through an app: "on Telegram", "by email"
 ON_APP = {
     "telegram": N_("on Telegram"),
@@ -87,6 +102,7 @@ FILTERS = {
     "payment_kind": PAYMENT_KINDS,
     "payment_state": PAYMENT_STATES,
     "proof_state": PROOF_STATES,
+    "proof_word": PROOF_WORDS,
 }
 
 
@@ -94,3 +110,11 @@ def on_app(channel: object, translate: Translate = N_) -> str:
     if str(channel) in ON_APP:
         return translate(ON_APP[str(channel)])
     return translate(ON_OTHER_APP) % {"app": channel}
+
+
+def proof_expected(value: object, translate: Translate = N_) -> str:
+    """What a proof's field was expected to be, in words of the reader's language."""
+    text = str(value)
+    if text.startswith(AFTER):
+        return translate(AFTER_MOMENT) % {"moment": text.removeprefix(AFTER)}
+    return in_words(PROOF_WORDS, text, translate)

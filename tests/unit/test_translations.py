@@ -22,8 +22,11 @@ from jinja2 import Environment
 
 from core.errors import message_keywords
 from core.languages import ENGLISH, LANGUAGES
+from core.payments.reading import ProofReading
+from core.payments.reading.policy import judge
 from templates import JinjaRenderer, _environment
 from templates.i18n import CompiledTranslations, catalogue_path, extract_python, placeholders, translations
+from tests.unit.test_proof_policy_rules import ASKED
 from tests.unit.test_templates import CASES, TEMPLATE_ROOT, make_order
 
 ROOT = TEMPLATE_ROOT.parent
@@ -267,3 +270,21 @@ button = call.gettext("Pay %(number)s", number=n)
         (2, "InvalidInput", ("A message too long for one line goes on here, %(code)s.",)),
         (10, "gettext", ("Pay %(number)s",)),
     ]
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_what_a_proof_was_checked_for_reads_in_every_language(language: str) -> None:
+    verdict = judge(ProofReading(note="not a receipt"), ASKED)
+    env = _environment(TEMPLATE_ROOT, language=language)
+    shown = [
+        env.from_string(
+            "{{ c.field|proof_word }}: {{ c.read|proof_word }} ({{ c.expected|proof_expected }})"
+        ).render(c=check)
+        for check in verdict.checks
+    ]
+    catalogue = translations(language)
+    for check, line in zip(verdict.checks, shown, strict=True):
+        assert catalogue.gettext(check.field) in line and catalogue.gettext("not read") in line, line
+    date = shown[[c.field for c in verdict.checks].index("date")]
+    assert catalogue.gettext("after %(moment)s") % {"moment": "2026-12-01T04:00+00:00"} in date
+    assert " after " not in date

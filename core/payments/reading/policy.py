@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from core.errors import GomflowError
 from core.money import format_money
 from core.payments.reading import ProofReading
+from core.render import N_
 
 
 class Policy(StrEnum):
@@ -92,7 +93,7 @@ def judge(reading: ProofReading, expected: Expected, flags: tuple[str, ...] = ()
     """Each field read against what was asked; a field not read is a mismatch ("not read")."""
     checks = [
         _check(
-            "amount",
+            N_("amount"),
             None
             if reading.amount_minor is None
             else _money(reading.amount_minor, reading.currency, expected),
@@ -100,25 +101,25 @@ def judge(reading: ProofReading, expected: Expected, flags: tuple[str, ...] = ()
             reading.amount_minor == expected.amount_minor,
         ),
         _check(
-            "currency",
+            N_("currency"),
             reading.currency,
             expected.currency,
             (reading.currency or "").upper() == expected.currency.upper(),
         ),
         _check(
-            "reference",
+            N_("reference"),
             reading.reference,
             expected.reference,
             reading.reference is not None
             and normal_reference(reading.reference) == normal_reference(expected.reference),
         ),
         _check(
-            "date",
+            N_("date"),
             reading.paid_at.isoformat(timespec="minutes") if reading.paid_at else None,
             f"after {expected.ordered_at.isoformat(timespec='minutes')}",
             reading.paid_at is not None and _after(reading.paid_at, expected),
         ),
-        _check("transaction id", reading.txn_id, "a transaction id", bool(reading.txn_id)),
+        _check(N_("transaction id"), reading.txn_id, N_("a transaction id"), bool(reading.txn_id)),
     ]
     more = list(flags)
     more += [f"looks edited: {why}" for why in reading.edited]
@@ -126,7 +127,7 @@ def judge(reading: ProofReading, expected: Expected, flags: tuple[str, ...] = ()
 
 
 def _check(field: str, read: str | None, expected: str, ok: bool) -> FieldCheck:
-    return FieldCheck(field, "not read" if read is None else read, expected, ok and read is not None)
+    return FieldCheck(field, N_("not read") if read is None else read, expected, ok and read is not None)
 
 
 def _money(amount_minor: int, currency: str | None, expected: Expected) -> str:
