@@ -31,8 +31,8 @@ MAX_DESCRIPTION = 100
 ALTERNATIVES = {"status": "status"}
 # A command that takes a file beside its words: the option's name and what it is.
 ATTACHMENTS = {
-    "paid": ("screenshot", "A screenshot of the payment"),
-    "paymethods": ("qr_photo", "A photo of your static bank QR"),
+    "paid": ("screenshot", N_("A screenshot of the payment")),
+    "paymethods": ("qr_photo", N_("A photo of your static bank QR")),
 }
 # gomflow's languages as Discord names its locales (it has no Malay or Filipino); command
 # names stay ASCII and English everywhere, only their descriptions are translated
@@ -52,13 +52,15 @@ class Option:
     prefix: str = ""  # written before the value in the command line (#2, amount=5)
     rest: bool = False  # free text, written as typed
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, translate: Translate | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": self.kind,
             "name": self.name,
             "description": self.description[:MAX_DESCRIPTION],
             "required": self.required,
         }
+        if translate is not None and (localized := localizations(self.description, translate)):
+            body["description_localizations"] = localized
         if self.autocomplete:
             body["autocomplete"] = True
         if self.choices:
@@ -71,23 +73,25 @@ class Option:
 
 
 TOKENS: Mapping[str, Option] = {
-    "CODE": Option("code", STRING, "The group order's code", autocomplete="go"),
-    "ITEM": Option("item", STRING, "Item or version, e.g. ALB:A", autocomplete="item"),
-    "QTY": Option("qty", INTEGER, "How many"),
-    "ORDER": Option("order", STRING, "The order number", autocomplete="order"),
-    "#N": Option("proof", INTEGER, "Which proof (#N)", prefix="#"),
-    "PRICE": Option("price", STRING, "Price, e.g. 25.00"),
-    "WHEN": Option("when", STRING, "When: 2026-12-01 20:00, +2d or 12h"),
-    "AUDIENCE": Option("audience", STRING, "Who: all, unpaid, paid, waitlist or channels"),
-    "MESSAGE": Option("message", STRING, "The message", rest=True),
-    "REASON": Option("reason", STRING, "Why", rest=True),
+    "CODE": Option("code", STRING, N_("The group order's code"), autocomplete="go"),
+    "ITEM": Option("item", STRING, N_("Item or version, e.g. ALB:A"), autocomplete="item"),
+    "QTY": Option("qty", INTEGER, N_("How many")),
+    "ORDER": Option("order", STRING, N_("The order number"), autocomplete="order"),
+    "#N": Option("proof", INTEGER, N_("Which proof (#N)"), prefix="#"),
+    "PRICE": Option("price", STRING, N_("Price, e.g. 25.00")),
+    "WHEN": Option("when", STRING, N_("When: 2026-12-01 20:00, +2d or 12h")),
+    "AUDIENCE": Option("audience", STRING, N_("Who: all, unpaid, paid, waitlist or channels")),
+    "MESSAGE": Option("message", STRING, N_("The message"), rest=True),
+    "REASON": Option("reason", STRING, N_("Why"), rest=True),
     # optional here: a Discord channel is named by typing the command in it
-    "TARGET": Option(CHANNEL_TARGET, STRING, "Group, channel id or address (Discord: this channel)", False),
-    "METHOD": Option("method", STRING, "Payment method"),
-    "REFERENCE": Option("reference", STRING, "Your transfer's reference"),
-    "ID": Option("id", INTEGER, "The id"),
-    "HANDLE": Option("handle", STRING, "Their handle"),
-    "PLATFORM": Option("platform", STRING, "The app: telegram, discord or email"),
+    "TARGET": Option(
+        CHANNEL_TARGET, STRING, N_("Group, channel id or address (Discord: this channel)"), False
+    ),
+    "METHOD": Option("method", STRING, N_("Payment method")),
+    "REFERENCE": Option("reference", STRING, N_("Your transfer's reference")),
+    "ID": Option("id", INTEGER, N_("The id")),
+    "HANDLE": Option("handle", STRING, N_("Their handle")),
+    "PLATFORM": Option("platform", STRING, N_("The app: telegram, discord or email")),
 }
 _WORD = re.compile(r'\[[^\]]*\]|"[^"]*"|\S+')
 _ALTERNATION = re.compile(r"^[a-z]+(\|[a-z]+)+$")
@@ -165,18 +169,22 @@ def command_payload(command: Command, translate: Translate | None = None) -> dic
         "type": 1,
         "name": command.name,
         "description": command.summary[:MAX_DESCRIPTION],
-        "options": [o.payload() for o in ordered],
+        "options": [o.payload(translate) for o in ordered],
         "contexts": [GUILD, BOT_DM],
         "integration_types": [0],
     }
     if command.audience is Audience.GOM:
         body["default_member_permissions"] = str(MANAGE_GUILD)
     if translate is not None:
-        body["description_localizations"] = {
-            locale: translate(command.summary, language)[:MAX_DESCRIPTION]
-            for language, locale in DISCORD_LOCALES.items()
-        }
+        body["description_localizations"] = localizations(command.summary, translate)
     return body
+
+
+def localizations(description: str, translate: Translate) -> dict[str, str]:
+    """A description in each Discord locale gomflow has a translation of it for (an option
+    read from a usage's own words, ``ordered, arrived``, has none: it stays as typed)."""
+    said = {locale: translate(description, language) for language, locale in DISCORD_LOCALES.items()}
+    return {locale: text[:MAX_DESCRIPTION] for locale, text in said.items() if text != description}
 
 
 class OptionError(ValueError):

@@ -152,3 +152,10 @@ async def test_gomflow_discord_sync_publishes_the_commands_from_the_command_line
     assert localized.keys() == {"id", "th", "vi", "ko", "zh-CN"}
     assert localized["th"] == JinjaRenderer().translate(order["description"], "th") != order["description"]
     assert "name_localizations" not in order
+    # so are the options gomflow words; an option read from a usage's own words stays as typed
+    [code] = [o for o in order["options"] if o["name"] == "code"]
+    assert code["description_localizations"]["ko"] == JinjaRenderer().translate(code["description"], "ko")
+    assert code["description_localizations"]["ko"] != code["description"]
+    [status] = [c for c in fake.gateway.synced[GUILD] if c["name"] == "status"]
+    [choice] = [o for o in status["options"] if o["name"] == "status"]
+    assert "description_localizations" not in choice
