@@ -21,6 +21,13 @@ def N_(message: str) -> str:
     return message
 
 
+class Phrase(str):
+    """A value that is itself a phrase of the catalogues (a field's label, "Capacity"),
+    said in the reader's language where it fills a message, not as written."""
+
+    __slots__ = ()
+
+
 def filled(message: str, values: Mapping[str, object], translated: str | None = None) -> str:
     """``translated`` (``message`` in some language) filled with ``values``; the English
     when the translation's placeholders are not the message's (a catalogue test fails on
@@ -61,7 +68,8 @@ class Renderer(Protocol):
 
     def said(self, message: str, language: str, values: Mapping[str, object] | None = None) -> str:
         """``message`` (``N_``, a button's label, an error's ``text``) in ``language``,
-        filled with ``values``: ``renderer.said(error.text, language, error.values)``."""
+        filled with ``values`` (a ``Phrase`` among them said in ``language`` too):
+        ``renderer.said(error.text, language, error.values)``."""
         ...
 
 

@@ -25,7 +25,7 @@ from jinja2 import (
 )
 from jinja2.ext import Extension
 
-from core.render import Markup, Rendered, filled
+from core.render import Markup, Phrase, Rendered, filled
 from templates import wording
 from templates.i18n import CompiledTranslations, dates_in, translations
 
@@ -135,7 +135,9 @@ class JinjaRenderer:
     def said(self, message: str, language: str, values: Mapping[str, object] | None = None) -> str:
         if language == "en":  # as written: every order's reply says two buttons
             return message % values if values else message
-        return filled(message, values or {}, translations(language).gettext(message))
+        catalogue = translations(language)
+        values = {k: catalogue.gettext(v) if isinstance(v, Phrase) else v for k, v in (values or {}).items()}
+        return filled(message, values, catalogue.gettext(message))
 
     def _choose(self, template: str, channel: str, language: str) -> tuple[Template, Markup]:
         env = _environment(self._root, language=language)

@@ -6,6 +6,7 @@ import re
 import shlex
 
 from core.errors import InvalidInput
+from core.render import Phrase
 
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 _SHLEX_SPACE = re.compile(r"[ \t\r\n]+")  # what shlex splits on, and only that
@@ -45,14 +46,17 @@ def key_values(words: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def whole_number(text: str, label: str, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    """``text`` as a whole number in bounds; ``label`` (``N_("Capacity")``) names it in a refusal."""
     cleaned = text.strip().replace(",", "").replace("_", "")
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 9:
-        raise InvalidInput("%(label)s must be a whole number, not '%(text)s'.", label=label, text=text[:20])
+        raise InvalidInput(
+            "%(label)s must be a whole number, not '%(text)s'.", label=Phrase(label), text=text[:20]
+        )
     value = int(cleaned)
     if not minimum <= value <= maximum:
         raise InvalidInput(
             "%(label)s must be between %(minimum)s and %(maximum)s.",
-            label=label,
+            label=Phrase(label),
             minimum=format(minimum, ","),
             maximum=format(maximum, ","),
         )

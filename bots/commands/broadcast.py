@@ -9,6 +9,7 @@ from bots.commands.args import need, whole_number
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.permissions import Permission
+from core.render import N_
 from core.services import broadcasts, linked_channels, optout
 
 GOM = Audience.GOM
@@ -56,7 +57,9 @@ def _reply_for(call: Call, view: broadcasts.BroadcastView) -> ChatReply:
 async def broadcast(call: Call) -> ChatReply:
     if call.args and call.args[0].lower() == "confirm":
         need(call.args, 2, "/broadcast confirm ID")
-        broadcast_id = whole_number(call.args[1].lstrip("#"), "Broadcast number", minimum=1, maximum=10**9)
+        broadcast_id = whole_number(
+            call.args[1].lstrip("#"), N_("Broadcast number"), minimum=1, maximum=10**9
+        )
         view = await broadcasts.confirm_broadcast(call.uow(), call.actor, broadcast_id)
         return _reply_for(call, view)
     need(call.args, 3, BROADCAST_USAGE)
@@ -108,7 +111,7 @@ async def scheduled(call: Call) -> ChatReply:
 @command("unschedule", "ID", "Cancel a scheduled broadcast", audience=GOM, permission=Permission.BROADCASTS)
 async def unschedule(call: Call) -> ChatReply:
     need(call.args, 1, "/unschedule ID")
-    broadcast_id = whole_number(call.args[0].lstrip("#"), "Broadcast number", minimum=1, maximum=10**9)
+    broadcast_id = whole_number(call.args[0].lstrip("#"), N_("Broadcast number"), minimum=1, maximum=10**9)
     view = await broadcasts.cancel_broadcast(call.uow(), call.actor, broadcast_id)
     return call.reply("broadcast_preview", b=view)
 

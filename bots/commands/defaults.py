@@ -7,6 +7,7 @@ from bots.commands.args import whole_number
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.permissions import Permission
+from core.render import N_
 from core.services import gom_defaults
 from core.services.gom_defaults import MAX_DEFAULT_LIMIT
 
@@ -32,7 +33,7 @@ async def defaults(call: Call) -> ChatReply:
     wanted = (
         None
         if word in {"off", "none"}
-        else whole_number(word, "Per-buyer limit", minimum=1, maximum=MAX_DEFAULT_LIMIT)
+        else whole_number(word, N_("Per-buyer limit"), minimum=1, maximum=MAX_DEFAULT_LIMIT)
     )
     limit = await gom_defaults.set_default_limit(call.uow(), call.actor, wanted)
     return call.reply("gom_defaults", limit=limit, changed=True)

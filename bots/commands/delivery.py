@@ -10,6 +10,7 @@ from core.delivery import addresses, options, packing, printable, shipfees, ship
 from core.delivery.carriers import Carrier, carrier_table
 from core.errors import InvalidInput
 from core.permissions import Permission
+from core.render import N_
 from core.when import local_text
 
 GOM = Audience.GOM
@@ -68,7 +69,7 @@ async def slot(call: Call) -> ChatReply:
         code,
         option,
         when,
-        whole_number(capacity, "Capacity", minimum=1),
+        whole_number(capacity, N_("Capacity"), minimum=1),
         " ".join(call.args[4:]),
     )
     return call.reply(
@@ -101,7 +102,9 @@ async def deliver(call: Call) -> ChatReply:
     need(call.args, 2, "/deliver CODE OPTION [SLOT or ADDRESS #]")
     number = None
     if len(call.args) > 2:
-        number = whole_number(call.args[2].lstrip("#"), "Slot or address number", minimum=1, maximum=10**9)
+        number = whole_number(
+            call.args[2].lstrip("#"), N_("Slot or address number"), minimum=1, maximum=10**9
+        )
     choice = await options.choose(call.uow(), call.actor, call.args[0], call.args[1], number)
     return call.reply("delivery_chosen", choice=choice)
 
@@ -119,10 +122,10 @@ async def address(call: Call) -> ChatReply:
             raise InvalidInput("Usage: %(address_usage)s", address_usage=ADDRESS_USAGE)
         saved = await addresses.add_address(call.uow(), call.actor, addresses.NewAddress(**fields))
     elif action == "edit" and len(call.args) >= 3:
-        number = whole_number(call.args[1].lstrip("#"), "Address number", minimum=1, maximum=10**9)
+        number = whole_number(call.args[1].lstrip("#"), N_("Address number"), minimum=1, maximum=10**9)
         saved = await addresses.edit_address(call.uow(), call.actor, number, _address_fields(call.args[2:]))
     elif action == "delete" and len(call.args) == 2:
-        deleted = whole_number(call.args[1].lstrip("#"), "Address number", minimum=1, maximum=10**9)
+        deleted = whole_number(call.args[1].lstrip("#"), N_("Address number"), minimum=1, maximum=10**9)
         await addresses.delete_address(call.uow(), call.actor, deleted)
     elif action:
         raise InvalidInput("Usage: %(address_usage)s", address_usage=ADDRESS_USAGE)
@@ -154,7 +157,7 @@ async def ship(call: Call) -> ChatReply:
 )
 async def weigh(call: Call) -> ChatReply:
     need(call.args, 2, "/weigh ORDER GRAMS")
-    grams = whole_number(call.args[1].lower().removesuffix("g"), "Weight (grams)", minimum=1)
+    grams = whole_number(call.args[1].lower().removesuffix("g"), N_("Weight (grams)"), minimum=1)
     fee = await shipfees.weigh(call.uow(), call.actor, call.args[0], grams)
     return call.reply("parcel_weighed", number=call.args[0].upper(), grams=grams, fee=fee)
 
@@ -185,7 +188,7 @@ async def ship_fees(call: Call) -> ChatReply:
 async def import_tracking(call: Call) -> ChatReply:
     usage = "Usage: send a CSV (order,carrier,tracking) with /importtracking CODE [CARRIER]"
     if len(call.args) == 2 and call.args[0].lower() == "apply":
-        number = whole_number(call.args[1].lstrip("#"), "Import number", minimum=1, maximum=10**9)
+        number = whole_number(call.args[1].lstrip("#"), N_("Import number"), minimum=1, maximum=10**9)
         report = await tracking_import.apply_import(call.uow(), call.actor, number, _carriers(call))
         return call.reply("tracking_import_report", report=report)
     attachment = call.request.attachment

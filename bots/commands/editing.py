@@ -9,6 +9,7 @@ from bots.commands.args import key_values, need, whole_number
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.money import parse_amount
+from core.render import N_
 from core.services import copying, editing, reports
 from core.services.accounts import Actor
 from core.services.editing import GroupOrderEdit, ItemEdit
@@ -57,14 +58,14 @@ async def editgo(call: Call) -> ChatReply:
     edit = GroupOrderEdit(
         title=options.get("title"),
         description=options.get("desc"),
-        moq=_number(options, "moq", "MOQ"),
-        capacity=_number(options, "cap", "Capacity", minimum=1),
+        moq=_number(options, "moq", N_("MOQ")),
+        capacity=_number(options, "cap", N_("Capacity"), minimum=1),
         per_buyer_limit=None
         if limit is None
         else 0
         if limit.lower() in NONE
-        else _number(options, "limit", "Limit"),
-        payment_window_hours=_number(options, "window", "Payment window (hours)", minimum=1),
+        else _number(options, "limit", N_("Limit")),
+        payment_window_hours=_number(options, "window", N_("Payment window (hours)"), minimum=1),
         deadline=options.get("deadline"),
         language=options.get("language"),
     )
@@ -84,7 +85,7 @@ async def edititem(call: Call) -> ChatReply:
     edit = ItemEdit(
         name=options.get("name"),
         price_minor=parse_amount(options["price"], card.currency) if "price" in options else None,
-        stock=None if stock is None or unlimited else _number(options, "stock", "Stock"),
+        stock=None if stock is None or unlimited else _number(options, "stock", N_("Stock")),
         unlimited_stock=unlimited,
     )
     summary = await editing.edit_item(call.uow(), call.actor, positional[0], positional[1], edit)

@@ -10,6 +10,7 @@ from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.money import parse_amount
 from core.permissions import Permission
+from core.render import N_
 from core.services import group_orders, impact, order_pages, refunds, report_files, reports
 from core.services.group_orders import NewGroupOrder, NewItem, NewVariant
 from core.when import timezone_for
@@ -53,14 +54,16 @@ async def newgo(call: Call) -> ChatReply:
         code=positional[0],
         title=" ".join(positional[1:]),
         currency=currency,
-        moq=whole_number(options["moq"], "MOQ"),
-        capacity=whole_number(options["cap"], "Capacity", minimum=1),
+        moq=whole_number(options["moq"], N_("MOQ")),
+        capacity=whole_number(options["cap"], N_("Capacity"), minimum=1),
         deadline=options["deadline"],
         timezone=options.get("tz") or timezone_for(currency, call.bot.core.settings.default_timezone),
-        per_buyer_limit=whole_number(options["limit"], "Per-buyer limit", minimum=1)
+        per_buyer_limit=whole_number(options["limit"], N_("Per-buyer limit"), minimum=1)
         if "limit" in options
         else None,
-        payment_window_hours=whole_number(options.get("window", "48"), "Payment window (hours)", minimum=1),
+        payment_window_hours=whole_number(
+            options.get("window", "48"), N_("Payment window (hours)"), minimum=1
+        ),
         description=options.get("desc", ""),
     )
     code = await group_orders.create_group_order(call.uow(), call.actor, command_)
@@ -88,7 +91,7 @@ async def additem(call: Call) -> ChatReply:
         code=positional[1],
         name=" ".join(positional[3:]),
         price_minor=parse_amount(positional[2], card.currency),
-        stock=whole_number(options["stock"], "Stock") if "stock" in options else None,
+        stock=whole_number(options["stock"], N_("Stock")) if "stock" in options else None,
         variants=parse_versions(options.get("versions", "")),
     )
     code = await group_orders.add_item(call.uow(), call.actor, item)

@@ -9,6 +9,7 @@ from bots.commands.args import need, whole_number
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.permissions import Permission
+from core.render import N_
 from core.services import masterlist, nicknames
 
 MASTERLIST_USAGE = "/masterlist CODE [post|stop|csv|image [PAGE]]"
@@ -70,7 +71,7 @@ async def masterlist_(call: Call) -> ChatReply:
             document=Document(filename, content),
         )
     if action == "image":
-        page = whole_number(call.args[2], "Page", minimum=1, maximum=10_000) if len(call.args) > 2 else 1
+        page = whole_number(call.args[2], N_("Page"), minimum=1, maximum=10_000) if len(call.args) > 2 else 1
         drawn = await masterlist.masterlist_image(call.reader(), call.actor, code, page)
         reply = call.reply(
             "masterlist_file", code=drawn.code, filename=drawn.filename, page=drawn.page, pages=drawn.pages

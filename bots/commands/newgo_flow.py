@@ -83,12 +83,12 @@ async def _read(call: Call, step: str, text: str, data: dict[str, Any]) -> Any:
     readers: dict[str, Callable[[], Any]] = {
         "title": lambda: text[:200],
         "currency": lambda: get_currency(text).code,
-        "moq": lambda: whole_number(text, "MOQ"),
+        "moq": lambda: whole_number(text, N_("MOQ")),
         "capacity": lambda: _capacity(text, data),
         "limit": lambda: (
             None
             if text.lower() in {"none", "no", "-", "0"}
-            else whole_number(text, "Per-buyer limit", minimum=1, maximum=data["capacity"])
+            else whole_number(text, N_("Per-buyer limit"), minimum=1, maximum=data["capacity"])
         ),
         "deadline": lambda: _deadline(call, text, data),
     }
@@ -98,7 +98,7 @@ async def _read(call: Call, step: str, text: str, data: dict[str, Any]) -> Any:
 
 
 def _capacity(text: str, data: dict[str, Any]) -> int:
-    return whole_number(text, "Capacity", minimum=max(1, data["moq"]), maximum=group_orders.MAX_CAPACITY)
+    return whole_number(text, N_("Capacity"), minimum=max(1, data["moq"]), maximum=group_orders.MAX_CAPACITY)
 
 
 def _deadline(call: Call, text: str, data: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from bots.commands.args import whole_number
 from bots.commands.table import Audience, Call, command
 from core.errors import InvalidInput
 from core.permissions import Permission
+from core.render import N_
 from core.services import statements
 
 USAGE = (
@@ -24,7 +25,7 @@ USAGE = (
 )
 async def statement(call: Call) -> ChatReply:
     if len(call.args) == 2 and call.args[0].lower() == "apply":
-        number = whole_number(call.args[1].lstrip("#"), "Statement number", minimum=1, maximum=10**9)
+        number = whole_number(call.args[1].lstrip("#"), N_("Statement number"), minimum=1, maximum=10**9)
         report = await statements.apply_statement(call.uow(), call.actor, number)
         return call.reply("statement_report", report=report)
     attachment = call.request.attachment

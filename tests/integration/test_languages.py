@@ -9,7 +9,8 @@ from sqlalchemy import select
 from core.db.models import User
 from main import App
 from templates.i18n import translations
-from tests.conftest import in_language, open_go, say
+from tests.conftest import gom, in_language, open_go, say
+from tests.integration.test_payments import ok
 
 ORDER = "/order SVT-FML ALB:A 1"
 
@@ -111,3 +112,12 @@ async def test_an_orders_buttons_are_in_the_buyers_language(any_app: App) -> Non
     await say(app, "gina", "/editgo SVT-FML language=none")
     english = await say(app, "erin", ORDER)
     assert [b.label for row in english.buttons for b in row] == ["Pay", "Cancel order"]
+
+
+async def test_a_fields_name_in_a_refusal_is_in_the_readers_language(any_app: App) -> None:
+    await gom(any_app)
+    ok(await say(any_app, "gina", "/language th"))
+    refused = await say(any_app, "gina", '/newgo TH-GO "Thai GO" currency=THB moq=1 cap=lots deadline=+3d')
+    said = in_language("th", "%(label)s must be a whole number, not '%(text)s'.", label="X", text="lots")
+    assert refused.refusal is not None
+    assert said.replace("X", in_language("th", "Capacity")) in refused.text, refused.text
