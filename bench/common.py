@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,18 @@ async def wipe_postgres(url: str) -> None:
         await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
+
+
+def database_for(backend: str, folder: str, name: str) -> str:
+    """Where a benchmark keeps its GO: a SQLite file ``name`` in ``folder``, or the
+    PostgreSQL database of ``postgres_url`` with its public schema wiped."""
+    if backend != "postgres":
+        return f"sqlite+aiosqlite:///{folder}/{name}.db"
+    url = postgres_url()
+    if url is None:
+        raise SystemExit("set GOMFLOW_BENCH_POSTGRES_URL (its public schema is wiped)")
+    asyncio.run(wipe_postgres(url))
+    return url
 
 
 @dataclass(frozen=True)

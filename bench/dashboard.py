@@ -17,12 +17,11 @@ import os
 import statistics
 import tempfile
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bench.common import postgres_url, table, wipe_postgres
+from bench.common import database_for, table
 from bench.reports import CODE, GOM, seed
 from core.config import Settings
 from core.services.accounts import identify
@@ -80,13 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.backend == "postgres":
-            url = postgres_url()
-            if url is None:
-                raise SystemExit("set GOMFLOW_BENCH_POSTGRES_URL (its public schema is wiped)")
-            asyncio.run(wipe_postgres(url))
-        else:
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'dashboard.db'}"
+        url = database_for(args.backend, tmp, "dashboard")
         started = time.perf_counter()
         asyncio.run(seed(url, args.orders))
         seeded = time.perf_counter() - started

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from bench.common import Drop, postgres_url, seed_buyers, seed_drop, table, wipe_postgres
+from bench.common import Drop, database_for, seed_buyers, seed_drop, table
 from core.app import build_core
 from core.config import Settings
 from core.db.migrate import upgrade
@@ -183,13 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         print(json.dumps(asyncio.run(ask(args.url, args.ask, args.whole))), flush=True)
         return {}
     with tempfile.TemporaryDirectory() as tmp:
-        if args.backend == "postgres":
-            url = postgres_url()
-            if url is None:
-                raise SystemExit("set GOMFLOW_BENCH_POSTGRES_URL (its public schema is wiped)")
-            asyncio.run(wipe_postgres(url))
-        else:
-            url = f"sqlite+aiosqlite:///{tmp}/reports.db"
+        url = database_for(args.backend, tmp, "reports")
         started = time.perf_counter()
         asyncio.run(seed(url, args.orders))
         seeded = time.perf_counter() - started

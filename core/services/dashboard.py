@@ -90,7 +90,11 @@ async def sign_in(uow: UnitOfWork, token: str, timezone: str) -> Session:
         expires_at = uow.now + SESSION_VALID
         spent = await uow.session.execute(
             update(DashboardSignIn)
-            .where(DashboardSignIn.id == row.id, DashboardSignIn.used_at.is_(None))
+            .where(
+                DashboardSignIn.id == row.id,
+                DashboardSignIn.used_at.is_(None),
+                DashboardSignIn.link_expires_at > uow.now,  # not spent by /dashboard signout meanwhile
+            )
             .values(used_at=uow.now, session_hash=digest(session), session_expires_at=expires_at)
             .execution_options(synchronize_session=False)
         )
