@@ -27,7 +27,7 @@ from jinja2.ext import Extension
 
 from core.render import Markup, Phrase, Rendered, filled
 from templates import wording
-from templates.i18n import CompiledTranslations, dates_in, translations
+from templates.i18n import CompiledTranslations, translations, written_in
 
 HERE = Path(__file__).parent
 
@@ -93,7 +93,7 @@ def _environment(root: Path, shared_blocks: bool = True, language: str = "en") -
         keep_trailing_newline=False,
         auto_reload=False,  # templates ship with the code; no stat per render
         cache_size=-1,  # every template stays compiled: there are a few hundred
-        finalize=None if language == "en" else dates_in(language),
+        finalize=None if language == "en" else written_in(language),
     )
     catalogue = translations(language)
     env.extend(gomflow_translations=catalogue)

@@ -32,6 +32,8 @@ from babel.messages.pofile import read_po
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 
+from core.render import Phrase
+
 log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -64,15 +66,20 @@ def translations(language: str) -> gettext.NullTranslations:
 _LOCAL_TEXT = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d [A-Z][a-z]{2} \d{4}, \d\d:\d\d (\S+)")
 
 
-def dates_in(language: str) -> Callable[[object], object]:
-    """What a template prints, with a moment the core wrote in English (``local_text``)
-    written as ``language`` writes dates: "2026年12月1日周二 20:00 +08". Jinja calls it on
-    every ``{{ value }}`` of that language's templates (its ``finalize``); English needs
-    none. Moments are written by the core before the language is known (a notification's
-    values are stored with it), so they are recognised by their shape."""
+def written_in(language: str) -> Callable[[object], object]:
+    """What a template prints, in ``language``: a ``Phrase`` a view carries ("to be set
+    once weighed") as its catalogue says it, and a moment the core wrote in English
+    (``local_text``) as the language writes dates: "2026年12月1日周二 20:00 +08". Jinja
+    calls it on every ``{{ value }}`` of that language's templates (its ``finalize``),
+    each placeholder of a translated message included; English needs none. Moments are
+    written by the core before the language is known (a notification's values are stored
+    with it), so they are recognised by their shape."""
     locale = Locale.parse(language.replace("-", "_"))
+    catalogue = translations(language)
 
     def finalize(value: object) -> object:
+        if type(value) is Phrase:
+            return catalogue.gettext(value)
         if type(value) is not str or len(value) < 22 or (found := _LOCAL_TEXT.fullmatch(value)) is None:
             return value
         moment = datetime.strptime(value[: -len(found[1]) - 1], "%a %d %b %Y, %H:%M")

@@ -19,6 +19,7 @@ from core.delivery.stages import stage_sentence
 from core.errors import InvalidInput, OrderLocked
 from core.lookups import load_order, lock_go
 from core.money import format_money
+from core.render import N_, Phrase
 from core.services.accounts import Actor, require_admin
 from core.status import ORDER_LIVE, OrderStatus
 from core.uow import UnitOfWork
@@ -182,7 +183,7 @@ async def _track_one(
         option = await uow.session.get_one(ShippingOption, parcel.option_id)
         option_name = option.name
         amount = parcel_fee(option.fee_minor, decode_tiers(option.tiers), parcel.weight_grams)
-        fee = "to be set once weighed" if amount is None else format_money(amount, go.currency)
+        fee = Phrase(N_("to be set once weighed")) if amount is None else format_money(amount, go.currency)
         if parcel.slot_id is not None:
             slot = await uow.session.get_one(PickupSlot, parcel.slot_id)
             pickup = f"{slot.place} · {local_text(slot.starts_at, go.timezone)}"

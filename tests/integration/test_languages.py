@@ -121,3 +121,14 @@ async def test_a_fields_name_in_a_refusal_is_in_the_readers_language(any_app: Ap
     said = in_language("th", "%(label)s must be a whole number, not '%(text)s'.", label="X", text="lots")
     assert refused.refusal is not None
     assert said.replace("X", in_language("th", "Capacity")) in refused.text, refused.text
+
+
+async def test_a_fee_not_known_yet_reads_in_the_buyers_language(any_app: App) -> None:
+    await open_go(any_app, moq=1)
+    ok(await say(any_app, "gina", '/shipopt SVT-FML NV courier "Ninja Van" tiers="500:3.50,1000:5.20"'))
+    ok(await say(any_app, "tida", "/order SVT-FML ALB:A 1", language="th"))
+    address = '/address add name="Tida" phone=+66812345678 line1="1 Sukhumvit Rd" postal=10110 country=TH'
+    ok(await say(any_app, "tida", address))
+    ok(await say(any_app, "tida", "/deliver SVT-FML NV"))
+    track = ok(await say(any_app, "tida", "/track"))
+    assert in_language("th", "to be set once weighed") in track.text and "weighed" not in track.text
