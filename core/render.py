@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -22,10 +22,23 @@ def N_(message: str) -> str:
 
 
 class Phrase(str):
-    """A value that is itself a phrase of the catalogues (a field's label, "Capacity"),
-    said in the reader's language where it fills a message, not as written."""
+    """A value that is itself a phrase of the catalogues (a field's label, "Capacity"), said
+    in the reader's language where it fills a message or a template prints it, not as
+    written. It may have values of its own: ``Phrase(N_("manual, or %(gateways)s"),
+    {"gateways": "stripe"})`` reads as the English filled in, and is translated whole."""
 
-    __slots__ = ()
+    message: str
+    values: Mapping[str, object]
+
+    def __new__(cls, message: str, values: Mapping[str, object] | None = None) -> Phrase:
+        phrase = super().__new__(cls, message % values if values else message)
+        phrase.message, phrase.values = message, dict(values or {})
+        return phrase
+
+    def said(self, translate: Callable[[str], str]) -> str:
+        """This phrase in the language ``translate`` writes, its own phrases included."""
+        values = {k: v.said(translate) if isinstance(v, Phrase) else v for k, v in self.values.items()}
+        return filled(self.message, values, translate(self.message))
 
 
 def filled(message: str, values: Mapping[str, object], translated: str | None = None) -> str:

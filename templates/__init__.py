@@ -25,7 +25,7 @@ from jinja2 import (
 )
 from jinja2.ext import Extension
 
-from core.render import Markup, Phrase, Rendered, filled
+from core.render import Markup, Phrase, Rendered
 from templates import wording
 from templates.i18n import CompiledTranslations, translations, written_in
 
@@ -135,9 +135,7 @@ class JinjaRenderer:
     def said(self, message: str, language: str, values: Mapping[str, object] | None = None) -> str:
         if language == "en":  # as written: every order's reply says two buttons
             return message % values if values else message
-        catalogue = translations(language)
-        values = {k: catalogue.gettext(v) if isinstance(v, Phrase) else v for k, v in (values or {}).items()}
-        return filled(message, values, catalogue.gettext(message))
+        return Phrase(message, values).said(translations(language).gettext)
 
     def _choose(self, template: str, channel: str, language: str) -> tuple[Template, Markup]:
         env = _environment(self._root, language=language)

@@ -79,7 +79,7 @@ def written_in(language: str) -> Callable[[object], object]:
 
     def finalize(value: object) -> object:
         if type(value) is Phrase:
-            return catalogue.gettext(value)
+            return value.said(catalogue.gettext)
         if type(value) is not str or len(value) < 22 or (found := _LOCAL_TEXT.fullmatch(value)) is None:
             return value
         moment = datetime.strptime(value[: -len(found[1]) - 1], "%a %d %b %Y, %H:%M")

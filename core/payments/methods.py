@@ -8,8 +8,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PaymentError
 from core.payments import emvco
+from core.render import N_, Phrase
 from core.text import clean_name
 
 QR_METHODS = ("paynow", "promptpay", "duitnow", "qrph", "bankqr")
@@ -169,21 +170,45 @@ def working(chosen: list[Method], offered: Collection[str]) -> list[Method]:
     return [m for m in chosen if m.method not in GATEWAYS or m.method in offered]
 
 
-def missing(go_code: str, chosen: list[Method], offered: Collection[str]) -> str:
+# how a GOM sets a way to pay that every server has (a gateway is added when configured)
+WAYS_TO_PAY = N_(
+    "/paymethods %(code)s with a QR (paynow:…, promptpay:…, duitnow:…, qrph:…, or a photo of "
+    'your bank QR), a bank transfer (bank="…" name="…" account=…), manual'
+)
+
+
+def missing(go_code: str, chosen: list[Method], offered: Collection[str]) -> PaymentError:
     """Why ``go_code`` cannot be paid on this server yet, and what would do."""
     here = ", ".join(g for g in GATEWAYS if g in offered)
-    ways = (
-        f"/paymethods {go_code} with a QR (paynow:…, promptpay:…, duitnow:…, qrph:…, or a photo of "
-        f'your bank QR), a bank transfer (bank="…" name="…" account=…), manual'
-        + (f", or {here}" if here else "")
-    )
+    ways = Phrase(WAYS_TO_PAY, {"code": go_code})
+    if here:
+        ways = Phrase(N_("%(ways)s, or %(gateways)s"), {"ways": ways, "gateways": here})
     if not chosen:
-        return f"{go_code} has no payment method yet, so buyers could not pay. Set one first: {ways}."
+        return PaymentError(
+            "%(code)s has no payment method yet, so buyers could not pay. Set one first: %(ways)s.",
+            code=go_code,
+            ways=ways,
+        )
     names = [m.label for m in chosen if m not in working(chosen, offered)]
-    listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-    verb = "are" if len(names) > 1 else "is"
-    return (
-        f"{listed} {verb} not set up on this server, so buyers of {go_code} could not pay. Add one: {ways}."
+    if len(names) == 1:
+        return PaymentError(
+            (
+                "%(method)s is not set up on this server, so buyers of %(code)s could not pay. "
+                "Add one: %(ways)s."
+            ),
+            method=names[0],
+            code=go_code,
+            ways=ways,
+        )
+    return PaymentError(
+        (
+            "%(methods)s and %(last)s are not set up on this server, so buyers of %(code)s could not "
+            "pay. Add one: %(ways)s."
+        ),
+        methods=", ".join(names[:-1]),
+        last=names[-1],
+        code=go_code,
+        ways=ways,
     )
 
 

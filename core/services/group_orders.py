@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.db.models import GroupOrder, Item, Variant, WaitlistEntry
-from core.errors import DuplicateCode, InvalidInput, PaymentError, PermissionDenied
+from core.errors import DuplicateCode, InvalidInput, PermissionDenied
 from core.lookups import load_go
 from core.money import get_currency
 from core.payments import methods, part_requests
@@ -210,7 +210,7 @@ async def open_group_order(
             raise InvalidInput("The deadline of %(code)s has passed; /extend it first.", code=go.code)
         accepted = await methods_of(uow, go.id)
         if not methods.working(accepted, offered):
-            raise PaymentError(methods.missing(go.code, accepted, offered))
+            raise methods.missing(go.code, accepted, offered)
         await transition(uow, go, GOStatus.OPEN, actor_id=actor.user_id)
         await uow.commit()
 

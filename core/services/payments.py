@@ -58,7 +58,7 @@ async def set_methods(
         await require_admin(uow, actor, go)
         chosen = methods.parse_methods(tokens, go.currency, photo_payload=payload)
         if go.status != GOStatus.DRAFT and not methods.working(chosen, offered):
-            raise PaymentError(methods.missing(go.code, chosen, offered))
+            raise methods.missing(go.code, chosen, offered)
         row = await uow.session.get(PaymentSettings, go.id)
         if row is None:
             row = PaymentSettings(go_id=go.id, updated_at=uow.now)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db.models import User
+from core.payments import methods
 from main import App
 from templates.i18n import translations
 from tests.conftest import gom, in_language, open_go, say
@@ -132,3 +133,14 @@ async def test_a_fee_not_known_yet_reads_in_the_buyers_language(any_app: App) ->
     ok(await say(any_app, "tida", "/deliver SVT-FML NV"))
     track = ok(await say(any_app, "tida", "/track"))
     assert in_language("th", "to be set once weighed") in track.text and "weighed" not in track.text
+
+
+async def test_a_refusal_made_of_phrases_reads_whole_in_the_readers_language(any_app: App) -> None:
+    await gom(any_app)
+    ok(await say(any_app, "gina", "/language th"))
+    ok(await say(any_app, "gina", '/newgo TH-GO "Thai GO" currency=THB moq=1 cap=5 deadline=+3d'))
+    ok(await say(any_app, "gina", '/additem TH-GO POB 3 "Photocard"'))
+    refused = await say(any_app, "gina", "/open TH-GO")
+    ways = in_language("th", methods.WAYS_TO_PAY, code="TH-GO")
+    why = "%(code)s has no payment method yet, so buyers could not pay. Set one first: %(ways)s."
+    assert in_language("th", why, code="TH-GO", ways=ways) in refused.text, refused.text

@@ -66,7 +66,7 @@ def test_a_gateway_works_only_where_the_server_has_it_and_the_rest_always() -> N
 
 def test_what_is_missing_names_the_methods_that_do_not_work_here() -> None:
     chosen = methods.parse_methods(["stripe", "hitpay"], "SGD")
-    text = methods.missing("SVT-FML", chosen, frozenset({"xendit"}))
+    text = methods.missing("SVT-FML", chosen, frozenset({"xendit"})).message
     assert "Card (Stripe) and PayNow / card (HitPay) are not set up on this server" in text
     assert "/paymethods SVT-FML" in text and "xendit" in text
-    assert "has no payment method yet" in methods.missing("SVT-FML", [], frozenset())
+    assert "has no payment method yet" in methods.missing("SVT-FML", [], frozenset()).message
