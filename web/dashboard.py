@@ -203,36 +203,43 @@ async def home(request: web.Request, visit: Visit) -> web.Response:
     return page(request, visit, "dashboard_home", gos=gos)
 
 
+async def go_tab(request: web.Request, visit: Visit, tab: str, **contents: Any) -> web.Response:
+    """One tab of a GO's page (``templates/pages/dashboard_<tab>``) under the GO's header:
+    its progress, deadline and the tabs."""
+    code = request.match_info["code"]
+    card = await reports.progress(request.app[CORE_KEY].reader(), visit.acting(Permission.ORDERS), code)
+    return page(request, visit, f"dashboard_{tab}", go=card, tab=tab, **contents)
+
+
 async def group_order(request: web.Request, visit: Visit) -> web.Response:
-    core, code = request.app[CORE_KEY], request.match_info["code"]
-    actor = visit.acting(Permission.ORDERS)
-    card = await reports.progress(core.reader(), actor, code)
-    orders = await order_pages.orders_page(core.reader(), actor, code, order_query(request))
-    return page(request, visit, "dashboard_go", go=card, p=orders, tab="orders")
+    code, query = request.match_info["code"], order_query(request)
+    orders = await order_pages.orders_page(
+        request.app[CORE_KEY].reader(), visit.acting(Permission.ORDERS), code, query
+    )
+    return await go_tab(request, visit, "orders", p=orders)
 
 
 async def payments(request: web.Request, visit: Visit) -> web.Response:
-    core, code = request.app[CORE_KEY], request.match_info["code"]
-    actor = visit.acting(Permission.ORDERS)
-    card = await reports.progress(core.reader(), actor, code)
-    money = await payment_pages.payments_page(core.reader(), actor, code, order_query(request))
-    return page(request, visit, "dashboard_payments", go=card, p=money, tab="payments")
+    code, query = request.match_info["code"], order_query(request)
+    money = await payment_pages.payments_page(
+        request.app[CORE_KEY].reader(), visit.acting(Permission.ORDERS), code, query
+    )
+    return await go_tab(request, visit, "payments", p=money)
 
 
 async def buyers(request: web.Request, visit: Visit) -> web.Response:
-    core, code = request.app[CORE_KEY], request.match_info["code"]
-    actor = visit.acting(Permission.ORDERS)
-    card = await reports.progress(core.reader(), actor, code)
     number = whole(request.query["page"]) if request.query.get("page") else 1
-    totals = await buyer_sheet.buyers_page(core.reader(), actor, code, number)
-    return page(request, visit, "dashboard_buyers", go=card, p=totals, tab="buyers")
+    totals = await buyer_sheet.buyers_page(
+        request.app[CORE_KEY].reader(), visit.acting(Permission.ORDERS), request.match_info["code"], number
+    )
+    return await go_tab(request, visit, "buyers", p=totals)
 
 
 async def proofs_to_review(request: web.Request, visit: Visit) -> web.Response:
-    core, code = request.app[CORE_KEY], request.match_info["code"]
-    card = await reports.progress(core.reader(), visit.acting(Permission.ORDERS), code)
-    batch = await proof_batches.matching_proofs(core.reader(), visit.acting(Permission.PROOFS), code)
-    return page(request, visit, "dashboard_proofs", go=card, batch=batch, tab="proofs")
+    batch = await proof_batches.matching_proofs(
+        request.app[CORE_KEY].reader(), visit.acting(Permission.PROOFS), request.match_info["code"]
+    )
+    return await go_tab(request, visit, "proofs", batch=batch)
 
 
 async def order_proofs(request: web.Request, visit: Visit) -> web.Response:
